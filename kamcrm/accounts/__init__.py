@@ -1,0 +1,1 @@
+"""Key accounts, their effective-dated tiers and their contact persons."""

@@ -1,0 +1,100 @@
+"""One contact with one account, and the follow-up actions it produced (SPEC section 3)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kamcrm.db import TimestampMixin, UTCDateTime, one_of
+from kamcrm.extensions import db
+from kamcrm.org.models import EXEC_ROLES
+
+#: Activity types in the order of the report form.
+ACTIVITY_TYPES = ("FMS", "RBA", "COM", "EXV", "SEM", "PLN", "BOI")
+STATUSES = ("done", "planned", "cancelled")
+CHANNELS = ("visit", "phone", "email", "line", "letter", "meeting", "online", "other")
+#: Kinds of the customer's voice (VOC-CRM-001).
+VOC_KINDS = ("feedback", "complaint", "request")
+
+
+class Activity(TimestampMixin, db.Model):
+    """A contact with an account. Only ``done`` activities count toward a target."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("type", ACTIVITY_TYPES), name="type"),
+        sa.CheckConstraint(one_of("status", STATUSES), name="status"),
+        sa.CheckConstraint(one_of("channel", CHANNELS, nullable=True), name="channel"),
+        sa.CheckConstraint(one_of("exec_role", EXEC_ROLES, nullable=True), name="exec_role"),
+        sa.CheckConstraint(one_of("voc_kind", VOC_KINDS, nullable=True), name="voc_kind"),
+        #: An executive visit names the role it counts for; no other type has one.
+        sa.CheckConstraint(
+            "(type = 'EXV' AND exec_role IS NOT NULL) OR (type <> 'EXV' AND exec_role IS NULL)",
+            name="exec_role_only_for_exv",
+        ),
+        # The compliance engine scans done activities of a type by date; account_id makes
+        # the index covering, so the scan never touches the table.
+        sa.Index("ix_activities_status_type_date", "status", "type", "activity_date", "account_id"),
+        sa.Index("ix_activities_account_date", "account_id", "activity_date"),
+        sa.Index("ix_activities_performer_date", "performed_by_id", "activity_date"),
+        sa.Index("ix_activities_date_late", "activity_date", "is_late"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), nullable=False)
+    type: Mapped[str] = mapped_column(sa.String(3), nullable=False)
+    #: The business date of the contact (Asia/Bangkok).
+    activity_date: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="done")
+    channel: Mapped[str | None] = mapped_column(sa.String(10))
+    performed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
+    #: For an EXV: the executive role the visit counts for.
+    exec_role: Mapped[str | None] = mapped_column(sa.String(30))
+    summary: Mapped[str | None] = mapped_column(sa.Text)
+    voc_kind: Mapped[str | None] = mapped_column(sa.String(10))
+    voc_category: Mapped[str | None] = mapped_column(sa.String(100))
+    voc_text: Mapped[str | None] = mapped_column(sa.Text)
+    #: External id from an import; re-importing the same ref updates, never duplicates.
+    ref: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    #: When the activity was entered (UTC); decides whether it was late.
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: Recorded after the 5th day of the month following ``activity_date`` (Bangkok time).
+    #: Kept with the row because it is fixed by ``activity_date`` and ``recorded_at``,
+    #: which only the activity operations change, and reports filter on it.
+    is_late: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    #: Bumped on every change; the API's ETag.
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+
+    account = relationship("Account")
+    performed_by = relationship("User", foreign_keys=[performed_by_id])
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+    follow_ups: Mapped[list["FollowUp"]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan", order_by="FollowUp.due_on"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Activity {self.id} {self.type} {self.activity_date}>"
+
+
+class FollowUp(TimestampMixin, db.Model):
+    """An action promised during an activity, with its due date."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (sa.Index("ix_follow_ups_open_due", "done_on", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    action: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    due_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    #: Blank while open.
+    done_on: Mapped[date | None] = mapped_column(sa.Date)
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+
+    activity: Mapped[Activity] = relationship(back_populates="follow_ups")
+    assignee = relationship("User")

@@ -1,0 +1,1 @@
+"""Yearly rules and targets, the compliance engine and the due list."""

@@ -1,0 +1,100 @@
+"""Configuration: defaults, then the environment (``KAMCRM_*``), then the test mapping.
+
+Nothing here runs at import time; :func:`load_config` is called by ``create_app``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+#: Environment variables read by :func:`load_config`, with the config key each one sets.
+ENVIRONMENT_KEYS = {
+    "KAMCRM_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "KAMCRM_SECRET_KEY": "SECRET_KEY",
+    "KAMCRM_REDIS_URL": "REDIS_URL",
+    "KAMCRM_SMTP_HOST": "SMTP_HOST",
+    "KAMCRM_SMTP_PORT": "SMTP_PORT",
+    "KAMCRM_SMTP_USER": "SMTP_USER",
+    "KAMCRM_SMTP_PASSWORD": "SMTP_PASSWORD",
+    "KAMCRM_MAIL_FROM": "MAIL_FROM",
+    "KAMCRM_OUTBOX_DIR": "OUTBOX_DIR",
+    "KAMCRM_REGION_CODE": "REGION_CODE",
+    "KAMCRM_SESSION_IDLE_MINUTES": "SESSION_IDLE_MINUTES",
+    "KAMCRM_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
+}
+
+_BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}
+_INTEGER_KEYS = {"SMTP_PORT", "SESSION_IDLE_MINUTES"}
+
+
+def defaults(instance_path: str) -> dict:
+    """Return the built-in defaults for an app whose instance folder is ``instance_path``."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(instance_path) / "kamcrm.sqlite"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": None,
+        "SMTP_HOST": None,
+        "SMTP_PORT": 25,
+        "SMTP_USER": None,
+        "SMTP_PASSWORD": None,
+        "MAIL_FROM": "kamcrm@localhost",
+        "OUTBOX_DIR": str(Path(instance_path) / "outbox"),
+        "REGION_CODE": None,
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "BABEL_DEFAULT_LOCALE": "th",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
+        "LANGUAGES": ("th", "en"),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "API_TITLE": "kamcrm",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "PASSWORD_MIN_LENGTH": 10,
+        "LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+    }
+
+
+def from_environment(environ=None) -> dict:
+    """Return the config keys set by ``KAMCRM_*`` environment variables."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for variable, key in ENVIRONMENT_KEYS.items():
+        raw = environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        if key in _BOOLEAN_KEYS:
+            found[key] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif key in _INTEGER_KEYS:
+            found[key] = int(raw)
+        else:
+            found[key] = raw
+    return found
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Return the secret key kept in the instance folder, creating it on first use.
+
+    The file is created with mode 0600 so the key never has to live in the repository
+    or in the environment of a developer's shell.
+    """
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def session_lifetime(minutes: int) -> timedelta:
+    """Return the idle timeout of a page session."""
+    return timedelta(minutes=minutes)

@@ -1,0 +1,1 @@
+"""Scheduled jobs: the one list of them, their runs, and the notifications they send."""

@@ -1,0 +1,12 @@
+"""Import every model so that metadata (and Alembic) sees the whole schema."""
+from kamcrm.accounts.models import Account, ContactPerson, TierAssignment  # noqa: F401
+from kamcrm.activities.models import Activity, FollowUp  # noqa: F401
+from kamcrm.audit.models import AuditEntry  # noqa: F401
+from kamcrm.compliance.models import (  # noqa: F401
+    ExecutiveVisitQuota,
+    FrequencyRule,
+    PlannedPopulation,
+)
+from kamcrm.jobs.models import JobRun, Notification  # noqa: F401
+from kamcrm.org.models import ApiToken, Office, User  # noqa: F401
+from kamcrm.reports.models import MonthlySummary, QuarterClose  # noqa: F401

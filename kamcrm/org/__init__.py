@@ -1,0 +1,1 @@
+"""Offices, users, roles, office scope, login and API tokens."""

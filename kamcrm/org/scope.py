@@ -1,0 +1,112 @@
+"""Scope: the region, or one office together with its branches (SPEC sections 1 and 5).
+
+Every figure, list and export is computed over a scope. ``scope_for_user`` gives the
+widest scope a person may see; narrower scopes are chosen inside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from kamcrm.extensions import db
+from kamcrm.org.models import REGION_ROLES, Office, User
+
+
+class UnknownOffice(LookupError):
+    """No office has the given code."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The region (``office_id`` None) or one office with its branches."""
+
+    #: The code reports print: the region's code, or the office's.
+    code: str
+    #: The office chosen, or None for the whole region.
+    office_id: int | None = None
+    #: The class 1-3 office that is the office-manager quota unit: the office itself,
+    #: or the parent of a branch. None for the region or the regional office.
+    unit_office_id: int | None = None
+
+    @property
+    def is_region(self) -> bool:
+        return self.office_id is None
+
+    def office_ids(self) -> sa.Select | None:
+        """Return a SELECT of the ids of offices in scope, or None for the whole region."""
+        if self.office_id is None:
+            return None
+        return sa.select(Office.id).where(
+            sa.or_(Office.id == self.office_id, Office.parent_id == self.office_id)
+        )
+
+    def covers(self, office_column) -> sa.ColumnElement[bool]:
+        """Return a condition that ``office_column`` (an office id) lies in scope."""
+        ids = self.office_ids()
+        return sa.true() if ids is None else office_column.in_(ids)
+
+
+def region_office() -> Office | None:
+    """Return the regional office (the one office of class ``region``)."""
+    return db.session.execute(
+        sa.select(Office).where(Office.office_class == "region").order_by(Office.id).limit(1)
+    ).scalar_one_or_none()
+
+
+def region_scope() -> Scope:
+    """Return the scope of the whole region."""
+    region = region_office()
+    return Scope(code=region.code if region else "REGION")
+
+
+def scope_of_office(office: Office) -> Scope:
+    """Return the scope of ``office`` with its branches; the regional office means the region."""
+    if office.office_class == "region":
+        return Scope(code=office.code)
+    if office.office_class == "branch":
+        return Scope(code=office.code, office_id=office.id, unit_office_id=office.parent_id)
+    return Scope(code=office.code, office_id=office.id, unit_office_id=office.id)
+
+
+def office_scope(code: str) -> Scope:
+    """Return the scope of the office with ``code``; raise ``UnknownOffice`` if none."""
+    office = db.session.execute(sa.select(Office).where(Office.code == code)).scalar_one_or_none()
+    if office is None:
+        raise UnknownOffice(f"no office has the code {code!r}")
+    return scope_of_office(office)
+
+
+def scope_for_user(user: User) -> Scope:
+    """Return the widest scope ``user`` may see: the region, or their office and its branches.
+
+    A KAMR or office manager attached to a branch sees that branch; one attached to the
+    regional office itself sees only accounts held at the regional office.
+    """
+    if user.role in REGION_ROLES:
+        return region_scope()
+    office = user.office
+    if office.office_class == "region":
+        return Scope(code=office.code, office_id=office.id)
+    return scope_of_office(office)
+
+
+def narrower_scope(user: User, code: str | None) -> Scope:
+    """Return the scope named by ``code`` if ``user`` may see it, else raise ``UnknownOffice``.
+
+    An office outside the user's scope is reported as unknown: out of scope is out of sight.
+    """
+    widest = scope_for_user(user)
+    if code is None or code == widest.code:
+        return widest
+    requested = office_scope(code)
+    if widest.is_region:
+        return requested
+    inside = db.session.execute(
+        sa.select(sa.literal(True)).where(
+            sa.and_(widest.covers(sa.literal(requested.office_id)))
+        )
+    ).scalar()
+    if requested.office_id is None or not inside:
+        raise UnknownOffice(f"no office has the code {code!r}")
+    return requested

@@ -1,0 +1,119 @@
+"""Fixtures: one migrated database per test session, rolled back after every test.
+
+SQLite by default; PostgreSQL when ``KAMCRM_TEST_DATABASE_URL`` is set. On PostgreSQL a
+fresh database is created for the session (so parallel runs never meet) and dropped after.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from kamcrm import create_app
+from kamcrm.extensions import db
+from tests import factories
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _postgres_server_url() -> sa.engine.URL | None:
+    raw = os.environ.get("KAMCRM_TEST_DATABASE_URL")
+    return sa.make_url(raw) if raw else None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """Yield the URL of an empty database that lives as long as the test session."""
+    server = _postgres_server_url()
+    if server is None:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+        return
+    name = "kamcrm_test_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The application, its schema built by the real migrations."""
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "OUTBOX_DIR": str(instance / "outbox"),
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with application.app_context():
+        upgrade(directory=MIGRATIONS)
+        db.session.remove()
+        db.session.configure(join_transaction_mode="create_savepoint")
+    yield application
+    with application.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _rollback(request, app):
+    """Run each test inside one outer transaction that is rolled back afterwards.
+
+    Flask-SQLAlchemy's ``get_bind`` ignores a session ``bind``, so the engine itself is
+    swapped for the test's connection; a commit inside the test then only releases a
+    savepoint.
+    """
+    with app.app_context():
+        engine = db.engines[None]
+        connection = engine.connect()
+        outer = connection.begin()
+        db.engines[None] = connection
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """Push an application context for a test that works with the database directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app_ctx):
+    """Factories that build valid rows (see ``tests/factories.py``)."""
+    return factories.Factories()
+
+
+@pytest.fixture
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
