@@ -1,0 +1,46 @@
+"""The quarter lock: activities dated in a closed quarter change only by staff, with a reason."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from kamcrm.errors import PeriodClosed, ValidationFailed
+from kamcrm.extensions import db
+from kamcrm.periods import quarter_of
+from kamcrm.reports.models import QuarterClose
+
+#: Roles that may still change activities of a closed quarter.
+CLOSED_QUARTER_ROLES = ("regional_staff", "admin")
+
+
+def closed_quarter(day: date) -> QuarterClose | None:
+    """Return the close of the quarter containing ``day`` if it is closed (not reopened)."""
+    return db.session.execute(
+        sa.select(QuarterClose).where(
+            QuarterClose.year == day.year,
+            QuarterClose.quarter == quarter_of(day),
+            QuarterClose.reopened_at.is_(None),
+        )
+    ).scalar_one_or_none()
+
+
+def ensure_period_open(day: date, actor, reason: str | None) -> None:
+    """Refuse a change to an activity dated ``day`` when its quarter is closed.
+
+    ``actor`` None is the system (a CLI command run by an operator), treated like staff.
+    Staff must give a reason, which the caller writes to the audit log.
+    """
+    closed = closed_quarter(day)
+    if closed is None:
+        return
+    label = f"{closed.year}-Q{closed.quarter}"
+    if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
+        raise PeriodClosed(
+            f"Quarter {label} is closed; only regional staff can change its activities."
+        )
+    if not (reason and reason.strip()):
+        raise ValidationFailed(
+            {"reason": [f"Quarter {label} is closed; give a reason for this change."]},
+            message=f"Quarter {label} is closed; a reason is required.",
+        )
