@@ -59,7 +59,9 @@ def _init_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             configure_engine(engine)
     csrf.init_app(app)
-    babel.init_app(app)
+    from kamcrm.web.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
 
 
 def _register_blueprints(app: Flask) -> None:

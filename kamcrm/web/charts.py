@@ -1,0 +1,186 @@
+"""Charts as plain SVG strings, drawn on the server so pages and PDFs show the same picture.
+
+No JavaScript and no inline ``style`` attributes (the pages' Content-Security-Policy
+allows neither): every colour is a presentation attribute. Each chart carries
+``role="img"`` and a text alternative; the numbers are always printed beside it too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Sequence
+
+from markupsafe import Markup, escape
+
+#: Fill colours by status; each keeps white text at >= 4.5:1 and the bar at >= 3:1 on white.
+COLOURS = {
+    "met": "#1d6b34",
+    "near": "#8a4f00",
+    "below": "#b3261e",
+    "none": "#5f6672",
+}
+TRACK = "#e3e6ea"
+INK = "#1b1f24"
+FONT = "Garuda, Loma, 'TLWG Typist', sans-serif"
+#: A result at or above this share of its target counts as "near" rather than "below".
+NEAR_SHARE = 0.8
+
+
+def status(pct, target) -> str:
+    """Return ``met``, ``near``, ``below`` or ``none`` for a percentage against its target."""
+    if pct is None:
+        return "none"
+    pct = float(pct)
+    target = float(target) if target is not None else 100.0
+    if pct >= target:
+        return "met"
+    if target > 0 and pct >= NEAR_SHARE * target:
+        return "near"
+    return "below"
+
+
+def _num(value) -> str:
+    """Format a coordinate compactly (no trailing zeros)."""
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def progress_bar(pct, target=100, label: str = "", width: int = 160, height: int = 12) -> Markup:
+    """Return a bar filled to ``pct`` (capped at 100) with a tick at ``target``."""
+    state = status(pct, target)
+    filled = 0.0 if pct is None else max(0.0, min(float(pct), 100.0))
+    tick = None if target is None else max(0.0, min(float(target), 100.0))
+    parts = [
+        f'<svg class="bar bar-{state}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 100 {height}" preserveAspectRatio="none" role="img" '
+        f'aria-label="{escape(label)}">',
+        f'<rect x="0" y="0" width="100" height="{height}" rx="2" fill="{TRACK}"/>',
+    ]
+    if filled:
+        parts.append(
+            f'<rect x="0" y="0" width="{_num(filled)}" height="{height}" rx="2" fill="{COLOURS[state]}"/>'
+        )
+    if tick is not None:
+        parts.append(
+            f'<rect x="{_num(max(tick - 0.6, 0))}" y="0" width="1.2" height="{height}" fill="{INK}"/>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """One cell of a heatmap: its percentage, its target and where it links to."""
+
+    pct: float | Decimal | None
+    target: float | Decimal | None = 100
+    href: str | None = None
+    title: str = ""
+
+
+def heatmap(
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    cells: Sequence[Sequence[HeatCell]],
+    label: str = "",
+    row_label_width: int = 190,
+    cell_width: int = 92,
+    cell_height: int = 30,
+) -> Markup:
+    """Return a grid of rows x columns, each cell coloured by its result against its target."""
+    head = 54
+    width = row_label_width + cell_width * len(column_labels)
+    height = head + cell_height * len(row_labels)
+    out = [
+        f'<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'font-family="{FONT}" font-size="12">'
+    ]
+    for c, text in enumerate(column_labels):
+        x = row_label_width + c * cell_width + cell_width / 2
+        lines = str(text).split("\n")
+        for i, line in enumerate(lines):
+            y = head - 8 - 14 * (len(lines) - 1 - i)
+            out.append(
+                f'<text x="{_num(x)}" y="{y}" text-anchor="middle" fill="{INK}" '
+                f'font-weight="bold">{escape(line)}</text>'
+            )
+    for r, text in enumerate(row_labels):
+        y = head + r * cell_height
+        out.append(
+            f'<text x="4" y="{y + cell_height / 2 + 4:.0f}" fill="{INK}">{escape(text)}</text>'
+        )
+        for c, cell in enumerate(cells[r]):
+            x = row_label_width + c * cell_width
+            state = status(cell.pct, cell.target)
+            shown = "–" if cell.pct is None else _pct_text(cell.pct)
+            mark = "✓ " if state == "met" else ""
+            body = (
+                f'<rect x="{x + 1}" y="{y + 1}" width="{cell_width - 2}" height="{cell_height - 2}" '
+                f'rx="3" fill="{COLOURS[state]}"/>'
+                f'<text x="{_num(x + cell_width / 2)}" y="{y + cell_height / 2 + 4:.0f}" '
+                f'text-anchor="middle" fill="#ffffff">{escape(mark + shown)}</text>'
+            )
+            if cell.title:
+                body = f"<title>{escape(cell.title)}</title>" + body
+            if cell.href:
+                body = f'<a href="{escape(cell.href)}">{body}</a>'
+            out.append(f'<g class="cell cell-{state}">{body}</g>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: a label, a value, and the target the value is measured against."""
+
+    label: str
+    value: float | int | Decimal | None
+    target: float | int | Decimal | None = None
+
+
+def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int = 560,
+              label_width: int = 190, bar_height: int = 22) -> Markup:
+    """Return horizontal bars, scaled to the largest value or target, with target ticks."""
+    top = 6
+    height = top * 2 + bar_height * len(bars)
+    scale_max = max(
+        [float(b.value or 0) for b in bars] + [float(b.target or 0) for b in bars] + [1.0]
+    )
+    plot = width - label_width - 70
+    out = [
+        f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'font-family="{FONT}" font-size="12">'
+    ]
+    for i, bar in enumerate(bars):
+        y = top + i * bar_height
+        value = float(bar.value or 0)
+        state = status(value, bar.target) if bar.target else "met"
+        length = plot * value / scale_max
+        out.append(f'<text x="4" y="{y + bar_height / 2 + 4:.0f}" fill="{INK}">{escape(bar.label)}</text>')
+        out.append(
+            f'<rect x="{label_width}" y="{y + 3}" width="{plot}" height="{bar_height - 6}" fill="{TRACK}"/>'
+        )
+        if length:
+            out.append(
+                f'<rect x="{label_width}" y="{y + 3}" width="{_num(length)}" height="{bar_height - 6}" '
+                f'fill="{COLOURS[state]}"/>'
+            )
+        if bar.target:
+            tx = label_width + plot * float(bar.target) / scale_max
+            out.append(f'<rect x="{_num(tx - 1)}" y="{y + 1}" width="2" height="{bar_height - 2}" fill="{INK}"/>')
+        shown = _pct_text(value).rstrip("%") if bar.value is not None else "–"
+        suffix = f" / {_pct_text(bar.target).rstrip('%')}" if bar.target else ""
+        out.append(
+            f'<text x="{label_width + plot + 6}" y="{y + bar_height / 2 + 4:.0f}" fill="{INK}">'
+            f"{escape(shown + suffix + unit)}</text>"
+        )
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _pct_text(value) -> str:
+    number = float(value)
+    text = f"{number:.2f}".rstrip("0").rstrip(".")
+    return text + "%"

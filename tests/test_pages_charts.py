@@ -1,0 +1,79 @@
+"""Server-rendered SVG charts: status against target, bars, heatmap, accessible colours."""
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree
+
+import pytest
+
+from kamcrm.web import charts
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((_relative_luminance(a), _relative_luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize(
+    "pct, target, expected",
+    [(100, 100, "met"), (54.22, 50, "met"), (85, 100, "near"), (80, 100, "near"),
+     (79.99, 100, "below"), (0, 40, "below"), (None, 100, "none"), (0, 0, "met")],
+)
+def test_status_compares_the_percentage_with_its_target(pct, target, expected):
+    assert charts.status(pct, target) == expected
+
+
+@pytest.mark.parametrize("state", sorted(charts.COLOURS))
+def test_white_text_on_every_status_colour_meets_wcag_aa(state):
+    assert contrast(charts.COLOURS[state], "#ffffff") >= 4.5
+
+
+@pytest.mark.parametrize("pct, width", [(0, None), (54.22, "54.22"), (100, "100"), (130, "100")])
+def test_progress_bar_fills_to_the_percentage_capped_at_100(pct, width):
+    svg = ElementTree.fromstring(str(charts.progress_bar(pct, 100, label="FMS")))
+    fills = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") in charts.COLOURS.values()]
+    assert [r.get("width") for r in fills] == ([] if width is None else [width])
+    assert svg.get("role") == "img" and svg.get("aria-label") == "FMS"
+
+
+def test_progress_bar_marks_the_target():
+    svg = ElementTree.fromstring(str(charts.progress_bar(20, 40)))
+    ticks = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") == charts.INK]
+    assert len(ticks) == 1 and float(ticks[0].get("x")) == pytest.approx(39.4)
+
+
+def test_heatmap_colours_and_links_each_cell():
+    cells = [
+        [charts.HeatCell(100, 100, href="/a?x=1&y=2"), charts.HeatCell(50, 100)],
+        [charts.HeatCell(None), charts.HeatCell(35, 40, title="RBA")],
+    ]
+    svg_text = str(charts.heatmap(["CBI", "RYG"], ["FMS", "RBA"], cells, label="offices"))
+    svg = ElementTree.fromstring(svg_text)
+    groups = [g.get("class") for g in svg.iter("{http://www.w3.org/2000/svg}g")]
+    assert groups == ["cell cell-met", "cell cell-below", "cell cell-none", "cell cell-near"]
+    links = [a.get("href") for a in svg.iter("{http://www.w3.org/2000/svg}a")]
+    assert links == ["/a?x=1&y=2"]
+
+
+def test_charts_escape_labels():
+    svg_text = str(charts.bar_chart([charts.Bar("<b>A&B</b>", 3, 6)], label='"x"'))
+    ElementTree.fromstring(svg_text)  # well-formed despite the markup in the label
+    assert "<b>" not in svg_text
+
+
+def test_bar_chart_scales_to_the_largest_value_or_target():
+    svg = ElementTree.fromstring(str(charts.bar_chart([charts.Bar("a", 3, 6), charts.Bar("b", 12, 6)])))
+    bars = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") in charts.COLOURS.values()]
+    widths = [float(r.get("width")) for r in bars]
+    assert widths[1] == pytest.approx(4 * widths[0])
+
+
+def test_charts_use_no_inline_style_or_script():
+    svg_text = str(charts.heatmap(["a"], ["b"], [[charts.HeatCell(1)]])) + str(charts.progress_bar(1))
+    assert not re.search(r"\sstyle=|<script", svg_text)
