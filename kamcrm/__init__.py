@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     _init_extensions(app)
+    _init_security(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -64,10 +65,23 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
 
 
+def _init_security(app: Flask) -> None:
+    """Sign-in, API tokens, rate limits, CSRF, access rules (default deny), headers, errors."""
+    from kamcrm import security
+
+    security.init_app(app)
+
+
 def _register_blueprints(app: Flask) -> None:
+    from kamcrm.org.views import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
     from kamcrm.web import init_app as init_web
 
     init_web(app)
+    from kamcrm.api import init_app as init_api
+
+    init_api(app)
 
 
 def _register_cli(app: Flask) -> None:

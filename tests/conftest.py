@@ -117,3 +117,91 @@ def make(app_ctx):
 @pytest.fixture
 def is_postgres(database_url) -> bool:
     return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def login_as(client, make):
+    """Sign ``client`` in as a new user of ``role`` (or as the ``User`` given); return the user.
+
+    ``login_as("kamr")``, ``login_as("office_manager", office=office)``, ``login_as(user)``.
+    The session is written directly (no password hashing), exactly as the login page leaves it.
+    """
+    import time
+
+    from kamcrm.org.models import User
+    from kamcrm.security import LAST_SEEN_KEY
+
+    def sign_in(role_or_user, **fields) -> User:
+        user = role_or_user if isinstance(role_or_user, User) else make.user(role=role_or_user, **fields)
+        with client.session_transaction() as session:
+            session.clear()
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+            session[LAST_SEEN_KEY] = int(time.time())
+            session.permanent = True
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def api_token_for(make):
+    """Return a function giving a fresh raw API token for a user: ``api_token_for(user)``.
+
+    Send it as ``headers={"Authorization": f"Bearer {token}"}``; keyword arguments go to
+    ``kamcrm.org.tokens.issue_token`` (``name``, ``expires_days``, ``now``).
+    """
+    from kamcrm.org.tokens import issue_token
+
+    def token_for(user, name: str = "test", **options) -> str:
+        return issue_token(user, name, actor=None, **options)[1]
+
+    return token_for
+
+
+@pytest.fixture
+def extra_app(database_url, tmp_path):
+    """Return a builder of a second app on the test database, rolled back like the main one.
+
+    For tests that need other settings (CSRF or rate limits on) or extra probe routes:
+    ``application = extra_app({"WTF_CSRF_ENABLED": True}, setup=register_routes)``. Its
+    app context stays pushed for the test, so ``factories.Factories()`` builds rows in it.
+    """
+    import contextlib
+
+    stack = contextlib.ExitStack()
+
+    @contextlib.contextmanager
+    def rolled_back(application):
+        with application.app_context():
+            engine = db.engines[None]
+            connection = engine.connect()
+            outer = connection.begin()
+            db.engines[None] = connection
+            try:
+                yield
+            finally:
+                db.session.remove()
+                db.engines[None] = engine
+                outer.rollback()
+                connection.close()
+                engine.dispose()
+
+    def build(config: dict | None = None, setup=None):
+        settings = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "RATELIMIT_ENABLED": False,
+        }
+        settings.update(config or {})
+        application = create_app(settings)
+        if setup is not None:
+            setup(application)
+        stack.enter_context(rolled_back(application))
+        return application
+
+    with stack:
+        yield build

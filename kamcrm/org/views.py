@@ -1,0 +1,177 @@
+"""Pages to sign in and out, change one's password, and manage one's API tokens."""
+from __future__ import annotations
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from kamcrm.errors import ValidationFailed
+from kamcrm.extensions import db, limiter
+from kamcrm.org import auth, tokens
+from kamcrm.org.access import public, requires, signed_in, token_for
+from kamcrm.security import LAST_SEEN_KEY, _now
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField("New password again", validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    expires_days = IntegerField(
+        "Expires after (days)",
+        validators=[Optional(), NumberRange(min=1, max=tokens.MAX_EXPIRY_DAYS)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button and the CSRF token: sign out, revoke."""
+
+
+def safe_next(target: str | None) -> str:
+    """Return ``target`` when it is a path on this site, else the home page (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.home") if "web.home" in current_app.view_functions else "/"
+
+
+def _login_username() -> str:
+    # Rate-limit key per attempted username, whether or not it exists.
+    return "login-user:" + (request.form.get("username") or "").strip().lower()
+
+
+def _login_failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed, key_func=_login_username)
+def login():
+    """Show the sign-in form; sign in."""
+    form = LoginForm(next=request.args.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = auth.authenticate(form.username.data, form.password.data)
+        except auth.AuthenticationFailed as error:
+            flash(error.message, "error")
+            status = 401
+        else:
+            db.session.commit()
+            session.clear()  # nothing from before the sign-in carries over
+            login_user(user)
+            session.permanent = True
+            session[LAST_SEEN_KEY] = int(_now())
+            return redirect(safe_next(form.next.data))
+    elif request.method == "POST":
+        status = 401 if form.username.data else 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@signed_in
+def logout():
+    """Ask to confirm (GET), sign out (POST)."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    """Change one's own password."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            auth.change_password(
+                current_user, form.current_password.data, form.password.data, form.confirm.data
+            )
+        except ValidationFailed as error:
+            for field, messages in error.errors.items():
+                target = getattr(form, field, None)
+                if target is not None:
+                    target.errors = list(target.errors) + messages
+                else:
+                    flash(" ".join(messages), "error")
+            status = 422
+        else:
+            db.session.commit()
+            flash("Your password is changed.", "info")
+            return redirect(url_for("auth.change_password"))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "auth/password.html", form=form,
+        minimum=current_app.config.get("PASSWORD_MIN_LENGTH", 10),
+    ), status
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@requires("tokens.own")
+def my_tokens():
+    """List one's API tokens; create one (its secret is shown on this answer only)."""
+    form = TokenForm()
+    created = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            token, raw = tokens.issue_token(
+                current_user, form.name.data, actor=current_user, expires_days=form.expires_days.data
+            )
+        except ValidationFailed as error:
+            for field, messages in error.errors.items():
+                flash(" ".join(messages), "error")
+            status = 422
+        else:
+            db.session.commit()
+            created = {"name": token.name, "secret": raw}
+            form = TokenForm(formdata=None)
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "auth/tokens.html",
+        form=form,
+        created=created,
+        tokens=[(token, tokens.token_state(token)) for token in tokens.tokens_of(current_user)],
+        revoke_form=ConfirmForm(),
+    ), status
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@requires("tokens.own")
+def revoke_token(token_id: int):
+    """Revoke one of one's API tokens (admins: anyone's)."""
+    form = ConfirmForm()
+    token = token_for(current_user, token_id)
+    if form.validate_on_submit():
+        tokens.revoke_token(token, actor=current_user)
+        db.session.commit()
+        flash(f"API token “{token.name}” is revoked.", "info")
+    return redirect(url_for("auth.my_tokens"))

@@ -1,0 +1,248 @@
+"""Request-level security: who is calling, whether they may, and what every answer carries.
+
+``init_app`` wires, in this order, for every request:
+
+1. the session: page requests use the signed cookie session; API requests (``/api/``)
+   get an empty session that is never read from nor written to a cookie;
+2. the idle timeout of page sessions (``SESSION_IDLE_MINUTES``, refreshed on activity);
+3. CSRF on every page form (the API is exempt because it never trusts a cookie);
+4. the access rule of the endpoint (default deny), authenticating API calls by bearer
+   token and sending anonymous page visitors to the login page;
+5. security headers on every response; errors turned into JSON (API) or a page.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, flash, g, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from kamcrm.errors import Forbidden, KamcrmError
+from kamcrm.extensions import csrf, db, limiter, login_manager
+from kamcrm.org import access
+from kamcrm.org.access import is_api_request
+from kamcrm.org.auth import AuthenticationFailed, load_user
+
+#: The policy every page gets unless a view set its own: our own files only, no inline
+#: script, never framed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+#: Session key holding the time (epoch seconds) of the last page request.
+LAST_SEEN_KEY = "_seen"
+
+_API_MESSAGES = {
+    400: "The request is malformed.",
+    401: "Authentication is required: send Authorization: Bearer TOKEN.",
+    403: "You may not do this.",
+    404: "Not found.",
+    405: "This method is not allowed on this resource.",
+    429: "Too many requests; slow down.",
+    500: "Internal server error.",
+}
+
+
+class ApiAwareSessionInterface(SecureCookieSessionInterface):
+    """The cookie session for pages; for the API a throwaway session and no cookie at all.
+
+    Flask-Login's "Disabling Session Cookie for APIs": a token-authenticated call must not
+    be given a session cookie, and a cookie sent to the API must not authenticate it
+    (that is what makes exempting the API from CSRF safe).
+    """
+
+    def open_session(self, app, request_):
+        if request_.path.startswith(access.API_PREFIX):
+            return self.session_class()
+        return super().open_session(app, request_)
+
+    def save_session(self, app, session_, response):
+        if request.path.startswith(access.API_PREFIX):
+            return None
+        return super().save_session(app, session_, response)
+
+
+def init_app(app: Flask) -> None:
+    """Install login, limiter, CSRF, idle timeout, access rules, headers and error pages."""
+    app.session_interface = ApiAwareSessionInterface()
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+
+    _init_limiter(app)
+
+    # CSRF is checked by our own hook so that the API can be exempt by path, whatever
+    # blueprints it is made of.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
+    app.before_request(_expire_idle_session)
+    app.before_request(_protect_forms)
+    app.before_request(_enforce_access)
+    app.after_request(_add_security_headers)
+    register_error_handlers(app)
+
+
+def _init_limiter(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # The limiter object is shared by every app in the process (tests build several);
+    # an app that turns limiting off simply never binds it, and the request filter below
+    # keeps one app's setting from leaking into another.
+    if app.config.get("RATELIMIT_ENABLED", True):
+        limiter.init_app(app)
+
+
+@limiter.request_filter
+def _limits_off_for_this_app() -> bool:
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
+# --- hooks -------------------------------------------------------------------------------
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _expire_idle_session():
+    """Sign a page user out after ``SESSION_IDLE_MINUTES`` without a request."""
+    if is_api_request() or "_user_id" not in session:
+        return None
+    now = int(_now())
+    idle_seconds = 60 * int(current_app.config["SESSION_IDLE_MINUTES"])
+    seen = session.get(LAST_SEEN_KEY)
+    if not isinstance(seen, int) or now - seen > idle_seconds:
+        logout_user()
+        session.clear()
+        flash("Your session ended after a period of inactivity; please sign in again.", "info")
+        return None
+    session[LAST_SEEN_KEY] = now
+    session.permanent = True
+    return None
+
+
+def _protect_forms():
+    if is_api_request() or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return None
+    csrf.protect(apply_exemptions=True)
+    return None
+
+
+def _enforce_access():
+    """Default deny: the endpoint's declared rule decides; no rule means no entry."""
+    if request.endpoint is None:
+        return None  # routing failed; the 404/405 handler answers
+    rule = access.endpoint_rule_or_deny(current_app)
+    if rule.public:
+        return None
+    if is_api_request():
+        user = _authenticate_bearer()
+        login_user(user)  # into the throwaway session: nothing is ever stored
+    elif not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    user = current_user._get_current_object()
+    if not rule.allows(user):
+        raise Forbidden(f"Your role may not do this ({rule.describe()}).")
+    g.access_rule = rule
+    return None
+
+
+def _authenticate_bearer():
+    from kamcrm.org.tokens import verify_token
+
+    scheme, _, raw = (request.headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise AuthenticationFailed("Authentication is required: send Authorization: Bearer TOKEN.")
+    user = verify_token(raw.strip())
+    # The token's last-use time is its own small transaction, committed before the view
+    # runs, so a read-only call (which never commits) still leaves a trace.
+    db.session.commit()
+    return user
+
+
+def _add_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not (request.endpoint or "").endswith("static"):
+        # Pages and API answers carry customers' data: no shared cache may keep them.
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def api_error(status: int, message: str | None, errors: dict | None = None, headers=None):
+    """Return the API's error answer ``{"code", "message", "errors"}``."""
+    body = {"code": status, "message": message or _API_MESSAGES.get(status, "Error."),
+            "errors": errors or {}}
+    answer_headers = dict(headers or {})
+    if status == 401:
+        answer_headers.setdefault("WWW-Authenticate", 'Bearer realm="kamcrm"')
+    return body, status, answer_headers
+
+
+def _error_page(status: int, message: str):
+    return render_template("auth/error.html", status=status, message=message), status
+
+
+def _handle_kamcrm_error(error: KamcrmError):
+    # No rollback here: nothing commits after an error, and the session is discarded
+    # when the request ends.
+    if is_api_request():
+        return api_error(error.status, error.message, error.errors)
+    return _error_page(error.status, error.message)
+
+
+def _handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    if is_api_request():
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages") or {}
+        if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "path",
+                                                        "headers", "cookies", "querystring"}:
+            merged: dict = {}
+            for fields in errors.values():
+                if isinstance(fields, dict):
+                    merged.update(fields)
+            errors = merged or errors
+        message = data.get("message") or (
+            error.description if status not in _API_MESSAGES else None
+        )
+        if status == 429:
+            message = f"Too many requests ({error.description}); slow down."
+        return api_error(status, message, errors, data.get("headers"))
+    if status == 429:
+        return _error_page(429, "Too many attempts. Wait a while before you try again.")
+    if isinstance(error, CSRFError):
+        return _error_page(400, "The form expired or was not sent from this site; "
+                                "reload the page and try again.")
+    if status >= 500:
+        return error
+    return _error_page(status, error.description or error.name)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer operation errors and HTTP errors: JSON on ``/api/``, a friendly page elsewhere."""
+    app.register_error_handler(KamcrmError, _handle_kamcrm_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+
+    @app.errorhandler(500)
+    def _internal_error(error):
+        if is_api_request():
+            return api_error(500, None)
+        return error
