@@ -1,0 +1,112 @@
+"""The smorest ``Api`` and ``Blueprint`` as kamcrm uses them.
+
+* One error shape for every status (``ErrorSchema``), documented per operation instead of a
+  catch-all ``default`` response, so the document says which statuses each call can give.
+* JSON bodies that cannot be parsed (syntax, nesting) are a 400, never a 500.
+"""
+from __future__ import annotations
+
+import http
+
+import flask_smorest
+from werkzeug.routing import BaseConverter
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser
+
+from kamcrm.api import errors
+from kamcrm.api.schemas import ErrorSchema
+
+#: Statuses every API operation may answer (token missing or bad, role or scope refuses).
+COMMON_ERRORS = (401, 403)
+#: Added when an operation reads a request body.
+BODY_ERRORS = (400, 422)
+
+
+class KeyConverter(BaseConverter):
+    """A natural key in a URL (account number, office code, username).
+
+    Like ``string``, but a NUL (which PostgreSQL cannot compare) or an absurd length makes
+    the URL match nothing: 404, as for any unknown key.
+    """
+
+    regex = r"[^/\x00]{1,200}"
+
+
+def key_converter_schema(converter) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": 200}
+
+
+class ApiParser(FlaskParser):
+    """webargs' Flask parser, with bodies too deeply nested for ``json`` refused as a 400."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as error:
+            self.handle_invalid_json_error(webargs_core.json.JSONDecodeError("too deep", "", 0), req)
+            raise AssertionError("unreachable") from error  # pragma: no cover
+
+
+class Api(flask_smorest.Api):
+    """``flask_smorest.Api`` with kamcrm's error schema and no app-wide error handler.
+
+    smorest would answer every ``HTTPException`` of the whole application (pages included)
+    with JSON; ours sit on the API blueprints (``kamcrm.api.errors``).
+    """
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_error_handlers(self):
+        pass
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A resource blueprint: API error handlers and documented error responses."""
+
+    ARGUMENTS_PARSER = ApiParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        errors.register_handlers(self)
+        self._prepare_doc_cbks.append(self._prepare_error_doc)
+
+    @staticmethod
+    def _prepare_error_doc(doc, doc_info, *, api, spec, **kwargs):
+        """Document the error statuses every operation of this kind can answer."""
+        responses = doc.setdefault("responses", {})
+        statuses = set(COMMON_ERRORS)
+        locations = {
+            parameter.get("in")
+            for parameter in doc_info.get("arguments", {}).get("parameters", [])
+            if isinstance(parameter, dict)
+        }
+        if locations & {"json", "form", "files"}:
+            statuses.update(BODY_ERRORS)
+        if locations:
+            statuses.add(422)
+        statuses.update(doc_info.get("kamcrm_errors", ()))
+        for status in sorted(statuses):
+            if status not in responses and str(status) not in responses:
+                responses[status] = http.HTTPStatus(status).name
+        return doc
+
+
+def may_answer(*statuses: int):
+    """Document further error statuses of an operation (404, 409, 412 …)."""
+
+    def decorator(func):
+        apidoc = getattr(func, "_apidoc", None)
+        if apidoc is None:
+            apidoc = func._apidoc = {}
+        apidoc.setdefault("kamcrm_errors", []).extend(statuses)
+        return func
+
+    return decorator
+
+
+def caller():
+    """Return the user the request's bearer token belongs to (set by the access hook)."""
+    from flask_login import current_user
+
+    return current_user._get_current_object()
