@@ -1,0 +1,350 @@
+"""Key accounts, their tier history and contact persons: validation and operations.
+
+Rows use the field names of the interchange files (SPEC section 7): ``office_code``,
+``kamr_username``, ``tier``, ``tier_effective_from``. The same validators check a row of an
+imported file and the data of a single operation.
+
+Scope: these functions do not decide who may touch which account. The caller (pages, API)
+has already resolved the account inside the actor's scope and checked the actor's role
+(the permission layer); ``actor`` is only written to the audit log. Operations ``flush()``;
+the caller commits.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Mapping
+
+import sqlalchemy as sa
+
+from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
+from kamcrm.audit.operations import changed_fields, record
+from kamcrm.db import utcnow
+from kamcrm.errors import Conflict, PreconditionFailed, ValidationFailed
+from kamcrm.extensions import db
+from kamcrm.imports import fields
+from kamcrm.imports.lookups import Lookups
+from kamcrm.org.operations import integrity_guard, reject_unknown_fields
+from kamcrm.periods import bangkok_today
+
+#: Fields of an account row: the file's columns, then those only operations set.
+ACCOUNT_FIELDS = (
+    "account_no", "name", "office_code", "tier", "tier_effective_from", "kamr_username", "sector",
+    "industrial_estate", "transformer_kva", "monthly_revenue_thb", "boi", "spp_area", "opened_on",
+    "closed_on", "notes",
+)
+#: Fields of a tier row (the tiers file).
+TIER_FIELDS = ("account_no", "tier", "effective_from")
+#: Fields of a contact person.
+CONTACT_FIELDS = ("name", "position", "phone", "email", "line_id")
+
+#: ``effective_from`` of a tier given without a date for an account with no ``opened_on``:
+#: the tier then holds "from always". Far enough back for any report, and a real date, so
+#: the tier-on-date rule (latest ``effective_from`` ≤ D) needs no special case.
+ALWAYS = date(1900, 1, 1)
+
+#: Roles that can own a portfolio of accounts.
+ACCOUNT_OWNER_ROLES = ("kamr", "office_manager")
+
+
+def validate_account_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict, fields.Errors]:
+    """Check an account row against ``lookups.offices`` and ``lookups.users``; return (values, errors).
+
+    ``values`` holds the account's columns (``office_id``, ``kamr_id`` resolved) and
+    ``tier_assignment``: None, or ``(tier, effective_from)`` when the row gives a tier or a
+    tier date. A blank ``tier_effective_from`` means from ``opened_on``, or from
+    :data:`ALWAYS` when that is blank too; a blank ``tier`` with a date means "no tier from then".
+    """
+    errors: fields.Errors = {}
+    values = {
+        "account_no": fields.text(raw, "account_no", errors, required=True, max_length=30),
+        "name": fields.text(raw, "name", errors, required=True, max_length=300),
+        "office_id": None,
+        "kamr_id": None,
+        "sector": fields.text(raw, "sector", errors, max_length=120),
+        "industrial_estate": fields.text(raw, "industrial_estate", errors, max_length=200),
+        "transformer_kva": fields.number(raw, "transformer_kva", errors, digits=12, places=2),
+        "monthly_revenue_thb": fields.number(raw, "monthly_revenue_thb", errors, digits=16, places=2),
+        "boi": fields.boolean(raw, "boi", errors),
+        "spp_area": fields.boolean(raw, "spp_area", errors),
+        "opened_on": fields.day(raw, "opened_on", errors),
+        "closed_on": fields.day(raw, "closed_on", errors),
+        "tier_assignment": None,
+    }
+    if "notes" in raw:
+        values["notes"] = fields.text(raw, "notes", errors)
+    office_code = fields.text(raw, "office_code", errors, required=True, max_length=20)
+    if office_code is not None:
+        office = lookups.offices.get(office_code)
+        if office is None:
+            fields.add_error(errors, "office_code", f"unknown office '{office_code}'")
+        else:
+            values["office_id"] = office.id
+    kamr = fields.text(raw, "kamr_username", errors, max_length=80)
+    if kamr is not None:
+        user = lookups.users.get(kamr)
+        if user is None:
+            fields.add_error(errors, "kamr_username", f"unknown user '{kamr}'")
+        elif user.role not in ACCOUNT_OWNER_ROLES:
+            fields.add_error(errors, "kamr_username",
+                             f"'{kamr}' is {_article(user.role)} {user.role}, not a KAMR or office manager")
+        else:
+            values["kamr_id"] = user.id
+    opened_on, closed_on = values["opened_on"], values["closed_on"]
+    if opened_on is not None and closed_on is not None and closed_on < opened_on:
+        fields.add_error(errors, "closed_on", f"{closed_on} is before opened_on {opened_on}")
+    tier = fields.choice(raw, "tier", errors, TIERS, what="a tier", upper=True)
+    effective_from = fields.day(raw, "tier_effective_from", errors)
+    if "tier" not in errors and "tier_effective_from" not in errors and (
+        tier is not None or effective_from is not None
+    ):
+        values["tier_assignment"] = (tier, effective_from or opened_on or ALWAYS)
+    return values, errors
+
+
+def validate_tier_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict, fields.Errors]:
+    """Check a tiers-file row against ``lookups.accounts``; return (values, errors).
+
+    ``values`` holds ``account_id``, ``tier`` (None: no tier from that date) and ``effective_from``.
+    """
+    errors: fields.Errors = {}
+    values = {
+        "account_id": None,
+        "tier": fields.choice(raw, "tier", errors, TIERS, what="a tier", upper=True),
+        "effective_from": fields.day(raw, "effective_from", errors, required=True),
+    }
+    account_no = fields.text(raw, "account_no", errors, required=True, max_length=30)
+    if account_no is not None:
+        account = lookups.accounts.get(account_no)
+        if account is None:
+            fields.add_error(errors, "account_no", f"unknown account '{account_no}'")
+        else:
+            values["account_id"] = account.id
+    return values, errors
+
+
+def validate_contact_row(raw: Mapping[str, object]) -> tuple[dict, fields.Errors]:
+    """Check a contact person; return (values, errors)."""
+    errors: fields.Errors = {}
+    values = {
+        "name": fields.text(raw, "name", errors, required=True, max_length=200),
+        "position": fields.text(raw, "position", errors, max_length=200),
+        "phone": fields.text(raw, "phone", errors, max_length=50),
+        "email": fields.email(raw, "email", errors),
+        "line_id": fields.text(raw, "line_id", errors, max_length=100),
+    }
+    return values, errors
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+def account_record(account: Account, on: date | None = None) -> dict:
+    """Return an account as a file row, with its tier on ``on`` (default: today in Bangkok)."""
+    assignment = tier_assignment_on(account, on or bangkok_today())
+    return {
+        "account_no": account.account_no,
+        "name": account.name,
+        "office_code": account.office.code if account.office is not None else None,
+        "tier": assignment.tier if assignment is not None else None,
+        "tier_effective_from": assignment.effective_from.isoformat() if assignment is not None else None,
+        "kamr_username": account.kamr.username if account.kamr is not None else None,
+        "sector": account.sector,
+        "industrial_estate": account.industrial_estate,
+        "transformer_kva": _text(account.transformer_kva),
+        "monthly_revenue_thb": _text(account.monthly_revenue_thb),
+        "boi": account.boi,
+        "spp_area": account.spp_area,
+        "opened_on": _text(account.opened_on),
+        "closed_on": _text(account.closed_on),
+        "notes": account.notes,
+    }
+
+
+def tier_assignment_on(account: Account, day: date) -> TierAssignment | None:
+    """Return the assignment in force on ``day``: the latest ``effective_from`` ≤ ``day``."""
+    return db.session.execute(
+        sa.select(TierAssignment)
+        .where(TierAssignment.account_id == account.id, TierAssignment.effective_from <= day)
+        .order_by(TierAssignment.effective_from.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def create_account(data: Mapping[str, object], actor=None) -> Account:
+    """Create an account (and its first tier assignment, if the row gives one)."""
+    reject_unknown_fields(data, ACCOUNT_FIELDS, "an account")
+    lookups = Lookups.for_keys(office_codes=[data.get("office_code")], usernames=[data.get("kamr_username")])
+    values, errors = validate_account_row(data, lookups)
+    if errors:
+        raise ValidationFailed(errors)
+    message = f"An account with the number '{values['account_no']}' already exists."
+    if _account_exists(values["account_no"]):
+        raise Conflict(message)
+    assignment = values.pop("tier_assignment")
+    account = Account(**values)
+    with integrity_guard(message):
+        db.session.add(account)
+        if assignment is not None:
+            db.session.add(TierAssignment(account=account, tier=assignment[0], effective_from=assignment[1]))
+    record("create", "accounts", account.account_no, actor=actor, after=account_record(account))
+    return account
+
+
+def update_account(account: Account, changes: Mapping[str, object], actor=None, *,
+                   expected_version: int | None = None) -> Account:
+    """Change the fields of ``account`` named in ``changes`` (a partial row); bump its version.
+
+    ``tier`` in ``changes`` assigns that tier from ``tier_effective_from``, or from today
+    (Bangkok) when no date is given: a tier changed on a live record changes from now on,
+    leaving the history before it alone. ``expected_version`` (the API's If-Match) must
+    equal the account's version, else ``PreconditionFailed``.
+    """
+    reject_unknown_fields(changes, ACCOUNT_FIELDS, "an account")
+    if expected_version is not None and expected_version != account.version:
+        raise PreconditionFailed(
+            f"Account '{account.account_no}' changed since version {expected_version} "
+            f"(it is now version {account.version}); reload it and try again."
+        )
+    before = account_record(account)
+    merged = {**before, **changes}
+    tier_given = "tier" in changes or "tier_effective_from" in changes
+    merged["tier"] = changes.get("tier") if tier_given else None
+    merged["tier_effective_from"] = (
+        (changes.get("tier_effective_from") or bangkok_today().isoformat()) if tier_given else None
+    )
+    lookups = Lookups.for_keys(office_codes=[merged.get("office_code")], usernames=[merged.get("kamr_username")])
+    values, errors = validate_account_row(merged, lookups)
+    if errors:
+        raise ValidationFailed(errors)
+    message = f"An account with the number '{values['account_no']}' already exists."
+    if values["account_no"] != account.account_no and _account_exists(values["account_no"]):
+        raise Conflict(message)
+    assignment = values.pop("tier_assignment")
+    with integrity_guard(message):
+        for key, value in values.items():
+            setattr(account, key, value)
+        if assignment is not None:
+            _assign_tier(account, assignment[0], assignment[1])
+            account.updated_at = utcnow()  # the tier is part of the resource: a new version
+    db.session.refresh(account, ["office", "kamr"])
+    old, new = changed_fields(before, account_record(account))
+    if assignment is not None:
+        # The tier on today may not move (a tier from a later date), but the change is real.
+        new.update(tier=assignment[0], tier_effective_from=assignment[1].isoformat())
+        old.update(tier=before["tier"], tier_effective_from=before["tier_effective_from"])
+    if new:
+        record("update", "accounts", account.account_no, actor=actor, before=old, after=new)
+    return account
+
+
+def set_tier(account: Account, tier: str | None, effective_from: date | str, actor=None) -> TierAssignment:
+    """Give ``account`` the tier ``tier`` (None: no tier) from ``effective_from`` on.
+
+    An assignment already starting on that date is replaced. The account's version is bumped.
+    """
+    values, errors = validate_tier_row(
+        {"account_no": account.account_no, "tier": tier, "effective_from": effective_from},
+        Lookups(accounts={account.account_no: _account_ref(account)}),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    day = values["effective_from"]
+    existing = _assignment_at(account, day)
+    before = {"tier": existing.tier} if existing is not None else None
+    with integrity_guard(f"Account '{account.account_no}' already has a tier from {day}."):
+        assignment = _assign_tier(account, values["tier"], day)
+        account.updated_at = utcnow()
+    if before is None:
+        record("create", "tier_assignments", f"{account.account_no}@{day}", actor=actor,
+               after={"account_no": account.account_no, "tier": assignment.tier, "effective_from": day.isoformat()})
+    elif before["tier"] != assignment.tier:
+        record("update", "tier_assignments", f"{account.account_no}@{day}", actor=actor,
+               before=before, after={"tier": assignment.tier})
+    return assignment
+
+
+def _assign_tier(account: Account, tier: str | None, day: date) -> TierAssignment:
+    assignment = _assignment_at(account, day)
+    if assignment is None:
+        assignment = TierAssignment(account=account, tier=tier, effective_from=day)
+        db.session.add(assignment)
+    else:
+        assignment.tier = tier
+    return assignment
+
+
+def _assignment_at(account: Account, day: date) -> TierAssignment | None:
+    if account.id is None:
+        return None
+    return db.session.execute(
+        sa.select(TierAssignment).where(
+            TierAssignment.account_id == account.id, TierAssignment.effective_from == day
+        )
+    ).scalar_one_or_none()
+
+
+def _account_exists(account_no: str) -> bool:
+    return db.session.execute(
+        sa.select(sa.literal(True)).where(Account.account_no == account_no)
+    ).first() is not None
+
+
+def _account_ref(account: Account):
+    from kamcrm.imports.lookups import AccountRef
+
+    return AccountRef(account.id, account.account_no, account.office_id, account.opened_on)
+
+
+# --- contact persons -------------------------------------------------------------------------
+
+def contact_record(contact: ContactPerson) -> dict:
+    """Return a contact person as a row (also its audit snapshot)."""
+    return {"account_no": contact.account.account_no,
+            **{name: getattr(contact, name) for name in CONTACT_FIELDS}}
+
+
+def add_contact(account: Account, data: Mapping[str, object], actor=None) -> ContactPerson:
+    """Add a contact person to ``account``."""
+    reject_unknown_fields(data, CONTACT_FIELDS, "a contact person")
+    values, errors = validate_contact_row(data)
+    if errors:
+        raise ValidationFailed(errors)
+    contact = ContactPerson(account=account, **values)
+    db.session.add(contact)
+    db.session.flush()
+    record("create", "contact_persons", contact.id, actor=actor, after=contact_record(contact))
+    return contact
+
+
+def update_contact(contact: ContactPerson, changes: Mapping[str, object], actor=None) -> ContactPerson:
+    """Change the fields of a contact person named in ``changes``."""
+    reject_unknown_fields(changes, CONTACT_FIELDS, "a contact person")
+    before = contact_record(contact)
+    values, errors = validate_contact_row({**before, **changes})
+    if errors:
+        raise ValidationFailed(errors)
+    for key, value in values.items():
+        setattr(contact, key, value)
+    db.session.flush()
+    old, new = changed_fields(before, contact_record(contact))
+    if new:
+        record("update", "contact_persons", contact.id, actor=actor, before=old, after=new)
+    return contact
+
+
+def delete_contact(contact: ContactPerson, actor=None) -> None:
+    """Remove a contact person."""
+    record("delete", "contact_persons", contact.id, actor=actor, before=contact_record(contact))
+    db.session.delete(contact)
+    db.session.flush()
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

@@ -1,0 +1,276 @@
+"""Activities and follow-ups: one validation, and the operations every entry point calls.
+
+Rows use the field names of the activities file (SPEC section 7): ``account_no``,
+``performed_by`` (a username), ``type``, ``activity_date`` … plus the customer's voice
+(``voc_kind``, ``voc_category``, ``voc_text``), which only operations set.
+
+Rules kept here: ``is_late`` from ``periods.is_late_entry``; ``recorded_at`` defaults to now;
+the quarter lock (``ensure_period_open``) for the activity's date and, when a change moves
+it, for the old date too; an EXV names its exec_role and no other type has one; ``done`` is
+the default status and cannot lie in the future; refs are unique.
+
+Scope: the caller (pages, API) has already resolved the activity or account inside the
+actor's scope and checked the actor's role; these functions do not decide visibility.
+``actor`` (a User, or None for the system) is recorded as ``recorded_by`` and in the audit log.
+Operations ``flush()``; the caller commits.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Mapping
+
+import sqlalchemy as sa
+
+from kamcrm.activities.locks import ensure_period_open
+from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, STATUSES, VOC_KINDS, Activity, FollowUp
+from kamcrm.audit.operations import changed_fields, record
+from kamcrm.db import utcnow
+from kamcrm.errors import Conflict, PreconditionFailed, ValidationFailed
+from kamcrm.extensions import db
+from kamcrm.imports import fields
+from kamcrm.imports.lookups import Lookups
+from kamcrm.org.models import EXEC_ROLES
+from kamcrm.org.operations import integrity_guard, reject_unknown_fields
+from kamcrm.periods import bangkok_today, is_late_entry
+
+#: The activities file's columns.
+ACTIVITY_FILE_FIELDS = (
+    "account_no", "type", "activity_date", "performed_by", "status", "channel", "exec_role",
+    "summary", "ref", "recorded_at",
+)
+#: Fields of an activity row: the file's columns, then those only operations set.
+ACTIVITY_FIELDS = ACTIVITY_FILE_FIELDS + ("voc_kind", "voc_category", "voc_text")
+#: Fields of a follow-up action.
+FOLLOW_UP_FIELDS = ("action", "due_on", "assignee", "done_on")
+
+
+def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
+                          today: date | None = None) -> tuple[dict, fields.Errors]:
+    """Check an activity row against ``lookups.accounts`` and ``lookups.users``; return (values, errors).
+
+    ``values`` holds ``account_id``, ``office_id`` (the account's), ``type``, ``activity_date``,
+    ``status``, ``channel``, ``performed_by_id``, ``exec_role``, ``summary``, ``ref`` and
+    ``recorded_at`` (None: now), plus the VOC fields when the row has them. With ``today``,
+    a ``done`` activity dated after it is refused.
+    """
+    errors: fields.Errors = {}
+    values = {
+        "account_id": None,
+        "office_id": None,
+        "type": fields.choice(raw, "type", errors, ACTIVITY_TYPES, required=True,
+                              what="an activity type", upper=True),
+        "activity_date": fields.day(raw, "activity_date", errors, required=True),
+        "status": fields.choice(raw, "status", errors, STATUSES, what="a status", lower=True) or "done",
+        "channel": fields.choice(raw, "channel", errors, CHANNELS, what="a channel", lower=True),
+        "performed_by_id": None,
+        "exec_role": fields.choice(raw, "exec_role", errors, EXEC_ROLES, what="an executive role", lower=True),
+        "summary": fields.text(raw, "summary", errors),
+        "ref": fields.text(raw, "ref", errors, max_length=100),
+        "recorded_at": fields.moment(raw, "recorded_at", errors),
+    }
+    if "voc_kind" in raw or "voc_category" in raw or "voc_text" in raw:
+        values["voc_kind"] = fields.choice(raw, "voc_kind", errors, VOC_KINDS,
+                                           what="a kind of customer voice", lower=True)
+        values["voc_category"] = fields.text(raw, "voc_category", errors, max_length=100)
+        values["voc_text"] = fields.text(raw, "voc_text", errors)
+        if values["voc_kind"] is None and "voc_kind" not in errors and (values["voc_category"] or values["voc_text"]):
+            fields.add_error(errors, "voc_kind", "is required when the customer's voice is given")
+    account_no = fields.text(raw, "account_no", errors, required=True, max_length=30)
+    if account_no is not None:
+        account = lookups.accounts.get(account_no)
+        if account is None:
+            fields.add_error(errors, "account_no", f"unknown account '{account_no}'")
+        else:
+            values["account_id"] = account.id
+            values["office_id"] = account.office_id
+    performer = fields.text(raw, "performed_by", errors, required=True, max_length=80)
+    if performer is not None:
+        user = lookups.users.get(performer)
+        if user is None:
+            fields.add_error(errors, "performed_by", f"unknown user '{performer}'")
+        else:
+            values["performed_by_id"] = user.id
+    kind, exec_role = values["type"], values["exec_role"]
+    if kind == "EXV" and exec_role is None and "exec_role" not in errors:
+        fields.add_error(errors, "exec_role",
+                         f"an executive visit (EXV) needs the role it counts for ({', '.join(EXEC_ROLES)})")
+    elif kind is not None and kind != "EXV" and exec_role is not None:
+        fields.add_error(errors, "exec_role", f"only an executive visit (EXV) has an exec_role, not {kind}")
+    day = values["activity_date"]
+    if today is not None and day is not None and values["status"] == "done" and day > today:
+        fields.add_error(errors, "activity_date",
+                         f"{day} is after today ({today}); a done activity cannot lie in the future "
+                         "(plan it with status planned)")
+    return values, errors
+
+
+def activity_record(activity: Activity) -> dict:
+    """Return an activity as a file row with its id, VOC and lateness (also its audit snapshot)."""
+    return {
+        "id": activity.id,
+        "account_no": activity.account.account_no,
+        "type": activity.type,
+        "activity_date": activity.activity_date.isoformat(),
+        "performed_by": activity.performed_by.username,
+        "status": activity.status,
+        "channel": activity.channel,
+        "exec_role": activity.exec_role,
+        "summary": activity.summary,
+        "ref": activity.ref,
+        "recorded_at": activity.recorded_at.isoformat(),
+        "voc_kind": activity.voc_kind,
+        "voc_category": activity.voc_category,
+        "voc_text": activity.voc_text,
+        "is_late": activity.is_late,
+    }
+
+
+def create_activity(data: Mapping[str, object], actor=None, *, reason: str | None = None,
+                    now: datetime | None = None) -> Activity:
+    """Record an activity from a row of ``ACTIVITY_FIELDS``.
+
+    ``performed_by`` defaults to the actor. ``recorded_at`` defaults to ``now`` (default: the
+    current time), and decides ``is_late``. In a closed quarter only staff may add, with a
+    ``reason`` (``PeriodClosed`` / ``ValidationFailed``). A ref already used is a ``Conflict``.
+    """
+    reject_unknown_fields(data, ACTIVITY_FIELDS, "an activity")
+    now = now or utcnow()
+    data = dict(data)
+    if not data.get("performed_by") and actor is not None:
+        data["performed_by"] = actor.username
+    lookups = Lookups.for_keys(usernames=[data.get("performed_by")], account_nos=[data.get("account_no")])
+    values, errors = validate_activity_row(data, lookups, today=bangkok_today(now))
+    if errors:
+        raise ValidationFailed(errors)
+    ref = values["ref"]
+    message = f"An activity with the ref '{ref}' already exists."
+    if ref is not None and _ref_taken(ref):
+        raise Conflict(message)
+    ensure_period_open(values["activity_date"], actor, reason)
+    values.pop("office_id")
+    values["recorded_at"] = values["recorded_at"] or now
+    activity = Activity(
+        **values,
+        is_late=is_late_entry(values["activity_date"], values["recorded_at"]),
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    with integrity_guard(message):
+        db.session.add(activity)
+    record("create", "activities", activity.id, actor=actor, after=activity_record(activity), reason=reason)
+    return activity
+
+
+def update_activity(activity: Activity, changes: Mapping[str, object], actor=None, *,
+                    reason: str | None = None, now: datetime | None = None,
+                    expected_version: int | None = None) -> Activity:
+    """Change the fields of ``activity`` named in ``changes`` (a partial row); bump its version.
+
+    Both the old and the new date must lie in an open quarter (or the actor is staff and
+    gives a ``reason``). ``recorded_at`` stays unless changed; ``is_late`` is recomputed.
+    """
+    reject_unknown_fields(changes, ACTIVITY_FIELDS, "an activity")
+    if expected_version is not None and expected_version != activity.version:
+        raise PreconditionFailed(
+            f"Activity {activity.id} changed since version {expected_version} "
+            f"(it is now version {activity.version}); reload it and try again."
+        )
+    now = now or utcnow()
+    before = activity_record(activity)
+    merged = {key: value for key, value in before.items() if key not in ("id", "is_late")}
+    merged.update(changes)
+    if not merged.get("recorded_at"):
+        merged["recorded_at"] = before["recorded_at"]
+    lookups = Lookups.for_keys(usernames=[merged.get("performed_by")], account_nos=[merged.get("account_no")])
+    values, errors = validate_activity_row(merged, lookups, today=bangkok_today(now))
+    if errors:
+        raise ValidationFailed(errors)
+    ref = values["ref"]
+    message = f"An activity with the ref '{ref}' already exists."
+    if ref is not None and ref != activity.ref and _ref_taken(ref):
+        raise Conflict(message)
+    ensure_period_open(activity.activity_date, actor, reason)
+    if values["activity_date"] != activity.activity_date:
+        ensure_period_open(values["activity_date"], actor, reason)
+    values.pop("office_id")
+    with integrity_guard(message):
+        for key, value in values.items():
+            setattr(activity, key, value)
+        activity.is_late = is_late_entry(activity.activity_date, activity.recorded_at)
+    db.session.refresh(activity, ["account", "performed_by"])
+    old, new = changed_fields(before, activity_record(activity))
+    if new:
+        record("update", "activities", activity.id, actor=actor, before=old, after=new, reason=reason)
+    return activity
+
+
+def delete_activity(activity: Activity, actor=None, *, reason: str | None = None) -> None:
+    """Delete an activity and its follow-ups (the quarter lock applies)."""
+    ensure_period_open(activity.activity_date, actor, reason)
+    record("delete", "activities", activity.id, actor=actor, before=activity_record(activity), reason=reason)
+    db.session.delete(activity)
+    db.session.flush()
+
+
+def _ref_taken(ref: str) -> bool:
+    return db.session.execute(sa.select(sa.literal(True)).where(Activity.ref == ref)).first() is not None
+
+
+# --- follow-ups ------------------------------------------------------------------------------
+
+def validate_follow_up_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict, fields.Errors]:
+    """Check a follow-up action (``assignee`` is a username); return (values, errors)."""
+    errors: fields.Errors = {}
+    values = {
+        "action": fields.text(raw, "action", errors, required=True),
+        "due_on": fields.day(raw, "due_on", errors, required=True),
+        "done_on": fields.day(raw, "done_on", errors),
+        "assignee_id": None,
+    }
+    assignee = fields.text(raw, "assignee", errors, max_length=80)
+    if assignee is not None:
+        user = lookups.users.get(assignee)
+        if user is None:
+            fields.add_error(errors, "assignee", f"unknown user '{assignee}'")
+        else:
+            values["assignee_id"] = user.id
+    return values, errors
+
+
+def follow_up_record(follow_up: FollowUp) -> dict:
+    """Return a follow-up as a row (also its audit snapshot)."""
+    return {
+        "activity_id": follow_up.activity_id,
+        "action": follow_up.action,
+        "due_on": follow_up.due_on.isoformat(),
+        "done_on": follow_up.done_on.isoformat() if follow_up.done_on else None,
+        "assignee": follow_up.assignee.username if follow_up.assignee is not None else None,
+    }
+
+
+def add_follow_up(activity: Activity, data: Mapping[str, object], actor=None) -> FollowUp:
+    """Add a follow-up action with its due date to ``activity``; the assignee defaults to the performer."""
+    reject_unknown_fields(data, FOLLOW_UP_FIELDS, "a follow-up")
+    values, errors = validate_follow_up_row(data, Lookups.for_keys(usernames=[data.get("assignee")]))
+    if errors:
+        raise ValidationFailed(errors)
+    if values["assignee_id"] is None:
+        values["assignee_id"] = activity.performed_by_id
+    follow_up = FollowUp(activity=activity, **values)
+    db.session.add(follow_up)
+    db.session.flush()
+    record("create", "follow_ups", follow_up.id, actor=actor, after=follow_up_record(follow_up))
+    return follow_up
+
+
+def complete_follow_up(follow_up: FollowUp, actor=None, *, done_on: date | None = None,
+                       now: datetime | None = None) -> FollowUp:
+    """Mark a follow-up done on ``done_on`` (default: today in Bangkok)."""
+    done_on = done_on or bangkok_today(now)
+    if follow_up.done_on == done_on:
+        return follow_up
+    before = follow_up_record(follow_up)
+    follow_up.done_on = done_on
+    db.session.flush()
+    old, new = changed_fields(before, follow_up_record(follow_up))
+    record("update", "follow_ups", follow_up.id, actor=actor, before=old, after=new)
+    return follow_up

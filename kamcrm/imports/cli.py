@@ -1,0 +1,45 @@
+"""``flask --app kamcrm import KIND FILE``: load an interchange file, all or nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from kamcrm.errors import KamcrmError
+from kamcrm.extensions import db
+from kamcrm.imports.importer import KINDS, import_file
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reason", help="Why activities of a closed quarter change (written to the audit log).")
+@with_appcontext
+def import_command(kind: str, file: Path, reason: str | None) -> None:
+    """Import FILE (CSV or XLSX) of KIND: offices, users, accounts, tiers or activities.
+
+    A file with any bad row changes nothing: every bad row is printed as
+    "line N: field: reason" (the header is line 1) and the command exits with status 1.
+    """
+    def progress(rows: int, seconds: float) -> None:
+        click.echo(f"{kind}: {rows:,} rows read ({seconds:.1f} s)", err=True)
+
+    try:
+        with file.open("rb") as stream:
+            result = import_file(kind, stream, file.name, reason=reason, progress=progress)
+    except KamcrmError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    if not result.ok:
+        db.session.rollback()
+        for error in result.errors:
+            click.echo(str(error), err=True)
+        bad_lines = len({error.line for error in result.errors})
+        click.echo(f"Nothing was imported: {bad_lines:,} bad line(s) in {file.name}.", err=True)
+        raise SystemExit(1)
+    db.session.commit()
+    click.echo(
+        f"Imported {result.rows:,} rows of {kind} from {file.name}: {result.created:,} created, "
+        f"{result.updated:,} updated, {result.unchanged:,} unchanged ({result.seconds:.1f} s)."
+    )

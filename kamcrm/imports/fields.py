@@ -1,0 +1,188 @@
+"""Parsing the values of an interchange row (SPEC section 7) into Python values.
+
+A row is a mapping of column name to raw value: text from a CSV file or a form, or a cell
+value from an XLSX sheet (numbers, dates, booleans). Each parser returns the clean value
+and, for a bad one, adds a message naming the value to ``errors`` (field → messages).
+They are plain functions on purpose: a bulk import calls them millions of times.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Iterable, Mapping
+
+Errors = dict[str, list[str]]
+
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "ใช่"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "ไม่ใช่"})
+
+
+def add_error(errors: Errors, field: str, message: str) -> None:
+    """Add ``message`` to the messages of ``field``."""
+    errors.setdefault(field, []).append(message)
+
+
+def clean(value: object) -> object:
+    """Return ``value`` with surrounding blanks removed; empty text becomes None."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def text(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False,
+         max_length: int | None = None) -> str | None:
+    """Return the text of ``field``; None when blank."""
+    value = clean(raw.get(field))
+    if value is None:
+        if required:
+            add_error(errors, field, "is required")
+        return None
+    if not isinstance(value, str):
+        # A spreadsheet cell holding 1234 for an account number means the text "1234".
+        value = _cell_text(value)
+    if max_length is not None and len(value) > max_length:
+        add_error(errors, field, f"{_show(value)} is longer than {max_length} characters")
+        return None
+    return value
+
+
+def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: Iterable[str], *,
+           required: bool = False, what: str, upper: bool = False, lower: bool = False) -> str | None:
+    """Return the value of ``field`` if it is one of ``choices``; None when blank."""
+    value = clean(raw.get(field))
+    if value is None:
+        if required:
+            add_error(errors, field, "is required")
+        return None
+    value = _cell_text(value) if not isinstance(value, str) else value
+    key = value.upper() if upper else value.lower() if lower else value
+    if key in choices:
+        return key
+    add_error(errors, field, f"{_show(value)} is not {what} ({', '.join(choices)})")
+    return None
+
+
+def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False) -> date | None:
+    """Return the date of ``field`` (``YYYY-MM-DD``, or a date cell); None when blank."""
+    value = clean(raw.get(field))
+    if value is None:
+        if required:
+            add_error(errors, field, "is required")
+        return None
+    if isinstance(value, datetime):
+        if value.time() == datetime.min.time() and value.tzinfo is None:
+            return value.date()
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    add_error(errors, field, f"{_show(value)} is not a date; write it as YYYY-MM-DD")
+    return None
+
+
+def moment(raw: Mapping[str, object], field: str, errors: Errors) -> datetime | None:
+    """Return the timezone-aware timestamp of ``field`` (ISO 8601 with offset); None when blank."""
+    value = clean(raw.get(field))
+    if value is None:
+        return None
+    parsed = None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and len(value) >= 16 and value[4] == "-":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        add_error(errors, field, f"{_show(value)} is not a timestamp; write it as ISO 8601 with an "
+                                 "offset, e.g. 2021-03-05T14:30:00+07:00")
+        return None
+    if parsed.tzinfo is None:
+        add_error(errors, field, f"{_show(value)} has no UTC offset; add one, e.g. +07:00")
+        return None
+    return parsed
+
+
+def number(raw: Mapping[str, object], field: str, errors: Errors, *, digits: int, places: int,
+           minimum: Decimal | None = Decimal(0)) -> Decimal | None:
+    """Return the number in ``field`` as a Decimal fitting NUMERIC(digits, places); None when blank.
+
+    Thousands separators (``1,500.50``) are accepted because spreadsheets write them.
+    """
+    value = clean(raw.get(field))
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        parsed = None
+    elif isinstance(value, (int, Decimal)):
+        parsed = Decimal(value)
+    elif isinstance(value, float):
+        parsed = Decimal(repr(value))
+    else:
+        try:
+            parsed = Decimal(str(value).replace(",", ""))
+        except InvalidOperation:
+            parsed = None
+    if parsed is None or not parsed.is_finite():
+        add_error(errors, field, f"{_show(value)} is not a number")
+        return None
+    if minimum is not None and parsed < minimum:
+        add_error(errors, field, f"{_show(value)} is below {minimum}")
+        return None
+    parsed = parsed.quantize(Decimal(1).scaleb(-places))
+    if parsed.adjusted() >= digits - places:
+        add_error(errors, field, f"{_show(value)} is too large")
+        return None
+    return parsed
+
+
+def boolean(raw: Mapping[str, object], field: str, errors: Errors, *, default: bool | None = False) -> bool | None:
+    """Return the true/false value of ``field``; ``default`` when blank."""
+    value = clean(raw.get(field))
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    key = str(value).lower()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    add_error(errors, field, f"{_show(value)} is not true or false (write true/false, yes/no or 1/0)")
+    return default
+
+
+def email(raw: Mapping[str, object], field: str, errors: Errors) -> str | None:
+    """Return the e-mail address in ``field``; None when blank."""
+    value = text(raw, field, errors, max_length=254)
+    if value is None:
+        return None
+    local, at, domain = value.partition("@")
+    if not (local and at and "." in domain and " " not in value and not domain.startswith(".")):
+        add_error(errors, field, f"{_show(value)} is not an e-mail address")
+        return None
+    return value
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _show(value: object) -> str:
+    """Quote a bad value for a message, shortened so a stray paragraph stays readable."""
+    shown = value if isinstance(value, str) else _cell_text(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"'{shown}'"

@@ -1,0 +1,173 @@
+"""Importing an interchange file (SPEC section 7), all or nothing.
+
+:func:`import_file` is what the CLI command and the API call. It checks the header, then
+validates every row and writes good rows in chunks inside one savepoint while it reads, so
+memory stays flat however long the file is. If any row is bad, the savepoint is rolled back,
+nothing is changed, and the result lists every bad row as ``(line, field, message)``. The
+caller commits the session when ``result.ok``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO, Callable, NamedTuple
+
+from kamcrm.audit.operations import record
+from kamcrm.db import utcnow
+from kamcrm.extensions import db
+from kamcrm.imports.kinds import CHUNK_SIZE, IMPORTERS, Context
+from kamcrm.imports.readers import TableFile, UnreadableFile
+
+#: The kinds of file, in the order a new region loads them.
+KINDS = tuple(IMPORTERS)
+#: How often (in rows) a long import reports progress.
+PROGRESS_EVERY = 100_000
+
+
+class RowError(NamedTuple):
+    """One problem with one row: the line an editor shows, the field, and what is wrong."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one import; nothing was written unless ``ok``."""
+
+    kind: str
+    filename: str
+    sha256: str | None = None
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict:
+        """Return the result as JSON-ready data (the API's answer)."""
+        return {
+            "kind": self.kind, "filename": self.filename, "sha256": self.sha256, "ok": self.ok,
+            "rows": self.rows, "created": self.created, "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in self.errors],
+        }
+
+
+def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reason: str | None = None,
+                now: datetime | None = None, progress: Callable[[int, float], None] | None = None,
+                chunk_size: int = CHUNK_SIZE) -> ImportResult:
+    """Import the file ``stream`` (binary; ``filename`` decides CSV or XLSX) of ``kind``.
+
+    ``actor`` is the User importing (None: the system, e.g. the CLI) and ``reason`` the
+    reason required to change activities in a closed quarter. ``now`` is the import's clock
+    (default: the current time; it fills a blank ``recorded_at``). ``progress(rows, seconds)``
+    is called every ``PROGRESS_EVERY`` rows. Scope checks are the caller's: a page or API
+    endpoint lets only those roles import who may change every record a file can name.
+    """
+    if kind not in IMPORTERS:
+        raise ValueError(f"unknown kind of file {kind!r}; expected one of {', '.join(KINDS)}")
+    started = time.perf_counter()
+    result = ImportResult(kind=kind, filename=filename)
+    importer_class = IMPORTERS[kind]
+    try:
+        table = TableFile(stream, filename)
+        header_errors, readable = _check_header(table.header, importer_class)
+    except UnreadableFile as error:
+        result.errors.append(RowError(error.line, "file", error.message))
+        return result
+    result.errors.extend(header_errors)
+    if not readable:
+        return result  # without its required columns the rows cannot be read
+    # An unknown column is reported, and the rows are still checked without it.
+    header = [name if name in importer_class.columns else "" for name in _trimmed(table.header)]
+    width = len(header)
+    context = Context(header=[name for name in header if name], actor=actor, reason=reason, now=now or utcnow())
+    savepoint = db.session.begin_nested()
+    try:
+        importer = importer_class(context)
+        errors = result.errors
+        rows = 0
+        try:
+            for line, cells in table.rows():
+                rows += 1
+                if len(cells) > width and any(cell not in (None, "") for cell in cells[width:]):
+                    errors.append(RowError(line, "file", f"the row has {len(cells)} cells but the header "
+                                                         f"names only {width} columns"))
+                    continue
+                row_errors = importer.check(line, dict(zip(header, cells)))
+                if row_errors:
+                    errors.extend(RowError(line, name, message)
+                                  for name, messages in row_errors.items() for message in messages)
+                if len(importer.pending) >= chunk_size:
+                    errors.extend(RowError(*error) for error in importer.flush(not errors))
+                if progress is not None and rows % PROGRESS_EVERY == 0:
+                    progress(rows, time.perf_counter() - started)
+        except UnreadableFile as error:
+            errors.append(RowError(error.line, "file", error.message))
+        errors.extend(RowError(*error) for error in importer.finish(not errors))
+        result.rows = rows
+        result.sha256 = table.sha256
+        if errors:
+            errors.sort(key=lambda error: error.line)
+            savepoint.rollback()
+        else:
+            result.created, result.updated, result.unchanged = context.created, context.updated, context.unchanged
+            record("create", "imports", f"{kind}:{table.sha256[:16]}", actor=actor, reason=reason, after={
+                "kind": kind, "file": filename, "sha256": table.sha256, "bytes": table.size, "rows": rows,
+                "created": context.created, "updated": context.updated, "unchanged": context.unchanged,
+            })
+            savepoint.commit()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    finally:
+        # Rows were written with Core statements behind the ORM's back.
+        db.session.expire_all()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _trimmed(header: list[str]) -> list[str]:
+    """Drop the nameless columns a spreadsheet leaves at the right of a header."""
+    header = list(header)
+    while header and header[-1] == "":
+        header.pop()
+    return header
+
+
+def _check_header(header: list[str] | None, importer_class) -> tuple[list[RowError], bool]:
+    """Return the header's errors, and whether the rows can still be checked (only unknown
+    columns are wrong: they are reported and left out)."""
+    expected = ", ".join(importer_class.columns)
+    if header is None:
+        return [RowError(1, "file", f"the file is empty; the first line must name the columns ({expected})")], False
+    errors, readable = [], True
+    seen = set()
+    for position, name in enumerate(_trimmed(header), start=1):
+        if name == "":
+            errors.append(RowError(1, f"column {position}", "the column has no name"))
+            readable = False
+        elif name not in importer_class.columns:
+            errors.append(RowError(1, name, f"unknown column; a file of {importer_class.kind} has the "
+                                            f"columns {expected}"))
+        elif name in seen:
+            errors.append(RowError(1, name, "the column appears twice"))
+            readable = False
+        seen.add(name)
+    for name in importer_class.required:
+        if name not in seen:
+            errors.append(RowError(1, name, "required column missing"))
+            readable = False
+    return errors, readable

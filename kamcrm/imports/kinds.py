@@ -1,0 +1,601 @@
+"""One importer per file kind: check each row with the domain's validator, then write in chunks.
+
+Every importer works the same way: ``check(line, raw)`` validates one row against lookups
+loaded once (no SQL per row) and keeps the good ones; ``flush(write)`` writes the kept rows
+with set-based Core statements; ``finish(write)`` writes what is left. ``write`` is False
+once any row was bad: the rest of the file is still checked, so that every bad row is
+reported, but nothing more is written (the caller rolls back what was).
+
+Existing records are matched by their key (code, username, account number, account and
+date, activity ref) and updated; a column the file leaves out stays as it is, a blank cell
+clears it. Audit: creates are covered by the one entry the import writes for the whole
+file (with its SHA-256); every change to an existing record gets its own entry with the
+fields before and after.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable, NamedTuple
+
+import sqlalchemy as sa
+
+from kamcrm.accounts import operations as account_ops
+from kamcrm.accounts.models import Account, TierAssignment
+from kamcrm.activities import operations as activity_ops
+from kamcrm.activities.locks import CLOSED_QUARTER_ROLES
+from kamcrm.activities.models import Activity
+from kamcrm.audit.models import AuditEntry
+from kamcrm.extensions import db
+from kamcrm.imports.lookups import Lookups, OfficeRef
+from kamcrm.org import operations as org_ops
+from kamcrm.org.models import Office, User
+from kamcrm.periods import bangkok_today, is_late_entry, quarter_of
+from kamcrm.reports.models import QuarterClose
+
+Errors = dict[str, list[str]]
+RowErrors = list[tuple[int, str, str]]
+
+#: Rows written per statement: large enough to amortise round trips, small enough to keep
+#: memory flat however long the file is.
+CHUNK_SIZE = 5000
+
+
+class Upserted(NamedTuple):
+    """What an upsert did: the ids of the keys that existed, and the keys inserted or updated."""
+
+    existing: dict[Any, int]
+    changed: set[Any]
+
+
+class Context:
+    """What every importer of one run shares: actor, reason, clock, header and counters."""
+
+    def __init__(self, *, header: list[str], actor=None, reason: str | None = None, now: datetime):
+        self.header = set(header)
+        self.actor = actor
+        self.reason = reason
+        self.now = now
+        self.today = bangkok_today(now)
+        self.created = 0
+        self.updated = 0
+        self.unchanged = 0
+        self.audit: list[dict] = []
+
+    def audit_update(self, entity: str, key: str, before: dict, after: dict) -> None:
+        """Queue an audit entry for a change to an existing record."""
+        self.audit.append({
+            "occurred_at": self.now,
+            "actor_id": getattr(self.actor, "id", None),
+            "actor_name": getattr(self.actor, "username", None),
+            "action": "update",
+            "entity": entity,
+            "entity_key": str(key)[:100],
+            "before": {name: _json(value) for name, value in before.items()},
+            "after": {name: _json(value) for name, value in after.items()},
+            "reason": self.reason,
+        })
+
+    def write_audit(self) -> None:
+        if self.audit:
+            db.session.execute(sa.insert(AuditEntry.__table__), self.audit)
+            self.audit = []
+
+
+class Importer:
+    """Base of the importers of one kind of file."""
+
+    kind: str = ""
+    #: The file's columns (SPEC section 7) and those of them that are required.
+    columns: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+    def __init__(self, context: Context):
+        self.context = context
+        self.pending: list[tuple[int, dict]] = []
+        self.seen: dict[Any, int] = {}
+
+    def check(self, line: int, raw: dict) -> Errors | None:
+        """Validate one row; keep it for writing when good, else return its errors."""
+        raise NotImplementedError
+
+    def flush(self, write: bool) -> RowErrors:
+        """Write (or, when ``write`` is False, only finish checking) the rows kept so far."""
+        self.pending = []
+        return []
+
+    def finish(self, write: bool) -> RowErrors:
+        """Flush what is left; return errors found only now."""
+        return self.flush(write)
+
+    def duplicate(self, key: Any, line: int, field: str, shown: str, errors: Errors) -> None:
+        """Report a key seen earlier in the same file."""
+        first = self.seen.get(key)
+        if first is None:
+            self.seen[key] = line
+        else:
+            errors.setdefault(field, []).append(f"{shown} appears again (first on line {first})")
+
+    def upsert(self, table: sa.Table, key_columns: tuple[str, ...], rows: list[dict],
+               update_columns: list[str], *, entity: str, describe, versioned: bool = False,
+               counted: bool = True) -> "Upserted":
+        """Insert the rows whose key is new, update the changed ones.
+
+        ``describe(name, value)``
+        turns a column value into its file form for the audit log (ids into codes); it
+        returns ``(field, value)``. ``counted`` False keeps the rows out of the import's counts
+        (the tier rows of an accounts file, which counts accounts).
+        """
+        if not rows:
+            return Upserted({}, set())
+        context = self.context
+        key_of = (lambda row: row[key_columns[0]]) if len(key_columns) == 1 else (
+            lambda row: tuple(row[name] for name in key_columns))
+        keys = [key_of(row) for row in rows]
+        existing = {}
+        wanted = [table.c.id, *(table.c[name] for name in key_columns),
+                  *(table.c[name] for name in update_columns if name not in key_columns)]
+        key_expression = table.c[key_columns[0]] if len(key_columns) == 1 else sa.tuple_(
+            *(table.c[name] for name in key_columns))
+        for start in range(0, len(keys), 1000):
+            for found in db.session.execute(sa.select(*wanted).where(key_expression.in_(keys[start:start + 1000]))):
+                existing[key_of(found._mapping)] = found._mapping
+        inserts, updates, changed_keys = [], [], set()
+        unchanged = 0
+        for row in rows:
+            key = key_of(row)
+            old = existing.get(key)
+            if old is None:
+                changed_keys.add(key)
+                inserts.append({**row, "created_at": context.now, "updated_at": context.now,
+                                **({"version": 1} if versioned else {})})
+                continue
+            changed = [name for name in update_columns if old[name] != row[name]]
+            if not changed:
+                unchanged += 1
+                continue
+            updates.append({**{"v_" + name: row[name] for name in update_columns},
+                            "_id": old["id"], "v_updated_at": context.now})
+            changed_keys.add(key)
+            before = dict(describe(name, old[name]) for name in changed)
+            after = dict(describe(name, row[name]) for name in changed)
+            context.audit_update(entity, _key_text(key_of(row), describe, key_columns), before, after)
+        if inserts:
+            db.session.execute(sa.insert(table), inserts)
+        if updates:
+            # Bound names differ from column names: SQLAlchemy reserves those for itself.
+            assignments = {name: sa.bindparam("v_" + name) for name in update_columns}
+            assignments["updated_at"] = sa.bindparam("v_updated_at")
+            if versioned:
+                assignments["version"] = table.c.version + 1
+            statement = sa.update(table).where(table.c.id == sa.bindparam("_id")).values(assignments)
+            db.session.execute(statement, updates, execution_options={"synchronize_session": False})
+        if counted:
+            context.created += len(inserts)
+            context.updated += len(updates)
+            context.unchanged += unchanged
+        context.write_audit()
+        return Upserted({key: old["id"] for key, old in existing.items()}, changed_keys)
+
+    def present(self, columns: dict[str, str]) -> list[str]:
+        """Return the table columns whose source field is in the file (``columns``: column → field)."""
+        return [column for column, field in columns.items() if field in self.context.header]
+
+
+def _key_text(key, describe, key_columns) -> str:
+    if isinstance(key, tuple):
+        return "@".join(str(describe(name, value)[1]) for name, value in zip(key_columns, key))
+    return str(describe(key_columns[0], key)[1])
+
+
+def _json(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# --- offices ---------------------------------------------------------------------------------
+
+class OfficeImporter(Importer):
+    """Offices: a parent may come later in the file, so rows are checked once all are read."""
+
+    kind = "offices"
+    columns = ("code", "name", "office_class", "parent_code")
+    required = ("code", "name", "office_class")
+    _columns = {"name": "name", "office_class": "office_class", "parent_id": "parent_code"}
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.rows: list[tuple[int, dict]] = []
+
+    def check(self, line, raw):
+        self.rows.append((line, raw))
+        return None
+
+    def finish(self, write):
+        lookups = Lookups.load(users=False)
+        in_database = dict(lookups.offices)
+        for _, raw in self.rows:
+            code = raw.get("code")
+            code = code.strip() if isinstance(code, str) else code
+            if not code:
+                continue
+            office_class = raw.get("office_class")
+            office_class = office_class.strip().lower() if isinstance(office_class, str) else ""
+            known = in_database.get(code)
+            lookups.offices[code] = OfficeRef(known.id if known else None, code, office_class,
+                                              known.parent_id if known else None)
+        errors: RowErrors = []
+        good = []
+        for line, raw in self.rows:
+            values, row_errors = org_ops.validate_office_row(raw, lookups)
+            if values["code"] is not None:
+                self.duplicate(values["code"], line, "code", f"'{values['code']}'", row_errors)
+            if row_errors:
+                errors.extend((line, field, message) for field, messages in row_errors.items() for message in messages)
+            else:
+                good.append(values)
+        if errors or not write:
+            return errors
+        codes = {ref.id: ref.code for ref in in_database.values()}
+        levels = {"region": 0, "1": 1, "2": 1, "3": 1, "branch": 2}
+        update_columns = self.present(self._columns)
+        for level in (0, 1, 2):
+            rows = []
+            ids = self._ids()
+            for values in good:
+                if levels[values["office_class"]] != level:
+                    continue
+                parent = values["parent_code"]
+                rows.append({"code": values["code"], "name": values["name"],
+                             "office_class": values["office_class"],
+                             "parent_id": ids.get(parent) if parent else None})
+            codes.update({value: key for key, value in ids.items()})
+            self.upsert(Office.__table__, ("code",), rows, update_columns, entity="offices",
+                        describe=lambda name, value: ("parent_code", codes.get(value)) if name == "parent_id"
+                        else (name, value))
+        return []
+
+    @staticmethod
+    def _ids() -> dict[str, int]:
+        return dict(db.session.execute(sa.select(Office.code, Office.id)).all())
+
+
+# --- users -----------------------------------------------------------------------------------
+
+class UserImporter(Importer):
+    kind = "users"
+    columns = ("username", "full_name", "role", "office_code", "exec_role", "email")
+    required = ("username", "full_name", "role", "office_code")
+    _columns = {"full_name": "full_name", "role": "role", "office_id": "office_code",
+                "exec_role": "exec_role", "email": "email"}
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.lookups = Lookups.load(users=False)
+        self.codes = {ref.id: ref.code for ref in self.lookups.offices.values()}
+
+    def check(self, line, raw):
+        values, errors = org_ops.validate_user_row(raw, self.lookups)
+        if values["username"] is not None:
+            self.duplicate(values["username"], line, "username", f"'{values['username']}'", errors)
+        if errors:
+            return errors
+        self.pending.append((line, values))
+        return None
+
+    def flush(self, write):
+        rows, self.pending = [values for _, values in self.pending], []
+        if write:
+            self.upsert(User.__table__, ("username",), [{**row, "active": True} for row in rows],
+                        self.present(self._columns), entity="users", describe=self._describe)
+        return []
+
+    def _describe(self, name, value):
+        return ("office_code", self.codes.get(value)) if name == "office_id" else (name, value)
+
+
+# --- accounts and tiers ----------------------------------------------------------------------
+
+class AccountImporter(Importer):
+    kind = "accounts"
+    columns = ("account_no", "name", "office_code", "tier", "tier_effective_from", "kamr_username",
+               "sector", "industrial_estate", "transformer_kva", "monthly_revenue_thb", "boi",
+               "spp_area", "opened_on", "closed_on")
+    required = ("account_no", "name", "office_code")
+    _columns = {"name": "name", "office_id": "office_code", "kamr_id": "kamr_username",
+                "sector": "sector", "industrial_estate": "industrial_estate",
+                "transformer_kva": "transformer_kva", "monthly_revenue_thb": "monthly_revenue_thb",
+                "boi": "boi", "spp_area": "spp_area", "opened_on": "opened_on", "closed_on": "closed_on"}
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.lookups = Lookups.load()
+        self.codes = {ref.id: ref.code for ref in self.lookups.offices.values()}
+        self.usernames = {ref.id: ref.username for ref in self.lookups.users.values()}
+
+    def check(self, line, raw):
+        values, errors = account_ops.validate_account_row(raw, self.lookups)
+        if values["account_no"] is not None:
+            self.duplicate(values["account_no"], line, "account_no", f"'{values['account_no']}'", errors)
+        if errors:
+            return errors
+        self.pending.append((line, values))
+        return None
+
+    def flush(self, write):
+        rows, self.pending = [values for _, values in self.pending], []
+        if not write or not rows:
+            return []
+        assignments = {row["account_no"]: row.pop("tier_assignment") for row in rows}
+        accounts = self.upsert(Account.__table__, ("account_no",), rows, self.present(self._columns),
+                               entity="accounts", describe=self._describe, versioned=True)
+        wanted = [number for number, assignment in assignments.items() if assignment is not None]
+        if wanted:
+            ids = {}
+            for start in range(0, len(wanted), 1000):
+                ids.update(db.session.execute(
+                    sa.select(Account.account_no, Account.id).where(Account.account_no.in_(wanted[start:start + 1000]))
+                ).all())
+            tier_rows = [{"account_id": ids[number], "tier": assignments[number][0],
+                          "effective_from": assignments[number][1]} for number in wanted]
+            numbers = {ids[number]: number for number in wanted}
+            touched = write_tiers(self, tier_rows, numbers, counted=False)
+            # Accounts just created or updated already have their new version.
+            settled = {ids[number] for number in accounts.changed if number in ids}
+            bump_versions(touched - settled, self.context.now)
+        return []
+
+    def _describe(self, name, value):
+        if name == "office_id":
+            return "office_code", self.codes.get(value)
+        if name == "kamr_id":
+            return "kamr_username", self.usernames.get(value)
+        return name, value
+
+
+class TierImporter(Importer):
+    kind = "tiers"
+    columns = ("account_no", "tier", "effective_from")
+    required = ("account_no", "effective_from")
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.lookups = Lookups.load(offices=False, users=False, accounts=True)
+        self.numbers: dict[int, str] | None = None
+
+    def check(self, line, raw):
+        values, errors = account_ops.validate_tier_row(raw, self.lookups)
+        if values["account_id"] is not None and values["effective_from"] is not None:
+            number = str(raw.get("account_no")).strip()
+            self.duplicate((values["account_id"], values["effective_from"]), line, "effective_from",
+                           f"account '{number}' from {values['effective_from']}", errors)
+        if errors:
+            return errors
+        self.pending.append((line, values))
+        return None
+
+    def flush(self, write):
+        rows, self.pending = [values for _, values in self.pending], []
+        if write and rows:
+            if self.numbers is None:
+                self.numbers = {ref.id: ref.account_no for ref in self.lookups.accounts.values()}
+            bump_versions(write_tiers(self, rows, self.numbers), self.context.now)
+        return []
+
+
+def write_tiers(importer: Importer, rows: list[dict], numbers: dict[int, str], *,
+                counted: bool = True) -> set[int]:
+    """Upsert tier assignments keyed by (account, effective_from); return the accounts whose
+    tier history changed."""
+    tiers = importer.upsert(
+        TierAssignment.__table__, ("account_id", "effective_from"), rows, ["tier"],
+        entity="tier_assignments", counted=counted,
+        describe=lambda name, value: ("account_no", numbers.get(value)) if name == "account_id" else (name, value),
+    )
+    return {account_id for account_id, _ in tiers.changed}
+
+
+def bump_versions(account_ids: Iterable[int], now: datetime) -> None:
+    """Give accounts whose tier history changed a new version (the tier is part of the resource)."""
+    ids = sorted(account_ids)
+    for start in range(0, len(ids), 1000):
+        db.session.execute(
+            sa.update(Account.__table__)
+            .where(Account.__table__.c.id.in_(ids[start:start + 1000]))
+            .values(version=Account.__table__.c.version + 1, updated_at=now)
+        )
+
+
+# --- activities ------------------------------------------------------------------------------
+
+class ActivityImporter(Importer):
+    """Activities: the high-volume kind. New rows go in as plain tuples through the driver
+    (SQLite ``executemany``, PostgreSQL ``COPY``); rows whose ref exists update that activity."""
+
+    kind = "activities"
+    columns = activity_ops.ACTIVITY_FILE_FIELDS
+    required = ("account_no", "type", "activity_date", "performed_by")
+    #: Columns written for a new activity, in this order.
+    insert_columns = ("account_id", "type", "activity_date", "status", "channel", "performed_by_id",
+                      "exec_role", "summary", "ref", "recorded_at", "recorded_by_id", "is_late",
+                      "version", "created_at", "updated_at")
+    _columns = {"account_id": "account_no", "type": "type", "activity_date": "activity_date",
+                "status": "status", "channel": "channel", "performed_by_id": "performed_by",
+                "exec_role": "exec_role", "summary": "summary", "recorded_at": "recorded_at"}
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.lookups = Lookups.load(offices=False, users=True, accounts=True)
+        self.closed = {
+            (year, quarter) for year, quarter in db.session.execute(
+                sa.select(QuarterClose.year, QuarterClose.quarter).where(QuarterClose.reopened_at.is_(None))
+            )
+        }
+        # Refs are unique within a file, so only refs already in the table can match.
+        self.refs_in_table = db.session.execute(
+            sa.select(sa.literal(True)).where(Activity.ref.is_not(None)).limit(1)
+        ).first() is not None
+        connection = db.session.connection()
+        self.dialect = connection.dialect.name
+        self.recorded_by_id = getattr(context.actor, "id", None)
+        self.validate = activity_ops.validate_activity_row
+
+    def lock_error(self, day: date) -> str | None:
+        """Return why an activity dated ``day`` may not change now, or None (see ``ensure_period_open``)."""
+        if (day.year, quarter_of(day)) not in self.closed:
+            return None
+        label = f"{day.year}-Q{quarter_of(day)}"
+        actor = self.context.actor
+        if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
+            return f"quarter {label} is closed; only regional staff can change its activities"
+        if not (self.context.reason and self.context.reason.strip()):
+            return f"quarter {label} is closed; give a reason for changing its activities"
+        return None
+
+    def check(self, line, raw):
+        values, errors = self.validate(raw, self.lookups, today=self.context.today)
+        day = values["activity_date"]
+        if day is not None and self.closed:
+            message = self.lock_error(day)
+            if message:
+                errors.setdefault("activity_date", []).append(message)
+        ref = values["ref"]
+        if ref is not None:
+            first = self.seen.get(ref)
+            if first is None:
+                self.seen[ref] = line
+            else:
+                errors.setdefault("ref", []).append(f"'{ref}' appears again (first on line {first})")
+        if errors:
+            return errors
+        self.pending.append((line, values))
+        return None
+
+    def flush(self, write):
+        chunk, self.pending = self.pending, []
+        if not chunk:
+            return []
+        existing = self._existing([values["ref"] for _, values in chunk if values["ref"] is not None])
+        errors: RowErrors = []
+        new_rows, changed = [], []
+        for line, values in chunk:
+            old = existing.get(values["ref"]) if existing else None
+            if old is None:
+                new_rows.append(values)
+                continue
+            message = self.lock_error(old["activity_date"]) if self.closed else None
+            if message:
+                errors.append((line, "ref", f"'{values['ref']}' is dated {old['activity_date']}: {message}"))
+                continue
+            changed.append((values, old))
+        if write and not errors:
+            self._insert(new_rows)
+            self._update(changed)
+        return errors
+
+    def _existing(self, refs: list[str]) -> dict[str, Any]:
+        if not refs or not self.refs_in_table:
+            return {}
+        table = Activity.__table__
+        wanted = [table.c.id, table.c.ref, *(table.c[name] for name in self._columns), table.c.is_late]
+        found = {}
+        for start in range(0, len(refs), 1000):
+            for row in db.session.execute(sa.select(*wanted).where(table.c.ref.in_(refs[start:start + 1000]))):
+                found[row.ref] = row._mapping
+        return found
+
+    def _insert(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        now, recorded_by, sqlite = self.context.now, self.recorded_by_id, self.dialect == "sqlite"
+        utc = timezone.utc
+        if sqlite:
+            stamp = now.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+        tuples = []
+        append = tuples.append
+        for v in rows:
+            recorded_at = v["recorded_at"] or now
+            day = v["activity_date"]
+            late = is_late_entry(day, recorded_at)
+            if sqlite:
+                append((v["account_id"], v["type"], day.isoformat(), v["status"], v["channel"],
+                        v["performed_by_id"], v["exec_role"], v["summary"], v["ref"],
+                        recorded_at.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds"),
+                        recorded_by, 1 if late else 0, 1, stamp, stamp))
+            else:
+                append((v["account_id"], v["type"], day, v["status"], v["channel"],
+                        v["performed_by_id"], v["exec_role"], v["summary"], v["ref"],
+                        recorded_at, recorded_by, late, 1, now, now))
+        connection = db.session.connection()
+        names = ", ".join(self.insert_columns)
+        if sqlite:
+            marks = ", ".join("?" * len(self.insert_columns))
+            connection.exec_driver_sql(f"INSERT INTO activities ({names}) VALUES ({marks})", tuples)
+        elif self.dialect == "postgresql":
+            raw = connection.connection.driver_connection
+            with raw.cursor() as cursor:
+                with cursor.copy(f"COPY activities ({names}) FROM STDIN") as copy:
+                    for row in tuples:
+                        copy.write_row(row)
+        else:  # any other database: the portable way
+            db.session.execute(sa.insert(Activity.__table__),
+                               [dict(zip(self.insert_columns, row)) for row in tuples])
+        self.context.created += len(tuples)
+
+    def _update(self, changed: list[tuple[dict, Any]]) -> None:
+        if not changed:
+            return
+        context = self.context
+        columns = self.present(self._columns)
+        numbers = usernames = None
+        updates = []
+        for values, old in changed:
+            row = {name: values[name] for name in columns}
+            if values["recorded_at"] is None:  # an update keeps when the activity was first entered
+                row.pop("recorded_at", None)
+            day = row.get("activity_date", old["activity_date"])
+            row["is_late"] = is_late_entry(day, row.get("recorded_at") or old["recorded_at"])
+            differing = [name for name in row if old[name] != row[name]]
+            if not differing:
+                context.unchanged += 1
+                continue
+            if numbers is None:
+                numbers = {ref.id: ref.account_no for ref in self.lookups.accounts.values()}
+                usernames = {ref.id: ref.username for ref in self.lookups.users.values()}
+            describe = _activity_describer(numbers, usernames)
+            context.audit_update("activities", old["id"], dict(describe(name, old[name]) for name in differing),
+                                 dict(describe(name, row[name]) for name in differing))
+            updates.append((old["id"], row))
+        table = Activity.__table__
+        # Rows differ in which columns they carry (a blank recorded_at keeps the old one).
+        for keys in {tuple(sorted(row)) for _, row in updates}:
+            batch = [{**{"v_" + name: value for name, value in row.items()}, "_id": key,
+                      "v_updated_at": context.now}
+                     for key, row in updates if tuple(sorted(row)) == keys]
+            statement = sa.update(table).where(table.c.id == sa.bindparam("_id")).values(
+                {**{name: sa.bindparam("v_" + name) for name in keys}, "updated_at": sa.bindparam("v_updated_at"),
+                 "version": table.c.version + 1}
+            )
+            db.session.execute(statement, batch, execution_options={"synchronize_session": False})
+            context.updated += len(batch)
+        context.write_audit()
+
+
+def _activity_describer(numbers, usernames):
+    def describe(name, value):
+        if name == "account_id":
+            return "account_no", numbers.get(value)
+        if name == "performed_by_id":
+            return "performed_by", usernames.get(value)
+        return name, value
+    return describe
+
+
+#: The importer of each kind of file, by the KIND the command takes.
+IMPORTERS: dict[str, type[Importer]] = {
+    importer.kind: importer
+    for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter)
+}

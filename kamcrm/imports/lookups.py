@@ -1,0 +1,108 @@
+"""The natural keys rows refer to (office codes, usernames, account numbers), mapped to ids.
+
+Row validators (``validate_<kind>_row`` in each domain's ``operations``) only read these
+dicts, so validating a row runs no SQL. A bulk import preloads whole tables once; a single
+operation loads just the keys its row names (:meth:`Lookups.for_keys`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable, NamedTuple
+
+import sqlalchemy as sa
+
+from kamcrm.extensions import db
+
+
+class OfficeRef(NamedTuple):
+    id: int
+    code: str
+    office_class: str
+    parent_id: int | None
+
+
+class UserRef(NamedTuple):
+    id: int
+    username: str
+    role: str
+    office_id: int
+
+
+class AccountRef(NamedTuple):
+    id: int
+    account_no: str
+    office_id: int
+    opened_on: date | None
+
+
+@dataclass
+class Lookups:
+    """Offices by code, users by username and accounts by account number."""
+
+    offices: dict[str, OfficeRef] = field(default_factory=dict)
+    users: dict[str, UserRef] = field(default_factory=dict)
+    accounts: dict[str, AccountRef] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, *, offices: bool = True, users: bool = True, accounts: bool = False) -> "Lookups":
+        """Return lookups holding every row of the tables asked for (one query each)."""
+        found = cls()
+        if offices:
+            found.offices = {row.code: row for row in _offices(None)}
+        if users:
+            found.users = {row.username: row for row in _users(None)}
+        if accounts:
+            found.accounts = {row.account_no: row for row in _accounts(None)}
+        return found
+
+    @classmethod
+    def for_keys(cls, *, office_codes: Iterable[object] = (), usernames: Iterable[object] = (),
+                 account_nos: Iterable[object] = ()) -> "Lookups":
+        """Return lookups holding only the named rows (for validating one record)."""
+        office_codes, usernames, account_nos = (
+            {key.strip() for key in keys if isinstance(key, str) and key.strip()}
+            for keys in (office_codes, usernames, account_nos)
+        )
+        found = cls()
+        if office_codes:
+            found.offices = {row.code: row for row in _offices(office_codes)}
+        if usernames:
+            found.users = {row.username: row for row in _users(usernames)}
+        if account_nos:
+            found.accounts = {row.account_no: row for row in _accounts(account_nos)}
+        return found
+
+    def office_by_id(self, office_id: int | None) -> OfficeRef | None:
+        """Return the loaded office with id ``office_id`` (a linear scan; offices are few)."""
+        for office in self.offices.values():
+            if office.id == office_id:
+                return office
+        return None
+
+
+def _offices(codes):
+    from kamcrm.org.models import Office
+
+    query = sa.select(Office.id, Office.code, Office.office_class, Office.parent_id)
+    if codes is not None:
+        query = query.where(Office.code.in_(sorted(codes)))
+    return [OfficeRef(*row) for row in db.session.execute(query)]
+
+
+def _users(usernames):
+    from kamcrm.org.models import User
+
+    query = sa.select(User.id, User.username, User.role, User.office_id)
+    if usernames is not None:
+        query = query.where(User.username.in_(sorted(usernames)))
+    return [UserRef(*row) for row in db.session.execute(query)]
+
+
+def _accounts(account_nos):
+    from kamcrm.accounts.models import Account
+
+    query = sa.select(Account.id, Account.account_no, Account.office_id, Account.opened_on)
+    if account_nos is not None:
+        query = query.where(Account.account_no.in_(sorted(account_nos)))
+    return [AccountRef(*row) for row in db.session.execute(query)]
