@@ -4,6 +4,9 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     """Attach the ``import``, ``report``, ``seed``, ``users``, ``periods`` and ``jobs`` groups."""
+    from kamcrm.jobs.cli import jobs
+
+    app.cli.add_command(jobs)
     from kamcrm.imports.cli import import_command
 
     app.cli.add_command(import_command)

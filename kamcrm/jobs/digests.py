@@ -1,0 +1,243 @@
+"""Weekly digests for KAMRs and office managers, and daily follow-up reminders.
+
+Each becomes one in-app notification per person per period (the period is in the
+subject, so a rerun adds nothing), e-mailed after the job commits. The figures are
+read set-based for everyone at once and then handed out per person.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import render_template
+
+from kamcrm.accounts.models import Account
+from kamcrm.activities.models import Activity, FollowUp
+from kamcrm.extensions import db
+from kamcrm.jobs.notify import Message, notify_once
+from kamcrm.jobs.tasks import JobOutput
+from kamcrm.org.models import Office, User
+from kamcrm.periods import BANGKOK, thai_date
+
+#: Follow-ups due within this many days are reminded of, besides the overdue ones.
+REMINDER_DAYS = 3
+#: Planned contacts whose date passed within this many days count as overdue in a digest;
+#: older ones are stale plans, not a to-do.
+OVERDUE_PLAN_DAYS = 90
+#: Roles that get a weekly digest.
+DIGEST_ROLES = ("kamr", "office_manager")
+
+
+def _bangkok_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=BANGKOK)
+
+
+# --- follow-up reminders -------------------------------------------------------------------
+
+
+def open_follow_ups(due_by: date) -> sa.Select:
+    """Return a SELECT of the open follow-ups due on or before ``due_by``, with who should act.
+
+    The one to act is the assignee, or the person who performed the activity when nobody
+    was assigned. Walks the (done_on, due_on) index.
+    """
+    recipient = sa.func.coalesce(FollowUp.assignee_id, Activity.performed_by_id)
+    return (
+        sa.select(
+            recipient.label("user_id"),
+            FollowUp.id,
+            FollowUp.action,
+            FollowUp.due_on,
+            Activity.type,
+            Activity.activity_date,
+            Account.account_no,
+            Account.name.label("account_name"),
+            Account.office_id,
+            Office.parent_id.label("office_parent_id"),
+        )
+        .join(Activity, Activity.id == FollowUp.activity_id)
+        .join(Account, Account.id == Activity.account_id)
+        .join(Office, Office.id == Account.office_id)
+        .where(FollowUp.done_on.is_(None), FollowUp.due_on <= due_by)
+        .order_by(FollowUp.due_on, FollowUp.id)
+    )
+
+
+def send_follow_up_reminders(period_key: str, now: datetime) -> JobOutput:
+    """Notify each person of their open follow-ups overdue or due within ``REMINDER_DAYS``."""
+    today = date.fromisoformat(period_key)
+    active = set(db.session.execute(sa.select(User.id).where(User.active.is_(True))).scalars())
+    items = defaultdict(list)
+    for row in db.session.execute(open_follow_ups(today + timedelta(days=REMINDER_DAYS))).all():
+        if row.user_id in active:
+            items[row.user_id].append(_follow_up_item(row, today))
+    subject = f"[kamcrm] งานติดตามที่ครบกำหนด {thai_date(today)}"
+    messages = [
+        Message(
+            user_id,
+            subject,
+            render_template("email/follow_up_reminder.txt", today=today, items=found, thai_date=thai_date),
+        )
+        for user_id, found in sorted(items.items())
+    ]
+    ids = notify_once("follow_up_reminder", messages, now)
+    count = sum(len(found) for found in items.values())
+    return JobOutput(f"reminded {len(messages)} people of {count} follow-ups", ids)
+
+
+def _follow_up_item(row, today: date) -> dict:
+    return {
+        "id": row.id,
+        "action": row.action,
+        "due_on": row.due_on,
+        "days_left": (row.due_on - today).days,
+        "type": row.type,
+        "activity_date": row.activity_date,
+        "account_no": row.account_no,
+        "account_name": row.account_name,
+    }
+
+
+# --- weekly digests ------------------------------------------------------------------------
+
+
+@dataclass
+class Digest:
+    """What one person is told in a week."""
+
+    user: User
+    due: list[dict] = field(default_factory=list)
+    overdue_follow_ups: list[dict] = field(default_factory=list)
+    overdue_plans: list[dict] = field(default_factory=list)
+    late_entries: list[dict] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.due or self.overdue_follow_ups or self.overdue_plans or self.late_entries)
+
+
+def week_start(period_key: str) -> date:
+    """Return the Monday of ISO week ``YYYY-Www``."""
+    year_text, week_text = period_key.upper().split("-W")
+    return date.fromisocalendar(int(year_text), int(week_text), 1)
+
+
+def weekly_digests(period_key: str) -> list[Digest]:
+    """Return the digest of every active KAMR and office manager for the week ``period_key``.
+
+    KAMRs hear about their own accounts and entries; an office manager about every
+    account of the office and its branches.
+    """
+    monday = week_start(period_key)
+    people = db.session.execute(
+        sa.select(User)
+        .join(Office, Office.id == User.office_id)
+        .where(User.active.is_(True), User.role.in_(DIGEST_ROLES))
+        .order_by(User.id)
+    ).scalars().all()
+    digests = {person.id: Digest(person) for person in people}
+    managers_of = defaultdict(list)
+    for person in people:
+        if person.role == "office_manager":
+            managers_of[person.office_id].append(person.id)
+
+    def readers(row) -> set[int]:
+        """The KAMR of the account (or the person it concerns) and the managers above it."""
+        found = {row.user_id} if row.user_id in digests and digests[row.user_id].user.role == "kamr" else set()
+        found.update(managers_of.get(row.office_id, ()))
+        found.update(managers_of.get(row.office_parent_id, ()))
+        return found
+
+    for row in db.session.execute(open_follow_ups(monday - timedelta(days=1))).all():
+        for reader in readers(row):
+            digests[reader].overdue_follow_ups.append(_follow_up_item(row, monday))
+    for row in db.session.execute(_overdue_plans(monday)).all():
+        for reader in readers(row):
+            digests[reader].overdue_plans.append(_activity_item(row))
+    for row in db.session.execute(_late_entries_recorded(monday - timedelta(days=7), monday)).all():
+        for reader in readers(row):
+            digests[reader].late_entries.append(_activity_item(row))
+    for user_id, items in due_items(people, monday).items():
+        digests[user_id].due.extend(items)
+    return list(digests.values())
+
+
+def _activity_columns(user_column):
+    return (
+        user_column.label("user_id"),
+        Activity.id,
+        Activity.type,
+        Activity.activity_date,
+        Activity.recorded_at,
+        Account.account_no,
+        Account.name.label("account_name"),
+        Account.office_id,
+        Office.parent_id.label("office_parent_id"),
+    )
+
+
+def _overdue_plans(monday: date) -> sa.Select:
+    """Planned contacts whose date passed (within ``OVERDUE_PLAN_DAYS``) and are still planned."""
+    return (
+        sa.select(*_activity_columns(Activity.performed_by_id))
+        .join(Account, Account.id == Activity.account_id)
+        .join(Office, Office.id == Account.office_id)
+        .where(
+            Activity.status == "planned",
+            Activity.activity_date.between(monday - timedelta(days=OVERDUE_PLAN_DAYS), monday - timedelta(days=1)),
+        )
+        .order_by(Activity.activity_date, Activity.id)
+    )
+
+
+def _late_entries_recorded(first_day: date, next_day: date) -> sa.Select:
+    """Late entries recorded on ``first_day`` up to (not including) ``next_day``, Bangkok time.
+
+    The (activity_date, is_late) index is bounded by the year before: a late entry for
+    anything older is not news to anyone.
+    """
+    return (
+        sa.select(*_activity_columns(Activity.performed_by_id))
+        .join(Account, Account.id == Activity.account_id)
+        .join(Office, Office.id == Account.office_id)
+        .where(
+            Activity.is_late.is_(True),
+            Activity.activity_date.between(date(first_day.year - 1, 1, 1), next_day),
+            Activity.recorded_at >= _bangkok_midnight(first_day),
+            Activity.recorded_at < _bangkok_midnight(next_day),
+        )
+        .order_by(Activity.recorded_at, Activity.id)
+    )
+
+
+def _activity_item(row) -> dict:
+    return {
+        "id": row.id,
+        "type": row.type,
+        "activity_date": row.activity_date,
+        "recorded_at": row.recorded_at.astimezone(BANGKOK),
+        "account_no": row.account_no,
+        "account_name": row.account_name,
+    }
+
+
+def due_items(people: list[User], today: date) -> dict[int, list[dict]]:
+    """Return ``{user id: due items}``: what each KAMR's and manager's accounts still need."""
+    return {}
+
+
+def send_weekly_digests(period_key: str, now: datetime) -> JobOutput:
+    """Notify every KAMR and office manager with something to hear of their week's digest."""
+    monday = week_start(period_key)
+    subject = f"[kamcrm] สรุปงานประจำสัปดาห์ {period_key} ({thai_date(monday)})"
+    messages = []
+    for digest in weekly_digests(period_key):
+        if digest.is_empty:
+            continue
+        body = render_template("email/weekly_digest.txt", digest=digest, monday=monday, thai_date=thai_date)
+        messages.append(Message(digest.user.id, subject, body))
+    ids = notify_once("weekly_digest", messages, now)
+    return JobOutput(f"sent {len(messages)} weekly digests for {period_key}", ids)
+

@@ -1,0 +1,73 @@
+"""The scheduler process: APScheduler firing ``JOBS``, started only by ``flask jobs scheduler``.
+
+Web workers never build a scheduler (``create_app`` does not), so no job runs once per
+worker. Jobs live in memory, not in a job store: the list is code, and the database
+claims (``kamcrm.jobs.claims``) are what keeps a second scheduler from running a period
+twice. On start, and at every fire, each job runs every period due since its last done
+run, so downtime is caught up.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from kamcrm.db import utcnow
+from kamcrm.extensions import db
+from kamcrm.jobs.runner import RunResult, run_due
+from kamcrm.jobs.schedule import JOBS
+from kamcrm.periods import BANGKOK
+
+log = logging.getLogger(__name__)
+
+
+def fire(app: Flask, names: tuple[str, ...] | None = None) -> list[RunResult]:
+    """Run what is due now (of ``names``, or of every job) in a fresh app context."""
+    with app.app_context():
+        try:
+            results = run_due(utcnow(), names)
+        finally:
+            db.session.remove()
+    for result in results:
+        log.info("%s", result)
+    return results
+
+
+def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    """Return a scheduler (not started) with one APScheduler job per entry of ``JOBS``."""
+    scheduler = scheduler_class(
+        timezone=BANGKOK,
+        # A fire that comes late (busy machine, clock jump) still runs, once; the claims
+        # make any overlap harmless and the catch-up finds anything skipped.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    for job in JOBS:
+        scheduler.add_job(
+            fire,
+            trigger=job.cadence.trigger(),
+            args=(app, (job.name,)),
+            id=job.name,
+            name=job.description,
+        )
+    return scheduler
+
+
+def serve(app: Flask) -> None:
+    """Catch up on everything due, then fire jobs on schedule until SIGTERM or Ctrl-C."""
+    fire(app)
+    scheduler = build_scheduler(app)
+
+    def stop(signum, frame):
+        log.info("signal %s: stopping after the running jobs finish", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    for job in scheduler.get_jobs():
+        log.info("scheduled %s: %s", job.id, job.trigger)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
