@@ -1,9 +1,64 @@
-"""Server-rendered pages."""
+"""Server-rendered pages for account managers, office managers and the regional office."""
+from __future__ import annotations
+
 from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from kamcrm.periods import bangkok_today
+
+ROLE_LABELS = {
+    "kamr": _l("Account manager (KAMR)"),
+    "office_manager": _l("Office manager"),
+    "executive": _l("Executive"),
+    "regional_staff": _l("Regional staff"),
+    "admin": _l("Administrator"),
+}
+
+LANGUAGE_NAMES = {"th": "ไทย", "en": "English"}
 
 
 def init_app(app: Flask) -> None:
-    """Register the page blueprints."""
-    from kamcrm.web.views import bp
+    """Register the page blueprints and the helpers their templates use."""
+    from kamcrm.web import charts, i18n
+    from kamcrm.web.labels import TEMPLATE_LABELS
+    from kamcrm.web.nav import navigation, optional_url
+    from kamcrm.web import kamr, office, region, views
 
-    app.register_blueprint(bp)
+    i18n.init_app(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    for module in (views, kamr, office, region):
+        app.register_blueprint(module.bp)
+
+    # Globals rather than a context processor, so that imported macros see them too.
+    app.jinja_env.globals.update(
+        {
+            "navigation": navigation,
+            "optional_url": optional_url,
+            "role_label": lambda role: ROLE_LABELS.get(role, role),
+            "language_links": lambda: [
+                (code, LANGUAGE_NAMES.get(code, code))
+                for code in app.config["LANGUAGES"]
+                if code != i18n.current_language()
+            ],
+            "bangkok_today": bangkok_today,
+            "progress_bar": charts.progress_bar,
+            "chart_status": charts.status,
+            "field_attrs": field_attrs,
+            **TEMPLATE_LABELS,
+        }
+    )
+
+
+def field_attrs(field, hint, extra: dict) -> dict:
+    """Return the HTML attributes of a form control: its hint and error tie-ins for screen readers."""
+    described = []
+    if hint:
+        described.append(f"{field.id}-hint")
+    if field.errors:
+        described.append(f"{field.id}-error")
+    attrs = dict(extra)
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    return attrs

@@ -67,13 +67,15 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 # --- filters -------------------------------------------------------------------------------
 
 
-def format_day(day: date | None, style: str = "medium") -> str:
+def format_day(day: date | str | None, style: str = "medium") -> str:
     """Show a business date: Thai month and BE year on Thai pages, ``5 Mar 2021`` in English.
 
     ``style`` is ``short`` (``5 มี.ค. 2564``), ``medium`` (Thai: full month name) or ``iso``.
     """
-    if day is None:
+    if day is None or day == "":
         return ""
+    if isinstance(day, str):  # ISO text, as JSON report data carries dates
+        day = datetime.fromisoformat(day) if "T" in day else date.fromisoformat(day)
     if isinstance(day, datetime):
         day = day.astimezone(BANGKOK).date() if day.tzinfo else day.date()
     if style == "iso":
@@ -83,10 +85,12 @@ def format_day(day: date | None, style: str = "medium") -> str:
     return babel_format_date(day, format="d MMM y" if style == "short" else "d MMMM y", locale="en")
 
 
-def format_moment(moment: datetime | None) -> str:
+def format_moment(moment: datetime | str | None) -> str:
     """Show a UTC timestamp as a Bangkok date and time (BE year on Thai pages)."""
-    if moment is None:
+    if moment is None or moment == "":
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     local = moment.astimezone(BANGKOK)
     return f"{format_day(local.date(), 'short')} {local:%H:%M}"
 

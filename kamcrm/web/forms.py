@@ -1,0 +1,159 @@
+"""Page forms (Flask-WTF: every POST carries a CSRF token). Field checks here are only about
+shape; the rules live in the domain operations, whose errors are shown beside the fields."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    SelectChoice,
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from kamcrm.accounts.models import TIERS
+from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, VOC_KINDS
+from kamcrm.org.models import EXEC_ROLES, ROLES
+from kamcrm.periods import PERIOD_KINDS, bangkok_today
+from kamcrm.web.labels import (
+    ACTIVITY_TYPE_LABELS,
+    CHANNEL_LABELS,
+    EXEC_ROLE_LABELS,
+    PERIOD_LABELS,
+    STATUS_LABELS,
+    TIER_LABELS,
+    VOC_KIND_LABELS,
+)
+
+REQUIRED = _l("This field is required.")
+NOT_A_DATE = _l("Enter a date such as 2026-03-31.")
+
+
+def _choices(codes, labels, blank=None) -> list[SelectChoice]:
+    found = [SelectChoice(code, labels.get(code, code)) for code in codes]
+    return ([SelectChoice("", blank)] if blank is not None else []) + found
+
+
+class ActivityForm(FlaskForm):
+    """Log one activity: the account, what was done and when; the rest is optional."""
+
+    account = StringField(_l("Account (number or name)"), validators=[InputRequired(REQUIRED), Length(max=300)])
+    type = SelectField(_l("Activity"), choices=_choices(ACTIVITY_TYPES, ACTIVITY_TYPE_LABELS), default="COM")
+    activity_date = DateField(_l("Date"), validators=[InputRequired(REQUIRED)], default=bangkok_today,
+                              render_kw={"max": "9999-12-31"})
+    status = SelectField(_l("Status"), choices=_choices(("done", "planned"), STATUS_LABELS), default="done")
+    channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="visit")
+    exec_role = SelectField(_l("Counts for (executive visits)"),
+                            choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— not an executive visit —")),
+                            default="")
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=4000)])
+    voc_kind = SelectField(_l("Customer's voice"),
+                           choices=_choices(VOC_KINDS, VOC_KIND_LABELS, blank=_l("— none —")), default="")
+    voc_category = StringField(_l("Voice category"), validators=[Optional(), Length(max=100)])
+    voc_text = TextAreaField(_l("What the customer said"), validators=[Optional(), Length(max=4000)])
+    follow_up_action = StringField(_l("Follow-up action"), validators=[Optional(), Length(max=1000)])
+    follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()])
+    reason = StringField(_l("Reason (closed quarter only)"), validators=[Optional(), Length(max=1000)])
+    next = HiddenField()
+
+    def operation_data(self, account_no: str) -> dict:
+        """Return the activity row the operations take."""
+        data = {
+            "account_no": account_no,
+            "type": self.type.data,
+            "activity_date": self.activity_date.data.isoformat() if self.activity_date.data else None,
+            "status": self.status.data,
+            "channel": self.channel.data or None,
+            "exec_role": (self.exec_role.data or None) if self.type.data == "EXV" else None,
+            "summary": self.summary.data or None,
+        }
+        if self.voc_kind.data or self.voc_category.data or self.voc_text.data:
+            data.update(voc_kind=self.voc_kind.data or None, voc_category=self.voc_category.data or None,
+                        voc_text=self.voc_text.data or None)
+        return data
+
+
+class PlanVisitForm(FlaskForm):
+    """Plan the next contact with an account (a planned activity)."""
+
+    type = SelectField(_l("Activity"), choices=_choices(ACTIVITY_TYPES, ACTIVITY_TYPE_LABELS), default="FMS")
+    activity_date = DateField(_l("Planned date"), validators=[InputRequired(REQUIRED)])
+    channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="visit")
+    summary = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=4000)])
+
+
+class CompleteFollowUpForm(FlaskForm):
+    """Mark a follow-up action done (only the CSRF token travels)."""
+
+
+class RuleForm(FlaskForm):
+    """Change one frequency rule of a year."""
+
+    period = SelectField(_l("Period"), choices=_choices(PERIOD_KINDS, PERIOD_LABELS))
+    min_count = IntegerField(_l("At least"), validators=[InputRequired(REQUIRED), NumberRange(min=1)])
+    target_pct = DecimalField(_l("Target %"), places=2, validators=[InputRequired(REQUIRED), NumberRange(min=0, max=100)])
+
+
+class QuotaForm(FlaskForm):
+    """Set an executive role's quota per quarter."""
+
+    quota = IntegerField(_l("Accounts per quarter"), validators=[InputRequired(REQUIRED), NumberRange(min=0)])
+
+
+class PlannedForm(FlaskForm):
+    """Set the planned population of a tier (blank: none)."""
+
+    planned = IntegerField(_l("Planned accounts"), validators=[Optional(), NumberRange(min=0)])
+
+
+class RetierSelectionForm(FlaskForm):
+    """Give the selected accounts a tier from a date."""
+
+    account_nos = TextAreaField(_l("Account numbers (one per line)"), validators=[InputRequired(REQUIRED)])
+    tier = SelectField(_l("New tier"), choices=_choices(TIERS, TIER_LABELS, blank=_l("— no tier —")))
+    effective_from = DateField(_l("Effective from"), validators=[InputRequired(REQUIRED)])
+
+
+class RetierFileForm(FlaskForm):
+    """Upload a tiers file (account_no, tier, effective_from)."""
+
+    file = FileField(_l("Tiers file (CSV or XLSX)"), validators=[InputRequired(REQUIRED)])
+
+
+class QuarterCloseForm(FlaskForm):
+    """Close or reopen a quarter."""
+
+    quarter = StringField(_l("Quarter (YYYY-Qn)"), validators=[InputRequired(REQUIRED), Length(max=7)])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
+
+
+class UserForm(FlaskForm):
+    """Create a user."""
+
+    username = StringField(_l("Username"), validators=[InputRequired(REQUIRED), Length(max=80)])
+    full_name = StringField(_l("Full name"), validators=[InputRequired(REQUIRED), Length(max=200)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in ROLES])
+    office_code = StringField(_l("Office code"), validators=[InputRequired(REQUIRED), Length(max=20)])
+    exec_role = SelectField(_l("Executive role"),
+                            choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— none —")))
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+
+
+class UserActiveForm(FlaskForm):
+    """Activate or deactivate a user."""
+
+    active = BooleanField(_l("Active"))
+
+
+class TokenForm(FlaskForm):
+    """Issue an API token for a user."""
+
+    name = StringField(_l("Token name"), validators=[InputRequired(REQUIRED), Length(max=100)])
+    expires_days = IntegerField(_l("Expires after (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])

@@ -1,0 +1,325 @@
+"""Account-manager pages: the due list, logging an activity, accounts and the account page."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from kamcrm.accounts.models import TIERS, Account
+from kamcrm.activities import operations as activity_ops
+from kamcrm.activities.models import Activity, FollowUp
+from kamcrm.compliance.engine import active_on, tier_on
+from kamcrm.errors import Forbidden, KamcrmError, NotFound, ValidationFailed
+from kamcrm.extensions import db
+from kamcrm.org.access import (
+    account_for,
+    activity_for,
+    require_activity_change,
+    requires,
+    visible_accounts,
+)
+from kamcrm.periods import bangkok_today
+from kamcrm.web import queries
+from kamcrm.web.common import apply_errors, page_url_args, paginate
+from kamcrm.web.forms import ActivityForm, CompleteFollowUpForm, PlanVisitForm
+from kamcrm.web.i18n import safe_next
+
+bp = Blueprint("kamr", __name__)
+
+#: Operation field names that the activity form calls differently.
+ACTIVITY_FIELD_NAMES = {"account_no": "account", "action": "follow_up_action", "due_on": "follow_up_due"}
+SEARCH_LIMIT = 12
+
+
+# --- finding an account ----------------------------------------------------------------
+
+
+def matching_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[Account]:
+    """Return the visible accounts whose number starts with, or whose name contains, ``text``."""
+    text = text.strip()
+    if not text:
+        return []
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = (
+        visible_accounts(current_user)
+        .where(
+            sa.or_(
+                Account.account_no.like(text.replace("%", "") + "%"),
+                Account.name.ilike(pattern, escape="\\"),
+            )
+        )
+        .order_by(sa.case((Account.account_no == text, 0), else_=1), Account.account_no)
+        .limit(limit)
+    )
+    return list(db.session.execute(query).scalars())
+
+
+def resolve_account(text: str) -> tuple[Account | None, str | None]:
+    """Return the one visible account ``text`` names (its number, or part of its name).
+
+    Returns (account, None), or (None, a message saying why no single account was found).
+    """
+    text = (text or "").strip()
+    try:
+        return account_for(current_user, text), None
+    except NotFound:
+        pass
+    found = matching_accounts(text, limit=6)
+    if len(found) == 1:
+        return found[0], None
+    if not found:
+        return None, _("No account you can see has that number or name.")
+    names = ", ".join(f"{a.account_no} {a.name}" for a in found[:5])
+    return None, _("Several accounts match; choose one by its number: %(names)s", names=names)
+
+
+@bp.get("/accounts/search")
+@requires("accounts.view")
+def account_search():
+    """Return up to 12 visible accounts matching ``q`` as JSON, for the account field."""
+    found = matching_accounts(request.args.get("q", ""))
+    return jsonify(results=[{"account_no": a.account_no, "name": a.name} for a in found])
+
+
+# --- due list ------------------------------------------------------------------------------
+
+
+@bp.get("/due")
+@requires("reports.due")
+def due():
+    """Show which accounts still need which activity this period, most urgent first."""
+    from kamcrm.compliance import due as due_module
+
+    today = bangkok_today()
+    if current_user.role == "kamr":
+        items = due_module.due_list_for_kamr(current_user, today)
+        heading = _("My due list")
+    else:
+        from kamcrm.org.access import scope_of
+
+        items = due_module.due_list_for_scope(scope_of(current_user), today)
+        heading = _("Due list of the office")
+    return render_template("kamr/due.html", items=items, heading=heading, today=today)
+
+
+# --- logging an activity --------------------------------------------------------------------
+
+
+def _default_activity(form: ActivityForm) -> None:
+    """Fill sensible defaults for a new form from the query string and the user's role."""
+    account = request.args.get("account")
+    if account:
+        form.account.data = account
+    wanted = request.args.get("type")
+    if wanted:
+        form.type.data = wanted
+    elif current_user.role == "executive":
+        form.type.data = "EXV"
+    if form.type.data == "EXV" and not form.exec_role.data:
+        form.exec_role.data = current_user.exec_role or (
+            "office_manager" if current_user.role == "office_manager" else ""
+        )
+    form.next.data = request.args.get("next", "")
+
+
+@bp.route("/activities/new", methods=["GET", "POST"])
+@requires("activities.create", "exec_visits.log")
+def log_activity():
+    """Log an activity in a few fields; afterwards go back to the due list (or ``next``)."""
+    form = ActivityForm()
+    if request.method == "GET":
+        _default_activity(form)
+    elif form.validate_on_submit():
+        saved = _save_activity(form)
+        if saved is not None:
+            flash(
+                _("Saved: %(type)s with %(account)s on %(date)s.", type=saved.type,
+                  account=f"{saved.account.account_no} {saved.account.name}",
+                  date=_day(saved.activity_date)),
+                "success",
+            )
+            return redirect(safe_next(form.next.data, url_for("web.home")))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "kamr/log_activity.html", form=form, closed_reason=current_user.role in ("regional_staff", "admin")
+    ), status
+
+
+def _day(day) -> str:
+    from kamcrm.web.i18n import format_day
+
+    return format_day(day)
+
+
+def _save_activity(form: ActivityForm) -> Activity | None:
+    """Create the activity (and its follow-up); on refusal put the reasons beside the fields."""
+    account, problem = resolve_account(form.account.data)
+    if account is None:
+        form.account.errors.append(problem)
+        return None
+    try:
+        # A savepoint: a refused change is undone, and nothing else of the request with it.
+        with db.session.begin_nested():
+            require_activity_change(current_user, "create", form.type.data, account)
+            activity = activity_ops.create_activity(
+                form.operation_data(account.account_no), current_user, reason=form.reason.data or None
+            )
+            if form.follow_up_action.data:
+                if form.follow_up_due.data is None:
+                    raise ValidationFailed({"follow_up_due": [_("Give the date the follow-up is due.")]})
+                activity_ops.add_follow_up(
+                    activity,
+                    {"action": form.follow_up_action.data, "due_on": form.follow_up_due.data.isoformat()},
+                    current_user,
+                )
+    except Forbidden as refused:
+        form.type.errors.append(refused.message)
+        return None
+    except KamcrmError as refused:
+        apply_errors(form, refused, ACTIVITY_FIELD_NAMES)
+        return None
+    db.session.commit()
+    return activity
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+@bp.get("/accounts")
+@requires("accounts.view")
+def accounts():
+    """List the accounts the user sees (a KAMR's own by default), with search and filters."""
+    today = bangkok_today()
+    current_tier = tier_on(Account.id, today).label("tier")
+    base = visible_accounts(current_user)
+    mine = current_user.role == "kamr" and request.args.get("all") != "1"
+    if mine:
+        base = base.where(Account.kamr_id == current_user.id)
+    filters = {
+        "q": request.args.get("q", "").strip(),
+        "tier": request.args.get("tier", ""),
+        "sector": request.args.get("sector", ""),
+        "estate": request.args.get("estate", ""),
+    }
+    query = base.where(active_on(today))
+    if filters["q"]:
+        text = filters["q"]
+        query = query.where(sa.or_(Account.account_no.startswith(text, autoescape=True),
+                                   Account.name.icontains(text, autoescape=True)))
+    if filters["tier"] in TIERS:
+        query = query.where(tier_on(Account.id, today) == filters["tier"])
+    elif filters["tier"] == "none":
+        query = query.where(tier_on(Account.id, today).is_(None))
+    if filters["sector"]:
+        query = query.where(Account.sector == filters["sector"])
+    if filters["estate"]:
+        query = query.where(Account.industrial_estate == filters["estate"])
+    query = (
+        query.add_columns(current_tier)
+        .options(selectinload(Account.kamr), selectinload(Account.office))
+        .order_by(Account.name, Account.account_no)
+    )
+    page = paginate(query, scalars=False)
+    return render_template(
+        "kamr/accounts.html",
+        page=page,
+        filters=filters,
+        mine=mine,
+        tiers=TIERS,
+        sectors=queries.distinct_values(base, Account.sector),
+        estates=queries.distinct_values(base, Account.industrial_estate),
+        page_url_args=page_url_args,
+    )
+
+
+@bp.get("/accounts/<account_no>")
+@requires("accounts.view")
+def account(account_no: str):
+    """Show an account: profile, tier history, contacts, timeline, follow-ups, voice, planning."""
+    found = account_for(current_user, account_no)
+    return _render_account(found, PlanVisitForm(formdata=None))
+
+
+def _render_account(found: Account, plan_form: PlanVisitForm, status: int = 200):
+    today = bangkok_today()
+    activities = list(
+        db.session.execute(
+            sa.select(Activity)
+            .where(Activity.account_id == found.id)
+            .options(selectinload(Activity.performed_by), selectinload(Activity.follow_ups))
+            .order_by(Activity.activity_date.desc(), Activity.id.desc())
+            .limit(200)
+        ).scalars()
+    )
+    planned = sorted(
+        (a for a in activities if a.status == "planned" and a.activity_date >= today),
+        key=lambda a: a.activity_date,
+    )
+    follow_ups = sorted(
+        (f for a in activities for f in a.follow_ups), key=lambda f: (f.done_on is not None, f.due_on)
+    )
+    voices = [a for a in activities if a.voc_kind or a.voc_text]
+    tiers = sorted(found.tier_assignments, key=lambda t: t.effective_from, reverse=True)
+    current_tier = next((t.tier for t in tiers if t.effective_from <= today), None)
+    return render_template(
+        "kamr/account.html",
+        account=found,
+        tiers=tiers,
+        current_tier=current_tier,
+        activities=activities,
+        planned=planned,
+        follow_ups=follow_ups,
+        voices=voices,
+        plan_form=plan_form,
+        done_form=CompleteFollowUpForm(),
+        today=today,
+    ), status
+
+
+@bp.post("/accounts/<account_no>/plan")
+@requires("activities.create")
+def plan_visit(account_no: str):
+    """Plan the next contact with the account as a planned activity."""
+    found = account_for(current_user, account_no)
+    form = PlanVisitForm()
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                require_activity_change(current_user, "create", form.type.data, found)
+                activity_ops.create_activity(
+                    {
+                        "account_no": found.account_no,
+                        "type": form.type.data,
+                        "activity_date": form.activity_date.data.isoformat(),
+                        "status": "planned",
+                        "channel": form.channel.data,
+                        "summary": form.summary.data or None,
+                        "exec_role": current_user.exec_role if form.type.data == "EXV" else None,
+                    },
+                    current_user,
+                )
+        except KamcrmError as refused:
+            apply_errors(form, refused)
+        else:
+            db.session.commit()
+            flash(_("Planned: %(type)s on %(date)s.", type=form.type.data, date=_day(form.activity_date.data)), "success")
+            return redirect(url_for("kamr.account", account_no=found.account_no) + "#planned")
+    return _render_account(found, form, status=422)
+
+
+@bp.post("/follow-ups/<int:follow_up_id>/done")
+@requires("activities.edit")
+def complete_follow_up(follow_up_id: int):
+    """Mark a follow-up action done today."""
+    follow_up = db.session.get(FollowUp, follow_up_id)
+    if follow_up is None:
+        abort(404)
+    activity = activity_for(current_user, follow_up.activity_id, "activities.edit")
+    form = CompleteFollowUpForm()
+    if form.validate_on_submit():
+        activity_ops.complete_follow_up(follow_up, current_user)
+        db.session.commit()
+        flash(_("Follow-up marked done."), "success")
+    return redirect(url_for("kamr.account", account_no=activity.account.account_no) + "#follow-ups")

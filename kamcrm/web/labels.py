@@ -1,0 +1,64 @@
+"""Names of the domain's codes as people read them, in the page's language."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTIVITY_TYPE_LABELS = {
+    "FMS": _l("FMS – free maintenance service"),
+    "RBA": _l("RBA – relationship building"),
+    "COM": _l("COM – communication"),
+    "EXV": _l("EXV – executive visit"),
+    "SEM": _l("SEM – seminar or customer event"),
+    "PLN": _l("PLN – planning participation"),
+    "BOI": _l("BOI – new-customer support"),
+}
+STATUS_LABELS = {"done": _l("Done"), "planned": _l("Planned"), "cancelled": _l("Cancelled")}
+CHANNEL_LABELS = {
+    "visit": _l("Visit"),
+    "phone": _l("Phone"),
+    "email": _l("E-mail"),
+    "line": _l("LINE"),
+    "letter": _l("Letter"),
+    "meeting": _l("Meeting"),
+    "online": _l("Online meeting"),
+    "other": _l("Other"),
+}
+EXEC_ROLE_LABELS = {
+    "region_director": _l("Region director"),
+    "assistant_director": _l("Assistant director"),
+    "office_manager": _l("Office manager"),
+}
+VOC_KIND_LABELS = {"feedback": _l("Feedback"), "complaint": _l("Complaint"), "request": _l("Request")}
+PERIOD_LABELS = {"year": _l("per year"), "half": _l("per half-year"), "quarter": _l("per quarter")}
+TIER_LABELS = {
+    "STRATEGIC": "Strategic",
+    "STAR": "Star",
+    "STATUS": "Status",
+    "STREAMLINE": "Streamline",
+}
+OFFICE_CLASS_LABELS = {
+    "region": _l("Regional office"),
+    "1": _l("Class 1 office"),
+    "2": _l("Class 2 office"),
+    "3": _l("Class 3 office"),
+    "branch": _l("Branch office"),
+}
+
+
+def label(mapping: dict, code) -> str:
+    """Return the label of ``code`` in ``mapping``, or the code itself."""
+    if code is None:
+        return ""
+    return str(mapping.get(code, code))
+
+
+TEMPLATE_LABELS = {
+    "type_label": lambda code: label(ACTIVITY_TYPE_LABELS, code),
+    "status_label": lambda code: label(STATUS_LABELS, code),
+    "channel_label": lambda code: label(CHANNEL_LABELS, code),
+    "exec_role_label": lambda code: label(EXEC_ROLE_LABELS, code),
+    "voc_label": lambda code: label(VOC_KIND_LABELS, code),
+    "period_label": lambda code: label(PERIOD_LABELS, code),
+    "tier_label": lambda code: label(TIER_LABELS, code) if code else "–",
+    "office_class_label": lambda code: label(OFFICE_CLASS_LABELS, code),
+}

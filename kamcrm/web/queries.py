@@ -1,0 +1,83 @@
+"""Read models for the pages: lists and tallies the domain modules do not already offer.
+
+Each is one set-based query within the viewer's scope (``kamcrm.org.access``).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from kamcrm.accounts.models import Account
+from kamcrm.activities.models import Activity
+from kamcrm.extensions import db
+from kamcrm.org.models import Office, User
+from kamcrm.org.scope import Scope
+
+
+def kamrs_in_scope(scope: Scope) -> list[User]:
+    """Return the active KAMRs attached to an office in ``scope``, by name."""
+    return list(
+        db.session.execute(
+            sa.select(User)
+            .where(User.role == "kamr", User.active.is_(True), scope.covers(User.office_id))
+            .order_by(User.full_name)
+        ).scalars()
+    )
+
+
+def accounts_per_kamr(scope: Scope, day: date) -> dict[int | None, int]:
+    """Return the number of active accounts in ``scope`` per KAMR id (None: unassigned)."""
+    from kamcrm.compliance.engine import active_on
+
+    rows = db.session.execute(
+        sa.select(Account.kamr_id, sa.func.count())
+        .where(scope.covers(Account.office_id), active_on(day))
+        .group_by(Account.kamr_id)
+    ).all()
+    return {kamr_id: count for kamr_id, count in rows}
+
+
+def late_entries(scope: Scope, start: date, end: date) -> sa.Select:
+    """Return a SELECT of the late activities in ``scope`` dated in [start, end], newest first."""
+    return (
+        sa.select(Activity)
+        .join(Account, Account.id == Activity.account_id)
+        .where(
+            Activity.is_late.is_(True),
+            Activity.activity_date.between(start, end),
+            scope.covers(Account.office_id),
+        )
+        .order_by(Activity.activity_date.desc(), Activity.id.desc())
+        .options(
+            selectinload(Activity.account),
+            selectinload(Activity.performed_by),
+            selectinload(Activity.recorded_by),
+        )
+    )
+
+
+def late_entries_by_office(scope: Scope, start: date, end: date) -> list[tuple[Office, int, int]]:
+    """Return (office, late, all recorded) for each office in ``scope`` with activities in range."""
+    late = sa.func.sum(sa.case((Activity.is_late.is_(True), 1), else_=0))
+    rows = db.session.execute(
+        sa.select(Account.office_id, late, sa.func.count())
+        .join(Account, Account.id == Activity.account_id)
+        .where(Activity.activity_date.between(start, end), scope.covers(Account.office_id))
+        .group_by(Account.office_id)
+    ).all()
+    offices = {
+        office.id: office
+        for office in db.session.execute(
+            sa.select(Office).where(Office.id.in_([row[0] for row in rows]))
+        ).scalars()
+    }
+    found = [(offices[office_id], int(n_late or 0), int(n_all)) for office_id, n_late, n_all in rows]
+    return sorted(found, key=lambda row: (-row[1], row[0].code))
+
+
+def distinct_values(query: sa.Select, column) -> list[str]:
+    """Return the distinct non-blank values of ``column`` among the rows of ``query``."""
+    inner = query.with_only_columns(column).where(column.is_not(None), column != "").distinct()
+    return sorted(db.session.execute(inner).scalars())

@@ -1,0 +1,364 @@
+"""Regional-office pages: the region heatmap, CR2 with downloads, monthly summaries, targets,
+the tier roster, quarter close and the audit log."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from kamcrm.compliance import engine
+from kamcrm.compliance import operations as target_ops
+from kamcrm.compliance.targets import year_targets
+from kamcrm.errors import KamcrmError, NotFound
+from kamcrm.extensions import db
+from kamcrm.org.access import requires, scope_for
+from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
+from kamcrm.periods import bangkok_today, parse_month, quarter_of
+from kamcrm.web import charts
+from kamcrm.web.common import apply_errors, report_params
+from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
+from kamcrm.web.i18n import format_column, localized_name
+
+bp = Blueprint("region", __name__, url_prefix="/region")
+
+
+# --- region dashboard ----------------------------------------------------------------------
+
+
+def region_heatmap(year: int, as_of: date):
+    """Return (offices, rules, cells) of the live cumulative column, one query for all offices."""
+    params_scope = scope_for(current_user, None)
+    targets = year_targets(year)
+    column = engine.COLUMNS[quarter_of(as_of) - 1]
+    cells_of = {rule: engine.cell_windows(rule, year, column, as_of) or [] for rule in targets.rules}
+    pairs = [(rule, window) for rule, windows in cells_of.items() for window in windows]
+    by_unit = engine.coverage(params_scope, pairs, by_unit=True) if pairs else {}
+    offices = list(
+        db.session.execute(
+            sa.select(Office)
+            .where(Office.office_class.in_(MANAGED_OFFICE_CLASSES), params_scope.covers(Office.id))
+            .order_by(Office.code)
+        ).scalars()
+    )
+    grid = []
+    for office in offices:
+        figures = by_unit.get(office.id, {})
+        row = []
+        for rule in targets.rules:
+            population = sum(figures[(rule, w)].population for w in cells_of[rule]) if figures else 0
+            met = sum(figures[(rule, w)].met for w in cells_of[rule]) if figures else 0
+            row.append((rule, population, met, engine.percentage(met, population)))
+        grid.append((office, row))
+    return column, targets.rules, grid
+
+
+@bp.get("/")
+@requires("reports.cr2")
+def dashboard():
+    """Show the region: a heatmap of offices by rule, and the region's own CR2 headline."""
+    params = report_params()
+    column, rules, grid = region_heatmap(params.year, params.as_of)
+    cells = [
+        [
+            charts.HeatCell(
+                pct=pct,
+                target=rule.target_pct,
+                href=url_for("office.cell_accounts", type=rule.type, tier=rule.tier, column=column,
+                             year=params.year, as_of=params.as_of.isoformat(), office=office.code),
+                title=f"{office.code} {rule.type} {rule.tier}: {met}/{population}",
+            )
+            for rule, population, met, pct in row
+        ]
+        for office, row in grid
+    ]
+    svg = charts.heatmap(
+        [f"{office.code} {localized_name(office)}"[:28] for office, _ in grid],
+        [f"{rule.type}\n{rule.tier.title()}" for rule in rules],
+        cells,
+        label=_("Coverage of each office by rule, %(column)s", column=format_column(column, params.year)),
+    )
+    return render_template("region/dashboard.html", params=params, column=column, rules=rules,
+                           grid=grid, heatmap=svg)
+
+
+# --- CR2 -------------------------------------------------------------------------------------
+
+
+@bp.get("/cr2")
+@requires("reports.cr2")
+def cr2():
+    """Show the CR2 report of the year for the region or an office, with its downloads."""
+    params = report_params()
+    report = engine.cr2_report(params.year, params.as_of, params.scope)
+    from kamcrm.web.office import _offices_to_choose
+
+    return render_template("region/cr2.html", params=params, report=report, columns=engine.COLUMNS,
+                           targets=year_targets(params.year), offices=_offices_to_choose())
+
+
+@bp.get("/cr2.<fmt>")
+@requires("reports.cr2")
+def cr2_download(fmt: str):
+    """Download the CR2 report as JSON, XLSX or PDF (the same figures as the page)."""
+    params = report_params()
+    report = engine.cr2_report(params.year, params.as_of, params.scope)
+    stem = f"cr2-{params.scope.code}-{params.year}-{params.as_of.isoformat()}"
+    if fmt == "json":
+        response = jsonify(report)
+    elif fmt in ("xlsx", "pdf"):
+        from kamcrm.reports import cr2 as cr2_exports
+
+        renderer = {"xlsx": cr2_exports.render_xlsx, "pdf": cr2_exports.render_pdf}[fmt]
+        mimetype = {
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "pdf": "application/pdf",
+        }[fmt]
+        response = Response(renderer(report), mimetype=mimetype)
+    else:
+        abort(404)
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+# --- monthly summary -------------------------------------------------------------------------
+
+
+@bp.get("/monthly")
+@requires("reports.monthly")
+def monthly():
+    """Show the monthly CRM-Plus-style summary, as of now or as reported after the deadline."""
+    from kamcrm.db import utcnow
+    from kamcrm.reports.monthly import monthly_report_for
+
+    today = bangkok_today()
+    default_month = f"{today.year}-{today.month:02d}"
+    month = request.args.get("month") or default_month
+    try:
+        parse_month(month)
+    except ValueError:
+        flash(_("That month is not valid; showing this month."), "warning")
+        month = default_month
+    as_reported = request.args.get("view") == "reported"
+    office = request.args.get("office") or None
+    summary, missing = None, None
+    try:
+        summary = monthly_report_for(current_user, month, office, utcnow(), as_reported=as_reported)
+    except NotFound as error:
+        if office and "office" in error.message.lower() and "summary" not in error.message.lower():
+            abort(404)
+        missing = error.message
+    from kamcrm.web.office import _offices_to_choose
+
+    return render_template("region/monthly.html", summary=summary, missing=missing, month=month,
+                           as_reported=as_reported, office=office, offices=_offices_to_choose())
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+def _target_forms(year: int):
+    targets = year_targets(year)
+    rule_forms = {}
+    for rule in targets.rules:
+        form = RuleForm(formdata=None, prefix=f"{rule.type}-{rule.tier}", period=rule.period,
+                        min_count=rule.min_count, target_pct=rule.target_pct)
+        rule_forms[(rule.type, rule.tier)] = (rule, form)
+    quota_forms = {q.exec_role: QuotaForm(formdata=None, prefix=q.exec_role, quota=q.quota_per_quarter)
+                   for q in targets.quotas}
+    planned_forms = {tier: PlannedForm(formdata=None, prefix=tier, planned=planned)
+                     for tier, planned in targets.planned}
+    return targets, rule_forms, quota_forms, planned_forms
+
+
+def _render_targets(year: int, replace: tuple | None = None, status: int = 200):
+    targets, rule_forms, quota_forms, planned_forms = _target_forms(year)
+    if replace is not None:
+        kind, key, form = replace
+        if kind == "rule":
+            rule_forms[key] = (rule_forms[key][0], form)
+        elif kind == "quota":
+            quota_forms[key] = form
+        else:
+            planned_forms[key] = form
+    return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
+                           quota_forms=quota_forms, planned_forms=planned_forms), status
+
+
+@bp.get("/targets")
+@requires("targets.edit")
+def targets():
+    """Show and edit the year's targets (rules, executive-visit quotas, planned populations)."""
+    year = request.args.get("year", type=int) or bangkok_today().year
+    if not 2000 <= year <= 2200:
+        abort(404)
+    return _render_targets(year)[0]
+
+
+@bp.post("/targets/<int:year>/rules/<type_>/<tier>")
+@requires("targets.edit")
+def update_rule(year: int, type_: str, tier: str):
+    """Change one rule of the year."""
+    form = RuleForm(prefix=f"{type_}-{tier}")
+    if year_targets(year).rule(type_, tier) is None:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                target_ops.update_rule(year, type_, tier, {"period": form.period.data,
+                                                            "min_count": form.min_count.data,
+                                                            "target_pct": str(form.target_pct.data)}, current_user)
+        except KamcrmError as refused:
+            apply_errors(form, refused)
+        else:
+            db.session.commit()
+            flash(_("Saved the %(type)s rule for %(tier)s.", type=type_, tier=tier.title()), "success")
+            return redirect(url_for("region.targets", year=year) + f"#rule-{type_}-{tier}")
+    return _render_targets(year, ("rule", (type_, tier), form), 422)
+
+
+@bp.post("/targets/<int:year>/quotas/<role>")
+@requires("targets.edit")
+def update_quota(year: int, role: str):
+    """Set one executive role's quota per quarter."""
+    form = QuotaForm(prefix=role)
+    if role not in {q.exec_role for q in year_targets(year).quotas}:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                target_ops.set_quota(year, role, form.quota.data, current_user)
+        except KamcrmError as refused:
+            apply_errors(form, refused, {"quota_per_quarter": "quota"})
+        else:
+            db.session.commit()
+            flash(_("Saved the quota."), "success")
+            return redirect(url_for("region.targets", year=year) + "#quotas")
+    return _render_targets(year, ("quota", role, form), 422)
+
+
+@bp.post("/targets/<int:year>/planned/<tier>")
+@requires("targets.edit")
+def update_planned(year: int, tier: str):
+    """Set one tier's planned population (blank: none)."""
+    form = PlannedForm(prefix=tier)
+    if tier not in dict(year_targets(year).planned):
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                target_ops.set_planned(year, tier, form.planned.data, current_user)
+        except KamcrmError as refused:
+            apply_errors(form, refused)
+        else:
+            db.session.commit()
+            flash(_("Saved the planned population."), "success")
+            return redirect(url_for("region.targets", year=year) + "#planned")
+    return _render_targets(year, ("planned", tier, form), 422)
+
+
+# --- tier roster -----------------------------------------------------------------------------
+
+
+def _render_tiers(selection=None, upload=None, result=None, status=200):
+    return render_template(
+        "region/tiers.html",
+        selection=selection or RetierSelectionForm(formdata=None, prefix="pick"),
+        upload=upload or RetierFileForm(formdata=None, prefix="file"),
+        result=result,
+    ), status
+
+
+@bp.get("/tiers")
+@requires("roster.retier")
+def tiers():
+    """Re-tier accounts in bulk from a date: from a tiers file or a list of account numbers."""
+    return _render_tiers()[0]
+
+
+@bp.post("/tiers/selection")
+@requires("roster.retier")
+def retier_selection():
+    """Give the listed accounts one tier from a date, through the tiers import (all or nothing)."""
+    form = RetierSelectionForm(prefix="pick")
+    if not form.validate_on_submit():
+        return _render_tiers(selection=form, status=422)
+    numbers = [line.strip() for line in form.account_nos.data.replace(",", "\n").splitlines() if line.strip()]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["account_no", "tier", "effective_from"])
+    for number in dict.fromkeys(numbers):
+        writer.writerow([number, form.tier.data or "", form.effective_from.data.isoformat()])
+    return _run_tier_import(io.BytesIO(text.getvalue().encode("utf-8")), "selection.csv", selection=form)
+
+
+@bp.post("/tiers/file")
+@requires("roster.retier", "imports.run")
+def retier_file():
+    """Import a tiers file (all or nothing)."""
+    form = RetierFileForm(prefix="file")
+    if not form.validate_on_submit():
+        return _render_tiers(upload=form, status=422)
+    upload = form.file.data
+    return _run_tier_import(upload.stream, upload.filename or "tiers.csv", upload=form)
+
+
+def _run_tier_import(stream, filename, selection=None, upload=None):
+    from kamcrm.imports.importer import import_file
+
+    # The import keeps its own savepoint and writes nothing unless every row is good.
+    result = import_file("tiers", stream, filename, actor=current_user)
+    if not result.ok:
+        flash(_("Nothing was changed: the file has %(n)s problems, listed below.", n=len(result.errors)), "error")
+        return _render_tiers(selection=selection, upload=upload, result=result, status=422)
+    db.session.commit()
+    flash(_("Tiers saved: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.",
+            created=result.created, updated=result.updated, unchanged=result.unchanged), "success")
+    return redirect(url_for("region.tiers"))
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@requires("audit.view")
+def audit():
+    """Search the audit log: by record, person, action, dates and free text."""
+    from kamcrm.audit.queries import AuditFilter, audit_entries
+
+    def day(name):
+        try:
+            return date.fromisoformat(request.args[name]) if request.args.get(name) else None
+        except ValueError:
+            flash(_("A date in the filter is not valid and was ignored."), "warning")
+            return None
+
+    criteria = AuditFilter(
+        entity=request.args.get("entity") or None,
+        key=request.args.get("key") or None,
+        actor=request.args.get("actor") or None,
+        action=request.args.get("action") or None,
+        date_from=day("from"),
+        date_to=day("to"),
+        text=request.args.get("q") or None,
+    )
+    page = audit_entries(current_user, criteria, request.args.get("page", 1, type=int) or 1, per_page=50)
+    from kamcrm.audit.models import AUDIT_ACTIONS
+    from kamcrm.web.common import page_url_args
+
+    return render_template("region/audit.html", page=page, criteria=criteria, actions=AUDIT_ACTIONS,
+                           page_url_args=page_url_args)
