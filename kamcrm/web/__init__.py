@@ -2,17 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
 from kamcrm.periods import bangkok_today
-
-ROLE_LABELS = {
-    "kamr": _l("Account manager (KAMR)"),
-    "office_manager": _l("Office manager"),
-    "executive": _l("Executive"),
-    "regional_staff": _l("Regional staff"),
-    "admin": _l("Administrator"),
-}
 
 LANGUAGE_NAMES = {"th": "ไทย", "en": "English"}
 
@@ -20,13 +11,13 @@ LANGUAGE_NAMES = {"th": "ไทย", "en": "English"}
 def init_app(app: Flask) -> None:
     """Register the page blueprints and the helpers their templates use."""
     from kamcrm.web import charts, i18n
-    from kamcrm.web.labels import TEMPLATE_LABELS
+    from kamcrm.web.labels import ROLE_LABELS, TEMPLATE_LABELS, label
     from kamcrm.web.nav import navigation, optional_url
-    from kamcrm.web import kamr, office, region, views
+    from kamcrm.web import admin, kamr, office, region, views
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    for module in (views, kamr, office, region):
+    for module in (views, kamr, office, region, admin):
         app.register_blueprint(module.bp)
 
     # Globals rather than a context processor, so that imported macros see them too.
@@ -34,7 +25,7 @@ def init_app(app: Flask) -> None:
         {
             "navigation": navigation,
             "optional_url": optional_url,
-            "role_label": lambda role: ROLE_LABELS.get(role, role),
+            "role_label": lambda role: label(ROLE_LABELS, role),
             "language_links": lambda: [
                 (code, LANGUAGE_NAMES.get(code, code))
                 for code in app.config["LANGUAGES"]

