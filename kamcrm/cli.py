@@ -10,3 +10,10 @@ def register_commands(app: Flask) -> None:
     from kamcrm.imports.cli import import_command
 
     app.cli.add_command(import_command)
+    from kamcrm.audit.cli import audit_cli
+    from kamcrm.org.cli import users_cli
+    from kamcrm.reports.closing import periods_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(periods_cli)

@@ -68,6 +68,8 @@ class ApiAwareSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Install login, limiter, CSRF, idle timeout, access rules, headers and error pages."""
+    from kamcrm.audit import queries  # noqa: F401  (installs the append-only guard)
+
     app.session_interface = ApiAwareSessionInterface()
 
     login_manager.init_app(app)
@@ -82,6 +84,7 @@ def init_app(app: Flask) -> None:
     # blueprints it is made of.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
 
+    app.before_request(_forget_previous_user)
     app.before_request(_expire_idle_session)
     app.before_request(_protect_forms)
     app.before_request(_enforce_access)
@@ -110,6 +113,14 @@ def _limits_off_for_this_app() -> bool:
 
 def _now() -> float:
     return time.time()
+
+
+def _forget_previous_user():
+    # Flask-Login keeps the user, and Flask-WTF the CSRF token, in ``g``, which lives as
+    # long as the app context; a request that reuses a pushed context (tests) must not
+    # inherit the previous request's user or token.
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
 
 
 def _expire_idle_session():

@@ -165,7 +165,8 @@ def extra_app(database_url, tmp_path):
 
     For tests that need other settings (CSRF or rate limits on) or extra probe routes:
     ``application = extra_app({"WTF_CSRF_ENABLED": True}, setup=register_routes)``. Its
-    app context stays pushed for the test, so ``factories.Factories()`` builds rows in it.
+    app context stays pushed for the test, so ``factories.Factories()`` builds rows in it
+    (do not combine with ``make``/``app_ctx``, which push the main app's context).
     """
     import contextlib
 

@@ -1,0 +1,156 @@
+"""Reading the audit log (regional staff and admins), and keeping it append-only.
+
+The log is read through ``audit_entries``, used by the API, the audit page and
+``flask audit list``. Nothing in the application can change or delete an entry: the
+ORM refuses it (``AppendOnlyLog``), whatever code asks.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from kamcrm.audit.models import AuditEntry
+from kamcrm.extensions import db
+from kamcrm.periods import BANGKOK
+
+MAX_PER_PAGE = 200
+#: ``actor`` filter value that selects changes made by the system (CLI, jobs).
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to look for; every field is optional and they combine with AND."""
+
+    #: Table of the record, e.g. ``activities``.
+    entity: str | None = None
+    #: Natural key or id of the record, exactly.
+    key: str | None = None
+    #: Username of whoever made the change (``system`` for the system).
+    actor: str | None = None
+    action: str | None = None
+    #: First and last Bangkok date of the change, inclusive.
+    date_from: date | None = None
+    date_to: date | None = None
+    #: Words anywhere in the key, actor, reason or the values before/after.
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of entries, newest first."""
+
+    items: list[AuditEntry]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _bangkok_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=BANGKOK)
+
+
+def _text_condition(text: str) -> sa.ColumnElement[bool]:
+    needle = text.strip().lower()
+    # SQLite keeps JSON with non-ASCII characters escaped (\u0e01…); search that form too.
+    escaped = json.dumps(needle)[1:-1]
+    columns = [AuditEntry.entity_key, AuditEntry.actor_name, AuditEntry.reason,
+               sa.cast(AuditEntry.before, sa.Text), sa.cast(AuditEntry.after, sa.Text)]
+    conditions = []
+    for column in columns:
+        lowered = sa.func.lower(column)
+        conditions.append(lowered.contains(needle, autoescape=True))
+        if escaped != needle:
+            conditions.append(lowered.contains(escaped, autoescape=True))
+    return sa.or_(*conditions)
+
+
+def audit_conditions(criteria: AuditFilter) -> list[sa.ColumnElement[bool]]:
+    """Return the WHERE conditions of ``criteria``."""
+    from kamcrm.org.models import User
+
+    conditions = []
+    if criteria.entity:
+        conditions.append(AuditEntry.entity == criteria.entity)
+    if criteria.key:
+        conditions.append(AuditEntry.entity_key == criteria.key)
+    if criteria.action:
+        conditions.append(AuditEntry.action == criteria.action)
+    if criteria.actor:
+        if criteria.actor == SYSTEM_ACTOR:
+            conditions.append(AuditEntry.actor_id.is_(None))
+        else:
+            # By id (indexed), so a renamed user's earlier changes are still found.
+            conditions.append(
+                AuditEntry.actor_id.in_(sa.select(User.id).where(User.username == criteria.actor))
+            )
+    if criteria.date_from:
+        conditions.append(AuditEntry.occurred_at >= _bangkok_midnight_utc(criteria.date_from))
+    if criteria.date_to:
+        conditions.append(
+            AuditEntry.occurred_at < _bangkok_midnight_utc(criteria.date_to + timedelta(days=1))
+        )
+    if criteria.text and criteria.text.strip():
+        conditions.append(_text_condition(criteria.text))
+    return conditions
+
+
+def audit_entries(user, criteria: AuditFilter | None = None, page: int = 1,
+                  per_page: int = 50) -> AuditPage:
+    """Return one page of audit entries matching ``criteria``, newest first.
+
+    Only ``audit.view`` holders (regional staff, admins; ``user`` None = the system) may
+    read the log; others get ``Forbidden``. ``per_page`` is capped at 200.
+    """
+    from kamcrm.org.access import require
+
+    require(user, "audit.view")
+    criteria = criteria or AuditFilter()
+    page = max(1, int(page))
+    per_page = min(MAX_PER_PAGE, max(1, int(per_page)))
+    conditions = audit_conditions(criteria)
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(AuditEntry).where(*conditions)
+    ).scalar_one()
+    items = list(
+        db.session.execute(
+            sa.select(AuditEntry)
+            .where(*conditions)
+            .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).scalars()
+    )
+    return AuditPage(items=items, total=total, page=page, per_page=per_page)
+
+
+# --- append-only ---------------------------------------------------------------------------
+
+
+class AppendOnlyLog(RuntimeError):
+    """Something tried to change or delete an audit entry."""
+
+
+def _refuse_row_change(mapper, connection, target):
+    raise AppendOnlyLog("audit entries are never changed or deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state):
+    if (state.is_update or state.is_delete) and any(
+        getattr(entity, "class_", None) is AuditEntry for entity in state.all_mappers
+    ):
+        raise AppendOnlyLog("audit entries are never changed or deleted")
+
+
+event.listen(AuditEntry, "before_update", _refuse_row_change)
+event.listen(AuditEntry, "before_delete", _refuse_row_change)
