@@ -19,7 +19,7 @@ from kamcrm import create_app
 from kamcrm.extensions import db
 from kamcrm.jobs.claims import claim_run
 from kamcrm.jobs.models import JobRun
-from kamcrm.jobs.runner import run_job
+from kamcrm.jobs.runner import run_due, run_job
 from kamcrm.periods import BANGKOK
 from kamcrm.reports.models import MonthlySummary
 from tests import factories
@@ -110,3 +110,14 @@ def test_two_schedulers_racing_for_the_monthly_summary_keep_exactly_one(separate
         ).all()
         assert dict(kept) == {"R2": 1, "CBI": 1}
         assert db.session.execute(sa.select(JobRun.state)).scalars().all() == ["done"]
+
+
+def test_catch_up_with_real_commits_runs_each_missed_period_once(separate_app):
+    """The scheduler's start: periods read first, then claimed and run one by one."""
+    back_up = datetime(2021, 5, 20, 9, 0, tzinfo=BANGKOK)
+    with separate_app.app_context():
+        results = run_due(back_up, names=("monthly_summary",))
+        again = run_due(back_up, names=("monthly_summary",))
+        assert [r.outcome for r in results] == ["done"] * 12
+        assert again == []
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MonthlySummary)) == 12

@@ -60,6 +60,10 @@ def run_job(name: str, now: datetime, period_key: str | None = None, *, force: b
     """
     job = job_named(name)
     period = resolve_period(job, now, period_key)
+    # A run is a transaction boundary. The caller's session (a scheduler or a command:
+    # reads only) is ended first, so the work starts from a snapshot that includes the
+    # claim: SQLite refuses to turn a read snapshot older than the claim into a write.
+    db.session.commit()
     claim = claim_run(job.name, period, now, force=force)
     if not claim.won:
         log.info("%s %s skipped: %s", job.name, period, claim.note)

@@ -28,12 +28,9 @@ def fire(app: Flask, names: tuple[str, ...] | None = None) -> list[RunResult]:
     """Run what is due now (of ``names``, or of every job) in a fresh app context."""
     with app.app_context():
         try:
-            results = run_due(utcnow(), names)
+            return run_due(utcnow(), names)
         finally:
             db.session.remove()
-    for result in results:
-        log.info("%s", result)
-    return results
 
 
 def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -65,8 +62,6 @@ def serve(app: Flask) -> None:
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
-    for job in scheduler.get_jobs():
-        log.info("scheduled %s: %s", job.id, job.trigger)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
