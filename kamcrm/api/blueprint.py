@@ -10,7 +10,6 @@ import http
 
 import flask_smorest
 from werkzeug.routing import BaseConverter
-from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
 
 from kamcrm.api import errors
@@ -42,9 +41,8 @@ class ApiParser(FlaskParser):
     def _raw_load_json(self, req):
         try:
             return super()._raw_load_json(req)
-        except RecursionError as error:
-            self.handle_invalid_json_error(webargs_core.json.JSONDecodeError("too deep", "", 0), req)
-            raise AssertionError("unreachable") from error  # pragma: no cover
+        except RecursionError:
+            flask_smorest.abort(400, messages={"json": ["The JSON body is nested too deeply."]})
 
 
 class Api(flask_smorest.Api):
@@ -76,15 +74,8 @@ class Blueprint(flask_smorest.Blueprint):
         """Document the error statuses every operation of this kind can answer."""
         responses = doc.setdefault("responses", {})
         statuses = set(COMMON_ERRORS)
-        locations = {
-            parameter.get("in")
-            for parameter in doc_info.get("arguments", {}).get("parameters", [])
-            if isinstance(parameter, dict)
-        }
-        if locations & {"json", "form", "files"}:
+        if "requestBody" in doc:
             statuses.update(BODY_ERRORS)
-        if locations:
-            statuses.add(422)
         statuses.update(doc_info.get("kamcrm_errors", ()))
         for status in sorted(statuses):
             if status not in responses and str(status) not in responses:

@@ -56,7 +56,7 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(errors, Mapping):
         for key, value in errors.items():
             key = str(key)
-            if not prefix and key in _LOCATIONS and isinstance(value, Mapping):
+            if not prefix and key in _LOCATIONS:
                 name = ""
             else:
                 name = f"{prefix}.{key}" if prefix else key

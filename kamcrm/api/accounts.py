@@ -1,0 +1,366 @@
+"""Key accounts, their tier history and contact persons.
+
+Every account is looked up through the permission layer (``account_for``/``visible_accounts``):
+one outside the caller's scope answers 404 and never appears in a list.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import url_for
+from sqlalchemy.orm import aliased
+
+from kamcrm.accounts import operations
+from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
+from kamcrm.api.blueprint import Blueprint, caller, may_answer
+from kamcrm.api.etag import ETAG_HEADER, etag_of, expected_version
+from kamcrm.api.fields import Id, Number, Text
+from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset, page_of
+from kamcrm.errors import NotFound, ValidationFailed
+from kamcrm.extensions import db
+from kamcrm.org.access import account_for, require, requires, scope_for, visible_accounts
+from kamcrm.org.models import Office, User
+from kamcrm.periods import bangkok_today
+
+PATH = "/accounts"
+blp = Blueprint("accounts", __name__, description="Key accounts (SPEC section 7, accounts file), "
+                "their tier history and contact persons.")
+
+_DATE = {"format": "date", "example": "2021-01-01"}
+_NUMERIC = {"minimum": 0}
+
+
+class AccountSchema(ma.Schema):
+    """An account, as a row of the accounts file; ``tier`` is the tier in force today."""
+
+    account_no = Text(required=True, doc={"maxLength": 30, "example": "020012345678"})
+    name = Text(required=True, doc={"maxLength": 300})
+    office_code = Text(required=True, doc={"maxLength": 20})
+    tier = Text(allow_none=True, doc={"enum": list(TIERS)})
+    tier_effective_from = DateText(allow_none=True, doc=_DATE)
+    kamr_username = Text(allow_none=True, doc={"maxLength": 80})
+    sector = Text(allow_none=True, doc={"maxLength": 120})
+    industrial_estate = Text(allow_none=True, doc={"maxLength": 200})
+    transformer_kva = Number(allow_none=True, doc={**_NUMERIC, "maximum": 9999999999.99})
+    monthly_revenue_thb = Number(allow_none=True, doc={**_NUMERIC, "maximum": 99999999999999.99})
+    boi = ma.fields.Boolean(truthy={True}, falsy={False})
+    spp_area = ma.fields.Boolean(truthy={True}, falsy={False})
+    opened_on = DateText(allow_none=True, doc=_DATE)
+    closed_on = DateText(allow_none=True, doc=_DATE)
+    notes = Text(allow_none=True)
+
+
+AccountChangesSchema = changes_of(AccountSchema, "AccountChangesSchema")
+AccountPage = envelope(AccountSchema, "AccountPage")
+
+#: ``sort`` values: a column, descending with a leading ``-``.
+SORTS = ("account_no", "name", "office_code", "tier", "opened_on", "transformer_kva", "monthly_revenue_thb")
+
+
+class AccountListArgs(PageArgs):
+    office = Text(validate=ma.validate.Length(max=20),
+                  metadata={"description": "Office code: that office and its branches."})
+    tier = Text(validate=ma.validate.OneOf(TIERS), doc={"enum": list(TIERS)},
+                metadata={"description": "The tier in force today."})
+    kamr = Text(validate=ma.validate.Length(max=80), metadata={"description": "Username of the KAMR."})
+    sector = Text(validate=ma.validate.Length(max=120))
+    industrial_estate = Text(validate=ma.validate.Length(max=200))
+    q = Text(validate=ma.validate.Length(min=1, max=100),
+             metadata={"description": "Part of the name, or the start of the account number."})
+    sort = Text(
+        load_default="account_no",
+        validate=ma.validate.OneOf(SORTS + tuple("-" + key for key in SORTS)),
+        doc={"enum": list(SORTS + tuple("-" + key for key in SORTS))},
+        metadata={"description": "Order by this field (a leading '-' for descending); "
+                                 "ties are broken by account_no."},
+    )
+
+
+class TierSchema(ma.Schema):
+    """One tier assignment: from ``effective_from`` on, the account holds ``tier`` (null: none)."""
+
+    tier = Text(allow_none=True, load_default=None, doc={"enum": list(TIERS)})
+    effective_from = DateText(required=True, doc=_DATE)
+
+
+class TierHistorySchema(ma.Schema):
+    account_no = Text(required=True)
+    tiers = ma.fields.List(ma.fields.Nested(TierSchema), required=True,
+                           metadata={"description": "Oldest first."})
+
+
+class ContactSchema(ma.Schema):
+    """A person to talk to at the customer."""
+
+    id = Id(dump_only=True)
+    name = Text(required=True, doc={"maxLength": 200})
+    position = Text(allow_none=True, doc={"maxLength": 200})
+    phone = Text(allow_none=True, doc={"maxLength": 50})
+    email = Text(allow_none=True, doc={"maxLength": 254, "format": "email"})
+    line_id = Text(allow_none=True, doc={"maxLength": 100})
+
+
+ContactChangesSchema = changes_of(ContactSchema, "ContactChangesSchema")
+
+
+class ContactListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ContactSchema), required=True)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _tier_on(day: date, column):
+    """A correlated subquery: ``column`` of the account's assignment in force on ``day``."""
+    return (
+        sa.select(column)
+        .where(TierAssignment.account_id == Account.id, TierAssignment.effective_from <= day)
+        .order_by(TierAssignment.effective_from.desc())
+        .limit(1)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+
+
+def _account_page(conditions: list, tier, today: date, args: dict):
+    """Return (rows, total) of the visible accounts meeting ``conditions``, one page of them."""
+    kamr = aliased(User)
+    sort_columns = {
+        "account_no": Account.account_no,
+        "name": Account.name,
+        "office_code": Office.code,
+        # Report order (STRATEGIC first), accounts without a tier last.
+        "tier": sa.case({name: rank for rank, name in enumerate(TIERS)}, value=tier, else_=len(TIERS)),
+        "opened_on": Account.opened_on,
+        "transformer_kva": Account.transformer_kva,
+        "monthly_revenue_thb": Account.monthly_revenue_thb,
+    }
+    key = args["sort"].lstrip("-")
+    column = sort_columns[key]
+    order = [column.desc() if args["sort"].startswith("-") else column.asc()]
+    if key != "account_no":
+        order.append(Account.account_no.asc())
+    visible = visible_accounts(caller())
+    total = db.session.execute(
+        visible.with_only_columns(sa.func.count()).select_from(Account).where(*conditions)
+    ).scalar_one()
+    statement = (
+        visible.with_only_columns(
+            Account.account_no, Account.name, Office.code.label("office_code"),
+            tier.label("tier"), _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
+            kamr.username.label("kamr_username"), Account.sector, Account.industrial_estate,
+            Account.transformer_kva, Account.monthly_revenue_thb, Account.boi, Account.spp_area,
+            Account.opened_on, Account.closed_on, Account.notes,
+        )
+        .join(Office, Account.office_id == Office.id)
+        .outerjoin(kamr, Account.kamr_id == kamr.id)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(args["per_page"])
+        .offset(offset(args))
+    )
+    return db.session.execute(statement).mappings().all(), total
+
+
+def _with_etag(account: Account, status: int = 200, headers: dict | None = None):
+    return operations.account_record(account), status, {"ETag": etag_of(account), **(headers or {})}
+
+
+@blp.route("", methods=["GET"])
+@requires("accounts.view")
+@blp.arguments(AccountListArgs, location="query")
+@blp.response(200, AccountPage)
+@may_answer(404)
+def list_accounts(args):
+    """List the accounts in your scope, filtered, sorted and paginated.
+
+    ``office`` naming an office outside your scope answers 404, like an unknown code.
+    """
+    today = bangkok_today()
+    tier = _tier_on(today, TierAssignment.tier)
+    conditions = []
+    if "office" in args:
+        conditions.append(scope_for(caller(), args["office"]).covers(Account.office_id))
+    if "tier" in args:
+        conditions.append(tier == args["tier"])
+    if "kamr" in args:
+        conditions.append(Account.kamr_id.in_(sa.select(User.id).where(User.username == args["kamr"])))
+    if "sector" in args:
+        conditions.append(Account.sector == args["sector"])
+    if "industrial_estate" in args:
+        conditions.append(Account.industrial_estate == args["industrial_estate"])
+    if "q" in args:
+        conditions.append(sa.or_(
+            Account.name.icontains(args["q"], autoescape=True),
+            Account.account_no.startswith(args["q"], autoescape=True),
+        ))
+    rows, total = _account_page(conditions, tier, today, args)
+    return page_of(rows, total, args)
+
+
+@blp.route("", methods=["POST"])
+@requires("accounts.create")
+@blp.arguments(AccountSchema)
+@blp.response(201, AccountSchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
+@may_answer(404, 409)
+def create_account(data):
+    """Create an account, with its first tier when ``tier`` is given (regional staff)."""
+    user = caller()
+    if data.get("office_code"):
+        _office_in_scope(user, data["office_code"])
+    account = operations.create_account(data, user)
+    db.session.commit()
+    location = url_for("accounts.get_account", account_no=account.account_no)
+    return _with_etag(account, 201, {"Location": location})
+
+
+@blp.route("/<key:account_no>", methods=["GET"])
+@requires("accounts.view")
+@blp.response(200, AccountSchema, headers=ETAG_HEADER)
+@may_answer(404)
+def get_account(account_no):
+    """Read one account in your scope; the ETag is its version."""
+    return _with_etag(account_for(caller(), account_no))
+
+
+@blp.route("/<key:account_no>", methods=["PATCH"])
+@requires("accounts.edit")
+@blp.arguments(AccountChangesSchema)
+@blp.response(200, AccountSchema, headers=ETAG_HEADER)
+@blp.doc(parameters=["IfMatch"])
+@may_answer(404, 409, 412)
+def update_account(changes, account_no):
+    """Change an account; fields left out stay as they are.
+
+    Moving it to another office or KAMR needs ``accounts.reassign``; a ``tier`` here starts
+    on ``tier_effective_from`` (default today) and needs ``roster.retier``. Send the ETag in
+    ``If-Match`` to have a stale change refused with 412.
+    """
+    user = caller()
+    account = account_for(user, account_no, "accounts.edit")
+    current = operations.account_record(account)
+    if any(key in changes and changes[key] != current[key] for key in ("office_code", "kamr_username")):
+        require(user, "accounts.reassign")
+    if "tier" in changes or "tier_effective_from" in changes:
+        require(user, "roster.retier")
+    if changes.get("office_code"):
+        _office_in_scope(user, changes["office_code"])
+    account = operations.update_account(account, changes, user, expected_version=expected_version(account))
+    db.session.commit()
+    return _with_etag(account)
+
+
+def _office_in_scope(user, code: str) -> None:
+    # An office the caller cannot see is, to them, an office that does not exist.
+    try:
+        scope_for(user, code)
+    except NotFound as error:
+        raise ValidationFailed({"office_code": [error.message]}) from None
+
+
+# --- tier history ------------------------------------------------------------------------
+
+
+def _tier_history(account: Account) -> dict:
+    rows = db.session.execute(
+        sa.select(TierAssignment.tier, TierAssignment.effective_from)
+        .where(TierAssignment.account_id == account.id)
+        .order_by(TierAssignment.effective_from)
+    ).mappings().all()
+    return {"account_no": account.account_no, "tiers": rows}
+
+
+@blp.route("/<key:account_no>/tiers", methods=["GET"])
+@requires("accounts.view")
+@blp.response(200, TierHistorySchema)
+@may_answer(404)
+def list_tiers(account_no):
+    """Read an account's tier history, oldest first."""
+    return _tier_history(account_for(caller(), account_no))
+
+
+@blp.route("/<key:account_no>/tiers", methods=["POST"])
+@requires("roster.retier")
+@blp.arguments(TierSchema)
+@blp.response(201, TierHistorySchema, headers=ETAG_HEADER)
+@may_answer(404, 409)
+def add_tier(data, account_no):
+    """Give the account ``tier`` (null: no tier) from ``effective_from`` on (regional staff).
+
+    An assignment starting on the same date is replaced. Answers the whole history.
+    """
+    user = caller()
+    account = account_for(user, account_no, "roster.retier")
+    operations.set_tier(account, data.get("tier"), data["effective_from"], user)
+    db.session.commit()
+    return _tier_history(account), 201, {"ETag": etag_of(account)}
+
+
+# --- contact persons ---------------------------------------------------------------------
+
+
+def _contact(account: Account, contact_id: int) -> ContactPerson:
+    contact = db.session.execute(
+        sa.select(ContactPerson).where(ContactPerson.id == contact_id, ContactPerson.account_id == account.id)
+    ).scalar_one_or_none()
+    if contact is None:
+        raise NotFound(f"Account {account.account_no} has no contact person {contact_id}.")
+    return contact
+
+
+def _contact_body(contact: ContactPerson) -> dict:
+    return {"id": contact.id, **{name: getattr(contact, name) for name in operations.CONTACT_FIELDS}}
+
+
+@blp.route("/<key:account_no>/contacts", methods=["GET"])
+@requires("accounts.view")
+@blp.response(200, ContactListSchema)
+@may_answer(404)
+def list_contacts(account_no):
+    """List an account's contact persons."""
+    account = account_for(caller(), account_no)
+    contacts = db.session.execute(
+        sa.select(ContactPerson).where(ContactPerson.account_id == account.id).order_by(ContactPerson.id)
+    ).scalars()
+    return {"items": [_contact_body(contact) for contact in contacts]}
+
+
+@blp.route("/<key:account_no>/contacts", methods=["POST"])
+@requires("contacts.edit")
+@blp.arguments(ContactSchema)
+@blp.response(201, ContactSchema)
+@may_answer(404)
+def add_contact(data, account_no):
+    """Add a contact person to an account."""
+    user = caller()
+    contact = operations.add_contact(account_for(user, account_no, "contacts.edit"), data, user)
+    db.session.commit()
+    return _contact_body(contact)
+
+
+@blp.route("/<key:account_no>/contacts/<int(min=1, max=2147483647):contact_id>", methods=["PATCH"])
+@requires("contacts.edit")
+@blp.arguments(ContactChangesSchema)
+@blp.response(200, ContactSchema)
+@may_answer(404)
+def update_contact(changes, account_no, contact_id):
+    """Change a contact person; fields left out stay as they are."""
+    user = caller()
+    contact = _contact(account_for(user, account_no, "contacts.edit"), contact_id)
+    contact = operations.update_contact(contact, changes, user)
+    db.session.commit()
+    return _contact_body(contact)
+
+
+@blp.route("/<key:account_no>/contacts/<int(min=1, max=2147483647):contact_id>", methods=["DELETE"])
+@requires("contacts.edit")
+@blp.response(204)
+@may_answer(404)
+def delete_contact(account_no, contact_id):
+    """Remove a contact person."""
+    user = caller()
+    operations.delete_contact(_contact(account_for(user, account_no, "contacts.edit"), contact_id), user)
+    db.session.commit()
+    return None

@@ -1,0 +1,156 @@
+"""Reports: the CR2 report (the JSON of ``report cr2 --format json``), the due list and the
+monthly summary, each computed within the caller's scope (``office`` narrows it)."""
+from __future__ import annotations
+
+import json
+
+import marshmallow as ma
+from flask import current_app
+
+from kamcrm.api.blueprint import Blueprint, caller, may_answer
+from kamcrm.api.fields import Text
+from kamcrm.compliance.engine import cr2_report
+from kamcrm.compliance.operations import YEAR_RANGE
+from kamcrm.db import utcnow
+from kamcrm.errors import ValidationFailed
+from kamcrm.org.access import requires, scope_for
+
+PATH = "/reports"
+blp = Blueprint("reports", __name__, description="The CR2 report, the due list and the monthly summary.")
+
+_COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
+
+
+# --- the CR2 report ----------------------------------------------------------------------
+
+
+class Cr2Args(ma.Schema):
+    year = ma.fields.Integer(required=True, validate=ma.validate.Range(*YEAR_RANGE),
+                             metadata={"description": "Calendar year (CE)."})
+    as_of = ma.fields.Date(metadata={"description": "Count up to this date; default today (Bangkok)."})
+    office = Text(validate=ma.validate.Length(max=20), metadata={
+        "description": "Office code: that office with its branches; default your whole scope."})
+
+
+def _cumulative(cell: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The four cumulative columns of a row; a column whose quarter starts after as_of is null."""
+    return type(name, (ma.Schema,), {
+        column: ma.fields.Nested(cell, required=True, allow_none=True, data_key=column)
+        for column in _COLUMNS
+    } | {"__doc__": "Cumulative columns Q1, Q1-2, Q1-3, Q1-4."})
+
+
+class RuleCellSchema(ma.Schema):
+    population = ma.fields.Integer(required=True)
+    met = ma.fields.Integer(required=True)
+    pct = ma.fields.Float(required=True, allow_none=True)
+    target_met = ma.fields.Boolean(required=True, allow_none=True)
+
+
+class RuleRowSchema(ma.Schema):
+    item = ma.fields.String(required=True)
+    type = ma.fields.String(required=True)
+    tier = ma.fields.String(required=True)
+    period = ma.fields.String(required=True)
+    min_count = ma.fields.Integer(required=True)
+    target_pct = ma.fields.Float(required=True)
+    planned_population = ma.fields.Integer(required=True, allow_none=True)
+    cumulative = ma.fields.Nested(_cumulative(RuleCellSchema, "RuleCumulativeSchema"), required=True)
+
+
+class VisitCellSchema(ma.Schema):
+    target = ma.fields.Integer(required=True)
+    achieved = ma.fields.Integer(required=True)
+    pct = ma.fields.Float(required=True, allow_none=True)
+    unit_quarters = ma.fields.Integer(required=True)
+    unit_quarters_met = ma.fields.Integer(required=True)
+
+
+class VisitRowSchema(ma.Schema):
+    item = ma.fields.String(required=True)
+    exec_role = ma.fields.String(required=True)
+    quota_per_quarter = ma.fields.Integer(required=True)
+    units = ma.fields.Integer(required=True)
+    cumulative = ma.fields.Nested(_cumulative(VisitCellSchema, "VisitCumulativeSchema"), required=True)
+
+
+class CountCellSchema(ma.Schema):
+    activities = ma.fields.Integer(required=True)
+    accounts = ma.fields.Integer(required=True)
+
+
+class CountRowSchema(ma.Schema):
+    item = ma.fields.String(required=True)
+    type = ma.fields.String(required=True)
+    cumulative = ma.fields.Nested(_cumulative(CountCellSchema, "CountCumulativeSchema"), required=True)
+
+
+class Cr2Schema(ma.Schema):
+    """The CR2 report of SPEC section 7."""
+
+    report = ma.fields.String(required=True, metadata={"enum": ["CR2"]})
+    year = ma.fields.Integer(required=True)
+    as_of = ma.fields.Date(required=True)
+    scope = ma.fields.String(required=True, metadata={"description": "Region or office code."})
+    rules = ma.fields.List(ma.fields.Nested(RuleRowSchema), required=True)
+    executive_visits = ma.fields.List(ma.fields.Nested(VisitRowSchema), required=True)
+    counts = ma.fields.List(ma.fields.Nested(CountRowSchema), required=True)
+
+
+def _json_response(data: dict):
+    # The engine's dict as it is, keys in the report's order: the same JSON as the CLI.
+    return current_app.response_class(
+        json.dumps(data, ensure_ascii=False), mimetype="application/json"
+    )
+
+
+@blp.route("/cr2", methods=["GET"])
+@requires("reports.cr2")
+@blp.arguments(Cr2Args, location="query")
+@blp.response(200, Cr2Schema)
+@may_answer(404)
+def cr2(args):
+    """The CR2 report of a year as of a date, for your scope or one office in it.
+
+    An office outside your scope answers 404, like an unknown code.
+    """
+    scope = scope_for(caller(), args.get("office"))
+    return _json_response(cr2_report(args["year"], args.get("as_of"), scope))
+
+
+# --- the monthly summary -----------------------------------------------------------------
+
+
+class MonthlyArgs(ma.Schema):
+    month = Text(required=True, validate=ma.validate.Regexp(r"^\d{4}-\d{2}$"),
+                 doc={"pattern": r"^\d{4}-\d{2}$", "example": "2021-03"})
+    office = Text(validate=ma.validate.Length(max=20), metadata={
+        "description": "Office code: that office with its branches; default your whole scope."})
+    as_reported = ma.fields.Boolean(load_default=False, metadata={
+        "description": "The summary kept after the month's recording deadline (404 if none yet) "
+                       "instead of one computed now."})
+
+
+class MonthlySchema(ma.Schema):
+    """The monthly CRM-Plus-style summary (rows per office, the total, late entries, changes)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+
+@blp.route("/monthly", methods=["GET"])
+@requires("reports.monthly")
+@blp.arguments(MonthlyArgs, location="query")
+@blp.response(200, MonthlySchema)
+@may_answer(404)
+def monthly(args):
+    """The monthly summary of ``month`` (YYYY-MM), as of now or as reported."""
+    from kamcrm.reports.monthly import monthly_report_for
+
+    try:
+        summary = monthly_report_for(
+            caller(), args["month"], args.get("office"), utcnow(), as_reported=args["as_reported"]
+        )
+    except ValueError as error:  # a month that does not exist, e.g. 2021-13
+        raise ValidationFailed({"month": [str(error)]}) from None
+    return _json_response(summary)
