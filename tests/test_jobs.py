@@ -207,6 +207,28 @@ def test_a_failing_job_rolls_its_work_back_and_is_retried(offices, monkeypatch):
     assert runs("monthly_summary") == {"2021-01": "done"}
 
 
+def test_the_quarter_close_job_closes_the_quarter_with_its_cr2_snapshot(offices):
+    from kamcrm.reports.closing import quarter_close_row
+
+    result = run_job("quarter_close", bangkok(2021, 4, 16, 0, 45))
+    closed = quarter_close_row(2021, 1)
+    assert (result.period_key, result.outcome) == ("2021-Q1", "done")
+    assert closed.closed_at == bangkok(2021, 4, 16, 0, 45) and closed.reopened_at is None
+    assert sorted(closed.snapshot) == ["CBI", "R2", "RYG"]
+
+
+def test_the_quarter_close_job_leaves_a_quarter_an_admin_reopened(offices, make):
+    from kamcrm.reports.closing import close_quarter, quarter_close_row, reopen_quarter
+
+    admin = make.user(role="admin", office=offices[0])
+    close_quarter(2021, 1, admin, bangkok(2021, 4, 16, 0, 1))
+    reopen_quarter(2021, 1, admin, bangkok(2021, 4, 16, 9, 0), reason="แก้ไขข้อมูลสาขา")
+    db.session.commit()
+    result = run_job("quarter_close", bangkok(2021, 4, 16, 10, 0))
+    assert result.outcome == "done" and "reopened" in result.message
+    assert quarter_close_row(2021, 1).reopened_at is not None
+
+
 # --- catch-up after downtime ---------------------------------------------------------------
 
 
