@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app kamcrm
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo bench migration clean
+.PHONY: run test install migrate demo bench migration clean translations
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ demo: migrate
 ## Benchmarks (not part of the test run); see bench/README.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Re-extract page strings and update the catalogues (then translate new Thai entries in
+## kamcrm/translations/th/LC_MESSAGES/messages.po and run this again to compile; the .mo
+## files are committed, so a fresh clone needs no build step).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header -o kamcrm/translations/messages.pot .
+	$(BIN)/pybabel update -i kamcrm/translations/messages.pot -d kamcrm/translations --no-fuzzy-matching --ignore-obsolete --omit-header
+	$(BIN)/pybabel compile -d kamcrm/translations --statistics
 
 ## Write a new migration from the models (review it before committing).
 migration: $(STAMP)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -153,6 +153,9 @@ def localized_name(row) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the date, number and name filters and the language helpers with ``app``."""
+    # Flask-Babel caches the locale on the app context, which outlives one request when a
+    # caller (a test, a CLI command rendering pages) keeps its own context pushed.
+    app.before_request(refresh)
     app.jinja_env.filters.update(
         day=format_day,
         moment=format_moment,
