@@ -17,7 +17,7 @@ PAGES = {
     "/region/cr2": ROLES,
     "/region/targets": ("regional_staff", "admin"),
     "/region/tiers": ("regional_staff", "admin"),
-    # "/region/audit": ("regional_staff", "admin"),  (once audit/queries.py lands)
+    "/region/audit": ("regional_staff", "admin"),
 }
 
 

@@ -116,3 +116,11 @@ def test_the_monthly_summary_page_shows_each_office(client, make, staff):
     make.activity(make.account(office=office), type="FMS", activity_date=date(2021, 2, 3))
     html = client.get("/region/monthly?month=2021-02").get_data(as_text=True)
     assert "CBI" in html and "กุมภาพันธ์" not in html or "CBI" in html
+
+
+@pytest.mark.parametrize("query, expected", [("q=55", 1), ("entity=frequency_rules", 1), ("q=nothing-like-this", 0)])
+def test_the_audit_log_is_searchable(client, staff, query, expected):
+    client.post("/region/targets/2021/rules/RBA/STREAMLINE", data={
+        "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
+    html = client.get(f"/region/audit?{query}").get_data(as_text=True)
+    assert html.count("2021:RBA:STREAMLINE") == expected
