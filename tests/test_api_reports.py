@@ -1,0 +1,70 @@
+"""Reports over the API: the CR2 JSON of the CLI, the monthly summary, the due list."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from kamcrm.compliance.engine import cr2_report
+from kamcrm.extensions import db
+from kamcrm.org.scope import office_scope, region_scope
+from tests.test_api_support import api, world  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def visited(world, make):
+    make.activity(world.account_a, "FMS", date(2021, 2, 1), performed_by=world.kamr_a)
+    make.activity(world.account_a1, "COM", date(2021, 5, 3), performed_by=world.kamr_a)
+    make.activity(world.account_b, "COM", date(2021, 8, 9), performed_by=world.kamr_b)
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    "who, query, scope",
+    [
+        ("staff", "year=2021&as_of=2021-06-30", None),
+        ("staff", "year=2021&as_of=2021-06-30&office=OA", "OA"),
+        ("kamr_a", "year=2021&as_of=2021-09-30", "OA"),
+        ("kamr_a", "year=2021&as_of=2021-09-30&office=OA1", "OA1"),
+        ("executive", "year=2022&as_of=2021-06-30", None),
+    ],
+)
+def test_cr2_is_the_engine_json_for_the_scope(api, world, visited, who, query, scope):
+    response = api(getattr(world, who)).get(f"/reports/cr2?{query}")
+
+    args = dict(part.split("=") for part in query.split("&"))
+    expected = cr2_report(int(args["year"]), date.fromisoformat(args["as_of"]),
+                          office_scope(scope) if scope else region_scope())
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == json.dumps(expected, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("query, field", [("", "year"), ("year=1999", "year"), ("year=2021&as_of=2021-02-30", "as_of"),
+                                          ("year=99999999999999999999", "year")])
+def test_cr2_with_bad_arguments_is_422(api, world, query, field):
+    response = api(world.staff).get(f"/reports/cr2?{query}")
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_cr2_of_an_unknown_office_is_404(api, world):
+    assert api(world.staff).get("/reports/cr2?year=2021&office=NOPE").status_code == 404
+
+
+def test_monthly_summary_answers_for_the_scope(api, world, visited):
+    response = api(world.manager_a).get("/reports/monthly?month=2021-02")
+
+    body = response.get_json()
+    assert response.status_code == 200
+    assert (body["month"], body["scope"], body["kind"]) == ("2021-02", "OA", "on_demand")
+
+
+@pytest.mark.parametrize("query, status", [("month=2021-13", 422), ("month=March", 422), ("", 422),
+                                           ("month=2021-02&as_reported=true", 404)])
+def test_monthly_summary_refuses_what_it_cannot_answer(api, world, query, status):
+    response = api(world.staff).get(f"/reports/monthly?{query}")
+
+    assert response.status_code == status
+    assert response.get_json()["code"] == status
