@@ -213,12 +213,14 @@ def monthly_tables(view: dict) -> list[Table]:
     late.total = ["รวม", total["late"]["month"], total["late"]["year_to_date"]]
     tables.append(late)
 
+    # The document lists the month's own late entries; the year's are counted above and
+    # per person below, and listed in full in the JSON.
     entries = Table(
-        "5.1 รายการที่บันทึกล่าช้า",
+        "5.1 รายการที่บันทึกล่าช้าของเดือนนี้",
         ["วันที่กิจกรรม", "ครบกำหนดบันทึก", "บันทึกเมื่อ", "สำนักงาน", "เลขที่สัญญา", "ลูกค้า", "กิจกรรม", "ผู้ดำเนินการ", "ผู้บันทึก"],
         figures=False,
     )
-    for entry in view["late_entries"]:
+    for entry in (entry for entry in view["late_entries"] if entry["in_month"]):
         entries.rows.append([
             thai_day(entry["activity_date"]), thai_day(entry["deadline"]), thai_moment(entry["recorded_at"]),
             entry["office"], entry["account_no"], entry["account_name"], entry["type"],
