@@ -171,6 +171,13 @@ def test_an_office_scope_shows_only_that_office(world, make):
     assert summary["total"]["accounts"]["STRATEGIC"] == 0 and summary["total"]["accounts"]["STAR"] == 1
 
 
+@pytest.mark.parametrize("code", ["RYG", "CBI-B"])
+def test_an_office_with_nothing_to_report_still_has_its_row_of_zeros(world, code):
+    summary = build_summary(2021, 1, office_scope(code))
+    assert [r["code"] for r in summary["offices"]] == [code]
+    assert summary["total"]["accounts"] == {"STRATEGIC": 0, "STAR": 0, "STATUS": 0, "STREAMLINE": 0}
+
+
 def test_accounts_of_the_regional_office_get_a_row_of_their_own(world, make):
     make.account(office=world["region"], tier="STATUS")
     summary = build_summary(2021, 1, region_scope())

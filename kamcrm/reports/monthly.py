@@ -34,7 +34,14 @@ from kamcrm.compliance.targets import year_targets
 from kamcrm.errors import NotFound
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User
-from kamcrm.org.scope import Scope, office_scope, region_office, region_scope
+from kamcrm.org.scope import (
+    Scope,
+    UnknownOffice,
+    narrower_scope,
+    office_scope,
+    region_office,
+    region_scope,
+)
 from kamcrm.periods import (
     Window,
     cumulative_windows,
@@ -42,7 +49,6 @@ from kamcrm.periods import (
     parse_month,
     period_containing,
     quarter_of,
-    quarter_window,
     recording_deadline,
 )
 from kamcrm.reports.models import MonthlySummary
@@ -88,7 +94,8 @@ def build_summary(year: int, month: int, scope: Scope) -> dict:
     late_entries = _late_entries(scope, unit, year, days, rows)
     counted = _counted(scope, unit, year, days, rows)
 
-    if REGIONAL_ROW in rows and _is_empty(rows[REGIONAL_ROW]):
+    # The regional office's own row shows only when it holds accounts or activities.
+    if scope.is_region and REGIONAL_ROW in rows and _is_empty(rows[REGIONAL_ROW]):
         del rows[REGIONAL_ROW]
     ordered = sorted(rows.values(), key=lambda row: (row["office_class"] == "region", row["code"]))
     total = _total(ordered, scope, totals)
@@ -158,14 +165,6 @@ def _row(rows: dict, key) -> dict:
 def _is_empty(row: dict) -> bool:
     return not any(row["accounts"].values()) and not any(
         figures["activities"] for figures in row["activities"].values()
-    )
-
-
-def _accounts_in(scope: Scope, unit):
-    return (
-        sa.select(Account.id.label("account_id"), unit.label("unit"))
-        .join(Office, Office.id == Account.office_id)
-        .where(scope.covers(Account.office_id))
     )
 
 
@@ -673,8 +672,6 @@ def monthly_report_for(user, month: str, office_code: str | None, now: datetime,
 
     An office outside the user's scope is ``NotFound``: out of scope is out of sight.
     """
-    from kamcrm.org.scope import UnknownOffice, narrower_scope
-
     try:
         scope = narrower_scope(user, office_code)
     except UnknownOffice as error:
@@ -684,8 +681,6 @@ def monthly_report_for(user, month: str, office_code: str | None, now: datetime,
 
 def scope_named(office_code: str | None) -> Scope:
     """Return the region (no code) or the scope of the office with ``office_code``."""
-    from kamcrm.org.scope import UnknownOffice
-
     if office_code is None:
         return region_scope()
     try:
