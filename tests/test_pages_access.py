@@ -9,7 +9,7 @@ ROLES = ("kamr", "office_manager", "executive", "regional_staff", "admin")
 
 #: GET pages and the roles that may open them (the access layer's matrix, as pages see it).
 PAGES = {
-    # "/due": ROLES,  (re-enabled once compliance/due.py lands)
+    "/due": ROLES,
     "/accounts": ROLES,
     "/activities/new": ROLES,
     "/office/coverage": ROLES,

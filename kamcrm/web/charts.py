@@ -83,8 +83,8 @@ def heatmap(
     column_labels: Sequence[str],
     cells: Sequence[Sequence[HeatCell]],
     label: str = "",
-    row_label_width: int = 190,
-    cell_width: int = 92,
+    row_label_width: int = 170,
+    cell_width: int = 74,
     cell_height: int = 30,
 ) -> Markup:
     """Return a grid of rows x columns, each cell coloured by its result against its target."""

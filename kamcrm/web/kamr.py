@@ -90,18 +90,51 @@ def account_search():
 @requires("reports.due")
 def due():
     """Show which accounts still need which activity this period, most urgent first."""
-    from kamcrm.compliance import due as due_module
-
     today = bangkok_today()
-    if current_user.role == "kamr":
-        items = due_module.due_list_for_kamr(current_user, today)
-        heading = _("My due list")
-    else:
-        from kamcrm.org.access import scope_of
+    heading = _("My due list") if current_user.role == "kamr" else _("Due list of the office")
+    rows = due_rows(today)
+    return render_template("kamr/due.html", rows=rows, heading=heading, today=today)
 
-        items = due_module.due_list_for_scope(scope_of(current_user), today)
-        heading = _("Due list of the office")
-    return render_template("kamr/due.html", items=items, heading=heading, today=today)
+
+def due_rows(today) -> list[dict] | None:
+    """Return the user's due items as rows for the page (None while the due list is missing).
+
+    A KAMR sees their own accounts; anyone else the accounts of their scope.
+    """
+    try:
+        from kamcrm.compliance import due as due_module
+    except ImportError:  # the due list has not landed in this build
+        return None
+    from kamcrm.org.access import scope_of
+
+    kamr_id = current_user.id if current_user.role == "kamr" else None
+    items = due_module.due_list(scope_of(current_user), today, kamr_id=kamr_id)
+    return [_due_row(item, today) for item in items]
+
+
+def _due_row(item, today) -> dict:
+    """Read one due item, a mapping or an object, into the fields the page shows."""
+    def pick(*names, default=None):
+        for name in names:
+            value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+            if value is not None:
+                return value
+        return default
+
+    period_end = pick("period_end", "due_on", "end")
+    days_left = pick("days_left", default=(period_end - today).days if period_end else None)
+    return {
+        "account_no": pick("account_no"),
+        "account_name": pick("account_name", "name", default=""),
+        "tier": pick("tier"),
+        "type": pick("type"),
+        "missing": pick("missing", "needed", "remaining", default=1),
+        "period_start": pick("period_start", "start"),
+        "period_end": period_end,
+        "days_left": days_left,
+        "overdue": bool(pick("overdue", default=days_left is not None and days_left < 0)),
+        "kamr": pick("kamr_name", "kamr", default=""),
+    }
 
 
 # --- logging an activity --------------------------------------------------------------------
