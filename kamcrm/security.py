@@ -173,9 +173,10 @@ def _authenticate_bearer():
     if scheme.lower() != "bearer" or not raw.strip():
         raise AuthenticationFailed("Authentication is required: send Authorization: Bearer TOKEN.")
     user = verify_token(raw.strip())
-    # The token's last-use time is its own small transaction, committed before the view
-    # runs, so a read-only call (which never commits) still leaves a trace.
-    db.session.commit()
+    if db.session.dirty:
+        # The token's last-use time (at most once a minute) is its own small transaction,
+        # committed before the view runs, so a read-only call still leaves a trace.
+        db.session.commit()
     return user
 
 

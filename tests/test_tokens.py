@@ -209,3 +209,20 @@ def test_a_user_revokes_a_token_on_the_page_but_not_someone_elses(client, login_
     assert client.post(f"/account/tokens/{theirs.id}/revoke").status_code == 404
     db.session.expire_all()
     assert mine.revoked_at is not None and theirs.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [("GET", "/api/v1/_probe/nothing-here", 404), ("POST", "/api/v1/_probe/me", 405)],
+)
+def test_api_routing_errors_answer_in_the_api_shape(api, method, path, status):
+    application, _ = api
+    response = application.test_client().open(path, method=method)
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["code"] == status and body["message"] and body["errors"] == {}
+
+
+def test_a_page_error_is_a_page_not_json(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response.mimetype == "text/html"

@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
@@ -95,13 +96,14 @@ def verify_token(raw: str, now: datetime | None = None) -> User:
 
     The message says what is wrong with the token (unknown, revoked, expired, user
     deactivated): someone holding a token learns nothing about other users from it.
-    Refreshes ``last_used_at`` at most once a minute. Flushes only.
+    Refreshes ``last_used_at`` at most once a minute (the caller flushes and commits when
+    the session is dirty).
     """
     now = now or utcnow()
     token = None
     if raw and raw.startswith(TOKEN_PREFIX):
         token = db.session.execute(
-            sa.select(ApiToken).where(ApiToken.token_hash == digest(raw))
+            sa.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest(raw))
         ).scalar_one_or_none()
     if token is None:
         raise AuthenticationFailed("The API token is not valid.")
@@ -113,7 +115,6 @@ def verify_token(raw: str, now: datetime | None = None) -> User:
         raise AuthenticationFailed("The user of this API token is deactivated.")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
-        db.session.flush()
     return token.user
 
 
