@@ -1,6 +1,8 @@
 """Signing in and out of pages, passwords, idle timeout, cookies and security headers."""
 from __future__ import annotations
 
+import functools
+
 import re
 import time
 
@@ -19,10 +21,16 @@ from kamcrm.security import LAST_SEEN_KEY
 PASSWORD = "correct horse battery"
 
 
+@functools.cache
+def stored_hash() -> str:
+    """The argon2id hash of PASSWORD, made once per module (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
+
+
 @pytest.fixture
 def member(make):
     """An active KAMR with a known password."""
-    return make.user(role="kamr", username="somchai", password_hash=hash_password(PASSWORD))
+    return make.user(role="kamr", username="somchai", password_hash=stored_hash())
 
 
 def _login(client, username, password, **extra):
@@ -149,7 +157,7 @@ def test_the_session_cookie_is_secure_when_configured(extra_app):
     application = extra_app({"SESSION_COOKIE_SECURE": True})
     from tests.factories import Factories
 
-    Factories().user(username="somchai", password_hash=hash_password(PASSWORD))
+    Factories().user(username="somchai", password_hash=stored_hash())
     response = application.test_client().post(
         "/login", data={"username": "somchai", "password": PASSWORD}, base_url="https://localhost"
     )

@@ -1,6 +1,8 @@
 """Repeated failed sign-ins are slowed down, then locked, without revealing any username."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from kamcrm.org.passwords import hash_password
@@ -9,11 +11,17 @@ from tests.factories import Factories
 PASSWORD = "correct horse battery"
 
 
+@functools.cache
+def stored_hash() -> str:
+    """The argon2id hash of PASSWORD, made once per module (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
+
+
 @pytest.fixture
 def limited(extra_app):
     """An app with rate limits on: 3 failed sign-ins a minute, 5 an hour."""
     application = extra_app({"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute;5 per hour"})
-    Factories().user(role="kamr", username="somchai", password_hash=hash_password(PASSWORD))
+    Factories().user(role="kamr", username="somchai", password_hash=stored_hash())
     return application
 
 
@@ -53,5 +61,28 @@ def test_successful_sign_ins_are_not_counted(limited):
 
 
 def test_the_main_test_app_is_not_limited(client, make):
-    make.user(username="other", password_hash=hash_password(PASSWORD))
+    make.user(username="other", password_hash=stored_hash())
     assert all(_attempt(client, "other", "wrong").status_code == 401 for _ in range(6))
+
+
+def test_redis_keeps_the_counts_when_configured(extra_app):
+    """With KAMCRM_REDIS_URL the counts live in Redis, shared by every worker."""
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    prefix = "kamcrm-test-" + uuid.uuid4().hex
+    application = extra_app({"RATELIMIT_ENABLED": True, "REDIS_URL": url, "RATELIMIT_KEY_PREFIX": prefix,
+                             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
+                             "LOGIN_RATE_LIMIT": "2 per minute"})
+    assert application.config["RATELIMIT_STORAGE_URI"] == url
+    server = redis.Redis.from_url(url)
+    try:
+        client = application.test_client()
+        assert [_attempt(client, "ghost", "wrong").status_code for _ in range(3)] == [401, 401, 429]
+        assert list(server.scan_iter(f"*{prefix}*"))  # the counters are in Redis
+    finally:
+        for key in server.scan_iter(f"*{prefix}*"):
+            server.delete(key)
+        server.close()

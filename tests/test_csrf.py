@@ -1,6 +1,8 @@
 """Every page form needs a CSRF token; the API (bearer tokens only) does not."""
 from __future__ import annotations
 
+import functools
+
 import re
 
 import pytest
@@ -11,6 +13,12 @@ from kamcrm.org.passwords import hash_password
 from tests.factories import Factories
 
 PASSWORD = "correct horse battery"
+
+
+@functools.cache
+def stored_hash() -> str:
+    """The argon2id hash of PASSWORD, made once per module (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
 
 
 def _probe_routes(app):
@@ -29,7 +37,7 @@ def protected(extra_app):
     """An app with CSRF protection on (the test suite turns it off by default)."""
     application = extra_app({"WTF_CSRF_ENABLED": True}, setup=_probe_routes)
     make = Factories()
-    make.user(role="kamr", username="somchai", password_hash=hash_password(PASSWORD))
+    make.user(role="kamr", username="somchai", password_hash=stored_hash())
     return application, make
 
 
