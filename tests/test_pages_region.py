@@ -115,7 +115,8 @@ def test_the_monthly_summary_page_shows_each_office(client, make, staff):
     office = make.office(code="CBI")
     make.activity(make.account(office=office), type="FMS", activity_date=date(2021, 2, 3))
     html = client.get("/region/monthly?month=2021-02").get_data(as_text=True)
-    assert "CBI" in html and "กุมภาพันธ์" not in html or "CBI" in html
+    assert "CBI" in html and "1 ก.พ. 2564 – 28 ก.พ. 2564" in html
+    assert "/region/monthly.xlsx?month=2021-02" in html
 
 
 @pytest.mark.parametrize("query, expected", [("q=55", 1), ("entity=frequency_rules", 1), ("q=nothing-like-this", 0)])
@@ -124,3 +125,11 @@ def test_the_audit_log_is_searchable(client, staff, query, expected):
         "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
     html = client.get(f"/region/audit?{query}").get_data(as_text=True)
     assert html.count("2021:RBA:STREAMLINE") == expected
+
+
+@pytest.mark.parametrize("fmt, magic", [("xlsx", b"PK"), ("json", b"{"), ("pdf", b"%PDF")])
+def test_the_monthly_summary_downloads(client, make, staff, fmt, magic):
+    make.activity(make.account(office=make.office(code="CBI")), type="FMS", activity_date=date(2021, 2, 3))
+    response = client.get(f"/region/monthly.{fmt}?month=2021-02")
+    assert response.status_code == 200 and response.data[:len(magic)] == magic
+    assert f'filename="monthly-' in response.headers["Content-Disposition"]

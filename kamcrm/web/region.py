@@ -168,6 +168,30 @@ def monthly():
                            as_reported=as_reported, office=office, offices=_offices_to_choose())
 
 
+@bp.get("/monthly.<fmt>")
+@requires("reports.monthly")
+def monthly_download(fmt: str):
+    """Download the monthly summary as XLSX, PDF or JSON (the same figures as the page)."""
+    from kamcrm.db import utcnow
+    from kamcrm.reports.monthly import monthly_report_for
+    from kamcrm.reports.monthly_export import MEDIA_TYPES, render_monthly
+
+    if fmt not in ("xlsx", "pdf", "json"):
+        abort(404)
+    month = request.args.get("month") or ""
+    try:
+        parse_month(month)
+    except ValueError:
+        abort(404)
+    office = request.args.get("office") or None
+    view = monthly_report_for(current_user, month, office, utcnow(),
+                              as_reported=request.args.get("view") == "reported")
+    response = Response(render_monthly(view, fmt), mimetype=MEDIA_TYPES[fmt].split(";")[0])
+    stem = f"monthly-{view.get('scope', 'region')}-{month}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
 # --- targets ---------------------------------------------------------------------------------
 
 
