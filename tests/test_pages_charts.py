@@ -77,3 +77,21 @@ def test_bar_chart_scales_to_the_largest_value_or_target():
 def test_charts_use_no_inline_style_or_script():
     svg_text = str(charts.heatmap(["a"], ["b"], [[charts.HeatCell(1)]])) + str(charts.progress_bar(1))
     assert not re.search(r"\sstyle=|<script", svg_text)
+
+
+def _css_colours() -> dict[str, str]:
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parent.parent / "kamcrm" / "static" / "css" / "kamcrm.css").read_text()
+    return dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
+
+
+@pytest.mark.parametrize(
+    "foreground, background",
+    [("ink", "paper"), ("ink", "canvas"), ("muted", "paper"), ("muted", "canvas"), ("link", "paper"),
+     ("below", "paper"), ("below", "error-bg"), ("ink", "ok-bg"), ("ink", "warn-bg"), ("paper", "brand"),
+     ("paper", "brand-dark"), ("paper", "met"), ("paper", "near"), ("paper", "none")],
+)
+def test_page_text_colours_meet_wcag_aa(foreground, background):
+    colours = _css_colours()
+    assert contrast(colours[foreground], colours[background]) >= 4.5
