@@ -236,3 +236,25 @@ def test_a_digest_is_written_in_thai_with_buddhist_era_dates(office_people, make
     send_weekly_digests("2021-W09", MONDAY)
     body = next(n.body for n in notifications("weekly_digest") if n.user_id == office_people["kamr"].id)
     assert "ส่งรายงานผลตรวจ" in body and "25 กุมภาพันธ์ 2564" in body
+
+
+class UnreachableSmtp(FakeSmtp):
+    def __init__(self, host, port, timeout):
+        raise ConnectionRefusedError(f"{host}:{port} refused the connection")
+
+
+def test_an_unreachable_mail_server_leaves_the_notifications_in_app_and_unsent(app, office_people, make, monkeypatch):
+    monkeypatch.setattr("smtplib.SMTP", UnreachableSmtp)
+    monkeypatch.setitem(app.config, "SMTP_HOST", "mail.pea.test")
+    follow_up(make, office_people["kamr"], date(2021, 2, 26))
+    db.session.commit()
+    result = run_job("follow_up_reminders", NOW)
+    assert result.outcome == "done" and "not e-mailed" in result.message
+    [notification] = notifications("follow_up_reminder")
+    assert notification.sent_at is None
+
+    monkeypatch.setattr("smtplib.SMTP", FakeSmtp)
+    FakeSmtp.sent = []
+    retried = run_job("follow_up_reminders", NOW + timedelta(hours=1), "2021-03-01", force=True)
+    assert "1 e-mailed via smtp" in retried.message
+    assert len(FakeSmtp.sent) == 1 and len(notifications("follow_up_reminder")) == 1
