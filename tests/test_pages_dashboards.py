@@ -111,3 +111,30 @@ def test_a_bad_report_parameter_falls_back_with_a_message(client, login_as, offi
     login_as("office_manager", office=office)
     response = client.get(f"/office/coverage?{query}")
     assert response.status_code == 200 and "flash-warning" in response.get_data(as_text=True)
+
+
+def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr(client, login_as, make, office):
+    from decimal import Decimal
+
+    from kamcrm.compliance.engine import cell_windows, coverage, percentage
+    from kamcrm.compliance.targets import year_targets
+
+    people = [make.user(role="kamr", office=office, full_name=f"KAMR {n}") for n in (1, 2)]
+    for n, (tier, kamr) in enumerate([("STRATEGIC", 0), ("STAR", 0), ("STATUS", 1), ("STRATEGIC", 1)]):
+        account = make.account(office=office, tier=tier, kamr=people[kamr])
+        if n % 2 == 0:
+            make.activity(account, type="COM", activity_date=date(2021, 5, 3), performed_by=people[kamr])
+            make.activity(account, type="FMS", activity_date=date(2021, 1, 9), performed_by=people[kamr])
+    login_as("office_manager", office=office)
+    html = client.get(f"/office/kamrs?{YEAR_ARGS}").get_data(as_text=True)
+    targets = year_targets(2021)
+    for person in people:
+        row = re.search(re.escape(person.full_name) + r".*?</tr>", html, re.S).group(0)
+        for type_ in ("FMS", "COM"):
+            pairs = [(r, w) for r in targets.rules if r.type == type_
+                     for w in cell_windows(r, 2021, "Q1-2", date(2021, 6, 30))]
+            found = coverage(office_scope("CBI"), pairs, kamr_id=person.id)
+            met = sum(c.met for c in found.values())
+            population = sum(c.population for c in found.values())
+            assert f"{met}/{population}" in row
+            assert percentage(met, population) is None or f"{percentage(met, population).normalize():f}" in row

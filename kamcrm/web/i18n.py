@@ -10,7 +10,6 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from babel.dates import format_date as babel_format_date
-from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale, refresh
 from flask_login import current_user
@@ -127,20 +126,24 @@ def format_column(column: str, year: int) -> str:
 
 
 def format_number(value, digits: int = 0) -> str:
-    """Show a number with grouping (``1,234``); blank for None."""
+    """Show a number with grouping (``1,234``); blank for None.
+
+    Thai and English both group with commas and use a decimal point, so Python's own
+    formatting serves both (and is much cheaper than Babel's on pages with hundreds of cells).
+    """
     if value is None:
         return ""
     if isinstance(value, Decimal) and digits == 0 and value != value.to_integral_value():
         digits = 2
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=current_language())
+    return f"{value:,.{digits}f}"
 
 
 def format_pct(value) -> str:
     """Show a percentage with up to two decimals (``54.22%``); an en dash for None."""
     if value is None:
         return "–"
-    return format_decimal(value, format="#,##0.##", locale=current_language()) + "%"
+    text = f"{float(value):,.2f}".rstrip("0").rstrip(".")
+    return text + "%"
 
 
 def localized_name(row) -> str:

@@ -15,7 +15,7 @@ from kamcrm.compliance import engine
 from kamcrm.compliance.targets import year_targets
 from kamcrm.extensions import db
 from kamcrm.org.access import requires
-from kamcrm.org.models import Office, User
+from kamcrm.org.models import EXEC_ROLES, Office, User
 from kamcrm.periods import Window, quarter_of, year_window
 from kamcrm.web import queries
 from kamcrm.web.common import page_url_args, paginate, report_params
@@ -100,30 +100,28 @@ def kamrs():
     params = report_params()
     targets = year_targets(params.year)
     column = _live_column(params.as_of)
-    pairs = []
-    cells = {}
-    for rule in targets.rules:
-        windows = engine.cell_windows(rule, params.year, column, params.as_of) or []
-        cells[rule] = windows
-        pairs.extend((rule, window) for window in windows)
+    pairs = [
+        (rule, window)
+        for rule in targets.rules
+        for window in engine.cell_windows(rule, params.year, column, params.as_of) or []
+    ]
     types = list(dict.fromkeys(rule.type for rule in targets.rules))
     people = queries.kamrs_in_scope(params.scope)
     owned = queries.accounts_per_kamr(params.scope, params.as_of)
+    figures = queries.coverage_by_kamr(params.scope, pairs)
     rows = []
     for person in people:
-        figures = engine.coverage(params.scope, pairs, kamr_id=person.id) if pairs else {}
         by_type = {}
         for type_ in types:
             population = met = 0
             weighted_target = Decimal(0)
-            for rule in targets.rules:
+            for index, (rule, _window) in enumerate(pairs):
                 if rule.type != type_:
                     continue
-                for window in cells[rule]:
-                    found = figures[(rule, window)]
-                    population += found.population
-                    met += found.met
-                    weighted_target += found.population * rule.target_pct
+                n, m = figures.get((index, person.id), (0, 0))
+                population += n
+                met += m
+                weighted_target += n * rule.target_pct
             pct = engine.percentage(met, population)
             target = (weighted_target / population).quantize(Decimal("0.01")) if population else None
             by_type[type_] = {"population": population, "met": met, "pct": pct, "target": target}
@@ -144,28 +142,25 @@ def kamrs():
 def executive_visits():
     """Show executive visits against quota, per role and per unit, quarter by quarter."""
     params = report_params()
-    report = engine.cr2_report(params.year, params.as_of, params.scope)
     last_quarter = quarter_of(params.as_of)
     counts = engine.executive_visit_counts(params.scope, params.year, params.as_of)
     units = engine.quota_units(params.scope, params.year)
     names = _unit_names(units)
     targets = year_targets(params.year)
     per_role = []
-    for entry in report["executive_visits"]:
-        role = entry["exec_role"]
+    for role in EXEC_ROLES:
         quota = targets.quota(role)
         unit_rows = []
         for unit in sorted(units[role], key=lambda u: names[role].get(u, "")):
             quarters = [counts.get(role, {}).get((unit, q), 0) for q in range(1, last_quarter + 1)]
             unit_rows.append({"name": names[role].get(unit, str(unit)), "quarters": quarters,
                               "total": sum(quarters), "target": quota * last_quarter})
-        per_role.append({"entry": entry, "quota": quota, "units": unit_rows})
+        per_role.append({"exec_role": role, "quota": quota, "units": unit_rows})
     return render_template(
         "office/executive_visits.html",
         params=params,
         per_role=per_role,
         quarters=list(range(1, last_quarter + 1)),
-        columns=engine.COLUMNS,
         offices=_offices_to_choose(),
     )
 

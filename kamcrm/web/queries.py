@@ -81,3 +81,28 @@ def distinct_values(query: sa.Select, column) -> list[str]:
     """Return the distinct non-blank values of ``column`` among the rows of ``query``."""
     inner = query.with_only_columns(column).where(column.is_not(None), column != "").distinct()
     return sorted(db.session.execute(inner).scalars())
+
+
+def coverage_by_kamr(scope: Scope, pairs: list) -> dict:
+    """Return ``{(pair index, kamr id): (population, met)}`` for each (rule, window) pair.
+
+    One statement: the engine's ``accounts_behind`` select of each pair, grouped by KAMR,
+    joined with UNION ALL (instead of asking the engine once per KAMR).
+    """
+    from kamcrm.compliance.engine import accounts_behind
+
+    selects = []
+    for index, (rule, window) in enumerate(pairs):
+        behind = accounts_behind(scope, rule, window).subquery()
+        selects.append(
+            sa.select(
+                sa.literal(index).label("pair"),
+                behind.c.kamr_id,
+                sa.func.count().label("population"),
+                sa.func.sum(sa.case((behind.c.done >= rule.min_count, 1), else_=0)).label("met"),
+            ).group_by(behind.c.kamr_id)
+        )
+    if not selects:
+        return {}
+    rows = db.session.execute(sa.union_all(*selects)).all()
+    return {(pair, kamr_id): (int(population), int(met or 0)) for pair, kamr_id, population, met in rows}
