@@ -185,7 +185,9 @@ def test_unknown_query_parameters_are_ignored(api, world):
 
 
 @pytest.mark.parametrize(
-    "path", ["/accounts/A%00", "/activities/2147483648", "/activities/-1", "/activities/abc", "/no-such-thing"]
+    "path",
+    ["/accounts/A%00", "/activities/2147483647", "/activities/2147483648", "/activities/9999999999/follow-ups",
+     "/activities/-1", "/activities/abc", "/targets/21", "/no-such-thing"],
 )
 def test_addresses_of_nothing_answer_404_in_the_error_shape(api, world, path):
     response = api(world.staff).get(path)

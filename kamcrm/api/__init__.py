@@ -42,10 +42,11 @@ The kamcrm JSON API. Authenticate every call with `Authorization: Bearer TOKEN`
 def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the documentation page."""
     from kamcrm.api import accounts, activities, docs, imports, offices, reports, targets, users
-    from kamcrm.api.blueprint import Api, KeyConverter, key_converter_schema
+    from kamcrm.api.blueprint import CONVERTERS, Api
     from kamcrm.extensions import csrf
 
-    app.url_map.converters["key"] = KeyConverter
+    for name, (converter, _) in CONVERTERS.items():
+        app.url_map.converters[name] = converter
     app.config.setdefault("OPENAPI_URL_PREFIX", URL_PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = Api(
@@ -56,7 +57,8 @@ def init_app(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
         },
     )
-    api.register_converter(KeyConverter, key_converter_schema)
+    for converter, describe in CONVERTERS.values():
+        api.register_converter(converter, describe)
     api.spec.components.security_scheme(
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "An API token of a kamcrm user."},

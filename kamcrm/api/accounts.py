@@ -340,7 +340,7 @@ def add_contact(data, account_no):
     return _contact_body(contact)
 
 
-@blp.route("/<key:account_no>/contacts/<int(min=1, max=2147483647):contact_id>", methods=["PATCH"])
+@blp.route("/<key:account_no>/contacts/<id:contact_id>", methods=["PATCH"])
 @requires("contacts.edit")
 @blp.arguments(ContactChangesSchema)
 @blp.response(200, ContactSchema)
@@ -354,7 +354,7 @@ def update_contact(changes, account_no, contact_id):
     return _contact_body(contact)
 
 
-@blp.route("/<key:account_no>/contacts/<int(min=1, max=2147483647):contact_id>", methods=["DELETE"])
+@blp.route("/<key:account_no>/contacts/<id:contact_id>", methods=["DELETE"])
 @requires("contacts.edit")
 @blp.response(204)
 @may_answer(404)

@@ -37,7 +37,7 @@ blp = Blueprint("activities", __name__, description="Activities (SPEC section 7,
 
 #: Most activities one bulk request may create.
 MAX_BULK = 500
-_ID_RULE = "<int(min=1, max=2147483647):activity_id>"
+_ID_RULE = "<id:activity_id>"
 _DATE = {"format": "date", "example": "2021-03-05"}
 _REASON = Text(
     load_only=True,
@@ -333,7 +333,7 @@ def add_follow_up(data, activity_id):
     return _follow_up_body(follow_up)
 
 
-@blp.route(f"/{_ID_RULE}/follow-ups/<int(min=1, max=2147483647):follow_up_id>/complete", methods=["POST"])
+@blp.route(f"/{_ID_RULE}/follow-ups/<id:follow_up_id>/complete", methods=["POST"])
 @requires("activities.edit")
 @blp.arguments(CompletionSchema)
 @blp.response(200, FollowUpSchema)

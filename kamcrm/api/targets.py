@@ -20,7 +20,7 @@ PATH = "/targets"
 blp = Blueprint("targets", __name__, description="Yearly rules, executive-visit quotas and planned populations.")
 
 #: Years in a URL: anything else is no resource at all (404).
-_YEAR = "<int(min=1, max=9999):year>"
+_YEAR = "<year:year>"
 
 
 class RuleSchema(ma.Schema):
