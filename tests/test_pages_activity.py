@@ -149,3 +149,11 @@ def test_the_account_page_shows_profile_contacts_tiers_and_timeline(client, make
     for expected in ("คุณวิไล", "038-123456", "Star", "แจ้งแผนดับไฟ", "ขอแจ้งล่วงหน้า 7 วัน",
                      "1 ม.ค. 2564", "1 กุมภาพันธ์ 2564"):
         assert expected in html
+
+
+@pytest.mark.parametrize("language, message", [("th", "วันที่ไม่ถูกต้อง"), ("en", "Not a valid date value.")])
+def test_form_messages_come_in_the_page_language(client, account, language, message):
+    client.set_cookie("lang", language)
+    html = client.post("/activities/new", data=_form(account=account.account_no, activity_date="31/02/2564")) \
+        .get_data(as_text=True)
+    assert message in html

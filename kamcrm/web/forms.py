@@ -2,6 +2,7 @@
 shape; the rules live in the domain operations, whose errors are shown beside the fields."""
 from __future__ import annotations
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -34,6 +35,37 @@ from kamcrm.web.labels import (
 )
 
 REQUIRED = _l("This field is required.")
+
+#: The WTForms messages these forms can show, listed so that extraction puts them in the
+#: page catalogue (WTForms ships no Thai catalogue of its own).
+WTFORMS_MESSAGES = (
+    _l("Not a valid date value."),
+    _l("Not a valid integer value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid choice."),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+)
+
+
+class _PageTranslations:
+    """WTForms' messages from the page catalogue, in the page's language."""
+
+    def gettext(self, string):
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return get_translations().ungettext(singular, plural, n)
+
+
+class PageForm(FlaskForm):
+    """A page form: CSRF-protected, with WTForms' own messages translated."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _PageTranslations()
 NOT_A_DATE = _l("Enter a date such as 2026-03-31.")
 
 
@@ -42,7 +74,7 @@ def _choices(codes, labels, blank=None) -> list[SelectChoice]:
     return ([SelectChoice("", blank)] if blank is not None else []) + found
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(PageForm):
     """Log one activity: the account, what was done and when; the rest is optional."""
 
     account = StringField(_l("Account (number or name)"), validators=[InputRequired(REQUIRED), Length(max=300)])
@@ -82,7 +114,7 @@ class ActivityForm(FlaskForm):
         return data
 
 
-class PlanVisitForm(FlaskForm):
+class PlanVisitForm(PageForm):
     """Plan the next contact with an account (a planned activity)."""
 
     type = SelectField(_l("Activity"), choices=_choices(ACTIVITY_TYPES, ACTIVITY_TYPE_LABELS), default="FMS")
@@ -91,11 +123,11 @@ class PlanVisitForm(FlaskForm):
     summary = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=4000)])
 
 
-class CompleteFollowUpForm(FlaskForm):
+class CompleteFollowUpForm(PageForm):
     """Mark a follow-up action done (only the CSRF token travels)."""
 
 
-class RuleForm(FlaskForm):
+class RuleForm(PageForm):
     """Change one frequency rule of a year."""
 
     period = SelectField(_l("Period"), choices=_choices(PERIOD_KINDS, PERIOD_LABELS))
@@ -103,19 +135,19 @@ class RuleForm(FlaskForm):
     target_pct = DecimalField(_l("Target %"), places=2, validators=[InputRequired(REQUIRED), NumberRange(min=0, max=100)])
 
 
-class QuotaForm(FlaskForm):
+class QuotaForm(PageForm):
     """Set an executive role's quota per quarter."""
 
     quota = IntegerField(_l("Accounts per quarter"), validators=[InputRequired(REQUIRED), NumberRange(min=0)])
 
 
-class PlannedForm(FlaskForm):
+class PlannedForm(PageForm):
     """Set the planned population of a tier (blank: none)."""
 
     planned = IntegerField(_l("Planned accounts"), validators=[Optional(), NumberRange(min=0)])
 
 
-class RetierSelectionForm(FlaskForm):
+class RetierSelectionForm(PageForm):
     """Give the selected accounts a tier from a date."""
 
     account_nos = TextAreaField(_l("Account numbers (one per line)"), validators=[InputRequired(REQUIRED)])
@@ -124,20 +156,20 @@ class RetierSelectionForm(FlaskForm):
     effective_from = DateField(_l("Effective from"), validators=[InputRequired(REQUIRED)])
 
 
-class RetierFileForm(FlaskForm):
+class RetierFileForm(PageForm):
     """Upload a tiers file (account_no, tier, effective_from)."""
 
     file = FileField(_l("Tiers file (CSV or XLSX)"), validators=[InputRequired(REQUIRED)])
 
 
-class QuarterCloseForm(FlaskForm):
+class QuarterCloseForm(PageForm):
     """Close or reopen a quarter."""
 
     quarter = StringField(_l("Quarter (YYYY-Qn)"), validators=[InputRequired(REQUIRED), Length(max=7)])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
 
 
-class UserForm(FlaskForm):
+class UserForm(PageForm):
     """Create a user."""
 
     username = StringField(_l("Username"), validators=[InputRequired(REQUIRED), Length(max=80)])
@@ -150,13 +182,13 @@ class UserForm(FlaskForm):
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
 
 
-class UserActiveForm(FlaskForm):
+class UserActiveForm(PageForm):
     """Activate or deactivate a user."""
 
     active = BooleanField(_l("Active"))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(PageForm):
     """Issue an API token for a user."""
 
     name = StringField(_l("Token name"), validators=[InputRequired(REQUIRED), Length(max=100)])
