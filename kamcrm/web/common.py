@@ -7,7 +7,9 @@ from math import ceil
 
 import sqlalchemy as sa
 from flask import abort, flash, request
+from flask_babel import get_translations
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kamcrm.errors import KamcrmError, NotFound
@@ -17,6 +19,10 @@ from kamcrm.org.scope import Scope
 from kamcrm.periods import bangkok_today
 
 PER_PAGE = 25
+
+#: Constant messages of the domain operations, listed so the page catalogue translates them
+#: (messages that carry values stay in the operations' English).
+OPERATION_MESSAGES = (_l("is required"),)
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ def apply_errors(form, error: KamcrmError, field_names: dict[str, str] | None = 
     field_names = field_names or {}
     for name, messages in (error.errors or {}).items():
         field = getattr(form, field_names.get(name, name), None)
+        messages = [get_translations().ugettext(message) for message in messages]
         if field is not None and hasattr(field, "errors"):
             if not isinstance(field.errors, list):
                 field.errors = list(field.errors)
