@@ -56,7 +56,8 @@ def list_command(entity, key, actor, action, date_from, date_to, text, page, per
             }, ensure_ascii=False))
             continue
         when = entry.occurred_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M:%S")
-        line = f"{when}  {entry.actor_name or 'system':<16} {entry.action:<7} {entry.entity}/{entry.entity_key}"
+        line = (f"{when}  {entry.actor_name or 'system':<16} {entry.action:<7} "
+                f"{entry.entity}/{entry.entity_key}")
         changes = _changes(entry)
         if changes:
             line += f"  {changes}"

@@ -166,7 +166,9 @@ def in_scope(user, office_id: int) -> bool:
     if scope is None or scope.is_region:
         return True
     return bool(
-        db.session.execute(sa.select(sa.literal(True)).where(scope.covers(sa.literal(office_id)))).scalar()
+        db.session.execute(
+            sa.select(sa.literal(True)).where(scope.covers(sa.literal(office_id)))
+        ).scalar()
     )
 
 
@@ -220,7 +222,7 @@ def visible_activities(user) -> sa.Select:
 
 
 def activity_for(user, activity_id: int, action: str = "activities.view"):
-    """Return activity ``activity_id`` if ``user`` sees it; NotFound / Forbidden like ``account_for``."""
+    """Return activity ``activity_id`` if ``user`` sees it; raises like ``account_for``."""
     from kamcrm.activities.models import Activity
 
     activity = db.session.execute(
@@ -238,7 +240,8 @@ def activity_for(user, activity_id: int, action: str = "activities.view"):
 def token_for(user, token_id: int) -> ApiToken:
     """Return API token ``token_id`` if it is ``user``'s own, or ``user`` manages tokens."""
     token = db.session.get(ApiToken, token_id)
-    if token is None or not (user is None or token.user_id == user.id or can(user, "tokens.manage")):
+    mine = token is not None and (user is None or token.user_id == user.id)
+    if token is None or not (mine or can(user, "tokens.manage")):
         raise NotFound(f"No API token has the id {token_id}.")
     return token
 

@@ -51,7 +51,8 @@ def find_user(username: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def _password_matches(password_hash: str | None, password: str) -> bool:
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Return whether ``password`` matches an argon2id or a legacy Werkzeug hash."""
     if password_hash and password_hash.startswith(LEGACY_HASH_PREFIXES):
         return check_password_hash(password_hash, password)
     return verify_password(password_hash, password)
@@ -75,7 +76,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
     if user is None or not user.password_hash:
         _burn_equal_time(password or "")
         raise AuthenticationFailed(LOGIN_FAILED)
-    if not _password_matches(user.password_hash, password or ""):
+    if not password_matches(user.password_hash, password or ""):
         raise AuthenticationFailed(LOGIN_FAILED)
     if not user.active:
         # Only someone who knows the password learns that the user is deactivated.
@@ -126,7 +127,7 @@ def set_password(user: User, password: str, actor, now: datetime | None = None) 
 def change_password(user: User, current: str, new: str, confirm: str | None = None,
                     now: datetime | None = None) -> None:
     """Change the user's own password after checking the current one; flushes."""
-    if not _password_matches(user.password_hash, current or ""):
+    if not password_matches(user.password_hash, current or ""):
         raise ValidationFailed({"current_password": ["The current password is wrong."]})
     if confirm is not None and new != confirm:
         raise ValidationFailed({"confirm": ["The two new passwords differ."]})

@@ -59,7 +59,8 @@ def _read_password(from_stdin: bool) -> str:
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--office", "office_code", required=True, help="Code of the user's office.")
-@click.option("--exec-role", type=click.Choice(EXEC_ROLES), help="Executive role the visits count for.")
+@click.option("--exec-role", type=click.Choice(EXEC_ROLES),
+              help="Executive role the visits count for.")
 @click.option("--full-name", help="Name shown on pages (default: the username).")
 @click.option("--email")
 @click.option("--password-stdin", is_flag=True, help="Read a first password from standard input.")
@@ -83,7 +84,8 @@ def create_user_command(username, role, office_code, exec_role, full_name, email
 
 @users_cli.command("set-password")
 @click.argument("username")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input (scripts).")
 def set_password_command(username, password_stdin):
     """Set a user's password (asked twice, hidden)."""
     user = _user(username)
@@ -110,7 +112,8 @@ def deactivate_command(username):
 @users_cli.command("token")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
-@click.option("--expires-days", type=click.IntRange(1, tokens.MAX_EXPIRY_DAYS), help="Expire after D days.")
+@click.option("--expires-days", type=click.IntRange(1, tokens.MAX_EXPIRY_DAYS),
+              help="Expire after D days.")
 def token_command(username, name, expires_days):
     """Create an API token and print it (shown this once only)."""
     user = _user(username)
@@ -134,7 +137,8 @@ def tokens_command(username):
     if not rows:
         click.echo(f"{user.username} has no API tokens.")
         return
-    click.echo(f"{'id':>5}  {'prefix':<13} {'state':<8} {'created':<16}  {'last used':<16}  {'expires':<16}  name")
+    click.echo(f"{'id':>5}  {'prefix':<13} {'state':<8} {'created':<16}  "
+               f"{'last used':<16}  {'expires':<16}  name")
     for token in rows:
         click.echo(
             f"{token.id:>5}  {token.prefix + '…':<13} {tokens.token_state(token):<8} "
@@ -167,7 +171,10 @@ def demo_logins_command():
     chosen = []
     for role in ROLES:
         user = db.session.execute(
-            sa.select(User).where(User.role == role, User.active.is_(True)).order_by(User.username).limit(1)
+            sa.select(User)
+            .where(User.role == role, User.active.is_(True))
+            .order_by(User.username)
+            .limit(1)
         ).scalar_one_or_none()
         if user is not None:
             chosen.append(user)
@@ -178,7 +185,8 @@ def demo_logins_command():
     with _one_transaction():
         for user in chosen:
             password = remembered.get(user.username)
-            if user.password_hash and not (password and auth._password_matches(user.password_hash, password)):
+            known = password and auth.password_matches(user.password_hash, password)
+            if user.password_hash and not known:
                 lines.append(f"{user.role:<15} {user.username:<20} (password set elsewhere)")
                 continue
             if not user.password_hash:

@@ -103,14 +103,18 @@ def verify_token(raw: str, now: datetime | None = None) -> User:
     token = None
     if raw and raw.startswith(TOKEN_PREFIX):
         token = db.session.execute(
-            sa.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest(raw))
+            sa.select(ApiToken)
+            .options(joinedload(ApiToken.user))
+            .where(ApiToken.token_hash == digest(raw))
         ).scalar_one_or_none()
     if token is None:
         raise AuthenticationFailed("The API token is not valid.")
     if token.revoked_at is not None:
         raise AuthenticationFailed("The API token was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
-        raise AuthenticationFailed(f"The API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
+        raise AuthenticationFailed(
+            f"The API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC."
+        )
     if not token.user.active:
         raise AuthenticationFailed("The user of this API token is deactivated.")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

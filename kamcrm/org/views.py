@@ -143,7 +143,8 @@ def my_tokens():
     if form.validate_on_submit():
         try:
             token, raw = tokens.issue_token(
-                current_user, form.name.data, actor=current_user, expires_days=form.expires_days.data
+                current_user, form.name.data, actor=current_user,
+                expires_days=form.expires_days.data,
             )
         except ValidationFailed as error:
             for field, messages in error.errors.items():

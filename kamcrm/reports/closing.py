@@ -57,7 +57,9 @@ def cr2_snapshot(year: int, quarter: int) -> dict:
     region = region_scope()
     snapshot = {region.code: cr2_report(year, as_of, region, targets)}
     offices = db.session.execute(
-        sa.select(Office).where(Office.office_class.in_(MANAGED_OFFICE_CLASSES)).order_by(Office.code)
+        sa.select(Office)
+        .where(Office.office_class.in_(MANAGED_OFFICE_CLASSES))
+        .order_by(Office.code)
     ).scalars()
     for office in offices:
         snapshot[office.code] = cr2_report(year, as_of, scope_of_office(office), targets)
@@ -87,7 +89,9 @@ def close_quarter(year: int, quarter: int, actor, now: datetime | None = None, *
             f"Quarter {label} closes on {due.isoformat()}: offices may still report it until then."
         )
     if early and actor is not None and actor.role != "admin":
-        raise Forbidden(f"Only an administrator may close quarter {label} before {due.isoformat()}.")
+        raise Forbidden(
+            f"Only an administrator may close quarter {label} before {due.isoformat()}."
+        )
     row = quarter_close_row(year, quarter)
     if row is not None and row.reopened_at is None:
         raise Conflict(f"Quarter {label} is already closed.")
