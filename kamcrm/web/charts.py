@@ -147,7 +147,7 @@ def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int =
     scale_max = max(
         [float(b.value or 0) for b in bars] + [float(b.target or 0) for b in bars] + [1.0]
     )
-    plot = width - label_width - 70
+    plot = width - label_width - 110
     out = [
         f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from sqlalchemy.orm import selectinload
@@ -17,7 +18,7 @@ from kamcrm.extensions import db
 from kamcrm.org.access import requires
 from kamcrm.org.models import EXEC_ROLES, Office, User
 from kamcrm.periods import Window, quarter_of, year_window
-from kamcrm.web import queries
+from kamcrm.web import charts, queries
 from kamcrm.web.common import page_url_args, paginate, report_params
 
 bp = Blueprint("office", __name__, url_prefix="/office")
@@ -155,7 +156,11 @@ def executive_visits():
             quarters = [counts.get(role, {}).get((unit, q), 0) for q in range(1, last_quarter + 1)]
             unit_rows.append({"name": names[role].get(unit, str(unit)), "quarters": quarters,
                               "total": sum(quarters), "target": quota * last_quarter})
-        per_role.append({"exec_role": role, "quota": quota, "units": unit_rows})
+        chart = charts.bar_chart(
+            [charts.Bar(row["name"][:30], row["total"], row["target"]) for row in unit_rows],
+            label=_("Distinct accounts visited this year against the quota"),
+        ) if unit_rows else None
+        per_role.append({"exec_role": role, "quota": quota, "units": unit_rows, "chart": chart})
     return render_template(
         "office/executive_visits.html",
         params=params,
@@ -166,8 +171,6 @@ def executive_visits():
 
 
 def _unit_names(units: dict[str, set]) -> dict[str, dict]:
-    from flask_babel import gettext as _
-
     offices = {
         office.id: office
         for office in db.session.execute(

@@ -87,13 +87,20 @@ def dashboard():
         for office, row in grid
     ]
     svg = charts.heatmap(
-        [f"{office.code} {localized_name(office)}"[:28] for office, _ in grid],
+        [f"{office.code} {localized_name(office)}"[:28] for office, _row in grid],
         [f"{rule.type}\n{rule.tier.title()}" for rule in rules],
         cells,
         label=_("Coverage of each office by rule, %(column)s", column=format_column(column, params.year)),
     )
+    totals = []
+    for i, rule in enumerate(rules):
+        population = sum(row[i][1] for _office, row in grid)
+        met = sum(row[i][2] for _office, row in grid)
+        totals.append(charts.Bar(f"{rule.type} {rule.tier.title()}", engine.percentage(met, population) or 0,
+                                 rule.target_pct))
+    bars = charts.bar_chart(totals, label=_("Coverage of the offices together by rule"), unit="%")
     return render_template("region/dashboard.html", params=params, column=column, rules=rules,
-                           grid=grid, heatmap=svg)
+                           grid=grid, heatmap=svg, bars=bars)
 
 
 # --- CR2 -------------------------------------------------------------------------------------
