@@ -13,6 +13,12 @@ from typing import Iterable, Mapping
 
 Errors = dict[str, list[str]]
 
+#: Bounded memories of values already parsed: a big file repeats its types, statuses and
+#: dates millions of times.
+_MEMORY = 10_000
+_DAYS: dict[str, date] = {}
+_SPELLINGS: dict[tuple, dict[str, str]] = {}
+
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "ใช่"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "ไม่ใช่"})
 
@@ -33,7 +39,11 @@ def clean(value: object) -> object:
 def text(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False,
          max_length: int | None = None) -> str | None:
     """Return the text of ``field``; None when blank."""
-    value = clean(raw.get(field))
+    value = raw.get(field)
+    if value.__class__ is str:  # the common case, without a call to clean()
+        value = value.strip() or None
+    else:
+        value = clean(value)
     if value is None:
         if required:
             add_error(errors, field, "is required")
@@ -47,25 +57,39 @@ def text(raw: Mapping[str, object], field: str, errors: Errors, *, required: boo
     return value
 
 
-def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: Iterable[str], *,
+def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: tuple[str, ...], *,
            required: bool = False, what: str, upper: bool = False, lower: bool = False) -> str | None:
     """Return the value of ``field`` if it is one of ``choices``; None when blank."""
-    value = clean(raw.get(field))
+    value = raw.get(field)
+    spellings = _SPELLINGS.get((choices, upper, lower))
+    if spellings is None:
+        spellings = _SPELLINGS[(choices, upper, lower)] = {}
+    found = spellings.get(value) if value.__class__ is str else None
+    if found is not None:
+        return found
+    value = clean(value)
     if value is None:
         if required:
             add_error(errors, field, "is required")
         return None
-    value = _cell_text(value) if not isinstance(value, str) else value
-    key = value.upper() if upper else value.lower() if lower else value
+    text_value = _cell_text(value) if not isinstance(value, str) else value
+    key = text_value.upper() if upper else text_value.lower() if lower else text_value
     if key in choices:
+        if len(spellings) < _MEMORY and raw.get(field).__class__ is str:
+            spellings[raw.get(field)] = key
         return key
-    add_error(errors, field, f"{_show(value)} is not {what} ({', '.join(choices)})")
+    add_error(errors, field, f"{_show(text_value)} is not {what} ({', '.join(choices)})")
     return None
 
 
 def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False) -> date | None:
     """Return the date of ``field`` (``YYYY-MM-DD``, or a date cell); None when blank."""
-    value = clean(raw.get(field))
+    value = raw.get(field)
+    if value.__class__ is str:
+        found = _DAYS.get(value)
+        if found is not None:
+            return found
+    value = clean(value)
     if value is None:
         if required:
             add_error(errors, field, "is required")
@@ -77,9 +101,13 @@ def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool
         return value
     elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if len(_DAYS) < _MEMORY:
+                _DAYS[value] = parsed
+            return parsed
     add_error(errors, field, f"{_show(value)} is not a date; write it as YYYY-MM-DD")
     return None
 

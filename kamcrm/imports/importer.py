@@ -8,6 +8,7 @@ caller commits the session when ``result.ok``.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,9 @@ from kamcrm.imports.readers import TableFile, UnreadableFile
 
 #: The kinds of file, in the order a new region loads them.
 KINDS = tuple(IMPORTERS)
+#: Page cache of an SQLite connection while it imports (KiB); bounded so a million-row
+#: import stays well under 1 GiB of memory.
+SQLITE_CACHE_KIB = 256 * 1024
 #: How often (in rows) a long import reports progress.
 PROGRESS_EVERY = 100_000
 
@@ -92,12 +96,21 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
     # An unknown column is reported, and the rows are still checked without it.
     header = [name if name in importer_class.columns else "" for name in _trimmed(table.header)]
     width = len(header)
-    context = Context(header=[name for name in header if name], actor=actor, reason=reason, now=now or utcnow())
+    total_bytes = _size_of(stream)
+    rows = 0
+
+    def rows_to_come() -> int | None:
+        if total_bytes is None or table.size == 0 or rows == 0:
+            return None
+        return int(rows * (total_bytes - table.size) / table.size)
+
+    context = Context(header=[name for name in header if name], actor=actor, reason=reason,
+                      now=now or utcnow(), rows_to_come=rows_to_come)
     savepoint = db.session.begin_nested()
+    restore_cache = _widen_sqlite_cache()
     try:
         importer = importer_class(context)
         errors = result.errors
-        rows = 0
         try:
             for line, cells in table.rows():
                 rows += 1
@@ -133,10 +146,41 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
             savepoint.rollback()
         raise
     finally:
+        restore_cache()
         # Rows were written with Core statements behind the ORM's back.
         db.session.expire_all()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _size_of(stream: BinaryIO) -> int | None:
+    """Return the size in bytes of a file or an in-memory upload, or None when unknown."""
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        position = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(position)
+        return end
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _widen_sqlite_cache() -> Callable[[], None]:
+    """Give an SQLite connection a page cache that holds a large import's index pages.
+
+    With the default 2 MiB cache every row inserted at a random place of an index reads
+    and spills pages; a wide cache halves the time of a million-row import. Return a
+    function that restores the previous size (the connection goes back to the pool).
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return lambda: None
+    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    return lambda: connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _trimmed(header: list[str]) -> list[str]:

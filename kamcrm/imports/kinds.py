@@ -39,6 +39,11 @@ RowErrors = list[tuple[int, str, str]]
 #: Rows written per statement: large enough to amortise round trips, small enough to keep
 #: memory flat however long the file is.
 CHUNK_SIZE = 5000
+#: An SQLite import expecting at least this many more new activities (and more than the
+#: table holds) drops the table's secondary indexes and builds them again at the end, in the
+#: same transaction: building an index from all rows at once is several times cheaper than
+#: a million inserts at random places of it. The unique ``ref`` index stays.
+DEFER_INDEXES_ROWS = 200_000
 
 
 class Upserted(NamedTuple):
@@ -51,8 +56,11 @@ class Upserted(NamedTuple):
 class Context:
     """What every importer of one run shares: actor, reason, clock, header and counters."""
 
-    def __init__(self, *, header: list[str], actor=None, reason: str | None = None, now: datetime):
+    def __init__(self, *, header: list[str], actor=None, reason: str | None = None, now: datetime,
+                 rows_to_come=lambda: None):
         self.header = set(header)
+        #: Estimate of the rows of the file not read yet (None: unknown).
+        self.rows_to_come = rows_to_come
         self.actor = actor
         self.reason = reason
         self.now = now
@@ -161,7 +169,7 @@ class Importer:
             after = dict(describe(name, row[name]) for name in changed)
             context.audit_update(entity, _key_text(key_of(row), describe, key_columns), before, after)
         if inserts:
-            db.session.execute(sa.insert(table), inserts)
+            insert_rows(table, inserts)
         if updates:
             # Bound names differ from column names: SQLAlchemy reserves those for itself.
             assignments = {name: sa.bindparam("v_" + name) for name in update_columns}
@@ -180,6 +188,29 @@ class Importer:
     def present(self, columns: dict[str, str]) -> list[str]:
         """Return the table columns whose source field is in the file (``columns``: column → field)."""
         return [column for column, field in columns.items() if field in self.context.header]
+
+
+def insert_rows(table: sa.Table, rows: list[dict]) -> None:
+    """Insert many rows (all with the same keys): COPY on PostgreSQL, executemany elsewhere.
+
+    psycopg's executemany still waits for the server row by row; COPY streams the rows.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        db.session.execute(sa.insert(table), rows)
+        return
+    names = list(rows[0])
+    copy_rows(connection, table.name, names, [tuple(row[name] for name in names) for row in rows])
+
+
+def copy_rows(connection: sa.Connection, table_name: str, names: list[str] | tuple[str, ...], tuples: list[tuple]) -> None:
+    """Stream ``tuples`` into ``table_name`` with PostgreSQL's COPY, on the session's connection."""
+    driver = connection.connection.driver_connection
+    columns = ", ".join(f'"{name}"' for name in names)
+    with driver.cursor() as cursor:
+        with cursor.copy(f'COPY "{table_name}" ({columns}) FROM STDIN') as copy:
+            for row in tuples:
+                copy.write_row(row)
 
 
 def _key_text(key, describe, key_columns) -> str:
@@ -288,9 +319,22 @@ class UserImporter(Importer):
 
     def flush(self, write):
         rows, self.pending = [values for _, values in self.pending], []
-        if write:
-            self.upsert(User.__table__, ("username",), [{**row, "active": True} for row in rows],
-                        self.present(self._columns), entity="users", describe=self._describe)
+        if not write or not rows:
+            return []
+        columns = self.present(self._columns)
+        if "role" in columns and "exec_role" not in columns:
+            # A new role decides the exec_role (an office manager's is office_manager, a KAMR
+            # has none); an executive keeps the one they have.
+            columns.append("exec_role")
+            executives = [row["username"] for row in rows if row["role"] == "executive"]
+            held = dict(db.session.execute(
+                sa.select(User.username, User.exec_role).where(User.username.in_(executives))
+            ).all()) if executives else {}
+            for row in rows:
+                if row["role"] == "executive":
+                    row["exec_role"] = held.get(row["username"])
+        self.upsert(User.__table__, ("username",), [{**row, "active": True} for row in rows],
+                    columns, entity="users", describe=self._describe)
         return []
 
     def _describe(self, name, value):
@@ -441,6 +485,8 @@ class ActivityImporter(Importer):
         connection = db.session.connection()
         self.dialect = connection.dialect.name
         self.recorded_by_id = getattr(context.actor, "id", None)
+        #: (name, CREATE statement) of the indexes dropped for a large SQLite import.
+        self.deferred_indexes: list[tuple[str, str]] | None = None if self.dialect == "sqlite" else []
         self.validate = activity_ops.validate_activity_row
 
     def lock_error(self, day: date) -> str | None:
@@ -492,9 +538,39 @@ class ActivityImporter(Importer):
                 continue
             changed.append((values, old))
         if write and not errors:
+            self._defer_indexes()
             self._insert(new_rows)
             self._update(changed)
         return errors
+
+    def finish(self, write):
+        errors = self.flush(write)
+        if write and not errors and self.deferred_indexes:
+            connection = db.session.connection()
+            for _, create in self.deferred_indexes:
+                connection.exec_driver_sql(create)
+        return errors
+
+    def _defer_indexes(self) -> None:
+        """On SQLite, drop the secondary indexes once the file shows it is large (see
+        ``DEFER_INDEXES_ROWS``); ``finish`` creates them again, a rollback restores them."""
+        if self.deferred_indexes is not None or self.context.created == 0:
+            return  # decided once, after the first chunk shows how fast the file goes
+        to_come = self.context.rows_to_come()
+        if to_come is None or to_come < DEFER_INDEXES_ROWS:
+            self.deferred_indexes = [] if to_come is not None else None
+            return
+        connection = db.session.connection()
+        held = connection.exec_driver_sql("SELECT count(*) FROM activities").scalar()
+        self.deferred_indexes = []
+        if held - self.context.created > to_come:
+            return
+        self.deferred_indexes = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'activities' "
+            "AND sql IS NOT NULL ORDER BY name"
+        ).all()
+        for name, _ in self.deferred_indexes:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')
 
     def _existing(self, refs: list[str]) -> dict[str, Any]:
         if not refs or not self.refs_in_table:
@@ -535,11 +611,7 @@ class ActivityImporter(Importer):
             marks = ", ".join("?" * len(self.insert_columns))
             connection.exec_driver_sql(f"INSERT INTO activities ({names}) VALUES ({marks})", tuples)
         elif self.dialect == "postgresql":
-            raw = connection.connection.driver_connection
-            with raw.cursor() as cursor:
-                with cursor.copy(f"COPY activities ({names}) FROM STDIN") as copy:
-                    for row in tuples:
-                        copy.write_row(row)
+            copy_rows(connection, "activities", self.insert_columns, tuples)
         else:  # any other database: the portable way
             db.session.execute(sa.insert(Activity.__table__),
                                [dict(zip(self.insert_columns, row)) for row in tuples])

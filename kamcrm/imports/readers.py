@@ -85,17 +85,26 @@ def _header_name(cell) -> str:
     return str(cell).strip().lower()
 
 
+def _decoded_lines(source: _HashingReader) -> Iterator[str]:
+    """Yield the file's lines as text; decoding line by line names the line of a bad byte."""
+    for number, raw in enumerate(io.BufferedReader(source, 1 << 20), start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UnreadableFile(number, "the file is not UTF-8 text") from None
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        yield text
+
+
 def _csv_rows(source: _HashingReader) -> Iterator[tuple[int, list]]:
-    text = io.TextIOWrapper(io.BufferedReader(source, 1 << 20), encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+    reader = csv.reader(_decoded_lines(source))
     line = 1
     while True:
         try:
             cells = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError:
-            raise UnreadableFile(reader.line_num + 1, "the file is not UTF-8 text") from None
         except csv.Error as error:
             raise UnreadableFile(reader.line_num, f"the file is not valid CSV ({error})") from None
         first_line, line = line, reader.line_num + 1
