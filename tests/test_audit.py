@@ -211,3 +211,8 @@ def test_the_sweep_covers_every_changing_operation():
     swept = {row[0] for row in _sweep()}
     missing = sorted(path for path in _changing_operations() if path.rsplit(".", 1)[1] not in swept)
     assert missing == [], "add these operations to the audit sweep in tests/test_audit.py"
+
+
+@pytest.mark.parametrize("field", ["entity", "key", "actor", "text"])
+def test_a_nul_byte_in_a_filter_finds_nothing(log, field):
+    assert audit_entries(None, AuditFilter(**{field: "a\x00b"})).total == 0

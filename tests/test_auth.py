@@ -211,3 +211,9 @@ def test_only_an_admin_sets_another_users_password(make, member):
         auth.set_password(member, "a much better passphrase", actor=make.user(role="regional_staff"))
     auth.set_password(member, "a much better passphrase", actor=make.user(role="admin"))
     assert verify_password(member.password_hash, "a much better passphrase")
+
+
+@pytest.mark.parametrize("username", ["som\x00chai", "\x00"])
+def test_a_username_with_a_nul_byte_is_just_wrong(client, member, username):
+    response = _login(client, username, PASSWORD)
+    assert response.status_code == 401

@@ -267,3 +267,9 @@ def test_the_periods_commands_close_list_and_reopen(runner, region):
 def test_the_periods_commands_refuse_a_malformed_quarter(runner, text):
     result = runner.invoke(args=["periods", "close", text])
     assert result.exit_code == 2 and "YYYY-Qn" in result.output
+
+
+def test_a_reason_with_a_nul_byte_is_refused(region):
+    closing.close_quarter(2021, 1, region["staff"], AFTER_CLOSE)
+    with pytest.raises(ValidationFailed):
+        closing.reopen_quarter(2021, 1, region["admin"], reason="late\x00visits")

@@ -226,3 +226,9 @@ def test_api_routing_errors_answer_in_the_api_shape(api, method, path, status):
 def test_a_page_error_is_a_page_not_json(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_a_token_name_with_control_characters_is_refused(make):
+    user = make.user()
+    with pytest.raises(ValidationFailed):
+        tokens.issue_token(user, "etl\x00job", actor=user)

@@ -79,6 +79,9 @@ def audit_conditions(criteria: AuditFilter) -> list[sa.ColumnElement[bool]]:
     from kamcrm.org.models import User
 
     conditions = []
+    searched = (criteria.entity, criteria.key, criteria.actor, criteria.action, criteria.text)
+    if any(value and "\x00" in value for value in searched):
+        return [sa.false()]  # nothing holds NUL (and PostgreSQL refuses to compare it)
     if criteria.entity:
         conditions.append(AuditEntry.entity == criteria.entity)
     if criteria.key:

@@ -44,7 +44,7 @@ User.get_id = lambda self: str(self.id)
 def find_user(username: str) -> User | None:
     """Return the user named ``username`` (case-insensitive, surrounding spaces ignored)."""
     name = (username or "").strip()
-    if not name:
+    if not name or "\x00" in name:  # no username holds NUL (PostgreSQL cannot even compare it)
         return None
     return db.session.execute(
         sa.select(User).where(sa.func.lower(User.username) == name.lower())

@@ -68,6 +68,8 @@ def issue_token(
         errors["name"] = ["Give the token a name, e.g. the script that uses it."]
     elif len(name) > 100:
         errors["name"] = ["Use at most 100 characters."]
+    elif not name.isprintable():
+        errors["name"] = ["Use letters, digits, spaces and punctuation only."]
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRY_DAYS:
         errors["expires_days"] = [f"Give a number of days from 1 to {MAX_EXPIRY_DAYS}."]
     if errors:

@@ -66,6 +66,13 @@ def cr2_snapshot(year: int, quarter: int) -> dict:
     return snapshot
 
 
+def _check_reason(reason: str) -> None:
+    if "\x00" in reason or len(reason) > 2000:
+        raise ValidationFailed(
+            {"reason": ["Write the reason as plain text of at most 2000 characters."]}
+        )
+
+
 def close_quarter(year: int, quarter: int, actor, now: datetime | None = None, *,
                   force: bool = False, reason: str | None = None) -> QuarterClose:
     """Close a quarter and keep its CR2 snapshot; audited, flushes.
@@ -76,6 +83,8 @@ def close_quarter(year: int, quarter: int, actor, now: datetime | None = None, *
     from kamcrm.org.access import require
 
     require(actor, "periods.close")
+    if reason is not None:
+        _check_reason(reason)
     now = now or utcnow()
     today = bangkok_today(now)
     label = quarter_label(year, quarter)
@@ -119,6 +128,7 @@ def reopen_quarter(year: int, quarter: int, actor, now: datetime | None = None, 
     label = quarter_label(year, quarter)
     if not (reason and reason.strip()):
         raise ValidationFailed({"reason": [f"Say why quarter {label} is reopened."]})
+    _check_reason(reason)
     row = quarter_close_row(year, quarter)
     if row is None or row.reopened_at is not None:
         raise Conflict(f"Quarter {label} is not closed.")
