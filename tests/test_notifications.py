@@ -258,3 +258,21 @@ def test_an_unreachable_mail_server_leaves_the_notifications_in_app_and_unsent(a
     retried = run_job("follow_up_reminders", NOW + timedelta(hours=1), "2021-03-01", force=True)
     assert "1 e-mailed via smtp" in retried.message
     assert len(FakeSmtp.sent) == 1 and len(notifications("follow_up_reminder")) == 1
+
+
+def test_a_kamr_hears_what_their_accounts_still_need_most_urgent_first(office_people, make):
+    kamr = office_people["kamr"]
+    account = make.account(office=kamr.office, tier="STAR", kamr=kamr, account_no="020000000101")
+    make.activity(account, type="FMS", performed_by=kamr, activity_date=date(2021, 2, 1))
+    due = digest_of(weekly_digests("2021-W09"), kamr).due
+    assert [(item["type"], item["days_left"]) for item in due] == [("COM", 30), ("RBA", 305)]
+    assert due[0]["period_end"] == date(2021, 3, 31) and due[0]["needed"] == 1
+
+
+def test_the_office_manager_hears_what_the_branch_accounts_still_need(office_people, make):
+    branch_account = make.account(office=office_people["branch"], tier="STREAMLINE", kamr=office_people["other_kamr"])
+    due = digest_of(weekly_digests("2021-W09"), office_people["manager"]).due
+    assert {(item["account_no"], item["type"]) for item in due} == {
+        (branch_account.account_no, "COM"), (branch_account.account_no, "RBA")
+    }
+    assert not digest_of(weekly_digests("2021-W09"), office_people["kamr"]).due

@@ -19,13 +19,15 @@ from kamcrm.extensions import db
 from kamcrm.jobs.notify import Message, notify_once
 from kamcrm.jobs.tasks import JobOutput
 from kamcrm.org.models import Office, User
-from kamcrm.periods import BANGKOK, thai_date
+from kamcrm.periods import BANGKOK, period_containing, thai_date
 
 #: Follow-ups due within this many days are reminded of, besides the overdue ones.
 REMINDER_DAYS = 3
 #: Planned contacts whose date passed within this many days count as overdue in a digest;
 #: older ones are stale plans, not a to-do.
 OVERDUE_PLAN_DAYS = 90
+#: Items of each list a digest spells out; the rest are counted.
+DIGEST_LIST_LIMIT = 20
 #: Roles that get a weekly digest.
 DIGEST_ROLES = ("kamr", "office_manager")
 
@@ -224,8 +226,47 @@ def _activity_item(row) -> dict:
 
 
 def due_items(people: list[User], today: date) -> dict[int, list[dict]]:
-    """Return ``{user id: due items}``: what each KAMR's and manager's accounts still need."""
-    return {}
+    """Return ``{user id: due items}``: what each KAMR's and manager's accounts still need.
+
+    For every rule of the year, the engine lists the accounts of the region that have not
+    met it in the current period so far (one query per rule); each goes to the account's
+    KAMR and to the managers of its office, most urgent first.
+    """
+    from kamcrm.compliance.engine import accounts_behind
+    from kamcrm.compliance.targets import year_targets
+    from kamcrm.org.scope import region_scope
+
+    kamrs = {person.id for person in people if person.role == "kamr"}
+    managers_of = defaultdict(list)
+    for person in people:
+        if person.role == "office_manager":
+            managers_of[person.office_id].append(person.id)
+    parents = dict(db.session.execute(sa.select(Office.id, Office.parent_id)).all())
+    region = region_scope()
+    found = defaultdict(list)
+    for rule in year_targets(today.year).rules:
+        period = period_containing(rule.period, today)
+        rows = db.session.execute(accounts_behind(region, rule, period.cut(today), met=False)).all()
+        for account, done in rows:
+            item = {
+                "account_no": account.account_no,
+                "account_name": account.name,
+                "type": rule.type,
+                "tier": rule.tier,
+                "needed": rule.min_count - done,
+                "period_end": period.end,
+                "days_left": (period.end - today).days,
+            }
+            readers = set(managers_of.get(account.office_id, ())) | set(
+                managers_of.get(parents.get(account.office_id), ())
+            )
+            if account.kamr_id in kamrs:
+                readers.add(account.kamr_id)
+            for reader in readers:
+                found[reader].append(item)
+    for items in found.values():
+        items.sort(key=lambda item: (item["days_left"], item["account_no"], item["type"]))
+    return found
 
 
 def send_weekly_digests(period_key: str, now: datetime) -> JobOutput:
@@ -236,7 +277,9 @@ def send_weekly_digests(period_key: str, now: datetime) -> JobOutput:
     for digest in weekly_digests(period_key):
         if digest.is_empty:
             continue
-        body = render_template("email/weekly_digest.txt", digest=digest, monday=monday, thai_date=thai_date)
+        body = render_template(
+            "email/weekly_digest.txt", digest=digest, monday=monday, thai_date=thai_date, limit=DIGEST_LIST_LIMIT
+        )
         messages.append(Message(digest.user.id, subject, body))
     ids = notify_once("weekly_digest", messages, now)
     return JobOutput(f"sent {len(messages)} weekly digests for {period_key}", ids)
