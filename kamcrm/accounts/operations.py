@@ -23,7 +23,7 @@ from kamcrm.errors import Conflict, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
-from kamcrm.org.operations import integrity_guard, reject_unknown_fields
+from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import bangkok_today
 
 #: Fields of an account row: the file's columns, then those only operations set.
@@ -220,8 +220,7 @@ def update_account(account: Account, changes: Mapping[str, object], actor=None, 
         raise Conflict(message)
     assignment = values.pop("tier_assignment")
     with integrity_guard(message):
-        for key, value in values.items():
-            setattr(account, key, value)
+        assign(account, values)
         if assignment is not None:
             _assign_tier(account, assignment[0], assignment[1])
             account.updated_at = utcnow()  # the tier is part of the resource: a new version
@@ -322,8 +321,7 @@ def update_contact(contact: ContactPerson, changes: Mapping[str, object], actor=
     values, errors = validate_contact_row({**before, **changes})
     if errors:
         raise ValidationFailed(errors)
-    for key, value in values.items():
-        setattr(contact, key, value)
+    assign(contact, values)
     db.session.flush()
     old, new = changed_fields(before, contact_record(contact))
     if new:

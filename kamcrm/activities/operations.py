@@ -30,7 +30,7 @@ from kamcrm.extensions import db
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
 from kamcrm.org.models import EXEC_ROLES
-from kamcrm.org.operations import integrity_guard, reject_unknown_fields
+from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import bangkok_today, is_late_entry
 
 #: The activities file's columns.
@@ -193,9 +193,7 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
         ensure_period_open(values["activity_date"], actor, reason)
     values.pop("office_id")
     with integrity_guard(message):
-        for key, value in values.items():
-            setattr(activity, key, value)
-        activity.is_late = is_late_entry(activity.activity_date, activity.recorded_at)
+        assign(activity, {**values, "is_late": is_late_entry(values["activity_date"], values["recorded_at"])})
     db.session.refresh(activity, ["account", "performed_by"])
     old, new = changed_fields(before, activity_record(activity))
     if new:

@@ -55,6 +55,13 @@ def integrity_guard(message: str) -> Iterator[None]:
         raise Conflict(message) from error
 
 
+def assign(row, values: Mapping[str, object]) -> None:
+    """Set the attributes of ``row`` whose values differ (an equal value must not bump a version)."""
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+
+
 def reject_unknown_fields(data: Mapping[str, object], known: tuple[str, ...], what: str) -> None:
     """Raise ``ValidationFailed`` for keys of ``data`` that are not fields of ``what``."""
     unknown = [key for key in data if key not in known]
@@ -166,11 +173,7 @@ def update_office(office: Office, changes: Mapping[str, object], actor=None) -> 
     if values["code"] != office.code and values["code"] in lookups.offices:
         raise Conflict(f"An office with the code '{values['code']}' already exists.")
     with integrity_guard(f"An office with the code '{values['code']}' already exists."):
-        office.code = values["code"]
-        office.name = values["name"]
-        office.name_en = values.get("name_en")
-        office.office_class = values["office_class"]
-        office.parent_id = values["parent_id"]
+        assign(office, {key: values.get(key) for key in ("code", "name", "name_en", "office_class", "parent_id")})
     db.session.refresh(office, ["parent"])
     old, new = changed_fields(before, office_record(office))
     if new:
@@ -270,8 +273,7 @@ def update_user(user: User, changes: Mapping[str, object], actor=None) -> User:
     if values["username"] != user.username and _username_taken(values["username"]):
         raise Conflict(message)
     with integrity_guard(message):
-        for key, value in values.items():
-            setattr(user, key, value)
+        assign(user, values)
     db.session.refresh(user, ["office"])
     old, new = changed_fields(before, user_record(user))
     if new:
