@@ -89,27 +89,47 @@ def account_search():
 @bp.get("/due")
 @requires("reports.due")
 def due():
-    """Show which accounts still need which activity this period, most urgent first."""
+    """Show what is due, most urgent first: overdue plans and follow-ups, then what each
+    account still needs to meet its rules in the current period, with days left."""
     today = bangkok_today()
     heading = _("My due list") if current_user.role == "kamr" else _("Due list of the office")
     rows = due_rows(today)
-    return render_template("kamr/due.html", rows=rows, heading=heading, today=today)
+    overdue = overdue_rows(today)
+    return render_template("kamr/due.html", rows=rows, overdue=overdue, heading=heading, today=today)
 
 
-def due_rows(today) -> list[dict] | None:
-    """Return the user's due items as rows for the page (None while the due list is missing).
-
-    A KAMR sees their own accounts; anyone else the accounts of their scope.
-    """
+def due_rows(today) -> list[dict]:
+    """Return the rules' due items of the user's accounts (a KAMR's own; a manager's office)."""
     try:
         from kamcrm.compliance import due as due_module
-    except ImportError:  # the due list has not landed in this build
-        return None
-    from kamcrm.org.access import scope_of
+    except ImportError:
+        due_module = None
+    if due_module is not None and hasattr(due_module, "due_list"):
+        from kamcrm.org.access import scope_of
 
-    kamr_id = current_user.id if current_user.role == "kamr" else None
-    items = due_module.due_list(scope_of(current_user), today, kamr_id=kamr_id)
+        kamr_id = current_user.id if current_user.role == "kamr" else None
+        items = due_module.due_list(scope_of(current_user), today, kamr_id=kamr_id)
+    else:
+        # The weekly digest's due items: the engine's accounts_behind per rule, sent to each
+        # account's KAMR and the managers of its office.
+        from kamcrm.jobs.digests import due_items
+
+        items = due_items([current_user], today).get(current_user.id, [])
     return [_due_row(item, today) for item in items]
+
+
+def overdue_rows(today) -> list[dict]:
+    """Return the user's planned contacts whose date has passed and open follow-ups past due."""
+    rows = []
+    for activity in queries.overdue_plans(current_user, today):
+        rows.append({"kind": "plan", "account_no": activity.account.account_no,
+                     "account_name": activity.account.name, "type": activity.type, "date": activity.activity_date,
+                     "days_left": (activity.activity_date - today).days, "what": activity.summary or ""})
+    for follow_up in queries.overdue_follow_ups(current_user, today):
+        rows.append({"kind": "follow_up", "account_no": follow_up.account_no, "account_name": follow_up.account_name,
+                     "type": follow_up.type, "date": follow_up.due_on, "days_left": (follow_up.due_on - today).days,
+                     "what": follow_up.action})
+    return sorted(rows, key=lambda row: (row["date"], row["account_no"]))
 
 
 def _due_row(item, today) -> dict:

@@ -106,3 +106,24 @@ def coverage_by_kamr(scope: Scope, pairs: list) -> dict:
         return {}
     rows = db.session.execute(sa.union_all(*selects)).all()
     return {(pair, kamr_id): (int(population), int(met or 0)) for pair, kamr_id, population, met in rows}
+
+
+def overdue_plans(user, today: date, limit: int = 100) -> list[Activity]:
+    """Return planned activities dated before ``today`` still planned: a KAMR's own, or the scope's."""
+    from kamcrm.org.access import visible_activities
+
+    query = visible_activities(user).where(Activity.status == "planned", Activity.activity_date < today)
+    if user.role == "kamr":
+        query = query.where(Activity.performed_by_id == user.id)
+    query = query.options(selectinload(Activity.account)).order_by(Activity.activity_date).limit(limit)
+    return list(db.session.execute(query).scalars())
+
+
+def overdue_follow_ups(user, today: date, limit: int = 100) -> list:
+    """Return the open follow-ups past due that ``user`` should act on (the digest's own list)."""
+    from datetime import timedelta
+
+    from kamcrm.jobs.digests import open_follow_ups
+
+    due = open_follow_ups(today - timedelta(days=1)).subquery()
+    return list(db.session.execute(sa.select(due).where(due.c.user_id == user.id).limit(limit)).all())
