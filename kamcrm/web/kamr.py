@@ -22,7 +22,7 @@ from kamcrm.org.access import (
 )
 from kamcrm.periods import bangkok_today
 from kamcrm.web import queries
-from kamcrm.web.common import apply_errors, page_url_args, paginate
+from kamcrm.web.common import Page, apply_errors, page_url_args, paginate
 from kamcrm.web.forms import ActivityForm, CompleteFollowUpForm, PlanVisitForm
 from kamcrm.web.i18n import safe_next
 
@@ -93,29 +93,37 @@ def due():
     account still needs to meet its rules in the current period, with days left."""
     today = bangkok_today()
     heading = _("My due list") if current_user.role == "kamr" else _("Due list of the office")
-    rows = due_rows(today)
+    rows, page = due_rows(today)
     overdue = overdue_rows(today)
-    return render_template("kamr/due.html", rows=rows, overdue=overdue, heading=heading, today=today)
+    return render_template("kamr/due.html", rows=rows, page=page, overdue=overdue, heading=heading, today=today,
+                           page_url_args=page_url_args)
 
 
-def due_rows(today) -> list[dict]:
-    """Return the rules' due items of the user's accounts (a KAMR's own; a manager's office)."""
+DUE_PER_PAGE = 50
+
+
+def due_rows(today) -> tuple[list[dict], Page | None]:
+    """Return one page of the due items of the user's accounts (a KAMR's own; else the scope)."""
     try:
         from kamcrm.compliance import due as due_module
     except ImportError:
         due_module = None
-    if due_module is not None and hasattr(due_module, "due_list"):
-        from kamcrm.org.access import scope_of
-
-        kamr_id = current_user.id if current_user.role == "kamr" else None
-        items = due_module.due_list(scope_of(current_user), today, kamr_id=kamr_id)
-    else:
-        # The weekly digest's due items: the engine's accounts_behind per rule, sent to each
-        # account's KAMR and the managers of its office.
+    if due_module is None or not hasattr(due_module, "due_list"):
+        # Before the compliance due list: the weekly digest's due items.
         from kamcrm.jobs.digests import due_items
 
         items = due_items([current_user], today).get(current_user.id, [])
-    return [_due_row(item, today) for item in items]
+        return [_due_row(item, today) for item in items], None
+    from kamcrm.org.access import scope_of
+
+    scope = scope_of(current_user)
+    kamr_id = current_user.id if current_user.role == "kamr" else None
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    items = due_module.due_list(scope, today, kamr_id=kamr_id, limit=DUE_PER_PAGE,
+                                offset=(number - 1) * DUE_PER_PAGE)
+    total = due_module.due_count(scope, today, kamr_id=kamr_id)
+    rows = [_due_row(item, today) for item in items]
+    return rows, Page(items=rows, number=number, per_page=DUE_PER_PAGE, total=total)
 
 
 def overdue_rows(today) -> list[dict]:
@@ -154,6 +162,7 @@ def _due_row(item, today) -> dict:
         "days_left": days_left,
         "overdue": bool(pick("overdue", default=days_left is not None and days_left < 0)),
         "kamr": pick("kamr_name", "kamr", default=""),
+        "planned": pick("planned", default=0),
     }
 
 
