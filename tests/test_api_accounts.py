@@ -55,6 +55,20 @@ def test_the_tier_listed_is_the_one_in_force_today(api, world, make):
     assert (items[0]["tier"], items[0]["tier_effective_from"]) == ("STRATEGIC", "2020-01-01")
 
 
+@pytest.mark.parametrize("who, query", [("staff", "tier={}"), ("staff", "office=OB&tier={}"), ("kamr_b", "tier={}")],
+                         ids=["region", "office-filter", "office-scope"])
+def test_the_tier_filter_follows_the_assignment_in_force_today(api, world, make, who, query):
+    make.tier(world.account_b, "STRATEGIC", date(2020, 1, 1))
+    make.tier(world.account_b, "STREAMLINE", date(2999, 1, 1))
+    caller = api(getattr(world, who))
+
+    def listed(tier: str) -> list[str]:
+        return _numbers(caller.get("/accounts?" + query.format(tier)))
+
+    assert "B-0001" in listed("STRATEGIC")
+    assert "B-0001" not in listed("STATUS") + listed("STREAMLINE")
+
+
 def test_a_kamr_lists_only_their_office_and_its_branches(api, world):
     assert _numbers(api(world.kamr_a).get("/accounts")) == ["A-0001", "A-0002"]
 

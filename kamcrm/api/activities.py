@@ -151,8 +151,8 @@ def _type_of(value, default: str | None = None) -> str | None:
 def _create(user, data: dict) -> Activity:
     data = dict(data)
     reason = data.pop("reason", None)
-    account = _visible_account(user, data["account_no"])
-    require_activity_change(user, "create", _type_of(data.get("type")), account)
+    _visible_account(user, data["account_no"])  # the scope: checked here, once
+    require_activity_change(user, "create", _type_of(data.get("type")), None)
     return operations.create_activity(data, user, reason=reason)
 
 
@@ -218,9 +218,11 @@ def create_activity(data):
     regional staff may add one, with a ``reason`` (others get 409).
     """
     activity = _create(caller(), data)
-    db.session.commit()
     location = url_for("activities.get_activity", activity_id=activity.id)
-    return _with_etag(activity, 201, {"Location": location})
+    # Answered from the rows as flushed: after the commit they would be loaded again.
+    answer = _with_etag(activity, 201, {"Location": location})
+    db.session.commit()
+    return answer
 
 
 @blp.route("/bulk", methods=["POST"])
@@ -246,8 +248,9 @@ def create_activities(data):
     if errors:
         db.session.rollback()
         raise ValidationFailed(errors, message="No activity was recorded: some items are not valid.")
+    answer = {"items": [_body(activity) for activity in created]}
     db.session.commit()
-    return {"items": [_body(activity) for activity in created]}
+    return answer
 
 
 @blp.route(f"/{_ID_RULE}", methods=["GET"])
@@ -282,8 +285,9 @@ def update_activity(changes, activity_id):
     activity = operations.update_activity(
         activity, changes, user, reason=reason, expected_version=expected_version(activity)
     )
+    answer = _with_etag(activity)
     db.session.commit()
-    return _with_etag(activity)
+    return answer
 
 
 @blp.route(f"/{_ID_RULE}", methods=["DELETE"])
