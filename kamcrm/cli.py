@@ -17,3 +17,6 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(periods_cli)
+    from kamcrm.seed.cli import seed_cli
+
+    app.cli.add_command(seed_cli)

@@ -1,0 +1,131 @@
+"""The demo region: the FY plan's tiered populations, and the same ``today`` gives the same rows."""
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from kamcrm.accounts.models import Account, TierAssignment
+from kamcrm.activities.models import Activity
+from kamcrm.extensions import db
+from kamcrm.org import passwords
+from kamcrm.org.models import Office, User
+from kamcrm.seed.demo import STREAMLINE_ACCOUNTS, seed_demo
+
+#: Columns whose values are meant to differ between two seeds.
+VOLATILE = {("users", "password_hash"), ("audit_entries", "occurred_at")}
+
+
+def tiers_on(day: date) -> dict[str, int]:
+    """Accounts active on ``day`` per tier on ``day`` (SPEC section 2), counted in SQL."""
+    latest = (
+        sa.select(TierAssignment.account_id, sa.func.max(TierAssignment.effective_from).label("since"))
+        .where(TierAssignment.effective_from <= day).group_by(TierAssignment.account_id).subquery()
+    )
+    rows = db.session.execute(
+        sa.select(TierAssignment.tier, sa.func.count())
+        .join(latest, sa.and_(latest.c.account_id == TierAssignment.account_id,
+                              latest.c.since == TierAssignment.effective_from))
+        .join(Account, Account.id == TierAssignment.account_id)
+        .where(sa.or_(Account.opened_on.is_(None), Account.opened_on <= day),
+               sa.or_(Account.closed_on.is_(None), Account.closed_on > day),
+               TierAssignment.tier.is_not(None))
+        .group_by(TierAssignment.tier)
+    ).all()
+    return dict(rows)
+
+
+def digest() -> str:
+    """A digest of every row of every table; ids are taken relative to each table's first id
+    (PostgreSQL sequences do not roll back, so absolute ids differ between two seeds)."""
+    first = {table.name: db.session.scalar(sa.select(sa.func.min(table.c.id))) or 0
+             for table in db.metadata.sorted_tables if "id" in table.c}
+    summary = hashlib.sha256()
+    for table in db.metadata.sorted_tables:
+        columns = [column for column in table.c if (table.name, column.name) not in VOLATILE]
+        for row in db.session.execute(sa.select(*columns).order_by(*table.primary_key.columns)):
+            values = []
+            for column, value in zip(columns, row):
+                if value is not None and column.name == "id":
+                    value -= first[table.name]
+                elif value is not None and column.foreign_keys:
+                    value -= first[next(iter(column.foreign_keys)).column.table.name]
+                values.append(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False))
+            summary.update(f"{table.name}:{'|'.join(values)}\n".encode())
+    return summary.hexdigest()
+
+
+def seed_and_digest(today: date) -> str:
+    with db.session.begin_nested() as savepoint:
+        seed_demo(today, passwords=False, close_quarters=False)
+        found = digest()
+        savepoint.rollback()
+    return found
+
+
+@pytest.mark.parametrize("today", [date(2026, 11, 24), date(2021, 1, 4)])
+def test_on_its_today_the_region_holds_the_plans_tiered_populations(app_ctx, today):
+    result = seed_demo(today, passwords=False, close_quarters=False)
+    counts = tiers_on(today)
+    assert {tier: counts[tier] for tier in ("STRATEGIC", "STAR", "STATUS")} == {
+        "STRATEGIC": 165, "STAR": 106, "STATUS": 272}
+    assert abs(counts["STREAMLINE"] - STREAMLINE_ACCOUNTS) <= 100
+    assert result.tiers_today == counts
+
+
+def test_the_same_today_gives_the_same_rows_and_another_today_other_rows(app_ctx):
+    first = seed_and_digest(date(2026, 11, 24))
+    assert seed_and_digest(date(2026, 11, 24)) == first
+    assert seed_and_digest(date(2026, 11, 25)) != first
+
+
+def test_the_demo_is_imperfect_the_way_a_real_region_is(app_ctx):
+    today = date(2026, 11, 24)
+    seed_demo(today, passwords=False, close_quarters=False)
+
+    def count(*conditions):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(*conditions))
+
+    assert count(Activity.is_late.is_(True)) > 0
+    assert count(Activity.status == "planned", Activity.activity_date > today) > 0
+    assert count(Activity.status == "cancelled") > 0
+    assert count(Activity.status == "done", Activity.activity_date > today) == 0
+    exec_roles = db.session.scalars(sa.select(Activity.exec_role).where(Activity.type == "EXV").distinct()).all()
+    assert sorted(exec_roles) == ["assistant_director", "office_manager", "region_director"]
+    assert {kind for kind in db.session.scalars(sa.select(Activity.type).distinct())} == {
+        "FMS", "RBA", "COM", "EXV", "SEM", "PLN", "BOI"}
+    assert count(Activity.voc_kind.is_not(None)) > 0
+    accounts_with_a_tier_change = db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(TierAssignment.account_id).group_by(TierAssignment.account_id)
+        .having(sa.func.count() > 1).subquery()))
+    assert accounts_with_a_tier_change > 0
+
+
+def test_the_command_loads_the_region_and_leaves_sign_ins_for_the_owner_only(app, runner, monkeypatch):
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    result = runner.invoke(args=["seed", "demo", "--today", "2026-11-24"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded the demo region as of 2026-11-24" in result.stdout
+    path = Path(app.instance_path) / "demo_logins.txt"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    logins = dict(line.split(" ", 1) for line in path.read_text().splitlines())
+    admin = db.session.execute(sa.select(User).filter_by(username="admin")).scalar_one()
+    assert passwords.verify_password(admin.password_hash, logins["admin"])
+    assert set(logins) == set(db.session.scalars(sa.select(User.username)))
+
+
+@pytest.mark.parametrize("options, exit_code, words", [
+    ([], 1, "The database already holds 1 offices"),
+    (["--if-empty"], 0, "the demo region was not loaded"),
+])
+def test_the_command_never_adds_the_demo_to_a_database_with_offices(make, runner, options, exit_code, words):
+    make.region("R9")
+    result = runner.invoke(args=["seed", "demo", *options])
+    assert (result.exit_code, words in result.output) == (exit_code, True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Office)) == 1
