@@ -30,7 +30,7 @@ from kamcrm.compliance.engine import (
     tier_on,
     unit_office_id,
 )
-from kamcrm.compliance.targets import year_targets
+from kamcrm.compliance.targets import YearTargets, year_targets
 from kamcrm.errors import NotFound
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User
@@ -89,8 +89,9 @@ def build_summary(year: int, month: int, scope: Scope) -> dict:
             row["executive_visits"][role]["visits"] += activities
             row["executive_visits"][role]["accounts"] += accounts
 
-    _add_coverage(rows, scope, year, days.end, by_unit)
-    totals = _add_quarter_visits(rows, scope, year, days.end, by_unit)
+    targets = year_targets(year)
+    _add_coverage(rows, scope, targets, days.end, by_unit)
+    totals = _add_quarter_visits(rows, scope, targets, days.end, by_unit)
     late_entries = _late_entries(scope, unit, year, days, rows)
     counted = _counted(scope, unit, year, days, rows)
 
@@ -209,22 +210,22 @@ def _activity_counts(scope: Scope, unit, days: Window):
     return db.session.execute(query).all()
 
 
-def _coverage_windows(year: int, last_day: date):
+def _coverage_windows(targets: YearTargets, last_day: date):
     """Return (rule, label, windows) of every rule the summary shows coverage for."""
     through = quarter_of(last_day)
     shown = []
-    for rule in year_targets(year).rules:
+    for rule in targets.rules:
         if rule.type in YEAR_TO_DATE_TYPES:
-            shown.append((rule, "year_to_date", cumulative_windows(rule.period, year, through, last_day)))
+            shown.append((rule, "year_to_date", cumulative_windows(rule.period, targets.year, through, last_day)))
         elif rule.type in PERIOD_TO_DATE_TYPES:
             current = period_containing(rule.period, last_day).cut(last_day)
             shown.append((rule, "period_to_date", [current]))
     return shown
 
 
-def _add_coverage(rows: dict, scope: Scope, year: int, last_day: date, by_unit: bool) -> None:
+def _add_coverage(rows: dict, scope: Scope, targets: YearTargets, last_day: date, by_unit: bool) -> None:
     """Add each row's coverage cells: the engine's N and M, summed over the cell's windows."""
-    shown = _coverage_windows(year, last_day)
+    shown = _coverage_windows(targets, last_day)
     pairs = [(rule, window) for rule, _, windows in shown for window in windows]
     if not pairs:
         return
@@ -265,17 +266,16 @@ def _coverage_cell(rule, label: str, windows: list[Window], population: int, met
     }
 
 
-def _add_quarter_visits(rows: dict, scope: Scope, year: int, last_day: date, by_unit: bool) -> dict:
+def _add_quarter_visits(rows: dict, scope: Scope, targets: YearTargets, last_day: date, by_unit: bool) -> dict:
     """Add quarter-to-date distinct accounts visited and the quota target of office managers.
 
     Each office row gets its own unit's figures. The region director's and assistant
     directors' quotas are regional: their quarter figures are returned for the total row
     of the region only.
     """
-    targets = year_targets(year)
     quarter = quarter_of(last_day)
-    visits = executive_visit_counts(scope, year, last_day)
-    units = quota_units(scope, year)
+    visits = executive_visit_counts(scope, targets.year, last_day)
+    units = quota_units(scope, targets.year)
     totals = {}
     for role in EXEC_ROLES:
         quota = targets.quota(role)
