@@ -13,6 +13,7 @@ import sys
 BENCHMARKS = {
     "import": ("bench.import_bench:main", "flask import activities: 1,000,000 rows into SQLite and PostgreSQL"),
     "pages": ("bench.pages_bench:main", "server time of each main page for each role on the demo region"),
+    "api": ("bench.api_load:main", "the JSON API under load: gunicorn -w 4, PostgreSQL, 100,000 accounts"),
 }
 
 

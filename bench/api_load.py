@@ -1,0 +1,364 @@
+"""Load on the JSON API: gunicorn (4 workers) on PostgreSQL with 100,000 accounts.
+
+1. A fresh database ``kamcrm_apibench`` is migrated and filled directly (Core bulk inserts):
+   a region of 20 offices with 2 branches each, 5 KAMRs per office, regional staff,
+   ``--accounts`` accounts with tiers, and one API token per user.
+2. ``gunicorn -w 4 'kamcrm:create_app()'`` serves it on 127.0.0.1.
+3. A load generator in this process (asyncio, one TCP connection per request as gunicorn's
+   sync workers close each one) runs ``--clients`` concurrent clients at an offered rate of
+   ``--rate`` requests/s, bounded by ``--requests`` and ``--seconds``:
+   ``POST /activities`` as KAMRs on accounts of their office, then ``GET /accounts`` pages
+   with filters (office, tier, sector, q; as KAMRs and as staff). Latency is measured from
+   the moment a request was due, so a stalled server cannot hide its queue.
+4. Every acknowledged write (201 with an id) is looked up in the database afterwards.
+5. gunicorn is stopped; the database is dropped unless ``--keep``.
+
+    python -m bench api [--accounts 100000] [--rate 400] [--clients 50] [--requests 12000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from urllib.parse import quote
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_URL = os.environ.get("KAMCRM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
+DATABASE = "kamcrm_apibench"
+TIERS = ("STRATEGIC", "STAR", "STATUS", "STREAMLINE")
+SECTORS = ("automotive", "petrochemical", "electronics", "food processing", "steel", "plastics", "textiles")
+#: Goals of the issue: POST /activities ≥ 400 req/s with p99 ≤ 100 ms; GET /accounts p99 ≤ 100 ms.
+GOAL_RATE = 400
+GOAL_P99_MS = 100.0
+
+
+# --- the database --------------------------------------------------------------------------
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name``; return its URL."""
+    server = sa.make_url(server_url)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    admin = sa.create_engine(sa.make_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def fill(database_url: str, accounts: int, instance: str) -> dict:
+    """Migrate and fill the database; return the tokens and keys the load needs."""
+    from flask_migrate import upgrade
+
+    from kamcrm import create_app
+    from kamcrm.accounts.models import Account, TierAssignment
+    from kamcrm.extensions import db
+    from kamcrm.org.models import ApiToken, Office, User
+    from kamcrm.org.tokens import digest
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "TESTING": False})
+    rng = random.Random(f"api-bench-{accounts}")
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        connection = db.session.connection()
+        offices = [{"id": 1, "code": "R2", "name": "การไฟฟ้าส่วนภูมิภาค เขต 2", "office_class": "region",
+                    "parent_id": None, "created_at": now, "updated_at": now}]
+        units = {}  # office code -> (office id, [unit ids: the office and its branches])
+        for n in range(1, 21):
+            office_id = len(offices) + 1
+            code = f"O{n:02d}"
+            offices.append({"id": office_id, "code": code, "name": f"กฟฟ. ทดสอบ {code}",
+                            "office_class": str(1 + n % 3), "parent_id": 1, "created_at": now, "updated_at": now})
+            members = [office_id]
+            for k in (1, 2):
+                offices.append({"id": len(offices) + 1, "code": f"{code}B{k}", "name": f"กฟส. ทดสอบ {code}B{k}",
+                                "office_class": "branch", "parent_id": office_id, "created_at": now,
+                                "updated_at": now})
+                members.append(len(offices))
+            units[code] = (office_id, members)
+        connection.execute(sa.insert(Office), offices)
+        users = [{"id": 1, "username": "staff", "full_name": "เจ้าหน้าที่ กบล.", "role": "regional_staff",
+                  "office_id": 1, "active": True, "created_at": now, "updated_at": now}]
+        kamrs = {}
+        for code, (office_id, _) in units.items():
+            for k in range(1, 6):
+                users.append({"id": len(users) + 1, "username": f"kamr.{code.lower()}.{k}",
+                              "full_name": f"พนักงาน {code} {k}", "role": "kamr", "office_id": office_id,
+                              "active": True, "created_at": now, "updated_at": now})
+                kamrs.setdefault(code, []).append(len(users))
+        connection.execute(sa.insert(User), users)
+        tokens = {user["id"]: f"kam_bench_{user['username']}_{rng.getrandbits(64):016x}" for user in users}
+        connection.execute(sa.insert(ApiToken), [
+            {"user_id": user_id, "name": "bench", "prefix": raw[:12], "token_hash": digest(raw), "created_at": now}
+            for user_id, raw in tokens.items()
+        ])
+        account_numbers = {code: [] for code in units}
+        codes = list(units)
+        for start in range(0, accounts, 10_000):
+            rows, tiers = [], []
+            for n in range(start, min(start + 10_000, accounts)):
+                code = codes[n % len(codes)]
+                office_id = rng.choice(units[code][1])
+                number = f"02{n:010d}"
+                account_numbers[code].append(number)
+                rows.append({"id": n + 1, "account_no": number, "name": f"บริษัท ทดสอบ {n} จำกัด",
+                             "office_id": office_id, "kamr_id": rng.choice(kamrs[code]),
+                             "sector": rng.choice(SECTORS), "transformer_kva": rng.randint(250, 20000),
+                             "boi": rng.random() < 0.2, "spp_area": rng.random() < 0.1, "version": 1,
+                             "created_at": now, "updated_at": now})
+                # The plan's 165 / 106 / 272 accounts spread over the offices; the rest the long tail.
+                tier = ("STRATEGIC" if n < 165 else "STAR" if n < 271 else "STATUS" if n < 543 else "STREAMLINE")
+                tiers.append({"account_id": n + 1, "tier": tier, "effective_from": date(2020, 1, 1),
+                              "created_at": now, "updated_at": now})
+                if n % 7 == 0:  # some tier histories have a change this year
+                    tiers.append({"account_id": n + 1, "tier": rng.choice(TIERS),
+                                  "effective_from": date(now.year, 1, 1), "created_at": now, "updated_at": now})
+            connection.execute(sa.insert(Account), rows)
+            connection.execute(sa.insert(TierAssignment), tiers)
+        for table in ("offices", "users", "accounts"):
+            connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
+        db.session.commit()
+        connection = db.session.connection()
+        connection.exec_driver_sql("ANALYZE")
+        db.session.commit()
+    return {
+        "staff": tokens[1],
+        "kamrs": {code: [tokens[user_id] for user_id in ids] for code, ids in kamrs.items()},
+        "accounts": account_numbers,
+    }
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+def start_gunicorn(database_url: str, port: int, workers: int, instance: str) -> subprocess.Popen:
+    """Start gunicorn on 127.0.0.1:``port`` and wait until it answers."""
+    env = {**os.environ, "KAMCRM_DATABASE_URL": database_url, "KAMCRM_INSTANCE_PATH": instance,
+           "KAMCRM_SECRET_KEY": "bench-secret"}
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+               "--backlog", "2048", "--log-level", "warning", "kamcrm:create_app()"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2) as answer:
+                if answer.status == 200:
+                    return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("gunicorn exited") from None
+            time.sleep(0.2)
+    stop_gunicorn(process)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    """Stop gunicorn (SIGTERM: workers finish their request) and wait for it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- the load ------------------------------------------------------------------------------
+
+
+async def _send(port: int, request: bytes) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        data = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+    return status, body
+
+
+def _request(method: str, path: str, token: str, body: dict | None = None) -> bytes:
+    payload = json.dumps(body).encode() if body is not None else b""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {token}",
+             "Connection: close", f"Content-Length: {len(payload)}"]
+    if body is not None:
+        lines.append("Content-Type: application/json")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+async def load(port: int, make_request, *, clients: int, rate: float, requests: int, seconds: float) -> dict:
+    """Run ``clients`` concurrent clients at ``rate`` requests/s in total; return the results.
+
+    Request ``i`` is due at ``start + i / rate``; its latency runs from that moment, so a
+    request that had to wait for a free client counts its wait.
+    """
+    start = time.perf_counter() + 0.2
+    latencies, statuses, bodies = [], {}, []
+    next_index = 0
+
+    async def client():
+        nonlocal next_index
+        while True:
+            index = next_index
+            next_index += 1
+            due = start + index / rate
+            if index >= requests or due - start > seconds:
+                return
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            status, body = await _send(port, make_request(index))
+            latencies.append(time.perf_counter() - due)
+            statuses[status] = statuses.get(status, 0) + 1
+            bodies.append((status, body))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    ordered = sorted(latencies)
+
+    def quantile(q: float) -> float:
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "requests": len(latencies), "seconds": elapsed, "throughput": len(latencies) / elapsed,
+        "p50_ms": quantile(0.50), "p95_ms": quantile(0.95), "p99_ms": quantile(0.99),
+        "max_ms": 1000 * ordered[-1], "mean_ms": 1000 * statistics.fmean(ordered), "statuses": statuses,
+        "bodies": bodies,
+    }
+
+
+def post_activities(keys: dict, seed: int):
+    """Requests recording a COM activity on a random account of the KAMR's own office."""
+    rng = random.Random(seed)
+    codes = sorted(keys["kamrs"])
+    last_year = date.today().year - 1
+
+    def make(index: int) -> bytes:
+        code = rng.choice(codes)
+        body = {"account_no": rng.choice(keys["accounts"][code]), "type": "COM", "channel": "phone",
+                "activity_date": (date(last_year, 1, 1) + timedelta(days=rng.randrange(365))).isoformat(),
+                "summary": f"bench call {index}"}
+        return _request("POST", "/api/v1/activities", rng.choice(keys["kamrs"][code]), body)
+
+    return make
+
+
+def get_accounts(keys: dict, seed: int):
+    """Requests for one page of accounts with filters, as KAMRs (their office) and as staff (region)."""
+    rng = random.Random(seed)
+    codes = sorted(keys["kamrs"])
+
+    def make(index: int) -> bytes:
+        code = rng.choice(codes)
+        kamr = rng.choice(keys["kamrs"][code])
+        choices = [
+            (kamr, f"office={code}&tier={rng.choice(TIERS)}&page={rng.randint(1, 3)}"),
+            (kamr, f"sector={quote(rng.choice(SECTORS))}&sort=-transformer_kva"),
+            (kamr, f"q=0200{rng.randint(0, 99):02d}"),
+            (keys["staff"], f"tier={rng.choice(TIERS[:3])}&office={code}"),
+            (keys["staff"], f"q={quote(rng.choice(['บริษัท ทดสอบ 12', '020000']))}&per_page=50"),
+            (keys["staff"], f"tier={rng.choice(TIERS)}&page={rng.randint(1, 20)}"),
+        ]
+        token, query = rng.choice(choices)
+        return _request("GET", f"/api/v1/accounts?{query}", token)
+
+    return make
+
+
+def acknowledged_ids(result: dict) -> list[int]:
+    return [json.loads(body)["id"] for status, body in result["bodies"] if status == 201]
+
+
+def count_stored(database_url: str, ids: list[int]) -> tuple[int, int]:
+    """Return (acknowledged ids found, all activities) in the database."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.text("SELECT count(*) FROM activities WHERE id = ANY(:ids)"), {"ids": ids}
+        ).scalar_one()
+        total = connection.execute(sa.text("SELECT count(*) FROM activities")).scalar_one()
+    engine.dispose()
+    return found, total
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _line(name: str, result: dict) -> str:
+    statuses = ", ".join(f"{status}: {count}" for status, count in sorted(result["statuses"].items()))
+    return (f"{name:<16} {result['requests']:>6} req in {result['seconds']:5.1f} s = "
+            f"{result['throughput']:6.1f} req/s   p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}  "
+            f"p99 {result['p99_ms']:6.1f}  max {result['max_ms']:6.1f} ms   [{statuses}]")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench api", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=GOAL_RATE, help="offered requests/s (default 400)")
+    parser.add_argument("--requests", type=int, default=12_000, help="per phase (default 12000)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per phase (default 30)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--server", default=SERVER_URL, help="PostgreSQL server URL")
+    parser.add_argument("--keep", action="store_true", help=f"keep the database {DATABASE}")
+    options = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    database_url = fresh_database(options.server, DATABASE)
+    instance = tempfile.mkdtemp(prefix="kamcrm-apibench-")
+    keys = fill(database_url, options.accounts, instance)
+    print(f"database {DATABASE}: {options.accounts:,} accounts, filled in {time.perf_counter() - started:.1f} s")
+    server = start_gunicorn(database_url, options.port, options.workers, instance)
+    try:
+        bounds = {"clients": options.clients, "rate": options.rate, "requests": options.requests,
+                  "seconds": options.seconds}
+        writes = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
+        reads = asyncio.run(load(options.port, get_accounts(keys, 2), **bounds))
+    finally:
+        stop_gunicorn(server)
+    ids = acknowledged_ids(writes)
+    found, total = count_stored(database_url, ids)
+    if not options.keep:
+        drop_database(options.server, DATABASE)
+
+    print(f"gunicorn -w {options.workers} on 127.0.0.1, {options.clients} clients, offered {options.rate:g} req/s")
+    print(_line("POST /activities", writes))
+    print(_line("GET /accounts", reads))
+    print(f"acknowledged writes: {len(ids)}; found in the database: {found}; activities in all: {total}")
+    ok = (
+        writes["throughput"] >= GOAL_RATE * 0.98 and options.rate >= GOAL_RATE
+        and writes["p99_ms"] <= GOAL_P99_MS and reads["p99_ms"] <= GOAL_P99_MS
+        and found == len(ids) == total and set(writes["statuses"]) == {201} and set(reads["statuses"]) == {200}
+    )
+    print("goals met" if ok else "GOALS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
