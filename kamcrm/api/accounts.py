@@ -112,6 +112,12 @@ class ContactListSchema(ma.Schema):
 # --- reading -----------------------------------------------------------------------------
 
 
+#: Aliases used by the list queries, built once (building one per request costs more than
+#: the query's own compilation, which SQLAlchemy caches).
+KAMR = aliased(User, name="kamr")
+LATER_ASSIGNMENT = aliased(TierAssignment, name="later_assignment")
+
+
 def _tier_on(day: date, column):
     """A correlated subquery: ``column`` of the account's assignment in force on ``day``."""
     return (
@@ -134,7 +140,7 @@ def _tier_condition(name: str, today: date, narrow: bool):
     """
     if narrow:
         return _tier_on(today, TierAssignment.tier) == name
-    later = aliased(TierAssignment)
+    later = LATER_ASSIGNMENT
     in_force = sa.select(TierAssignment.account_id).where(
         TierAssignment.tier == name,
         TierAssignment.effective_from <= today,
@@ -149,7 +155,7 @@ def _tier_condition(name: str, today: date, narrow: bool):
 
 def _account_page(conditions: list, tier, today: date, args: dict):
     """Return (rows, total) of the visible accounts meeting ``conditions``, one page of them."""
-    kamr = aliased(User)
+    kamr = KAMR
     sort_columns = {
         "account_no": Account.account_no,
         "name": Account.name,

@@ -128,6 +128,11 @@ class CompletionSchema(ma.Schema):
 # --- helpers -----------------------------------------------------------------------------
 
 
+#: Aliases of the list filters, built once rather than per request.
+FILTER_ACCOUNT = aliased(Account, name="filter_account")
+FILTER_PERFORMER = aliased(User, name="filter_performer")
+
+
 def _body(activity: Activity) -> dict:
     return operations.activity_record(activity)
 
@@ -170,7 +175,7 @@ def list_activities(args):
     ``office`` naming an office outside your scope answers 404, like an unknown code.
     """
     user = caller()
-    account, performer = aliased(Account), aliased(User)
+    account, performer = FILTER_ACCOUNT, FILTER_PERFORMER
     conditions = []
     if "office" in args:
         office_scope = scope_for(user, args["office"])

@@ -36,6 +36,9 @@ class OfficeListArgs(PageArgs):
 
 OfficePage = envelope(OfficeSchema, "OfficePage")
 
+#: The parent office in list queries (built once: an alias is costly to build per request).
+PARENT = aliased(Office, name="parent_office")
+
 
 def _office(code: str) -> Office:
     user = caller()
@@ -53,7 +56,7 @@ def _office(code: str) -> Office:
 @blp.response(200, OfficePage)
 def list_offices(args):
     """List the offices in your scope, by code."""
-    parent = aliased(Office)
+    parent = PARENT
     condition = scope_condition(caller(), Office.id)
     if args.get("office_class"):
         condition = sa.and_(condition, Office.office_class == args["office_class"])
