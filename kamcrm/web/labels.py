@@ -52,6 +52,17 @@ OFFICE_CLASS_LABELS = {
 }
 
 
+AUDIT_ACTION_LABELS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "delete": _l("deleted"),
+    "close": _l("closed"),
+    "reopen": _l("reopened"),
+    "revoke": _l("revoked"),
+    "login": _l("signed in"),
+}
+
+
 def label(mapping: dict, code) -> str:
     """Return the label of ``code`` in ``mapping``, or the code itself."""
     if code is None:
@@ -68,4 +79,5 @@ TEMPLATE_LABELS = {
     "period_label": lambda code: label(PERIOD_LABELS, code),
     "tier_label": lambda code: label(TIER_LABELS, code) if code else "–",
     "office_class_label": lambda code: label(OFFICE_CLASS_LABELS, code),
+    "audit_action_label": lambda code: label(AUDIT_ACTION_LABELS, code),
 }
