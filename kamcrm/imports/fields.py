@@ -17,7 +17,7 @@ Errors = dict[str, list[str]]
 #: dates millions of times.
 _MEMORY = 10_000
 _DAYS: dict[str, date] = {}
-_SPELLINGS: dict[tuple, dict[str, str]] = {}
+_CHOICES: dict[tuple, "Choice"] = {}
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "ใช่"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "ไม่ใช่"})
@@ -57,29 +57,46 @@ def text(raw: Mapping[str, object], field: str, errors: Errors, *, required: boo
     return value
 
 
-def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: tuple[str, ...], *,
-           required: bool = False, what: str, upper: bool = False, lower: bool = False) -> str | None:
-    """Return the value of ``field`` if it is one of ``choices``; None when blank."""
-    value = raw.get(field)
-    spellings = _SPELLINGS.get((choices, upper, lower))
-    if spellings is None:
-        spellings = _SPELLINGS[(choices, upper, lower)] = {}
-    found = spellings.get(value) if value.__class__ is str else None
-    if found is not None:
-        return found
-    value = clean(value)
-    if value is None:
+class Choice:
+    """A field that takes one of ``choices``, compiled once: each spelling met is remembered,
+    so a file that repeats ``COM`` a million times pays one dict lookup per row."""
+
+    def __init__(self, choices: tuple[str, ...], *, what: str, upper: bool = False, lower: bool = False):
+        self.choices, self.what, self.upper, self.lower = choices, what, upper, lower
+        #: Raw text seen → its choice, or "" for a blank.
+        self.spellings: dict[str, str] = {}
+
+    def __call__(self, raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False) -> str | None:
+        value = raw.get(field)
+        found = self.spellings.get(value) if value.__class__ is str else None
+        if found:
+            return found
+        if found is None:
+            cleaned = clean(value)
+            if cleaned is not None:
+                text_value = _cell_text(cleaned) if not isinstance(cleaned, str) else cleaned
+                key = text_value.upper() if self.upper else text_value.lower() if self.lower else text_value
+                if key not in self.choices:
+                    add_error(errors, field, f"{_show(text_value)} is not {self.what} ({', '.join(self.choices)})")
+                    return None
+                if value.__class__ is str and len(self.spellings) < _MEMORY:
+                    self.spellings[value] = key
+                return key
+            if value.__class__ is str and len(self.spellings) < _MEMORY:
+                self.spellings[value] = ""
         if required:
             add_error(errors, field, "is required")
         return None
-    text_value = _cell_text(value) if not isinstance(value, str) else value
-    key = text_value.upper() if upper else text_value.lower() if lower else text_value
-    if key in choices:
-        if len(spellings) < _MEMORY and raw.get(field).__class__ is str:
-            spellings[raw.get(field)] = key
-        return key
-    add_error(errors, field, f"{_show(text_value)} is not {what} ({', '.join(choices)})")
-    return None
+
+
+def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: tuple[str, ...], *,
+           required: bool = False, what: str, upper: bool = False, lower: bool = False) -> str | None:
+    """Return the value of ``field`` if it is one of ``choices``; None when blank."""
+    key = (choices, what, upper, lower)
+    compiled = _CHOICES.get(key)
+    if compiled is None:
+        compiled = _CHOICES[key] = Choice(choices, what=what, upper=upper, lower=lower)
+    return compiled(raw, field, errors, required=required)
 
 
 def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False) -> date | None:

@@ -143,11 +143,16 @@ class Importer:
         existing = {}
         wanted = [table.c.id, *(table.c[name] for name in key_columns),
                   *(table.c[name] for name in update_columns if name not in key_columns)]
-        key_expression = table.c[key_columns[0]] if len(key_columns) == 1 else sa.tuple_(
-            *(table.c[name] for name in key_columns))
-        for start in range(0, len(keys), 1000):
-            for found in db.session.execute(sa.select(*wanted).where(key_expression.in_(keys[start:start + 1000]))):
-                existing[key_of(found._mapping)] = found._mapping
+        # Look rows up by the first key column only: PostgreSQL plans a row-value IN list
+        # as a filter over the whole table. The whole key is matched here.
+        firsts = sorted({row[key_columns[0]] for row in rows})
+        wanted_keys = set(keys)
+        for start in range(0, len(firsts), 1000):
+            query = sa.select(*wanted).where(table.c[key_columns[0]].in_(firsts[start:start + 1000]))
+            for found in db.session.execute(query):
+                key = key_of(found._mapping)
+                if key in wanted_keys:
+                    existing[key] = found._mapping
         inserts, updates, changed_keys = [], [], set()
         unchanged = 0
         for row in rows:
