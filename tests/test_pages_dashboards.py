@@ -113,10 +113,11 @@ def test_a_bad_report_parameter_falls_back_with_a_message(client, login_as, offi
     assert response.status_code == 200 and "flash-warning" in response.get_data(as_text=True)
 
 
-def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr(client, login_as, make, office):
+def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr_this_period(client, login_as, make, office):
     from decimal import Decimal
 
-    from kamcrm.compliance.engine import cell_windows, coverage, percentage
+    from kamcrm.compliance.engine import coverage, percentage
+    from kamcrm.periods import period_containing
     from kamcrm.compliance.targets import year_targets
 
     people = [make.user(role="kamr", office=office, full_name=f"KAMR {n}") for n in (1, 2)]
@@ -131,10 +132,15 @@ def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr(client, login_a
     for person in people:
         row = re.search(re.escape(person.full_name) + r".*?</tr>", html, re.S).group(0)
         for type_ in ("FMS", "COM"):
-            pairs = [(r, w) for r in targets.rules if r.type == type_
-                     for w in cell_windows(r, 2021, "Q1-2", date(2021, 6, 30))]
+            pairs = [(r, period_containing(r.period, date(2021, 6, 30)).cut(date(2021, 6, 30)))
+                     for r in targets.rules if r.type == type_]
             found = coverage(office_scope("CBI"), pairs, kamr_id=person.id)
             met = sum(c.met for c in found.values())
             population = sum(c.population for c in found.values())
             assert f"{met}/{population}" in row
             assert percentage(met, population) is None or f"{percentage(met, population).normalize():f}" in row
+
+
+def test_an_unknown_download_format_is_not_found(client, login_as, office):
+    login_as("office_manager", office=office)
+    assert client.get(f"/region/cr2.docx?{YEAR_ARGS}").status_code == 404

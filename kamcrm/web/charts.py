@@ -21,7 +21,7 @@ COLOURS = {
 }
 TRACK = "#e3e6ea"
 INK = "#1b1f24"
-FONT = "Garuda, Loma, 'TLWG Typist', sans-serif"
+FONT = "Laksaman, Garuda, Loma, sans-serif"
 #: A result at or above this share of its target counts as "near" rather than "below".
 NEAR_SHARE = 0.8
 

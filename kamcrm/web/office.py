@@ -17,7 +17,7 @@ from kamcrm.compliance.targets import year_targets
 from kamcrm.extensions import db
 from kamcrm.org.access import requires
 from kamcrm.org.models import EXEC_ROLES, Office, User
-from kamcrm.periods import Window, quarter_of, year_window
+from kamcrm.periods import Window, period_containing, quarter_of, year_window
 from kamcrm.web import charts, queries
 from kamcrm.web.common import page_url_args, paginate, report_params
 
@@ -25,11 +25,6 @@ bp = Blueprint("office", __name__, url_prefix="/office")
 
 #: Roles that look at an office's coverage (office managers their own; the region any).
 COVERAGE_ROLES = ("office_manager", "executive", "regional_staff", "admin")
-
-
-def _live_column(as_of: date) -> str:
-    """Return the cumulative column that contains ``as_of`` (Q1 .. Q1-4)."""
-    return engine.COLUMNS[quarter_of(as_of) - 1]
 
 
 def _offices_to_choose():
@@ -97,15 +92,13 @@ def cell_accounts():
 @bp.get("/kamrs")
 @requires("reports.cr2")
 def kamrs():
-    """Show each KAMR's coverage of the year so far, by activity type."""
+    """Show each KAMR's coverage of each rule's current period so far, by activity type."""
     params = report_params()
     targets = year_targets(params.year)
-    column = _live_column(params.as_of)
-    pairs = [
-        (rule, window)
-        for rule in targets.rules
-        for window in engine.cell_windows(rule, params.year, column, params.as_of) or []
-    ]
+    # Each rule's current period so far (this quarter for COM, the year for FMS, ...): what
+    # a manager can still act on, and one window per rule keeps it to one light query.
+    periods = {rule: period_containing(rule.period, params.as_of).cut(params.as_of) for rule in targets.rules}
+    pairs = list(periods.items())
     types = list(dict.fromkeys(rule.type for rule in targets.rules))
     people = queries.kamrs_in_scope(params.scope)
     owned = queries.accounts_per_kamr(params.scope, params.as_of)
@@ -130,7 +123,7 @@ def kamrs():
     return render_template(
         "office/kamrs.html",
         params=params,
-        column=column,
+        periods=pairs,
         types=types,
         rows=rows,
         unassigned=owned.get(None, 0),

@@ -122,23 +122,19 @@ def cr2():
 @requires("reports.cr2")
 def cr2_download(fmt: str):
     """Download the CR2 report as JSON, XLSX or PDF (the same figures as the page)."""
+    if fmt not in ("json", "xlsx", "pdf"):
+        abort(404)
     params = report_params()
     report = engine.cr2_report(params.year, params.as_of, params.scope)
-    stem = f"cr2-{params.scope.code}-{params.year}-{params.as_of.isoformat()}"
     if fmt == "json":
         response = jsonify(report)
-    elif fmt in ("xlsx", "pdf"):
-        from kamcrm.reports import cr2 as cr2_exports
-
-        renderer = {"xlsx": cr2_exports.render_xlsx, "pdf": cr2_exports.render_pdf}[fmt]
-        mimetype = {
-            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "pdf": "application/pdf",
-        }[fmt]
-        response = Response(renderer(report), mimetype=mimetype)
+        filename = f"CR2_{report['scope']}_{report['year']}_as-of_{report['as_of']}.json"
     else:
-        abort(404)
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+        from kamcrm.reports.cr2 import MIMETYPES, cr2_filename, render_cr2
+
+        response = Response(render_cr2(report, fmt), mimetype=MIMETYPES[fmt])
+        filename = cr2_filename(report, fmt)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
