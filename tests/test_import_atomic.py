@@ -131,3 +131,17 @@ def test_a_large_import_on_sqlite_sets_indexes_aside_and_ends_with_the_same_inde
     assert dropped is (not is_postgres)
     assert sa.inspect(db.session.connection()).get_indexes("activities") == indexes
     assert len(table_contents()["activities"]) == (40 if ok else 0)
+
+
+def test_a_key_taken_by_a_concurrent_writer_is_a_conflict_and_keeps_nothing(region, monkeypatch):
+    from kamcrm.errors import Conflict
+    from kamcrm.imports import kinds
+
+    header = "account_no,type,activity_date,performed_by,ref\n"
+    assert run("activities", header + "020000000001,COM,2021-02-01,kamr1,R-1\n").ok
+    before = table_contents()
+    # as if R-1 had been saved by someone else after the import looked it up
+    monkeypatch.setattr(kinds.ActivityImporter, "_existing", lambda self, refs: {})
+    with pytest.raises(Conflict):
+        run("activities", header + "020000000002,COM,2021-02-03,kamr1,R-2\n020000000002,RBA,2021-02-04,kamr1,R-1\n")
+    assert table_contents() == before

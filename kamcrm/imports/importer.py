@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Callable, NamedTuple
 
+import sqlalchemy as sa
+
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
+from kamcrm.errors import Conflict
 from kamcrm.extensions import db
 from kamcrm.imports.kinds import CHUNK_SIZE, IMPORTERS, Context
 from kamcrm.imports.readers import TableFile, UnreadableFile
@@ -141,6 +144,13 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
                 "created": context.created, "updated": context.updated, "unchanged": context.unchanged,
             })
             savepoint.commit()
+    except sa.exc.IntegrityError as error:
+        # Every key was checked against what the import read; only a concurrent writer
+        # can get here. Nothing of the file is kept.
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise Conflict(f"Another change to the same records was saved while {filename} was being "
+                       "imported; nothing was imported. Import the file again.") from error
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()

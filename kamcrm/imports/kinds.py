@@ -212,10 +212,15 @@ def copy_rows(connection: sa.Connection, table_name: str, names: list[str] | tup
     """Stream ``tuples`` into ``table_name`` with PostgreSQL's COPY, on the session's connection."""
     driver = connection.connection.driver_connection
     columns = ", ".join(f'"{name}"' for name in names)
-    with driver.cursor() as cursor:
-        with cursor.copy(f'COPY "{table_name}" ({columns}) FROM STDIN') as copy:
-            for row in tuples:
-                copy.write_row(row)
+    statement = f'COPY "{table_name}" ({columns}) FROM STDIN'
+    try:
+        with driver.cursor() as cursor:
+            with cursor.copy(statement) as copy:
+                for row in tuples:
+                    copy.write_row(row)
+    except connection.dialect.dbapi.IntegrityError as error:
+        # The driver's own error, since COPY bypasses SQLAlchemy: give callers the usual one.
+        raise sa.exc.IntegrityError(statement, None, error) from error
 
 
 def _key_text(key, describe, key_columns) -> str:

@@ -73,13 +73,6 @@ class Lookups:
             found.accounts = {row.account_no: row for row in _accounts(account_nos)}
         return found
 
-    def office_by_id(self, office_id: int | None) -> OfficeRef | None:
-        """Return the loaded office with id ``office_id`` (a linear scan; offices are few)."""
-        for office in self.offices.values():
-            if office.id == office_id:
-                return office
-        return None
-
 
 def _offices(codes):
     from kamcrm.org.models import Office

@@ -363,7 +363,8 @@ class _DemoRegion:
             insert_rows(FollowUp.__table__, follow_ups)
         late = sum(1 for row in rows if row["is_late"])
         self.result.counts.update(activities=len(rows), follow_ups=len(follow_ups))
-        self.say(f"activities: {len(rows):,} from {self.last_year}-01-01 to {horizon} ({late:,} entered late, "
+        last = max((row["activity_date"] for row in rows), default=self.today)
+        self.say(f"activities: {len(rows):,} from {self.last_year}-01-01 to {last} ({late:,} entered late, "
                  f"{sum(1 for row in rows if row['status'] == 'planned'):,} planned), {len(follow_ups):,} follow-ups")
 
     def _executive_visits(self, year, add, diligence, home) -> None:
