@@ -1,0 +1,348 @@
+"""The CR2 report laid out as the seed's form, rendered as HTML, PDF, XLSX or JSON.
+
+Every renderer takes the CR2 JSON of ``kamcrm.compliance.engine.cr2_report`` and returns
+bytes (``render_cr2``) so the CLI, the API and the pages serve the same document.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from kamcrm.db import utcnow
+from kamcrm.extensions import db
+from kamcrm.org.models import Office
+from kamcrm.periods import THAI_MONTHS_SHORT, be_year
+from kamcrm.reports.export.html import bangkok_timestamp, render_report_template, thai_long_date
+from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css, render_pdf
+from kamcrm.reports.export.xlsx import ReportWorkbook
+
+CR2_FORMATS = ("json", "html", "xlsx", "pdf")
+MIMETYPES = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
+
+PLAN_TITLE = (
+    "แผนงานที่ 1 การสร้างความสัมพันธ์เพื่อธุรกิจฐานลูกค้ารายสำคัญ (Key Account Management) "
+    "(ตามคู่มือ KAMT) และนำระบบ Digital CRM มาใช้สนับสนุนในการให้บริการลูกค้า"
+)
+#: The form's title of each item.
+ITEM_TITLES = {
+    "1.1.1": "การบริการเสริมโดยไม่คิดค่าใช้จ่าย (Free Maintenance Service: FMS)",
+    "1.1.2": "กิจกรรมการสร้างความสัมพันธ์กับลูกค้ารายสำคัญ (Relation Building Activity: RBA)",
+    "1.1.3": "พนักงานบริหารลูกค้ารายสำคัญ (KAMR) บริหารความสัมพันธ์กับลูกค้าโดยการติดต่อสื่อสาร "
+    "(Communication: COM) และบันทึกผลในโปรแกรม CRM Plus",
+    "1.2": "การเยี่ยมเยียนลูกค้ารายสำคัญโดยผู้บริหารและผู้กำกับดูแล พร้อมบันทึกผลในโปรแกรม CRM Plus",
+    "1.3": "จัดกิจกรรมนันทนาการ/ประชุมสัมมนาลูกค้ารายสำคัญ (SEM)",
+    "1.5": "การสนับสนุนลูกค้ารายใหม่ ตามข้อมูล BOI (BOI)",
+}
+TIER_NAMES = {"STRATEGIC": "Strategic", "STAR": "Star", "STATUS": "Status", "STREAMLINE": "Streamline"}
+PERIOD_NAMES = {"year": "ปี", "half": "ครึ่งปี", "quarter": "ไตรมาส"}
+EXEC_ROLE_PLANS = {
+    "region_director": "ผู้อำนวยการการไฟฟ้าเขต หรือผู้แทน จำนวน {quota} ราย/ไตรมาส",
+    "assistant_director": "ผู้ช่วยผู้อำนวยการ (อช.) หรือผู้แทน จำนวน {quota} ราย/ไตรมาส/คน ({units} คน)",
+    "office_manager": "ผจก.กฟฟ.ชั้น 1-3 จำนวน {quota} ราย/ไตรมาส/กฟฟ. ({units} กฟฟ.)",
+}
+COUNT_PLANS = {
+    "PLN": "การมีส่วนร่วมของลูกค้าในการวางแผนงานที่มีผลกระทบโดยตรงกับลูกค้า เช่น แผนการดับไฟฟ้าเพื่อปฏิบัติงาน (PLN) — ไม่กำหนดเป้าหมาย",
+    "BOI": "ติดต่อสื่อสาร/เยี่ยมเยียนลูกค้ารายใหม่เรื่องความต้องการใช้ไฟฟ้าและการวางแผนการจ่ายไฟฟ้า — ไม่กำหนดเป้าหมาย",
+}
+LEAD_UNITS = {"1.2": "ผู้บริหาร กฟฟ.เขต, ผจก.กฟฟ.ชั้น 1-3"}
+DEFAULT_LEAD_UNIT = "กฟฟ.ชั้น 1-3, กฟส."
+MARK = {"met": "✓", "missed": "✗"}
+
+
+@dataclass
+class Cell:
+    """One result cell: its lines of text and its state (met, missed, neutral, none)."""
+
+    lines: list[str]
+    state: str
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class Line:
+    """One row of an item: a tier, an executive role or a count."""
+
+    plan: str
+    cells: list[Cell]
+
+
+@dataclass
+class Item:
+    """One item of the form (1.1.1, 1.2, …) with its rows."""
+
+    number: str
+    title: str
+    period: str
+    lead_unit: str
+    lines: list[Line] = field(default_factory=list)
+
+
+def _item_key(number: str) -> tuple:
+    return tuple(int(part) for part in number.split(".") if part.isdigit())
+
+
+def scope_name(code: str) -> str:
+    """Return the office name printed for a scope code (the code itself if unknown)."""
+    name = db.session.execute(sa.select(Office.name).where(Office.code == code)).scalar_one_or_none()
+    return name or code
+
+
+def column_headings(year: int) -> list[str]:
+    """Return the form's column headings, e.g. ``ไตรมาสที่ 1-2/2564``."""
+    be = be_year(year)
+    return [f"ไตรมาสที่ {column[1:]}/{be}" for column in COLUMNS]
+
+
+def _rule_cell(value: dict | None) -> Cell:
+    if value is None:
+        return Cell(["—"], "none")
+    if value["pct"] is None:
+        return Cell([f"{value['met']:,}/{value['population']:,} ราย", "ไม่มีลูกค้าในกลุ่ม"], "neutral")
+    state = "met" if value["target_met"] else "missed"
+    verdict = "ผ่านเป้าหมาย" if value["target_met"] else "ไม่ผ่านเป้าหมาย"
+    return Cell(
+        [
+            f"ดำเนินการได้ {value['met']:,} จาก {value['population']:,} ราย",
+            f"ร้อยละ {value['pct']:.2f} {MARK[state]} {verdict}",
+        ],
+        state,
+    )
+
+
+def _visit_cell(value: dict | None) -> Cell:
+    if value is None:
+        return Cell(["—"], "none")
+    lines = [f"เป้าหมาย {value['target']:,} ราย / ดำเนินการได้ {value['achieved']:,} ราย"]
+    if value["unit_quarters"] == 0:
+        return Cell(lines + ["ไม่มีหน่วยรับผิดชอบ"], "neutral")
+    # The quota binds each unit in each quarter, so the item is met only when all of them are.
+    state = "met" if value["unit_quarters_met"] == value["unit_quarters"] else "missed"
+    pct = "—" if value["pct"] is None else f"{value['pct']:.2f}"
+    lines.append(f"ร้อยละ {pct} · ครบโควตา {value['unit_quarters_met']}/{value['unit_quarters']} หน่วย-ไตรมาส")
+    lines.append(f"{MARK[state]} {'ผ่านเป้าหมาย' if state == 'met' else 'ไม่ผ่านเป้าหมาย'}")
+    return Cell(lines, state)
+
+
+def _count_cell(value: dict | None) -> Cell:
+    if value is None:
+        return Cell(["—"], "none")
+    return Cell([f"{value['activities']:,} ครั้ง / {value['accounts']:,} ราย"], "neutral")
+
+
+def cr2_items(report: dict) -> list[Item]:
+    """Return the report's rows grouped by item, in the form's order."""
+    year = report["year"]
+    months = f"{THAI_MONTHS_SHORT[0]}-{THAI_MONTHS_SHORT[11]}{be_year(year)}"
+    items: dict[str, Item] = {}
+
+    def item(number: str) -> Item:
+        if number not in items:
+            items[number] = Item(
+                number=number,
+                title=ITEM_TITLES.get(number, ""),
+                period=months,
+                lead_unit=LEAD_UNITS.get(number, DEFAULT_LEAD_UNIT),
+            )
+        return items[number]
+
+    for rule in report["rules"]:
+        planned = rule["planned_population"]
+        plan = f"กลุ่ม {TIER_NAMES.get(rule['tier'], rule['tier'])}"
+        if planned is not None:
+            plan += f" จำนวน {planned:,} ราย"
+        plan += (
+            f" (ร้อยละ {rule['target_pct']:g}) อย่างน้อย {rule['min_count']} ครั้ง/"
+            f"{PERIOD_NAMES[rule['period']]}/ราย"
+        )
+        entry = item(rule["item"])
+        entry.title = entry.title or rule["type"]  # an item number the form does not know
+        entry.lines.append(Line(plan, [_rule_cell(rule["cumulative"][c]) for c in COLUMNS]))
+    for visit in report["executive_visits"]:
+        plan = EXEC_ROLE_PLANS[visit["exec_role"]].format(quota=visit["quota_per_quarter"], units=visit["units"])
+        item(visit["item"]).lines.append(Line(plan, [_visit_cell(visit["cumulative"][c]) for c in COLUMNS]))
+    for count in report["counts"]:
+        plan = COUNT_PLANS.get(count["type"], count["type"])
+        item(count["item"]).lines.append(Line(plan, [_count_cell(count["cumulative"][c]) for c in COLUMNS]))
+    return [items[number] for number in sorted(items, key=_item_key)]
+
+
+def cr2_heading(report: dict, generated_at: datetime, name: str | None = None) -> dict:
+    """Return the title lines printed above the table."""
+    name = name or scope_name(report["scope"])
+    return {
+        "title": (
+            f"แบบฟอร์มรายงานผลการดำเนินงานตามแผนปฏิบัติ ประจำปี {be_year(report['year'])} ของ {name}"
+        ),
+        "subtitle": "ด้าน CUSTOMER — CR2",
+        "scope": f"ขอบเขต: {name} ({report['scope']})",
+        "as_of": f"ข้อมูล ณ วันที่ {thai_long_date(date.fromisoformat(report['as_of']))}",
+        "generated": f"จัดทำเมื่อ {bangkok_timestamp(generated_at)} (เวลากรุงเทพฯ)",
+        "legend": "✓ ผ่านเป้าหมาย · ✗ ไม่ผ่านเป้าหมาย · — ยังไม่ถึงไตรมาส (หลังวันที่ข้อมูล)",
+    }
+
+
+def render_cr2_html(
+    report: dict,
+    *,
+    generated_at: datetime | None = None,
+    name: str | None = None,
+    font_base_url: str | None = None,
+    for_pdf: bool = False,
+) -> str:
+    """Return the report as a standalone HTML page (the same template the PDF uses).
+
+    ``font_base_url`` is where the Thai font is served from (a page passes its static URL);
+    by default the package's own folder as a ``file://`` URL.
+    """
+    generated_at = generated_at or utcnow()
+    return render_report_template(
+        "reports/cr2.html",
+        report=report,
+        heading=cr2_heading(report, generated_at, name),
+        headings=["แผนงาน / โครงการ / งาน", "แผนปฏิบัติ (และเป้าหมาย)", "ช่วงเวลา", "หน่วยงานหลัก"],
+        results_heading="ผลการดำเนินงานสะสม",
+        column_headings=column_headings(report["year"]),
+        plan_title=PLAN_TITLE,
+        items=cr2_items(report),
+        font_css=font_face_css(font_base_url),
+        font_family=FONT_FAMILY,
+        for_pdf=for_pdf,
+    )
+
+
+def render_cr2_pdf(report: dict, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+    """Return the report as an A4 landscape PDF with the Thai font embedded."""
+    return render_pdf(render_cr2_html(report, generated_at=generated_at, name=name, for_pdf=True))
+
+
+def render_cr2_xlsx(report: dict, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+    """Return the report as an XLSX workbook: the form on sheet CR2, the figures on sheet ข้อมูล."""
+    generated_at = generated_at or utcnow()
+    heading = cr2_heading(report, generated_at, name)
+    book = ReportWorkbook()
+    formats = book.formats
+    sheet = book.sheet("CR2")
+    last_column = 3 + len(COLUMNS)
+    sheet.merge_range(0, 0, 0, last_column, heading["title"], formats["title"])
+    sheet.merge_range(1, 0, 1, last_column, heading["subtitle"], formats["subtitle"])
+    sheet.merge_range(2, 0, 2, last_column, f"{heading['scope']} · {heading['as_of']} · {heading['generated']}", formats["plain"])
+    sheet.merge_range(3, 0, 3, last_column, heading["legend"], formats["note"])
+    top = 5
+    for column, text in enumerate(["แผนงาน / โครงการ / งาน", "แผนปฏิบัติ (และเป้าหมาย)", "ช่วงเวลา", "หน่วยงานหลัก"]):
+        sheet.merge_range(top, column, top + 1, column, text, formats["head"])
+    sheet.merge_range(top, 4, top, last_column, "ผลการดำเนินงานสะสม", formats["head"])
+    for offset, text in enumerate(column_headings(report["year"])):
+        sheet.write(top + 1, 4 + offset, text, formats["head"])
+    row = top + 2
+    sheet.merge_range(row, 0, row, last_column, PLAN_TITLE, formats["cell_bold"])
+    sheet.set_row(row, 36)
+    row += 1
+    for item in cr2_items(report):
+        first, last = row, row + len(item.lines) - 1
+        title = f"{item.number} {item.title}".strip()
+        for column, text in ((0, title), (2, item.period), (3, item.lead_unit)):
+            if first == last:
+                sheet.write(first, column, text, formats["cell"])
+            else:
+                sheet.merge_range(first, column, last, column, text, formats["cell"])
+        for line in item.lines:
+            sheet.write(row, 1, line.plan, formats["cell"])
+            for offset, cell in enumerate(line.cells):
+                style = formats.get(cell.state, formats["cell"]) if cell.state != "none" else formats["cell"]
+                sheet.write(row, 4 + offset, cell.text, style)
+            sheet.set_row(row, 15 * max(3, max(len(cell.lines) for cell in line.cells) + 1))
+            row += 1
+    sheet.set_column(0, 0, 38)
+    sheet.set_column(1, 1, 42)
+    sheet.set_column(2, 2, 13)
+    sheet.set_column(3, 3, 16)
+    sheet.set_column(4, last_column, 30)
+    sheet.freeze_panes(top + 2, 0)
+    sheet.repeat_rows(top, top + 1)
+    _write_data_sheet(book, report)
+    return book.close()
+
+
+def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
+    # The same figures as numbers, one row per cell, for anyone who analyses them further.
+    formats = book.formats
+    sheet = book.sheet("ข้อมูล")
+    header = [
+        "item", "type", "tier / exec_role", "column", "population / target", "met / achieved",
+        "pct", "target_pct", "target_met", "unit_quarters", "unit_quarters_met",
+    ]
+    for column, text in enumerate(header):
+        sheet.write(0, column, text, formats["head"])
+    row = 1
+
+    def put(values):
+        nonlocal row
+        for column, value in enumerate(values):
+            if value is None:
+                sheet.write_blank(row, column, None, formats["cell"])
+            elif isinstance(value, bool):
+                sheet.write_boolean(row, column, value, formats["cell"])
+            elif isinstance(value, float):
+                sheet.write_number(row, column, value, formats["decimal"])
+            elif isinstance(value, int):
+                sheet.write_number(row, column, value, formats["number"])
+            else:
+                sheet.write_string(row, column, value, formats["cell"])
+        row += 1
+
+    for rule in report["rules"]:
+        for column in COLUMNS:
+            value = rule["cumulative"][column]
+            if value is not None:
+                put([rule["item"], rule["type"], rule["tier"], column, value["population"], value["met"],
+                     value["pct"], rule["target_pct"], value["target_met"], None, None])
+    for visit in report["executive_visits"]:
+        for column in COLUMNS:
+            value = visit["cumulative"][column]
+            if value is not None:
+                put([visit["item"], "EXV", visit["exec_role"], column, value["target"], value["achieved"],
+                     value["pct"], None, None, value["unit_quarters"], value["unit_quarters_met"]])
+    for count in report["counts"]:
+        for column in COLUMNS:
+            value = count["cumulative"][column]
+            if value is not None:
+                put([count["item"], count["type"], None, column, value["activities"], value["accounts"],
+                     None, None, None, None, None])
+    sheet.set_column(0, 3, 16)
+    sheet.set_column(4, 10, 14)
+    sheet.freeze_panes(1, 0)
+
+
+def cr2_json(report: dict) -> bytes:
+    """Return the report as UTF-8 JSON (Thai kept readable)."""
+    return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def cr2_filename(report: dict, fmt: str) -> str:
+    """Return a default file name, e.g. ``CR2_R2_2021_as-of_2021-06-30.pdf``."""
+    return f"CR2_{report['scope']}_{report['year']}_as-of_{report['as_of']}.{fmt}"
+
+
+def render_cr2(report: dict, fmt: str, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+    """Return the report in ``fmt`` (one of CR2_FORMATS) as bytes."""
+    if fmt == "json":
+        return cr2_json(report)
+    if fmt == "html":
+        return render_cr2_html(report, generated_at=generated_at, name=name).encode("utf-8")
+    if fmt == "xlsx":
+        return render_cr2_xlsx(report, generated_at=generated_at, name=name)
+    if fmt == "pdf":
+        return render_cr2_pdf(report, generated_at=generated_at, name=name)
+    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(CR2_FORMATS)}")

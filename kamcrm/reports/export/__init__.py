@@ -1,0 +1,1 @@
+"""Exporters shared by every report: Thai-font PDF (WeasyPrint), XLSX (XlsxWriter), HTML helpers."""
