@@ -95,3 +95,26 @@ def _css_colours() -> dict[str, str]:
 def test_page_text_colours_meet_wcag_aa(foreground, background):
     colours = _css_colours()
     assert contrast(colours[foreground], colours[background]) >= 4.5
+
+
+def test_the_charts_draw_in_a_pdf_as_they_do_on_pages(tmp_path):
+    """WeasyPrint (the PDF renderer) draws the same SVG: the heatmap's figures come out as text."""
+    import shutil
+    import subprocess
+
+    from weasyprint import HTML
+
+    cells = [[charts.HeatCell(100, 100), charts.HeatCell(37.5, 100, href="/x")]]
+    html = (
+        "<html><body>"
+        + str(charts.heatmap(["CBI"], ["FMS", "RBA"], cells, label="map"))
+        + str(charts.progress_bar(54.22, 100))
+        + str(charts.bar_chart([charts.Bar("COM", 4, 6)]))
+        + "</body></html>"
+    )
+    pdf = tmp_path / "charts.pdf"
+    HTML(string=html).write_pdf(str(pdf))
+    assert pdf.read_bytes()[:4] == b"%PDF"
+    if shutil.which("pdftotext"):  # poppler-utils (CI installs it)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+        assert "37.5%" in text.stdout and "CBI" in text.stdout
