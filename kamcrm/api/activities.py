@@ -153,12 +153,14 @@ def _type_of(value, default: str | None = None) -> str | None:
     return value.strip().upper() if isinstance(value, str) else default
 
 
-def _create(user, data: dict) -> Activity:
+def _create(user, data: dict) -> tuple[Activity, Account]:
+    """Record an activity; return it with its account (the caller keeps the account
+    referenced so the session's identity map still holds it for the answer)."""
     data = dict(data)
     reason = data.pop("reason", None)
-    _visible_account(user, data["account_no"])  # the scope: checked here, once
+    account = _visible_account(user, data["account_no"])  # the scope: checked here, once
     require_activity_change(user, "create", _type_of(data.get("type")), None)
-    return operations.create_activity(data, user, reason=reason)
+    return operations.create_activity(data, user, reason=reason), account
 
 
 # --- activities --------------------------------------------------------------------------
@@ -222,7 +224,7 @@ def create_activity(data):
     ``performed_by`` defaults to you and ``recorded_at`` to now. In a closed quarter only
     regional staff may add one, with a ``reason`` (others get 409).
     """
-    activity = _create(caller(), data)
+    activity, _account = _create(caller(), data)
     location = url_for("activities.get_activity", activity_id=activity.id)
     # Answered from the rows as flushed: after the commit they would be loaded again.
     answer = _with_etag(activity, 201, {"Location": location})
@@ -253,7 +255,7 @@ def create_activities(data):
     if errors:
         db.session.rollback()
         raise ValidationFailed(errors, message="No activity was recorded: some items are not valid.")
-    answer = {"items": [_body(activity) for activity in created]}
+    answer = {"items": [_body(activity) for activity, _account in created]}
     db.session.commit()
     return answer
 
