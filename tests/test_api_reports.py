@@ -68,3 +68,61 @@ def test_monthly_summary_refuses_what_it_cannot_answer(api, world, query, status
 
     assert response.status_code == status
     assert response.get_json()["code"] == status
+
+
+# --- the due list ------------------------------------------------------------------------
+
+
+def _due(response) -> list[tuple[str, str]]:
+    return [(item["account_no"], item["type"]) for item in response.get_json()["items"]]
+
+
+def test_a_kamrs_due_list_is_their_accounts_most_urgent_first(api, world):
+    response = api(world.kamr_a).get("/reports/due?today=2021-03-15&per_page=100")
+
+    items = response.get_json()["items"]
+    assert response.status_code == 200
+    assert {item["account_no"] for item in items} == {"A-0001", "A-0002"}
+    assert [item["days_left"] for item in items] == sorted(item["days_left"] for item in items)
+    assert (items[0]["type"], items[0]["period_end"], items[0]["days_left"]) == ("COM", "2021-03-31", 16)
+
+
+def test_a_done_activity_takes_its_item_off_the_due_list(api, world, make):
+    caller = api(world.kamr_a)
+    before = _due(caller.get("/reports/due?today=2021-03-15&per_page=100"))
+    make.activity(world.account_a, "FMS", date(2021, 3, 1), performed_by=world.kamr_a)
+    db.session.commit()
+
+    after = _due(caller.get("/reports/due?today=2021-03-15&per_page=100"))
+
+    assert ("A-0001", "FMS") in before
+    assert after == [entry for entry in before if entry != ("A-0001", "FMS")]
+
+
+@pytest.mark.parametrize(
+    "who, query, scope, kamr",
+    [
+        ("manager_a", "", "OA", None),
+        ("staff", "office=OA1", "OA1", None),
+        ("staff", "user=kamr.b", None, "kamr_b"),
+        ("staff", "", None, None),
+    ],
+)
+def test_the_due_list_is_the_compliance_due_list_of_the_scope(api, world, who, query, scope, kamr):
+    from kamcrm.compliance.due import due_list
+
+    response = api(getattr(world, who)).get(f"/reports/due?today=2021-05-10&per_page=100&{query}")
+
+    expected = due_list(office_scope(scope) if scope else region_scope(), date(2021, 5, 10),
+                        kamr_id=getattr(world, kamr).id if kamr else None)
+    assert _due(response) == [(item.account_no, item.type) for item in expected]
+    assert response.get_json()["pagination"]["total"] == len(expected)
+
+
+def test_the_due_list_is_paginated(api, world):
+    caller = api(world.staff)
+
+    whole = _due(caller.get("/reports/due?today=2021-03-15&per_page=100"))
+    pages = [_due(caller.get(f"/reports/due?today=2021-03-15&per_page=3&page={page}")) for page in (1, 2)]
+
+    assert pages[0] + pages[1] == whole[:6]

@@ -9,11 +9,14 @@ from flask import current_app
 
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
+from kamcrm.api.schemas import PageArgs, envelope, offset, page_of
 from kamcrm.compliance.engine import cr2_report
 from kamcrm.compliance.operations import YEAR_RANGE
 from kamcrm.db import utcnow
-from kamcrm.errors import ValidationFailed
-from kamcrm.org.access import requires, scope_for
+from kamcrm.errors import NotFound, ValidationFailed
+from kamcrm.extensions import db
+from kamcrm.org.access import requires, scope_for, scope_of, visible_users
+from kamcrm.org.models import User
 
 PATH = "/reports"
 blp = Blueprint("reports", __name__, description="The CR2 report, the due list and the monthly summary.")
@@ -116,6 +119,73 @@ def cr2(args):
     """
     scope = scope_for(caller(), args.get("office"))
     return _json_response(cr2_report(args["year"], args.get("as_of"), scope))
+
+
+# --- the due list ------------------------------------------------------------------------
+
+
+class DueArgs(PageArgs):
+    user = Text(validate=ma.validate.Length(max=80), metadata={
+        "description": "A KAMR's username: only the accounts they own (default for a KAMR: you)."})
+    office = Text(validate=ma.validate.Length(max=20), metadata={
+        "description": "Office code: that office with its branches; default your whole scope."})
+    today = ma.fields.Date(metadata={"description": "The day the current periods contain; default today (Bangkok)."})
+
+
+class DueItemSchema(ma.Schema):
+    """An account that still needs ``needed`` more activities of ``type`` this period."""
+
+    account_no = ma.fields.String(required=True)
+    account_name = ma.fields.String(required=True)
+    office_code = ma.fields.String(required=True)
+    kamr_username = ma.fields.String(required=True, allow_none=True)
+    kamr_name = ma.fields.String(required=True, allow_none=True)
+    tier = ma.fields.String(required=True)
+    item = ma.fields.String(required=True)
+    type = ma.fields.String(required=True)
+    period = ma.fields.String(required=True)
+    period_start = ma.fields.Date(required=True)
+    period_end = ma.fields.Date(required=True)
+    min_count = ma.fields.Integer(required=True)
+    done = ma.fields.Integer(required=True)
+    planned = ma.fields.Integer(required=True)
+    needed = ma.fields.Integer(required=True)
+    days_left = ma.fields.Integer(required=True)
+
+
+DuePage = envelope(DueItemSchema, "DuePage")
+
+
+@blp.route("/due", methods=["GET"])
+@requires("reports.due")
+@blp.arguments(DueArgs, location="query")
+@blp.response(200, DuePage)
+@may_answer(404)
+def due(args):
+    """The due list: which accounts still need which activity this period, most urgent first.
+
+    A KAMR gets their own accounts unless they name an ``office``; anyone may narrow to a
+    ``user`` or an ``office`` in their scope (404 outside it, like an unknown name).
+    """
+    from kamcrm.compliance.due import due_count, due_list
+    from kamcrm.periods import bangkok_today
+
+    user = caller()
+    scope = scope_for(user, args.get("office")) if "office" in args else scope_of(user)
+    kamr_id = None
+    if "user" in args:
+        owner = db.session.execute(
+            visible_users(user).where(User.username == args["user"])
+        ).scalar_one_or_none()
+        if owner is None:
+            raise NotFound(f"No user has the username {args['user']!r}.")
+        kamr_id = owner.id
+    elif user.role == "kamr" and "office" not in args:
+        kamr_id = user.id
+    today = args.get("today") or bangkok_today()
+    items = due_list(scope, today, kamr_id=kamr_id, limit=args["per_page"], offset=offset(args))
+    total = due_count(scope, today, kamr_id=kamr_id)
+    return page_of(items, total, args)
 
 
 # --- the monthly summary -----------------------------------------------------------------
