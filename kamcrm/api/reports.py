@@ -2,8 +2,6 @@
 monthly summary, each computed within the caller's scope (``office`` narrows it)."""
 from __future__ import annotations
 
-import json
-
 import marshmallow as ma
 from flask import current_app
 
@@ -100,13 +98,6 @@ class Cr2Schema(ma.Schema):
     counts = ma.fields.List(ma.fields.Nested(CountRowSchema), required=True)
 
 
-def _json_response(data: dict):
-    # The engine's dict as it is, keys in the report's order: the same JSON as the CLI.
-    return current_app.response_class(
-        json.dumps(data, ensure_ascii=False), mimetype="application/json"
-    )
-
-
 @blp.route("/cr2", methods=["GET"])
 @requires("reports.cr2")
 @blp.arguments(Cr2Args, location="query")
@@ -117,8 +108,12 @@ def cr2(args):
 
     An office outside your scope answers 404, like an unknown code.
     """
+    from kamcrm.reports.cr2 import cr2_json
+
     scope = scope_for(caller(), args.get("office"))
-    return _json_response(cr2_report(args["year"], args.get("as_of"), scope))
+    report = cr2_report(args["year"], args.get("as_of"), scope)
+    # Byte for byte what ``flask report cr2 --format json`` writes.
+    return current_app.response_class(cr2_json(report), mimetype="application/json")
 
 
 # --- the due list ------------------------------------------------------------------------
@@ -216,6 +211,7 @@ class MonthlySchema(ma.Schema):
 def monthly(args):
     """The monthly summary of ``month`` (YYYY-MM), as of now or as reported."""
     from kamcrm.reports.monthly import monthly_report_for
+    from kamcrm.reports.monthly_export import monthly_json
 
     try:
         summary = monthly_report_for(
@@ -223,4 +219,5 @@ def monthly(args):
         )
     except ValueError as error:  # a month that does not exist, e.g. 2021-13
         raise ValidationFailed({"month": [str(error)]}) from None
-    return _json_response(summary)
+    # The JSON of ``flask report monthly --format json``.
+    return current_app.response_class(monthly_json(summary), mimetype="application/json")
