@@ -138,3 +138,14 @@ def test_safe_next_refuses_other_sites(target):
                                                      (Decimal("1250.50"), 0, "1,250.50"), (3.14159, 2, "3.14")])
 def test_numbers_are_grouped(value, digits, expected):
     assert i18n.format_number(value, digits) == expected
+
+
+def test_the_sign_in_page_reads_thai_too(client, make):
+    from kamcrm.org.auth import set_password
+
+    set_password(make.user(role="kamr", username="somsri"), "correct horse battery", None)
+    html = client.get("/login").get_data(as_text=True)
+    assert "ชื่อผู้ใช้" in html and "รหัสผ่าน" in html
+    refused = client.post("/login", data={"username": "somsri", "password": "wrong password!"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง" in refused

@@ -63,6 +63,44 @@ AUDIT_ACTION_LABELS = {
 }
 
 
+#: Texts of the sign-in pages and the security layer (kamcrm/org), shown through
+#: ``translate`` in templates, so that they too read in the page's language.
+SIGN_IN_TEXTS = (
+    _l("Username"),
+    _l("Password"),
+    _l("Current password"),
+    _l("New password"),
+    _l("New password again"),
+    _l("Name"),
+    _l("Expires after (days)"),
+    _l("Wrong username or password."),
+    _l("This user is deactivated; ask an administrator."),
+    _l("You are signed out."),
+    _l("Your password is changed."),
+    _l("Please sign in to see this page."),
+    _l("Your session ended after a period of inactivity; please sign in again."),
+    _l("The password must not be the username."),
+    _l("The password must not be only spaces."),
+    _l("The current password is wrong."),
+    _l("The two new passwords differ."),
+    _l("Choose a password different from the current one."),
+    _l("No such account."),
+    _l("This field is required."),
+)
+
+
+def translate(text) -> str:
+    """Return ``text`` in the page's language when the catalogue has it, else unchanged.
+
+    For messages made elsewhere (flashes, form labels of the sign-in pages); no % formatting.
+    """
+    from flask_babel import get_translations
+
+    if not isinstance(text, str) or not text:
+        return text
+    return get_translations().ugettext(text)
+
+
 def label(mapping: dict, code) -> str:
     """Return the label of ``code`` in ``mapping``, or the code itself."""
     if code is None:
@@ -80,4 +118,5 @@ TEMPLATE_LABELS = {
     "tier_label": lambda code: label(TIER_LABELS, code) if code else "–",
     "office_class_label": lambda code: label(OFFICE_CLASS_LABELS, code),
     "audit_action_label": lambda code: label(AUDIT_ACTION_LABELS, code),
+    "translate": translate,
 }
