@@ -73,8 +73,6 @@ SIGN_IN_TEXTS = (
     _l("New password again"),
     _l("Name"),
     _l("Expires after (days)"),
-    _l("Wrong username or password."),
-    _l("This user is deactivated; ask an administrator."),
     _l("You are signed out."),
     _l("Your password is changed."),
     _l("Please sign in to see this page."),
