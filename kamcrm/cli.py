@@ -25,3 +25,6 @@ def register_commands(app: Flask) -> None:
     # ``report`` holds cr2 and due; other report commands attach with report_cli.add_command.
     app.cli.add_command(report_cli)
     app.cli.add_command(targets_cli)
+    from kamcrm.reports.monthly_export import monthly_command
+
+    report_cli.add_command(monthly_command)

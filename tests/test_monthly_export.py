@@ -13,7 +13,7 @@ import pytest
 from kamcrm.org.scope import region_scope
 from kamcrm.periods import BANGKOK
 from kamcrm.reports.monthly import keep_reported_summaries, kept_summary, monthly_report
-from kamcrm.reports.monthly_export import MONTHLY_FORMATS, figure_name, monthly_command, render_monthly
+from kamcrm.reports.monthly_export import MONTHLY_FORMATS, figure_name, render_monthly
 
 REPORTED_AT = datetime(2021, 2, 6, 0, 30, tzinfo=BANGKOK)
 NOW = datetime(2021, 2, 20, 3, 0, tzinfo=timezone.utc)
@@ -109,14 +109,14 @@ def test_changed_figures_are_named_in_thai(name, words):
 
 def test_report_monthly_writes_a_pdf_and_keeps_an_on_demand_snapshot(runner, view, tmp_path):
     target = tmp_path / "r2.pdf"
-    result = runner.invoke(monthly_command, ["--month", "2021-01", "--format", "pdf", "--output", str(target)])
+    result = runner.invoke(args=["report", "monthly", "--month", "2021-01", "--format", "pdf", "--output", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes().startswith(b"%PDF")
     assert kept_summary(2021, 1, "R2", "on_demand") is not None
 
 
 def test_report_monthly_as_reported_prints_the_kept_json(runner, view):
-    result = runner.invoke(monthly_command, ["--month", "2021-01", "--office", "CBI", "--as-reported"])
+    result = runner.invoke(args=["report", "monthly", "--month", "2021-01", "--office", "CBI", "--as-reported"])
     data = json.loads(result.output)
     assert (data["kind"], data["scope"]) == ("reported", "CBI")
     assert data["total"]["activities"]["RBA"]["activities"] == 0
@@ -132,5 +132,5 @@ def test_report_monthly_as_reported_prints_the_kept_json(runner, view):
     ],
 )
 def test_report_monthly_explains_a_bad_request(runner, view, args, message):
-    result = runner.invoke(monthly_command, args)
+    result = runner.invoke(args=["report", "monthly", *args])
     assert result.exit_code != 0 and message in result.output

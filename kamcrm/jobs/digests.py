@@ -7,7 +7,7 @@ read set-based for everyone at once and then handed out per person.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from kamcrm.extensions import db
 from kamcrm.jobs.notify import Message, notify_once
 from kamcrm.jobs.tasks import JobOutput
 from kamcrm.org.models import Office, User
-from kamcrm.periods import BANGKOK, period_containing, thai_date
+from kamcrm.periods import BANGKOK, thai_date
 
 #: Follow-ups due within this many days are reminded of, besides the overdue ones.
 REMINDER_DAYS = 3
@@ -228,44 +228,26 @@ def _activity_item(row) -> dict:
 def due_items(people: list[User], today: date) -> dict[int, list[dict]]:
     """Return ``{user id: due items}``: what each KAMR's and manager's accounts still need.
 
-    For every rule of the year, the engine lists the accounts of the region that have not
-    met it in the current period so far (one query per rule); each goes to the account's
-    KAMR and to the managers of its office, most urgent first.
+    The region's due list is read once (``kamcrm.compliance.due``, most urgent first);
+    each item goes to the account's KAMR and to the managers of its office.
     """
-    from kamcrm.compliance.engine import accounts_behind
-    from kamcrm.compliance.targets import year_targets
+    from kamcrm.compliance.due import due_list
     from kamcrm.org.scope import region_scope
 
-    kamrs = {person.id for person in people if person.role == "kamr"}
-    managers_of = defaultdict(list)
+    kamrs = {person.username: person.id for person in people if person.role == "kamr"}
+    managers_of = defaultdict(set)
     for person in people:
         if person.role == "office_manager":
-            managers_of[person.office_id].append(person.id)
-    parents = dict(db.session.execute(sa.select(Office.id, Office.parent_id)).all())
-    region = region_scope()
+            managers_of[person.office_id].add(person.id)
+    offices = {row.code: row for row in db.session.execute(sa.select(Office.code, Office.id, Office.parent_id))}
     found = defaultdict(list)
-    for rule in year_targets(today.year).rules:
-        period = period_containing(rule.period, today)
-        rows = db.session.execute(accounts_behind(region, rule, period.cut(today), met=False)).all()
-        for account, done in rows:
-            item = {
-                "account_no": account.account_no,
-                "account_name": account.name,
-                "type": rule.type,
-                "tier": rule.tier,
-                "needed": rule.min_count - done,
-                "period_end": period.end,
-                "days_left": (period.end - today).days,
-            }
-            readers = set(managers_of.get(account.office_id, ())) | set(
-                managers_of.get(parents.get(account.office_id), ())
-            )
-            if account.kamr_id in kamrs:
-                readers.add(account.kamr_id)
-            for reader in readers:
-                found[reader].append(item)
-    for items in found.values():
-        items.sort(key=lambda item: (item["days_left"], item["account_no"], item["type"]))
+    for item in due_list(region_scope(), today):
+        office = offices[item.office_code]
+        readers = managers_of[office.id] | managers_of[office.parent_id]
+        if item.kamr_username in kamrs:
+            readers = readers | {kamrs[item.kamr_username]}
+        for reader in readers:
+            found[reader].append(asdict(item))
     return found
 
 

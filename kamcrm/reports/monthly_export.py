@@ -5,7 +5,6 @@ layout (``monthly_tables``), so the spreadsheet, the page and the PDF say the sa
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -293,9 +292,17 @@ def monthly_json(view: dict) -> bytes:
 
 
 def monthly_html(view: dict, *, for_pdf: bool = False) -> str:
-    """Return the summary as a standalone Thai HTML document."""
+    """Return the summary as a standalone Thai HTML document (fonts shipped with kamcrm)."""
+    from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css
+
     return render_template(
-        "reports/monthly.html", view=view, heading=heading(view), tables=monthly_tables(view), for_pdf=for_pdf
+        "reports/monthly.html",
+        view=view,
+        heading=heading(view),
+        tables=monthly_tables(view),
+        for_pdf=for_pdf,
+        font_faces=font_face_css() if for_pdf else "",
+        font_family=FONT_FAMILY,
     )
 
 
@@ -318,57 +325,52 @@ SHEETS = (("สรุป", ("1.", "2.", "3.", "4.", "5. ")), ("บันทึ�
 
 def monthly_xlsx(view: dict) -> bytes:
     """Return the summary as an XLSX workbook: the figures, the late entries, the changes."""
-    import xlsxwriter
+    from kamcrm.reports.export.xlsx import ReportWorkbook
 
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    title = workbook.add_format({"bold": True, "font_size": 14, "font_name": "Tahoma"})
-    plain = workbook.add_format({"font_name": "Tahoma", "valign": "top"})
-    bold = workbook.add_format({"bold": True, "font_name": "Tahoma"})
-    head = workbook.add_format({"bold": True, "font_name": "Tahoma", "bg_color": "#ECE8F4", "border": 1,
-                                "text_wrap": True, "align": "center", "valign": "vcenter"})
-    cell = workbook.add_format({"font_name": "Tahoma", "border": 1, "valign": "top"})
-    total = workbook.add_format({"font_name": "Tahoma", "border": 1, "bold": True, "bg_color": "#F5F5F5"})
-    note = workbook.add_format({"font_name": "Tahoma", "italic": True, "font_color": "#555555"})
+    book = ReportWorkbook()
+    formats = book.formats
+    total_format = book.add_format(border=1, valign="top", bold=True, bg_color="#F5F5F5")
     lines = heading(view)
     tables = monthly_tables(view)
     for sheet_name, prefixes in SHEETS:
         chosen = [table for table in tables if table.title.startswith(prefixes)]
         if not chosen:
             continue
-        sheet = workbook.add_worksheet(sheet_name)
-        sheet.write(0, 0, lines["title"], title)
-        sheet.write(1, 0, f"{lines['scope']} · {lines['period']} · {lines['deadline']}", plain)
-        sheet.write(2, 0, f"{lines['kind']} · {lines['generated']}", plain)
+        sheet = book.sheet(sheet_name)
+        sheet.write(0, 0, lines["title"], formats["title"])
+        sheet.write(1, 0, f"{lines['scope']} · {lines['period']} · {lines['deadline']}", formats["plain"])
+        sheet.write(2, 0, f"{lines['kind']} · {lines['generated']}", formats["plain"])
         widths: dict[int, int] = {}
         row = 4
         for table in chosen:
-            sheet.write(row, 0, table.title, bold)
+            sheet.write(row, 0, table.title, formats["subtitle"])
             row += 1
             for column, name in enumerate(table.header):
-                sheet.write(row, column, name, head)
+                sheet.write(row, column, name, formats["head"])
             row += 1
             for values in table.rows + ([table.total] if table.total else []):
-                style = total if values is table.total else cell
                 for column, value in enumerate(values):
+                    if values is table.total:
+                        style = total_format
+                    else:
+                        style = formats["number"] if isinstance(value, int) else formats["cell"]
                     sheet.write(row, column, value, style)
-                    widths[column] = max(widths.get(column, 8), min(60, len(str(value)) + 2))
+                    widths[column] = max(widths.get(column, 8), min(50, len(str(value)) + 2))
                 row += 1
             if table.note:
-                sheet.write(row, 0, table.note, note)
+                sheet.write(row, 0, table.note, formats["note"])
                 row += 1
             row += 1
         for column, width in widths.items():
             sheet.set_column(column, column, width)
-    workbook.close()
-    return buffer.getvalue()
+    return book.close()
 
 
 def monthly_pdf(view: dict) -> bytes:
-    """Return the summary as an A4 landscape PDF, set in the Thai fonts the server has."""
-    from weasyprint import HTML
+    """Return the summary as an A4 landscape PDF in the Thai font shipped with kamcrm."""
+    from kamcrm.reports.export.pdf import render_pdf
 
-    return HTML(string=monthly_html(view, for_pdf=True)).write_pdf()
+    return render_pdf(monthly_html(view, for_pdf=True))
 
 
 # --- flask report monthly ----------------------------------------------------------------------
