@@ -162,22 +162,31 @@ def monthly_tables(view: dict) -> list[Table]:
     activities.total = ["รวม", *activity_cells(total)]
     tables.append(activities)
 
+    # One table per activity type keeps each cell on one line (a table of eleven
+    # coverage columns wrapped every cell and tripled the document's length).
     columns = _coverage_columns(view)
-    coverage = Table(
-        "3. ความครอบคลุมตามเกณฑ์ (ดำเนินการแล้ว/จำนวนลูกค้า (ร้อยละ))",
-        ["สำนักงาน", *(f"{t} {TIER_NAMES[tier]} {WINDOW_NAMES[w]}" for t, tier, w in columns)],
-        note="FMS และ RBA นับสะสมตั้งแต่ 1 มกราคม; COM นับในไตรมาสปัจจุบัน "
-        "(กลุ่ม Streamline นับครึ่งปีปัจจุบัน) ถึงสิ้นเดือน",
-    )
+    for number, type_ in enumerate(dict.fromkeys(t for t, _, _ in columns), start=1):
+        keys = [key for key in columns if key[0] == type_]
+        windows = {WINDOW_NAMES[w] for _, _, w in keys}
+        coverage = Table(
+            f"3.{number} ความครอบคลุม {type_} {' / '.join(sorted(windows))} "
+            "(ดำเนินการแล้ว/จำนวนลูกค้า (ร้อยละ))",
+            ["สำนักงาน", *(TIER_NAMES[tier] for _, tier, _ in keys)],
+        )
 
-    def coverage_cells(row):
-        cells = {(c["type"], c["tier"], c["window"]): c for c in row["coverage"]}
-        return [coverage_text(cells[key]) if key in cells else "–" for key in columns]
+        def coverage_cells(row, keys=keys):
+            cells = {(c["type"], c["tier"], c["window"]): c for c in row["coverage"]}
+            return [coverage_text(cells[key]) if key in cells else "–" for key in keys]
 
-    for row in parts:
-        coverage.rows.append([office(row), *coverage_cells(row)])
-    coverage.total = ["รวม", *coverage_cells(total)]
-    tables.append(coverage)
+        for row in parts:
+            coverage.rows.append([office(row), *coverage_cells(row)])
+        coverage.total = ["รวม", *coverage_cells(total)]
+        tables.append(coverage)
+    if columns:
+        tables[-1].note = (
+            "FMS และ RBA นับสะสมตั้งแต่ 1 มกราคม; COM นับในไตรมาสปัจจุบัน "
+            "(กลุ่ม Streamline นับครึ่งปีปัจจุบัน) ถึงสิ้นเดือน"
+        )
 
     visits = Table(
         "4. การเยี่ยมเยียนลูกค้าโดยผู้บริหาร (ครั้ง / ราย ในเดือน; รายสะสมในไตรมาส / เป้าหมาย)",
@@ -320,7 +329,7 @@ def render_monthly(view: dict, fmt: str) -> bytes:
 
 
 #: Workbook sheets and the tables (by number) each holds.
-SHEETS = (("สรุป", ("1.", "2.", "3.", "4.", "5. ")), ("บันทึกล่าช้า", ("5.1", "5.2")), ("เปลี่ยนแปลง", ("6.",)))
+SHEETS = (("สรุป", ("1.", "2.", "3", "4.", "5. ")), ("บันทึกล่าช้า", ("5.1", "5.2")), ("เปลี่ยนแปลง", ("6.",)))
 
 
 def monthly_xlsx(view: dict) -> bytes:
