@@ -133,3 +133,10 @@ def test_the_monthly_summary_downloads(client, make, staff, fmt, magic):
     response = client.get(f"/region/monthly.{fmt}?month=2021-02")
     assert response.status_code == 200 and response.data[:len(magic)] == magic
     assert f'filename="monthly-' in response.headers["Content-Disposition"]
+
+
+def test_the_accounts_page_hands_its_accounts_to_the_roster(client, make, staff):
+    make.account(account_no="L-1", name="บริษัท ก จำกัด")
+    html = client.get("/accounts?q=L-1").get_data(as_text=True)
+    assert 'name="accounts" value="L-1"' in html
+    assert "L-1</textarea>" in client.get("/region/tiers?accounts=L-1").get_data(as_text=True)

@@ -313,8 +313,13 @@ def _render_tiers(selection=None, upload=None, result=None, status=200):
 @bp.get("/tiers")
 @requires("roster.retier")
 def tiers():
-    """Re-tier accounts in bulk from a date: from a tiers file or a list of account numbers."""
-    return _render_tiers()[0]
+    """Re-tier accounts in bulk from a date: from a tiers file or a list of account numbers
+    (``?accounts=A,B`` fills the list, as the accounts page's button does)."""
+    selection = RetierSelectionForm(formdata=None, prefix="pick")
+    listed = [number.strip() for number in request.args.get("accounts", "").split(",") if number.strip()]
+    if listed:
+        selection.account_nos.data = "\n".join(listed)
+    return _render_tiers(selection=selection)[0]
 
 
 @bp.post("/tiers/selection")
