@@ -218,7 +218,7 @@ async def load(port: int, make_request, *, clients: int, rate: float, requests: 
     request that had to wait for a free client counts its wait.
     """
     start = time.perf_counter() + 0.2
-    latencies, statuses, bodies = [], {}, []
+    latencies, statuses, bodies, by_index = [], {}, [], {}
     next_index = 0
 
     async def client():
@@ -232,8 +232,10 @@ async def load(port: int, make_request, *, clients: int, rate: float, requests: 
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            status, body = await _send(port, make_request(index))
+            request = make_request(index)
+            status, body = await _send(port, request)
             latencies.append(time.perf_counter() - due)
+            by_index[index] = latencies[-1]
             statuses[status] = statuses.get(status, 0) + 1
             bodies.append((status, body))
 
@@ -248,7 +250,7 @@ async def load(port: int, make_request, *, clients: int, rate: float, requests: 
         "requests": len(latencies), "seconds": elapsed, "throughput": len(latencies) / elapsed,
         "p50_ms": quantile(0.50), "p95_ms": quantile(0.95), "p99_ms": quantile(0.99),
         "max_ms": 1000 * ordered[-1], "mean_ms": 1000 * statistics.fmean(ordered), "statuses": statuses,
-        "bodies": bodies,
+        "bodies": bodies, "by_index": by_index,
     }
 
 
@@ -268,26 +270,40 @@ def post_activities(keys: dict, seed: int):
     return make
 
 
+#: The GET mix: (share, who, query shape). KAMRs list their office's accounts; staff narrow
+#: the region by office, search it by name or number, or page through a whole tier.
+GET_SHAPES = (
+    (30, "kamr", "office={office}&tier={tier}&page={page}"),
+    (20, "kamr", "sector={sector}&sort=-transformer_kva"),
+    (15, "kamr", "q={number}"),
+    (15, "staff", "office={office}&tier={tier}"),
+    (10, "staff", "q={name}&per_page=50"),
+    (10, "staff", "tier={tier}&page={page}"),
+)
+
+
 def get_accounts(keys: dict, seed: int):
-    """Requests for one page of accounts with filters, as KAMRs (their office) and as staff (region)."""
+    """Requests for one page of accounts with filters, in the shares of ``GET_SHAPES``.
+
+    Returns the request maker and a dict naming each request's shape (for the report).
+    """
     rng = random.Random(seed)
     codes = sorted(keys["kamrs"])
+    shapes = [shape for share, *shape in GET_SHAPES for _ in range(share)]
+    chosen: dict[int, str] = {}
 
     def make(index: int) -> bytes:
+        who, template = rng.choice(shapes)
         code = rng.choice(codes)
-        kamr = rng.choice(keys["kamrs"][code])
-        choices = [
-            (kamr, f"office={code}&tier={rng.choice(TIERS)}&page={rng.randint(1, 3)}"),
-            (kamr, f"sector={quote(rng.choice(SECTORS))}&sort=-transformer_kva"),
-            (kamr, f"q=0200{rng.randint(0, 99):02d}"),
-            (keys["staff"], f"tier={rng.choice(TIERS[:3])}&office={code}"),
-            (keys["staff"], f"q={quote(rng.choice(['บริษัท ทดสอบ 12', '020000']))}&per_page=50"),
-            (keys["staff"], f"tier={rng.choice(TIERS)}&page={rng.randint(1, 20)}"),
-        ]
-        token, query = rng.choice(choices)
+        token = rng.choice(keys["kamrs"][code]) if who == "kamr" else keys["staff"]
+        query = template.format(
+            office=code, tier=rng.choice(TIERS), page=rng.randint(1, 3), sector=quote(rng.choice(SECTORS)),
+            number=f"0200{rng.randint(0, 99):02d}", name=quote(f"บริษัท ทดสอบ {rng.randint(1, 999)}"),
+        )
+        chosen[index] = f"{who}: {template.split('&')[0].split('=')[0]}"
         return _request("GET", f"/api/v1/accounts?{query}", token)
 
-    return make
+    return make, chosen
 
 
 def acknowledged_ids(result: dict) -> list[int]:
@@ -316,6 +332,16 @@ def _line(name: str, result: dict) -> str:
             f"p99 {result['p99_ms']:6.1f}  max {result['max_ms']:6.1f} ms   [{statuses}]")
 
 
+def _p99_by_shape(result: dict, shapes: dict[int, str]) -> dict[str, float]:
+    grouped: dict[str, list[float]] = {}
+    for index, seconds in result["by_index"].items():
+        grouped.setdefault(shapes[index], []).append(seconds)
+    return {
+        shape: 1000 * sorted(values)[min(len(values) - 1, int(0.99 * len(values)))]
+        for shape, values in sorted(grouped.items())
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench api", description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -339,7 +365,8 @@ def main(argv: list[str]) -> int:
         bounds = {"clients": options.clients, "rate": options.rate, "requests": options.requests,
                   "seconds": options.seconds}
         writes = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
-        reads = asyncio.run(load(options.port, get_accounts(keys, 2), **bounds))
+        make_read, shapes = get_accounts(keys, 2)
+        reads = asyncio.run(load(options.port, make_read, **bounds))
     finally:
         stop_gunicorn(server)
     ids = acknowledged_ids(writes)
@@ -350,6 +377,8 @@ def main(argv: list[str]) -> int:
     print(f"gunicorn -w {options.workers} on 127.0.0.1, {options.clients} clients, offered {options.rate:g} req/s")
     print(_line("POST /activities", writes))
     print(_line("GET /accounts", reads))
+    for shape, p99 in _p99_by_shape(reads, shapes).items():
+        print(f"    {shape:<18} p99 {p99:6.1f} ms")
     print(f"acknowledged writes: {len(ids)}; found in the database: {found}; activities in all: {total}")
     ok = (
         writes["throughput"] >= GOAL_RATE * 0.98 and options.rate >= GOAL_RATE
