@@ -36,10 +36,20 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_URL = os.environ.get("KAMCRM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
+SERVER_URL = os.environ.get(
+    "KAMCRM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"
+)
 DATABASE = "kamcrm_apibench"
 TIERS = ("STRATEGIC", "STAR", "STATUS", "STREAMLINE")
-SECTORS = ("automotive", "petrochemical", "electronics", "food processing", "steel", "plastics", "textiles")
+SECTORS = (
+    "automotive",
+    "petrochemical",
+    "electronics",
+    "food processing",
+    "steel",
+    "plastics",
+    "textiles",
+)
 #: Goals of the issue: POST /activities ≥ 400 req/s with p99 ≤ 100 ms; GET /accounts p99 ≤ 100 ms.
 GOAL_RATE = 400
 GOAL_P99_MS = 100.0
@@ -76,43 +86,101 @@ def fill(database_url: str, accounts: int, instance: str) -> dict:
     from kamcrm.org.models import ApiToken, Office, User
     from kamcrm.org.tokens import digest
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "TESTING": False})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "TESTING": False}
+    )
     rng = random.Random(f"api-bench-{accounts}")
     now = datetime.now(timezone.utc)
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")
         connection = db.session.connection()
-        offices = [{"id": 1, "code": "R2", "name": "การไฟฟ้าส่วนภูมิภาค เขต 2", "office_class": "region",
-                    "parent_id": None, "created_at": now, "updated_at": now}]
+        offices = [
+            {
+                "id": 1,
+                "code": "R2",
+                "name": "การไฟฟ้าส่วนภูมิภาค เขต 2",
+                "office_class": "region",
+                "parent_id": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ]
         units = {}  # office code -> (office id, [unit ids: the office and its branches])
         for n in range(1, 21):
             office_id = len(offices) + 1
             code = f"O{n:02d}"
-            offices.append({"id": office_id, "code": code, "name": f"กฟฟ. ทดสอบ {code}",
-                            "office_class": str(1 + n % 3), "parent_id": 1, "created_at": now, "updated_at": now})
+            offices.append(
+                {
+                    "id": office_id,
+                    "code": code,
+                    "name": f"กฟฟ. ทดสอบ {code}",
+                    "office_class": str(1 + n % 3),
+                    "parent_id": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             members = [office_id]
             for k in (1, 2):
-                offices.append({"id": len(offices) + 1, "code": f"{code}B{k}", "name": f"กฟส. ทดสอบ {code}B{k}",
-                                "office_class": "branch", "parent_id": office_id, "created_at": now,
-                                "updated_at": now})
+                offices.append(
+                    {
+                        "id": len(offices) + 1,
+                        "code": f"{code}B{k}",
+                        "name": f"กฟส. ทดสอบ {code}B{k}",
+                        "office_class": "branch",
+                        "parent_id": office_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 members.append(len(offices))
             units[code] = (office_id, members)
         connection.execute(sa.insert(Office), offices)
-        users = [{"id": 1, "username": "staff", "full_name": "เจ้าหน้าที่ กบล.", "role": "regional_staff",
-                  "office_id": 1, "active": True, "created_at": now, "updated_at": now}]
+        users = [
+            {
+                "id": 1,
+                "username": "staff",
+                "full_name": "เจ้าหน้าที่ กบล.",
+                "role": "regional_staff",
+                "office_id": 1,
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ]
         kamrs = {}
         for code, (office_id, _) in units.items():
             for k in range(1, 6):
-                users.append({"id": len(users) + 1, "username": f"kamr.{code.lower()}.{k}",
-                              "full_name": f"พนักงาน {code} {k}", "role": "kamr", "office_id": office_id,
-                              "active": True, "created_at": now, "updated_at": now})
+                users.append(
+                    {
+                        "id": len(users) + 1,
+                        "username": f"kamr.{code.lower()}.{k}",
+                        "full_name": f"พนักงาน {code} {k}",
+                        "role": "kamr",
+                        "office_id": office_id,
+                        "active": True,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 kamrs.setdefault(code, []).append(len(users))
         connection.execute(sa.insert(User), users)
-        tokens = {user["id"]: f"kam_bench_{user['username']}_{rng.getrandbits(64):016x}" for user in users}
-        connection.execute(sa.insert(ApiToken), [
-            {"user_id": user_id, "name": "bench", "prefix": raw[:12], "token_hash": digest(raw), "created_at": now}
-            for user_id, raw in tokens.items()
-        ])
+        tokens = {
+            user["id"]: f"kam_bench_{user['username']}_{rng.getrandbits(64):016x}" for user in users
+        }
+        connection.execute(
+            sa.insert(ApiToken),
+            [
+                {
+                    "user_id": user_id,
+                    "name": "bench",
+                    "prefix": raw[:12],
+                    "token_hash": digest(raw),
+                    "created_at": now,
+                }
+                for user_id, raw in tokens.items()
+            ],
+        )
         account_numbers = {code: [] for code in units}
         codes = list(units)
         for start in range(0, accounts, 10_000):
@@ -122,23 +190,53 @@ def fill(database_url: str, accounts: int, instance: str) -> dict:
                 office_id = rng.choice(units[code][1])
                 number = f"02{n:010d}"
                 account_numbers[code].append(number)
-                rows.append({"id": n + 1, "account_no": number, "name": f"บริษัท ทดสอบ {n} จำกัด",
-                             "office_id": office_id, "kamr_id": rng.choice(kamrs[code]),
-                             "sector": rng.choice(SECTORS), "transformer_kva": rng.randint(250, 20000),
-                             "boi": rng.random() < 0.2, "spp_area": rng.random() < 0.1, "version": 1,
-                             "created_at": now, "updated_at": now})
-                # The plan's 165 / 106 / 272 accounts spread over the offices; the rest the long tail.
-                tier = ("STRATEGIC" if n < 165 else "STAR" if n < 271 else "STATUS" if n < 543 else "STREAMLINE")
-                tiers.append({"account_id": n + 1, "tier": tier, "effective_from": date(2020, 1, 1),
-                              "created_at": now, "updated_at": now})
+                rows.append(
+                    {
+                        "id": n + 1,
+                        "account_no": number,
+                        "name": f"บริษัท ทดสอบ {n} จำกัด",
+                        "office_id": office_id,
+                        "kamr_id": rng.choice(kamrs[code]),
+                        "sector": rng.choice(SECTORS),
+                        "transformer_kva": rng.randint(250, 20000),
+                        "boi": rng.random() < 0.2,
+                        "spp_area": rng.random() < 0.1,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                # The plan's 165 / 106 / 272 accounts over the offices; the rest the long tail.
+                tier = (
+                    "STRATEGIC"
+                    if n < 165
+                    else "STAR" if n < 271 else "STATUS" if n < 543 else "STREAMLINE"
+                )
+                tiers.append(
+                    {
+                        "account_id": n + 1,
+                        "tier": tier,
+                        "effective_from": date(2020, 1, 1),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 if n % 7 == 0:  # some tier histories have a change this year
-                    tiers.append({"account_id": n + 1, "tier": rng.choice(TIERS),
-                                  "effective_from": date(now.year, 1, 1), "created_at": now, "updated_at": now})
+                    tiers.append(
+                        {
+                            "account_id": n + 1,
+                            "tier": rng.choice(TIERS),
+                            "effective_from": date(now.year, 1, 1),
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
             connection.execute(sa.insert(Account), rows)
             connection.execute(sa.insert(TierAssignment), tiers)
         for table in ("offices", "users", "accounts"):
             connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
             )
         db.session.commit()
         connection = db.session.connection()
@@ -156,15 +254,33 @@ def fill(database_url: str, accounts: int, instance: str) -> dict:
 
 def start_gunicorn(database_url: str, port: int, workers: int, instance: str) -> subprocess.Popen:
     """Start gunicorn on 127.0.0.1:``port`` and wait until it answers."""
-    env = {**os.environ, "KAMCRM_DATABASE_URL": database_url, "KAMCRM_INSTANCE_PATH": instance,
-           "KAMCRM_SECRET_KEY": "bench-secret"}
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--backlog", "2048", "--log-level", "warning", "kamcrm:create_app()"]
+    env = {
+        **os.environ,
+        "KAMCRM_DATABASE_URL": database_url,
+        "KAMCRM_INSTANCE_PATH": instance,
+        "KAMCRM_SECRET_KEY": "bench-secret",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+        "kamcrm:create_app()",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2) as answer:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2
+            ) as answer:
                 if answer.status == 200:
                     return process
         except OSError:
@@ -204,14 +320,21 @@ async def _send(port: int, request: bytes) -> tuple[int, bytes]:
 
 def _request(method: str, path: str, token: str, body: dict | None = None) -> bytes:
     payload = json.dumps(body).encode() if body is not None else b""
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {token}",
-             "Connection: close", f"Content-Length: {len(payload)}"]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Authorization: Bearer {token}",
+        "Connection: close",
+        f"Content-Length: {len(payload)}",
+    ]
     if body is not None:
         lines.append("Content-Type: application/json")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-async def load(port: int, make_request, *, clients: int, rate: float, requests: int, seconds: float) -> dict:
+async def load(
+    port: int, make_request, *, clients: int, rate: float, requests: int, seconds: float
+) -> dict:
     """Run ``clients`` concurrent clients at ``rate`` requests/s in total; return the results.
 
     Request ``i`` is due at ``start + i / rate``; its latency runs from that moment, so a
@@ -247,10 +370,17 @@ async def load(port: int, make_request, *, clients: int, rate: float, requests: 
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     return {
-        "requests": len(latencies), "seconds": elapsed, "throughput": len(latencies) / elapsed,
-        "p50_ms": quantile(0.50), "p95_ms": quantile(0.95), "p99_ms": quantile(0.99),
-        "max_ms": 1000 * ordered[-1], "mean_ms": 1000 * statistics.fmean(ordered), "statuses": statuses,
-        "bodies": bodies, "by_index": by_index,
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "throughput": len(latencies) / elapsed,
+        "p50_ms": quantile(0.50),
+        "p95_ms": quantile(0.95),
+        "p99_ms": quantile(0.99),
+        "max_ms": 1000 * ordered[-1],
+        "mean_ms": 1000 * statistics.fmean(ordered),
+        "statuses": statuses,
+        "bodies": bodies,
+        "by_index": by_index,
     }
 
 
@@ -262,9 +392,15 @@ def post_activities(keys: dict, seed: int):
 
     def make(index: int) -> bytes:
         code = rng.choice(codes)
-        body = {"account_no": rng.choice(keys["accounts"][code]), "type": "COM", "channel": "phone",
-                "activity_date": (date(last_year, 1, 1) + timedelta(days=rng.randrange(365))).isoformat(),
-                "summary": f"bench call {index}"}
+        body = {
+            "account_no": rng.choice(keys["accounts"][code]),
+            "type": "COM",
+            "channel": "phone",
+            "activity_date": (
+                date(last_year, 1, 1) + timedelta(days=rng.randrange(365))
+            ).isoformat(),
+            "summary": f"bench call {index}",
+        }
         return _request("POST", "/api/v1/activities", rng.choice(keys["kamrs"][code]), body)
 
     return make
@@ -297,8 +433,12 @@ def get_accounts(keys: dict, seed: int):
         code = rng.choice(codes)
         token = rng.choice(keys["kamrs"][code]) if who == "kamr" else keys["staff"]
         query = template.format(
-            office=code, tier=rng.choice(TIERS), page=rng.randint(1, 3), sector=quote(rng.choice(SECTORS)),
-            number=f"0200{rng.randint(0, 99):02d}", name=quote(f"บริษัท ทดสอบ {rng.randint(1, 999)}"),
+            office=code,
+            tier=rng.choice(TIERS),
+            page=rng.randint(1, 3),
+            sector=quote(rng.choice(SECTORS)),
+            number=f"0200{rng.randint(0, 99):02d}",
+            name=quote(f"บริษัท ทดสอบ {rng.randint(1, 999)}"),
         )
         chosen[index] = f"{who}: {template.split('&')[0].split('=')[0]}"
         return _request("GET", f"/api/v1/accounts?{query}", token)
@@ -326,10 +466,15 @@ def count_stored(database_url: str, ids: list[int]) -> tuple[int, int]:
 
 
 def _line(name: str, result: dict) -> str:
-    statuses = ", ".join(f"{status}: {count}" for status, count in sorted(result["statuses"].items()))
-    return (f"{name:<16} {result['requests']:>6} req in {result['seconds']:5.1f} s = "
-            f"{result['throughput']:6.1f} req/s   p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}  "
-            f"p99 {result['p99_ms']:6.1f}  max {result['max_ms']:6.1f} ms   [{statuses}]")
+    statuses = ", ".join(
+        f"{status}: {count}" for status, count in sorted(result["statuses"].items())
+    )
+    return (
+        f"{name:<16} {result['requests']:>6} req in {result['seconds']:5.1f} s = "
+        f"{result['throughput']:6.1f} req/s   "
+        f"p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}  "
+        f"p99 {result['p99_ms']:6.1f}  max {result['max_ms']:6.1f} ms   [{statuses}]"
+    )
 
 
 def _p99_by_shape(result: dict, shapes: dict[int, str]) -> dict[str, float]:
@@ -343,10 +488,14 @@ def _p99_by_shape(result: dict, shapes: dict[int, str]) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench api", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench api", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--rate", type=float, default=GOAL_RATE, help="offered requests/s (default 400)")
+    parser.add_argument(
+        "--rate", type=float, default=GOAL_RATE, help="offered requests/s (default 400)"
+    )
     parser.add_argument("--requests", type=int, default=12_000, help="per phase (default 12000)")
     parser.add_argument("--seconds", type=float, default=30.0, help="per phase (default 30)")
     parser.add_argument("--workers", type=int, default=4)
@@ -359,11 +508,18 @@ def main(argv: list[str]) -> int:
     database_url = fresh_database(options.server, DATABASE)
     instance = tempfile.mkdtemp(prefix="kamcrm-apibench-")
     keys = fill(database_url, options.accounts, instance)
-    print(f"database {DATABASE}: {options.accounts:,} accounts, filled in {time.perf_counter() - started:.1f} s")
+    print(
+        f"database {DATABASE}: {options.accounts:,} accounts, "
+        f"filled in {time.perf_counter() - started:.1f} s"
+    )
     server = start_gunicorn(database_url, options.port, options.workers, instance)
     try:
-        bounds = {"clients": options.clients, "rate": options.rate, "requests": options.requests,
-                  "seconds": options.seconds}
+        bounds = {
+            "clients": options.clients,
+            "rate": options.rate,
+            "requests": options.requests,
+            "seconds": options.seconds,
+        }
         writes = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
         make_read, shapes = get_accounts(keys, 2)
         reads = asyncio.run(load(options.port, make_read, **bounds))
@@ -374,16 +530,26 @@ def main(argv: list[str]) -> int:
     if not options.keep:
         drop_database(options.server, DATABASE)
 
-    print(f"gunicorn -w {options.workers} on 127.0.0.1, {options.clients} clients, offered {options.rate:g} req/s")
+    print(
+        f"gunicorn -w {options.workers} on 127.0.0.1, {options.clients} clients, "
+        f"offered {options.rate:g} req/s"
+    )
     print(_line("POST /activities", writes))
     print(_line("GET /accounts", reads))
     for shape, p99 in _p99_by_shape(reads, shapes).items():
         print(f"    {shape:<18} p99 {p99:6.1f} ms")
-    print(f"acknowledged writes: {len(ids)}; found in the database: {found}; activities in all: {total}")
+    print(
+        f"acknowledged writes: {len(ids)}; found in the database: {found}; "
+        f"activities in all: {total}"
+    )
     ok = (
-        writes["throughput"] >= GOAL_RATE * 0.98 and options.rate >= GOAL_RATE
-        and writes["p99_ms"] <= GOAL_P99_MS and reads["p99_ms"] <= GOAL_P99_MS
-        and found == len(ids) == total and set(writes["statuses"]) == {201} and set(reads["statuses"]) == {200}
+        writes["throughput"] >= GOAL_RATE * 0.98
+        and options.rate >= GOAL_RATE
+        and writes["p99_ms"] <= GOAL_P99_MS
+        and reads["p99_ms"] <= GOAL_P99_MS
+        and found == len(ids) == total
+        and set(writes["statuses"]) == {201}
+        and set(reads["statuses"]) == {200}
     )
     print("goals met" if ok else "GOALS MISSED")
     return 0 if ok else 1

@@ -55,8 +55,11 @@ def test_the_tier_listed_is_the_one_in_force_today(api, world, make):
     assert (items[0]["tier"], items[0]["tier_effective_from"]) == ("STRATEGIC", "2020-01-01")
 
 
-@pytest.mark.parametrize("who, query", [("staff", "tier={}"), ("staff", "office=OB&tier={}"), ("kamr_b", "tier={}")],
-                         ids=["region", "office-filter", "office-scope"])
+@pytest.mark.parametrize(
+    "who, query",
+    [("staff", "tier={}"), ("staff", "office=OB&tier={}"), ("kamr_b", "tier={}")],
+    ids=["region", "office-filter", "office-scope"],
+)
 def test_the_tier_filter_follows_the_assignment_in_force_today(api, world, make, who, query):
     make.tier(world.account_b, "STRATEGIC", date(2020, 1, 1))
     make.tier(world.account_b, "STREAMLINE", date(2999, 1, 1))
@@ -100,7 +103,11 @@ def test_get_answers_the_version_as_etag(api, world):
 def test_patch_applies_without_or_with_a_current_if_match(api, world, if_match):
     caller = api(world.kamr_a)
     etag = caller.get("/accounts/A-0001").headers["ETag"]
-    headers = {} if if_match is None else {"If-Match": if_match.replace('"current"', etag).replace("current", etag)}
+    headers = (
+        {}
+        if if_match is None
+        else {"If-Match": if_match.replace('"current"', etag).replace("current", etag)}
+    )
 
     response = caller.patch("/accounts/A-0001", json={"notes": "visited"}, headers=headers)
 
@@ -111,7 +118,9 @@ def test_patch_applies_without_or_with_a_current_if_match(api, world, if_match):
 
 @pytest.mark.parametrize("if_match", ['"0"', '"99"', '"abc"', 'W/"0"'])
 def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(api, world, if_match):
-    response = api(world.kamr_a).patch("/accounts/A-0001", json={"notes": "lost"}, headers={"If-Match": if_match})
+    response = api(world.kamr_a).patch(
+        "/accounts/A-0001", json={"notes": "lost"}, headers={"If-Match": if_match}
+    )
 
     db.session.expire_all()
     assert response.status_code == 412
@@ -143,7 +152,9 @@ def test_the_second_of_two_writers_with_the_same_etag_gets_412(api, world):
     ],
 )
 def test_reassigning_and_retiering_follow_the_role(api, world, role, changes, status):
-    user = {"kamr": world.kamr_a, "office_manager": world.manager_a, "regional_staff": world.staff}[role]
+    user = {"kamr": world.kamr_a, "office_manager": world.manager_a, "regional_staff": world.staff}[
+        role
+    ]
 
     response = api(user).patch("/accounts/A-0001", json=changes)
 
@@ -169,10 +180,18 @@ def test_patch_is_audited_with_the_caller(api, world):
 
 
 def test_staff_create_an_account_with_its_first_tier(api, world):
-    response = api(world.staff).post("/accounts", json={
-        "account_no": "C-0001", "name": "Charlie Glass", "office_code": "OB", "tier": "STATUS",
-        "tier_effective_from": "2021-01-01", "transformer_kva": 2500, "boi": True,
-    })
+    response = api(world.staff).post(
+        "/accounts",
+        json={
+            "account_no": "C-0001",
+            "name": "Charlie Glass",
+            "office_code": "OB",
+            "tier": "STATUS",
+            "tier_effective_from": "2021-01-01",
+            "transformer_kva": 2500,
+            "boi": True,
+        },
+    )
 
     account = db.session.execute(sa.select(Account).filter_by(account_no="C-0001")).scalar_one()
     assert response.status_code == 201
@@ -187,7 +206,11 @@ def test_staff_create_an_account_with_its_first_tier(api, world):
     [
         ({"account_no": "A-0001", "name": "Dup", "office_code": "OA"}, 409, None),
         ({"account_no": "C-0002", "name": "Nowhere", "office_code": "ZZ"}, 422, "office_code"),
-        ({"account_no": "C-0003", "name": "No tier", "office_code": "OA", "tier": "GOLD"}, 422, "tier"),
+        (
+            {"account_no": "C-0003", "name": "No tier", "office_code": "OA", "tier": "GOLD"},
+            422,
+            "tier",
+        ),
         ({"name": "No number", "office_code": "OA"}, 422, "account_no"),
     ],
 )
@@ -200,7 +223,9 @@ def test_refused_creations_say_why(api, world, body, status, field):
 
 
 def test_a_kamr_may_not_create_accounts(api, world):
-    response = api(world.kamr_a).post("/accounts", json={"account_no": "C-1", "name": "X", "office_code": "OA"})
+    response = api(world.kamr_a).post(
+        "/accounts", json={"account_no": "C-1", "name": "X", "office_code": "OA"}
+    )
 
     assert response.status_code == 403
 
@@ -213,25 +238,36 @@ def test_tier_history_lists_every_assignment_oldest_first(api, world, make):
 
     body = api(world.kamr_a).get("/accounts/A-0001/tiers").get_json()
 
-    assert body == {"account_no": "A-0001", "tiers": [
-        {"tier": "STRATEGIC", "effective_from": "2000-01-01"},
-        {"tier": None, "effective_from": "2022-07-01"},
-    ]}
+    assert body == {
+        "account_no": "A-0001",
+        "tiers": [
+            {"tier": "STRATEGIC", "effective_from": "2000-01-01"},
+            {"tier": None, "effective_from": "2022-07-01"},
+        ],
+    }
 
 
 def test_staff_add_a_tier_change_with_its_effective_date(api, world):
-    response = api(world.staff).post("/accounts/A-0001/tiers", json={"tier": "STAR", "effective_from": "2021-04-01"})
+    response = api(world.staff).post(
+        "/accounts/A-0001/tiers", json={"tier": "STAR", "effective_from": "2021-04-01"}
+    )
 
     rows = db.session.execute(
         sa.select(TierAssignment.tier, TierAssignment.effective_from)
-        .where(TierAssignment.account_id == world.account_a.id).order_by(TierAssignment.effective_from)
+        .where(TierAssignment.account_id == world.account_a.id)
+        .order_by(TierAssignment.effective_from)
     ).all()
     assert response.status_code == 201
     assert rows == [("STRATEGIC", date(2000, 1, 1)), ("STAR", date(2021, 4, 1))]
 
 
-@pytest.mark.parametrize("body, field", [({"tier": "GOLD", "effective_from": "2021-04-01"}, "tier"),
-                                         ({"tier": "STAR", "effective_from": "April"}, "effective_from")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"tier": "GOLD", "effective_from": "2021-04-01"}, "tier"),
+        ({"tier": "STAR", "effective_from": "April"}, "effective_from"),
+    ],
+)
 def test_a_bad_tier_change_is_422(api, world, body, field):
     response = api(world.staff).post("/accounts/A-0001/tiers", json=body)
 
@@ -240,7 +276,9 @@ def test_a_bad_tier_change_is_422(api, world, body, field):
 
 
 def test_a_kamr_may_not_retier(api, world):
-    response = api(world.kamr_a).post("/accounts/A-0001/tiers", json={"tier": "STAR", "effective_from": "2021-04-01"})
+    response = api(world.kamr_a).post(
+        "/accounts/A-0001/tiers", json={"tier": "STAR", "effective_from": "2021-04-01"}
+    )
 
     assert response.status_code == 403
 
@@ -251,28 +289,44 @@ def test_a_kamr_may_not_retier(api, world):
 def test_contacts_are_added_listed_changed_and_removed(api, world):
     caller = api(world.kamr_a)
 
-    added = caller.post("/accounts/A-0001/contacts", json={"name": "คุณสมชาย", "phone": "038-123456"})
+    added = caller.post(
+        "/accounts/A-0001/contacts", json={"name": "คุณสมชาย", "phone": "038-123456"}
+    )
     contact_id = added.get_json()["id"]
-    changed = caller.patch(f"/accounts/A-0001/contacts/{contact_id}", json={"position": "Plant manager"})
+    changed = caller.patch(
+        f"/accounts/A-0001/contacts/{contact_id}", json={"position": "Plant manager"}
+    )
     listed = caller.get("/accounts/A-0001/contacts").get_json()["items"]
     removed = caller.delete(f"/accounts/A-0001/contacts/{contact_id}")
 
     assert (added.status_code, changed.status_code, removed.status_code) == (201, 200, 204)
-    assert listed == [{"id": contact_id, "name": "คุณสมชาย", "position": "Plant manager",
-                       "phone": "038-123456", "email": None, "line_id": None}]
+    assert listed == [
+        {
+            "id": contact_id,
+            "name": "คุณสมชาย",
+            "position": "Plant manager",
+            "phone": "038-123456",
+            "email": None,
+            "line_id": None,
+        }
+    ]
     assert db.session.get(ContactPerson, contact_id) is None
 
 
 def test_a_contact_is_reached_only_through_its_own_account(api, world, make):
     contact = make.contact(world.account_a1)
 
-    response = api(world.kamr_a).patch(f"/accounts/A-0001/contacts/{contact.id}", json={"phone": "1"})
+    response = api(world.kamr_a).patch(
+        f"/accounts/A-0001/contacts/{contact.id}", json={"phone": "1"}
+    )
 
     assert response.status_code == 404
 
 
 def test_a_bad_email_is_refused_by_the_operation(api, world):
-    response = api(world.kamr_a).post("/accounts/A-0001/contacts", json={"name": "X", "email": "not-an-address"})
+    response = api(world.kamr_a).post(
+        "/accounts/A-0001/contacts", json={"name": "X", "email": "not-an-address"}
+    )
 
     assert response.status_code == 422
     assert "email" in response.get_json()["errors"]

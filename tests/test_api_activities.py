@@ -17,8 +17,14 @@ def _count() -> int:
 
 
 def _close(year: int, quarter: int) -> None:
-    db.session.add(QuarterClose(year=year, quarter=quarter, closed_at=datetime(year, 12, 31, tzinfo=timezone.utc),
-                                snapshot={}))
+    db.session.add(
+        QuarterClose(
+            year=year,
+            quarter=quarter,
+            closed_at=datetime(year, 12, 31, tzinfo=timezone.utc),
+            snapshot={},
+        )
+    )
     db.session.commit()
 
 
@@ -26,10 +32,16 @@ def _close(year: int, quarter: int) -> None:
 
 
 def test_a_kamr_records_an_activity_performed_by_themselves(api, world):
-    response = api(world.kamr_a).post("/activities", json={
-        "account_no": "A-0002", "type": "FMS", "activity_date": "2021-03-05", "channel": "visit",
-        "summary": "Thermoscan of the main transformer",
-    })
+    response = api(world.kamr_a).post(
+        "/activities",
+        json={
+            "account_no": "A-0002",
+            "type": "FMS",
+            "activity_date": "2021-03-05",
+            "channel": "visit",
+            "summary": "Thermoscan of the main transformer",
+        },
+    )
 
     body = response.get_json()
     activity = db.session.get(Activity, body["id"])
@@ -42,11 +54,14 @@ def test_a_kamr_records_an_activity_performed_by_themselves(api, world):
 
 @pytest.mark.parametrize("account_no", ["B-0001", "Z-9999"], ids=["other-office", "unknown"])
 def test_an_account_out_of_scope_is_refused_like_an_unknown_one(api, world, account_no):
-    response = api(world.kamr_a).post("/activities", json={
-        "account_no": account_no, "type": "COM", "activity_date": "2021-03-05"})
+    response = api(world.kamr_a).post(
+        "/activities", json={"account_no": account_no, "type": "COM", "activity_date": "2021-03-05"}
+    )
 
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"account_no": [f"No account has the number '{account_no}'."]}
+    assert response.get_json()["errors"] == {
+        "account_no": [f"No account has the number '{account_no}'."]
+    }
 
 
 @pytest.mark.parametrize(
@@ -61,8 +76,10 @@ def test_an_account_out_of_scope_is_refused_like_an_unknown_one(api, world, acco
     ],
 )
 def test_the_operations_validation_answers_422_by_field(api, world, body, field):
-    response = api(world.manager_a).post("/activities", json={
-        "account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05", **body})
+    response = api(world.manager_a).post(
+        "/activities",
+        json={"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05", **body},
+    )
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
@@ -72,8 +89,15 @@ def test_the_operations_validation_answers_422_by_field(api, world, body, field)
 def test_executive_visits_are_logged_by_those_who_make_them(api, world, role, status):
     user = world.kamr_a if role == "kamr" else world.manager_a
 
-    response = api(user).post("/activities", json={
-        "account_no": "A-0001", "type": "EXV", "exec_role": "office_manager", "activity_date": "2021-03-05"})
+    response = api(user).post(
+        "/activities",
+        json={
+            "account_no": "A-0001",
+            "type": "EXV",
+            "exec_role": "office_manager",
+            "activity_date": "2021-03-05",
+        },
+    )
 
     assert response.status_code == status
 
@@ -92,22 +116,39 @@ def test_a_reused_ref_is_a_conflict(api, world):
 
 @pytest.mark.parametrize(
     "role, reason, status",
-    [("kamr", None, 409), ("kamr", "late paperwork", 409), ("regional_staff", None, 422),
-     ("regional_staff", "late paperwork", 201)],
+    [
+        ("kamr", None, 409),
+        ("kamr", "late paperwork", 409),
+        ("regional_staff", None, 422),
+        ("regional_staff", "late paperwork", 201),
+    ],
 )
-def test_a_closed_quarter_takes_activities_only_from_staff_with_a_reason(api, world, role, reason, status):
+def test_a_closed_quarter_takes_activities_only_from_staff_with_a_reason(
+    api, world, role, reason, status
+):
     _close(2021, 1)
     user = world.kamr_a if role == "kamr" else world.staff
-    body = {"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05", "performed_by": "kamr.a"}
+    body = {
+        "account_no": "A-0001",
+        "type": "COM",
+        "activity_date": "2021-03-05",
+        "performed_by": "kamr.a",
+    }
 
-    response = api(user).post("/activities", json={**body, **({"reason": reason} if reason else {})})
+    response = api(user).post(
+        "/activities", json={**body, **({"reason": reason} if reason else {})}
+    )
 
     assert response.status_code == status
-    assert response.get_json()["code" if status != 201 else "type"] == (status if status != 201 else "COM")
+    assert response.get_json()["code" if status != 201 else "type"] == (
+        status if status != 201 else "COM"
+    )
 
 
 def test_deleting_in_a_closed_quarter_takes_the_reason_from_the_query(api, world, make):
-    activity = make.activity(world.account_a, activity_date=date(2021, 2, 1), performed_by=world.kamr_a)
+    activity = make.activity(
+        world.account_a, activity_date=date(2021, 2, 1), performed_by=world.kamr_a
+    )
     _close(2021, 1)
 
     refused = api(world.staff).delete(f"/activities/{activity.id}")
@@ -123,10 +164,15 @@ def test_deleting_in_a_closed_quarter_takes_the_reason_from_the_query(api, world
 def logged(world, make):
     """Four activities: three on office A's accounts (one in its branch), one on office B's."""
     return {
-        "a-com": make.activity(world.account_a, "COM", date(2021, 1, 10), performed_by=world.kamr_a),
-        "a-fms": make.activity(world.account_a, "FMS", date(2021, 5, 20), performed_by=world.manager_a),
-        "a1-plan": make.activity(world.account_a1, "RBA", date(2021, 9, 1), performed_by=world.kamr_a,
-                                 status="planned"),
+        "a-com": make.activity(
+            world.account_a, "COM", date(2021, 1, 10), performed_by=world.kamr_a
+        ),
+        "a-fms": make.activity(
+            world.account_a, "FMS", date(2021, 5, 20), performed_by=world.manager_a
+        ),
+        "a1-plan": make.activity(
+            world.account_a1, "RBA", date(2021, 9, 1), performed_by=world.kamr_a, status="planned"
+        ),
         "b-com": make.activity(world.account_b, "COM", date(2021, 2, 2), performed_by=world.kamr_b),
     }
 
@@ -153,7 +199,9 @@ def test_staff_list_activities_newest_first_with_filters(api, world, logged, que
 
 
 def test_a_kamr_never_lists_activities_of_another_office(api, world, logged):
-    ids = {item["id"] for item in api(world.kamr_b).get("/activities?per_page=100").get_json()["items"]}
+    ids = {
+        item["id"] for item in api(world.kamr_b).get("/activities?per_page=100").get_json()["items"]
+    }
 
     assert ids == {logged["b-com"].id}
 
@@ -166,8 +214,11 @@ def test_patch_with_the_current_etag_changes_and_answers_the_next_one(api, world
     activity_id = logged["a-com"].id
     etag = caller.get(f"/activities/{activity_id}").headers["ETag"]
 
-    response = caller.patch(f"/activities/{activity_id}", json={"summary": "Called the plant"},
-                            headers={"If-Match": etag})
+    response = caller.patch(
+        f"/activities/{activity_id}",
+        json={"summary": "Called the plant"},
+        headers={"If-Match": etag},
+    )
 
     assert response.status_code == 200
     assert response.get_json()["summary"] == "Called the plant"
@@ -180,8 +231,11 @@ def test_a_stale_if_match_is_412_and_leaves_the_activity(api, world, logged, met
     activity_id = logged["a-com"].id
     caller.patch(f"/activities/{activity_id}", json={"summary": "someone else"})
 
-    response = getattr(caller, method)(f"/activities/{activity_id}", headers={"If-Match": '"1"'},
-                                       **({"json": {"summary": "mine"}} if method == "patch" else {}))
+    response = getattr(caller, method)(
+        f"/activities/{activity_id}",
+        headers={"If-Match": '"1"'},
+        **({"json": {"summary": "mine"}} if method == "patch" else {}),
+    )
 
     db.session.expire_all()
     assert response.status_code == 412
@@ -189,14 +243,18 @@ def test_a_stale_if_match_is_412_and_leaves_the_activity(api, world, logged, met
 
 
 def test_moving_an_activity_to_an_account_out_of_scope_is_refused(api, world, logged):
-    response = api(world.kamr_a).patch(f"/activities/{logged['a-com'].id}", json={"account_no": "B-0001"})
+    response = api(world.kamr_a).patch(
+        f"/activities/{logged['a-com'].id}", json={"account_no": "B-0001"}
+    )
 
     assert response.status_code == 422
     assert "account_no" in response.get_json()["errors"]
 
 
 def test_delete_removes_the_activity(api, world, logged):
-    response = api(world.kamr_a).delete(f"/activities/{logged['a-com'].id}", headers={"If-Match": '"1"'})
+    response = api(world.kamr_a).delete(
+        f"/activities/{logged['a-com'].id}", headers={"If-Match": '"1"'}
+    )
 
     db.session.expire_all()
     assert response.status_code == 204
@@ -207,8 +265,10 @@ def test_delete_removes_the_activity(api, world, logged):
 
 
 def test_bulk_records_every_item(api, world):
-    items = [{"account_no": number, "type": "COM", "activity_date": "2021-03-0" + str(day)}
-             for day, number in enumerate(["A-0001", "A-0002"], start=1)]
+    items = [
+        {"account_no": number, "type": "COM", "activity_date": "2021-03-0" + str(day)}
+        for day, number in enumerate(["A-0001", "A-0002"], start=1)
+    ]
 
     response = api(world.kamr_a).post("/activities/bulk", json={"items": items})
 
@@ -254,15 +314,31 @@ def test_follow_ups_are_added_listed_and_completed(api, world, logged):
     listed = caller.get(base).get_json()["items"]
 
     assert (added.status_code, completed.status_code) == (201, 200)
-    assert listed == [{"id": follow_up_id, "activity_id": logged["a-com"].id, "action": "Send the capacitor quote",
-                       "due_on": "2021-01-20", "done_on": "2021-01-18", "assignee": "kamr.a"}]
+    assert listed == [
+        {
+            "id": follow_up_id,
+            "activity_id": logged["a-com"].id,
+            "action": "Send the capacitor quote",
+            "due_on": "2021-01-20",
+            "done_on": "2021-01-18",
+            "assignee": "kamr.a",
+        }
+    ]
     assert db.session.get(FollowUp, follow_up_id).done_on == date(2021, 1, 18)
 
 
 def test_a_follow_up_of_another_activity_is_not_found(api, world, logged):
-    other = api(world.kamr_a).post(f"/activities/{logged['a-fms'].id}/follow-ups",
-                                   json={"action": "x", "due_on": "2021-06-01"}).get_json()["id"]
+    other = (
+        api(world.kamr_a)
+        .post(
+            f"/activities/{logged['a-fms'].id}/follow-ups",
+            json={"action": "x", "due_on": "2021-06-01"},
+        )
+        .get_json()["id"]
+    )
 
-    response = api(world.kamr_a).post(f"/activities/{logged['a-com'].id}/follow-ups/{other}/complete", json={})
+    response = api(world.kamr_a).post(
+        f"/activities/{logged['a-com'].id}/follow-ups/{other}/complete", json={}
+    )
 
     assert response.status_code == 404

@@ -30,7 +30,9 @@ def test_openapi_document_is_served_without_a_token(client):
     assert response.status_code == 200
     assert document["openapi"].startswith("3.")
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "An API token of a kamcrm user.",
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token of a kamcrm user.",
     }
     assert document["security"] == [{"bearerAuth": []}]
 
@@ -47,8 +49,11 @@ def test_every_operation_declares_the_errors_it_can_answer(client):
             expected = {"401", "403"} | ({"400", "422"} if "requestBody" in operation else set())
             if "{" in path:
                 expected.add("404")
-            if method in ("patch", "delete") and path.startswith(("/api/v1/accounts/{", "/api/v1/activities/{")) \
-                    and path.count("{") == 1:
+            if (
+                method in ("patch", "delete")
+                and path.startswith(("/api/v1/accounts/{", "/api/v1/activities/{"))
+                and path.count("{") == 1
+            ):
                 expected.add("412")
             if not expected <= declared:
                 missing.append(f"{method.upper()} {path}: {sorted(expected - declared)}")
@@ -73,11 +78,15 @@ def test_docs_page_runs_from_files_inside_the_package(client):
     html = page.get_data(as_text=True)
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert page.status_code == 200
-    assert sorted(assets) == sorted([
-        "/static/apidocs/swagger-ui.css", "/static/apidocs/kamcrm-docs.css",
-        "/static/apidocs/swagger-ui-bundle.js", "/static/apidocs/kamcrm-docs.js",
-        f"{PREFIX}/openapi.json",
-    ])
+    assert sorted(assets) == sorted(
+        [
+            "/static/apidocs/swagger-ui.css",
+            "/static/apidocs/kamcrm-docs.css",
+            "/static/apidocs/swagger-ui-bundle.js",
+            "/static/apidocs/kamcrm-docs.js",
+            f"{PREFIX}/openapi.json",
+        ]
+    )
     for asset in assets:
         with client.get(asset) as served:
             assert served.status_code == 200, asset
@@ -95,7 +104,9 @@ def test_docs_script_sends_nothing_to_the_network():
 # --- authentication ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer kam_not-a-real-token", "Basic YWRtaW46YWRtaW4="])
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer", "Bearer kam_not-a-real-token", "Basic YWRtaW46YWRtaW4="]
+)
 def test_a_call_without_a_valid_token_is_401(client, authorization):
     headers = {"Authorization": authorization} if authorization else {}
 
@@ -129,9 +140,20 @@ _ACTIVITY = '{"account_no": "A-0001", "type": "COM", "activity_date": "2021-02-0
         (_ACTIVITY + "}", "text/plain", 422, "account_no"),
         ('{"items": 1e999}', "application/json", 422, "items"),
     ],
-    ids=["syntax", "nesting", "nul", "surrogate", "wrong-type", "unknown-field", "content-type", "infinity"],
+    ids=[
+        "syntax",
+        "nesting",
+        "nul",
+        "surrogate",
+        "wrong-type",
+        "unknown-field",
+        "content-type",
+        "infinity",
+    ],
 )
-def test_malformed_bodies_are_refused_in_the_error_shape(api, world, body, content_type, status, field):
+def test_malformed_bodies_are_refused_in_the_error_shape(
+    api, world, body, content_type, status, field
+):
     response = api(world.kamr_a).post("/activities", data=body, content_type=content_type)
 
     assert response.status_code == status
@@ -186,8 +208,16 @@ def test_unknown_query_parameters_are_ignored(api, world):
 
 @pytest.mark.parametrize(
     "path",
-    ["/accounts/A%00", "/activities/2147483647", "/activities/2147483648", "/activities/9999999999/follow-ups",
-     "/activities/-1", "/activities/abc", "/targets/21", "/no-such-thing"],
+    [
+        "/accounts/A%00",
+        "/activities/2147483647",
+        "/activities/2147483648",
+        "/activities/9999999999/follow-ups",
+        "/activities/-1",
+        "/activities/abc",
+        "/targets/21",
+        "/no-such-thing",
+    ],
 )
 def test_addresses_of_nothing_answer_404_in_the_error_shape(api, world, path):
     response = api(world.staff).get(path)
@@ -208,14 +238,24 @@ def test_a_method_a_resource_does_not_have_answers_405_in_the_error_shape(api, w
 
 @pytest.mark.parametrize(
     "page, per_page, numbers, total_pages",
-    [(1, 2, ["A-0001", "A-0002"], 2), (2, 2, ["B-0001"], 2), (3, 2, [], 2), (1, 100, ["A-0001", "A-0002", "B-0001"], 1)],
+    [
+        (1, 2, ["A-0001", "A-0002"], 2),
+        (2, 2, ["B-0001"], 2),
+        (3, 2, [], 2),
+        (1, 100, ["A-0001", "A-0002", "B-0001"], 1),
+    ],
 )
 def test_lists_answer_one_page_in_an_envelope(api, world, page, per_page, numbers, total_pages):
     response = api(world.staff).get(f"/accounts?page={page}&per_page={per_page}")
 
     body = response.get_json()
     assert [item["account_no"] for item in body["items"]] == numbers
-    assert body["pagination"] == {"page": page, "per_page": per_page, "total": 3, "total_pages": total_pages}
+    assert body["pagination"] == {
+        "page": page,
+        "per_page": per_page,
+        "total": 3,
+        "total_pages": total_pages,
+    }
 
 
 def test_a_rolled_back_failure_leaves_the_session_usable(api, world):

@@ -28,10 +28,12 @@ from tests.test_api_support import PREFIX, world  # noqa: F401  (fixtures)
 #: Generated cases per operation and mode; small, since every operation is also tested by hand.
 MAX_EXAMPLES = 12
 
-CONFIG = schemathesis.Config.from_dict({
-    "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "allow-x00": True},
-    "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "allow-x00": True},
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+    }
+)
 
 #: What every answer is checked for: no server error, and nothing off the document.
 CHECKS = [
@@ -45,7 +47,9 @@ CHECKS = [
 
 def _document() -> dict:
     """The OpenAPI document, as an app with no database behind it serves it."""
-    application = create_app({"TESTING": True, "SECRET_KEY": "fuzz", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    application = create_app(
+        {"TESTING": True, "SECRET_KEY": "fuzz", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     with application.test_client() as client:
         return client.get(f"{PREFIX}/openapi.json").get_json()
 
@@ -53,8 +57,13 @@ def _document() -> dict:
 schema = schemathesis.openapi.from_dict(_document(), config=CONFIG)
 
 #: Keys of records the ``world`` fixture makes, for URLs that should find something.
-REAL = {"account_no": ["A-0001", "A-0002", "B-0001"], "code": ["OA", "OB", "R2"],
-        "username": ["kamr.a", "admin"], "year": [2021], "kind": ["activities", "tiers"]}
+REAL = {
+    "account_no": ["A-0001", "A-0002", "B-0001"],
+    "code": ["OA", "OB", "R2"],
+    "username": ["kamr.a", "admin"],
+    "year": [2021],
+    "kind": ["activities", "tiers"],
+}
 
 
 @schema.hook
@@ -108,7 +117,9 @@ def safety_nets():
 @pytest.mark.slow
 @schema.parametrize()
 @fuzz_settings
-def test_generated_requests_as_an_admin_get_documented_answers(case, app, world, api_token_for, safety_nets):
+def test_generated_requests_as_an_admin_get_documented_answers(
+    case, app, world, api_token_for, safety_nets
+):
     case.call_and_validate(app=app, headers=_bearer(world.admin, api_token_for), checks=CHECKS)
     assert safety_nets == []
 
@@ -116,6 +127,8 @@ def test_generated_requests_as_an_admin_get_documented_answers(case, app, world,
 @pytest.mark.slow
 @schema.parametrize()
 @fuzz_settings
-def test_generated_requests_as_a_kamr_get_documented_answers(case, app, world, api_token_for, safety_nets):
+def test_generated_requests_as_a_kamr_get_documented_answers(
+    case, app, world, api_token_for, safety_nets
+):
     case.call_and_validate(app=app, headers=_bearer(world.kamr_a, api_token_for), checks=CHECKS)
     assert safety_nets == []

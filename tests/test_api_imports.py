@@ -23,13 +23,18 @@ def _upload(caller, kind: str, content: bytes, filename: str, query: str = ""):
 
 
 def test_a_good_csv_is_imported(api, world):
-    content = f"\ufeff{HEADER}\nA-0001,COM,2021-03-01,kamr.a,R1\nB-0001,FMS,2021-03-02,kamr.b,R2\n".encode()
+    rows = "A-0001,COM,2021-03-01,kamr.a,R1\nB-0001,FMS,2021-03-02,kamr.b,R2\n"
+    content = f"\ufeff{HEADER}\n{rows}".encode()
 
     response = _upload(api(world.staff), "activities", content, "march.csv")
 
     assert response.status_code == 201
     assert {key: response.get_json()[key] for key in ("kind", "rows", "created", "ok")} == {
-        "kind": "activities", "rows": 2, "created": 2, "ok": True}
+        "kind": "activities",
+        "rows": 2,
+        "created": 2,
+        "ok": True,
+    }
     assert _activities() == 2
 
 
@@ -48,8 +53,10 @@ def test_a_good_xlsx_is_imported(api, world):
 
 
 def test_a_file_with_bad_rows_imports_nothing_and_names_each_line(api, world):
-    content = (f"{HEADER}\nA-0001,COM,2021-03-01,kamr.a,R1\nA-0001,XYZ,2021-03-01,kamr.a,R2\n"
-               "Z-9,COM,2021-02-30,kamr.a,R3\n").encode()
+    content = (
+        f"{HEADER}\nA-0001,COM,2021-03-01,kamr.a,R1\nA-0001,XYZ,2021-03-01,kamr.a,R2\n"
+        "Z-9,COM,2021-02-30,kamr.a,R3\n"
+    ).encode()
 
     response = _upload(api(world.staff), "activities", content, "bad.csv")
 

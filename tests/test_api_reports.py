@@ -35,15 +35,25 @@ def test_cr2_is_the_engine_json_for_the_scope(api, world, visited, who, query, s
     response = api(getattr(world, who)).get(f"/reports/cr2?{query}")
 
     args = dict(part.split("=") for part in query.split("&"))
-    expected = cr2_report(int(args["year"]), date.fromisoformat(args["as_of"]),
-                          office_scope(scope) if scope else region_scope())
+    expected = cr2_report(
+        int(args["year"]),
+        date.fromisoformat(args["as_of"]),
+        office_scope(scope) if scope else region_scope(),
+    )
     assert response.status_code == 200
     assert response.get_data() == cr2_json(expected)
     assert json.loads(response.get_data()) == expected
 
 
-@pytest.mark.parametrize("query, field", [("", "year"), ("year=1999", "year"), ("year=2021&as_of=2021-02-30", "as_of"),
-                                          ("year=99999999999999999999", "year")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("", "year"),
+        ("year=1999", "year"),
+        ("year=2021&as_of=2021-02-30", "as_of"),
+        ("year=99999999999999999999", "year"),
+    ],
+)
 def test_cr2_with_bad_arguments_is_422(api, world, query, field):
     response = api(world.staff).get(f"/reports/cr2?{query}")
 
@@ -63,8 +73,15 @@ def test_monthly_summary_answers_for_the_scope(api, world, visited):
     assert (body["month"], body["scope"], body["kind"]) == ("2021-02", "OA", "on_demand")
 
 
-@pytest.mark.parametrize("query, status", [("month=2021-13", 422), ("month=March", 422), ("", 422),
-                                           ("month=2021-02&as_reported=true", 404)])
+@pytest.mark.parametrize(
+    "query, status",
+    [
+        ("month=2021-13", 422),
+        ("month=March", 422),
+        ("", 422),
+        ("month=2021-02&as_reported=true", 404),
+    ],
+)
 def test_monthly_summary_refuses_what_it_cannot_answer(api, world, query, status):
     response = api(world.staff).get(f"/reports/monthly?{query}")
 
@@ -86,7 +103,11 @@ def test_a_kamrs_due_list_is_their_accounts_most_urgent_first(api, world):
     assert response.status_code == 200
     assert {item["account_no"] for item in items} == {"A-0001", "A-0002"}
     assert [item["days_left"] for item in items] == sorted(item["days_left"] for item in items)
-    assert (items[0]["type"], items[0]["period_end"], items[0]["days_left"]) == ("COM", "2021-03-31", 16)
+    assert (items[0]["type"], items[0]["period_end"], items[0]["days_left"]) == (
+        "COM",
+        "2021-03-31",
+        16,
+    )
 
 
 def test_a_done_activity_takes_its_item_off_the_due_list(api, world, make):
@@ -115,8 +136,11 @@ def test_the_due_list_is_the_compliance_due_list_of_the_scope(api, world, who, q
 
     response = api(getattr(world, who)).get(f"/reports/due?today=2021-05-10&per_page=100&{query}")
 
-    expected = due_list(office_scope(scope) if scope else region_scope(), date(2021, 5, 10),
-                        kamr_id=getattr(world, kamr).id if kamr else None)
+    expected = due_list(
+        office_scope(scope) if scope else region_scope(),
+        date(2021, 5, 10),
+        kamr_id=getattr(world, kamr).id if kamr else None,
+    )
     assert _due(response) == [(item.account_no, item.type) for item in expected]
     assert response.get_json()["pagination"]["total"] == len(expected)
 
@@ -125,6 +149,8 @@ def test_the_due_list_is_paginated(api, world):
     caller = api(world.staff)
 
     whole = _due(caller.get("/reports/due?today=2021-03-15&per_page=100"))
-    pages = [_due(caller.get(f"/reports/due?today=2021-03-15&per_page=3&page={page}")) for page in (1, 2)]
+    pages = [
+        _due(caller.get(f"/reports/due?today=2021-03-15&per_page=3&page={page}")) for page in (1, 2)
+    ]
 
     assert pages[0] + pages[1] == whole[:6]

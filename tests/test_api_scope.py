@@ -27,7 +27,13 @@ MISSING = {
     "username": "nobody",
 }
 #: URL parameters that name no record of anyone's scope.
-UNSCOPED = {"year": "2021", "type": "FMS", "tier": "STAR", "exec_role": "office_manager", "kind": "activities"}
+UNSCOPED = {
+    "year": "2021",
+    "type": "FMS",
+    "tier": "STAR",
+    "exec_role": "office_manager",
+    "kind": "activities",
+}
 
 #: A valid body for each write, so that the scope (not the shape) decides the answer.
 BODIES = {
@@ -70,10 +76,12 @@ COVERED_ELSEWHERE = {
 def _api_routes(app):
     """Yield (method, rule without the prefix) for every API operation."""
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(PREFIX + "/") or rule.endpoint.startswith(("api-docs.", "api_docs.")):
+        if not rule.rule.startswith(PREFIX + "/") or rule.endpoint.startswith(
+            ("api-docs.", "api_docs.")
+        ):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"<\1>", rule.rule[len(PREFIX):])
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"<\1>", rule.rule[len(PREFIX) :])
             yield method, path
 
 
@@ -96,24 +104,36 @@ def office_a_records(world, make):
     db.session.add(follow_up)
     db.session.commit()
     return {
-        "account_no": "A-0001", "activity_id": str(activity.id), "contact_id": str(contact.id),
-        "follow_up_id": str(follow_up.id), "code": "OA", "username": "kamr.a", **UNSCOPED,
+        "account_no": "A-0001",
+        "activity_id": str(activity.id),
+        "contact_id": str(contact.id),
+        "follow_up_id": str(follow_up.id),
+        "code": "OA",
+        "username": "kamr.a",
+        **UNSCOPED,
     }
 
 
 #: Every route whose URL names a record.
 KEYED_ROUTES = [
-    ("GET", "/accounts/<account_no>"), ("PATCH", "/accounts/<account_no>"),
-    ("GET", "/accounts/<account_no>/tiers"), ("POST", "/accounts/<account_no>/tiers"),
-    ("GET", "/accounts/<account_no>/contacts"), ("POST", "/accounts/<account_no>/contacts"),
+    ("GET", "/accounts/<account_no>"),
+    ("PATCH", "/accounts/<account_no>"),
+    ("GET", "/accounts/<account_no>/tiers"),
+    ("POST", "/accounts/<account_no>/tiers"),
+    ("GET", "/accounts/<account_no>/contacts"),
+    ("POST", "/accounts/<account_no>/contacts"),
     ("PATCH", "/accounts/<account_no>/contacts/<contact_id>"),
     ("DELETE", "/accounts/<account_no>/contacts/<contact_id>"),
-    ("GET", "/activities/<activity_id>"), ("PATCH", "/activities/<activity_id>"),
+    ("GET", "/activities/<activity_id>"),
+    ("PATCH", "/activities/<activity_id>"),
     ("DELETE", "/activities/<activity_id>"),
-    ("GET", "/activities/<activity_id>/follow-ups"), ("POST", "/activities/<activity_id>/follow-ups"),
+    ("GET", "/activities/<activity_id>/follow-ups"),
+    ("POST", "/activities/<activity_id>/follow-ups"),
     ("POST", "/activities/<activity_id>/follow-ups/<follow_up_id>/complete"),
-    ("GET", "/offices/<code>"), ("PATCH", "/offices/<code>"),
-    ("GET", "/users/<username>"), ("PATCH", "/users/<username>"),
+    ("GET", "/offices/<code>"),
+    ("PATCH", "/offices/<code>"),
+    ("GET", "/users/<username>"),
+    ("PATCH", "/users/<username>"),
 ]
 
 
@@ -127,18 +147,25 @@ def test_every_api_route_is_walked_here(app):
 
 
 @pytest.mark.parametrize("method, path", KEYED_ROUTES)
-def test_a_record_of_another_office_answers_like_no_record(api, world, office_a_records, method, path):
+def test_a_record_of_another_office_answers_like_no_record(
+    api, world, office_a_records, method, path
+):
     stranger = api(world.kamr_b)
     body = BODIES.get((method, path))
-    missing = {**office_a_records, **{name: MISSING[name] for name in _names(path) if name in MISSING}}
+    missing = {
+        **office_a_records,
+        **{name: MISSING[name] for name in _names(path) if name in MISSING},
+    }
 
     theirs = stranger._call(method, _fill(path, office_a_records), json=body)
     nothing = stranger._call(method, _fill(path, missing), json=body)
     control = api(world.admin)._call(method, _fill(path, office_a_records), json=body)
 
     assert theirs.status_code in (403, 404)
-    assert (theirs.status_code, sorted(theirs.get_json()["errors"])) == \
-        (nothing.status_code, sorted(nothing.get_json()["errors"]))
+    assert (theirs.status_code, sorted(theirs.get_json()["errors"])) == (
+        nothing.status_code,
+        sorted(nothing.get_json()["errors"]),
+    )
     assert control.status_code != 404  # the record exists: region-wide staff reach it
 
 
@@ -172,10 +199,14 @@ def test_writes_into_another_office_are_refused(api, world):
 
     single = stranger.post("/activities", json=activity)
     bulk = stranger.post("/activities/bulk", json={"items": [activity]})
-    account = stranger.post("/accounts", json={"account_no": "N-1", "name": "New", "office_code": "OA"})
+    account = stranger.post(
+        "/accounts", json={"account_no": "N-1", "name": "New", "office_code": "OA"}
+    )
 
     assert single.get_json()["errors"] == {"account_no": ["No account has the number 'A-0001'."]}
-    assert bulk.get_json()["errors"] == {"items.0.account_no": ["No account has the number 'A-0001'."]}
+    assert bulk.get_json()["errors"] == {
+        "items.0.account_no": ["No account has the number 'A-0001'."]
+    }
     assert account.status_code == 403
 
 
@@ -184,14 +215,25 @@ def test_region_wide_routes_refuse_a_kamr(api, world):
     csv = io.BytesIO(b"account_no,type,activity_date,performed_by\nA-0001,COM,2021-03-01,kamr.b\n")
 
     assert stranger.get("/users").status_code == 403
-    assert stranger.post("/users", json={"username": "x", "full_name": "X", "role": "kamr",
-                                         "office_code": "OA"}).status_code == 403
-    assert stranger.post("/offices", json={"code": "X", "name": "X", "office_class": "1"}).status_code == 403
+    assert (
+        stranger.post(
+            "/users", json={"username": "x", "full_name": "X", "role": "kamr", "office_code": "OA"}
+        ).status_code
+        == 403
+    )
+    assert (
+        stranger.post("/offices", json={"code": "X", "name": "X", "office_class": "1"}).status_code
+        == 403
+    )
     assert stranger.post("/imports/activities", data={"file": (csv, "a.csv")}).status_code == 403
     assert stranger.get("/targets/2021").status_code == 200
     for method, path, body in [
         ("DELETE", "/targets/2021", None),
-        ("POST", "/targets/2021/rules", {"type": "BOI", "tier": "STAR", "period": "year", "target_pct": 50}),
+        (
+            "POST",
+            "/targets/2021/rules",
+            {"type": "BOI", "tier": "STAR", "period": "year", "target_pct": 50},
+        ),
         ("PATCH", "/targets/2021/rules/FMS/STAR", {"target_pct": 50}),
         ("DELETE", "/targets/2021/rules/FMS/STAR", None),
         ("PUT", "/targets/2021/quotas/office_manager", {"quota_per_quarter": 1}),
@@ -211,7 +253,11 @@ def test_reports_count_only_the_callers_scope(api, world, make):
     due = stranger.get("/reports/due").get_data(as_text=True)
 
     assert before == after == cr2_report(2021, date(2021, 12, 31), office_scope("OB"))
-    for path in ("/reports/cr2?year=2021&office=OA", "/reports/monthly?month=2021-03&office=OA",
-                 "/reports/due?office=OA", "/reports/due?user=kamr.a"):
+    for path in (
+        "/reports/cr2?year=2021&office=OA",
+        "/reports/monthly?month=2021-03&office=OA",
+        "/reports/due?office=OA",
+        "/reports/due?user=kamr.a",
+    ):
         assert stranger.get(path).status_code == 404, path
     assert "A-0001" not in due and "A-0001" not in monthly and '"OA"' not in monthly

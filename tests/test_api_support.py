@@ -90,16 +90,41 @@ def world(make) -> World:
         office_b=office_b,
         admin=make.user("admin", office=region, username="admin"),
         staff=make.user("regional_staff", office=region, username="staff"),
-        executive=make.user("executive", office=region, username="exec", exec_role="assistant_director"),
-        manager_a=make.user("office_manager", office=office_a, username="manager.a", exec_role="office_manager"),
+        executive=make.user(
+            "executive", office=region, username="exec", exec_role="assistant_director"
+        ),
+        manager_a=make.user(
+            "office_manager", office=office_a, username="manager.a", exec_role="office_manager"
+        ),
         kamr_a=kamr_a,
         kamr_b=kamr_b,
-        account_a=make.account(office=office_a, account_no="A-0001", name="Alpha Steel", kamr=kamr_a,
-                               tier="STRATEGIC", tier_from=date(2000, 1, 1), sector="steel"),
-        account_a1=make.account(office=branch_a1, account_no="A-0002", name="Alpha Foods", kamr=kamr_a,
-                                tier="STAR", tier_from=date(2000, 1, 1), sector="food"),
-        account_b=make.account(office=office_b, account_no="B-0001", name="Bravo Plastics", kamr=kamr_b,
-                               tier="STATUS", tier_from=date(2000, 1, 1), sector="plastics"),
+        account_a=make.account(
+            office=office_a,
+            account_no="A-0001",
+            name="Alpha Steel",
+            kamr=kamr_a,
+            tier="STRATEGIC",
+            tier_from=date(2000, 1, 1),
+            sector="steel",
+        ),
+        account_a1=make.account(
+            office=branch_a1,
+            account_no="A-0002",
+            name="Alpha Foods",
+            kamr=kamr_a,
+            tier="STAR",
+            tier_from=date(2000, 1, 1),
+            sector="food",
+        ),
+        account_b=make.account(
+            office=office_b,
+            account_no="B-0001",
+            name="Bravo Plastics",
+            kamr=kamr_b,
+            tier="STATUS",
+            tier_from=date(2000, 1, 1),
+            sector="plastics",
+        ),
     )
     db.session.commit()
     return found

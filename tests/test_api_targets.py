@@ -15,7 +15,11 @@ def test_a_year_without_its_own_targets_reads_the_defaults(api, world):
 
     assert body["stored"] is False
     assert len(body["rules"]) == 12
-    assert body["executive_visit_quotas"] == {"region_director": 1, "assistant_director": 3, "office_manager": 6}
+    assert body["executive_visit_quotas"] == {
+        "region_director": 1,
+        "assistant_director": 3,
+        "office_manager": 6,
+    }
     assert _rule(body, "COM", "STREAMLINE")["period"] == "half"
 
 
@@ -35,8 +39,10 @@ def test_staff_change_a_rule_a_quota_and_a_planned_population(api, world):
 def test_staff_add_and_remove_a_rule_and_reset_the_year(api, world):
     caller = api(world.staff)
 
-    added = caller.post("/targets/2022/rules", json={"type": "BOI", "tier": "STAR", "period": "year",
-                                                     "target_pct": 50})
+    added = caller.post(
+        "/targets/2022/rules",
+        json={"type": "BOI", "tier": "STAR", "period": "year", "target_pct": 50},
+    )
     removed = caller.delete("/targets/2022/rules/FMS/STATUS")
     reset = caller.delete("/targets/2022")
 

@@ -25,8 +25,12 @@ from kamcrm.org.models import Office, User
 from kamcrm.periods import bangkok_today
 
 PATH = "/accounts"
-blp = Blueprint("accounts", __name__, description="Key accounts (SPEC section 7, accounts file), "
-                "their tier history and contact persons.")
+blp = Blueprint(
+    "accounts",
+    __name__,
+    description="Key accounts (SPEC section 7, accounts file), "
+    "their tier history and contact persons.",
+)
 
 _DATE = {"format": "date", "example": "2021-01-01"}
 _NUMERIC = {"minimum": 0}
@@ -56,25 +60,44 @@ AccountChangesSchema = changes_of(AccountSchema, "AccountChangesSchema")
 AccountPage = envelope(AccountSchema, "AccountPage")
 
 #: ``sort`` values: a column, descending with a leading ``-``.
-SORTS = ("account_no", "name", "office_code", "tier", "opened_on", "transformer_kva", "monthly_revenue_thb")
+SORTS = (
+    "account_no",
+    "name",
+    "office_code",
+    "tier",
+    "opened_on",
+    "transformer_kva",
+    "monthly_revenue_thb",
+)
 
 
 class AccountListArgs(PageArgs):
-    office = Text(validate=ma.validate.Length(max=20),
-                  metadata={"description": "Office code: that office and its branches."})
-    tier = Text(validate=ma.validate.OneOf(TIERS), doc={"enum": list(TIERS)},
-                metadata={"description": "The tier in force today."})
-    kamr = Text(validate=ma.validate.Length(max=80), metadata={"description": "Username of the KAMR."})
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "Office code: that office and its branches."},
+    )
+    tier = Text(
+        validate=ma.validate.OneOf(TIERS),
+        doc={"enum": list(TIERS)},
+        metadata={"description": "The tier in force today."},
+    )
+    kamr = Text(
+        validate=ma.validate.Length(max=80), metadata={"description": "Username of the KAMR."}
+    )
     sector = Text(validate=ma.validate.Length(max=120))
     industrial_estate = Text(validate=ma.validate.Length(max=200))
-    q = Text(validate=ma.validate.Length(min=1, max=100),
-             metadata={"description": "Part of the name, or the start of the account number."})
+    q = Text(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "Part of the name, or the start of the account number."},
+    )
     sort = Text(
         load_default="account_no",
         validate=ma.validate.OneOf(SORTS + tuple("-" + key for key in SORTS)),
         doc={"enum": list(SORTS + tuple("-" + key for key in SORTS))},
-        metadata={"description": "Order by this field (a leading '-' for descending); "
-                                 "ties are broken by account_no."},
+        metadata={
+            "description": "Order by this field (a leading '-' for descending); "
+            "ties are broken by account_no."
+        },
     )
 
 
@@ -87,8 +110,9 @@ class TierSchema(ma.Schema):
 
 class TierHistorySchema(ma.Schema):
     account_no = Text(required=True)
-    tiers = ma.fields.List(ma.fields.Nested(TierSchema), required=True,
-                           metadata={"description": "Oldest first."})
+    tiers = ma.fields.List(
+        ma.fields.Nested(TierSchema), required=True, metadata={"description": "Oldest first."}
+    )
 
 
 class ContactSchema(ma.Schema):
@@ -161,7 +185,9 @@ def _account_page(conditions: list, tier, today: date, args: dict):
         "name": Account.name,
         "office_code": Office.code,
         # Report order (STRATEGIC first), accounts without a tier last.
-        "tier": sa.case({name: rank for rank, name in enumerate(TIERS)}, value=tier, else_=len(TIERS)),
+        "tier": sa.case(
+            {name: rank for rank, name in enumerate(TIERS)}, value=tier, else_=len(TIERS)
+        ),
         "opened_on": Account.opened_on,
         "transformer_kva": Account.transformer_kva,
         "monthly_revenue_thb": Account.monthly_revenue_thb,
@@ -177,11 +203,21 @@ def _account_page(conditions: list, tier, today: date, args: dict):
     ).scalar_one()
     statement = (
         visible.with_only_columns(
-            Account.account_no, Account.name, Office.code.label("office_code"),
-            tier.label("tier"), _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
-            kamr.username.label("kamr_username"), Account.sector, Account.industrial_estate,
-            Account.transformer_kva, Account.monthly_revenue_thb, Account.boi, Account.spp_area,
-            Account.opened_on, Account.closed_on, Account.notes,
+            Account.account_no,
+            Account.name,
+            Office.code.label("office_code"),
+            tier.label("tier"),
+            _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
+            kamr.username.label("kamr_username"),
+            Account.sector,
+            Account.industrial_estate,
+            Account.transformer_kva,
+            Account.monthly_revenue_thb,
+            Account.boi,
+            Account.spp_area,
+            Account.opened_on,
+            Account.closed_on,
+            Account.notes,
         )
         .join(Office, Account.office_id == Office.id)
         .outerjoin(kamr, Account.kamr_id == kamr.id)
@@ -220,16 +256,20 @@ def list_accounts(args):
     if "tier" in args:
         conditions.append(_tier_condition(args["tier"], today, narrow=not scope.is_region))
     if "kamr" in args:
-        conditions.append(Account.kamr_id.in_(sa.select(User.id).where(User.username == args["kamr"])))
+        conditions.append(
+            Account.kamr_id.in_(sa.select(User.id).where(User.username == args["kamr"]))
+        )
     if "sector" in args:
         conditions.append(Account.sector == args["sector"])
     if "industrial_estate" in args:
         conditions.append(Account.industrial_estate == args["industrial_estate"])
     if "q" in args:
-        conditions.append(sa.or_(
-            Account.name.icontains(args["q"], autoescape=True),
-            Account.account_no.startswith(args["q"], autoescape=True),
-        ))
+        conditions.append(
+            sa.or_(
+                Account.name.icontains(args["q"], autoescape=True),
+                Account.account_no.startswith(args["q"], autoescape=True),
+            )
+        )
     rows, total = _account_page(conditions, tier, today, args)
     return page_of(rows, total, args)
 
@@ -237,7 +277,9 @@ def list_accounts(args):
 @blp.route("", methods=["POST"])
 @requires("accounts.create")
 @blp.arguments(AccountSchema)
-@blp.response(201, AccountSchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
+@blp.response(
+    201, AccountSchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}}
+)
 @may_answer(404, 409)
 def create_account(data):
     """Create an account, with its first tier when ``tier`` is given (regional staff)."""
@@ -276,13 +318,17 @@ def update_account(changes, account_no):
     user = caller()
     account = account_for(user, account_no, "accounts.edit")
     current = operations.account_record(account)
-    if any(key in changes and changes[key] != current[key] for key in ("office_code", "kamr_username")):
+    if any(
+        key in changes and changes[key] != current[key] for key in ("office_code", "kamr_username")
+    ):
         require(user, "accounts.reassign")
     if "tier" in changes or "tier_effective_from" in changes:
         require(user, "roster.retier")
     if changes.get("office_code"):
         _office_in_scope(user, changes["office_code"])
-    account = operations.update_account(account, changes, user, expected_version=expected_version(account))
+    account = operations.update_account(
+        account, changes, user, expected_version=expected_version(account)
+    )
     answer = _with_etag(account)
     db.session.commit()
     return answer
@@ -300,11 +346,15 @@ def _office_in_scope(user, code: str) -> None:
 
 
 def _tier_history(account: Account) -> dict:
-    rows = db.session.execute(
-        sa.select(TierAssignment.tier, TierAssignment.effective_from)
-        .where(TierAssignment.account_id == account.id)
-        .order_by(TierAssignment.effective_from)
-    ).mappings().all()
+    rows = (
+        db.session.execute(
+            sa.select(TierAssignment.tier, TierAssignment.effective_from)
+            .where(TierAssignment.account_id == account.id)
+            .order_by(TierAssignment.effective_from)
+        )
+        .mappings()
+        .all()
+    )
     return {"account_no": account.account_no, "tiers": rows}
 
 
@@ -339,7 +389,9 @@ def add_tier(data, account_no):
 
 def _contact(account: Account, contact_id: int) -> ContactPerson:
     contact = db.session.execute(
-        sa.select(ContactPerson).where(ContactPerson.id == contact_id, ContactPerson.account_id == account.id)
+        sa.select(ContactPerson).where(
+            ContactPerson.id == contact_id, ContactPerson.account_id == account.id
+        )
     ).scalar_one_or_none()
     if contact is None:
         raise NotFound(f"Account {account.account_no} has no contact person {contact_id}.")
@@ -347,7 +399,10 @@ def _contact(account: Account, contact_id: int) -> ContactPerson:
 
 
 def _contact_body(contact: ContactPerson) -> dict:
-    return {"id": contact.id, **{name: getattr(contact, name) for name in operations.CONTACT_FIELDS}}
+    return {
+        "id": contact.id,
+        **{name: getattr(contact, name) for name in operations.CONTACT_FIELDS},
+    }
 
 
 @blp.route("/<key:account_no>/contacts", methods=["GET"])
@@ -358,7 +413,9 @@ def list_contacts(account_no):
     """List an account's contact persons."""
     account = account_for(caller(), account_no)
     contacts = db.session.execute(
-        sa.select(ContactPerson).where(ContactPerson.account_id == account.id).order_by(ContactPerson.id)
+        sa.select(ContactPerson)
+        .where(ContactPerson.account_id == account.id)
+        .order_by(ContactPerson.id)
     ).scalars()
     return {"items": [_contact_body(contact) for contact in contacts]}
 
@@ -397,6 +454,8 @@ def update_contact(changes, account_no, contact_id):
 def delete_contact(account_no, contact_id):
     """Remove a contact person."""
     user = caller()
-    operations.delete_contact(_contact(account_for(user, account_no, "contacts.edit"), contact_id), user)
+    operations.delete_contact(
+        _contact(account_for(user, account_no, "contacts.edit"), contact_id), user
+    )
     db.session.commit()
     return None

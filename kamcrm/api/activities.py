@@ -14,7 +14,14 @@ from sqlalchemy.orm import aliased
 
 from kamcrm.accounts.models import Account
 from kamcrm.activities import operations
-from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, STATUSES, VOC_KINDS, Activity, FollowUp
+from kamcrm.activities.models import (
+    ACTIVITY_TYPES,
+    CHANNELS,
+    STATUSES,
+    VOC_KINDS,
+    Activity,
+    FollowUp,
+)
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.etag import ETAG_HEADER, check_if_match, etag_of, expected_version
 from kamcrm.api.fields import Id, Text
@@ -32,8 +39,11 @@ from kamcrm.org.access import (
 from kamcrm.org.models import EXEC_ROLES, User
 
 PATH = "/activities"
-blp = Blueprint("activities", __name__, description="Activities (SPEC section 7, activities file) "
-                "and their follow-up actions.")
+blp = Blueprint(
+    "activities",
+    __name__,
+    description="Activities (SPEC section 7, activities file) " "and their follow-up actions.",
+)
 
 #: Most activities one bulk request may create.
 MAX_BULK = 500
@@ -42,7 +52,10 @@ _DATE = {"format": "date", "example": "2021-03-05"}
 _REASON = Text(
     load_only=True,
     doc={"maxLength": 1000},
-    metadata={"description": "Why a closed quarter's activity is changed (staff only; goes to the audit log)."},
+    metadata={
+        "description": "Why a closed quarter's activity is changed "
+        "(staff only; goes to the audit log)."
+    },
 )
 
 
@@ -56,18 +69,28 @@ class ActivitySchema(ma.Schema):
     performed_by = Text(doc={"maxLength": 80}, metadata={"description": "Username; default: you."})
     status = Text(doc={"enum": list(STATUSES)}, metadata={"description": "Default: done."})
     channel = Text(allow_none=True, doc={"enum": list(CHANNELS)})
-    exec_role = Text(allow_none=True, doc={"enum": list(EXEC_ROLES)},
-                     metadata={"description": "Required for EXV, and only for EXV."})
+    exec_role = Text(
+        allow_none=True,
+        doc={"enum": list(EXEC_ROLES)},
+        metadata={"description": "Required for EXV, and only for EXV."},
+    )
     summary = Text(allow_none=True)
-    ref = Text(allow_none=True, doc={"maxLength": 100},
-               metadata={"description": "External id; unique."})
-    recorded_at = Text(doc={"format": "date-time"},
-                       metadata={"description": "When it was entered (ISO 8601 with offset); default: now."})
+    ref = Text(
+        allow_none=True, doc={"maxLength": 100}, metadata={"description": "External id; unique."}
+    )
+    recorded_at = Text(
+        doc={"format": "date-time"},
+        metadata={"description": "When it was entered (ISO 8601 with offset); default: now."},
+    )
     voc_kind = Text(allow_none=True, doc={"enum": list(VOC_KINDS)})
     voc_category = Text(allow_none=True, doc={"maxLength": 100})
     voc_text = Text(allow_none=True)
-    is_late = ma.fields.Boolean(dump_only=True, metadata={
-        "description": "Recorded after the 5th day of the month following activity_date."})
+    is_late = ma.fields.Boolean(
+        dump_only=True,
+        metadata={
+            "description": "Recorded after the 5th day of the month following activity_date."
+        },
+    )
     reason = _REASON
 
 
@@ -81,8 +104,10 @@ class ActivityListArgs(PageArgs):
     status = Text(validate=ma.validate.OneOf(STATUSES), doc={"enum": list(STATUSES)})
     from_ = ma.fields.Date(data_key="from", metadata={"description": "activity_date on or after."})
     to = ma.fields.Date(metadata={"description": "activity_date on or before."})
-    office = Text(validate=ma.validate.Length(max=20),
-                  metadata={"description": "Office code: accounts of that office and its branches."})
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "Office code: accounts of that office and its branches."},
+    )
     performed_by = Text(validate=ma.validate.Length(max=80))
 
 
@@ -101,8 +126,10 @@ class BulkResultSchema(ma.Schema):
 
 
 class DeleteArgs(ma.Schema):
-    reason = Text(validate=ma.validate.Length(max=1000),
-                  metadata={"description": "Why a closed quarter's activity is deleted (staff only)."})
+    reason = Text(
+        validate=ma.validate.Length(max=1000),
+        metadata={"description": "Why a closed quarter's activity is deleted (staff only)."},
+    )
 
 
 class FollowUpSchema(ma.Schema):
@@ -113,8 +140,11 @@ class FollowUpSchema(ma.Schema):
     action = Text(required=True)
     due_on = DateText(required=True, doc=_DATE)
     done_on = DateText(allow_none=True, doc=_DATE)
-    assignee = Text(allow_none=True, doc={"maxLength": 80},
-                    metadata={"description": "Username; default: who performed the activity."})
+    assignee = Text(
+        allow_none=True,
+        doc={"maxLength": 80},
+        metadata={"description": "Username; default: who performed the activity."},
+    )
 
 
 class FollowUpListSchema(ma.Schema):
@@ -181,13 +211,17 @@ def list_activities(args):
     conditions = []
     if "office" in args:
         office_scope = scope_for(user, args["office"])
-        conditions.append(Activity.account_id.in_(
-            sa.select(account.id).where(office_scope.covers(account.office_id))
-        ))
+        conditions.append(
+            Activity.account_id.in_(
+                sa.select(account.id).where(office_scope.covers(account.office_id))
+            )
+        )
     if "account_no" in args:
-        conditions.append(Activity.account_id.in_(
-            sa.select(account.id).where(account.account_no == args["account_no"])
-        ))
+        conditions.append(
+            Activity.account_id.in_(
+                sa.select(account.id).where(account.account_no == args["account_no"])
+            )
+        )
     if "type" in args:
         conditions.append(Activity.type == args["type"])
     if "status" in args:
@@ -197,26 +231,34 @@ def list_activities(args):
     if "to" in args:
         conditions.append(Activity.activity_date <= args["to"])
     if "performed_by" in args:
-        conditions.append(Activity.performed_by_id.in_(
-            sa.select(performer.id).where(performer.username == args["performed_by"])
-        ))
+        conditions.append(
+            Activity.performed_by_id.in_(
+                sa.select(performer.id).where(performer.username == args["performed_by"])
+            )
+        )
     visible = visible_activities(user).where(*conditions)
     total = db.session.execute(
         visible.with_only_columns(sa.func.count(Activity.id)).order_by(None)
     ).scalar_one()
-    activities = db.session.execute(
-        visible.order_by(Activity.activity_date.desc(), Activity.id.desc())
-        .limit(args["per_page"])
-        .offset(offset(args))
-        .options(sa.orm.joinedload(Activity.account), sa.orm.joinedload(Activity.performed_by))
-    ).scalars().all()
+    activities = (
+        db.session.execute(
+            visible.order_by(Activity.activity_date.desc(), Activity.id.desc())
+            .limit(args["per_page"])
+            .offset(offset(args))
+            .options(sa.orm.joinedload(Activity.account), sa.orm.joinedload(Activity.performed_by))
+        )
+        .scalars()
+        .all()
+    )
     return page_of([_body(activity) for activity in activities], total, args)
 
 
 @blp.route("", methods=["POST"])
 @requires("activities.create")
 @blp.arguments(ActivitySchema)
-@blp.response(201, ActivitySchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
+@blp.response(
+    201, ActivitySchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}}
+)
 @may_answer(404, 409)
 def create_activity(data):
     """Record an activity on an account in your scope.
@@ -254,7 +296,9 @@ def create_activities(data):
                 errors[f"items.{index}.{field}"] = list(messages)
     if errors:
         db.session.rollback()
-        raise ValidationFailed(errors, message="No activity was recorded: some items are not valid.")
+        raise ValidationFailed(
+            errors, message="No activity was recorded: some items are not valid."
+        )
     answer = {"items": [_body(activity) for activity, _account in created]}
     db.session.commit()
     return answer

@@ -74,7 +74,17 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
-_LOCATIONS = {"json", "query", "querystring", "form", "files", "headers", "cookies", "path", "json_or_form"}
+_LOCATIONS = {
+    "json",
+    "query",
+    "querystring",
+    "form",
+    "files",
+    "headers",
+    "cookies",
+    "path",
+    "json_or_form",
+}
 
 
 def handle_kamcrm_error(error: KamcrmError):
@@ -138,4 +148,3 @@ def register_handlers(blueprint) -> None:
     """Register the API error handlers on one blueprint."""
     for exception, handler in HANDLERS:
         blueprint.register_error_handler(exception, handler)
-

@@ -12,8 +12,12 @@ from flask import request
 from kamcrm.errors import PreconditionFailed
 
 #: How the ETag and If-Match are documented on each operation.
-ETAG_HEADER = {"ETag": {"description": "The version of the record; send it back in If-Match.",
-                        "schema": {"type": "string"}}}
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The version of the record; send it back in If-Match.",
+        "schema": {"type": "string"},
+    }
+}
 
 
 def etag_of(row) -> str:

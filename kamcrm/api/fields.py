@@ -90,7 +90,6 @@ class Id(ma.fields.Integer):
         super().__init__(*args, strict=True, validate=validators, **kwargs)
 
 
-
 class Int32(ma.fields.Integer):
     """A JSON integer that fits a database ``integer`` (its meaning is the operation's)."""
 

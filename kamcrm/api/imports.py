@@ -20,12 +20,16 @@ blp = Blueprint("imports", __name__, description="Importing CSV or XLSX files (S
 
 
 class UploadSchema(ma.Schema):
-    file = Upload(required=True, metadata={"description": "A .csv (UTF-8, BOM accepted) or .xlsx file."})
+    file = Upload(
+        required=True, metadata={"description": "A .csv (UTF-8, BOM accepted) or .xlsx file."}
+    )
 
 
 class ImportArgs(ma.Schema):
-    reason = Text(validate=ma.validate.Length(max=1000), metadata={
-        "description": "Why activities of a closed quarter are changed (staff only)."})
+    reason = Text(
+        validate=ma.validate.Length(max=1000),
+        metadata={"description": "Why activities of a closed quarter are changed (staff only)."},
+    )
 
 
 class ImportResultSchema(ma.Schema):
@@ -53,13 +57,17 @@ def run_import(args, files, kind):
     The errors of a refused file are keyed ``line.<N>.<field>``, e.g. ``line.7.activity_date``.
     """
     upload = files["file"]
-    result = import_file(kind, upload.stream, upload.filename or "", actor=caller(), reason=args.get("reason"))
+    result = import_file(
+        kind, upload.stream, upload.filename or "", actor=caller(), reason=args.get("reason")
+    )
     if not result.ok:
         db.session.rollback()
         errors: dict[str, list[str]] = {}
         for error in result.errors:
             errors.setdefault(f"line.{error.line}.{error.field}", []).append(error.message)
         lines = len({error.line for error in result.errors})
-        raise ValidationFailed(errors, message=f"Nothing was imported: {lines} line(s) of the file are not valid.")
+        raise ValidationFailed(
+            errors, message=f"Nothing was imported: {lines} line(s) of the file are not valid."
+        )
     db.session.commit()
     return result.as_dict()

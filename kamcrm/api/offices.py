@@ -15,7 +15,9 @@ from kamcrm.org.access import requires, scope_condition
 from kamcrm.org.models import OFFICE_CLASSES, Office
 
 PATH = "/offices"
-blp = Blueprint("offices", __name__, description="Offices of the region (SPEC section 7, offices file).")
+blp = Blueprint(
+    "offices", __name__, description="Offices of the region (SPEC section 7, offices file)."
+)
 
 
 class OfficeSchema(ma.Schema):
@@ -30,8 +32,11 @@ class OfficeSchema(ma.Schema):
 
 OfficeChangesSchema = changes_of(OfficeSchema, "OfficeChangesSchema")
 
+
 class OfficeListArgs(PageArgs):
-    office_class = Text(doc={"enum": list(OFFICE_CLASSES)}, validate=ma.validate.OneOf(OFFICE_CLASSES))
+    office_class = Text(
+        doc={"enum": list(OFFICE_CLASSES)}, validate=ma.validate.OneOf(OFFICE_CLASSES)
+    )
 
 
 OfficePage = envelope(OfficeSchema, "OfficePage")
@@ -60,15 +65,27 @@ def list_offices(args):
     condition = scope_condition(caller(), Office.id)
     if args.get("office_class"):
         condition = sa.and_(condition, Office.office_class == args["office_class"])
-    total = db.session.execute(sa.select(sa.func.count()).select_from(Office).where(condition)).scalar_one()
-    rows = db.session.execute(
-        sa.select(Office.code, Office.name, Office.office_class, parent.code.label("parent_code"), Office.name_en)
-        .outerjoin(parent, Office.parent_id == parent.id)
-        .where(condition)
-        .order_by(Office.code)
-        .limit(args["per_page"])
-        .offset(offset(args))
-    ).mappings().all()
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(Office).where(condition)
+    ).scalar_one()
+    rows = (
+        db.session.execute(
+            sa.select(
+                Office.code,
+                Office.name,
+                Office.office_class,
+                parent.code.label("parent_code"),
+                Office.name_en,
+            )
+            .outerjoin(parent, Office.parent_id == parent.id)
+            .where(condition)
+            .order_by(Office.code)
+            .limit(args["per_page"])
+            .offset(offset(args))
+        )
+        .mappings()
+        .all()
+    )
     return page_of(rows, total, args)
 
 

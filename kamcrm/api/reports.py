@@ -17,7 +17,9 @@ from kamcrm.org.access import requires, scope_for, scope_of, visible_users
 from kamcrm.org.models import User
 
 PATH = "/reports"
-blp = Blueprint("reports", __name__, description="The CR2 report, the due list and the monthly summary.")
+blp = Blueprint(
+    "reports", __name__, description="The CR2 report, the due list and the monthly summary."
+)
 
 _COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
 
@@ -26,19 +28,33 @@ _COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
 
 
 class Cr2Args(ma.Schema):
-    year = ma.fields.Integer(required=True, validate=ma.validate.Range(*YEAR_RANGE),
-                             metadata={"description": "Calendar year (CE)."})
-    as_of = ma.fields.Date(metadata={"description": "Count up to this date; default today (Bangkok)."})
-    office = Text(validate=ma.validate.Length(max=20), metadata={
-        "description": "Office code: that office with its branches; default your whole scope."})
+    year = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(*YEAR_RANGE),
+        metadata={"description": "Calendar year (CE)."},
+    )
+    as_of = ma.fields.Date(
+        metadata={"description": "Count up to this date; default today (Bangkok)."}
+    )
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={
+            "description": "Office code: that office with its branches; default your whole scope."
+        },
+    )
 
 
 def _cumulative(cell: type[ma.Schema], name: str) -> type[ma.Schema]:
     """The four cumulative columns of a row; a column whose quarter starts after as_of is null."""
-    return type(name, (ma.Schema,), {
-        column: ma.fields.Nested(cell, required=True, allow_none=True, data_key=column)
-        for column in _COLUMNS
-    } | {"__doc__": "Cumulative columns Q1, Q1-2, Q1-3, Q1-4."})
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            column: ma.fields.Nested(cell, required=True, allow_none=True, data_key=column)
+            for column in _COLUMNS
+        }
+        | {"__doc__": "Cumulative columns Q1, Q1-2, Q1-3, Q1-4."},
+    )
 
 
 class RuleCellSchema(ma.Schema):
@@ -56,7 +72,9 @@ class RuleRowSchema(ma.Schema):
     min_count = ma.fields.Integer(required=True)
     target_pct = ma.fields.Float(required=True)
     planned_population = ma.fields.Integer(required=True, allow_none=True)
-    cumulative = ma.fields.Nested(_cumulative(RuleCellSchema, "RuleCumulativeSchema"), required=True)
+    cumulative = ma.fields.Nested(
+        _cumulative(RuleCellSchema, "RuleCumulativeSchema"), required=True
+    )
 
 
 class VisitCellSchema(ma.Schema):
@@ -72,7 +90,9 @@ class VisitRowSchema(ma.Schema):
     exec_role = ma.fields.String(required=True)
     quota_per_quarter = ma.fields.Integer(required=True)
     units = ma.fields.Integer(required=True)
-    cumulative = ma.fields.Nested(_cumulative(VisitCellSchema, "VisitCumulativeSchema"), required=True)
+    cumulative = ma.fields.Nested(
+        _cumulative(VisitCellSchema, "VisitCumulativeSchema"), required=True
+    )
 
 
 class CountCellSchema(ma.Schema):
@@ -83,7 +103,9 @@ class CountCellSchema(ma.Schema):
 class CountRowSchema(ma.Schema):
     item = ma.fields.String(required=True)
     type = ma.fields.String(required=True)
-    cumulative = ma.fields.Nested(_cumulative(CountCellSchema, "CountCumulativeSchema"), required=True)
+    cumulative = ma.fields.Nested(
+        _cumulative(CountCellSchema, "CountCumulativeSchema"), required=True
+    )
 
 
 class Cr2Schema(ma.Schema):
@@ -120,11 +142,22 @@ def cr2(args):
 
 
 class DueArgs(PageArgs):
-    user = Text(validate=ma.validate.Length(max=80), metadata={
-        "description": "A KAMR's username: only the accounts they own (default for a KAMR: you)."})
-    office = Text(validate=ma.validate.Length(max=20), metadata={
-        "description": "Office code: that office with its branches; default your whole scope."})
-    today = ma.fields.Date(metadata={"description": "The day the current periods contain; default today (Bangkok)."})
+    user = Text(
+        validate=ma.validate.Length(max=80),
+        metadata={
+            "description": "A KAMR's username: only the accounts they own "
+            "(default for a KAMR: you)."
+        },
+    )
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={
+            "description": "Office code: that office with its branches; default your whole scope."
+        },
+    )
+    today = ma.fields.Date(
+        metadata={"description": "The day the current periods contain; default today (Bangkok)."}
+    )
 
 
 class DueItemSchema(ma.Schema):
@@ -187,13 +220,24 @@ def due(args):
 
 
 class MonthlyArgs(ma.Schema):
-    month = Text(required=True, validate=ma.validate.Regexp(r"^\d{4}-\d{2}$"),
-                 doc={"pattern": r"^\d{4}-\d{2}$", "example": "2021-03"})
-    office = Text(validate=ma.validate.Length(max=20), metadata={
-        "description": "Office code: that office with its branches; default your whole scope."})
-    as_reported = ma.fields.Boolean(load_default=False, metadata={
-        "description": "The summary kept after the month's recording deadline (404 if none yet) "
-                       "instead of one computed now."})
+    month = Text(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{4}-\d{2}$"),
+        doc={"pattern": r"^\d{4}-\d{2}$", "example": "2021-03"},
+    )
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={
+            "description": "Office code: that office with its branches; default your whole scope."
+        },
+    )
+    as_reported = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "The summary kept after the month's recording deadline "
+            "(404 if none yet) instead of one computed now."
+        },
+    )
 
 
 class MonthlySchema(ma.Schema):

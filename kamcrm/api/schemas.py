@@ -24,7 +24,9 @@ class ErrorSchema(ma.Schema):
     """Every error: ``{"code": 422, "message": "...", "errors": {"field": ["..."]}}``."""
 
     code = ma.fields.Integer(required=True, metadata={"description": "The HTTP status."})
-    message = ma.fields.String(required=True, metadata={"description": "What went wrong, for people."})
+    message = ma.fields.String(
+        required=True, metadata={"description": "What went wrong, for people."}
+    )
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
@@ -99,7 +101,9 @@ def offset(args: dict) -> int:
     return (args["page"] - 1) * args["per_page"]
 
 
-def changes_of(schema: type[ma.Schema], name: str, *, exclude: tuple[str, ...] = ()) -> type[ma.Schema]:
+def changes_of(
+    schema: type[ma.Schema], name: str, *, exclude: tuple[str, ...] = ()
+) -> type[ma.Schema]:
     """Return a schema of the same fields, all optional: the body of a ``PATCH``."""
     fields = {}
     for field_name, field in schema._declared_fields.items():
@@ -108,5 +112,7 @@ def changes_of(schema: type[ma.Schema], name: str, *, exclude: tuple[str, ...] =
         optional = copy.deepcopy(field)
         optional.required = False
         fields[field_name] = optional
-    fields["__doc__"] = f"Some fields of {schema.__name__.removesuffix('Schema')}; those left out stay as they are."
+    fields["__doc__"] = (
+        f"Some fields of {schema.__name__.removesuffix('Schema')}; those left out stay as they are."
+    )
     return type(name, (ma.Schema,), fields)

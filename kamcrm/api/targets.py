@@ -17,7 +17,9 @@ from kamcrm.org.access import requires
 from kamcrm.periods import PERIOD_KINDS
 
 PATH = "/targets"
-blp = Blueprint("targets", __name__, description="Yearly rules, executive-visit quotas and planned populations.")
+blp = Blueprint(
+    "targets", __name__, description="Yearly rules, executive-visit quotas and planned populations."
+)
 
 #: Years in a URL: anything else is no resource at all (404).
 _YEAR = "<year:year>"
@@ -47,15 +49,21 @@ class YearTargetsSchema(ma.Schema):
     """Everything a year's CR2 report measures against."""
 
     year = ma.fields.Integer(required=True)
-    stored = ma.fields.Boolean(required=True, metadata={
-        "description": "False: the year uses the defaults of SPEC section 4."})
+    stored = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "False: the year uses the defaults of SPEC section 4."},
+    )
     rules = ma.fields.List(ma.fields.Nested(RuleSchema), required=True)
     executive_visit_quotas = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Integer(), required=True,
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
         metadata={"description": "Distinct accounts per quarter per unit, by exec_role."},
     )
     planned_populations = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Integer(allow_none=True), required=True,
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(allow_none=True),
+        required=True,
         metadata={"description": "Planned accounts per tier (null: no figure)."},
     )
 

@@ -18,7 +18,9 @@ from kamcrm.org.access import requires, scope_condition
 from kamcrm.org.models import EXEC_ROLES, ROLES, Office, User
 
 PATH = "/users"
-blp = Blueprint("users", __name__, description="People who use kamcrm (SPEC section 7, users file).")
+blp = Blueprint(
+    "users", __name__, description="People who use kamcrm (SPEC section 7, users file)."
+)
 
 
 class UserSchema(ma.Schema):
@@ -36,10 +38,13 @@ class UserSchema(ma.Schema):
 
 UserChangesSchema = changes_of(UserSchema, "UserChangesSchema")
 
+
 class UserListArgs(PageArgs):
     role = Text(doc={"enum": list(ROLES)}, validate=ma.validate.OneOf(ROLES))
-    office = Text(metadata={"description": "Only users of this office (code)."},
-                  validate=ma.validate.Length(max=20))
+    office = Text(
+        metadata={"description": "Only users of this office (code)."},
+        validate=ma.validate.Length(max=20),
+    )
 
 
 UserPage = envelope(UserSchema, "UserPage")
@@ -67,17 +72,27 @@ def list_users(args):
         condition = sa.and_(condition, Office.code == args["office"])
     base = sa.select(User).join(Office, User.office_id == Office.id).where(condition)
     total = db.session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
-    rows = db.session.execute(
-        sa.select(
-            User.username, User.full_name, User.role, Office.code.label("office_code"),
-            User.exec_role, User.email, User.active, User.locale,
+    rows = (
+        db.session.execute(
+            sa.select(
+                User.username,
+                User.full_name,
+                User.role,
+                Office.code.label("office_code"),
+                User.exec_role,
+                User.email,
+                User.active,
+                User.locale,
+            )
+            .join(Office, User.office_id == Office.id)
+            .where(condition)
+            .order_by(User.username)
+            .limit(args["per_page"])
+            .offset(offset(args))
         )
-        .join(Office, User.office_id == Office.id)
-        .where(condition)
-        .order_by(User.username)
-        .limit(args["per_page"])
-        .offset(offset(args))
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     return page_of(rows, total, args)
 
 
