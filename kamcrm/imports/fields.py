@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Mapping
+from typing import Mapping
 
 Errors = dict[str, list[str]]
 

@@ -53,9 +53,9 @@ class TableFile:
         self.filename = filename
         name = filename.lower()
         if name.endswith(".xlsx"):
+            # A workbook is a zip file, read from its end: it has to be whole in memory.
             self._source = _HashingReader(stream)
-            data = self._source.read() if hasattr(self._source, "read") else b""
-            self._rows = _xlsx_rows(data)
+            self._rows = _xlsx_rows(self._source.read())
         elif name.endswith(".csv"):
             self._source = _HashingReader(stream)
             self._rows = _csv_rows(self._source)
