@@ -169,8 +169,8 @@ def open_page(browser, live):
             page.goto("/login")
             page.fill("#username", facts["users"][role])
             page.fill("#password", PASSWORD)
-            page.click("main button[type=submit]")
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                page.click("main button[type=submit]")
         return page
 
     yield open_as
@@ -231,12 +231,13 @@ def test_logging_an_activity_changes_the_due_list_and_the_coverage(open_page, li
     page.goto("/due")
     due_fms = page.locator("table.due tbody tr").filter(has_text=target_no).filter(has_text="FMS")
     assert due_fms.count() == 1
-    page.click("a.quick-log")                                    # click 1: from any page
+    with page.expect_navigation():
+        page.click("a.quick-log")                                # click 1: from any page
     page.fill("#account", target_name.split()[1] + " 3 ")
     page.select_option("#type", "FMS")
     page.fill("#summary", "ตรวจวัดอุณหภูมิหม้อแปลงด้วยกล้องถ่ายภาพความร้อน")
-    page.click("main button[type=submit]")                            # click 2: saved
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main button[type=submit]")                        # click 2: saved
     assert page.locator(".flash-success").count() == 1
     assert page.url.endswith("/due") or page.goto("/due")
     assert page.locator("table.due tbody tr").filter(has_text=target_no).filter(has_text="FMS").count() == 0
@@ -253,8 +254,8 @@ def test_a_refused_form_keeps_what_was_typed(open_page, live):
     page.fill("#account", facts["accounts"][5])
     page.fill("#activity_date", tomorrow)
     page.fill("#summary", "ข้อความที่ต้องไม่หาย")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
     assert page.locator("#activity_date-error").is_visible()
     assert page.input_value("#summary") == "ข้อความที่ต้องไม่หาย"
     assert page.input_value("#account") == facts["accounts"][5]
@@ -295,11 +296,11 @@ def test_the_language_switch_is_one_click_away(open_page):
     page.goto("/accounts")
     assert page.get_attribute("html", "lang") == "th"
     assert page.locator("h1").inner_text() == "ลูกค้าของฉัน"
-    page.click("a[hreflang=en]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("a[hreflang=en]")
     assert page.get_attribute("html", "lang") == "en" and page.locator("h1").inner_text() == "My accounts"
-    page.click("a[hreflang=th]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("a[hreflang=th]")
     assert page.locator("h1").inner_text() == "ลูกค้าของฉัน"
 
 
