@@ -69,6 +69,38 @@ def tier_on(account_id, day: date) -> sa.ScalarSelect:
     )
 
 
+def tiers_on(days: Sequence[date], account_ids: sa.Select | None = None) -> sa.Subquery:
+    """Return a subquery ``(account_id, t0, t1, …)``: each account's tier on each of ``days``.
+
+    One pass over the tier history: each assignment holds from its ``effective_from`` up
+    to the next one's (``LEAD``), and the tier on a day is the assignment whose span
+    contains it. ``account_ids`` (a SELECT of ids) limits the accounts read. Accounts with
+    no assignment on or before the last day have no row.
+    """
+    last = max(days)
+    spans = sa.select(
+        TierAssignment.account_id,
+        TierAssignment.tier,
+        TierAssignment.effective_from.label("starts"),
+        sa.func.lead(TierAssignment.effective_from)
+        .over(partition_by=TierAssignment.account_id, order_by=TierAssignment.effective_from)
+        .label("ends"),
+    ).where(TierAssignment.effective_from <= last)
+    if account_ids is not None:
+        spans = spans.where(TierAssignment.account_id.in_(account_ids))
+    spans = spans.subquery("spans")
+    columns = [
+        sa.func.max(
+            sa.case(
+                (sa.and_(spans.c.starts <= day, sa.or_(spans.c.ends.is_(None), spans.c.ends > day)), spans.c.tier),
+                else_=None,
+            )
+        ).label(f"t{i}")
+        for i, day in enumerate(days)
+    ]
+    return sa.select(spans.c.account_id, *columns).group_by(spans.c.account_id).subquery("tiers")
+
+
 def active_on(day: date, account=Account) -> sa.ColumnElement[bool]:
     """Return the condition that an account is active on ``day`` (SPEC section 2)."""
     return sa.and_(
@@ -100,6 +132,18 @@ def _segments(windows: Iterable[Window]) -> tuple[list[Window], dict[Window, lis
         w: [i for i, p in enumerate(pieces) if w.start <= p.start and p.end <= w.end] for w in windows
     }
     return pieces, members
+
+
+def _tune_for_reports() -> None:
+    """Set PostgreSQL up for one large aggregate in the current transaction.
+
+    JIT off: the coverage query is ~100 conditional sums whose compilation costs seconds
+    and saves nothing. More work_mem: the per-account aggregate of a year's activities then
+    hashes in memory instead of sorting on disk (both measured with bench/cr2_bench.py).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
 
 
 # --- frequency coverage ----------------------------------------------------------------
@@ -134,18 +178,22 @@ def coverage(
         account_filter.append(Account.kamr_id == kamr_id)
 
     # Tier on each window end, or NULL when the account is not active that day: the
-    # population test is then one comparison, and an inactive account never walks the index.
+    # population test is then one comparison.
+    tiers = tiers_on(ends, sa.select(Account.id).where(*account_filter))
     account_columns = [Account.id.label("account_id")]
     for i, end in enumerate(ends):
-        account_columns.append(
-            sa.case((active_on(end), tier_on(Account.id, end)), else_=None).label(f"t{i}")
-        )
-    accounts = sa.select(*account_columns).where(*account_filter)
+        account_columns.append(sa.case((active_on(end), tiers.c[f"t{i}"]), else_=None).label(f"t{i}"))
+    accounts = (
+        sa.select(*account_columns)
+        .outerjoin(tiers, tiers.c.account_id == Account.id)
+        .where(*account_filter)
+    )
     if by_unit:
         accounts = accounts.add_columns(unit_office_id().label("unit")).join(
             Office, Office.id == Account.office_id
         )
-    accounts = accounts.subquery("acc")
+    # MATERIALIZED: computed once, not once per SUM that reads it.
+    accounts = accounts.cte("acc").prefix_with("MATERIALIZED")
 
     done_columns = []
     for ti, type_ in enumerate(types):
@@ -206,6 +254,7 @@ def coverage(
     )
     if by_unit:
         query = query.add_columns(accounts.c.unit).group_by(accounts.c.unit)
+    _tune_for_reports()
     rows = db.session.execute(query).mappings().all()
 
     def unpack(row) -> dict:
@@ -432,6 +481,7 @@ def cr2_report(
     """
     as_of = as_of or default_as_of(year)
     targets = targets or year_targets(year)
+    _tune_for_reports()
     ends = column_ends(year, as_of)
     live = [(k, end) for k, end in enumerate(ends, start=1) if end is not None]
 
