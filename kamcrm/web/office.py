@@ -123,12 +123,20 @@ def kamrs():
     return render_template(
         "office/kamrs.html",
         params=params,
-        periods=pairs,
+        periods=_periods_by_type(pairs),
         types=types,
         rows=rows,
         unassigned=owned.get(None, 0),
         offices=_offices_to_choose(),
     )
+
+
+def _periods_by_type(pairs) -> list[tuple[str, list[str], object]]:
+    """Return (type, tiers, window) for each distinct (type, window), for the page's footnote."""
+    grouped: dict = {}
+    for rule, window in pairs:
+        grouped.setdefault((rule.type, window), []).append(rule.tier)
+    return [(type_, tiers, window) for (type_, window), tiers in grouped.items()]
 
 
 @bp.get("/executive-visits")
