@@ -124,3 +124,17 @@ def test_a_key_taken_between_the_check_and_the_write_is_a_conflict_not_a_crash(m
         operations.create_user({"username": "raced", "full_name": "X", "role": "kamr", "office_code": "R2"})
     # the session is still usable afterwards
     assert db.session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar() == 0
+
+
+@pytest.mark.parametrize("changes, field", [({"active": False}, "active"), ({"role": "kamr"}, "role")])
+def test_nobody_deactivates_themselves_or_changes_their_own_role(admin, changes, field):
+    with pytest.raises(ValidationFailed) as caught:
+        operations.update_user(admin, changes, admin)
+    assert list(caught.value.errors) == [field]
+    assert (admin.active, admin.role) == (True, "admin")
+
+
+def test_another_admin_may_deactivate_an_admin(make, region, admin):
+    other = make.user(role="admin", office=region, username="admin2")
+    operations.update_user(other, {"active": False}, admin)
+    assert other.active is False

@@ -261,12 +261,21 @@ def create_user(data: Mapping[str, object], actor=None) -> User:
 
 
 def update_user(user: User, changes: Mapping[str, object], actor=None) -> User:
-    """Change the fields of ``user`` named in ``changes`` (a partial row); not the password."""
+    """Change the fields of ``user`` named in ``changes`` (a partial row); not the password.
+
+    An actor may not deactivate themselves or change their own role.
+    """
     reject_unknown_fields(changes, USER_FIELDS, "a user")
     before = user_record(user)
     merged = {**before, **changes}
     lookups = Lookups.for_keys(office_codes=[merged.get("office_code")])
     values, errors = validate_user_row(merged, lookups)
+    if actor is not None and actor.id == user.id:
+        # Nobody locks themselves out: another admin must do it.
+        if values.get("active") is False and user.active:
+            fields.add_error(errors, "active", "you cannot deactivate your own account")
+        if values["role"] is not None and values["role"] != user.role:
+            fields.add_error(errors, "role", "you cannot change your own role")
     if errors:
         raise ValidationFailed(errors)
     message = f"A user with the username '{values['username']}' already exists."
