@@ -28,6 +28,9 @@ class Scope:
     #: The class 1-3 office that is the office-manager quota unit: the office itself,
     #: or the parent of a branch. None for the region or the regional office.
     unit_office_id: int | None = None
+    #: Whether offices under ``office_id`` are in scope. False for a person attached to
+    #: the regional office itself: the class 1-3 offices under it are not "its branches".
+    with_children: bool = True
 
     @property
     def is_region(self) -> bool:
@@ -37,6 +40,8 @@ class Scope:
         """Return a SELECT of the ids of offices in scope, or None for the whole region."""
         if self.office_id is None:
             return None
+        if not self.with_children:
+            return sa.select(Office.id).where(Office.id == self.office_id)
         return sa.select(Office.id).where(
             sa.or_(Office.id == self.office_id, Office.parent_id == self.office_id)
         )
@@ -87,7 +92,7 @@ def scope_for_user(user: User) -> Scope:
         return region_scope()
     office = user.office
     if office.office_class == "region":
-        return Scope(code=office.code, office_id=office.id)
+        return Scope(code=office.code, office_id=office.id, with_children=False)
     return scope_of_office(office)
 
 
