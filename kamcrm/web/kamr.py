@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from kamcrm.accounts.models import TIERS, Account
 from kamcrm.activities import operations as activity_ops
 from kamcrm.activities.models import Activity, FollowUp
+from kamcrm.compliance.due import due_list
 from kamcrm.compliance.engine import active_on, tier_on
 from kamcrm.errors import Forbidden, KamcrmError, NotFound, ValidationFailed
 from kamcrm.extensions import db
@@ -18,6 +19,7 @@ from kamcrm.org.access import (
     activity_for,
     require_activity_change,
     requires,
+    scope_of,
     visible_accounts,
 )
 from kamcrm.periods import bangkok_today
@@ -104,22 +106,10 @@ DUE_PER_PAGE = 50
 
 def due_rows(today) -> tuple[list[dict], Page | None]:
     """Return one page of the due items of the user's accounts (a KAMR's own; else the scope)."""
-    try:
-        from kamcrm.compliance import due as due_module
-    except ImportError:
-        due_module = None
-    if due_module is None or not hasattr(due_module, "due_list"):
-        # Before the compliance due list: the weekly digest's due items.
-        from kamcrm.jobs.digests import due_items
-
-        items = due_items([current_user], today).get(current_user.id, [])
-        return [_due_row(item, today) for item in items], None
-    from kamcrm.org.access import scope_of
-
     kamr_id = current_user.id if current_user.role == "kamr" else None
     # One query for the whole list (a few hundred items at most for an office), paged here,
     # rather than a page query and a count query that each compute the list again.
-    rows = [_due_row(item, today) for item in due_module.due_list(scope_of(current_user), today, kamr_id=kamr_id)]
+    rows = [_due_row(item, today) for item in due_list(scope_of(current_user), today, kamr_id=kamr_id)]
     number = max(1, request.args.get("page", 1, type=int) or 1)
     shown = rows[(number - 1) * DUE_PER_PAGE:number * DUE_PER_PAGE]
     return shown, Page(items=shown, number=number, per_page=DUE_PER_PAGE, total=len(rows))
