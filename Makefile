@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 migrate: $(STAMP)
-	$(FLASK) db upgrade heads
+	$(FLASK) db upgrade
 
 ## Create the venv, install, migrate, seed the demo region if the database is empty, serve.
 run: migrate

@@ -59,7 +59,7 @@ def app(database_url, tmp_path_factory):
         }
     )
     with application.app_context():
-        upgrade(directory=MIGRATIONS, revision="heads")
+        upgrade(directory=MIGRATIONS)
         db.session.remove()
         db.session.configure(join_transaction_mode="create_savepoint")
     yield application
