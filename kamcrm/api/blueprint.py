@@ -113,6 +113,16 @@ class Blueprint(flask_smorest.Blueprint):
         errors.register_handlers(self)
         self._prepare_doc_cbks.append(self._prepare_error_doc)
 
+    def arguments(self, schema, **options):
+        """``flask_smorest.Blueprint.arguments`` with a schema instance made once.
+
+        Given a class, webargs instantiates it on every request, and marshmallow deep-copies
+        every declared field each time (about a millisecond per request).
+        """
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, **options)
+
     @staticmethod
     def _prepare_error_doc(doc, doc_info, *, api, spec, **kwargs):
         """Document the error statuses every operation of this kind can answer."""
