@@ -76,6 +76,14 @@ def test_a_kamr_lists_only_their_office_and_its_branches(api, world):
     assert _numbers(api(world.kamr_a).get("/accounts")) == ["A-0001", "A-0002"]
 
 
+@pytest.mark.parametrize("page, numbers", [(1, ["A-0001"]), (2, ["A-0002"]), (3, [])])
+def test_an_office_list_counts_its_total_on_every_page(api, world, page, numbers):
+    body = api(world.kamr_a).get(f"/accounts?per_page=1&page={page}").get_json()
+
+    assert [item["account_no"] for item in body["items"]] == numbers
+    assert (body["pagination"]["total"], body["pagination"]["total_pages"]) == (2, 2)
+
+
 def test_an_office_filter_outside_the_scope_answers_404(api, world):
     assert api(world.kamr_a).get("/accounts?office=OB").status_code == 404
 

@@ -154,16 +154,10 @@ def _tier_on(day: date, column):
     )
 
 
-def _tier_condition(name: str, today: date, narrow: bool):
-    """A condition that the account's tier in force on ``today`` is ``name``.
-
-    Two shapes of the same rule, for the planner's sake: within one office (a few thousand
-    accounts) a per-account lookup on the (account_id, effective_from) index is cheapest;
-    over the whole region a single pass over the assignments, keeping those with no later
-    one, is (measured in bench/api_load.py).
-    """
-    if narrow:
-        return _tier_on(today, TierAssignment.tier) == name
+def _in_force_with_tier(name: str, today: date):
+    """A condition that the account's tier in force on ``today`` is ``name``, as one pass over
+    the assignments (those of the tier with no later one in force): over the whole region
+    this is cheaper than a lookup per account."""
     later = LATER_ASSIGNMENT
     in_force = sa.select(TierAssignment.account_id).where(
         TierAssignment.tier == name,
@@ -177,9 +171,17 @@ def _tier_condition(name: str, today: date, narrow: bool):
     return Account.id.in_(in_force)
 
 
-def _account_page(conditions: list, tier, today: date, args: dict):
-    """Return (rows, total) of the visible accounts meeting ``conditions``, one page of them."""
+def _account_page(filters: list, tier_name: str | None, narrow: bool, today: date, args: dict):
+    """Return (rows, total): one page of the visible accounts meeting ``filters`` and, when
+    given, holding ``tier_name`` today.
+
+    Within an office (``narrow``: a few thousand accounts) one statement returns the page
+    and, as a window count, the total. Over the region the page walks the account numbers
+    and stops when full, while the total (which must see every row) is its own count, with
+    the tier test in the one-pass shape.
+    """
     kamr = KAMR
+    tier = _tier_on(today, TierAssignment.tier)
     sort_columns = {
         "account_no": Account.account_no,
         "name": Account.name,
@@ -198,27 +200,28 @@ def _account_page(conditions: list, tier, today: date, args: dict):
     if key != "account_no":
         order.append(Account.account_no.asc())
     visible = visible_accounts(caller())
-    total = db.session.execute(
-        visible.with_only_columns(sa.func.count()).select_from(Account).where(*conditions)
-    ).scalar_one()
+    conditions = [*filters, tier == tier_name] if tier_name else list(filters)
+    columns = [
+        Account.account_no,
+        Account.name,
+        Office.code.label("office_code"),
+        tier.label("tier"),
+        _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
+        kamr.username.label("kamr_username"),
+        Account.sector,
+        Account.industrial_estate,
+        Account.transformer_kva,
+        Account.monthly_revenue_thb,
+        Account.boi,
+        Account.spp_area,
+        Account.opened_on,
+        Account.closed_on,
+        Account.notes,
+    ]
+    if narrow:
+        columns.append(sa.func.count().over().label("_total"))
     statement = (
-        visible.with_only_columns(
-            Account.account_no,
-            Account.name,
-            Office.code.label("office_code"),
-            tier.label("tier"),
-            _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
-            kamr.username.label("kamr_username"),
-            Account.sector,
-            Account.industrial_estate,
-            Account.transformer_kva,
-            Account.monthly_revenue_thb,
-            Account.boi,
-            Account.spp_area,
-            Account.opened_on,
-            Account.closed_on,
-            Account.notes,
-        )
+        visible.with_only_columns(*columns)
         .join(Office, Account.office_id == Office.id)
         .outerjoin(kamr, Account.kamr_id == kamr.id)
         .where(*conditions)
@@ -226,7 +229,14 @@ def _account_page(conditions: list, tier, today: date, args: dict):
         .limit(args["per_page"])
         .offset(offset(args))
     )
-    return db.session.execute(statement).mappings().all(), total
+    rows = db.session.execute(statement).mappings().all()
+    if narrow and (rows or args["page"] == 1):
+        return rows, rows[0]["_total"] if rows else 0
+    counted = [*filters, _in_force_with_tier(tier_name, today)] if tier_name else filters
+    total = db.session.execute(
+        visible.with_only_columns(sa.func.count()).select_from(Account).where(*counted)
+    ).scalar_one()
+    return rows, total
 
 
 def _with_etag(account: Account, status: int = 200, headers: dict | None = None):
@@ -245,7 +255,6 @@ def list_accounts(args):
     """
     user = caller()
     today = bangkok_today()
-    tier = _tier_on(today, TierAssignment.tier)
     scope = scope_for(user, args["office"]) if "office" in args else scope_of(user)
     conditions = []
     if not scope.is_region:
@@ -253,8 +262,6 @@ def list_accounts(args):
         # condition): PostgreSQL then estimates the rows and reads them by office index.
         office_ids = db.session.execute(scope.office_ids()).scalars().all()
         conditions.append(Account.office_id.in_(office_ids))
-    if "tier" in args:
-        conditions.append(_tier_condition(args["tier"], today, narrow=not scope.is_region))
     if "kamr" in args:
         conditions.append(
             Account.kamr_id.in_(sa.select(User.id).where(User.username == args["kamr"]))
@@ -264,13 +271,14 @@ def list_accounts(args):
     if "industrial_estate" in args:
         conditions.append(Account.industrial_estate == args["industrial_estate"])
     if "q" in args:
+        # Both patterns are served by the trigram index of migration 0002_api_search.
         conditions.append(
             sa.or_(
                 Account.name.icontains(args["q"], autoescape=True),
                 Account.account_no.startswith(args["q"], autoescape=True),
             )
         )
-    rows, total = _account_page(conditions, tier, today, args)
+    rows, total = _account_page(conditions, args.get("tier"), not scope.is_region, today, args)
     return page_of(rows, total, args)
 
 
