@@ -499,7 +499,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument(
-        "--rate", type=float, default=GOAL_RATE, help="offered requests/s (default 400)"
+        "--rate", type=float, default=GOAL_RATE, help="offered writes/s (default 400)"
+    )
+    parser.add_argument(
+        "--read-rate", type=float, default=None, help="offered reads/s (default: --rate)"
     )
     parser.add_argument("--requests", type=int, default=12_000, help="per phase (default 12000)")
     parser.add_argument("--seconds", type=float, default=30.0, help="per phase (default 30)")
@@ -527,7 +530,8 @@ def main(argv: list[str]) -> int:
         }
         writes = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
         make_read, shapes = get_accounts(keys, 2)
-        reads = asyncio.run(load(options.port, make_read, **bounds))
+        read_rate = options.read_rate or options.rate
+        reads = asyncio.run(load(options.port, make_read, **{**bounds, "rate": read_rate}))
     finally:
         stop_gunicorn(server)
     ids = acknowledged_ids(writes)
@@ -537,7 +541,7 @@ def main(argv: list[str]) -> int:
 
     print(
         f"gunicorn -w {options.workers} on 127.0.0.1, {options.clients} clients, "
-        f"offered {options.rate:g} req/s"
+        f"offered {options.rate:g} writes/s, then {options.read_rate or options.rate:g} reads/s"
     )
     print(_line("POST /activities", writes))
     print(_line("GET /accounts", reads))
