@@ -36,7 +36,10 @@ class Activity(TimestampMixin, db.Model):
         # The compliance engine scans done activities of a type by date; account_id makes
         # the index covering, so the scan never touches the table.
         sa.Index("ix_activities_status_type_date", "status", "type", "activity_date", "account_id"),
-        sa.Index("ix_activities_account_date", "account_id", "activity_date"),
+        # An account's activities by date; status and type ride along so that an office's
+        # CR2 and due list, which read its accounts' year by status and type, never touch
+        # the table for rows they do not count (migration 0002 replaced ix_activities_account_date).
+        sa.Index("ix_activities_account_date_status_type", "account_id", "activity_date", "status", "type"),
         sa.Index("ix_activities_performer_date", "performed_by_id", "activity_date"),
         sa.Index("ix_activities_date_late", "activity_date", "is_late"),
     )

@@ -392,6 +392,11 @@ def executive_visit_counts(scope: Scope, year: int, last_day: date) -> dict:
         )
         .group_by(Activity.exec_role, unit, quarter)
     )
+    if not scope.is_region:
+        # Lets an office's visits be read through its accounts rather than the region's.
+        query = query.where(
+            Activity.account_id.in_(sa.select(Account.id).where(scope.covers(Account.office_id)))
+        )
     found: dict = defaultdict(dict)
     for role, unit_id, q, accounts in db.session.execute(query).all():
         found[role][(unit_id, q)] = accounts
