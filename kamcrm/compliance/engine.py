@@ -90,12 +90,9 @@ def tiers_on(days: Sequence[date], account_ids: sa.Select | None = None) -> sa.S
         spans = spans.where(TierAssignment.account_id.in_(account_ids))
     spans = spans.subquery("spans")
     columns = [
-        sa.func.max(
-            sa.case(
-                (sa.and_(spans.c.starts <= day, sa.or_(spans.c.ends.is_(None), spans.c.ends > day)), spans.c.tier),
-                else_=None,
-            )
-        ).label(f"t{i}")
+        sa.func.max(spans.c.tier)
+        .filter(sa.and_(spans.c.starts <= day, sa.or_(spans.c.ends.is_(None), spans.c.ends > day)))
+        .label(f"t{i}")
         for i, day in enumerate(days)
     ]
     return sa.select(spans.c.account_id, *columns).group_by(spans.c.account_id).subquery("tiers")
@@ -117,6 +114,12 @@ def unit_office_id(office=Office) -> sa.ColumnElement:
         (office.office_class == "branch", office.parent_id),
         else_=None,
     )
+
+
+def _count_where(condition) -> sa.ColumnElement[int]:
+    """Return ``COUNT(*) FILTER (WHERE condition)``: on both databases a good deal cheaper
+    per row than ``SUM(CASE WHEN condition THEN 1 ELSE 0 END)`` (bench/cr2_bench.py)."""
+    return sa.func.count().filter(condition)
 
 
 def _segments(windows: Iterable[Window]) -> tuple[list[Window], dict[Window, list[int]]]:
@@ -199,17 +202,8 @@ def coverage(
     for ti, type_ in enumerate(types):
         for si, piece in enumerate(pieces):
             done_columns.append(
-                sa.func.sum(
-                    sa.case(
-                        (
-                            sa.and_(
-                                Activity.type == type_,
-                                Activity.activity_date.between(piece.start, piece.end),
-                            ),
-                            1,
-                        ),
-                        else_=0,
-                    )
+                _count_where(
+                    sa.and_(Activity.type == type_, Activity.activity_date.between(piece.start, piece.end))
                 ).label(f"d{ti}_{si}")
             )
     done = sa.select(Activity.account_id, *done_columns).where(
@@ -231,7 +225,7 @@ def coverage(
             label = f"n{len(population_label)}"
             population_label[key] = label
             tier_column = accounts.c[f"t{end_index[window.end]}"]
-            figures.append(sa.func.sum(sa.case((tier_column == rule.tier, 1), else_=0)).label(label))
+            figures.append(_count_where(tier_column == rule.tier).label(label))
     met_label = {}
     for rule, window in pairs:
         tier_column = accounts.c[f"t{end_index[window.end]}"]
@@ -244,9 +238,7 @@ def coverage(
         met_label[(rule, window)] = label
         # With no done rows at all the LEFT JOIN gives NULL, which fails the comparison.
         figures.append(
-            sa.func.sum(
-                sa.case((sa.and_(tier_column == rule.tier, done_count >= rule.min_count), 1), else_=0)
-            ).label(label)
+            _count_where(sa.and_(tier_column == rule.tier, done_count >= rule.min_count)).label(label)
         )
 
     query = sa.select(*figures).select_from(
@@ -426,7 +418,7 @@ def activity_counts(scope: Scope, types: Sequence[str], ends: Sequence[date]) ->
     columns = []
     for i, end in enumerate(ends):
         in_range = Activity.activity_date <= end
-        columns.append(sa.func.sum(sa.case((in_range, 1), else_=0)).label(f"a{i}"))
+        columns.append(_count_where(in_range).label(f"a{i}"))
         columns.append(
             sa.func.count(sa.distinct(sa.case((in_range, Activity.account_id), else_=None))).label(f"c{i}")
         )
