@@ -451,6 +451,67 @@ def get_accounts(keys: dict, seed: int):
     return make, chosen
 
 
+# --- where the CPU goes (Linux /proc; the machine may be shared, CPU time is the steadier figure)
+
+
+def _cpu_seconds(pids) -> float:
+    """Return the user + system CPU seconds used so far by the processes ``pids``."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # the process ended
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _workers(master: int) -> list[int]:
+    with open(f"/proc/{master}/task/{master}/children") as handle:
+        return [int(pid) for pid in handle.read().split()]
+
+
+def _backends(database_url: str) -> list[int]:
+    """Return the pids of the PostgreSQL backends serving the benchmark database (local server)."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        pids = (
+            connection.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    return [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+
+
+def measured(run, master: int, database_url: str) -> dict:
+    """Run ``run()`` (a load phase) and add the CPU each side spent per request."""
+    workers = _workers(master)
+    backends = _backends(database_url)
+    before = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
+    result = run()
+    # Connections opened during the run count from zero.
+    backends = sorted(set(backends) | set(_backends(database_url)))
+    after = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
+    result["cpu_ms"] = {
+        side: 1000 * (end - start) / max(result["requests"], 1)
+        for side, start, end in zip(("gunicorn", "postgresql", "load generator"), before, after)
+    }
+    return result
+
+
+def warm_up(port: int, keys: dict) -> None:
+    """One request per worker and token kind, so every worker holds its database connection."""
+    code = sorted(keys["kamrs"])[0]
+    for _ in range(8):
+        asyncio.run(
+            _send(port, _request("GET", "/api/v1/offices?per_page=1", keys["kamrs"][code][0]))
+        )
+
+
 def acknowledged_ids(result: dict) -> list[int]:
     return [json.loads(body)["id"] for status, body in result["bodies"] if status == 201]
 
@@ -528,10 +589,19 @@ def main(argv: list[str]) -> int:
             "requests": options.requests,
             "seconds": options.seconds,
         }
-        writes = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
+        warm_up(options.port, keys)
+        writes = measured(
+            lambda: asyncio.run(load(options.port, post_activities(keys, 1), **bounds)),
+            server.pid,
+            database_url,
+        )
         make_read, shapes = get_accounts(keys, 2)
-        read_rate = options.read_rate or options.rate
-        reads = asyncio.run(load(options.port, make_read, **{**bounds, "rate": read_rate}))
+        read_bounds = {**bounds, "rate": options.read_rate or options.rate}
+        reads = measured(
+            lambda: asyncio.run(load(options.port, make_read, **read_bounds)),
+            server.pid,
+            database_url,
+        )
     finally:
         stop_gunicorn(server)
     ids = acknowledged_ids(writes)
@@ -547,6 +617,9 @@ def main(argv: list[str]) -> int:
     print(_line("GET /accounts", reads))
     for shape, p99 in _p99_by_shape(reads, shapes).items():
         print(f"    {shape:<18} p99 {p99:6.1f} ms")
+    for name, result in (("POST /activities", writes), ("GET /accounts", reads)):
+        spent = ", ".join(f"{side} {ms:.1f}" for side, ms in result["cpu_ms"].items())
+        print(f"CPU ms per request, {name}: {spent}")
     print(
         f"acknowledged writes: {len(ids)}; found in the database: {found}; "
         f"activities in all: {total}"
