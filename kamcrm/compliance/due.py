@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from kamcrm.accounts.models import TIERS, Account
 from kamcrm.activities.models import Activity
-from kamcrm.compliance.engine import active_on, tier_on
+from kamcrm.compliance.engine import tune_for_reports, active_on, tier_on
 from kamcrm.compliance.targets import RuleTarget, year_targets
 from kamcrm.extensions import db
 from kamcrm.org.models import Office, User
@@ -173,6 +173,7 @@ def due_list(
     query = due_query(scope, today, kamr_id=kamr_id)
     if query is None:
         return []
+    tune_for_reports()
     if limit is not None:
         query = query.limit(limit)
     if offset:
@@ -210,4 +211,5 @@ def due_count(scope: Scope, today: date | None = None, *, kamr_id: int | None = 
     query = due_query(scope, today or bangkok_today(), kamr_id=kamr_id)
     if query is None:
         return 0
+    tune_for_reports()
     return db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar()

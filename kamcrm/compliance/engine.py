@@ -137,7 +137,7 @@ def _segments(windows: Iterable[Window]) -> tuple[list[Window], dict[Window, lis
     return pieces, members
 
 
-def _tune_for_reports() -> None:
+def tune_for_reports() -> None:
     """Set PostgreSQL up for one large aggregate in the current transaction.
 
     JIT off: the coverage query is ~100 conditional sums whose compilation costs seconds
@@ -246,7 +246,7 @@ def coverage(
     )
     if by_unit:
         query = query.add_columns(accounts.c.unit).group_by(accounts.c.unit)
-    _tune_for_reports()
+    tune_for_reports()
     rows = db.session.execute(query).mappings().all()
 
     def unpack(row) -> dict:
@@ -478,7 +478,7 @@ def cr2_report(
     """
     as_of = as_of or default_as_of(year)
     targets = targets or year_targets(year)
-    _tune_for_reports()
+    tune_for_reports()
     ends = column_ends(year, as_of)
     live = [(k, end) for k, end in enumerate(ends, start=1) if end is not None]
 
