@@ -271,7 +271,6 @@ def list_accounts(args):
     if "industrial_estate" in args:
         conditions.append(Account.industrial_estate == args["industrial_estate"])
     if "q" in args:
-        # Both patterns are served by the trigram index of migration 0002_api_search.
         conditions.append(
             sa.or_(
                 Account.name.icontains(args["q"], autoescape=True),
