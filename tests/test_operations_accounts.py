@@ -62,6 +62,8 @@ def test_creating_an_account_gives_it_its_tier_from_opened_on_and_audits_it(offi
     ({"closed_on": "2017-01-01"}, "closed_on", "2017-01-01 is before opened_on 2018-03-01"),
     ({"transformer_kva": "lots"}, "transformer_kva", "'lots' is not a number"),
     ({"monthly_revenue_thb": "1e15"}, "monthly_revenue_thb", "is too large"),
+    ({"monthly_revenue_thb": "1e40"}, "monthly_revenue_thb", "is too large"),
+    ({"transformer_kva": "9999999999.999"}, "transformer_kva", "is too large"),
     ({"tier": "PLATINUM"}, "tier", "'PLATINUM' is not a tier (STRATEGIC, STAR, STATUS, STREAMLINE)"),
     ({"name": "  "}, "name", "is required"),
     ({"office": "CBI"}, "office", "is not a field of an account"),

@@ -178,8 +178,13 @@ def number(raw: Mapping[str, object], field: str, errors: Errors, *, digits: int
     if minimum is not None and parsed < minimum:
         add_error(errors, field, f"{_show(value)} is below {minimum}")
         return None
-    parsed = parsed.quantize(Decimal(1).scaleb(-places))
+    # Check the size before rounding: quantize() cannot hold a value like 1e40 at two places
+    # and would raise instead of letting the row be reported.
     if parsed.adjusted() >= digits - places:
+        add_error(errors, field, f"{_show(value)} is too large")
+        return None
+    parsed = parsed.quantize(Decimal(1).scaleb(-places))
+    if parsed.adjusted() >= digits - places:  # rounding can carry into one more digit
         add_error(errors, field, f"{_show(value)} is too large")
         return None
     return parsed
