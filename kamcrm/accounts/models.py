@@ -26,6 +26,15 @@ class Account(TimestampMixin, db.Model):
         sa.CheckConstraint(
             "monthly_revenue_thb IS NULL OR monthly_revenue_thb >= 0", name="revenue_not_negative"
         ),
+        #: Search by part of the name or the start of the number: a trigram index on
+        #: PostgreSQL (migration 0002_api_search), a plain one on SQLite.
+        sa.Index(
+            "ix_accounts_search_trgm",
+            "name",
+            "account_no",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops", "account_no": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
