@@ -14,6 +14,7 @@ from kamcrm.compliance.engine import (
     Coverage,
     accounts_behind,
     cell_windows,
+    coverage,
     cr2_report,
     frequency_coverage,
     percentage,
@@ -609,6 +610,51 @@ def test_frequency_coverage_of_one_kamr(world, make):
     found = frequency_coverage(region_scope(), [window], [rule], kamr_id=kamr.id)
 
     assert found[(rule, window)] == Coverage(population=1, met=1)
+
+
+def test_coverage_by_kamr_groups_each_account_under_its_kamr(world, make):
+    rule = RuleTarget("1.1.3", "COM", "STATUS", "quarter", 1, Decimal(100))
+    window = Window(date(YEAR, 4, 1), date(YEAR, 6, 30))
+    first, second = make.user(office=world["O1"]), make.user(office=world["B1"])
+    covered = make.account(office=world["O1"], tier="STATUS", kamr=first)
+    make.account(office=world["O1"], tier="STATUS", kamr=first)
+    make.account(office=world["B1"], tier="STATUS", kamr=second)
+    make.account(office=world["O2"], tier="STATUS")
+    make.account(office=world["O1"], tier="STAR", kamr=second)
+    make.activity(covered, "COM", date(YEAR, 5, 2))
+
+    found = coverage(region_scope(), [(rule, window)], by_kamr=True)
+
+    assert found[first.id][(rule, window)] == Coverage(population=2, met=1)
+    assert found[second.id][(rule, window)] == Coverage(population=1, met=0)
+    assert found[None][(rule, window)] == Coverage(population=1, met=0)
+
+
+def test_coverage_by_kamr_matches_the_accounts_behind_each_figure(world, make):
+    rules = [year_targets(YEAR).rule(type_, "STAR") for type_ in ("COM", "FMS", "RBA")]
+    window = Window(date(YEAR, 1, 1), date(YEAR, 9, 30))
+    kamrs = [make.user(office=world["O1"]), make.user(office=world["O1"])]
+    for n in range(6):
+        account = make.account(office=world["O1"], tier="STAR", kamr=kamrs[n % 2])
+        for k in range(n % 3):
+            make.activity(account, ("COM", "FMS", "RBA")[n % 3], date(YEAR, 2 + k, 10))
+    scope = office_scope("O1")
+
+    found = coverage(scope, [(rule, window) for rule in rules], by_kamr=True)
+
+    for rule in rules:
+        for kamr in kamrs:
+            behind = db.session.execute(accounts_behind(scope, rule, window)).all()
+            mine = [done for account, done in behind if account.kamr_id == kamr.id]
+            expected = Coverage(population=len(mine), met=sum(done >= rule.min_count for done in mine))
+            assert found[kamr.id][(rule, window)] == expected
+
+
+def test_coverage_is_grouped_by_unit_or_by_kamr_not_both(world):
+    rule = RuleTarget("1.1.3", "COM", "STATUS", "quarter", 1, Decimal(100))
+    pair = (rule, Window(date(YEAR, 1, 1), date(YEAR, 3, 31)))
+    with pytest.raises(ValueError):
+        coverage(region_scope(), [pair], by_unit=True, by_kamr=True)
 
 
 @pytest.mark.parametrize(("met", "expected"), [(True, ["met"]), (False, ["missed"]), (None, ["met", "missed"])])

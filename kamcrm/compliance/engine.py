@@ -157,6 +157,7 @@ def coverage(
     pairs: Iterable[tuple[RuleLike, Window]],
     *,
     by_unit: bool = False,
+    by_kamr: bool = False,
     kamr_id: int | None = None,
 ) -> dict:
     """Return N and M (a ``Coverage``) for each (rule, window) pair, in one query.
@@ -165,8 +166,12 @@ def coverage(
     and the done activities of each needed type per segment of the windows, then sums the
     population and met of every pair in a single row (or one row per quota unit with
     ``by_unit``: the result is then ``{unit_office_id: {pair: Coverage}}``, None holding the
-    accounts of the regional office). ``kamr_id`` keeps only that KAMR's accounts.
+    accounts of the regional office; or one row per account manager with ``by_kamr``:
+    ``{kamr_id: {pair: Coverage}}``, None holding unassigned accounts). ``kamr_id`` keeps
+    only that KAMR's accounts.
     """
+    if by_unit and by_kamr:
+        raise ValueError("coverage is grouped by quota unit or by KAMR, not both")
     pairs = list(dict.fromkeys(pairs))
     if not pairs:
         return {}
@@ -195,6 +200,8 @@ def coverage(
         accounts = accounts.add_columns(unit_office_id().label("unit")).join(
             Office, Office.id == Account.office_id
         )
+    elif by_kamr:
+        accounts = accounts.add_columns(Account.kamr_id.label("unit"))
     # MATERIALIZED: computed once, not once per SUM that reads it.
     accounts = accounts.cte("acc").prefix_with("MATERIALIZED")
 
@@ -244,7 +251,8 @@ def coverage(
     query = sa.select(*figures).select_from(
         accounts.outerjoin(done, done.c.account_id == accounts.c.account_id)
     )
-    if by_unit:
+    grouped = by_unit or by_kamr
+    if grouped:
         query = query.add_columns(accounts.c.unit).group_by(accounts.c.unit)
     tune_for_reports()
     rows = db.session.execute(query).mappings().all()
@@ -258,7 +266,7 @@ def coverage(
             for rule, window in pairs
         }
 
-    if by_unit:
+    if grouped:
         return {row["unit"]: unpack(row) for row in rows}
     return unpack(rows[0])
 

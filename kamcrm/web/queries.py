@@ -86,26 +86,22 @@ def distinct_values(query: sa.Select, column) -> list[str]:
 def coverage_by_kamr(scope: Scope, pairs: list) -> dict:
     """Return ``{(pair index, kamr id): (population, met)}`` for each (rule, window) pair.
 
-    One statement: the engine's ``accounts_behind`` select of each pair, grouped by KAMR,
-    joined with UNION ALL (instead of asking the engine once per KAMR).
+    The engine's coverage query grouped by KAMR: one pass over the scope's accounts and
+    their activities for every pair at once (a UNION ALL of ``accounts_behind`` per pair
+    read the accounts and their tier history once per pair). Groups with no population
+    are left out.
     """
-    from kamcrm.compliance.engine import accounts_behind
+    from kamcrm.compliance.engine import coverage
 
-    selects = []
-    for index, (rule, window) in enumerate(pairs):
-        behind = accounts_behind(scope, rule, window).subquery()
-        selects.append(
-            sa.select(
-                sa.literal(index).label("pair"),
-                behind.c.kamr_id,
-                sa.func.count().label("population"),
-                sa.func.sum(sa.case((behind.c.done >= rule.min_count, 1), else_=0)).label("met"),
-            ).group_by(behind.c.kamr_id)
-        )
-    if not selects:
+    if not pairs:
         return {}
-    rows = db.session.execute(sa.union_all(*selects)).all()
-    return {(pair, kamr_id): (int(population), int(met or 0)) for pair, kamr_id, population, met in rows}
+    found = coverage(scope, pairs, by_kamr=True)
+    return {
+        (index, kamr_id): (figures[pair].population, figures[pair].met)
+        for kamr_id, figures in found.items()
+        for index, pair in enumerate(pairs)
+        if figures[pair].population
+    }
 
 
 def overdue_plans(user, today: date, limit: int = 100) -> list[Activity]:
