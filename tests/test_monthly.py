@@ -252,6 +252,33 @@ def test_changes_since_reported_list_every_activity_that_changed_or_went_away(wo
     assert [(c["id"], c["change"]) for c in changes] == [(activity.id, expected)]
 
 
+@pytest.mark.parametrize("as_reported", [False, True])
+def test_without_changes_the_figures_are_the_same_and_nothing_is_compared(world, make, as_reported):
+    account = make.account(office=world["CBI"], tier="STAR")
+    logged(make, account, world["kamr_cbi"], "COM", date(2021, 1, 8))
+    keep_reported_summaries(2021, 1, REPORTED_AT)
+    late = datetime(2021, 2, 12, 9, tzinfo=BANGKOK)
+    logged(make, account, world["kamr_cbi"], "FMS", date(2021, 1, 28), recorded_at=late)
+    now = datetime(2021, 2, 15, tzinfo=BANGKOK)
+
+    full = monthly_report("2021-01", region_scope(), now, as_reported=as_reported)
+    plain = monthly_report("2021-01", region_scope(), now, as_reported=as_reported, changes=False)
+
+    assert full["changes"]["activities"] and plain["changes"] is None
+    assert {**full, "changes": None} == plain
+
+
+def test_a_summary_without_counted_has_the_same_figures(world, make):
+    account = make.account(office=world["RYG"], tier="STATUS")
+    logged(make, account, world["kamr_ryg"], "RBA", date(2021, 1, 20))
+
+    summary = build_summary(2021, 1, region_scope())
+    lighter = build_summary(2021, 1, region_scope(), with_counted=False)
+
+    assert summary["counted"] and "counted" not in lighter
+    assert {key: value for key, value in summary.items() if key != "counted"} == lighter
+
+
 def test_as_reported_before_the_job_ran_is_not_found(world):
     with pytest.raises(NotFound, match="2021-02-05"):
         monthly_report("2021-01", region_scope(), REPORTED_AT, as_reported=True)

@@ -69,8 +69,13 @@ def month_key(year: int, month: int) -> str:
 # --- figures -----------------------------------------------------------------------------
 
 
-def build_summary(year: int, month: int, scope: Scope) -> dict:
-    """Return the summary of ``month`` within ``scope`` as of now (JSON-safe, not kept)."""
+def build_summary(year: int, month: int, scope: Scope, *, with_counted: bool = True) -> dict:
+    """Return the summary of ``month`` within ``scope`` as of now (JSON-safe, not kept).
+
+    ``with_counted`` False leaves out ``counted`` (the id and version of every done
+    activity of the year so far, the bulk of the work): only keeping a summary and
+    comparing one with a kept summary need it.
+    """
     days = month_window(year, month)
     by_unit = scope.is_region
     offices = _row_offices(scope)
@@ -93,7 +98,7 @@ def build_summary(year: int, month: int, scope: Scope) -> dict:
     _add_coverage(rows, scope, targets, days.end, by_unit)
     totals = _add_quarter_visits(rows, scope, targets, days.end, by_unit)
     late_entries = _late_entries(scope, unit, year, days, rows)
-    counted = _counted(scope, unit, year, days, rows)
+    counted = _counted(scope, unit, year, days, rows) if with_counted else None
 
     # The regional office's own row shows only when it holds accounts or activities.
     if scope.is_region and REGIONAL_ROW in rows and _is_empty(rows[REGIONAL_ROW]):
@@ -115,7 +120,7 @@ def build_summary(year: int, month: int, scope: Scope) -> dict:
         "total": total,
         "late_entries": late_entries,
         "late_by_user": _late_by_user(late_entries),
-        "counted": counted,
+        **({"counted": counted} if with_counted else {}),
     }
 
 
@@ -160,7 +165,12 @@ def _empty_row(office: Office | None) -> dict:
 def _row(rows: dict, key) -> dict:
     # A unit whose office is outside the listed ones cannot exist (every office is a
     # class 1-3 office, a branch of one, or the regional office); keep the figure anyway.
-    return rows.setdefault(key, _empty_row(None))
+    # Not ``setdefault``: that would build an empty row on every call (once per activity
+    # counted, thousands per summary).
+    row = rows.get(key)
+    if row is None:
+        row = rows[key] = _empty_row(None)
+    return row
 
 
 def _is_empty(row: dict) -> bool:
@@ -636,13 +646,15 @@ def monthly_report(
     as_reported: bool = False,
     keep: bool = False,
     actor=None,
+    changes: bool = True,
 ) -> dict:
     """Return the monthly summary of ``month`` (``YYYY-MM``) within ``scope``.
 
     As of now by default (kept as an ``on_demand`` summary when ``keep``); with
     ``as_reported`` the summary the job kept after the recording deadline, which raises
     ``NotFound`` if there is none yet. Either way ``changes`` compares the reported
-    summary with now (None while nothing was reported). ``counted`` is left out.
+    summary with now (None while nothing was reported, or when not asked for with
+    ``changes=False``). ``counted`` is left out.
     """
     year, month_number = parse_month(month)
     reported = kept_summary(year, month_number, scope.code, "reported")
@@ -652,7 +664,10 @@ def monthly_report(
             f"no summary of {month_key(year, month_number)} for {scope.code} was reported yet "
             f"(it is kept on the day after the recording deadline, {deadline.isoformat()})"
         )
-    current = build_summary(year, month_number, scope)
+    compared = changes and reported is not None
+    current = None
+    if compared or not as_reported:
+        current = build_summary(year, month_number, scope, with_counted=compared or keep)
     if as_reported:
         shown, kind, generated_at = reported.data, "reported", reported.generated_at
     else:
@@ -663,7 +678,7 @@ def monthly_report(
     view["kind"] = kind
     view["generated_at"] = generated_at.isoformat()
     view["reported_at"] = reported.generated_at.isoformat() if reported else None
-    view["changes"] = compare(reported.data, current) if reported else None
+    view["changes"] = compare(reported.data, current) if compared else None
     return view
 
 

@@ -160,7 +160,9 @@ def monthly():
     office = request.args.get("office") or None
     summary, missing = None, None
     try:
-        summary = monthly_report_for(current_user, month, office, utcnow(), as_reported=as_reported)
+        # The page does not show the changes since reported (the downloads and the API do).
+        summary = monthly_report_for(current_user, month, office, utcnow(), as_reported=as_reported,
+                                     changes=False)
     except NotFound as error:
         if office and "office" in error.message.lower() and "summary" not in error.message.lower():
             abort(404)
