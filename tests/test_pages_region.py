@@ -119,6 +119,14 @@ def test_the_monthly_summary_page_shows_each_office(client, make, staff):
     assert "/region/monthly.xlsx?month=2021-02" in html
 
 
+def test_the_monthly_page_counts_the_months_late_entries_not_the_years(client, make, staff):
+    account = make.account(office=make.office(code="CBI"))
+    for day in (date(2021, 1, 10), date(2021, 2, 3), date(2021, 2, 4)):
+        make.activity(account, type="COM", activity_date=day, is_late=True)
+    html = client.get("/region/monthly?month=2021-02").get_data(as_text=True)
+    assert "กิจกรรมของเดือนนี้ 2 รายการ บันทึกหลังกำหนด" in html
+
+
 @pytest.mark.parametrize("query, expected", [("q=55", 1), ("entity=frequency_rules", 1), ("q=nothing-like-this", 0)])
 def test_the_audit_log_is_searchable(client, staff, query, expected):
     client.post("/region/targets/2021/rules/RBA/STREAMLINE", data={
