@@ -40,8 +40,8 @@ bench: $(STAMP)
 ## kamcrm/translations/th/LC_MESSAGES/messages.po and run this again to compile; the .mo
 ## files are committed, so a fresh clone needs no build step).
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header -o kamcrm/translations/messages.pot .
-	$(BIN)/pybabel update -i kamcrm/translations/messages.pot -d kamcrm/translations --no-fuzzy-matching --ignore-obsolete --omit-header
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k Message --no-location --sort-output --omit-header -o kamcrm/translations/messages.pot .
+	$(BIN)/pybabel update -i kamcrm/translations/messages.pot -d kamcrm/translations --no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/pybabel compile -d kamcrm/translations --statistics
 
 ## Write a new migration from the models (review it before committing).

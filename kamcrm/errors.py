@@ -1,9 +1,42 @@
 """Errors raised by operations; pages, the API and the CLI each turn them into their answer.
 
 Every error carries an HTTP status, a message for people and, for validation, the
-messages per field: the API's error body is ``{"code", "message", "errors"}``.
+messages per field: the API's error body is ``{"code", "message", "errors"}``. A message
+that carries values is a ``Message``: English text for the API, the CLI and the logs, and
+its message id and values for pages to translate (``kamcrm.web.i18n.translate``).
 """
 from __future__ import annotations
+
+from typing import Any
+
+
+class Message(str):
+    """A message for people: its English text, plus the message id and values it was made from.
+
+    ``Message("unknown account '%(account_no)s'", account_no="A-1")`` is the string
+    ``unknown account 'A-1'`` wherever a string is used (JSON, the terminal, comparisons),
+    so the API and CLI answer in English unchanged; a page translates ``msgid`` through its
+    catalogue and fills in ``params``. A value that is itself a ``Message`` (a phrase such
+    as "a tier") is translated too. ``make translations`` extracts the ids (keyword
+    ``Message``), so the first argument must be a literal.
+    """
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> "Message":
+        message = super().__new__(cls, msgid % params if params else msgid)
+        message.msgid = msgid
+        message.params = params
+        return message
+
+    def __reduce__(self):
+        # Keep the id and values through pickling and copying (str's own would drop them).
+        return _rebuild_message, (self.msgid, self.params)
+
+
+def _rebuild_message(msgid: str, params: dict[str, Any]) -> Message:
+    return Message(msgid, **params)
 
 
 class KamcrmError(Exception):

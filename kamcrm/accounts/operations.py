@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
 from kamcrm.audit.operations import changed_fields, record
 from kamcrm.db import utcnow
-from kamcrm.errors import Conflict, PreconditionFailed, ValidationFailed
+from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
@@ -76,22 +76,24 @@ def validate_account_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[d
     if office_code is not None:
         office = lookups.offices.get(office_code)
         if office is None:
-            fields.add_error(errors, "office_code", f"unknown office '{office_code}'")
+            fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=office_code))
         else:
             values["office_id"] = office.id
     kamr = fields.text(raw, "kamr_username", errors, max_length=80)
     if kamr is not None:
         user = lookups.users.get(kamr)
         if user is None:
-            fields.add_error(errors, "kamr_username", f"unknown user '{kamr}'")
+            fields.add_error(errors, "kamr_username", Message("unknown user '%(username)s'", username=kamr))
         elif user.role not in ACCOUNT_OWNER_ROLES:
             fields.add_error(errors, "kamr_username",
-                             f"'{kamr}' is {_article(user.role)} {user.role}, not a KAMR or office manager")
+                             Message("'%(username)s' is %(article)s %(role)s, not a KAMR or office manager",
+                                     username=kamr, article=_article(user.role), role=user.role))
         else:
             values["kamr_id"] = user.id
     opened_on, closed_on = values["opened_on"], values["closed_on"]
     if opened_on is not None and closed_on is not None and closed_on < opened_on:
-        fields.add_error(errors, "closed_on", f"{closed_on} is before opened_on {opened_on}")
+        fields.add_error(errors, "closed_on", Message("%(closed_on)s is before opened_on %(opened_on)s",
+                                                      closed_on=closed_on, opened_on=opened_on))
     tier = fields.choice(raw, "tier", errors, TIERS, what="a tier", upper=True)
     effective_from = fields.day(raw, "tier_effective_from", errors)
     if "tier" not in errors and "tier_effective_from" not in errors and (
@@ -116,7 +118,7 @@ def validate_tier_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None:
-            fields.add_error(errors, "account_no", f"unknown account '{account_no}'")
+            fields.add_error(errors, "account_no", Message("unknown account '%(account_no)s'", account_no=account_no))
         else:
             values["account_id"] = account.id
     return values, errors
@@ -176,7 +178,7 @@ def create_account(data: Mapping[str, object], actor=None) -> Account:
     values, errors = validate_account_row(data, lookups)
     if errors:
         raise ValidationFailed(errors)
-    message = f"An account with the number '{values['account_no']}' already exists."
+    message = _number_taken(values["account_no"])
     if _account_exists(values["account_no"]):
         raise Conflict(message)
     assignment = values.pop("tier_assignment")
@@ -215,7 +217,7 @@ def update_account(account: Account, changes: Mapping[str, object], actor=None, 
     values, errors = validate_account_row(merged, lookups)
     if errors:
         raise ValidationFailed(errors)
-    message = f"An account with the number '{values['account_no']}' already exists."
+    message = _number_taken(values["account_no"])
     if values["account_no"] != account.account_no and _account_exists(values["account_no"]):
         raise Conflict(message)
     assignment = values.pop("tier_assignment")
@@ -249,7 +251,8 @@ def set_tier(account: Account, tier: str | None, effective_from: date | str, act
     day = values["effective_from"]
     existing = _assignment_at(account, day)
     before = {"tier": existing.tier} if existing is not None else None
-    with integrity_guard(f"Account '{account.account_no}' already has a tier from {day}."):
+    with integrity_guard(Message("Account '%(account_no)s' already has a tier from %(day)s.",
+                                 account_no=account.account_no, day=day)):
         assignment = _assign_tier(account, values["tier"], day)
         account.updated_at = utcnow()
     if before is None:
@@ -279,6 +282,10 @@ def _assignment_at(account: Account, day: date) -> TierAssignment | None:
             TierAssignment.account_id == account.id, TierAssignment.effective_from == day
         )
     ).scalar_one_or_none()
+
+
+def _number_taken(account_no: str) -> Message:
+    return Message("An account with the number '%(account_no)s' already exists.", account_no=account_no)
 
 
 def _account_exists(account_no: str) -> bool:

@@ -16,7 +16,7 @@ from kamcrm.compliance.targets import (
     rule_order,
     year_targets,
 )
-from kamcrm.errors import NotFound, ValidationFailed
+from kamcrm.errors import Message, NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES
 from kamcrm.periods import PERIOD_KINDS
@@ -70,13 +70,13 @@ def update_rule(year: int, type_: str, tier: str, changes: dict, actor=None) -> 
     unknown = sorted(set(changes) - set(RULE_FIELDS))
     if unknown:
         raise ValidationFailed(
-            {"rule": [f"unknown field {name!r}; use one of {', '.join(RULE_FIELDS)}" for name in unknown]}
+            {"rule": [_unknown_field(name) for name in unknown]}
         )
     values = _clean_rule_values(changes)
     materialise_year(year, actor)
     rule = _stored_rule(year, type_, tier)
     if rule is None:
-        raise NotFound(f"{year} has no rule {type_}:{tier}")
+        raise NotFound(_no_rule(year, type_, tier))
     before = snapshot(rule, _RULE_AUDIT_FIELDS)
     for name, value in values.items():
         setattr(rule, name, value)
@@ -92,21 +92,23 @@ def add_rule(year: int, type_: str, tier: str, values: dict, actor=None) -> Freq
     """Add a rule for ``type_``/``tier`` (period and target_pct required; min_count default 1)."""
     errors = {}
     if type_ not in RULE_TYPES:
-        errors["type"] = [f"{type_!r} is not a rule type; use one of {', '.join(RULE_TYPES)}"]
+        errors["type"] = [Message("%(value)s is not a rule type; use one of %(choices)s",
+                                  value=repr(type_), choices=", ".join(RULE_TYPES))]
     if tier not in TIERS:
-        errors["tier"] = [f"{tier!r} is not a tier; use one of {', '.join(TIERS)}"]
+        errors["tier"] = [_not_a_tier(tier)]
     unknown = sorted(set(values) - set(RULE_FIELDS))
     if unknown:
-        errors["rule"] = [f"unknown field {name!r}; use one of {', '.join(RULE_FIELDS)}" for name in unknown]
+        errors["rule"] = [_unknown_field(name) for name in unknown]
     for required in ("period", "target_pct"):
         if required not in values:
-            errors.setdefault(required, []).append(f"a new rule needs {required}")
+            errors.setdefault(required, []).append(Message("a new rule needs %(field)s", field=required))
     if errors:
         raise ValidationFailed(errors)
     cleaned = _clean_rule_values(values)
     materialise_year(year, actor)
     if _stored_rule(year, type_, tier) is not None:
-        raise ValidationFailed({"rule": [f"{year} already has a rule {type_}:{tier}"]})
+        raise ValidationFailed({"rule": [Message("%(year)s already has a rule %(type)s:%(tier)s",
+                                                 year=year, type=type_, tier=tier)]})
     rule = FrequencyRule(
         year=year,
         type=type_,
@@ -129,7 +131,7 @@ def remove_rule(year: int, type_: str, tier: str, actor=None) -> None:
     materialise_year(year, actor)
     rule = _stored_rule(year, type_, tier)
     if rule is None:
-        raise NotFound(f"{year} has no rule {type_}:{tier}")
+        raise NotFound(_no_rule(year, type_, tier))
     before = snapshot(rule, _RULE_AUDIT_FIELDS)
     db.session.delete(rule)
     db.session.flush()
@@ -140,7 +142,8 @@ def set_quota(year: int, exec_role: str, quota: int | str, actor=None) -> Execut
     """Set the per-quarter executive-visit quota of ``exec_role``."""
     if exec_role not in EXEC_ROLES:
         raise ValidationFailed(
-            {"exec_role": [f"{exec_role!r} is not an executive role; use one of {', '.join(EXEC_ROLES)}"]}
+            {"exec_role": [Message("%(value)s is not an executive role; use one of %(choices)s",
+                                   value=repr(exec_role), choices=", ".join(EXEC_ROLES))]}
         )
     value = _whole_number("quota", quota, allow_none=False)
     materialise_year(year, actor)
@@ -166,7 +169,7 @@ def set_quota(year: int, exec_role: str, quota: int | str, actor=None) -> Execut
 def set_planned(year: int, tier: str, planned: int | str | None, actor=None) -> PlannedPopulation:
     """Set the planned population of ``tier`` (None: the plan gives no figure)."""
     if tier not in TIERS:
-        raise ValidationFailed({"tier": [f"{tier!r} is not a tier; use one of {', '.join(TIERS)}"]})
+        raise ValidationFailed({"tier": [_not_a_tier(tier)]})
     value = _whole_number("planned", planned, allow_none=True)
     materialise_year(year, actor)
     row = db.session.execute(
@@ -198,10 +201,23 @@ def reset_year(year: int, actor=None) -> bool:
     return True
 
 
+def _unknown_field(name: str) -> Message:
+    return Message("unknown field %(name)s; use one of %(choices)s", name=repr(name), choices=", ".join(RULE_FIELDS))
+
+
+def _not_a_tier(tier) -> Message:
+    return Message("%(value)s is not a tier; use one of %(choices)s", value=repr(tier), choices=", ".join(TIERS))
+
+
+def _no_rule(year: int, type_: str, tier: str) -> Message:
+    return Message("%(year)s has no rule %(type)s:%(tier)s", year=year, type=type_, tier=tier)
+
+
 def _check_year(year: int) -> None:
     low, high = YEAR_RANGE
     if not isinstance(year, int) or not low <= year <= high:
-        raise ValidationFailed({"year": [f"the year must be between {low} and {high} (CE)"]})
+        raise ValidationFailed({"year": [Message("the year must be between %(low)s and %(high)s (CE)",
+                                                 low=low, high=high)]})
 
 
 def _stored_rule(year: int, type_: str, tier: str) -> FrequencyRule | None:
@@ -223,12 +239,13 @@ def _clean_rule_values(values: dict) -> dict:
         try:
             if name == "period":
                 if raw not in PERIOD_KINDS:
-                    raise ValueError(f"{raw!r} is not a period; use one of {', '.join(PERIOD_KINDS)}")
+                    raise ValueError(Message("%(value)s is not a period; use one of %(choices)s",
+                                             value=repr(raw), choices=", ".join(PERIOD_KINDS)))
                 cleaned[name] = raw
             elif name == "min_count":
                 number = _whole_number(name, raw, allow_none=False)
                 if number < 1:
-                    raise ValueError("min_count must be at least 1")
+                    raise ValueError(Message("min_count must be at least 1"))
                 cleaned[name] = number
             elif name == "target_pct":
                 cleaned[name] = _percentage(raw)
@@ -236,12 +253,13 @@ def _clean_rule_values(values: dict) -> dict:
                 text = str(raw).strip()
                 parts = text.split(".")
                 if not (1 <= len(text) <= 10 and all(part.isdigit() for part in parts)):
-                    raise ValueError(f"{raw!r} is not an item number such as 1.1.3")
+                    raise ValueError(Message("%(value)s is not an item number such as 1.1.3", value=repr(raw)))
                 cleaned[name] = text
         except ValidationFailed as error:
             errors.update(error.errors)
         except ValueError as error:
-            errors.setdefault(name, []).append(str(error))
+            # The Message itself, not str(error): pages translate it.
+            errors.setdefault(name, []).append(error.args[0])
     if errors:
         raise ValidationFailed(errors)
     return cleaned
@@ -251,17 +269,17 @@ def _whole_number(name: str, raw, allow_none: bool) -> int | None:
     if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"", "none", "null"}):
         if allow_none:
             return None
-        raise ValidationFailed({name: [f"{name} needs a whole number"]})
+        raise ValidationFailed({name: [Message("%(field)s needs a whole number", field=name)]})
     if isinstance(raw, bool):
-        raise ValidationFailed({name: [f"{name} needs a whole number"]})
+        raise ValidationFailed({name: [Message("%(field)s needs a whole number", field=name)]})
     try:
         number = int(str(raw).strip())
     except ValueError:
-        raise ValidationFailed({name: [f"{raw!r} is not a whole number"]}) from None
+        raise ValidationFailed({name: [Message("%(value)s is not a whole number", value=repr(raw))]}) from None
     if number < 0:
-        raise ValidationFailed({name: [f"{name} cannot be negative"]})
+        raise ValidationFailed({name: [Message("%(field)s cannot be negative", field=name)]})
     if number > 1_000_000:
-        raise ValidationFailed({name: [f"{name} is implausibly large"]})
+        raise ValidationFailed({name: [Message("%(field)s is implausibly large", field=name)]})
     return number
 
 
@@ -269,9 +287,9 @@ def _percentage(raw) -> Decimal:
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise ValueError(f"{raw!r} is not a percentage") from None
+        raise ValueError(Message("%(value)s is not a percentage", value=repr(raw))) from None
     if not value.is_finite() or not 0 <= value <= 100:
-        raise ValueError("target_pct must be between 0 and 100")
+        raise ValueError(Message("target_pct must be between 0 and 100"))
     if value != value.quantize(Decimal("0.01")):
-        raise ValueError("target_pct has at most 2 decimals")
+        raise ValueError(Message("target_pct has at most 2 decimals"))
     return value.quantize(Decimal("0.01"))

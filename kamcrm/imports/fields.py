@@ -11,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
+from kamcrm.errors import Message
+
 Errors = dict[str, list[str]]
 
 #: Bounded memories of values already parsed: a big file repeats its types, statuses and
@@ -18,6 +20,9 @@ Errors = dict[str, list[str]]
 _MEMORY = 10_000
 _DAYS: dict[str, date] = {}
 _CHOICES: dict[tuple, "Choice"] = {}
+
+#: The message of a blank required field.
+REQUIRED = Message("is required")
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "ใช่"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "ไม่ใช่"})
@@ -46,13 +51,14 @@ def text(raw: Mapping[str, object], field: str, errors: Errors, *, required: boo
         value = clean(value)
     if value is None:
         if required:
-            add_error(errors, field, "is required")
+            add_error(errors, field, REQUIRED)
         return None
     if not isinstance(value, str):
         # A spreadsheet cell holding 1234 for an account number means the text "1234".
         value = _cell_text(value)
     if max_length is not None and len(value) > max_length:
-        add_error(errors, field, f"{_show(value)} is longer than {max_length} characters")
+        add_error(errors, field, Message("%(value)s is longer than %(max_length)s characters",
+                                         value=_show(value), max_length=max_length))
         return None
     return value
 
@@ -77,7 +83,10 @@ class Choice:
                 text_value = _cell_text(cleaned) if not isinstance(cleaned, str) else cleaned
                 key = text_value.upper() if self.upper else text_value.lower() if self.lower else text_value
                 if key not in self.choices:
-                    add_error(errors, field, f"{_show(text_value)} is not {self.what} ({', '.join(self.choices)})")
+                    # ``what`` is a phrase ("a tier") the page catalogue lists (kamcrm.web.common).
+                    add_error(errors, field, Message("%(value)s is not %(what)s (%(choices)s)",
+                                                     value=_show(text_value), what=Message(self.what),
+                                                     choices=", ".join(self.choices)))
                     return None
                 if value.__class__ is str and len(self.spellings) < _MEMORY:
                     self.spellings[value] = key
@@ -85,7 +94,7 @@ class Choice:
             if value.__class__ is str and len(self.spellings) < _MEMORY:
                 self.spellings[value] = ""
         if required:
-            add_error(errors, field, "is required")
+            add_error(errors, field, REQUIRED)
         return None
 
 
@@ -109,7 +118,7 @@ def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool
     value = clean(value)
     if value is None:
         if required:
-            add_error(errors, field, "is required")
+            add_error(errors, field, REQUIRED)
         return None
     if isinstance(value, datetime):
         if value.time() == datetime.min.time() and value.tzinfo is None:
@@ -125,7 +134,7 @@ def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool
             if len(_DAYS) < _MEMORY:
                 _DAYS[value] = parsed
             return parsed
-    add_error(errors, field, f"{_show(value)} is not a date; write it as YYYY-MM-DD")
+    add_error(errors, field, Message("%(value)s is not a date; write it as YYYY-MM-DD", value=_show(value)))
     return None
 
 
@@ -143,11 +152,11 @@ def moment(raw: Mapping[str, object], field: str, errors: Errors) -> datetime | 
         except ValueError:
             parsed = None
     if parsed is None:
-        add_error(errors, field, f"{_show(value)} is not a timestamp; write it as ISO 8601 with an "
-                                 "offset, e.g. 2021-03-05T14:30:00+07:00")
+        add_error(errors, field, Message("%(value)s is not a timestamp; write it as ISO 8601 with an "
+                                         "offset, e.g. 2021-03-05T14:30:00+07:00", value=_show(value)))
         return None
     if parsed.tzinfo is None:
-        add_error(errors, field, f"{_show(value)} has no UTC offset; add one, e.g. +07:00")
+        add_error(errors, field, Message("%(value)s has no UTC offset; add one, e.g. +07:00", value=_show(value)))
         return None
     return parsed
 
@@ -173,19 +182,19 @@ def number(raw: Mapping[str, object], field: str, errors: Errors, *, digits: int
         except InvalidOperation:
             parsed = None
     if parsed is None or not parsed.is_finite():
-        add_error(errors, field, f"{_show(value)} is not a number")
+        add_error(errors, field, Message("%(value)s is not a number", value=_show(value)))
         return None
     if minimum is not None and parsed < minimum:
-        add_error(errors, field, f"{_show(value)} is below {minimum}")
+        add_error(errors, field, Message("%(value)s is below %(minimum)s", value=_show(value), minimum=minimum))
         return None
     # Check the size before rounding: quantize() cannot hold a value like 1e40 at two places
     # and would raise instead of letting the row be reported.
     if parsed.adjusted() >= digits - places:
-        add_error(errors, field, f"{_show(value)} is too large")
+        add_error(errors, field, _too_large(value))
         return None
     parsed = parsed.quantize(Decimal(1).scaleb(-places))
     if parsed.adjusted() >= digits - places:  # rounding can carry into one more digit
-        add_error(errors, field, f"{_show(value)} is too large")
+        add_error(errors, field, _too_large(value))
         return None
     return parsed
 
@@ -204,7 +213,8 @@ def boolean(raw: Mapping[str, object], field: str, errors: Errors, *, default: b
         return True
     if key in _FALSE:
         return False
-    add_error(errors, field, f"{_show(value)} is not true or false (write true/false, yes/no or 1/0)")
+    add_error(errors, field, Message("%(value)s is not true or false (write true/false, yes/no or 1/0)",
+                                     value=_show(value)))
     return default
 
 
@@ -215,9 +225,13 @@ def email(raw: Mapping[str, object], field: str, errors: Errors) -> str | None:
         return None
     local, at, domain = value.partition("@")
     if not (local and at and "." in domain and " " not in value and not domain.startswith(".")):
-        add_error(errors, field, f"{_show(value)} is not an e-mail address")
+        add_error(errors, field, Message("%(value)s is not an e-mail address", value=_show(value)))
         return None
     return value
+
+
+def _too_large(value: object) -> Message:
+    return Message("%(value)s is too large", value=_show(value))
 
 
 def _cell_text(value: object) -> str:

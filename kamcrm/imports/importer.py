@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
-from kamcrm.errors import Conflict
+from kamcrm.errors import Conflict, Message
 from kamcrm.extensions import db
 from kamcrm.imports.kinds import CHUNK_SIZE, IMPORTERS, Context
 from kamcrm.imports.readers import TableFile, UnreadableFile
@@ -118,8 +118,9 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
             for line, cells in table.rows():
                 rows += 1
                 if len(cells) > width and any(cell not in (None, "") for cell in cells[width:]):
-                    errors.append(RowError(line, "file", f"the row has {len(cells)} cells but the header "
-                                                         f"names only {width} columns"))
+                    errors.append(RowError(line, "file", Message("the row has %(cells)s cells but the header "
+                                                                 "names only %(width)s columns",
+                                                                 cells=len(cells), width=width)))
                     continue
                 row_errors = importer.check(line, dict(zip(header, cells)))
                 if row_errors:
@@ -206,22 +207,23 @@ def _check_header(header: list[str] | None, importer_class) -> tuple[list[RowErr
     columns are wrong: they are reported and left out)."""
     expected = ", ".join(importer_class.columns)
     if header is None:
-        return [RowError(1, "file", f"the file is empty; the first line must name the columns ({expected})")], False
+        return [RowError(1, "file", Message("the file is empty; the first line must name the columns (%(expected)s)",
+                                            expected=expected))], False
     errors, readable = [], True
     seen = set()
     for position, name in enumerate(_trimmed(header), start=1):
         if name == "":
-            errors.append(RowError(1, f"column {position}", "the column has no name"))
+            errors.append(RowError(1, f"column {position}", Message("the column has no name")))
             readable = False
         elif name not in importer_class.columns:
-            errors.append(RowError(1, name, f"unknown column; a file of {importer_class.kind} has the "
-                                            f"columns {expected}"))
+            errors.append(RowError(1, name, Message("unknown column; a file of %(kind)s has the columns %(expected)s",
+                                                    kind=importer_class.kind, expected=expected)))
         elif name in seen:
-            errors.append(RowError(1, name, "the column appears twice"))
+            errors.append(RowError(1, name, Message("the column appears twice")))
             readable = False
         seen.add(name)
     for name in importer_class.required:
         if name not in seen:
-            errors.append(RowError(1, name, "required column missing"))
+            errors.append(RowError(1, name, Message("required column missing")))
             readable = False
     return errors, readable

@@ -26,6 +26,7 @@ from kamcrm.activities import operations as activity_ops
 from kamcrm.activities.locks import CLOSED_QUARTER_ROLES
 from kamcrm.activities.models import Activity
 from kamcrm.audit.models import AuditEntry
+from kamcrm.errors import Message
 from kamcrm.extensions import db
 from kamcrm.imports.lookups import Lookups, OfficeRef
 from kamcrm.org import operations as org_ops
@@ -122,7 +123,8 @@ class Importer:
         if first is None:
             self.seen[key] = line
         else:
-            errors.setdefault(field, []).append(f"{shown} appears again (first on line {first})")
+            errors.setdefault(field, []).append(Message("%(shown)s appears again (first on line %(first)s)",
+                                                        shown=shown, first=first))
 
     def upsert(self, table: sa.Table, key_columns: tuple[str, ...], rows: list[dict],
                update_columns: list[str], *, entity: str, describe, versioned: bool = False,
@@ -425,7 +427,8 @@ class TierImporter(Importer):
         if values["account_id"] is not None and values["effective_from"] is not None:
             number = str(raw.get("account_no")).strip()
             self.duplicate((values["account_id"], values["effective_from"]), line, "effective_from",
-                           f"account '{number}' from {values['effective_from']}", errors)
+                           Message("account '%(account_no)s' from %(day)s", account_no=number,
+                                   day=values["effective_from"]), errors)
         if errors:
             return errors
         self.pending.append((line, values))

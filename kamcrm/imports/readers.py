@@ -12,6 +12,8 @@ import hashlib
 import io
 from typing import BinaryIO, Iterator
 
+from kamcrm.errors import Message
+
 #: File name endings the importer reads.
 EXTENSIONS = (".csv", ".xlsx")
 
@@ -60,7 +62,7 @@ class TableFile:
             self._source = _HashingReader(stream)
             self._rows = _csv_rows(self._source)
         else:
-            raise UnreadableFile(1, f"'{filename}' is not a .csv or .xlsx file")
+            raise UnreadableFile(1, Message("'%(filename)s' is not a .csv or .xlsx file", filename=filename))
         self.header: list[str] | None = None
         first = next(self._rows, None)
         if first is not None:
@@ -91,7 +93,7 @@ def _decoded_lines(source: _HashingReader) -> Iterator[str]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise UnreadableFile(number, "the file is not UTF-8 text") from None
+            raise UnreadableFile(number, Message("the file is not UTF-8 text")) from None
         if number == 1 and text.startswith("\ufeff"):
             text = text[1:]
         yield text
@@ -106,7 +108,7 @@ def _csv_rows(source: _HashingReader) -> Iterator[tuple[int, list]]:
         except StopIteration:
             return
         except csv.Error as error:
-            raise UnreadableFile(reader.line_num, f"the file is not valid CSV ({error})") from None
+            raise UnreadableFile(reader.line_num, Message("the file is not valid CSV (%(error)s)", error=str(error))) from None
         first_line, line = line, reader.line_num + 1
         if any(cells):
             yield first_line, cells
@@ -118,7 +120,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds (zip, XML, key errors) for a bad workbook
-        raise UnreadableFile(1, "the file is not a readable XLSX workbook") from None
+        raise UnreadableFile(1, Message("the file is not a readable XLSX workbook")) from None
     try:
         sheet = book.worksheets[0]
         for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash
 
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
-from kamcrm.errors import Forbidden, KamcrmError, ValidationFailed
+from kamcrm.errors import Forbidden, KamcrmError, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.models import User
 from kamcrm.org.passwords import hash_password, needs_rehash, verify_password
@@ -94,7 +94,7 @@ def password_problems(password: str, user: User | None = None) -> list[str]:
     minimum = current_app.config.get("PASSWORD_MIN_LENGTH", 10)
     problems = []
     if len(password or "") < minimum:
-        problems.append(f"Use at least {minimum} characters.")
+        problems.append(Message("Use at least %(minimum)s characters.", minimum=minimum))
     if user is not None and password and password.strip().lower() == user.username.lower():
         problems.append("The password must not be the username.")
     if password and not password.strip():
@@ -110,7 +110,7 @@ def set_password(user: User, password: str, actor, now: datetime | None = None) 
     from kamcrm.org.access import can
 
     if actor is not None and actor.id != user.id and not can(actor, "users.manage"):
-        raise Forbidden("Only an administrator may set another user's password.")
+        raise Forbidden(Message("Only an administrator may set another user's password."))
     problems = password_problems(password, user)
     if problems:
         raise ValidationFailed({"password": problems})

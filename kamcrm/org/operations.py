@@ -17,7 +17,7 @@ from typing import Iterator, Mapping
 import sqlalchemy as sa
 
 from kamcrm.audit.operations import changed_fields, record
-from kamcrm.errors import Conflict, ValidationFailed
+from kamcrm.errors import Conflict, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
@@ -66,7 +66,7 @@ def reject_unknown_fields(data: Mapping[str, object], known: tuple[str, ...], wh
     """Raise ``ValidationFailed`` for keys of ``data`` that are not fields of ``what``."""
     unknown = [key for key in data if key not in known]
     if unknown:
-        raise ValidationFailed({key: [f"is not a field of {what}"] for key in unknown})
+        raise ValidationFailed({key: [Message("is not a field of %(what)s", what=Message(what))] for key in unknown})
 
 
 # --- offices ---------------------------------------------------------------------------------
@@ -195,7 +195,8 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     username = fields.text(raw, "username", errors, required=True, max_length=80)
     if username is not None and not set(username) <= _USERNAME_CHARACTERS:
         fields.add_error(errors, "username",
-                         f"'{username}' may hold only letters A-Z, digits, '.', '-', '_' and '@'")
+                         Message("'%(username)s' may hold only letters A-Z, digits, '.', '-', '_' and '@'",
+                                 username=username))
     values = {
         "username": username,
         "full_name": fields.text(raw, "full_name", errors, required=True, max_length=200),
@@ -212,7 +213,7 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     if office_code is not None:
         office = lookups.offices.get(office_code)
         if office is None:
-            fields.add_error(errors, "office_code", f"unknown office '{office_code}'")
+            fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=office_code))
         else:
             values["office_id"] = office.id
     role, exec_role = values["role"], values["exec_role"]
@@ -222,10 +223,12 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     elif exec_role is not None and role is not None and exec_role not in allowed:
         if allowed:
             fields.add_error(errors, "exec_role",
-                             f"'{exec_role}' is not an exec_role of the role {role} ({', '.join(allowed)})")
+                             Message("'%(exec_role)s' is not an exec_role of the role %(role)s (%(allowed)s)",
+                                     exec_role=exec_role, role=role, allowed=", ".join(allowed)))
         else:
             fields.add_error(errors, "exec_role",
-                             f"the role {role} has no exec_role (only office_manager and executive do)")
+                             Message("the role %(role)s has no exec_role (only office_manager and executive do)",
+                                     role=role))
     return values, errors
 
 
@@ -243,6 +246,10 @@ def user_record(user: User) -> dict:
     }
 
 
+def _duplicate_username(username: str) -> Message:
+    return Message("A user with the username '%(username)s' already exists.", username=username)
+
+
 def create_user(data: Mapping[str, object], actor=None) -> User:
     """Create a user (without a password) from a row of ``USER_FIELDS``."""
     reject_unknown_fields(data, USER_FIELDS, "a user")
@@ -250,7 +257,7 @@ def create_user(data: Mapping[str, object], actor=None) -> User:
     values, errors = validate_user_row(data, lookups)
     if errors:
         raise ValidationFailed(errors)
-    message = f"A user with the username '{values['username']}' already exists."
+    message = _duplicate_username(values["username"])
     if _username_taken(values["username"]):
         raise Conflict(message)
     user = User(**values)
@@ -273,12 +280,12 @@ def update_user(user: User, changes: Mapping[str, object], actor=None) -> User:
     if actor is not None and actor.id == user.id:
         # Nobody locks themselves out: another admin must do it.
         if values.get("active") is False and user.active:
-            fields.add_error(errors, "active", "you cannot deactivate your own account")
+            fields.add_error(errors, "active", Message("you cannot deactivate your own account"))
         if values["role"] is not None and values["role"] != user.role:
-            fields.add_error(errors, "role", "you cannot change your own role")
+            fields.add_error(errors, "role", Message("you cannot change your own role"))
     if errors:
         raise ValidationFailed(errors)
-    message = f"A user with the username '{values['username']}' already exists."
+    message = _duplicate_username(values["username"])
     if values["username"] != user.username and _username_taken(values["username"]):
         raise Conflict(message)
     with integrity_guard(message):

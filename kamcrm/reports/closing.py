@@ -26,7 +26,7 @@ from flask.cli import AppGroup
 
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
-from kamcrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from kamcrm.errors import Conflict, Forbidden, Message, NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
 from kamcrm.org.scope import region_scope, scope_of_office
@@ -91,19 +91,20 @@ def close_quarter(year: int, quarter: int, actor, now: datetime | None = None, *
     window = quarter_window(year, quarter)
     due = quarter_close_date(year, quarter)
     if today <= window.end:
-        raise Conflict(f"Quarter {label} has not ended yet; it closes on {due.isoformat()}.")
+        raise Conflict(Message("Quarter %(label)s has not ended yet; it closes on %(due)s.", label=label, due=due))
     early = today < due
     if early and not force:
         raise Conflict(
-            f"Quarter {label} closes on {due.isoformat()}: offices may still report it until then."
+            Message("Quarter %(label)s closes on %(due)s: offices may still report it until then.",
+                    label=label, due=due)
         )
     if early and actor is not None and actor.role != "admin":
         raise Forbidden(
-            f"Only an administrator may close quarter {label} before {due.isoformat()}."
+            Message("Only an administrator may close quarter %(label)s before %(due)s.", label=label, due=due)
         )
     row = quarter_close_row(year, quarter)
     if row is not None and row.reopened_at is None:
-        raise Conflict(f"Quarter {label} is already closed.")
+        raise Conflict(Message("Quarter %(label)s is already closed.", label=label))
     snapshot = cr2_snapshot(year, quarter)
     actor_id = getattr(actor, "id", None)
     if row is None:
@@ -127,11 +128,11 @@ def reopen_quarter(year: int, quarter: int, actor, now: datetime | None = None, 
     require(actor, "periods.reopen")
     label = quarter_label(year, quarter)
     if not (reason and reason.strip()):
-        raise ValidationFailed({"reason": [f"Say why quarter {label} is reopened."]})
+        raise ValidationFailed({"reason": [Message("Say why quarter %(label)s is reopened.", label=label)]})
     _check_reason(reason)
     row = quarter_close_row(year, quarter)
     if row is None or row.reopened_at is not None:
-        raise Conflict(f"Quarter {label} is not closed.")
+        raise Conflict(Message("Quarter %(label)s is not closed.", label=label))
     now = now or utcnow()
     row.reopened_at, row.reopened_by_id = now, getattr(actor, "id", None)
     record("reopen", "quarter_closes", label, actor=actor, reason=reason.strip(),
@@ -173,9 +174,10 @@ def closed_snapshot(user, year: int, quarter: int, office_code: str | None = Non
     row = quarter_close_row(year, quarter)
     label = quarter_label(year, quarter)
     if row is None or row.reopened_at is not None:
-        raise NotFound(f"Quarter {label} is not closed.")
+        raise NotFound(Message("Quarter %(label)s is not closed.", label=label))
     if scope.code not in row.snapshot:
-        raise NotFound(f"The close of {label} kept no CR2 report for {scope.code}.")
+        raise NotFound(Message("The close of %(label)s kept no CR2 report for %(scope)s.",
+                               label=label, scope=scope.code))
     return row.snapshot[scope.code]
 
 

@@ -31,7 +31,7 @@ from kamcrm.compliance.engine import (
     unit_office_id,
 )
 from kamcrm.compliance.targets import YearTargets, year_targets
-from kamcrm.errors import NotFound
+from kamcrm.errors import Message, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User
 from kamcrm.org.scope import (
@@ -59,6 +59,10 @@ YEAR_TO_DATE_TYPES = ("FMS", "RBA")
 PERIOD_TO_DATE_TYPES = ("COM",)
 #: Row key of the accounts held at the regional office itself (no quota unit).
 REGIONAL_ROW = None
+
+
+class NotReportedYet(NotFound):
+    """The summary as reported was asked for before the job kept it."""
 
 
 def month_key(year: int, month: int) -> str:
@@ -660,9 +664,12 @@ def monthly_report(
     reported = kept_summary(year, month_number, scope.code, "reported")
     if as_reported and reported is None:
         deadline = recording_deadline(month_window(year, month_number).end)
-        raise NotFound(
-            f"no summary of {month_key(year, month_number)} for {scope.code} was reported yet "
-            f"(it is kept on the day after the recording deadline, {deadline.isoformat()})"
+        raise NotReportedYet(
+            Message(
+                "no summary of %(month)s for %(scope)s was reported yet "
+                "(it is kept on the day after the recording deadline, %(deadline)s)",
+                month=month_key(year, month_number), scope=scope.code, deadline=deadline,
+            )
         )
     compared = changes and reported is not None
     current = None

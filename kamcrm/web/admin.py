@@ -15,6 +15,7 @@ from kamcrm.org.access import requires, token_for, visible_users
 from kamcrm.org.models import User
 from kamcrm.web.common import apply_errors, page_url_args, paginate
 from kamcrm.web.forms import TokenForm, UserActiveForm, UserForm
+from kamcrm.web.labels import translate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -70,7 +71,7 @@ def set_active(user_id: int):
             with db.session.begin_nested():
                 org_ops.update_user(user, {"active": bool(form.active.data)}, current_user)
         except KamcrmError as refused:
-            flash(refused.message, "error")
+            flash(translate(refused.message), "error")
         else:
             db.session.commit()
             flash(_("%(name)s is now active.", name=user.username) if user.active

@@ -7,7 +7,6 @@ from math import ceil
 
 import sqlalchemy as sa
 from flask import abort, flash, request
-from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,12 +16,31 @@ from kamcrm.extensions import db
 from kamcrm.org.access import scope_for
 from kamcrm.org.scope import Scope
 from kamcrm.periods import bangkok_today
+from kamcrm.web.labels import translate
 
 PER_PAGE = 25
 
-#: Constant messages of the domain operations, listed so the page catalogue translates them
-#: (messages that carry values stay in the operations' English).
-OPERATION_MESSAGES = (_l("is required"),)
+#: Phrases the domain operations put into their messages as values (``Message(...,
+#: what="a tier")``: ``fields.Choice``'s ``what``, ``reject_unknown_fields``'s ``what``),
+#: listed so the page catalogue translates them too. Messages themselves are extracted
+#: from the operations (keyword ``Message``).
+OPERATION_PHRASES = (
+    _l("a tier"),
+    _l("a role"),
+    _l("an executive role"),
+    _l("a language"),
+    _l("an activity type"),
+    _l("a status"),
+    _l("a channel"),
+    _l("a kind of customer voice"),
+    _l("an office class"),
+    _l("a contact person"),
+    _l("a follow-up"),
+    _l("a user"),
+    _l("an account"),
+    _l("an activity"),
+    _l("an office"),
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,7 @@ def apply_errors(form, error: KamcrmError, field_names: dict[str, str] | None = 
     field_names = field_names or {}
     for name, messages in (error.errors or {}).items():
         field = getattr(form, field_names.get(name, name), None)
-        messages = [get_translations().ugettext(message) for message in messages]
+        messages = [translate(message) for message in messages]
         if field is not None and hasattr(field, "errors"):
             if not isinstance(field.errors, list):
                 field.errors = list(field.errors)
@@ -122,4 +140,4 @@ def apply_errors(form, error: KamcrmError, field_names: dict[str, str] | None = 
             for message in messages:
                 flash(message, "error")
     if not error.errors:
-        flash(error.message, "error")
+        flash(translate(error.message), "error")

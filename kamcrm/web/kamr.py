@@ -27,6 +27,7 @@ from kamcrm.web import queries
 from kamcrm.web.common import Page, apply_errors, page_url_args, paginate
 from kamcrm.web.forms import ActivityForm, CompleteFollowUpForm, PlanVisitForm
 from kamcrm.web.i18n import safe_next
+from kamcrm.web.labels import translate
 
 bp = Blueprint("kamr", __name__)
 
@@ -226,7 +227,7 @@ def _save_activity(form: ActivityForm) -> Activity | None:
                     current_user,
                 )
     except Forbidden as refused:
-        form.type.errors.append(refused.message)
+        form.type.errors.append(translate(refused.message))
         return None
     except KamcrmError as refused:
         apply_errors(form, refused, ACTIVITY_FIELD_NAMES)

@@ -1,7 +1,11 @@
 """Names of the domain's codes as people read them, in the page's language."""
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_babel import lazy_gettext as _l
+
+from kamcrm.errors import Message
 
 ACTIVITY_TYPE_LABELS = {
     "FMS": _l("FMS – free maintenance service"),
@@ -90,13 +94,40 @@ SIGN_IN_TEXTS = (
 def translate(text) -> str:
     """Return ``text`` in the page's language when the catalogue has it, else unchanged.
 
-    For messages made elsewhere (flashes, form labels of the sign-in pages); no % formatting.
+    For messages made elsewhere (operations' errors, flashes, form labels of the sign-in
+    pages). A ``kamcrm.errors.Message`` is looked up by its id and filled with its values
+    (dates shown the page's way, phrases translated too); plain text gets no % formatting.
+    A flash is kept in the session as plain text, so translate a ``Message`` before
+    flashing it.
     """
     from flask_babel import get_translations
 
     if not isinstance(text, str) or not text:
         return text
-    return get_translations().ugettext(text)
+    if not isinstance(text, Message):
+        return get_translations().ugettext(text)
+    translated = get_translations().ugettext(text.msgid)
+    if not text.params:
+        return translated
+    try:
+        return translated % {name: _shown(value) for name, value in text.params.items()}
+    except (KeyError, ValueError, TypeError):
+        # A translation whose placeholders do not match its id (tests check they do):
+        # the English text rather than an error page.
+        return str(text)
+
+
+def _shown(value):
+    """Return a message's value as the page shows it."""
+    from kamcrm.web.i18n import format_day, format_moment
+
+    if isinstance(value, Message):
+        return translate(value)
+    if isinstance(value, datetime):
+        return format_moment(value)
+    if isinstance(value, date):
+        return format_day(value)
+    return value
 
 
 def label(mapping: dict, code) -> str:

@@ -33,6 +33,7 @@ from kamcrm.web import charts
 from kamcrm.web.common import apply_errors, report_params
 from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
 from kamcrm.web.i18n import format_column, localized_name
+from kamcrm.web.labels import translate
 
 bp = Blueprint("region", __name__, url_prefix="/region")
 
@@ -146,7 +147,7 @@ def cr2_download(fmt: str):
 def monthly():
     """Show the monthly CRM-Plus-style summary, as of now or as reported after the deadline."""
     from kamcrm.db import utcnow
-    from kamcrm.reports.monthly import monthly_report_for
+    from kamcrm.reports.monthly import NotReportedYet, monthly_report_for
 
     today = bangkok_today()
     default_month = f"{today.year}-{today.month:02d}"
@@ -163,10 +164,10 @@ def monthly():
         # The page does not show the changes since reported (the downloads and the API do).
         summary = monthly_report_for(current_user, month, office, utcnow(), as_reported=as_reported,
                                      changes=False)
-    except NotFound as error:
-        if office and "office" in error.message.lower() and "summary" not in error.message.lower():
-            abort(404)
-        missing = error.message
+    except NotReportedYet:
+        missing = True
+    except NotFound:
+        abort(404)  # an office out of the user's sight
     from kamcrm.web.office import _offices_to_choose
 
     return render_template("region/monthly.html", summary=summary, missing=missing, month=month,
@@ -466,7 +467,7 @@ def close_or_reopen_quarter():
                               force=request.form.get("force") == "1")
     except KamcrmError as refused:
         if not refused.errors:
-            form.quarter.errors.append(refused.message)
+            form.quarter.errors.append(translate(refused.message))
         else:
             apply_errors(form, refused)
         return _render_quarters(form, 422)
