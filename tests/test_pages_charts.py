@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from kamcrm.web import charts
+from kamcrm.reports import charts
 
 
 def _relative_luminance(hex_colour: str) -> float:

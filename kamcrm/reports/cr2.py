@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from markupsafe import Markup
 
 from kamcrm.db import utcnow
 from kamcrm.extensions import db
 from kamcrm.org.models import Office
 from kamcrm.periods import THAI_MONTHS_SHORT, be_year
+from kamcrm.reports import charts
 from kamcrm.reports.export.html import bangkok_timestamp, render_report_template, thai_long_date
 from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css, render_pdf
 from kamcrm.reports.export.xlsx import ReportWorkbook
@@ -60,10 +62,12 @@ MARK = {"met": "✓", "missed": "✗"}
 
 @dataclass
 class Cell:
-    """One result cell: its lines of text and its state (met, missed, neutral, none)."""
+    """One result cell: its lines of text, its state (met, missed, neutral, none) and the
+    progress bar the CR2 page draws in it (None where the page draws none)."""
 
     lines: list[str]
     state: str
+    chart: Markup | None = None
 
     @property
     def text(self) -> str:
@@ -105,7 +109,7 @@ def column_headings(year: int) -> list[str]:
     return [f"ไตรมาสที่ {column[1:]}/{be}" for column in COLUMNS]
 
 
-def _rule_cell(value: dict | None) -> Cell:
+def _rule_cell(value: dict | None, target_pct: float) -> Cell:
     if value is None:
         return Cell(["—"], "none")
     if value["pct"] is None:
@@ -118,6 +122,7 @@ def _rule_cell(value: dict | None) -> Cell:
             f"ร้อยละ {value['pct']:.2f} {MARK[state]} {verdict}",
         ],
         state,
+        charts.progress_bar(value["pct"], target_pct, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย {target_pct:g}"),
     )
 
 
@@ -132,7 +137,7 @@ def _visit_cell(value: dict | None) -> Cell:
     pct = "—" if value["pct"] is None else f"{value['pct']:.2f}"
     lines.append(f"ร้อยละ {pct} · ครบโควตา {value['unit_quarters_met']}/{value['unit_quarters']} หน่วย-ไตรมาส")
     lines.append(f"{MARK[state]} {'ผ่านเป้าหมาย' if state == 'met' else 'ไม่ผ่านเป้าหมาย'}")
-    return Cell(lines, state)
+    return Cell(lines, state, charts.progress_bar(value["pct"], 100, label=f"ร้อยละ {pct}"))
 
 
 def _count_cell(value: dict | None) -> Cell:
@@ -168,7 +173,7 @@ def cr2_items(report: dict) -> list[Item]:
         )
         entry = item(rule["item"])
         entry.title = entry.title or rule["type"]  # an item number the form does not know
-        entry.lines.append(Line(plan, [_rule_cell(rule["cumulative"][c]) for c in COLUMNS]))
+        entry.lines.append(Line(plan, [_rule_cell(rule["cumulative"][c], rule["target_pct"]) for c in COLUMNS]))
     for visit in report["executive_visits"]:
         plan = EXEC_ROLE_PLANS[visit["exec_role"]].format(quota=visit["quota_per_quarter"], units=visit["units"])
         item(visit["item"]).lines.append(Line(plan, [_visit_cell(visit["cumulative"][c]) for c in COLUMNS]))
@@ -176,6 +181,25 @@ def cr2_items(report: dict) -> list[Item]:
         plan = COUNT_PLANS.get(count["type"], count["type"])
         item(count["item"]).lines.append(Line(plan, [_count_cell(count["cumulative"][c]) for c in COLUMNS]))
     return [items[number] for number in sorted(items, key=_item_key)]
+
+
+def coverage_chart(report: dict, font: str = charts.FONT) -> dict | None:
+    """Return the caption and bar chart of each rule's latest cumulative column, as the
+    region page draws its offices together (None when no column has figures yet)."""
+    live = [k for k, column in enumerate(COLUMNS) if any(rule["cumulative"][column] for rule in report["rules"])]
+    if not live:
+        return None
+    column = COLUMNS[live[-1]]
+    bars = [
+        charts.Bar(f"{rule['type']} {TIER_NAMES.get(rule['tier'], rule['tier'])}",
+                   (rule["cumulative"][column] or {}).get("pct"), rule["target_pct"])
+        for rule in report["rules"]
+    ]
+    caption = (
+        f"ร้อยละของลูกค้าที่ดำเนินการครบตามเกณฑ์ ผลสะสม{column_headings(report['year'])[live[-1]]}"
+        " (เส้นดำ = เป้าหมาย)"
+    )
+    return {"caption": caption, "svg": charts.bar_chart(bars, label=caption, unit="%", font=font)}
 
 
 def cr2_heading(report: dict, generated_at: datetime, name: str | None = None) -> dict:
@@ -216,6 +240,7 @@ def render_cr2_html(
         column_headings=column_headings(report["year"]),
         plan_title=PLAN_TITLE,
         items=cr2_items(report),
+        summary_chart=coverage_chart(report, font=FONT_FAMILY),
         font_css=font_face_css(font_base_url),
         font_family=FONT_FAMILY,
         for_pdf=for_pdf,

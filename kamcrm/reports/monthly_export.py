@@ -12,11 +12,13 @@ from datetime import date, datetime
 import click
 from flask import render_template
 from flask.cli import with_appcontext
+from markupsafe import Markup
 
 from kamcrm.accounts.models import TIERS
 from kamcrm.activities.models import ACTIVITY_TYPES
 from kamcrm.org.models import EXEC_ROLES
 from kamcrm.periods import BANGKOK, THAI_MONTHS, be_year, thai_date
+from kamcrm.reports import charts
 
 MONTHLY_FORMATS = ("json", "html", "xlsx", "pdf")
 MEDIA_TYPES = {
@@ -113,6 +115,25 @@ def coverage_text(cell: dict) -> str:
     return f"{cell['met']:,}/{cell['population']:,} ({percent(cell['pct'])})"
 
 
+def coverage_bar(cell: dict) -> Markup:
+    """Return the progress bar of a coverage cell, as the monthly page draws it."""
+    return charts.progress_bar(cell["pct"], cell["target_pct"], label=percent(cell["pct"]))
+
+
+def coverage_chart(total: dict) -> dict | None:
+    """Return the caption and bar chart of the total's coverage by rule against its target."""
+    if not total["coverage"]:
+        return None
+    from kamcrm.reports.export.pdf import FONT_FAMILY
+
+    caption = "ร้อยละของลูกค้าที่ดำเนินการครบตามเกณฑ์ รวมทุกสำนักงาน (เส้นดำ = เป้าหมาย)"
+    bars = [
+        charts.Bar(f"{cell['type']} {TIER_NAMES.get(cell['tier'], cell['tier'])}", cell["pct"], cell["target_pct"])
+        for cell in total["coverage"]
+    ]
+    return {"caption": caption, "svg": charts.bar_chart(bars, label=caption, unit="%", font=FONT_FAMILY)}
+
+
 # --- one layout for every format --------------------------------------------------------------
 
 
@@ -127,6 +148,12 @@ class Table:
     note: str = ""
     #: True for a table of figures (every column after the first is a number to align right).
     figures: bool = True
+    #: The progress bar the monthly page draws under each figure (HTML and PDF only): one
+    #: list per body row and one for the total, each as long as the row less its first column.
+    bars: list[list] = field(default_factory=list)
+    total_bars: list | None = None
+    #: A chart printed under the table (HTML and PDF only): ``{"caption", "svg"}``.
+    chart: dict | None = None
 
 
 def _coverage_columns(view: dict) -> list[tuple[str, str, str]]:
@@ -178,15 +205,22 @@ def monthly_tables(view: dict) -> list[Table]:
             cells = {(c["type"], c["tier"], c["window"]): c for c in row["coverage"]}
             return [coverage_text(cells[key]) if key in cells else "–" for key in keys]
 
+        def coverage_bars(row, keys=keys):
+            cells = {(c["type"], c["tier"], c["window"]): c for c in row["coverage"]}
+            return [coverage_bar(cells[key]) if key in cells else None for key in keys]
+
         for row in parts:
             coverage.rows.append([office(row), *coverage_cells(row)])
+            coverage.bars.append(coverage_bars(row))
         coverage.total = ["รวม", *coverage_cells(total)]
+        coverage.total_bars = coverage_bars(total)
         tables.append(coverage)
     if columns:
         tables[-1].note = (
             "FMS และ RBA นับสะสมตั้งแต่ 1 มกราคม; COM นับในไตรมาสปัจจุบัน "
             "(กลุ่ม Streamline นับครึ่งปีปัจจุบัน) ถึงสิ้นเดือน"
         )
+        tables[-1].chart = coverage_chart(total)
 
     visits = Table(
         "4. การเยี่ยมเยียนลูกค้าโดยผู้บริหาร (ครั้ง / ราย ในเดือน; รายสะสมในไตรมาส / เป้าหมาย)",

@@ -10,7 +10,8 @@ LANGUAGE_NAMES = {"th": "ไทย", "en": "English"}
 
 def init_app(app: Flask) -> None:
     """Register the page blueprints and the helpers their templates use."""
-    from kamcrm.web import charts, i18n
+    from kamcrm.reports import charts
+    from kamcrm.web import i18n
     from kamcrm.web.labels import ROLE_LABELS, TEMPLATE_LABELS, label
     from kamcrm.web.nav import navigation, optional_url
     from kamcrm.web import admin, kamr, office, region, views

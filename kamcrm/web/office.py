@@ -18,7 +18,8 @@ from kamcrm.extensions import db
 from kamcrm.org.access import requires
 from kamcrm.org.models import EXEC_ROLES, Office, User
 from kamcrm.periods import Window, period_containing, quarter_of, year_window
-from kamcrm.web import charts, queries
+from kamcrm.reports import charts
+from kamcrm.web import queries
 from kamcrm.web.common import page_url_args, paginate, report_params
 
 bp = Blueprint("office", __name__, url_prefix="/office")

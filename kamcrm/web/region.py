@@ -29,7 +29,7 @@ from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
 from kamcrm.periods import bangkok_today, parse_month, quarter_of
-from kamcrm.web import charts
+from kamcrm.reports import charts
 from kamcrm.web.common import apply_errors, report_params
 from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
 from kamcrm.web.i18n import format_column, localized_name

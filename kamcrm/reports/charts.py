@@ -86,15 +86,19 @@ def heatmap(
     row_label_width: int = 170,
     cell_width: int = 74,
     cell_height: int = 30,
+    font: str = FONT,
 ) -> Markup:
-    """Return a grid of rows x columns, each cell coloured by its result against its target."""
+    """Return a grid of rows x columns, each cell coloured by its result against its target.
+
+    ``font`` is the SVG's font-family (a PDF passes the Thai font it embeds).
+    """
     head = 54
     width = row_label_width + cell_width * len(column_labels)
     height = head + cell_height * len(row_labels)
     out = [
         f'<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
-        f'font-family="{FONT}" font-size="12">'
+        f'font-family="{escape(font)}" font-size="12">'
     ]
     for c, text in enumerate(column_labels):
         x = row_label_width + c * cell_width + cell_width / 2
@@ -140,8 +144,11 @@ class Bar:
 
 
 def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int = 560,
-              label_width: int = 190, bar_height: int = 22) -> Markup:
-    """Return horizontal bars, scaled to the largest value or target, with target ticks."""
+              label_width: int = 190, bar_height: int = 22, font: str = FONT) -> Markup:
+    """Return horizontal bars, scaled to the largest value or target, with target ticks.
+
+    ``font`` is the SVG's font-family (a PDF passes the Thai font it embeds).
+    """
     top = 6
     height = top * 2 + bar_height * len(bars)
     scale_max = max(
@@ -151,7 +158,7 @@ def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int =
     out = [
         f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
-        f'font-family="{FONT}" font-size="12">'
+        f'font-family="{escape(font)}" font-size="12">'
     ]
     for i, bar in enumerate(bars):
         y = top + i * bar_height
