@@ -33,7 +33,9 @@ def defaults(instance_path: str) -> dict:
     """Return the built-in defaults for an app whose instance folder is ``instance_path``."""
     return {
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(instance_path) / "kamcrm.sqlite"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Idle pooled connections are tested at checkout (kamcrm.db.configure_engine), not
+        # every checkout: a pre-ping per request is a round trip on the API's busiest path.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "REDIS_URL": None,
         "SMTP_HOST": None,
         "SMTP_PORT": 25,
