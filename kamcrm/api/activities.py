@@ -190,7 +190,7 @@ def _create(user, data: dict) -> tuple[Activity, Account]:
     reason = data.pop("reason", None)
     account = _visible_account(user, data["account_no"])  # the scope: checked here, once
     require_activity_change(user, "create", _type_of(data.get("type")), None)
-    return operations.create_activity(data, user, reason=reason), account
+    return operations.create_activity(data, user, reason=reason, account=account), account
 
 
 # --- activities --------------------------------------------------------------------------

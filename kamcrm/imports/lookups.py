@@ -58,19 +58,34 @@ class Lookups:
 
     @classmethod
     def for_keys(cls, *, office_codes: Iterable[object] = (), usernames: Iterable[object] = (),
-                 account_nos: Iterable[object] = ()) -> "Lookups":
-        """Return lookups holding only the named rows (for validating one record)."""
+                 account_nos: Iterable[object] = (), users: Iterable[object] = (),
+                 accounts: Iterable[object] = ()) -> "Lookups":
+        """Return lookups holding only the named rows (for validating one record).
+
+        ``users`` and ``accounts`` are rows the caller has already loaded in this
+        transaction (ORM objects or refs); the keys they hold are not queried again.
+        """
         office_codes, usernames, account_nos = (
             {key.strip() for key in keys if isinstance(key, str) and key.strip()}
             for keys in (office_codes, usernames, account_nos)
         )
         found = cls()
+        for user in users:
+            if user is not None and user.username in usernames:
+                found.users[user.username] = UserRef(user.id, user.username, user.role, user.office_id)
+                usernames.discard(user.username)
+        for account in accounts:
+            if account is not None and account.account_no in account_nos:
+                found.accounts[account.account_no] = AccountRef(
+                    account.id, account.account_no, account.office_id, account.opened_on
+                )
+                account_nos.discard(account.account_no)
         if office_codes:
             found.offices = {row.code: row for row in _offices(office_codes)}
         if usernames:
-            found.users = {row.username: row for row in _users(usernames)}
+            found.users.update((row.username, row) for row in _users(usernames))
         if account_nos:
-            found.accounts = {row.account_no: row for row in _accounts(account_nos)}
+            found.accounts.update((row.account_no, row) for row in _accounts(account_nos))
         return found
 
 

@@ -106,7 +106,8 @@ def verify_token(raw: str, now: datetime | None = None) -> User:
     if raw and raw.startswith(TOKEN_PREFIX):
         token = db.session.execute(
             sa.select(ApiToken)
-            .options(joinedload(ApiToken.user))
+            # The user's office comes along: the scope of every call is decided from it.
+            .options(joinedload(ApiToken.user).joinedload(User.office))
             .where(ApiToken.token_hash == digest(raw))
         ).scalar_one_or_none()
     if token is None:
