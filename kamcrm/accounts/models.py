@@ -79,6 +79,9 @@ class TierAssignment(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint(one_of("tier", TIERS, nullable=True), name="tier"),
         sa.UniqueConstraint("account_id", "effective_from"),
+        # The accounts holding one tier (a list filtered by tier over the region, and its
+        # count) start from that tier's assignments instead of reading all of them.
+        sa.Index("ix_tier_assignments_tier_effective", "tier", "effective_from", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

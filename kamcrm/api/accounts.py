@@ -180,12 +180,20 @@ def _account_page(filters: list, tier_name: str | None, narrow: bool, today: dat
     and stops when full, while the total (which must see every row) is its own count, with
     the tier test in the one-pass shape.
     """
-    kamr = KAMR
+    # The office code and the KAMR's username as scalar subqueries: PostgreSQL works them
+    # out for the rows of the page only, where a join ran for every matching account
+    # (an office's thousands) before the page was cut.
+    office_code = (
+        sa.select(Office.code).where(Office.id == Account.office_id).correlate(Account).scalar_subquery()
+    )
+    kamr_username = (
+        sa.select(KAMR.username).where(KAMR.id == Account.kamr_id).correlate(Account).scalar_subquery()
+    )
     tier = _tier_on(today, TierAssignment.tier)
     sort_columns = {
         "account_no": Account.account_no,
         "name": Account.name,
-        "office_code": Office.code,
+        "office_code": office_code,
         # Report order (STRATEGIC first), accounts without a tier last.
         "tier": sa.case(
             {name: rank for rank, name in enumerate(TIERS)}, value=tier, else_=len(TIERS)
@@ -204,10 +212,10 @@ def _account_page(filters: list, tier_name: str | None, narrow: bool, today: dat
     columns = [
         Account.account_no,
         Account.name,
-        Office.code.label("office_code"),
+        office_code.label("office_code"),
         tier.label("tier"),
         _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
-        kamr.username.label("kamr_username"),
+        kamr_username.label("kamr_username"),
         Account.sector,
         Account.industrial_estate,
         Account.transformer_kva,
@@ -222,8 +230,6 @@ def _account_page(filters: list, tier_name: str | None, narrow: bool, today: dat
         columns.append(sa.func.count().over().label("_total"))
     statement = (
         visible.with_only_columns(*columns)
-        .join(Office, Account.office_id == Office.id)
-        .outerjoin(kamr, Account.kamr_id == kamr.id)
         .where(*conditions)
         .order_by(*order)
         .limit(args["per_page"])
