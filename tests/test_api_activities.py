@@ -366,3 +366,15 @@ def test_recording_an_activity_reads_the_token_account_and_quarter_once_each(api
     assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE", "ROLLBACK")] == [
         "SELECT", "SELECT", "SELECT", "INSERT", "INSERT"
     ]
+
+
+def test_a_kamr_cannot_set_recorded_at_over_the_api(api, world):
+    response = api(world.kamr_a).post(
+        "/activities",
+        json={"account_no": "A-0002", "type": "COM", "activity_date": "2021-03-05",
+              "recorded_at": "2021-03-06T09:00:00+07:00"},
+    )
+
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["recorded_at"]
+    assert _count() == 0

@@ -62,8 +62,28 @@ def test_creating_an_activity_records_who_when_and_whether_it_was_late(kamr):
     ("2021-04-30", "2021-05-05T23:00:00+07:00", False),
     ("2021-05-10", None, False),
 ])
-def test_lateness_is_decided_by_periods_rule(kamr, activity_date, recorded_at, late):
-    assert new(kamr, activity_date=activity_date, recorded_at=recorded_at).is_late is late
+def test_lateness_is_decided_by_periods_rule(staff, activity_date, recorded_at, late):
+    assert new(staff, activity_date=activity_date, recorded_at=recorded_at).is_late is late
+
+
+def test_a_kamr_cannot_backdate_when_an_entry_was_recorded_to_hide_that_it_is_late(kamr):
+    with pytest.raises(ValidationFailed) as refused:
+        new(kamr, activity_date="2021-04-30", recorded_at="2021-05-05T23:00:00+07:00")
+    assert "only regional staff may set when an activity was recorded" in refused.value.errors["recorded_at"][0]
+    assert entries() == []
+
+
+def test_a_kamr_may_resend_an_activity_unchanged_but_not_move_its_recorded_at(kamr):
+    activity = new(kamr, activity_date="2021-04-30")
+    assert activity.is_late is True
+
+    operations.update_activity(activity, {"summary": "called back", "recorded_at": activity.recorded_at.isoformat()},
+                               kamr, now=NOW)
+    with pytest.raises(ValidationFailed) as refused:
+        operations.update_activity(activity, {"recorded_at": "2021-05-01T09:00:00+07:00"}, kamr, now=NOW)
+
+    assert "recorded_at" in refused.value.errors
+    assert (activity.summary, activity.is_late) == ("called back", True)
 
 
 @pytest.mark.parametrize("fields, field, words", [

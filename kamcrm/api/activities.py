@@ -80,7 +80,10 @@ class ActivitySchema(ma.Schema):
     )
     recorded_at = Text(
         doc={"format": "date-time"},
-        metadata={"description": "When it was entered (ISO 8601 with offset); default: now."},
+        metadata={
+            "description": "When it was entered (ISO 8601 with offset); default: now. Only "
+            "regional staff and admins may set it (it decides whether the entry is late)."
+        },
     )
     voc_kind = Text(allow_none=True, doc={"enum": list(VOC_KINDS)})
     voc_category = Text(allow_none=True, doc={"maxLength": 100})
