@@ -3,9 +3,11 @@
 1. A fresh database ``kamcrm_apibench`` is migrated and filled directly (Core bulk inserts):
    a region of 20 offices with 2 branches each, 5 KAMRs per office, regional staff,
    ``--accounts`` accounts with tiers, and one API token per user.
-2. ``gunicorn -w 4 'kamcrm:create_app()'`` serves it on 127.0.0.1.
-3. A load generator in this process (asyncio, one TCP connection per request as gunicorn's
-   sync workers close each one) runs ``--clients`` concurrent clients at an offered rate of
+2. ``gunicorn -w 4 -k gthread --threads 2 'kamcrm:create_app()'`` serves it on 127.0.0.1
+   (``--threads 0``: sync workers).
+3. A load generator in this process (asyncio; each client keeps its HTTP/1.1 connection
+   open, and opens a new one whenever the server closes it, as sync workers always do)
+   runs ``--clients`` concurrent clients at an offered rate of
    ``--rate`` requests/s, bounded by ``--requests`` and ``--seconds``:
    ``POST /activities`` as KAMRs on accounts of their office, then ``GET /accounts`` pages
    with filters (office, tier, sector, q; as KAMRs and as staff). Latency is measured from
@@ -257,8 +259,14 @@ def fill(database_url: str, accounts: int, instance: str) -> dict:
 # --- the server ----------------------------------------------------------------------------
 
 
-def start_gunicorn(database_url: str, port: int, workers: int, instance: str) -> subprocess.Popen:
-    """Start gunicorn on 127.0.0.1:``port`` and wait until it answers."""
+def start_gunicorn(
+    database_url: str, port: int, workers: int, instance: str, threads: int = 0
+) -> subprocess.Popen:
+    """Start gunicorn on 127.0.0.1:``port`` and wait until it answers.
+
+    ``threads`` > 0 runs threaded workers (``-k gthread``), which keep clients' connections
+    open between requests; 0 runs sync workers, which close every connection.
+    """
     env = {
         **os.environ,
         "KAMCRM_DATABASE_URL": database_url,
@@ -277,8 +285,10 @@ def start_gunicorn(database_url: str, port: int, workers: int, instance: str) ->
         "2048",
         "--log-level",
         "warning",
-        "kamcrm:create_app()",
     ]
+    if threads:
+        command += ["-k", "gthread", "--threads", str(threads), "--keep-alive", "30"]
+    command.append("kamcrm:create_app()")
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -310,17 +320,51 @@ def stop_gunicorn(process: subprocess.Popen) -> None:
 # --- the load ------------------------------------------------------------------------------
 
 
+class Connection:
+    """One client's HTTP/1.1 connection, kept open between requests (as a script using
+    ``requests.Session`` would) and opened again when the server closes it."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader = self.writer = None
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            self.writer.write(request)
+            await self.writer.drain()
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            length, close = None, False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            body = await (self.reader.read() if length is None else self.reader.readexactly(length))
+        except BaseException:
+            self.close()  # a broken or abandoned exchange: the next request opens a new one
+            raise
+        if close or length is None:
+            self.close()
+        status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+        return status, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _send(port: int, request: bytes) -> tuple[int, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    """Send one request on a connection of its own."""
+    connection = Connection(port)
     try:
-        writer.write(request)
-        await writer.drain()
-        data = await reader.read()
+        return await connection.send(request)
     finally:
-        writer.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
-    return status, body
+        connection.close()
 
 
 def _request(method: str, path: str, token: str, body: dict | None = None) -> bytes:
@@ -329,7 +373,7 @@ def _request(method: str, path: str, token: str, body: dict | None = None) -> by
         f"{method} {path} HTTP/1.1",
         "Host: 127.0.0.1",
         f"Authorization: Bearer {token}",
-        "Connection: close",
+        "Connection: keep-alive",
         f"Content-Length: {len(payload)}",
     ]
     if body is not None:
@@ -351,18 +395,20 @@ async def load(
 
     async def client():
         nonlocal next_index
+        connection = Connection(port)
         while True:
             index = next_index
             next_index += 1
             due = start + index / rate
             if index >= requests or due - start > seconds:
+                connection.close()
                 return
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             request = make_request(index)
             try:
-                status, body = await asyncio.wait_for(_send(port, request), REQUEST_TIMEOUT)
+                status, body = await asyncio.wait_for(connection.send(request), REQUEST_TIMEOUT)
             except (OSError, asyncio.TimeoutError):
                 status, body = 0, b""  # no answer: counted under status 0
             latencies.append(time.perf_counter() - due)
@@ -572,6 +618,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--requests", type=int, default=12_000, help="per phase (default 12000)")
     parser.add_argument("--seconds", type=float, default=30.0, help="per phase (default 30)")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="threads per worker, -k gthread with keep-alive (default 2; 0: sync workers)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--server", default=SERVER_URL, help="PostgreSQL server URL")
     parser.add_argument("--keep", action="store_true", help=f"keep the database {DATABASE}")
@@ -585,7 +637,7 @@ def main(argv: list[str]) -> int:
         f"database {DATABASE}: {options.accounts:,} accounts, "
         f"filled in {time.perf_counter() - started:.1f} s"
     )
-    server = start_gunicorn(database_url, options.port, options.workers, instance)
+    server = start_gunicorn(database_url, options.port, options.workers, instance, options.threads)
     try:
         bounds = {
             "clients": options.clients,
@@ -614,7 +666,9 @@ def main(argv: list[str]) -> int:
         drop_database(options.server, DATABASE)
 
     print(
-        f"gunicorn -w {options.workers} on 127.0.0.1, {options.clients} clients, "
+        f"gunicorn -w {options.workers} "
+        f"{f'-k gthread --threads {options.threads}' if options.threads else '(sync)'} "
+        f"on 127.0.0.1, {options.clients} clients, "
         f"offered {options.rate:g} writes/s, then {options.read_rate or options.rate:g} reads/s"
     )
     print(_line("POST /activities", writes))
