@@ -5,7 +5,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from kamcrm.errors import PeriodClosed, ValidationFailed
+from kamcrm.errors import Message, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.periods import quarter_of
 from kamcrm.reports.models import QuarterClose
@@ -37,10 +37,12 @@ def ensure_period_open(day: date, actor, reason: str | None) -> None:
     label = f"{closed.year}-Q{closed.quarter}"
     if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
         raise PeriodClosed(
-            f"Quarter {label} is closed; only regional staff can change its activities."
+            Message("Quarter %(quarter)s is closed; only regional staff can change its activities.",
+                    quarter=label)
         )
     if not (reason and reason.strip()):
         raise ValidationFailed(
-            {"reason": [f"Quarter {label} is closed; give a reason for this change."]},
-            message=f"Quarter {label} is closed; a reason is required.",
+            {"reason": [Message("Quarter %(quarter)s is closed; give a reason for this change.",
+                                quarter=label)]},
+            message=Message("Quarter %(quarter)s is closed; a reason is required.", quarter=label),
         )

@@ -25,7 +25,7 @@ from kamcrm.activities.locks import ensure_period_open
 from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, STATUSES, VOC_KINDS, Activity, FollowUp
 from kamcrm.audit.operations import changed_fields, record
 from kamcrm.db import utcnow
-from kamcrm.errors import Conflict, PreconditionFailed, ValidationFailed
+from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
@@ -79,12 +79,12 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
         values["voc_category"] = fields.text(raw, "voc_category", errors, max_length=100)
         values["voc_text"] = fields.text(raw, "voc_text", errors)
         if values["voc_kind"] is None and "voc_kind" not in errors and (values["voc_category"] or values["voc_text"]):
-            fields.add_error(errors, "voc_kind", "is required when the customer's voice is given")
+            fields.add_error(errors, "voc_kind", Message("is required when the customer's voice is given"))
     account_no = fields.text(raw, "account_no", errors, required=True, max_length=30)
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None:
-            fields.add_error(errors, "account_no", f"unknown account '{account_no}'")
+            fields.add_error(errors, "account_no", Message("unknown account '%(account_no)s'", account_no=account_no))
         else:
             values["account_id"] = account.id
             values["office_id"] = account.office_id
@@ -92,20 +92,22 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
     if performer is not None:
         user = lookups.users.get(performer)
         if user is None:
-            fields.add_error(errors, "performed_by", f"unknown user '{performer}'")
+            fields.add_error(errors, "performed_by", Message("unknown user '%(username)s'", username=performer))
         else:
             values["performed_by_id"] = user.id
     kind, exec_role = values["type"], values["exec_role"]
     if kind == "EXV" and exec_role is None and "exec_role" not in errors:
         fields.add_error(errors, "exec_role",
-                         f"an executive visit (EXV) needs the role it counts for ({', '.join(EXEC_ROLES)})")
+                         Message("an executive visit (EXV) needs the role it counts for (%(roles)s)",
+                                 roles=", ".join(EXEC_ROLES)))
     elif kind is not None and kind != "EXV" and exec_role is not None:
-        fields.add_error(errors, "exec_role", f"only an executive visit (EXV) has an exec_role, not {kind}")
+        fields.add_error(errors, "exec_role",
+                         Message("only an executive visit (EXV) has an exec_role, not %(type)s", type=kind))
     day = values["activity_date"]
     if today is not None and day is not None and values["status"] == "done" and day > today:
         fields.add_error(errors, "activity_date",
-                         f"{day} is after today ({today}); a done activity cannot lie in the future "
-                         "(plan it with status planned)")
+                         Message("%(day)s is after today (%(today)s); a done activity cannot lie in the "
+                                 "future (plan it with status planned)", day=day, today=today))
     return values, errors
 
 
@@ -153,7 +155,7 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]
-    message = f"An activity with the ref '{ref}' already exists."
+    message = Message("An activity with the ref '%(ref)s' already exists.", ref=ref)
     if ref is not None and _ref_taken(ref):
         raise Conflict(message)
     ensure_period_open(values["activity_date"], actor, reason)
@@ -187,8 +189,9 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
     reject_unknown_fields(changes, ACTIVITY_FIELDS, "an activity")
     if expected_version is not None and expected_version != activity.version:
         raise PreconditionFailed(
-            f"Activity {activity.id} changed since version {expected_version} "
-            f"(it is now version {activity.version}); reload it and try again."
+            Message("Activity %(id)s changed since version %(expected)s (it is now version "
+                    "%(version)s); reload it and try again.",
+                    id=activity.id, expected=expected_version, version=activity.version)
         )
     now = now or utcnow()
     before = activity_record(activity)
@@ -204,7 +207,7 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]
-    message = f"An activity with the ref '{ref}' already exists."
+    message = Message("An activity with the ref '%(ref)s' already exists.", ref=ref)
     if ref is not None and ref != activity.ref and _ref_taken(ref):
         raise Conflict(message)
     ensure_period_open(activity.activity_date, actor, reason)
@@ -231,8 +234,8 @@ def delete_activity(activity: Activity, actor=None, *, reason: str | None = None
 #: Who may say when an activity was recorded (importing history, correcting an entry); for
 #: everyone else it is the moment they save, since it decides whether the entry is late.
 RECORDED_AT_ROLES = ("regional_staff", "admin")
-RECORDED_AT_REFUSED = ("only regional staff may set when an activity was recorded "
-                       "(it decides whether the entry is late); leave it out to record it now")
+RECORDED_AT_REFUSED = Message("only regional staff may set when an activity was recorded "
+                              "(it decides whether the entry is late); leave it out to record it now")
 
 
 def _may_set_recorded_at(actor) -> bool:
@@ -259,7 +262,7 @@ def validate_follow_up_row(raw: Mapping[str, object], lookups: Lookups) -> tuple
     if assignee is not None:
         user = lookups.users.get(assignee)
         if user is None:
-            fields.add_error(errors, "assignee", f"unknown user '{assignee}'")
+            fields.add_error(errors, "assignee", Message("unknown user '%(username)s'", username=assignee))
         else:
             values["assignee_id"] = user.id
     return values, errors
