@@ -157,3 +157,13 @@ def test_form_messages_come_in_the_page_language(client, account, language, mess
     html = client.post("/activities/new", data=_form(account=account.account_no, activity_date="31/02/2564")) \
         .get_data(as_text=True)
     assert message in html
+
+
+def test_a_done_activity_dated_in_the_future_is_refused_in_thai_with_thai_dates(client, account):
+    future = bangkok_today() + timedelta(days=3)
+    response = client.post("/activities/new", data=_form(account=account.account_no, activity_date=future.isoformat()))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "กิจกรรมที่ทำแล้วต้องไม่อยู่ในอนาคต" in html
+    assert str(future.year + 543) in html and "cannot lie in the future" not in html
