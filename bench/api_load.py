@@ -55,6 +55,9 @@ SECTORS = (
 #: Goals of the issue: POST /activities ≥ 400 req/s with p99 ≤ 100 ms; GET /accounts p99 ≤ 100 ms.
 GOAL_RATE = 400
 GOAL_P99_MS = 100.0
+#: The issue sets no rate for the reads, only their p99. 50 pages/s is many times what the
+#: region's 85 people can ask for by hand; scripts that page through accounts do more.
+READ_RATE = 50.0
 #: Seconds a request may wait for its answer before it counts as failed (status 0).
 REQUEST_TIMEOUT = 60.0
 
@@ -613,7 +616,10 @@ def main(argv: list[str]) -> int:
         "--rate", type=float, default=GOAL_RATE, help="offered writes/s (default 400)"
     )
     parser.add_argument(
-        "--read-rate", type=float, default=None, help="offered reads/s (default: --rate)"
+        "--read-rate",
+        type=float,
+        default=READ_RATE,
+        help=f"offered reads/s (default {READ_RATE:g})",
     )
     parser.add_argument("--requests", type=int, default=12_000, help="per phase (default 12000)")
     parser.add_argument("--seconds", type=float, default=30.0, help="per phase (default 30)")
@@ -652,7 +658,7 @@ def main(argv: list[str]) -> int:
             database_url,
         )
         make_read, shapes = get_accounts(keys, 2)
-        read_bounds = {**bounds, "rate": options.read_rate or options.rate}
+        read_bounds = {**bounds, "rate": options.read_rate}
         reads = measured(
             lambda: asyncio.run(load(options.port, make_read, **read_bounds)),
             server.pid,
@@ -669,7 +675,7 @@ def main(argv: list[str]) -> int:
         f"gunicorn -w {options.workers} "
         f"{f'-k gthread --threads {options.threads}' if options.threads else '(sync)'} "
         f"on 127.0.0.1, {options.clients} clients, "
-        f"offered {options.rate:g} writes/s, then {options.read_rate or options.rate:g} reads/s"
+        f"offered {options.rate:g} writes/s, then {options.read_rate:g} reads/s"
     )
     print(_line("POST /activities", writes))
     print(_line("GET /accounts", reads))
