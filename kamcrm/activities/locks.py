@@ -14,14 +14,18 @@ from kamcrm.reports.models import QuarterClose
 CLOSED_QUARTER_ROLES = ("regional_staff", "admin")
 
 
+#: Asked on every change of an activity; built once so its cache key is worked out once.
+_CLOSE_OF_QUARTER = sa.select(QuarterClose).where(
+    QuarterClose.year == sa.bindparam("year"),
+    QuarterClose.quarter == sa.bindparam("quarter"),
+    QuarterClose.reopened_at.is_(None),
+)
+
+
 def closed_quarter(day: date) -> QuarterClose | None:
     """Return the close of the quarter containing ``day`` if it is closed (not reopened)."""
     return db.session.execute(
-        sa.select(QuarterClose).where(
-            QuarterClose.year == day.year,
-            QuarterClose.quarter == quarter_of(day),
-            QuarterClose.reopened_at.is_(None),
-        )
+        _CLOSE_OF_QUARTER, {"year": day.year, "quarter": quarter_of(day)}
     ).scalar_one_or_none()
 
 

@@ -13,6 +13,7 @@ allowed everything.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -22,7 +23,15 @@ from flask import Flask, current_app, request
 from kamcrm.errors import Forbidden, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.models import REGION_ROLES, ROLES, ApiToken, Office, User
-from kamcrm.org.scope import Scope, UnknownOffice, narrower_scope, scope_for_user
+from kamcrm.org.scope import (
+    SCOPE_OFFICE,
+    SHAPES,
+    Scope,
+    UnknownOffice,
+    covering,
+    narrower_scope,
+    scope_for_user,
+)
 
 EVERYONE = ROLES
 #: Roles that may correct any activity (also in a closed quarter, with a reason).
@@ -189,16 +198,32 @@ def visible_accounts(user) -> sa.Select:
     return sa.select(Account).where(scope_condition(user, Account.office_id))
 
 
+@functools.cache
+def _account_by_number() -> dict[str, sa.Select]:
+    """One statement per scope shape, built once: every call on an account starts here, and a
+    statement built per call pays for working out its cache key every time."""
+    from kamcrm.accounts.models import Account
+
+    return {
+        shape: sa.select(Account).where(
+            Account.account_no == sa.bindparam("account_no"),
+            covering(shape, Account.office_id, SCOPE_OFFICE),
+        )
+        for shape in SHAPES
+    }
+
+
 def account_for(user, account_no: str, action: str = "accounts.view"):
     """Return the account ``account_no`` if ``user`` sees it and may do ``action`` to it.
 
     Raises ``NotFound`` when there is no such account or it is out of scope, ``Forbidden``
     when it is in sight but the role may not do ``action``.
     """
-    from kamcrm.accounts.models import Account
-
+    scope = scope_of(user)
+    shape = "region" if scope is None else scope.shape
+    parameters = {} if scope is None else scope.parameters()
     account = db.session.execute(
-        visible_accounts(user).where(Account.account_no == account_no)
+        _account_by_number()[shape], {"account_no": account_no, **parameters}
     ).scalar_one_or_none()
     if account is None:
         raise NotFound(f"No account has the number {account_no!r}.")

@@ -36,20 +36,49 @@ class Scope:
     def is_region(self) -> bool:
         return self.office_id is None
 
+    @property
+    def shape(self) -> str:
+        """``region``, ``office`` (with its branches) or ``office_alone``: what ``covers`` tests."""
+        if self.office_id is None:
+            return "region"
+        return "office" if self.with_children else "office_alone"
+
     def office_ids(self) -> sa.Select | None:
         """Return a SELECT of the ids of offices in scope, or None for the whole region."""
-        if self.office_id is None:
-            return None
-        if not self.with_children:
-            return sa.select(Office.id).where(Office.id == self.office_id)
-        return sa.select(Office.id).where(
-            sa.or_(Office.id == self.office_id, Office.parent_id == self.office_id)
-        )
+        return offices_of(self.shape, self.office_id)
 
     def covers(self, office_column) -> sa.ColumnElement[bool]:
         """Return a condition that ``office_column`` (an office id) lies in scope."""
-        ids = self.office_ids()
-        return sa.true() if ids is None else office_column.in_(ids)
+        return covering(self.shape, office_column, self.office_id)
+
+    def parameters(self) -> dict:
+        """The values for a statement built once with ``covering(shape, column, SCOPE_OFFICE)``."""
+        return {} if self.office_id is None else {SCOPE_OFFICE.key: self.office_id}
+
+
+#: The office of a scope as a bound parameter, for statements built once per shape.
+SCOPE_OFFICE = sa.bindparam("scope_office_id", type_=sa.Integer)
+
+
+def offices_of(shape: str, office_id) -> sa.Select | None:
+    """A SELECT of the ids of the offices a scope of ``shape`` holds (None: the region).
+
+    ``office_id`` is the scope's office, as a value or as ``SCOPE_OFFICE``.
+    """
+    if shape == "region":
+        return None
+    if shape == "office_alone":
+        return sa.select(Office.id).where(Office.id == office_id)
+    return sa.select(Office.id).where(sa.or_(Office.id == office_id, Office.parent_id == office_id))
+
+
+def covering(shape: str, office_column, office_id) -> sa.ColumnElement[bool]:
+    """A condition that ``office_column`` lies in a scope of ``shape`` (see ``offices_of``)."""
+    ids = offices_of(shape, office_id)
+    return sa.true() if ids is None else office_column.in_(ids)
+
+
+SHAPES = ("region", "office", "office_alone")
 
 
 def region_office() -> Office | None:
