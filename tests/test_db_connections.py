@@ -1,6 +1,8 @@
 """Pooled server connections: an idle one the server dropped is replaced, a busy one is not pinged."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -24,9 +26,18 @@ def _backend_pid(engine) -> int:
 
 
 def _terminate(database_url: str, pid: int) -> None:
+    """Terminate a server backend and wait until it is gone (termination is asynchronous)."""
     admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # pg_terminate_backend's timeout (PostgreSQL 14+) waits for the backend to exit.
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        for _ in range(100):
+            alive = connection.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar_one()
+            if not alive:
+                break
+            time.sleep(0.05)
     admin.dispose()
 
 
