@@ -72,6 +72,22 @@ def test_the_tier_filter_follows_the_assignment_in_force_today(api, world, make,
     assert "B-0001" not in listed("STATUS") + listed("STREAMLINE")
 
 
+def test_a_whole_tier_over_the_region_counts_accounts_not_tier_changes(api, world, make):
+    # B-0001: STATUS, then STAR, then STRATEGIC from a future date; STAR is in force today.
+    for tier, day in (("STATUS", date(2019, 1, 1)), ("STAR", date(2020, 1, 1)), ("STRATEGIC", date(2999, 1, 1))):
+        make.tier(world.account_b, tier, day)
+    caller = api(world.staff)
+
+    def listed(tier: str, page: int) -> tuple[list[str], int]:
+        body = caller.get(f"/accounts?tier={tier}&per_page=1&page={page}").get_json()
+        return [item["account_no"] for item in body["items"]], body["pagination"]["total"]
+
+    assert listed("STAR", 1) == (["A-0002"], 2)
+    assert listed("STAR", 2) == (["B-0001"], 2)
+    assert listed("STAR", 3) == ([], 2)
+    assert listed("STATUS", 1) == ([], 0)
+
+
 def test_a_kamr_lists_only_their_office_and_its_branches(api, world):
     assert _numbers(api(world.kamr_a).get("/accounts")) == ["A-0001", "A-0002"]
 

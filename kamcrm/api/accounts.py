@@ -18,6 +18,7 @@ from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.etag import ETAG_HEADER, etag_of, expected_version
 from kamcrm.api.fields import Id, Number, Text
 from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset, page_of
+from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import account_for, require, requires, scope_for, scope_of, visible_accounts
@@ -154,12 +155,11 @@ def _tier_on(day: date, column):
     )
 
 
-def _in_force_with_tier(name: str, today: date):
-    """A condition that the account's tier in force on ``today`` is ``name``, as one pass over
-    the assignments (those of the tier with no later one in force): over the whole region
-    this is cheaper than a lookup per account."""
+def _in_force_ids(name: str, today: date) -> sa.Select:
+    """The ids of the accounts whose tier in force on ``today`` is ``name``, as one pass over
+    the assignments (those of the tier with no later one in force); one row per account."""
     later = LATER_ASSIGNMENT
-    in_force = sa.select(TierAssignment.account_id).where(
+    return sa.select(TierAssignment.account_id).where(
         TierAssignment.tier == name,
         TierAssignment.effective_from <= today,
         ~sa.exists().where(
@@ -168,7 +168,12 @@ def _in_force_with_tier(name: str, today: date):
             later.effective_from <= today,
         ),
     )
-    return Account.id.in_(in_force)
+
+
+def _in_force_with_tier(name: str, today: date):
+    """A condition that the account's tier in force on ``today`` is ``name``: over the whole
+    region this is cheaper than a lookup per account."""
+    return Account.id.in_(_in_force_ids(name, today))
 
 
 def _account_page(filters: list, tier_name: str | None, narrow: bool, today: date, args: dict):
@@ -238,6 +243,13 @@ def _account_page(filters: list, tier_name: str | None, narrow: bool, today: dat
     rows = db.session.execute(statement).mappings().all()
     if narrow and (rows or args["page"] == 1):
         return rows, rows[0]["_total"] if rows else 0
+    if tier_name and not filters:
+        # A whole tier over the region: count the assignments in force themselves (one per
+        # account); matching them against the accounts table doubled the time for STREAMLINE.
+        total = db.session.execute(
+            sa.select(sa.func.count()).select_from(_in_force_ids(tier_name, today).subquery())
+        ).scalar_one()
+        return rows, total
     counted = [*filters, _in_force_with_tier(tier_name, today)] if tier_name else filters
     total = db.session.execute(
         visible.with_only_columns(sa.func.count()).select_from(Account).where(*counted)
@@ -261,6 +273,7 @@ def list_accounts(args):
     """
     user = caller()
     today = bangkok_today()
+    tune_for_interactive_lists(db.session)
     scope = scope_for(user, args["office"]) if "office" in args else scope_of(user)
     conditions = []
     if not scope.is_region:

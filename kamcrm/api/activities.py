@@ -26,6 +26,7 @@ from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.etag import ETAG_HEADER, check_if_match, etag_of, expected_version
 from kamcrm.api.fields import Id, Text
 from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset, page_of
+from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import KamcrmError, NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import (
@@ -210,6 +211,7 @@ def list_activities(args):
     ``office`` naming an office outside your scope answers 404, like an unknown code.
     """
     user = caller()
+    tune_for_interactive_lists(db.session)
     account, performer = FILTER_ACCOUNT, FILTER_PERFORMER
     conditions = []
     if "office" in args:
