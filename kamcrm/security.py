@@ -20,7 +20,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from kamcrm.errors import Forbidden, KamcrmError
+from kamcrm.errors import Forbidden, KamcrmError, Message
 from kamcrm.extensions import csrf, db, limiter, login_manager
 from kamcrm.org import access
 from kamcrm.org.access import is_api_request
@@ -211,7 +211,9 @@ def api_error(status: int, message: str | None, errors: dict | None = None, head
 
 
 def _error_page(status: int, message: str):
-    return render_template("auth/error.html", status=status, message=message), status
+    from kamcrm.web.labels import translate
+
+    return render_template("auth/error.html", status=status, message=translate(message)), status
 
 
 def _handle_kamcrm_error(error: KamcrmError):
@@ -241,10 +243,10 @@ def _handle_http_exception(error: HTTPException):
             message = f"Too many requests ({error.description}); slow down."
         return api_error(status, message, errors, data.get("headers"))
     if status == 429:
-        return _error_page(429, "Too many attempts. Wait a while before you try again.")
+        return _error_page(429, Message("Too many attempts. Wait a while before you try again."))
     if isinstance(error, CSRFError):
-        return _error_page(400, "The form expired or was not sent from this site; "
-                                "reload the page and try again.")
+        return _error_page(400, Message("The form expired or was not sent from this site; "
+                                        "reload the page and try again."))
     if status >= 500:
         return error
     return _error_page(status, error.description or error.name)

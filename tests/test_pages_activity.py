@@ -1,6 +1,7 @@
 """Logging an activity from a page, planning a visit, completing a follow-up."""
 from __future__ import annotations
 
+from html import unescape
 from datetime import date, timedelta
 
 import pytest
@@ -167,3 +168,22 @@ def test_a_done_activity_dated_in_the_future_is_refused_in_thai_with_thai_dates(
     assert response.status_code == 422
     assert "กิจกรรมที่ทำแล้วต้องไม่อยู่ในอนาคต" in html
     assert str(future.year + 543) in html and "cannot lie in the future" not in html
+
+
+def test_a_kamr_logging_an_executive_visit_is_told_in_thai_that_the_role_may_not(client, account):
+    response = client.post("/activities/new", data=_form(account=account.account_no, type="EXV",
+                                                          exec_role="office_manager"))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "บทบาทของคุณไม่มีสิทธิ์ทำรายการนี้กับกิจกรรมประเภท EXV" in html
+    assert _activities(account) == []
+
+
+def test_an_account_out_of_sight_answers_a_thai_not_found_page(client, make, kamr):
+    other = make.account(office=make.office(code="RYG"), account_no="020009999999")
+
+    response = client.get(f"/accounts/{other.account_no}")
+
+    assert response.status_code == 404
+    assert "ไม่พบลูกค้าหมายเลข '020009999999'" in unescape(response.get_data(as_text=True))

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 from flask import Flask, current_app, request
 
-from kamcrm.errors import Forbidden, NotFound
+from kamcrm.errors import Forbidden, Message, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.models import REGION_ROLES, ROLES, ApiToken, Office, User
 from kamcrm.org.scope import (
@@ -111,9 +111,9 @@ def require(user, action: str, account=None) -> None:
     considered: out of scope is out of sight.
     """
     if account is not None and not in_scope(user, account.office_id):
-        raise NotFound("No such account.")
+        raise NotFound(Message("No such account."))
     if not can(user, action):
-        raise Forbidden(f"Your role may not do this ({action}).")
+        raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
 
 
 def roles_allowed(action: str) -> tuple[str, ...]:
@@ -128,7 +128,7 @@ def require_activity_change(user, verb: str, activity_type: str, account) -> Non
     type by the recorders of the account's office. Staff may correct any activity.
     """
     if account is not None and not in_scope(user, account.office_id):
-        raise NotFound("No such account.")
+        raise NotFound(Message("No such account."))
     if user is None:
         return
     general = f"activities.{verb}"
@@ -137,7 +137,7 @@ def require_activity_change(user, verb: str, activity_type: str, account) -> Non
     else:
         allowed = can(user, general)
     if not allowed:
-        raise Forbidden(f"Your role may not {verb} {activity_type} activities.")
+        raise Forbidden(Message("Your role may not %(verb)s %(type)s activities.", verb=verb, type=activity_type))
 
 
 # --- scope -------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def scope_for(user, office_code: str | None = None) -> Scope:
             return region_scope() if office_code is None else office_scope(office_code)
         return narrower_scope(user, office_code)
     except UnknownOffice:
-        raise NotFound(f"No office has the code {office_code!r}.") from None
+        raise NotFound(Message("No office has the code %(code)r.", code=office_code)) from None
 
 
 def scope_condition(user, office_column) -> sa.ColumnElement[bool]:
@@ -226,9 +226,9 @@ def account_for(user, account_no: str, action: str = "accounts.view"):
         _account_by_number()[shape], {"account_no": account_no, **parameters}
     ).scalar_one_or_none()
     if account is None:
-        raise NotFound(f"No account has the number {account_no!r}.")
+        raise NotFound(Message("No account has the number %(account_no)r.", account_no=account_no))
     if not can(user, action):
-        raise Forbidden(f"Your role may not do this ({action}).")
+        raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
     return account
 
 
@@ -254,11 +254,11 @@ def activity_for(user, activity_id: int, action: str = "activities.view"):
         visible_activities(user).where(Activity.id == activity_id)
     ).scalar_one_or_none()
     if activity is None:
-        raise NotFound(f"No activity has the id {activity_id}.")
+        raise NotFound(Message("No activity has the id %(id)s.", id=activity_id))
     if action.startswith("activities.") and action != "activities.view":
         require_activity_change(user, action.split(".", 1)[1], activity.type, None)
     elif not can(user, action):
-        raise Forbidden(f"Your role may not do this ({action}).")
+        raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
     return activity
 
 
@@ -267,7 +267,7 @@ def token_for(user, token_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     mine = token is not None and (user is None or token.user_id == user.id)
     if token is None or not (mine or can(user, "tokens.manage")):
-        raise NotFound(f"No API token has the id {token_id}.")
+        raise NotFound(Message("No API token has the id %(id)s.", id=token_id))
     return token
 
 
@@ -364,6 +364,6 @@ def endpoint_rule_or_deny(app: Flask) -> AccessRule:
     rule = rule_for(app, request.endpoint, request.method)
     if rule is None:
         current_app.logger.error("endpoint %s has no access rule; denied", request.endpoint)
-        raise Forbidden("This address declares no access rule, so it is closed to everyone.")
+        raise Forbidden(Message("This address declares no access rule, so it is closed to everyone."))
     return rule
 

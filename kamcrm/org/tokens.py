@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
-from kamcrm.errors import Conflict, Forbidden, ValidationFailed
+from kamcrm.errors import Conflict, Forbidden, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.auth import AuthenticationFailed
 from kamcrm.org.models import ApiToken, User
@@ -61,21 +61,22 @@ def issue_token(
 ) -> tuple[ApiToken, str]:
     """Create a token for ``user``; return the row and the raw token (shown once). Flushes."""
     if not _may_manage(actor, user):
-        raise Forbidden("You may only create API tokens for yourself.")
+        raise Forbidden(Message("You may only create API tokens for yourself."))
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
-        errors["name"] = ["Give the token a name, e.g. the script that uses it."]
+        errors["name"] = [Message("Give the token a name, e.g. the script that uses it.")]
     elif len(name) > 100:
-        errors["name"] = ["Use at most 100 characters."]
+        errors["name"] = [Message("Use at most 100 characters.")]
     elif not name.isprintable():
-        errors["name"] = ["Use letters, digits, spaces and punctuation only."]
+        errors["name"] = [Message("Use letters, digits, spaces and punctuation only.")]
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRY_DAYS:
-        errors["expires_days"] = [f"Give a number of days from 1 to {MAX_EXPIRY_DAYS}."]
+        errors["expires_days"] = [Message("Give a number of days from 1 to %(most)s.", most=MAX_EXPIRY_DAYS)]
     if errors:
         raise ValidationFailed(errors)
     if not user.active:
-        raise Conflict(f"User {user.username} is deactivated; it cannot get API tokens.")
+        raise Conflict(Message("User %(username)s is deactivated; it cannot get API tokens.",
+                               username=user.username))
     now = now or utcnow()
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -133,9 +134,9 @@ def verify_token(raw: str, now: datetime | None = None) -> User:
 def revoke_token(token: ApiToken, actor, now: datetime | None = None) -> ApiToken:
     """Revoke ``token`` (its owner or an admin); revoking twice is refused. Audited, flushes."""
     if not _may_manage(actor, token.user):
-        raise Forbidden("You may only revoke your own API tokens.")
+        raise Forbidden(Message("You may only revoke your own API tokens."))
     if token.revoked_at is not None:
-        raise Conflict(f"API token {token.id} is already revoked.")
+        raise Conflict(Message("API token %(id)s is already revoked.", id=token.id))
     before = token_facts(token)
     token.revoked_at = now or utcnow()
     record("revoke", "api_tokens", token.id, actor=actor, before=before, after=token_facts(token))
