@@ -263,12 +263,18 @@ def fill(database_url: str, accounts: int, instance: str) -> dict:
 
 
 def start_gunicorn(
-    database_url: str, port: int, workers: int, instance: str, threads: int = 0
+    database_url: str,
+    port: int,
+    workers: int,
+    instance: str,
+    threads: int = 0,
+    app: str = "kamcrm:create_app()",
 ) -> subprocess.Popen:
     """Start gunicorn on 127.0.0.1:``port`` and wait until it answers.
 
     ``threads`` > 0 runs threaded workers (``-k gthread``), which keep clients' connections
-    open between requests; 0 runs sync workers, which close every connection.
+    open between requests; 0 runs sync workers, which close every connection. ``app`` is
+    kamcrm, or ``bench.api_floor:app`` for the floor.
     """
     env = {
         **os.environ,
@@ -291,7 +297,7 @@ def start_gunicorn(
     ]
     if threads:
         command += ["-k", "gthread", "--threads", str(threads), "--keep-alive", "30"]
-    command.append("kamcrm:create_app()")
+    command.append(app)
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -633,7 +639,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--server", default=SERVER_URL, help="PostgreSQL server URL")
     parser.add_argument("--keep", action="store_true", help=f"keep the database {DATABASE}")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="offer the write load to bench/api_floor.py (no kamcrm, no database) instead",
+    )
     options = parser.parse_args(argv)
+    if options.floor:
+        return floor(options)
 
     started = time.perf_counter()
     database_url = fresh_database(options.server, DATABASE)
@@ -699,6 +712,40 @@ def main(argv: list[str]) -> int:
     )
     print("goals met" if ok else "GOALS MISSED")
     return 0 if ok else 1
+
+
+def floor(options) -> int:
+    """The same server and write load against bench/api_floor.py: the machine's own ceiling."""
+    keys = {
+        "kamrs": {f"O{n:02d}": [f"token-{n}"] for n in range(1, 21)},
+        "accounts": {f"O{n:02d}": [f"02{n:02d}{i:08d}" for i in range(50)] for n in range(1, 21)},
+    }
+    instance = tempfile.mkdtemp(prefix="kamcrm-apibench-")
+    server = start_gunicorn(
+        "sqlite://", options.port, options.workers, instance, options.threads, "bench.api_floor:app"
+    )
+    try:
+        bounds = {
+            "clients": options.clients,
+            "rate": options.rate,
+            "requests": options.requests,
+            "seconds": options.seconds,
+        }
+        workers = _workers(server.pid)
+        before = (_cpu_seconds(workers), time.process_time())
+        result = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
+        after = (_cpu_seconds(workers), time.process_time())
+    finally:
+        stop_gunicorn(server)
+    print(
+        f"floor: gunicorn -w {options.workers} "
+        f"{f'-k gthread --threads {options.threads}' if options.threads else '(sync)'} "
+        f"serving bench/api_floor.py, {options.clients} clients, offered {options.rate:g}/s"
+    )
+    print(_line("POST /activities", result))
+    spent = [1000 * (end - start) / max(result["requests"], 1) for start, end in zip(before, after)]
+    print(f"CPU ms per request: gunicorn {spent[0]:.1f}, load generator {spent[1]:.1f}")
+    return 0
 
 
 if __name__ == "__main__":
