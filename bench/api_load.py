@@ -658,12 +658,7 @@ def main(argv: list[str]) -> int:
     )
     server = start_gunicorn(database_url, options.port, options.workers, instance, options.threads)
     try:
-        bounds = {
-            "clients": options.clients,
-            "rate": options.rate,
-            "requests": options.requests,
-            "seconds": options.seconds,
-        }
+        bounds = _bounds(options)
         warm_up(options.port, keys)
         writes = measured(
             lambda: asyncio.run(load(options.port, post_activities(keys, 1), **bounds)),
@@ -714,6 +709,16 @@ def main(argv: list[str]) -> int:
     return 0 if ok else 1
 
 
+def _bounds(options) -> dict:
+    """The load's bounds from the command line (the write phase's rate)."""
+    return {
+        "clients": options.clients,
+        "rate": options.rate,
+        "requests": options.requests,
+        "seconds": options.seconds,
+    }
+
+
 def floor(options) -> int:
     """The same server and write load against bench/api_floor.py: the machine's own ceiling."""
     keys = {
@@ -725,12 +730,7 @@ def floor(options) -> int:
         "sqlite://", options.port, options.workers, instance, options.threads, "bench.api_floor:app"
     )
     try:
-        bounds = {
-            "clients": options.clients,
-            "rate": options.rate,
-            "requests": options.requests,
-            "seconds": options.seconds,
-        }
+        bounds = _bounds(options)
         workers = _workers(server.pid)
         before = (_cpu_seconds(workers), time.process_time())
         result = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
