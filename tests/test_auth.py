@@ -50,6 +50,7 @@ def test_the_right_password_signs_in_and_lands_on_the_next_page(client, member):
     ids=["wrong-password", "unknown-user", "both-wrong"],
 )
 def test_a_failed_sign_in_says_the_same_whatever_was_wrong(client, member, username, password):
+    client.set_cookie("lang", "en")
     response = _login(client, username, password)
     assert response.status_code == 401
     assert auth.LOGIN_FAILED in response.get_data(as_text=True)
@@ -57,9 +58,16 @@ def test_a_failed_sign_in_says_the_same_whatever_was_wrong(client, member, usern
         assert "_user_id" not in session
 
 
+def test_a_failed_sign_in_on_the_thai_page_says_so_in_thai(client, member):
+    response = _login(client, "somchai", "wrong password")
+    assert response.status_code == 401
+    assert "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง" in response.get_data(as_text=True)
+
+
 def test_a_deactivated_user_cannot_sign_in(client, member):
     member.active = False
     db.session.flush()
+    client.set_cookie("lang", "en")
     response = _login(client, "somchai", PASSWORD)
     assert response.status_code == 401
     assert "deactivated" in response.get_data(as_text=True)

@@ -201,6 +201,17 @@ def test_the_tokens_page_shows_a_new_token_once(client, login_as):
     assert raw not in client.get("/account/tokens").get_data(as_text=True)
 
 
+def test_a_refused_token_and_a_revoked_one_are_told_in_thai(client, login_as):
+    user = login_as("kamr")
+    refused = client.post("/account/tokens", data={"name": "lap\ttop"})  # the operation refuses a tab
+    mine, _ = tokens.issue_token(user, "laptop", actor=user)
+    revoked = client.post(f"/account/tokens/{mine.id}/revoke", follow_redirects=True)
+
+    assert refused.status_code == 422
+    assert "ใช้ได้เฉพาะตัวอักษร ตัวเลข ช่องว่าง และเครื่องหมายวรรคตอน" in refused.get_data(as_text=True)
+    assert "เพิกถอนโทเค็น API “laptop” แล้ว" in revoked.get_data(as_text=True)
+
+
 def test_a_user_revokes_a_token_on_the_page_but_not_someone_elses(client, login_as, make):
     user = login_as("kamr")
     mine, _ = tokens.issue_token(user, "mine", actor=user)

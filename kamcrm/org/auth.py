@@ -19,8 +19,8 @@ from kamcrm.org.models import User
 from kamcrm.org.passwords import hash_password, needs_rehash, verify_password
 
 #: The one answer to a failed sign-in, whatever failed.
-LOGIN_FAILED = "Wrong username or password."
-DEACTIVATED = "This user is deactivated; ask an administrator."
+LOGIN_FAILED = Message("Wrong username or password.")
+DEACTIVATED = Message("This user is deactivated; ask an administrator.")
 #: Werkzeug hash prefixes accepted from older systems and upgraded on the next login.
 LEGACY_HASH_PREFIXES = ("scrypt:", "pbkdf2:")
 

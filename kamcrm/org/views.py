@@ -8,11 +8,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from kamcrm.errors import ValidationFailed
+from kamcrm.errors import Message, ValidationFailed
 from kamcrm.extensions import db, limiter
 from kamcrm.org import auth, tokens
 from kamcrm.org.access import public, requires, signed_in, token_for
 from kamcrm.security import LAST_SEEN_KEY, _now
+from kamcrm.web.labels import translate
 
 bp = Blueprint("auth", __name__)
 
@@ -75,7 +76,7 @@ def login():
         try:
             user = auth.authenticate(form.username.data, form.password.data)
         except auth.AuthenticationFailed as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             status = 401
         else:
             db.session.commit()
@@ -119,7 +120,7 @@ def change_password():
                 if target is not None:
                     target.errors = list(target.errors) + messages
                 else:
-                    flash(" ".join(messages), "error")
+                    flash(" ".join(translate(message) for message in messages), "error")
             status = 422
         else:
             db.session.commit()
@@ -148,7 +149,8 @@ def my_tokens():
             )
         except ValidationFailed as error:
             for field, messages in error.errors.items():
-                flash(" ".join(messages), "error")
+                # A flash is kept as plain text: translate the messages first.
+                flash(" ".join(translate(message) for message in messages), "error")
             status = 422
         else:
             db.session.commit()
@@ -174,5 +176,5 @@ def revoke_token(token_id: int):
     if form.validate_on_submit():
         tokens.revoke_token(token, actor=current_user)
         db.session.commit()
-        flash(f"API token “{token.name}” is revoked.", "info")
+        flash(translate(Message("API token “%(name)s” is revoked.", name=token.name)), "info")
     return redirect(url_for("auth.my_tokens"))
