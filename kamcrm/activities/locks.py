@@ -7,11 +7,12 @@ import sqlalchemy as sa
 
 from kamcrm.errors import Message, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm.org.access import STAFF
 from kamcrm.periods import quarter_of
 from kamcrm.reports.models import QuarterClose
 
-#: Roles that may still change activities of a closed quarter.
-CLOSED_QUARTER_ROLES = ("regional_staff", "admin")
+#: Roles that may still change activities of a closed quarter: the staff.
+CLOSED_QUARTER_ROLES = STAFF
 
 
 #: Asked on every change of an activity; built once so its cache key is worked out once.

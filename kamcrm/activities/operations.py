@@ -4,10 +4,10 @@ Rows use the field names of the activities file (SPEC section 7): ``account_no``
 ``performed_by`` (a username), ``type``, ``activity_date`` … plus the customer's voice
 (``voc_kind``, ``voc_category``, ``voc_text``), which only operations set.
 
-Rules kept here: ``is_late`` from ``periods.is_late_entry``; ``recorded_at`` defaults to now and only staff may set it;
-the quarter lock (``ensure_period_open``) for the activity's date and, when a change moves
-it, for the old date too; an EXV names its exec_role and no other type has one; ``done`` is
-the default status and cannot lie in the future; refs are unique.
+Rules kept here: ``is_late`` from ``periods.is_late_entry``; ``recorded_at`` defaults to now
+and only staff may set it; the quarter lock (``ensure_period_open``) for the activity's date
+and, when a change moves it, for the old date too; an EXV names its exec_role and no other
+type has one; ``done`` is the default status and cannot lie in the future; refs are unique.
 
 Scope: the caller (pages, API) has already resolved the activity or account inside the
 actor's scope and checked the actor's role; these functions do not decide visibility.
@@ -29,6 +29,7 @@ from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFaile
 from kamcrm.extensions import db
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
+from kamcrm.org.access import STAFF
 from kamcrm.org.models import EXEC_ROLES
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import bangkok_today, is_late_entry
@@ -137,8 +138,9 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     """Record an activity from a row of ``ACTIVITY_FIELDS``.
 
     ``performed_by`` defaults to the actor. ``recorded_at`` defaults to ``now`` (default: the
-    current time), and decides ``is_late``; only staff (or the system) may give it. In a closed quarter only staff may add, with a
-    ``reason`` (``PeriodClosed`` / ``ValidationFailed``). A ref already used is a ``Conflict``.
+    current time), and decides ``is_late``; only staff (or the system) may give it. In a
+    closed quarter only staff may add, with a ``reason`` (``PeriodClosed`` /
+    ``ValidationFailed``). A ref already used is a ``Conflict``.
     ``account`` is the account row the caller has already resolved in the actor's scope, if
     any: it is used for the row's ``account_no`` instead of being looked up again.
     """
@@ -150,8 +152,7 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     lookups = Lookups.for_keys(usernames=[data.get("performed_by")], account_nos=[data.get("account_no")],
                                users=[actor], accounts=[account])
     values, errors = validate_activity_row(data, lookups, today=bangkok_today(now))
-    if values["recorded_at"] is not None and not _may_set_recorded_at(actor):
-        fields.add_error(errors, "recorded_at", RECORDED_AT_REFUSED)
+    _check_recorded_at(values["recorded_at"], actor, errors)
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]
@@ -202,8 +203,7 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
     lookups = Lookups.for_keys(usernames=[merged.get("performed_by")], account_nos=[merged.get("account_no")],
                                users=[actor, activity.performed_by], accounts=[activity.account])
     values, errors = validate_activity_row(merged, lookups, today=bangkok_today(now))
-    if values["recorded_at"] not in (None, activity.recorded_at) and not _may_set_recorded_at(actor):
-        fields.add_error(errors, "recorded_at", RECORDED_AT_REFUSED)
+    _check_recorded_at(values["recorded_at"], actor, errors, stored=activity.recorded_at)
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]
@@ -231,16 +231,20 @@ def delete_activity(activity: Activity, actor=None, *, reason: str | None = None
     db.session.flush()
 
 
-#: Who may say when an activity was recorded (importing history, correcting an entry); for
-#: everyone else it is the moment they save, since it decides whether the entry is late.
-RECORDED_AT_ROLES = ("regional_staff", "admin")
 RECORDED_AT_REFUSED = Message("only regional staff may set when an activity was recorded "
                               "(it decides whether the entry is late); leave it out to record it now")
 
 
-def _may_set_recorded_at(actor) -> bool:
-    # The system (an operator's CLI import) is trusted like staff.
-    return actor is None or actor.role in RECORDED_AT_ROLES
+def _check_recorded_at(given: datetime | None, actor, errors: fields.Errors,
+                       stored: datetime | None = None) -> None:
+    """Refuse a ``recorded_at`` other than the stored one unless the actor is staff.
+
+    It decides whether the entry is late, so only staff (importing history, correcting an
+    entry) and the system (an operator's CLI import) may say when an activity was recorded;
+    for everyone else it is the moment they save.
+    """
+    if given is not None and given != stored and actor is not None and actor.role not in STAFF:
+        fields.add_error(errors, "recorded_at", RECORDED_AT_REFUSED)
 
 
 def _ref_taken(ref: str) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from kamcrm.accounts.models import TIERS, Account
 from kamcrm.activities import operations as activity_ops
+from kamcrm.activities.locks import CLOSED_QUARTER_ROLES
 from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.compliance.due import due_list
 from kamcrm.compliance.engine import active_on, tier_on
@@ -195,7 +196,7 @@ def log_activity():
             return redirect(safe_next(form.next.data, url_for("web.home")))
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "kamr/log_activity.html", form=form, closed_reason=current_user.role in ("regional_staff", "admin")
+        "kamr/log_activity.html", form=form, closed_reason=current_user.role in CLOSED_QUARTER_ROLES
     ), status
 
 

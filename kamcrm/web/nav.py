@@ -7,7 +7,8 @@ from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
-from kamcrm.org.access import rule_for
+from kamcrm.org.access import STAFF, rule_for
+from kamcrm.org.models import ROLES
 
 
 @dataclass(frozen=True)
@@ -19,14 +20,11 @@ class NavItem:
     roles: tuple[str, ...]
 
 
-ALL_ROLES = ("kamr", "office_manager", "executive", "regional_staff", "admin")
-STAFF = ("regional_staff", "admin")
-
 #: Every page in the bar, with the roles it is meant for; a link shows only when the
 #: endpoint's access rule also lets the user in.
 NAV_ITEMS = (
     NavItem("kamr.due", _l("Due list"), ("kamr", "office_manager")),
-    NavItem("kamr.accounts", _l("Accounts"), ALL_ROLES),
+    NavItem("kamr.accounts", _l("Accounts"), ROLES),
     NavItem("office.coverage", _l("Coverage"), ("office_manager", "executive") + STAFF),
     NavItem("office.kamrs", _l("By KAMR"), ("office_manager", "executive") + STAFF),
     NavItem("office.executive_visits", _l("Executive visits"), ("office_manager", "executive") + STAFF),
