@@ -92,18 +92,24 @@ def configure_engine(engine: sa.engine.Engine) -> None:
         sa.event.listen(engine, "begin", _sqlite_on_begin)
 
 
+def set_local(session, **settings: str) -> None:
+    """On PostgreSQL, ``SET LOCAL`` each planner setting for the current transaction, in one
+    round trip; other databases have no such settings. Values are the code's own constants."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql(
+            "; ".join(f"SET LOCAL {name} = {value}" for name, value in settings.items())
+        )
+
+
 def tune_for_interactive_lists(session) -> None:
     """Set PostgreSQL up for one page of a list in the current transaction.
 
     No parallel workers: a region-wide count then ran in three processes at once (about
     three times its CPU) on a server that answers many such requests side by side, and on
     a 2-core machine it starved every other request. No JIT: a page's query is too short to
-    earn back its compilation. One round trip for both.
+    earn back its compilation.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql(
-            "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off"
-        )
+    set_local(session, max_parallel_workers_per_gather="0", jit="off")
 
 
 def utcnow() -> datetime:

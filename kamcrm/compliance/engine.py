@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from kamcrm.accounts.models import Account, TierAssignment
 from kamcrm.activities.models import Activity
 from kamcrm.compliance.targets import COUNT_TYPES, RuleTarget, YearTargets, year_targets
+from kamcrm.db import set_local
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User
 from kamcrm.org.scope import Scope
@@ -144,9 +145,7 @@ def tune_for_reports() -> None:
     and saves nothing. More work_mem: the per-account aggregate of a year's activities then
     hashes in memory instead of sorting on disk (both measured with bench/cr2_bench.py).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL jit = off"))
-        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    set_local(db.session, jit="off", work_mem="'64MB'")
 
 
 # --- frequency coverage ----------------------------------------------------------------
