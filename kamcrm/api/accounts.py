@@ -1,7 +1,8 @@
 """Key accounts, their tier history and contact persons.
 
-Every account is looked up through the permission layer (``account_for``/``visible_accounts``):
-one outside the caller's scope answers 404 and never appears in a list.
+Every account is looked up through the permission layer (``account_for``, and lists within
+``scope_for``/``scope_of``): one outside the caller's scope answers 404 and never appears in
+a list.
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset,
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.org.access import account_for, require, requires, scope_for, scope_of, visible_accounts
+from kamcrm.org.access import account_for, require, requires, scope_for, scope_of
 from kamcrm.org.models import Office, User
+from kamcrm.org.scope import Scope
 from kamcrm.periods import bangkok_today
 
 PATH = "/accounts"
@@ -141,6 +143,15 @@ class ContactListSchema(ma.Schema):
 #: the query's own compilation, which SQLAlchemy caches).
 KAMR = aliased(User, name="kamr")
 LATER_ASSIGNMENT = aliased(TierAssignment, name="later_assignment")
+#: The office code and the KAMR's username as scalar subqueries: PostgreSQL works them out
+#: for the rows of the page only, where a join ran for every matching account (an office's
+#: thousands) before the page was cut.
+OFFICE_CODE = (
+    sa.select(Office.code).where(Office.id == Account.office_id).correlate(Account).scalar_subquery()
+)
+KAMR_USERNAME = (
+    sa.select(KAMR.username).where(KAMR.id == Account.kamr_id).correlate(Account).scalar_subquery()
+)
 
 
 def _tier_on(day: date, column):
@@ -176,29 +187,21 @@ def _in_force_with_tier(name: str, today: date):
     return Account.id.in_(_in_force_ids(name, today))
 
 
-def _account_page(filters: list, tier_name: str | None, narrow: bool, today: date, args: dict):
-    """Return (rows, total): one page of the visible accounts meeting ``filters`` and, when
-    given, holding ``tier_name`` today.
+def _account_page(scope: Scope, filters: list, tier_name: str | None, today: date, args: dict):
+    """Return (rows, total): one page of the accounts of ``scope`` (the caller's, or one
+    inside it) meeting ``filters`` and, when given, holding ``tier_name`` today.
 
-    Within an office (``narrow``: a few thousand accounts) one statement returns the page
-    and, as a window count, the total. Over the region the page walks the account numbers
-    and stops when full, while the total (which must see every row) is its own count, with
-    the tier test in the one-pass shape.
+    Within an office (a few thousand accounts) one statement returns the page and, as a
+    window count, the total. Over the region the page walks the account numbers and stops
+    when full, while the total (which must see every row) is its own count, with the tier
+    test in the one-pass shape.
     """
-    # The office code and the KAMR's username as scalar subqueries: PostgreSQL works them
-    # out for the rows of the page only, where a join ran for every matching account
-    # (an office's thousands) before the page was cut.
-    office_code = (
-        sa.select(Office.code).where(Office.id == Account.office_id).correlate(Account).scalar_subquery()
-    )
-    kamr_username = (
-        sa.select(KAMR.username).where(KAMR.id == Account.kamr_id).correlate(Account).scalar_subquery()
-    )
+    narrow = not scope.is_region
     tier = _tier_on(today, TierAssignment.tier)
     sort_columns = {
         "account_no": Account.account_no,
         "name": Account.name,
-        "office_code": office_code,
+        "office_code": OFFICE_CODE,
         # Report order (STRATEGIC first), accounts without a tier last.
         "tier": sa.case(
             {name: rank for rank, name in enumerate(TIERS)}, value=tier, else_=len(TIERS)
@@ -212,15 +215,15 @@ def _account_page(filters: list, tier_name: str | None, narrow: bool, today: dat
     order = [column.desc() if args["sort"].startswith("-") else column.asc()]
     if key != "account_no":
         order.append(Account.account_no.asc())
-    visible = visible_accounts(caller())
+    visible = sa.select(Account).where(scope.covers(Account.office_id))
     conditions = [*filters, tier == tier_name] if tier_name else list(filters)
     columns = [
         Account.account_no,
         Account.name,
-        office_code.label("office_code"),
+        OFFICE_CODE.label("office_code"),
         tier.label("tier"),
         _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
-        kamr_username.label("kamr_username"),
+        KAMR_USERNAME.label("kamr_username"),
         Account.sector,
         Account.industrial_estate,
         Account.transformer_kva,
@@ -296,7 +299,7 @@ def list_accounts(args):
                 Account.account_no.startswith(args["q"], autoescape=True),
             )
         )
-    rows, total = _account_page(conditions, args.get("tier"), not scope.is_region, today, args)
+    rows, total = _account_page(scope, conditions, args.get("tier"), today, args)
     return page_of(rows, total, args)
 
 
