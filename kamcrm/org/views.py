@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
                    url_for)
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from kamcrm.errors import Message, ValidationFailed
+from kamcrm.errors import ValidationFailed
 from kamcrm.extensions import db, limiter
 from kamcrm.org import auth, tokens
 from kamcrm.org.access import public, requires, signed_in, token_for
@@ -176,5 +177,5 @@ def revoke_token(token_id: int):
     if form.validate_on_submit():
         tokens.revoke_token(token, actor=current_user)
         db.session.commit()
-        flash(translate(Message("API token “%(name)s” is revoked.", name=token.name)), "info")
+        flash(_("API token “%(name)s” is revoked.", name=token.name), "info")
     return redirect(url_for("auth.my_tokens"))
