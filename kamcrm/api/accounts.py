@@ -19,6 +19,7 @@ from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.etag import ETAG_HEADER, etag_of, expected_version
 from kamcrm.api.fields import Id, Number, Text
 from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset, page_of
+from kamcrm.compliance.engine import tier_on
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
@@ -154,18 +155,6 @@ KAMR_USERNAME = (
 )
 
 
-def _tier_on(day: date, column):
-    """A correlated subquery: ``column`` of the account's assignment in force on ``day``."""
-    return (
-        sa.select(column)
-        .where(TierAssignment.account_id == Account.id, TierAssignment.effective_from <= day)
-        .order_by(TierAssignment.effective_from.desc())
-        .limit(1)
-        .correlate(Account)
-        .scalar_subquery()
-    )
-
-
 def _in_force_ids(name: str, today: date) -> sa.Select:
     """The ids of the accounts whose tier in force on ``today`` is ``name``, as one pass over
     the assignments (those of the tier with no later one in force); one row per account."""
@@ -197,7 +186,7 @@ def _account_page(scope: Scope, filters: list, tier_name: str | None, today: dat
     test in the one-pass shape.
     """
     narrow = not scope.is_region
-    tier = _tier_on(today, TierAssignment.tier)
+    tier = tier_on(Account.id, today)
     sort_columns = {
         "account_no": Account.account_no,
         "name": Account.name,
@@ -222,7 +211,7 @@ def _account_page(scope: Scope, filters: list, tier_name: str | None, today: dat
         Account.name,
         OFFICE_CODE.label("office_code"),
         tier.label("tier"),
-        _tier_on(today, TierAssignment.effective_from).label("tier_effective_from"),
+        tier_on(Account.id, today, TierAssignment.effective_from).label("tier_effective_from"),
         KAMR_USERNAME.label("kamr_username"),
         Account.sector,
         Account.industrial_estate,

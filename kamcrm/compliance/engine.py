@@ -55,14 +55,15 @@ class Coverage:
 # --- SQL building blocks ---------------------------------------------------------------
 
 
-def tier_on(account_id, day: date) -> sa.ScalarSelect:
+def tier_on(account_id, day: date, column=TierAssignment.tier) -> sa.ScalarSelect:
     """Return the tier of account ``account_id`` on ``day`` (NULL: no tier) as a subquery.
 
     The assignment with the latest ``effective_from`` on or before ``day`` wins; the unique
-    key (account_id, effective_from) is the index this walks.
+    key (account_id, effective_from) is the index this walks. ``column`` picks another
+    column of that assignment (e.g. its ``effective_from``).
     """
     return (
-        sa.select(TierAssignment.tier)
+        sa.select(column)
         .where(TierAssignment.account_id == account_id, TierAssignment.effective_from <= day)
         .order_by(TierAssignment.effective_from.desc())
         .limit(1)
