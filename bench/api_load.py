@@ -546,18 +546,24 @@ def _backends(database_url: str) -> list[int]:
     return [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
 
 
-def measured(run, master: int, database_url: str) -> dict:
-    """Run ``run()`` (a load phase) and add the CPU each side spent per request."""
+def measured(run, master: int, database_url: str | None) -> dict:
+    """Run ``run()`` (a load phase) and add the CPU each side spent per request.
+
+    ``database_url`` None (the floor): there is no database side to count.
+    """
     workers = _workers(master)
-    backends = _backends(database_url)
+    backends = _backends(database_url) if database_url else []
     before = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
     result = run()
-    # Connections opened during the run count from zero.
-    backends = sorted(set(backends) | set(_backends(database_url)))
+    if database_url:
+        # Connections opened during the run count from zero.
+        backends = sorted(set(backends) | set(_backends(database_url)))
     after = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
+    sides = ("gunicorn", "postgresql", "load generator")
     result["cpu_ms"] = {
         side: 1000 * (end - start) / max(result["requests"], 1)
-        for side, start, end in zip(("gunicorn", "postgresql", "load generator"), before, after)
+        for side, start, end in zip(sides, before, after)
+        if database_url or side != "postgresql"
     }
     return result
 
@@ -731,10 +737,11 @@ def floor(options) -> int:
     )
     try:
         bounds = _bounds(options)
-        workers = _workers(server.pid)
-        before = (_cpu_seconds(workers), time.process_time())
-        result = asyncio.run(load(options.port, post_activities(keys, 1), **bounds))
-        after = (_cpu_seconds(workers), time.process_time())
+        result = measured(
+            lambda: asyncio.run(load(options.port, post_activities(keys, 1), **bounds)),
+            server.pid,
+            None,
+        )
     finally:
         stop_gunicorn(server)
     print(
@@ -743,8 +750,8 @@ def floor(options) -> int:
         f"serving bench/api_floor.py, {options.clients} clients, offered {options.rate:g}/s"
     )
     print(_line("POST /activities", result))
-    spent = [1000 * (end - start) / max(result["requests"], 1) for start, end in zip(before, after)]
-    print(f"CPU ms per request: gunicorn {spent[0]:.1f}, load generator {spent[1]:.1f}")
+    spent = ", ".join(f"{side} {ms:.1f}" for side, ms in result["cpu_ms"].items())
+    print(f"CPU ms per request: {spent}")
     return 0
 
 
