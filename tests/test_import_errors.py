@@ -169,8 +169,8 @@ def test_one_row_with_several_faults_reports_each(region):
 
 
 @pytest.mark.parametrize("actor_role, reason, words", [
-    (None, None, "quarter 2021-Q1 is closed; give a reason"),
-    ("kamr", "late report", "quarter 2021-Q1 is closed; only regional staff"),
+    (None, None, "Quarter 2021-Q1 is closed; a reason is required."),
+    ("kamr", "late report", "Quarter 2021-Q1 is closed; only regional staff can change its activities."),
 ])
 def test_activities_of_a_closed_quarter_need_staff_and_a_reason(region, make, actor_role, reason, words):
     from kamcrm.extensions import db

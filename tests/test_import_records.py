@@ -138,7 +138,7 @@ def test_moving_an_activity_out_of_a_closed_quarter_needs_a_reason(region):
     result = import_file("activities", io.BytesIO((ACTIVITY_HEADER + "020000000001,COM,2021-05-10,kamr1,,,R-1,\n")
                                                   .encode()), "a.csv", now=NOW)
     assert [(e.line, e.field) for e in result.errors] == [(2, "ref")]
-    assert "'R-1' is dated 2021-02-10: quarter 2021-Q1 is closed" in result.errors[0].message
+    assert "'R-1' is dated 2021-02-10: Quarter 2021-Q1 is closed; a reason is required." in result.errors[0].message
 
 
 # --- accounts and tiers ----------------------------------------------------------------------

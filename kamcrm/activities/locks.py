@@ -5,7 +5,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from kamcrm.errors import Message, PeriodClosed, ValidationFailed
+from kamcrm.errors import KamcrmError, Message, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import STAFF
 from kamcrm.periods import quarter_of
@@ -37,17 +37,29 @@ def ensure_period_open(day: date, actor, reason: str | None) -> None:
     Staff must give a reason, which the caller writes to the audit log.
     """
     closed = closed_quarter(day)
-    if closed is None:
-        return
-    label = f"{closed.year}-Q{closed.quarter}"
+    if closed is not None:
+        refusal = closed_quarter_refusal(closed.year, closed.quarter, actor, reason)
+        if refusal is not None:
+            raise refusal
+
+
+def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None) -> KamcrmError | None:
+    """Return the error a change to an activity of the closed quarter meets, or None.
+
+    The rule of the quarter lock, for one change (``ensure_period_open``) or for the rows of
+    an import, which knows the closed quarters beforehand: only staff (or the system,
+    ``actor`` None) may change, and only with a ``reason``.
+    """
+    label = f"{year}-Q{quarter}"
     if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
-        raise PeriodClosed(
+        return PeriodClosed(
             Message("Quarter %(quarter)s is closed; only regional staff can change its activities.",
                     quarter=label)
         )
     if not (reason and reason.strip()):
-        raise ValidationFailed(
+        return ValidationFailed(
             {"reason": [Message("Quarter %(quarter)s is closed; give a reason for this change.",
                                 quarter=label)]},
             message=Message("Quarter %(quarter)s is closed; a reason is required.", quarter=label),
         )
+    return None

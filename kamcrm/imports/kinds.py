@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from kamcrm.accounts import operations as account_ops
 from kamcrm.accounts.models import Account, TierAssignment
 from kamcrm.activities import operations as activity_ops
-from kamcrm.activities.locks import CLOSED_QUARTER_ROLES
+from kamcrm.activities.locks import closed_quarter_refusal
 from kamcrm.activities.models import Activity
 from kamcrm.audit.models import AuditEntry
 from kamcrm.errors import Message
@@ -503,16 +503,13 @@ class ActivityImporter(Importer):
         self.validate = activity_ops.validate_activity_row
 
     def lock_error(self, day: date) -> str | None:
-        """Return why an activity dated ``day`` may not change now, or None (see ``ensure_period_open``)."""
-        if (day.year, quarter_of(day)) not in self.closed:
+        """Return why an activity dated ``day`` may not change now, or None: the quarter
+        lock's own rule (``closed_quarter_refusal``) against the closed quarters read once."""
+        key = (day.year, quarter_of(day))
+        if key not in self.closed:
             return None
-        label = f"{day.year}-Q{quarter_of(day)}"
-        actor = self.context.actor
-        if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
-            return f"quarter {label} is closed; only regional staff can change its activities"
-        if not (self.context.reason and self.context.reason.strip()):
-            return f"quarter {label} is closed; give a reason for changing its activities"
-        return None
+        refusal = closed_quarter_refusal(*key, self.context.actor, self.context.reason)
+        return None if refusal is None else refusal.message
 
     def check(self, line, raw):
         values, errors = self.validate(raw, self.lookups, today=self.context.today)
