@@ -217,7 +217,8 @@ def _save_activity(form: ActivityForm) -> Activity | None:
         with db.session.begin_nested():
             require_activity_change(current_user, "create", form.type.data, account)
             activity = activity_ops.create_activity(
-                form.operation_data(account.account_no), current_user, reason=form.reason.data or None
+                form.operation_data(account.account_no), current_user, reason=form.reason.data or None,
+                account=account,
             )
             if form.follow_up_action.data:
                 if form.follow_up_due.data is None:
@@ -352,6 +353,7 @@ def plan_visit(account_no: str):
                         "exec_role": current_user.exec_role if form.type.data == "EXV" else None,
                     },
                     current_user,
+                    account=found,
                 )
         except KamcrmError as refused:
             apply_errors(form, refused)
