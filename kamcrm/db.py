@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from datetime import datetime, timezone
 from typing import Iterable
 
@@ -75,21 +76,29 @@ def _ping(dbapi_connection) -> None:
     dbapi_connection.rollback()
 
 
+#: Engines already configured. Identity-based: ``sa.event.contains`` cannot guard this, because
+#: the event registry is keyed by ``id()``, and a new engine or pool that reuses a dead one's
+#: address looked "already configured" and went without its listeners.
+_CONFIGURED: "weakref.WeakSet[sa.engine.Engine]" = weakref.WeakSet()
+
+
 def configure_engine(engine: sa.engine.Engine) -> None:
-    """Apply per-dialect connection settings.
+    """Apply per-dialect connection settings, once per engine.
 
     SQLite: foreign keys, real transactions. Server databases: connections idle in the pool
     for more than ``PING_AFTER_IDLE_SECONDS`` are tested at checkout (after a database
     restart or a dropped idle connection nobody gets an error).
     """
-    if engine.dialect.name != "sqlite":
-        if not sa.event.contains(engine.pool, "checkout", _ping_if_idle):
-            sa.event.listen(engine.pool, "checkin", _note_checkin)
-            sa.event.listen(engine.pool, "checkout", _ping_if_idle)
+    if engine in _CONFIGURED:
         return
-    if not sa.event.contains(engine, "connect", _sqlite_on_connect):
-        sa.event.listen(engine, "connect", _sqlite_on_connect)
-        sa.event.listen(engine, "begin", _sqlite_on_begin)
+    _CONFIGURED.add(engine)
+    if engine.dialect.name != "sqlite":
+        # Listening on the engine (not its pool) keeps the listeners across engine.dispose().
+        sa.event.listen(engine, "checkin", _note_checkin)
+        sa.event.listen(engine, "checkout", _ping_if_idle)
+        return
+    sa.event.listen(engine, "connect", _sqlite_on_connect)
+    sa.event.listen(engine, "begin", _sqlite_on_begin)
 
 
 def set_local(session, **settings: str) -> None:

@@ -65,3 +65,33 @@ def test_a_connection_reused_at_once_is_not_pinged_and_an_idle_one_is(server_eng
     monkeypatch.setattr(kamcrm_db, "PING_AFTER_IDLE_SECONDS", 0.0)
     _backend_pid(server_engine)  # "idle" for longer than the threshold
     assert pings == [1]
+
+
+def test_every_new_server_engine_gets_the_idle_ping():
+    # SQLAlchemy's event registry is keyed by id(). The guard once asked sa.event.contains(),
+    # which took a new pool at a freed pool's address for "already configured" (about 2 in
+    # 100 here), and that engine handed out dead connections. Creating engines connects to
+    # nothing, so no server is needed; thousands of them make address reuse all but certain.
+    without_ping = 0
+    for _ in range(3000):
+        engine = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1/nothing", pool_size=1)
+        configure_engine(engine)
+        if list(engine.pool.dispatch.checkout) != [kamcrm_db._ping_if_idle]:
+            without_ping += 1
+        engine.dispose()
+        del engine
+    assert without_ping == 0
+
+
+def test_configuring_an_engine_twice_adds_its_listeners_once(server_engine):
+    configure_engine(server_engine)
+    assert len(server_engine.pool.dispatch.checkout) == 1
+
+
+def test_the_idle_ping_survives_engine_dispose(server_engine, database_url, monkeypatch):
+    server_engine.dispose()  # a new pool, as after a fork or a configuration reload
+    first = _backend_pid(server_engine)
+    _terminate(database_url, first)
+    monkeypatch.setattr(kamcrm_db, "PING_AFTER_IDLE_SECONDS", 0.0)
+
+    assert _backend_pid(server_engine) != first
