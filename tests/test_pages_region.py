@@ -148,3 +148,30 @@ def test_the_accounts_page_hands_its_accounts_to_the_roster(client, make, staff)
     html = client.get("/accounts?q=L-1").get_data(as_text=True)
     assert 'name="accounts" value="L-1"' in html
     assert "L-1</textarea>" in client.get("/region/tiers?accounts=L-1").get_data(as_text=True)
+
+
+def _options(html: str, select_id: str) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of each option of one <select>."""
+    import re
+
+    body = html.split(f'id="{select_id}"', 1)[1].split("</select>", 1)[0]
+    return [(value, label.strip(), bool(selected)) for value, selected, label in
+            re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', body)]
+
+
+def test_the_year_picker_reads_buddhist_era_on_thai_pages_and_sends_the_ce_year(client, staff):
+    from kamcrm.periods import bangkok_today
+
+    this_year = bangkok_today().year
+    thai = _options(client.get("/region/cr2?year=2021").get_data(as_text=True), "pick-year")
+    assert ("2021", "2564", True) in thai  # a year reached by URL stays selectable
+    assert (str(this_year + 1), str(this_year + 544), False) == thai[0]  # the plan year first
+    client.get("/language/en")
+    english = _options(client.get("/region/cr2?year=2021").get_data(as_text=True), "pick-year")
+    assert ("2021", "2021", True) in english
+
+
+def test_the_month_picker_names_thai_months_and_keeps_the_chosen_one(client, staff):
+    thai = _options(client.get("/region/monthly?month=2021-2").get_data(as_text=True), "month")
+    assert ("2021-02", "กุมภาพันธ์ 2564", True) in thai
+    assert [value for value, _label, selected in thai if selected] == ["2021-02"]

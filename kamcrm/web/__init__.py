@@ -1,9 +1,11 @@
 """Server-rendered pages for account managers, office managers and the regional office."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Flask
 
-from kamcrm.periods import bangkok_today
+from kamcrm.periods import bangkok_today, parse_month
 
 LANGUAGE_NAMES = {"th": "ไทย", "en": "English"}
 
@@ -33,12 +35,44 @@ def init_app(app: Flask) -> None:
                 if code != i18n.current_language()
             ],
             "bangkok_today": bangkok_today,
+            "year_choices": year_choices,
+            "month_choices": month_choices,
             "progress_bar": charts.progress_bar,
             "chart_status": charts.status,
             "field_attrs": field_attrs,
             **TEMPLATE_LABELS,
         }
     )
+
+
+#: How many past years the year pickers offer (the plan year and the ones reported against).
+PAST_YEARS = 5
+
+
+def year_choices(selected: int) -> list[int]:
+    """The years a year picker offers, newest first: next year back to ``PAST_YEARS`` ago,
+    widened to include ``selected`` (a year reached by URL stays selectable)."""
+    this_year = bangkok_today().year
+    newest = max(this_year + 1, selected)
+    oldest = min(this_year - PAST_YEARS, selected)
+    return list(range(newest, oldest - 1, -1))
+
+
+def month_choices(selected: str) -> list[date]:
+    """The months a month picker offers, newest first, as their first days: this month back
+    through the first month of ``PAST_YEARS`` ago, widened to include ``selected``
+    (``YYYY-MM``, already validated)."""
+    today = bangkok_today()
+    newest = date(today.year, today.month, 1)
+    oldest = date(today.year - PAST_YEARS, 1, 1)
+    chosen = date(*parse_month(selected), 1)
+    newest, oldest = max(newest, chosen), min(oldest, chosen)
+    months = []
+    year, month = newest.year, newest.month
+    while (year, month) >= (oldest.year, oldest.month):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
 
 
 def field_attrs(field, hint, extra: dict) -> dict:

@@ -153,7 +153,8 @@ def monthly():
     default_month = f"{today.year}-{today.month:02d}"
     month = request.args.get("month") or default_month
     try:
-        parse_month(month)
+        year, number = parse_month(month)
+        month = f"{year}-{number:02d}"  # the picker and the download links use one spelling
     except ValueError:
         flash(_("That month is not valid; showing this month."), "warning")
         month = default_month
@@ -186,7 +187,8 @@ def monthly_download(fmt: str):
         abort(404)
     month = request.args.get("month") or ""
     try:
-        parse_month(month)
+        year, number = parse_month(month)
+        month = f"{year}-{number:02d}"  # the picker and the download links use one spelling
     except ValueError:
         abort(404)
     office = request.args.get("office") or None
