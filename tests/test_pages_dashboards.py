@@ -144,3 +144,22 @@ def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr_this_period(cli
 def test_an_unknown_download_format_is_not_found(client, login_as, office):
     login_as("office_manager", office=office)
     assert client.get(f"/region/cr2.docx?{YEAR_ARGS}").status_code == 404
+
+
+def test_visits_piled_into_one_quarter_do_not_show_as_met(client, login_as, make, office):
+    # Quota 6 distinct accounts a quarter: 12 in Q1 and none in Q2 make 12 of 12 (100 %),
+    # but the office missed Q2's quota, so no page may paint it green.
+    manager = login_as("office_manager", office=office, exec_role="office_manager")
+    for n in range(12):
+        make.activity(make.account(office=office, account_no=f"EXV-{n:02d}"), type="EXV",
+                      exec_role="office_manager", activity_date=date(2021, 2, 1), performed_by=manager)
+
+    visits = client.get(f"/office/executive-visits?{YEAR_ARGS}").get_data(as_text=True)
+    row = re.search(r"<th scope=\"row\">CBI.*?</tr>", visits, re.S).group(0)
+    assert "12 / 12" in row and "1 จาก 2 ไตรมาส" in row
+    assert 'class="bar bar-near"' in row and "bar-met" not in row
+
+    for page in ("/office/coverage", "/region/cr2"):
+        html = client.get(f"{page}?{YEAR_ARGS}&office=CBI").get_data(as_text=True)
+        cell = html.split("ไตรมาสที่ 1-2/2564")[-1]  # past the table's last column head
+        assert "1/2 หน่วย-ไตรมาส" in cell and 'class="bar bar-near"' in cell, page

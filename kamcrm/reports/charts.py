@@ -39,15 +39,32 @@ def status(pct, target) -> str:
     return "below"
 
 
+def quota_status(pct, unit_quarters: int, unit_quarters_met: int) -> str:
+    """Return the status of an executive-visit result (``met``, ``near``, ``below``, ``none``).
+
+    The quota binds each unit in each quarter, so the item is met only when every
+    unit-quarter is; visits piled into one quarter can bring the total to 100 % while another
+    quarter fell short, and that shows as ``near``, not ``met``.
+    """
+    if not unit_quarters:
+        return "none"
+    if unit_quarters_met == unit_quarters:
+        return "met"
+    state = status(pct, 100)
+    return "near" if state == "met" else state
+
+
 def _num(value) -> str:
     """Format a coordinate compactly (no trailing zeros)."""
     text = f"{float(value):.2f}".rstrip("0").rstrip(".")
     return text or "0"
 
 
-def progress_bar(pct, target=100, label: str = "", width: int = 160, height: int = 12) -> Markup:
-    """Return a bar filled to ``pct`` (capped at 100) with a tick at ``target``."""
-    state = status(pct, target)
+def progress_bar(pct, target=100, label: str = "", width: int = 160, height: int = 12,
+                 state: str | None = None) -> Markup:
+    """Return a bar filled to ``pct`` (capped at 100) with a tick at ``target``, coloured by
+    ``state`` (default: ``pct`` against ``target``)."""
+    state = state or status(pct, target)
     filled = 0.0 if pct is None else max(0.0, min(float(pct), 100.0))
     tick = None if target is None else max(0.0, min(float(target), 100.0))
     parts = [
@@ -141,6 +158,8 @@ class Bar:
     label: str
     value: float | int | Decimal | None
     target: float | int | Decimal | None = None
+    #: The status to colour it by, when more than the value against the target decides it.
+    state: str | None = None
 
 
 def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int = 560,
@@ -163,7 +182,7 @@ def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int =
     for i, bar in enumerate(bars):
         y = top + i * bar_height
         value = float(bar.value or 0)
-        state = status(value, bar.target) if bar.target else "met"
+        state = bar.state or (status(value, bar.target) if bar.target else "met")
         length = plot * value / scale_max
         out.append(f'<text x="4" y="{y + bar_height / 2 + 4:.0f}" fill="{INK}">{escape(bar.label)}</text>')
         out.append(

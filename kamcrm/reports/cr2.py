@@ -132,12 +132,12 @@ def _visit_cell(value: dict | None) -> Cell:
     lines = [f"เป้าหมาย {value['target']:,} ราย / ดำเนินการได้ {value['achieved']:,} ราย"]
     if value["unit_quarters"] == 0:
         return Cell(lines + ["ไม่มีหน่วยรับผิดชอบ"], "neutral")
-    # The quota binds each unit in each quarter, so the item is met only when all of them are.
-    state = "met" if value["unit_quarters_met"] == value["unit_quarters"] else "missed"
+    bar_state = charts.quota_status(value["pct"], value["unit_quarters"], value["unit_quarters_met"])
+    state = "met" if bar_state == "met" else "missed"
     pct = "—" if value["pct"] is None else f"{value['pct']:.2f}"
     lines.append(f"ร้อยละ {pct} · ครบโควตา {value['unit_quarters_met']}/{value['unit_quarters']} หน่วย-ไตรมาส")
     lines.append(f"{MARK[state]} {'ผ่านเป้าหมาย' if state == 'met' else 'ไม่ผ่านเป้าหมาย'}")
-    return Cell(lines, state, charts.progress_bar(value["pct"], 100, label=f"ร้อยละ {pct}"))
+    return Cell(lines, state, charts.progress_bar(value["pct"], 100, label=f"ร้อยละ {pct}", state=bar_state))
 
 
 def _count_cell(value: dict | None) -> Cell:

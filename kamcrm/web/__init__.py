@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
             "month_choices": month_choices,
             "progress_bar": charts.progress_bar,
             "chart_status": charts.status,
+            "quota_status": charts.quota_status,
             "field_attrs": field_attrs,
             **TEMPLATE_LABELS,
         }

@@ -156,10 +156,14 @@ def executive_visits():
         unit_rows = []
         for unit in sorted(units[role], key=lambda u: names[role].get(u, "")):
             quarters = [counts.get(role, {}).get((unit, q), 0) for q in range(1, last_quarter + 1)]
+            total, target = sum(quarters), quota * last_quarter
+            met = sum(1 for n in quarters if n >= quota)
+            pct = 100 * total / target if target else None
             unit_rows.append({"name": names[role].get(unit, str(unit)), "quarters": quarters,
-                              "total": sum(quarters), "target": quota * last_quarter})
+                              "total": total, "target": target, "pct": pct, "quarters_met": met,
+                              "state": charts.quota_status(pct, len(quarters), met)})
         chart = charts.bar_chart(
-            [charts.Bar(row["name"][:30], row["total"], row["target"]) for row in unit_rows],
+            [charts.Bar(row["name"][:30], row["total"], row["target"], row["state"]) for row in unit_rows],
             label=_("Distinct accounts visited this year against the quota"),
         ) if unit_rows else None
         per_role.append({"exec_role": role, "quota": quota, "units": unit_rows, "chart": chart})
