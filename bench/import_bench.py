@@ -1,12 +1,12 @@
-"""Benchmark ``flask import activities`` on a fresh SQLite file and a fresh PostgreSQL database.
+"""Benchmark ``flask import activities`` (or ``tiers``) on a fresh SQLite file and a fresh PostgreSQL database.
 
 The generator writes a region (offices, users, ``--accounts`` accounts) and ``--rows``
-activities to CSV files under ``bench/out/`` (kept between runs; same options, same
-files). The runner migrates an empty database, loads the region with the import command,
-then times the activities import in its own process: wall time, rows per second and the
-child's peak resident memory (``ru_maxrss`` from ``os.wait4``).
+activities (with ``--kind tiers``: ``--rows`` tier rows) to CSV files under ``bench/out/``
+(kept between runs; same options, same files). The runner migrates an empty database, loads
+the region with the import command, then times the chosen import in its own process: wall
+time, rows per second and the child's peak resident memory (``ru_maxrss`` from ``os.wait4``).
 
-    python -m bench import [--rows 1000000] [--accounts 100000] [--databases sqlite,postgresql]
+    python -m bench import [--kind activities|tiers] [--rows 1000000] [--accounts 100000] [--databases sqlite,postgresql]
 """
 from __future__ import annotations
 
@@ -106,6 +106,35 @@ def generate(rows: int, accounts: int, year: int, folder: Path) -> dict[str, Pat
     return files
 
 
+def generate_tiers(rows: int, year: int, folder: Path) -> Path:
+    """Write ``rows`` tier rows over the accounts of ``folder`` (from ``generate``); return the file.
+
+    Of every ten rows eight give an account a tier from a new date in ``year`` (a new
+    assignment), one changes the tier of its assignment from ``opened_on`` and one repeats
+    that assignment unchanged.
+    """
+    path = folder / f"tiers-{rows}.csv"
+    if path.exists():
+        return path
+    with (folder / "accounts.csv").open(newline="", encoding="utf-8") as handle:
+        accounts = [(row["account_no"], row["tier"], row["opened_on"]) for row in csv.DictReader(handle)]
+    rng = random.Random(f"bench-tiers-{rows}-{len(accounts)}-{year}")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["account_no", "tier", "effective_from"])
+        for n in range(rows):
+            number, tier, opened_on = accounts[n % len(accounts)]
+            share = n % 10
+            if share == 8:
+                out.writerow([number, rng.choice([t for t in TIERS if t != tier]), opened_on])
+            elif share == 9:
+                out.writerow([number, tier, opened_on])
+            else:
+                day = date(year, 7, 1) + timedelta(days=n // len(accounts))
+                out.writerow([number, rng.choice(TIERS), day.isoformat()])
+    return path
+
+
 def _flask(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """Run ``flask --app kamcrm ARGS`` in a child; return (wall seconds, CPU seconds, peak RSS
     in KiB, output). CPU time shows the cost when other work shares the machine."""
@@ -144,16 +173,16 @@ def _fresh_database(kind: str) -> tuple[str, callable]:
     return server.set(database=name).render_as_string(hide_password=False), drop
 
 
-def run(database: str, files: dict[str, Path], rows: int) -> dict:
-    """Load the region into a fresh ``database`` and time the activities import."""
+def run(database: str, files: dict[str, Path], rows: int, kind: str = "activities") -> dict:
+    """Load the region into a fresh ``database`` and time the import of ``kind``."""
     url, drop = _fresh_database(database)
     env = {**os.environ, "KAMCRM_DATABASE_URL": url, "KAMCRM_INSTANCE_PATH": str(OUT / "instance")}
     try:
         _flask(["db", "upgrade", "heads"], env)
         region = {}
-        for kind in ("offices", "users", "accounts"):
-            region[kind] = _flask(["import", kind, str(files[kind])], env)[0]
-        seconds, cpu, peak_kib, output = _flask(["import", "activities", str(files["activities"])], env)
+        for loaded in ("offices", "users", "accounts"):
+            region[loaded] = _flask(["import", loaded, str(files[loaded])], env)[0]
+        seconds, cpu, peak_kib, output = _flask(["import", kind, str(files[kind])], env)
     finally:
         drop()
     return {"database": database, "rows": rows, "seconds": seconds, "cpu": cpu, "rows_per_second": rows / seconds,
@@ -163,20 +192,29 @@ def run(database: str, files: dict[str, Path], rows: int) -> dict:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench import", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="activity rows (default 1,000,000)")
+    parser.add_argument("--kind", choices=("activities", "tiers"), default="activities",
+                        help="the import timed (default activities)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of that file (default 1,000,000)")
     parser.add_argument("--accounts", type=int, default=100_000, help="accounts (default 100,000)")
     parser.add_argument("--year", type=int, default=2025, help="year the activities fall in (default 2025)")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     options = parser.parse_args(argv)
     started = time.perf_counter()
-    files = generate(options.rows, options.accounts, options.year, OUT / f"data-{options.rows}-{options.accounts}")
-    print(f"data: {files['activities']} ({files['activities'].stat().st_size / 2**20:.0f} MiB, "
+    if options.kind == "tiers":
+        folder = OUT / f"data-0-{options.accounts}"
+        files = generate(0, options.accounts, options.year, folder)
+        files["tiers"] = generate_tiers(options.rows, options.year, folder)
+    else:
+        files = generate(options.rows, options.accounts, options.year, OUT / f"data-{options.rows}-{options.accounts}")
+    timed = files[options.kind]
+    print(f"data: {timed} ({timed.stat().st_size / 2**20:.0f} MiB, "
           f"ready in {time.perf_counter() - started:.1f} s)")
     print(f"{'database':<11} {'rows':>10} {'wall s':>8} {'CPU s':>7} {'rows/s':>9} {'peak RSS':>9}   "
           "(accounts import)")
     for database in options.databases.split(","):
-        figures = run(database.strip(), files, options.rows)
+        figures = run(database.strip(), files, options.rows, options.kind)
         print(f"{figures['database']:<11} {figures['rows']:>10,} {figures['seconds']:>8.1f} {figures['cpu']:>7.1f} "
               f"{figures['rows_per_second']:>9,.0f} {figures['peak_rss_mib']:>7.0f} MiB   "
               f"({options.accounts:,} in {figures['accounts_seconds']:.1f} s)", flush=True)
+        print(f"            {figures['summary']}", flush=True)
     return 0

@@ -216,3 +216,25 @@ def test_the_sweep_covers_every_changing_operation():
 @pytest.mark.parametrize("field", ["entity", "key", "actor", "text"])
 def test_a_nul_byte_in_a_filter_finds_nothing(log, field):
     assert audit_entries(None, AuditFilter(**{field: "a\x00b"})).total == 0
+
+
+def test_record_many_writes_what_record_writes(make):
+    from kamcrm.audit.operations import Change, record_many
+
+    malee = make.user(username="malee")
+    single = _entry("update", "tier_assignments", "020000000001@2026-01-01", malee, T0,
+                    before={"tier": "STAR"}, after={"tier": "STATUS"}, reason="re-tiering")
+    assert record_many([Change("update", "tier_assignments", "020000000002@2026-01-01", {"tier": "STAR"},
+                               {"tier": "STATUS"}),
+                        Change("create", "tier_assignments", "020000000003@2026-01-01", None,
+                               {"tier": None, "effective_from": date(2026, 1, 1)})],
+                       actor=malee, reason="re-tiering", occurred_at=T0) == 2
+    assert record_many([], actor=malee) == 0
+    rows = db.session.execute(sa.select(AuditEntry).where(AuditEntry.id > single.id).order_by(AuditEntry.id)).scalars()
+    fields = ("occurred_at", "actor_id", "actor_name", "action", "entity", "before", "reason")
+    assert [tuple(getattr(row, name) for name in fields) for row in rows] == [
+        tuple(getattr(single, name) for name in fields),
+        (T0, malee.id, "malee", "create", "tier_assignments", None, "re-tiering"),
+    ]
+    [third] = audit_entries(None, AuditFilter(key="020000000003@2026-01-01")).items
+    assert third.after == {"tier": None, "effective_from": "2026-01-01"}

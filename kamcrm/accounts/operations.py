@@ -17,7 +17,7 @@ from typing import Mapping
 import sqlalchemy as sa
 
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
-from kamcrm.audit.operations import changed_fields, record
+from kamcrm.audit.operations import Change, changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
@@ -255,13 +255,27 @@ def set_tier(account: Account, tier: str | None, effective_from: date | str, act
                                  account_no=account.account_no, day=day)):
         assignment = _assign_tier(account, values["tier"], day)
         account.updated_at = utcnow()
-    if before is None:
-        record("create", "tier_assignments", f"{account.account_no}@{day}", actor=actor,
-               after={"account_no": account.account_no, "tier": assignment.tier, "effective_from": day.isoformat()})
-    elif before["tier"] != assignment.tier:
-        record("update", "tier_assignments", f"{account.account_no}@{day}", actor=actor,
-               before=before, after={"tier": assignment.tier})
+    if before is None or before["tier"] != assignment.tier:
+        change = tier_change(account.account_no, day, assignment.tier, before, created=before is None)
+        record(change.action, change.entity, change.entity_key, actor=actor, before=change.before,
+               after=change.after)
     return assignment
+
+
+def tier_change(account_no: str, day: date, tier: str | None, before: dict | None, *, created: bool) -> Change:
+    """Return the audit entry of giving account ``account_no`` the tier ``tier`` from ``day``.
+
+    One shape for every entry point (``set_tier``, the tiers and accounts imports): entity
+    ``tier_assignments``, key ``account_no@effective_from``. A new assignment (``created``)
+    is a ``create`` whose ``after`` holds the account, the tier and the date, and whose
+    ``before`` (when the caller knows it) holds ``{"tier": …}`` the account held until that
+    day; a replaced one is an ``update`` from ``before`` to ``{"tier": tier}``.
+    """
+    key = f"{account_no}@{day.isoformat()}"
+    if created:
+        return Change("create", "tier_assignments", key, before,
+                      {"account_no": account_no, "tier": tier, "effective_from": day.isoformat()})
+    return Change("update", "tier_assignments", key, before, {"tier": tier})
 
 
 def _assign_tier(account: Account, tier: str | None, day: date) -> TierAssignment:

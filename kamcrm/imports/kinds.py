@@ -10,12 +10,13 @@ Existing records are matched by their key (code, username, account number, accou
 date, activity ref) and updated; a column the file leaves out stays as it is, a blank cell
 clears it. Audit: creates are covered by the one entry the import writes for the whole
 file (with its SHA-256); every change to an existing record gets its own entry with the
-fields before and after.
+fields before and after. A tier assignment added to an existing account is such a change (the
+account's tier moves), so it gets its own entry too, the one ``set_tier`` writes.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from kamcrm.accounts.models import Account, TierAssignment
 from kamcrm.activities import operations as activity_ops
 from kamcrm.activities.locks import closed_quarter_refusal
 from kamcrm.activities.models import Activity
-from kamcrm.audit.models import AuditEntry
+from kamcrm.audit.operations import Change, record_many
 from kamcrm.errors import Message
 from kamcrm.extensions import db
 from kamcrm.imports.lookups import Lookups, OfficeRef
@@ -69,25 +70,16 @@ class Context:
         self.created = 0
         self.updated = 0
         self.unchanged = 0
-        self.audit: list[dict] = []
+        self.audit: list[Change] = []
 
     def audit_update(self, entity: str, key: str, before: dict, after: dict) -> None:
         """Queue an audit entry for a change to an existing record."""
-        self.audit.append({
-            "occurred_at": self.now,
-            "actor_id": getattr(self.actor, "id", None),
-            "actor_name": getattr(self.actor, "username", None),
-            "action": "update",
-            "entity": entity,
-            "entity_key": str(key)[:100],
-            "before": {name: _json(value) for name, value in before.items()},
-            "after": {name: _json(value) for name, value in after.items()},
-            "reason": self.reason,
-        })
+        self.audit.append(Change("update", entity, str(key)[:100], before, after))
 
     def write_audit(self) -> None:
+        """Write the queued audit entries (by the import's actor, with its reason and clock)."""
         if self.audit:
-            db.session.execute(sa.insert(AuditEntry.__table__), self.audit)
+            record_many(self.audit, actor=self.actor, reason=self.reason, occurred_at=self.now)
             self.audit = []
 
 
@@ -229,14 +221,6 @@ def _key_text(key, describe, key_columns) -> str:
     if isinstance(key, tuple):
         return "@".join(str(describe(name, value)[1]) for name, value in zip(key_columns, key))
     return str(describe(key_columns[0], key)[1])
-
-
-def _json(value):
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 # --- offices ---------------------------------------------------------------------------------
@@ -398,7 +382,9 @@ class AccountImporter(Importer):
             tier_rows = [{"account_id": ids[number], "tier": assignments[number][0],
                           "effective_from": assignments[number][1]} for number in wanted]
             numbers = {ids[number]: number for number in wanted}
-            touched = write_tiers(self, tier_rows, numbers, counted=False)
+            created = frozenset(ids[number] for number in accounts.changed - accounts.existing.keys()
+                                if number in ids)
+            touched = write_tiers(self, tier_rows, numbers, counted=False, new_accounts=created)
             # Accounts just created or updated already have their new version.
             settled = {ids[number] for number in accounts.changed if number in ids}
             bump_versions(touched - settled, self.context.now)
@@ -444,15 +430,58 @@ class TierImporter(Importer):
 
 
 def write_tiers(importer: Importer, rows: list[dict], numbers: dict[int, str], *,
-                counted: bool = True) -> set[int]:
+                counted: bool = True, new_accounts: frozenset[int] = frozenset()) -> set[int]:
     """Upsert tier assignments keyed by (account, effective_from); return the accounts whose
-    tier history changed."""
+    tier history changed.
+
+    Every assignment replaced or added gets its own audit entry, as ``set_tier`` writes it,
+    except those of ``new_accounts`` (created by this import: its one entry covers them).
+    """
     tiers = importer.upsert(
         TierAssignment.__table__, ("account_id", "effective_from"), rows, ["tier"],
         entity="tier_assignments", counted=counted,
         describe=lambda name, value: ("account_no", numbers.get(value)) if name == "account_id" else (name, value),
     )
+    added = {}
+    for row in rows:
+        key = (row["account_id"], row["effective_from"])
+        if key in tiers.changed and key not in tiers.existing and row["account_id"] not in new_accounts:
+            added[key] = row["tier"]
+    if added:
+        held = tiers_held_before(added)
+        context = importer.context
+        context.audit.extend(
+            account_ops.tier_change(numbers[account_id], day, tier, {"tier": held.get((account_id, day))},
+                                    created=True)
+            for (account_id, day), tier in added.items()
+        )
+        context.write_audit()
     return {account_id for account_id, _ in tiers.changed}
+
+
+def tiers_held_before(keys: Iterable[tuple[int, date]]) -> dict[tuple[int, date], str | None]:
+    """Return, for each (account id, day), the tier the account held the day before (from its
+    latest assignment before ``day``; missing when it had none), read set-based."""
+    table = TierAssignment.__table__
+    wanted: dict[int, list[date]] = {}
+    for account_id, day in keys:
+        wanted.setdefault(account_id, []).append(day)
+    ids = sorted(wanted)
+    held = {}
+    for start in range(0, len(ids), 1000):
+        history: dict[int, list[tuple[date, str | None]]] = {}
+        query = (sa.select(table.c.account_id, table.c.effective_from, table.c.tier)
+                 .where(table.c.account_id.in_(ids[start:start + 1000])))
+        for account_id, effective_from, tier in db.session.execute(query):
+            history.setdefault(account_id, []).append((effective_from, tier))
+        for account_id, assignments in history.items():
+            assignments.sort(key=lambda assignment: assignment[0])
+            starts = [effective_from for effective_from, _ in assignments]
+            for day in wanted[account_id]:
+                position = bisect_left(starts, day)
+                if position:
+                    held[(account_id, day)] = assignments[position - 1][1]
+    return held
 
 
 def bump_versions(account_ids: Iterable[int], now: datetime) -> None:
