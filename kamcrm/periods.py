@@ -73,6 +73,27 @@ def year_window(year: int) -> Window:
     return Window(date(year, 1, 1), date(year, 12, 31))
 
 
+class QuarterName(str):
+    """A quarter's name, ``YYYY-Qn``, that still knows its year and number.
+
+    It is the plain text everywhere (API, CLI, logs); a page shows it its own way
+    (``3/2569`` on a Thai page) when it fills a message with it.
+    """
+
+    year: int
+    quarter: int
+
+    def __new__(cls, year: int, quarter: int) -> "QuarterName":
+        name = super().__new__(cls, f"{year}-Q{quarter}")
+        name.year, name.quarter = year, quarter
+        return name
+
+
+def quarter_label(year: int, quarter: int) -> QuarterName:
+    """Return the quarter's name, ``YYYY-Qn``."""
+    return QuarterName(year, quarter)
+
+
 def quarter_of(day: date) -> int:
     """Return the calendar quarter (1-4) of a date."""
     return (day.month - 1) // 3 + 1

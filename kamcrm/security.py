@@ -210,6 +210,15 @@ def api_error(status: int, message: str | None, errors: dict | None = None, head
     return body, status, answer_headers
 
 
+#: What a page says for an HTTP error raised without a message of its own (``abort(404)``).
+_PAGE_MESSAGES = {
+    400: Message("The request was not understood; go back and try again."),
+    403: Message("Your role may not open this page."),
+    404: Message("There is no such page or record, or it is outside your offices."),
+    405: Message("This page cannot be used that way; go back and use its buttons."),
+}
+
+
 def _error_page(status: int, message: str):
     from kamcrm.web.labels import translate
 
@@ -249,7 +258,10 @@ def _handle_http_exception(error: HTTPException):
                                         "reload the page and try again."))
     if status >= 500:
         return error
-    return _error_page(status, error.description or error.name)
+    description = error.description
+    if description == type(error).description:  # Werkzeug's own English text: say it our way
+        description = _PAGE_MESSAGES.get(status, description)
+    return _error_page(status, description or error.name)
 
 
 def register_error_handlers(app: Flask) -> None:

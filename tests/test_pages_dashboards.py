@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from kamcrm.compliance.engine import cr2_report
-from kamcrm.org.scope import office_scope
+from kamcrm.org.scope import office_scope, region_scope
 
 YEAR_ARGS = "year=2021&as_of=2021-06-30"
 
@@ -163,3 +163,22 @@ def test_visits_piled_into_one_quarter_do_not_show_as_met(client, login_as, make
         html = client.get(f"{page}?{YEAR_ARGS}&office=CBI").get_data(as_text=True)
         cell = html.split("ไตรมาสที่ 1-2/2564")[-1]  # past the table's last column head
         assert "1/2 หน่วย-ไตรมาส" in cell and 'class="bar bar-near"' in cell, page
+
+
+def test_the_region_dashboard_totals_are_the_cr2_figures(client, login_as, make, office, covered):
+    # An account the regional office holds itself counts in CR2; the dashboard's total must too.
+    region = make.region()
+    make.account(office=region, account_no="A-REGION")
+    login_as("regional_staff", office=region)
+    html = client.get(f"/region/?{YEAR_ARGS}").get_data(as_text=True)
+    fms = cr2_report(2021, date(2021, 6, 30), region_scope())["rules"][0]["cumulative"]["Q1-2"]
+    assert (fms["met"], fms["population"]) == (1, 3)
+    total_row = re.search(r'<tr class="total">.*?</tr>', html, re.S).group(0)
+    assert "1/3" in total_row and "33.33%" in total_row
+
+
+def test_chart_labels_abbreviate_office_names_instead_of_cutting_them(client, login_as, make):
+    make.office(code="BPG", name="การไฟฟ้าส่วนภูมิภาคอำเภอบ้านโป่ง")
+    login_as("regional_staff", office=make.region())
+    html = client.get(f"/region/?{YEAR_ARGS}").get_data(as_text=True)
+    assert "BPG กฟอ.บ้านโป่ง" in html.split("</svg>")[0]

@@ -68,3 +68,21 @@ def test_an_overdue_plan_is_marked(client, make, account, kamr):
     html = client.get("/due").get_data(as_text=True)
     overdue = re.search(r'id="overdue-h".*?</table>', html, re.S).group(0)
     assert "เลี้ยงขอบคุณลูกค้า" in overdue and "badge-overdue" in overdue
+
+
+def test_an_overdue_follow_up_is_marked_done_from_the_due_list(client, make, account, kamr):
+    from kamcrm.activities.models import FollowUp
+    from kamcrm.extensions import db
+
+    activity = make.activity(account, performed_by=kamr, activity_date=bangkok_today() - timedelta(days=10))
+    follow_up = FollowUp(activity=activity, action="ส่งใบเสนอราคา", due_on=bangkok_today() - timedelta(days=2))
+    db.session.add(follow_up)
+    db.session.flush()
+    overdue = re.search(r'id="overdue-h".*?</table>', client.get("/due").get_data(as_text=True), re.S).group(0)
+    action = re.search(r'<form method="post" action="([^"]+)"', overdue).group(1).replace("&amp;", "&")
+
+    response = client.post(action)
+
+    assert response.status_code == 302 and response.headers["Location"].endswith("/due")
+    assert db.session.get(FollowUp, follow_up.id).done_on == bangkok_today()
+    assert 'id="overdue-h"' not in client.get("/due").get_data(as_text=True)

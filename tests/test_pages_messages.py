@@ -108,19 +108,29 @@ def test_re_tiering_an_unknown_account_reads_english_on_an_english_page(client, 
 
 
 def test_closing_a_closed_quarter_says_so_in_thai_beside_the_field(client, staff):
-    client.post("/region/quarters", data={"quarter": "2021-Q1", "action": "close"})
-    response = client.post("/region/quarters", data={"quarter": "2021-Q1", "action": "close"})
+    from kamcrm.periods import bangkok_today
+
+    year = bangkok_today().year - 1  # last year's Q1: due, and offered by the page
+    client.post("/region/quarters", data={"quarter": f"{year}-Q1", "action": "close"})
+    response = client.post("/region/quarters", data={"quarter": f"{year}-Q1", "action": "close"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'id="quarter-error"' in html and "ไตรมาส 2021-Q1 ปิดแล้ว" in html
+    assert 'id="quarter-error"' in html and f"ไตรมาส 1/{year + 543} ปิดแล้ว" in html
     assert "already closed" not in html
 
 
 def test_closing_a_quarter_that_has_not_ended_gives_its_close_date_in_thai(client, staff):
-    response = client.post("/region/quarters", data={"quarter": "2100-Q1", "action": "close"})
+    from kamcrm.periods import THAI_MONTHS, bangkok_today, quarter_close_date, quarter_of
+
+    today = bangkok_today()
+    year, quarter = today.year, quarter_of(today)  # the running quarter
+    due = quarter_close_date(year, quarter)
+    response = client.post("/region/quarters", data={"quarter": f"{year}-Q{quarter}", "action": "close"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "ไตรมาส 2100-Q1 ยังไม่สิ้นสุด จะปิดในวันที่ 16 เมษายน 2643" in html
+    # The quarter and the date both in Buddhist-era years, never "2026-Q4" on a Thai page.
+    assert (f"ไตรมาส {quarter}/{year + 543} ยังไม่สิ้นสุด จะปิดในวันที่ "
+            f"{due.day} {THAI_MONTHS[due.month - 1]} {due.year + 543}") in html
 
 
 def test_adding_a_user_whose_name_is_taken_says_so_in_thai_and_keeps_the_input(client, make, admin):

@@ -118,6 +118,12 @@ def test_the_command_loads_the_region_and_leaves_sign_ins_for_the_owner_only(app
     admin = db.session.execute(sa.select(User).filter_by(username="admin")).scalar_one()
     assert passwords.verify_password(admin.password_hash, logins["admin"])
     assert set(logins) == set(db.session.scalars(sa.select(User.username)))
+    # The "as reported" view has something to show: each month whose deadline has passed.
+    from kamcrm.reports.models import MonthlySummary
+
+    kept = db.session.scalars(sa.select(MonthlySummary.month).where(
+        MonthlySummary.kind == "reported", MonthlySummary.scope_code == "R2")).all()
+    assert sorted(kept) == [date(2026, month, 1) for month in range(1, 11)]
 
 
 @pytest.mark.parametrize("options, exit_code, words", [

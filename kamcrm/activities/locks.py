@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from kamcrm.errors import KamcrmError, Message, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import STAFF
-from kamcrm.periods import quarter_of
+from kamcrm.periods import quarter_label, quarter_of
 from kamcrm.reports.models import QuarterClose
 
 #: Roles that may still change activities of a closed quarter: the staff.
@@ -50,7 +50,7 @@ def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None) -
     an import, which knows the closed quarters beforehand: only staff (or the system,
     ``actor`` None) may change, and only with a ``reason``.
     """
-    label = f"{year}-Q{quarter}"
+    label = quarter_label(year, quarter)
     if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
         return PeriodClosed(
             Message("Quarter %(quarter)s is closed; only regional staff can change its activities.",

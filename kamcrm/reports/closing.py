@@ -30,13 +30,8 @@ from kamcrm.errors import Conflict, Forbidden, Message, NotFound, ValidationFail
 from kamcrm.extensions import db
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
 from kamcrm.org.scope import region_scope, scope_of_office
-from kamcrm.periods import bangkok_today, quarter_close_date, quarter_of, quarter_window
+from kamcrm.periods import bangkok_today, quarter_close_date, quarter_label, quarter_of, quarter_window
 from kamcrm.reports.models import QuarterClose
-
-
-def quarter_label(year: int, quarter: int) -> str:
-    """Return ``YYYY-Qn``."""
-    return f"{year}-Q{quarter}"
 
 
 def quarter_close_row(year: int, quarter: int) -> QuarterClose | None:

@@ -111,6 +111,7 @@ class _DemoRegion:
             self.passwords()
         if close_quarters:
             self.close_quarters()
+            self.keep_monthly_summaries()
         db.session.execute(sa.insert(AuditEntry.__table__), [{
             "occurred_at": self.now, "actor_id": None, "actor_name": None, "action": "create",
             "entity": "seed", "entity_key": "demo", "before": None,
@@ -425,6 +426,20 @@ class _DemoRegion:
         self.result.counts["quarter_closes"] = len(due)
         if due:
             self.say(f"quarters: closed {', '.join(f'{y}-Q{q}' for y, q in due)} with their CR2 snapshots")
+
+    def keep_monthly_summaries(self) -> None:
+        """Keep the 'as reported' monthly summaries of this year's months whose recording
+        deadline has passed, as the scheduler's monthly job would have done."""
+        from kamcrm.periods import recording_deadline
+        from kamcrm.reports.monthly import keep_reported_summaries
+
+        months = [month for month in range(1, 13)
+                  if recording_deadline(date(self.today.year, month, 1)) < self.today]
+        for month in months:
+            keep_reported_summaries(self.today.year, month, self.now)
+        self.result.counts["monthly_summaries"] = len(months)
+        if months:
+            self.say(f"monthly summaries: kept as reported for {len(months)} months of {self.today.year}")
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -165,7 +165,8 @@ class RetierFileForm(PageForm):
 class QuarterCloseForm(PageForm):
     """Close or reopen a quarter."""
 
-    quarter = StringField(_l("Quarter (YYYY-Qn)"), validators=[InputRequired(REQUIRED), Length(max=7)])
+    #: Choices (the quarters the page lists) are set by the view, named the page's way.
+    quarter = SelectField(_l("Quarter"), validators=[InputRequired(REQUIRED)])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
 
 

@@ -117,12 +117,44 @@ def format_month_short(month: int) -> str:
     return babel_format_date(date(2000, month, 1), format="MMM", locale="en")
 
 
+def format_quarter(year: int, quarter: int) -> str:
+    """Name a quarter the way the page reads it: ``3/2569`` in Thai, ``2026-Q3`` in English."""
+    if current_language() == "th":
+        return f"{quarter}/{be_year(year)}"
+    return f"{year}-Q{quarter}"
+
+
 def format_column(column: str, year: int) -> str:
     """Head a cumulative column the way the report form does: ``ไตรมาสที่ 1-2/2564``."""
     quarters = column[1:] if column.startswith("Q") else column
     if current_language() == "th":
         return f"ไตรมาสที่ {quarters}/{be_year(year)}"
     return f"Q{quarters} {year}"
+
+
+#: PEA's own abbreviations of its office names, longest first (กฟอ. บ้านโป่ง).
+OFFICE_ABBREVIATIONS = (
+    ("การไฟฟ้าส่วนภูมิภาคสาขาย่อย", "กฟย."),
+    ("การไฟฟ้าส่วนภูมิภาคจังหวัด", "กฟจ."),
+    ("การไฟฟ้าส่วนภูมิภาคอำเภอ", "กฟอ."),
+    ("การไฟฟ้าส่วนภูมิภาคสาขา", "กฟส."),
+    ("การไฟฟ้าส่วนภูมิภาค", "กฟภ."),
+)
+
+
+def short_label(text: str, limit: int = 32) -> str:
+    """Return a chart label: PEA's abbreviation for an office name in ``text``, then cut with
+    an ellipsis (never silently) if still longer than ``limit``."""
+    for long, short in OFFICE_ABBREVIATIONS:
+        if long in text:
+            text = text.replace(long, short, 1)
+            break
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_office_name(office, limit: int = 32) -> str:
+    """Return ``CODE name`` short enough for a chart's label (see ``short_label``)."""
+    return short_label(f"{office.code} {localized_name(office)}", limit)
 
 
 def format_number(value, digits: int = 0) -> str:

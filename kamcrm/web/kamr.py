@@ -125,7 +125,8 @@ def overdue_rows(today) -> list[dict]:
                      "account_name": activity.account.name, "type": activity.type, "date": activity.activity_date,
                      "days_left": (activity.activity_date - today).days, "what": activity.summary or ""})
     for follow_up in queries.overdue_follow_ups(current_user, today):
-        rows.append({"kind": "follow_up", "account_no": follow_up.account_no, "account_name": follow_up.account_name,
+        rows.append({"kind": "follow_up", "id": follow_up.id,
+                     "account_no": follow_up.account_no, "account_name": follow_up.account_name,
                      "type": follow_up.type, "date": follow_up.due_on, "days_left": (follow_up.due_on - today).days,
                      "what": follow_up.action})
     return sorted(rows, key=lambda row: (row["date"], row["account_no"]))
@@ -377,4 +378,6 @@ def complete_follow_up(follow_up_id: int):
         activity_ops.complete_follow_up(follow_up, current_user)
         db.session.commit()
         flash(_("Follow-up marked done."), "success")
+    if request.args.get("next"):  # the due list's button comes back to the due list
+        return redirect(safe_next(request.args["next"]))
     return redirect(url_for("kamr.account", account_no=activity.account.account_no) + "#follow-ups")

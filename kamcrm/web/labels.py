@@ -47,6 +47,7 @@ TIER_LABELS = {
     "STATUS": "Status",
     "STREAMLINE": "Streamline",
 }
+TOKEN_STATE_LABELS = {"active": _l("active"), "expired": _l("expired"), "revoked": _l("revoked")}
 OFFICE_CLASS_LABELS = {
     "region": _l("Regional office"),
     "1": _l("Class 1 office"),
@@ -64,6 +65,118 @@ AUDIT_ACTION_LABELS = {
     "reopen": _l("reopened"),
     "revoke": _l("revoked"),
     "login": _l("signed in"),
+}
+
+#: The kinds of record the audit log holds (``AuditEntry.entity``: every ``record(...)`` call,
+#: the importers and the demo seed), as the audit page names them.
+AUDIT_ENTITY_LABELS = {
+    "accounts": _l("Account"),
+    "activities": _l("Activity"),
+    "api_tokens": _l("API token"),
+    "contact_persons": _l("Contact person"),
+    "executive_visit_quotas": _l("Executive-visit quota"),
+    "follow_ups": _l("Follow-up"),
+    "frequency_rules": _l("Frequency rule"),
+    "imports": _l("File import"),
+    "offices": _l("Office"),
+    "planned_populations": _l("Planned population"),
+    "quarter_closes": _l("Quarter close"),
+    "seed": _l("Demo data"),
+    "tier_assignments": _l("Tier assignment"),
+    "users": _l("User"),
+    "year_targets": _l("Year targets"),
+}
+
+#: The fields the audit log keeps (the records' file columns and snapshot keys), as the
+#: audit page names them. A field missing here is shown by its name.
+AUDIT_FIELD_LABELS = {
+    # users
+    "username": _l("Username"),
+    "full_name": _l("Full name"),
+    "role": _l("Role"),
+    "office_code": _l("Office"),
+    "exec_role": _l("Executive role"),
+    "email": _l("E-mail"),
+    "active": _l("Active"),
+    "locale": _l("Language"),
+    "password": _l("Password"),
+    "password_changed_at": _l("Password changed"),
+    # offices
+    "code": _l("Office code"),
+    "name": _l("Name"),
+    "name_en": _l("English name"),
+    "office_class": _l("Office class"),
+    "parent_code": _l("Parent office"),
+    # accounts and tiers
+    "account_no": _l("Account no."),
+    "tier": _l("Tier"),
+    "tier_effective_from": _l("Effective from"),
+    "effective_from": _l("Effective from"),
+    "kamr_username": _l("KAMR"),
+    "sector": _l("Sector"),
+    "industrial_estate": _l("Industrial estate"),
+    "transformer_kva": _l("Transformer capacity"),
+    "monthly_revenue_thb": _l("Average monthly revenue"),
+    "boi": _l("BOI-promoted"),
+    "spp_area": _l("SPP area"),
+    "opened_on": _l("Opened"),
+    "closed_on": _l("Closed on"),
+    "notes": _l("Notes"),
+    # contact persons
+    "position": _l("Position"),
+    "phone": _l("Phone"),
+    "line_id": _l("LINE ID"),
+    # activities and follow-ups
+    "type": _l("Type"),
+    "activity_date": _l("Date"),
+    "performed_by": _l("Performed by"),
+    "status": _l("Status"),
+    "channel": _l("Channel"),
+    "summary": _l("Summary"),
+    "ref": _l("Reference"),
+    "recorded_at": _l("Recorded"),
+    "voc_kind": _l("Customer's voice"),
+    "voc_category": _l("Voice category"),
+    "voc_text": _l("What the customer said"),
+    "is_late": _l("Late"),
+    "activity_id": _l("Activity"),
+    "action": _l("Follow-up action"),
+    "due_on": _l("Follow-up due"),
+    "done_on": _l("Done on"),
+    "assignee": _l("Assignee"),
+    # targets
+    "year": _l("Year"),
+    "item": _l("Item"),
+    "period": _l("Period"),
+    "min_count": _l("At least"),
+    "target_pct": _l("Target %"),
+    "rules": _l("Frequency rules"),
+    "executive_visit_quotas": _l("Executive-visit quotas"),
+    "planned_populations": _l("Planned populations"),
+    "quota_per_quarter": _l("Accounts per quarter"),
+    "planned": _l("Planned accounts"),
+    # quarter close
+    "closed_at": _l("Closed at"),
+    "reopened_at": _l("Reopened at"),
+    "early": _l("Closed before the due date"),
+    "scopes": _l("CR2 kept for"),
+    # API tokens
+    "user": _l("User"),
+    "prefix": _l("Starts with"),
+    "expires_at": _l("Expires"),
+    "revoked_at": _l("Revoked at"),
+    # imports and the demo seed
+    "kind": _l("File type"),
+    "file": _l("File"),
+    "bytes": _l("Size (bytes)"),
+    "rows": _l("Rows"),
+    "created": _l("New"),
+    "updated": _l("Changed"),
+    "unchanged": _l("Unchanged"),
+    "today": _l("Today"),
+    "offices": _l("Offices"),
+    "users": _l("Users"),
+    "quarter_closes": _l("Quarter closes"),
 }
 
 
@@ -119,10 +232,13 @@ def translate(text) -> str:
 
 def _shown(value):
     """Return a message's value as the page shows it."""
-    from kamcrm.web.i18n import format_day, format_moment
+    from kamcrm.periods import QuarterName
+    from kamcrm.web.i18n import format_day, format_moment, format_quarter
 
     if isinstance(value, Message):
         return translate(value)
+    if isinstance(value, QuarterName):
+        return format_quarter(value.year, value.quarter)
     if isinstance(value, datetime):
         return format_moment(value)
     if isinstance(value, date):
@@ -147,5 +263,6 @@ TEMPLATE_LABELS = {
     "tier_label": lambda code: label(TIER_LABELS, code) if code else "–",
     "office_class_label": lambda code: label(OFFICE_CLASS_LABELS, code),
     "audit_action_label": lambda code: label(AUDIT_ACTION_LABELS, code),
+    "token_state_label": lambda code: label(TOKEN_STATE_LABELS, code),
     "translate": translate,
 }

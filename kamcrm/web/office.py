@@ -21,6 +21,7 @@ from kamcrm.periods import Window, period_containing, quarter_of, year_window
 from kamcrm.reports import charts
 from kamcrm.web import queries
 from kamcrm.web.common import page_url_args, paginate, report_params
+from kamcrm.web.i18n import localized_name, short_label
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
@@ -163,7 +164,7 @@ def executive_visits():
                               "total": total, "target": target, "pct": pct, "quarters_met": met,
                               "state": charts.quota_status(pct, len(quarters), met)})
         chart = charts.bar_chart(
-            [charts.Bar(row["name"][:30], row["total"], row["target"], row["state"]) for row in unit_rows],
+            [charts.Bar(short_label(row["name"]), row["total"], row["target"], row["state"]) for row in unit_rows],
             label=_("Distinct accounts visited this year against the quota"),
         ) if unit_rows else None
         per_role.append({"exec_role": role, "quota": quota, "units": unit_rows, "chart": chart})
@@ -189,7 +190,6 @@ def _unit_names(units: dict[str, set]) -> dict[str, dict]:
             db.select(User).where(User.id.in_(units["assistant_director"] or [0]))
         ).scalars()
     }
-    from kamcrm.web.i18n import localized_name
 
     return {
         "region_director": {0: _("The region")},

@@ -32,7 +32,7 @@ from kamcrm.periods import bangkok_today, parse_month, quarter_of
 from kamcrm.reports import charts
 from kamcrm.web.common import apply_errors, report_params
 from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
-from kamcrm.web.i18n import format_column, localized_name
+from kamcrm.web.i18n import format_column, format_quarter, short_office_name
 from kamcrm.web.labels import translate
 
 bp = Blueprint("region", __name__, url_prefix="/region")
@@ -56,16 +56,17 @@ def region_heatmap(year: int, as_of: date):
             .order_by(Office.code)
         ).scalars()
     )
-    grid = []
-    for office in offices:
-        figures = by_unit.get(office.id, {})
+    def row_of(units):
         row = []
         for rule in targets.rules:
-            population = sum(figures[(rule, w)].population for w in cells_of[rule]) if figures else 0
-            met = sum(figures[(rule, w)].met for w in cells_of[rule]) if figures else 0
+            population = sum(by_unit[u][(rule, w)].population for u in units for w in cells_of[rule])
+            met = sum(by_unit[u][(rule, w)].met for u in units for w in cells_of[rule])
             row.append((rule, population, met, engine.percentage(met, population)))
-        grid.append((office, row))
-    return column, targets.rules, grid
+        return row
+
+    grid = [(office, row_of([office.id] if office.id in by_unit else [])) for office in offices]
+    # Every unit, the region's own accounts included: the scope's CR2 figures.
+    return column, targets.rules, grid, row_of(list(by_unit))
 
 
 @bp.get("/")
@@ -73,7 +74,7 @@ def region_heatmap(year: int, as_of: date):
 def dashboard():
     """Show the region: a heatmap of offices by rule, and the region's own CR2 headline."""
     params = report_params()
-    column, rules, grid = region_heatmap(params.year, params.as_of)
+    column, rules, grid, total = region_heatmap(params.year, params.as_of)
     cells = [
         [
             charts.HeatCell(
@@ -88,20 +89,17 @@ def dashboard():
         for office, row in grid
     ]
     svg = charts.heatmap(
-        [f"{office.code} {localized_name(office)}"[:28] for office, _row in grid],
+        [short_office_name(office) for office, _row in grid],
         [f"{rule.type}\n{rule.tier.title()}" for rule in rules],
         cells,
         label=_("Coverage of each office by rule, %(column)s", column=format_column(column, params.year)),
     )
-    totals = []
-    for i, rule in enumerate(rules):
-        population = sum(row[i][1] for _office, row in grid)
-        met = sum(row[i][2] for _office, row in grid)
-        totals.append(charts.Bar(f"{rule.type} {rule.tier.title()}", engine.percentage(met, population) or 0,
-                                 rule.target_pct))
-    bars = charts.bar_chart(totals, label=_("Coverage of the offices together by rule"), unit="%")
+    bars = charts.bar_chart(
+        [charts.Bar(f"{rule.type} {rule.tier.title()}", pct or 0, rule.target_pct)
+         for rule, _population, _met, pct in total],
+        label=_("Coverage of every account in scope by rule, as in the CR2 report"), unit="%")
     return render_template("region/dashboard.html", params=params, column=column, rules=rules,
-                           grid=grid, heatmap=svg, bars=bars)
+                           grid=grid, total=total, heatmap=svg, bars=bars)
 
 
 # --- CR2 -------------------------------------------------------------------------------------
@@ -306,12 +304,13 @@ def update_planned(year: int, tier: str):
 # --- tier roster -----------------------------------------------------------------------------
 
 
-def _render_tiers(selection=None, upload=None, result=None, status=200):
+def _render_tiers(selection=None, upload=None, result=None, refused=None, status=200):
     return render_template(
         "region/tiers.html",
         selection=selection or RetierSelectionForm(formdata=None, prefix="pick"),
         upload=upload or RetierFileForm(formdata=None, prefix="file"),
         result=result,
+        refused=refused,
     ), status
 
 
@@ -327,41 +326,74 @@ def tiers():
     return _render_tiers(selection=selection)[0]
 
 
+def _listed_accounts(text: str) -> list[tuple[int, str]]:
+    """Return the account numbers of a pasted list with the line each is on, each number once
+    (at its first line); numbers are one per line or separated by commas."""
+    listed: dict[str, int] = {}
+    for line, content in enumerate(text.splitlines(), start=1):
+        for number in content.split(","):
+            if number.strip():
+                listed.setdefault(number.strip(), line)
+    return [(line, number) for number, line in listed.items()]
+
+
 @bp.post("/tiers/selection")
 @requires("roster.retier")
 def retier_selection():
-    """Give the listed accounts one tier from a date, through the tiers import (all or nothing)."""
+    """Give the listed accounts one tier from a date, through the tiers import (all or nothing).
+
+    The import reads the list as a tiers file of its own making; a refusal is told in the
+    list's terms: the line of the pasted list and the account number.
+    """
+    from kamcrm.errors import Conflict
+    from kamcrm.imports.importer import import_file
+
     form = RetierSelectionForm(prefix="pick")
     if not form.validate_on_submit():
         return _render_tiers(selection=form, status=422)
-    numbers = [line.strip() for line in form.account_nos.data.replace(",", "\n").splitlines() if line.strip()]
+    listed = _listed_accounts(form.account_nos.data)
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(["account_no", "tier", "effective_from"])
-    for number in dict.fromkeys(numbers):
+    for _line, number in listed:
         writer.writerow([number, form.tier.data or "", form.effective_from.data.isoformat()])
-    return _run_tier_import(io.BytesIO(text.getvalue().encode("utf-8")), "selection.csv", selection=form)
+    try:
+        result = import_file("tiers", io.BytesIO(text.getvalue().encode("utf-8")), "selection.csv",
+                             actor=current_user)
+    except Conflict:
+        flash(_("Another change to these accounts was saved at the same time; nothing was changed. "
+                "Re-tier them again."), "error")
+        return _render_tiers(selection=form, status=409)
+    if result.ok:
+        return _tiers_saved(result)
+    # Line 1 of the import's file is its header, line 2 the first listed number.
+    refused = [(listed[error.line - 2][0], listed[error.line - 2][1], error.message)
+               if 2 <= error.line <= len(listed) + 1 else (None, "", error.message)
+               for error in result.errors]
+    flash(_("Nothing was changed: %(n)s of the account numbers you listed cannot be re-tiered; see below.",
+            n=len({number for _line, number, _message in refused})), "error")
+    return _render_tiers(selection=form, refused=refused, status=422)
 
 
 @bp.post("/tiers/file")
 @requires("roster.retier", "imports.run")
 def retier_file():
     """Import a tiers file (all or nothing)."""
+    from kamcrm.imports.importer import import_file
+
     form = RetierFileForm(prefix="file")
     if not form.validate_on_submit():
         return _render_tiers(upload=form, status=422)
     upload = form.file.data
-    return _run_tier_import(upload.stream, upload.filename or "tiers.csv", upload=form)
-
-
-def _run_tier_import(stream, filename, selection=None, upload=None):
-    from kamcrm.imports.importer import import_file
-
     # The import keeps its own savepoint and writes nothing unless every row is good.
-    result = import_file("tiers", stream, filename, actor=current_user)
+    result = import_file("tiers", upload.stream, upload.filename or "tiers.csv", actor=current_user)
     if not result.ok:
         flash(_("Nothing was changed: the file has %(n)s problems, listed below.", n=len(result.errors)), "error")
-        return _render_tiers(selection=selection, upload=upload, result=result, status=422)
+        return _render_tiers(upload=form, result=result, status=422)
+    return _tiers_saved(result)
+
+
+def _tiers_saved(result):
     db.session.commit()
     flash(_("Tiers saved: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.",
             created=result.created, updated=result.updated, unchanged=result.unchanged), "success")
@@ -395,9 +427,11 @@ def audit():
     )
     page = audit_entries(current_user, criteria, request.args.get("page", 1, type=int) or 1, per_page=50)
     from kamcrm.audit.models import AUDIT_ACTIONS
+    from kamcrm.web.audit_display import entity_choices, shown_entries
     from kamcrm.web.common import page_url_args
 
     return render_template("region/audit.html", page=page, criteria=criteria, actions=AUDIT_ACTIONS,
+                           entries=shown_entries(page.items), entities=entity_choices(criteria.entity),
                            page_url_args=page_url_args)
 
 
@@ -429,11 +463,24 @@ def _quarter_rows(today: date) -> list[dict]:
     return rows
 
 
-def _render_quarters(form=None, status=200):
+def _quarter_form(rows: list[dict], posted: bool = False):
+    """The close/reopen form, offering the listed quarters by the page's names (``3/2569``)."""
     from kamcrm.web.forms import QuarterCloseForm
 
-    return render_template("region/quarters.html", rows=_quarter_rows(bangkok_today()),
-                           form=form or QuarterCloseForm(formdata=None)), status
+    form = QuarterCloseForm() if posted else QuarterCloseForm(formdata=None)
+    from kamcrm.reports.closing import quarter_closes
+
+    listed = [(row["year"], row["quarter"]) for row in rows]
+    # Older closed quarters stay reachable, to reopen one.
+    older = sorted({(row.year, row.quarter) for row in quarter_closes()} - set(listed), reverse=True)
+    form.quarter.choices = [("", _("Choose a quarter"))] + [
+        (f"{year}-Q{quarter}", format_quarter(year, quarter)) for year, quarter in listed + older]
+    return form
+
+
+def _render_quarters(form=None, status=200, rows=None):
+    rows = rows or _quarter_rows(bangkok_today())
+    return render_template("region/quarters.html", rows=rows, form=form or _quarter_form(rows)), status
 
 
 @bp.get("/quarters")
@@ -449,11 +496,10 @@ def close_or_reopen_quarter():
     """Close (or, for admins, reopen) the quarter named in the form."""
     from kamcrm.periods import parse_quarter
     from kamcrm.reports.closing import close_quarter, reopen_quarter
-    from kamcrm.web.forms import QuarterCloseForm
-
-    form = QuarterCloseForm()
+    rows = _quarter_rows(bangkok_today())
+    form = _quarter_form(rows, posted=True)
     if not form.validate_on_submit():
-        return _render_quarters(form, 422)
+        return _render_quarters(form, 422, rows)
     try:
         year, quarter = parse_quarter(form.quarter.data)
     except ValueError:
@@ -475,8 +521,8 @@ def close_or_reopen_quarter():
         return _render_quarters(form, 422)
     db.session.commit()
     if reopening:
-        flash(_("Quarter %(label)s is open again.", label=form.quarter.data.upper()), "success")
+        flash(_("Quarter %(label)s is open again.", label=format_quarter(year, quarter)), "success")
     else:
-        flash(_("Quarter %(label)s is closed and its CR2 figures are kept.", label=form.quarter.data.upper()),
+        flash(_("Quarter %(label)s is closed and its CR2 figures are kept.", label=format_quarter(year, quarter)),
               "success")
     return redirect(url_for("region.quarters"))
