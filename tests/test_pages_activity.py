@@ -187,3 +187,26 @@ def test_an_account_out_of_sight_answers_a_thai_not_found_page(client, make, kam
 
     assert response.status_code == 404
     assert "ไม่พบลูกค้าหมายเลข '020009999999'" in unescape(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("typed", ["", "no-such-account"])
+def test_one_submit_shows_every_problem_not_the_accounts_alone(client, account, typed):
+    tomorrow = (bangkok_today() + timedelta(days=1)).isoformat()
+    response = client.post("/activities/new", data=_form(account=typed, activity_date=tomorrow))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="account-error"' in html and 'id="activity_date-error"' in html
+    assert html.count('id="activity_date-error"') == 1 and _activities(account) == []
+
+
+def test_a_date_in_a_closed_quarter_is_refused_beside_the_date(client, account):
+    from kamcrm.reports.closing import close_quarter
+
+    last_year = bangkok_today().year - 1
+    close_quarter(last_year, 1, None)
+    response = client.post("/activities/new", data=_form(account="020001234567",
+                                                          activity_date=f"{last_year}-02-03"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = html.split('id="activity_date-error"', 1)[1].split("</p>", 1)[0]
+    assert f"1/{last_year + 543}" in error and _activities(account) == []

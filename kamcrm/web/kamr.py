@@ -13,8 +13,9 @@ from kamcrm.activities.locks import CLOSED_QUARTER_ROLES
 from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.compliance.due import due_list
 from kamcrm.compliance.engine import active_on, tier_on
-from kamcrm.errors import Forbidden, KamcrmError, NotFound, ValidationFailed
+from kamcrm.errors import Forbidden, KamcrmError, NotFound, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm.imports.lookups import Lookups
 from kamcrm.org.access import (
     account_for,
     activity_for,
@@ -195,6 +196,8 @@ def log_activity():
                 "success",
             )
             return redirect(safe_next(form.next.data, url_for("web.home")))
+    else:
+        _field_errors_without_account(form)
     status = 422 if request.method == "POST" else 200
     return render_template(
         "kamr/log_activity.html", form=form, closed_reason=current_user.role in CLOSED_QUARTER_ROLES
@@ -212,6 +215,7 @@ def _save_activity(form: ActivityForm) -> Activity | None:
     account, problem = resolve_account(form.account.data)
     if account is None:
         form.account.errors.append(problem)
+        _field_errors_without_account(form)
         return None
     try:
         # A savepoint: a refused change is undone, and nothing else of the request with it.
@@ -232,11 +236,29 @@ def _save_activity(form: ActivityForm) -> Activity | None:
     except Forbidden as refused:
         form.type.errors.append(translate(refused.message))
         return None
+    except PeriodClosed as refused:  # the date lies in a closed quarter: say so beside it
+        form.activity_date.errors.append(translate(refused.message))
+        return None
     except KamcrmError as refused:
         apply_errors(form, refused, ACTIVITY_FIELD_NAMES)
         return None
     db.session.commit()
     return activity
+
+
+def _field_errors_without_account(form: ActivityForm) -> None:
+    """Put the operation's own verdict on the other fields beside them, so that one submit
+    shows every problem (a future date, a missing role) and not the account's alone."""
+    _values, errors = activity_ops.validate_activity_row(
+        form.operation_data(""), Lookups(), today=bangkok_today())
+    for name in ("account_no", "performed_by"):  # the account is already refused; no performer yet
+        errors.pop(name, None)
+    for name in list(errors):  # a field the form already refused keeps its own message only
+        if getattr(form, ACTIVITY_FIELD_NAMES.get(name, name), None) is not None \
+                and getattr(form, ACTIVITY_FIELD_NAMES.get(name, name)).errors:
+            errors.pop(name)
+    if errors:
+        apply_errors(form, ValidationFailed(errors), ACTIVITY_FIELD_NAMES)
 
 
 # --- accounts ------------------------------------------------------------------------------
