@@ -120,7 +120,8 @@ def test_set_tier_adds_or_replaces_the_assignment_on_that_date_and_audits_it(off
     operations.set_tier(account, None, "2021-07-01", staff)
     assert tiers(account) == [("STAR", date(2018, 3, 1)), (None, date(2021, 7, 1))]
     assert [(e.action, e.before, e.after) for e in entries("tier_assignments")] == [
-        ("create", None, {"account_no": "020000012345", "tier": "STRATEGIC", "effective_from": "2021-07-01"}),
+        # The new assignment says what it replaced from that day: STAR since 2018.
+        ("create", {"tier": "STAR"}, {"account_no": "020000012345", "tier": "STRATEGIC", "effective_from": "2021-07-01"}),
         ("update", {"tier": "STRATEGIC"}, {"tier": None}),
     ]
     assert account.version == 3

@@ -182,3 +182,9 @@ def test_chart_labels_abbreviate_office_names_instead_of_cutting_them(client, lo
     login_as("regional_staff", office=make.region())
     html = client.get(f"/region/?{YEAR_ARGS}").get_data(as_text=True)
     assert "BPG กฟอ.บ้านโป่ง" in html.split("</svg>")[0]
+
+
+def test_an_office_managers_dashboard_is_headed_by_the_office_not_the_region(client, login_as, office):
+    login_as("office_manager", office=office)
+    heading = re.search(r"<h1>(.*?)</h1>", client.get(f"/region/?{YEAR_ARGS}").get_data(as_text=True), re.S).group(1)
+    assert "ผลการดำเนินงานของ CBI" in heading and "เขต" not in heading

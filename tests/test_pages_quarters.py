@@ -46,3 +46,8 @@ def test_staff_may_not_reopen_a_quarter(client, staff):
     response = client.post("/region/quarters", data={"quarter": DUE, "action": "reopen", "reason": "แก้ไข"})
     assert response.status_code == 422
     assert db.session.execute(sa.select(QuarterClose).filter_by(year=YEAR, quarter=1)).scalar_one().reopened_at is None
+
+
+def test_staff_are_not_offered_a_reopen_they_may_not_do(client, staff):
+    html = client.get("/region/quarters").get_data(as_text=True)
+    assert "เปิดไตรมาสอีกครั้ง" not in html and 'value="reopen"' not in html

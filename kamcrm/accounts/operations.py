@@ -11,7 +11,7 @@ the caller commits.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Mapping
 
 import sqlalchemy as sa
@@ -251,12 +251,14 @@ def set_tier(account: Account, tier: str | None, effective_from: date | str, act
     day = values["effective_from"]
     existing = _assignment_at(account, day)
     before = {"tier": existing.tier} if existing is not None else None
+    # A new assignment's entry says what the account held until then, as a tiers import's does.
+    held = None if existing is not None else {"tier": _tier_held_before(account, day)}
     with integrity_guard(Message("Account '%(account_no)s' already has a tier from %(day)s.",
                                  account_no=account.account_no, day=day)):
         assignment = _assign_tier(account, values["tier"], day)
         account.updated_at = utcnow()
     if before is None or before["tier"] != assignment.tier:
-        change = tier_change(account.account_no, day, assignment.tier, before, created=before is None)
+        change = tier_change(account.account_no, day, assignment.tier, before or held, created=before is None)
         record(change.action, change.entity, change.entity_key, actor=actor, before=change.before,
                after=change.after)
     return assignment
@@ -276,6 +278,13 @@ def tier_change(account_no: str, day: date, tier: str | None, before: dict | Non
         return Change("create", "tier_assignments", key, before,
                       {"account_no": account_no, "tier": tier, "effective_from": day.isoformat()})
     return Change("update", "tier_assignments", key, before, {"tier": tier})
+
+
+def _tier_held_before(account: Account, day: date) -> str | None:
+    """Return the tier ``account`` held the day before ``day`` (None: none)."""
+    from kamcrm.compliance.engine import tier_on
+
+    return db.session.scalar(sa.select(tier_on(account.id, day - timedelta(days=1))))
 
 
 def _assign_tier(account: Account, tier: str | None, day: date) -> TierAssignment:
