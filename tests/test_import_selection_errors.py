@@ -69,7 +69,7 @@ def test_a_refused_tiers_file_still_names_the_files_lines(client, make, staff):
     data = {"file-file": (io.BytesIO(b"account_no,tier,effective_from\nF-1,STATUS,2021-04-01\nNOPE-9,STAR,2021-04-01\n"),
                           "tiers.csv")}
     html = client.post("/region/tiers/file", data=data, content_type="multipart/form-data").get_data(as_text=True)
-    assert "the file has 1 problems" in html
+    assert "the file has 1 problem," in html
     assert _problems(html) == [("3", "account_no", "unknown account &#39;NOPE-9&#39;")]
 
 

@@ -150,8 +150,9 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
         # can get here. Nothing of the file is kept.
         if savepoint.is_active:
             savepoint.rollback()
-        raise Conflict(f"Another change to the same records was saved while {filename} was being "
-                       "imported; nothing was imported. Import the file again.") from error
+        raise Conflict(Message("Another change to the same records was saved while %(file)s was being "
+                               "imported; nothing was imported. Import the file again.",
+                               file=filename)) from error
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from kamcrm.compliance import engine
@@ -388,7 +389,9 @@ def retier_file():
     # The import keeps its own savepoint and writes nothing unless every row is good.
     result = import_file("tiers", upload.stream, upload.filename or "tiers.csv", actor=current_user)
     if not result.ok:
-        flash(_("Nothing was changed: the file has %(n)s problems, listed below.", n=len(result.errors)), "error")
+        flash(ngettext("Nothing was changed: the file has %(num)d problem, listed below.",
+                       "Nothing was changed: the file has %(num)d problems, listed below.",
+                       len(result.errors)), "error")
         return _render_tiers(upload=form, result=result, status=422)
     return _tiers_saved(result)
 
