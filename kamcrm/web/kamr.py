@@ -197,7 +197,7 @@ def log_activity():
             )
             return redirect(safe_next(form.next.data, url_for("web.home")))
     else:
-        _field_errors_without_account(form)
+        _operation_errors_beside_fields(form)
     status = 422 if request.method == "POST" else 200
     return render_template(
         "kamr/log_activity.html", form=form, closed_reason=current_user.role in CLOSED_QUARTER_ROLES
@@ -215,7 +215,7 @@ def _save_activity(form: ActivityForm) -> Activity | None:
     account, problem = resolve_account(form.account.data)
     if account is None:
         form.account.errors.append(problem)
-        _field_errors_without_account(form)
+        _operation_errors_beside_fields(form)
         return None
     try:
         # A savepoint: a refused change is undone, and nothing else of the request with it.
@@ -246,7 +246,7 @@ def _save_activity(form: ActivityForm) -> Activity | None:
     return activity
 
 
-def _field_errors_without_account(form: ActivityForm) -> None:
+def _operation_errors_beside_fields(form: ActivityForm) -> None:
     """Put the operation's own verdict on the other fields beside them, so that one submit
     shows every problem (a future date, a missing role) and not the account's alone."""
     _values, errors = activity_ops.validate_activity_row(
