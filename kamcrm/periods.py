@@ -215,6 +215,11 @@ def parse_quarter(text: str) -> tuple[int, int]:
     return year, quarter
 
 
+def month_key(year: int, month: int) -> str:
+    """Return the ``YYYY-MM`` name of a month (what ``parse_month`` reads)."""
+    return f"{year:04d}-{month:02d}"
+
+
 def parse_month(text: str) -> tuple[int, int]:
     """Parse ``YYYY-MM`` into (year, month); raise ValueError with a clear message."""
     try:

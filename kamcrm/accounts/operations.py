@@ -11,8 +11,9 @@ the caller commits.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Mapping
+from bisect import bisect_left
+from datetime import date, datetime
+from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 
@@ -252,7 +253,9 @@ def set_tier(account: Account, tier: str | None, effective_from: date | str, act
     existing = _assignment_at(account, day)
     before = {"tier": existing.tier} if existing is not None else None
     # A new assignment's entry says what the account held until then, as a tiers import's does.
-    held = None if existing is not None else {"tier": _tier_held_before(account, day)}
+    held = None
+    if existing is None:
+        held = {"tier": tiers_held_before([(account.id, day)]).get((account.id, day))}
     with integrity_guard(Message("Account '%(account_no)s' already has a tier from %(day)s.",
                                  account_no=account.account_no, day=day)):
         assignment = _assign_tier(account, values["tier"], day)
@@ -280,11 +283,29 @@ def tier_change(account_no: str, day: date, tier: str | None, before: dict | Non
     return Change("update", "tier_assignments", key, before, {"tier": tier})
 
 
-def _tier_held_before(account: Account, day: date) -> str | None:
-    """Return the tier ``account`` held the day before ``day`` (None: none)."""
-    from kamcrm.compliance.engine import tier_on
-
-    return db.session.scalar(sa.select(tier_on(account.id, day - timedelta(days=1))))
+def tiers_held_before(keys: Iterable[tuple[int, date]]) -> dict[tuple[int, date], str | None]:
+    """Return, for each (account id, day), the tier the account held the day before (from its
+    latest assignment before ``day``; missing when it had none), read set-based."""
+    table = TierAssignment.__table__
+    wanted: dict[int, list[date]] = {}
+    for account_id, day in keys:
+        wanted.setdefault(account_id, []).append(day)
+    ids = sorted(wanted)
+    held = {}
+    for start in range(0, len(ids), 1000):
+        history: dict[int, list[tuple[date, str | None]]] = {}
+        query = (sa.select(table.c.account_id, table.c.effective_from, table.c.tier)
+                 .where(table.c.account_id.in_(ids[start:start + 1000])))
+        for account_id, effective_from, tier in db.session.execute(query):
+            history.setdefault(account_id, []).append((effective_from, tier))
+        for account_id, assignments in history.items():
+            assignments.sort(key=lambda assignment: assignment[0])
+            starts = [effective_from for effective_from, _ in assignments]
+            for day in wanted[account_id]:
+                position = bisect_left(starts, day)
+                if position:
+                    held[(account_id, day)] = assignments[position - 1][1]
+    return held
 
 
 def _assign_tier(account: Account, tier: str | None, day: date) -> TierAssignment:

@@ -15,7 +15,6 @@ account's tier moves), so it gets its own entry too, the one ``set_tier`` writes
 """
 from __future__ import annotations
 
-from bisect import bisect_left
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, NamedTuple
 
@@ -448,7 +447,7 @@ def write_tiers(importer: Importer, rows: list[dict], numbers: dict[int, str], *
         if key in tiers.changed and key not in tiers.existing and row["account_id"] not in new_accounts:
             added[key] = row["tier"]
     if added:
-        held = tiers_held_before(added)
+        held = account_ops.tiers_held_before(added)
         context = importer.context
         context.audit.extend(
             account_ops.tier_change(numbers[account_id], day, tier, {"tier": held.get((account_id, day))},
@@ -457,31 +456,6 @@ def write_tiers(importer: Importer, rows: list[dict], numbers: dict[int, str], *
         )
         context.write_audit()
     return {account_id for account_id, _ in tiers.changed}
-
-
-def tiers_held_before(keys: Iterable[tuple[int, date]]) -> dict[tuple[int, date], str | None]:
-    """Return, for each (account id, day), the tier the account held the day before (from its
-    latest assignment before ``day``; missing when it had none), read set-based."""
-    table = TierAssignment.__table__
-    wanted: dict[int, list[date]] = {}
-    for account_id, day in keys:
-        wanted.setdefault(account_id, []).append(day)
-    ids = sorted(wanted)
-    held = {}
-    for start in range(0, len(ids), 1000):
-        history: dict[int, list[tuple[date, str | None]]] = {}
-        query = (sa.select(table.c.account_id, table.c.effective_from, table.c.tier)
-                 .where(table.c.account_id.in_(ids[start:start + 1000])))
-        for account_id, effective_from, tier in db.session.execute(query):
-            history.setdefault(account_id, []).append((effective_from, tier))
-        for account_id, assignments in history.items():
-            assignments.sort(key=lambda assignment: assignment[0])
-            starts = [effective_from for effective_from, _ in assignments]
-            for day in wanted[account_id]:
-                position = bisect_left(starts, day)
-                if position:
-                    held[(account_id, day)] = assignments[position - 1][1]
-    return held
 
 
 def bump_versions(account_ids: Iterable[int], now: datetime) -> None:

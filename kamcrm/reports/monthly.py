@@ -45,6 +45,7 @@ from kamcrm.org.scope import (
 from kamcrm.periods import (
     Window,
     cumulative_windows,
+    month_key,
     month_window,
     parse_month,
     period_containing,
@@ -63,11 +64,6 @@ REGIONAL_ROW = None
 
 class NotReportedYet(NotFound):
     """The summary as reported was asked for before the job kept it."""
-
-
-def month_key(year: int, month: int) -> str:
-    """Return the ``YYYY-MM`` name of a month."""
-    return f"{year:04d}-{month:02d}"
 
 
 # --- figures -----------------------------------------------------------------------------

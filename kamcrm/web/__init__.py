@@ -64,16 +64,11 @@ def month_choices(selected: str) -> list[date]:
     through the first month of ``PAST_YEARS`` ago, widened to include ``selected``
     (``YYYY-MM``, already validated)."""
     today = bangkok_today()
-    newest = date(today.year, today.month, 1)
-    oldest = date(today.year - PAST_YEARS, 1, 1)
-    chosen = date(*parse_month(selected), 1)
-    newest, oldest = max(newest, chosen), min(oldest, chosen)
-    months = []
-    year, month = newest.year, newest.month
-    while (year, month) >= (oldest.year, oldest.month):
-        months.append(date(year, month, 1))
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months
+    year, month = parse_month(selected)
+    # Months counted from year 0, so that a range steps across year ends.
+    newest = max(today.year * 12 + today.month - 1, year * 12 + month - 1)
+    oldest = min((today.year - PAST_YEARS) * 12, year * 12 + month - 1)
+    return [date(index // 12, index % 12 + 1, 1) for index in range(newest, oldest - 1, -1)]
 
 
 def field_attrs(field, hint, extra: dict) -> dict:

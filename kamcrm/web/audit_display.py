@@ -18,8 +18,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from kamcrm.accounts.operations import ALWAYS as ALWAYS_DAY
 from kamcrm.audit.models import AuditEntry
 from kamcrm.extensions import db
+from kamcrm.periods import parse_quarter
 from kamcrm.web import LANGUAGE_NAMES
 from kamcrm.web.i18n import (
     format_day, format_moment, format_number, format_pct, format_quarter, format_year,
@@ -60,8 +62,8 @@ AMOUNT_FIELDS = frozenset({"transformer_kva", "monthly_revenue_thb", "bytes", "r
                            "updated", "unchanged", "offices", "users"})
 #: The file kinds of an import, by the kind of record each one holds.
 IMPORT_KIND_ENTITIES = {"tiers": "tier_assignments"}
-#: ``effective_from`` of a tier that holds "from always" (``accounts.operations.ALWAYS``).
-ALWAYS = "1900-01-01"
+#: ``effective_from`` of a tier that holds "from always", as the log keeps it.
+ALWAYS = ALWAYS_DAY.isoformat()
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
 _NO_VALUE = (None, "", [], {})
@@ -195,8 +197,7 @@ def record_name(entity: str, key: str) -> str:
     parts = key.split(":")
     try:
         if entity == "quarter_closes":
-            year, quarter = key.split("-Q")
-            return format_quarter(int(year), int(quarter))
+            return format_quarter(*parse_quarter(key))
         if entity == "year_targets":
             return format_year(int(key))
         if entity == "frequency_rules" and len(parts) == 3:

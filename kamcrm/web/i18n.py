@@ -15,7 +15,7 @@ from flask_babel import get_locale, refresh
 from flask_login import current_user
 from markupsafe import Markup
 
-from kamcrm.periods import BANGKOK, THAI_MONTHS, THAI_MONTHS_SHORT, be_year, thai_date
+from kamcrm.periods import BANGKOK, THAI_MONTHS, THAI_MONTHS_SHORT, be_year, quarter_label, thai_date
 
 #: Name of the cookie that keeps the chosen language for a year.
 LANGUAGE_COOKIE = "lang"
@@ -121,7 +121,7 @@ def format_quarter(year: int, quarter: int) -> str:
     """Name a quarter the way the page reads it: ``3/2569`` in Thai, ``2026-Q3`` in English."""
     if current_language() == "th":
         return f"{quarter}/{be_year(year)}"
-    return f"{year}-Q{quarter}"
+    return str(quarter_label(year, quarter))
 
 
 def format_column(column: str, year: int) -> str:

@@ -254,8 +254,7 @@ def _operation_errors_beside_fields(form: ActivityForm) -> None:
     for name in ("account_no", "performed_by"):  # the account is already refused; no performer yet
         errors.pop(name, None)
     for name in list(errors):  # a field the form already refused keeps its own message only
-        if getattr(form, ACTIVITY_FIELD_NAMES.get(name, name), None) is not None \
-                and getattr(form, ACTIVITY_FIELD_NAMES.get(name, name)).errors:
+        if getattr(getattr(form, ACTIVITY_FIELD_NAMES.get(name, name), None), "errors", None):
             errors.pop(name)
     if errors:
         apply_errors(form, ValidationFailed(errors), ACTIVITY_FIELD_NAMES)

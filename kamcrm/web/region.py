@@ -25,11 +25,11 @@ from flask_login import current_user
 from kamcrm.compliance import engine
 from kamcrm.compliance import operations as target_ops
 from kamcrm.compliance.targets import year_targets
-from kamcrm.errors import KamcrmError, NotFound
+from kamcrm.errors import Conflict, KamcrmError, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
-from kamcrm.periods import bangkok_today, parse_month, quarter_of
+from kamcrm.periods import bangkok_today, month_key, parse_month, quarter_label, quarter_of
 from kamcrm.reports import charts
 from kamcrm.web.common import apply_errors, report_params
 from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
@@ -149,11 +149,10 @@ def monthly():
     from kamcrm.reports.monthly import NotReportedYet, monthly_report_for
 
     today = bangkok_today()
-    default_month = f"{today.year}-{today.month:02d}"
+    default_month = month_key(today.year, today.month)
     month = request.args.get("month") or default_month
     try:
-        year, number = parse_month(month)
-        month = f"{year}-{number:02d}"  # the picker and the download links use one spelling
+        month = month_key(*parse_month(month))  # the picker and the download links use one spelling
     except ValueError:
         flash(_("That month is not valid; showing this month."), "warning")
         month = default_month
@@ -186,8 +185,7 @@ def monthly_download(fmt: str):
         abort(404)
     month = request.args.get("month") or ""
     try:
-        year, number = parse_month(month)
-        month = f"{year}-{number:02d}"  # the picker and the download links use one spelling
+        month = month_key(*parse_month(month))
     except ValueError:
         abort(404)
     office = request.args.get("office") or None
@@ -346,7 +344,6 @@ def retier_selection():
     The import reads the list as a tiers file of its own making; a refusal is told in the
     list's terms: the line of the pasted list and the account number.
     """
-    from kamcrm.errors import Conflict
     from kamcrm.imports.importer import import_file
 
     form = RetierSelectionForm(prefix="pick")
@@ -368,9 +365,8 @@ def retier_selection():
     if result.ok:
         return _tiers_saved(result)
     # Line 1 of the import's file is its header, line 2 the first listed number.
-    refused = [(listed[error.line - 2][0], listed[error.line - 2][1], error.message)
-               if 2 <= error.line <= len(listed) + 1 else (None, "", error.message)
-               for error in result.errors]
+    listed_at = dict(enumerate(listed, start=2))
+    refused = [(*listed_at.get(error.line, (None, "")), error.message) for error in result.errors]
     flash(_("Nothing was changed: %(n)s of the account numbers you listed cannot be re-tiered; see below.",
             n=len({number for _line, number, _message in refused})), "error")
     return _render_tiers(selection=form, refused=refused, status=422)
@@ -441,15 +437,18 @@ def audit():
 # --- quarter close ---------------------------------------------------------------------------
 
 
-def _quarter_rows(today: date) -> list[dict]:
-    """Return the last eight quarters with their close state, latest first."""
+def _quarter_page(today: date, posted: bool = False):
+    """Return the last eight quarters with their close state (latest first) and the close
+    form, which offers them, and older closed ones to reopen, by the page's names (``3/2569``).
+    The closes are read once for both."""
     from kamcrm.periods import quarter_close_date, quarter_window
     from kamcrm.reports.closing import quarter_closes
+    from kamcrm.web.forms import QuarterCloseForm
 
     closes = {(row.year, row.quarter): row for row in quarter_closes()}
     rows = []
     year, quarter = today.year, quarter_of(today)
-    for _ in range(8):
+    for _step in range(8):
         row = closes.get((year, quarter))
         window = quarter_window(year, quarter)
         if row is not None and row.reopened_at is None:
@@ -460,37 +459,26 @@ def _quarter_rows(today: date) -> list[dict]:
             state = "reporting"
         else:
             state = "due"
-        rows.append({"label": f"{year}-Q{quarter}", "year": year, "quarter": quarter, "window": window,
+        rows.append({"year": year, "quarter": quarter, "window": window,
                      "close_date": quarter_close_date(year, quarter), "state": state, "row": row})
         year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-    return rows
-
-
-def _quarter_form(rows: list[dict], posted: bool = False):
-    """The close/reopen form, offering the listed quarters by the page's names (``3/2569``)."""
-    from kamcrm.web.forms import QuarterCloseForm
-
-    form = QuarterCloseForm() if posted else QuarterCloseForm(formdata=None)
-    from kamcrm.reports.closing import quarter_closes
-
     listed = [(row["year"], row["quarter"]) for row in rows]
-    # Older closed quarters stay reachable, to reopen one.
-    older = sorted({(row.year, row.quarter) for row in quarter_closes()} - set(listed), reverse=True)
+    older = sorted(set(closes) - set(listed), reverse=True)
+    form = QuarterCloseForm() if posted else QuarterCloseForm(formdata=None)
     form.quarter.choices = [("", _("Choose a quarter"))] + [
-        (f"{year}-Q{quarter}", format_quarter(year, quarter)) for year, quarter in listed + older]
-    return form
+        (quarter_label(year, quarter), format_quarter(year, quarter)) for year, quarter in listed + older]
+    return rows, form
 
 
-def _render_quarters(form=None, status=200, rows=None):
-    rows = rows or _quarter_rows(bangkok_today())
-    return render_template("region/quarters.html", rows=rows, form=form or _quarter_form(rows)), status
+def _render_quarters(rows, form, status=200):
+    return render_template("region/quarters.html", rows=rows, form=form), status
 
 
 @bp.get("/quarters")
 @requires("periods.close")
 def quarters():
     """Show each quarter's close state; close a due quarter, or (admins) reopen one."""
-    return _render_quarters()[0]
+    return _render_quarters(*_quarter_page(bangkok_today()))[0]
 
 
 @bp.post("/quarters")
@@ -499,15 +487,11 @@ def close_or_reopen_quarter():
     """Close (or, for admins, reopen) the quarter named in the form."""
     from kamcrm.periods import parse_quarter
     from kamcrm.reports.closing import close_quarter, reopen_quarter
-    rows = _quarter_rows(bangkok_today())
-    form = _quarter_form(rows, posted=True)
+
+    rows, form = _quarter_page(bangkok_today(), posted=True)
     if not form.validate_on_submit():
-        return _render_quarters(form, 422, rows)
-    try:
-        year, quarter = parse_quarter(form.quarter.data)
-    except ValueError:
-        form.quarter.errors.append(_("Write the quarter as YYYY-Qn, e.g. 2026-Q3."))
-        return _render_quarters(form, 422)
+        return _render_quarters(rows, form, 422)
+    year, quarter = parse_quarter(form.quarter.data)  # one of the offered choices
     reopening = request.form.get("action") == "reopen"
     try:
         with db.session.begin_nested():
@@ -521,7 +505,7 @@ def close_or_reopen_quarter():
             form.quarter.errors.append(translate(refused.message))
         else:
             apply_errors(form, refused)
-        return _render_quarters(form, 422)
+        return _render_quarters(rows, form, 422)  # nothing changed: the same rows
     db.session.commit()
     if reopening:
         flash(_("Quarter %(label)s is open again.", label=format_quarter(year, quarter)), "success")
