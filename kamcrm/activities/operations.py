@@ -7,7 +7,9 @@ Rows use the field names of the activities file (SPEC section 7): ``account_no``
 Rules kept here: ``is_late`` from ``periods.is_late_entry``; ``recorded_at`` defaults to now
 and only staff may set it; the quarter lock (``ensure_period_open``) for the activity's date
 and, when a change moves it, for the old date too; an EXV names its exec_role and no other
-type has one; ``done`` is the default status and cannot lie in the future; refs are unique.
+type has one; ``done`` is the default status and cannot lie in the future; every date lies in
+the account's life (``opened_on`` .. ``closed_on``) and in ``periods.FIRST_YEAR`` ..
+``LAST_YEAR``; refs are unique.
 
 Scope: the caller (pages, API) has already resolved the activity or account inside the
 actor's scope and checked the actor's role; these functions do not decide visibility.
@@ -27,6 +29,7 @@ from kamcrm.audit.operations import changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm import limits
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
 from kamcrm.org.access import STAFF
@@ -71,17 +74,17 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
         "channel": _CHANNEL(raw, "channel", errors),
         "performed_by_id": None,
         "exec_role": _EXEC_ROLE(raw, "exec_role", errors),
-        "summary": fields.text(raw, "summary", errors),
-        "ref": fields.text(raw, "ref", errors, max_length=100),
+        "summary": fields.text(raw, "summary", errors, max_length=limits.SUMMARY),
+        "ref": fields.text(raw, "ref", errors, max_length=limits.ACTIVITY_REF),
         "recorded_at": fields.moment(raw, "recorded_at", errors),
     }
     if "voc_kind" in raw or "voc_category" in raw or "voc_text" in raw:
         values["voc_kind"] = _VOC_KIND(raw, "voc_kind", errors)
-        values["voc_category"] = fields.text(raw, "voc_category", errors, max_length=100)
-        values["voc_text"] = fields.text(raw, "voc_text", errors)
+        values["voc_category"] = fields.text(raw, "voc_category", errors, max_length=limits.VOC_CATEGORY)
+        values["voc_text"] = fields.text(raw, "voc_text", errors, max_length=limits.VOC_TEXT)
         if values["voc_kind"] is None and "voc_kind" not in errors and (values["voc_category"] or values["voc_text"]):
             fields.add_error(errors, "voc_kind", Message("is required when the customer's voice is given"))
-    account_no = fields.text(raw, "account_no", errors, required=True, max_length=30)
+    account_no = fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO)
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None:
@@ -89,7 +92,8 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
         else:
             values["account_id"] = account.id
             values["office_id"] = account.office_id
-    performer = fields.text(raw, "performed_by", errors, required=True, max_length=80)
+            _check_account_life(values["activity_date"], account, errors)
+    performer = fields.text(raw, "performed_by", errors, required=True, max_length=limits.USERNAME)
     if performer is not None:
         user = lookups.users.get(performer)
         if user is None:
@@ -110,6 +114,21 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
                          Message("%(day)s is after today (%(today)s); a done activity cannot lie in the "
                                  "future (plan it with status planned)", day=day, today=today))
     return values, errors
+
+
+def _check_account_life(day: date | None, account, errors: fields.Errors) -> None:
+    """Refuse a date before the account opened or after it closed: nothing, done or planned,
+    happens with a customer outside its life."""
+    if day is None:
+        return
+    if account.opened_on is not None and day < account.opened_on:
+        fields.add_error(errors, "activity_date",
+                         Message("%(day)s is before the account opened (%(opened_on)s)",
+                                 day=day, opened_on=account.opened_on))
+    elif account.closed_on is not None and day > account.closed_on:
+        fields.add_error(errors, "activity_date",
+                         Message("%(day)s is after the account closed (%(closed_on)s)",
+                                 day=day, closed_on=account.closed_on))
 
 
 def activity_record(activity: Activity) -> dict:
@@ -257,12 +276,12 @@ def validate_follow_up_row(raw: Mapping[str, object], lookups: Lookups) -> tuple
     """Check a follow-up action (``assignee`` is a username); return (values, errors)."""
     errors: fields.Errors = {}
     values = {
-        "action": fields.text(raw, "action", errors, required=True),
+        "action": fields.text(raw, "action", errors, required=True, max_length=limits.FOLLOW_UP_ACTION),
         "due_on": fields.day(raw, "due_on", errors, required=True),
         "done_on": fields.day(raw, "done_on", errors),
         "assignee_id": None,
     }
-    assignee = fields.text(raw, "assignee", errors, max_length=80)
+    assignee = fields.text(raw, "assignee", errors, max_length=limits.USERNAME)
     if assignee is not None:
         user = lookups.users.get(assignee)
         if user is None:

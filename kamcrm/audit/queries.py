@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from kamcrm import limits
 from kamcrm.audit.models import AuditEntry
 from kamcrm.extensions import db
 from kamcrm.periods import BANGKOK
@@ -118,7 +119,7 @@ def audit_entries(user, criteria: AuditFilter | None = None, page: int = 1,
 
     require(user, "audit.view")
     criteria = criteria or AuditFilter()
-    page = max(1, int(page))
+    page = min(max(1, int(page)), limits.MAX_PAGE)
     per_page = min(MAX_PER_PAGE, max(1, int(per_page)))
     conditions = audit_conditions(criteria)
     total = db.session.execute(
