@@ -248,3 +248,27 @@ def test_the_import_refuses_a_nul_character(world):
     result = _import_activities("A-0001,COM,2021-03-05,kamr.a,done,,,bad\x00summary,,\n")
 
     assert [(error.line, error.field) for error in result.errors] == [(2, "summary")]
+
+
+def test_a_follow_up_done_in_year_9999_is_refused(api, world, make):
+    activity = make.activity(world.account_a, performed_by=world.kamr_a)
+    caller = api(world.kamr_a)
+    added = caller.post(f"/activities/{activity.id}/follow-ups", json={"action": "Send the quote", "due_on": "2021-02-10"})
+
+    response = caller.post(f"/activities/{activity.id}/follow-ups/{added.get_json()['id']}/complete",
+                           json={"done_on": "9999-12-31"})
+
+    assert response.status_code == 422
+    assert "done_on" in response.get_json()["errors"]
+
+
+def test_a_reason_longer_than_the_maximum_is_refused_before_the_audit_log_keeps_it(api, world):
+    response = api(world.staff).post(
+        "/activities",
+        json={"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05", "performed_by": "kamr.a",
+              "reason": "r" * (limits.REASON + 1)},
+    )
+
+    assert response.status_code == 422
+    assert "reason" in response.get_json()["errors"]
+    assert _activities() == 0

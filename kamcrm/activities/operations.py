@@ -35,7 +35,7 @@ from kamcrm.imports.lookups import Lookups
 from kamcrm.org.access import STAFF
 from kamcrm.org.models import EXEC_ROLES
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
-from kamcrm.periods import bangkok_today, is_late_entry
+from kamcrm.periods import FIRST_YEAR, LAST_YEAR, bangkok_today, is_late_entry, year_in_range
 
 #: The activities file's columns.
 ACTIVITY_FILE_FIELDS = (
@@ -164,6 +164,7 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     any: it is used for the row's ``account_no`` instead of being looked up again.
     """
     reject_unknown_fields(data, ACTIVITY_FIELDS, "an activity")
+    reason = clean_reason(reason)
     now = now or utcnow()
     data = dict(data)
     if not data.get("performed_by") and actor is not None:
@@ -207,6 +208,7 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
     gives a ``reason``). ``recorded_at`` stays unless changed; ``is_late`` is recomputed.
     """
     reject_unknown_fields(changes, ACTIVITY_FIELDS, "an activity")
+    reason = clean_reason(reason)
     if expected_version is not None and expected_version != activity.version:
         raise PreconditionFailed(
             Message("Activity %(id)s changed since version %(expected)s (it is now version "
@@ -244,10 +246,24 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
 
 def delete_activity(activity: Activity, actor=None, *, reason: str | None = None) -> None:
     """Delete an activity and its follow-ups (the quarter lock applies)."""
+    reason = clean_reason(reason)
     ensure_period_open(activity.activity_date, actor, reason)
     record("delete", "activities", activity.id, actor=actor, before=activity_record(activity), reason=reason)
     db.session.delete(activity)
     db.session.flush()
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """Return the reason for a change as the audit log keeps it; refuse what it cannot keep.
+
+    Pages, API, CLI and imports all give it, so its bound (``limits.REASON``) and the NUL
+    check live here rather than in each entry point.
+    """
+    errors: fields.Errors = {}
+    cleaned = fields.text({"reason": reason}, "reason", errors, max_length=limits.REASON)
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
 
 
 RECORDED_AT_REFUSED = Message("only regional staff may set when an activity was recorded "
@@ -321,6 +337,9 @@ def complete_follow_up(follow_up: FollowUp, actor=None, *, done_on: date | None 
                        now: datetime | None = None) -> FollowUp:
     """Mark a follow-up done on ``done_on`` (default: today in Bangkok)."""
     done_on = done_on or bangkok_today(now)
+    if not year_in_range(done_on.year):
+        raise ValidationFailed({"done_on": [Message("%(value)s is not between the years %(first)s and %(last)s",
+                                                    value=f"'{done_on}'", first=FIRST_YEAR, last=LAST_YEAR)]})
     if follow_up.done_on == done_on:
         return follow_up
     before = follow_up_record(follow_up)
