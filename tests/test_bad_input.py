@@ -272,3 +272,14 @@ def test_a_reason_longer_than_the_maximum_is_refused_before_the_audit_log_keeps_
     assert response.status_code == 422
     assert "reason" in response.get_json()["errors"]
     assert _activities() == 0
+
+
+def test_the_import_command_refuses_a_reason_longer_than_the_maximum(runner, world, tmp_path):
+    path = tmp_path / "activities.csv"
+    path.write_text(ACTIVITY_HEADER + "A-0001,COM,2021-03-05,kamr.a,done,,,,,\n", encoding="utf-8")
+
+    result = runner.invoke(args=["import", "activities", str(path), "--reason", "r" * (limits.REASON + 1)])
+
+    assert result.exit_code != 0
+    assert f"is longer than {limits.REASON} characters" in result.output
+    assert _activities() == 0

@@ -262,7 +262,8 @@ def clean_reason(reason: str | None) -> str | None:
     errors: fields.Errors = {}
     cleaned = fields.text({"reason": reason}, "reason", errors, max_length=limits.REASON)
     if errors:
-        raise ValidationFailed(errors)
+        # The field's own words as the message too: the CLI prints only that.
+        raise ValidationFailed(errors, message=errors["reason"][0])
     return cleaned
 
 
