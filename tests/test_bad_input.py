@@ -283,3 +283,18 @@ def test_the_import_command_refuses_a_reason_longer_than_the_maximum(runner, wor
     assert result.exit_code != 0
     assert f"is longer than {limits.REASON} characters" in result.output
     assert _activities() == 0
+
+
+@pytest.mark.parametrize("query", ["to=9999-12-31", "from=0001-01-01"])
+def test_the_audit_page_takes_filter_dates_beyond_any_entry(client, login_as, world, query):
+    login_as(world.staff)
+
+    response = client.get(f"/region/audit?{query}")
+
+    assert response.status_code == 200
+
+
+def test_the_audit_command_takes_a_last_date_of_9999_12_31(runner, world):
+    result = runner.invoke(args=["audit", "list", "--to", "9999-12-31"])
+
+    assert result.exit_code == 0
