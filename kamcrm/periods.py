@@ -19,6 +19,16 @@ QUARTER_CLOSE_DAYS = 15
 
 PERIOD_KINDS = ("year", "half", "quarter")
 
+#: The CE years business dates, reports and targets may lie in. The records start in 2000
+#: and nothing is planned past 2200; a year outside is a typing error (a Buddhist-era year
+#: typed as CE, 9999), refused before any date arithmetic could overflow on it.
+FIRST_YEAR, LAST_YEAR = 2000, 2200
+#: The earliest year of an account's own dates (opened, tier from): customers are older
+#: than the CRM.
+FIRST_ACCOUNT_YEAR = 1900
+#: What a CE year becomes in the Buddhist era.
+BE_OFFSET = 543
+
 THAI_MONTHS = (
     "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
     "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
@@ -194,7 +204,17 @@ def quarter_is_closed_on(year: int, quarter: int, today: date) -> bool:
 
 def be_year(year: int) -> int:
     """Return the Buddhist-era year of a CE year."""
-    return year + 543
+    return year + BE_OFFSET
+
+
+def year_in_range(year: int, first: int = FIRST_YEAR) -> bool:
+    """Return whether ``year`` (CE) lies between ``first`` and :data:`LAST_YEAR`."""
+    return first <= year <= LAST_YEAR
+
+
+def looks_buddhist(year: int) -> bool:
+    """Return whether an out-of-range ``year`` is probably a BE year written where CE belongs."""
+    return year_in_range(year - BE_OFFSET)
 
 
 def thai_date(day: date, short: bool = False) -> str:
@@ -210,7 +230,7 @@ def parse_quarter(text: str) -> tuple[int, int]:
         year, quarter = int(year_text), int(quarter_text)
     except ValueError:
         raise ValueError(f"{text!r} is not a quarter; write it as YYYY-Qn, e.g. 2026-Q3") from None
-    if quarter not in (1, 2, 3, 4) or not 1900 <= year <= 2999:
+    if quarter not in (1, 2, 3, 4) or not year_in_range(year):
         raise ValueError(f"{text!r} is not a quarter; write it as YYYY-Qn, e.g. 2026-Q3")
     return year, quarter
 
@@ -228,4 +248,9 @@ def parse_month(text: str) -> tuple[int, int]:
         date(year, month, 1)
     except ValueError:
         raise ValueError(f"{text!r} is not a month; write it as YYYY-MM, e.g. 2026-10") from None
+    if not year_in_range(year):
+        # A month's report reads the month after it (the recording deadline): 9999-12 would
+        # overflow there, and no such month holds any record.
+        raise ValueError(f"{text!r} is not a month between {FIRST_YEAR} and {LAST_YEAR}; "
+                         "write it as YYYY-MM (CE), e.g. 2026-10")
     return year, month

@@ -76,7 +76,7 @@ ACCOUNT_HEADER = "account_no,name,office_code,tier,tier_effective_from,kamr_user
          (2, "exec_role", "an executive visit (EXV) needs the role")),
         ("activities", ACTIVITY_HEADER + "020000000001,COM,2021-02-01,kamr1,,,office_manager,,,\n",
          (2, "exec_role", "only an executive visit (EXV) has an exec_role")),
-        ("activities", ACTIVITY_HEADER + "020000000001,COM,2999-01-01,kamr1,done,,,,,\n",
+        ("activities", ACTIVITY_HEADER + "020000000001,COM,2199-01-01,kamr1,done,,,,,\n",
          (2, "activity_date", "a done activity cannot lie in the future")),
         ("users", "username,full_name,role,office_code,exec_role\nu9,U Nine,kamr,CBI,region_director\n",
          (2, "exec_role", "the role kamr has no exec_role")),

@@ -22,10 +22,11 @@ from kamcrm.audit.operations import Change, changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm import limits
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
-from kamcrm.periods import bangkok_today
+from kamcrm.periods import FIRST_ACCOUNT_YEAR, bangkok_today
 
 #: Fields of an account row: the file's columns, then those only operations set.
 ACCOUNT_FIELDS = (
@@ -57,30 +58,30 @@ def validate_account_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[d
     """
     errors: fields.Errors = {}
     values = {
-        "account_no": fields.text(raw, "account_no", errors, required=True, max_length=30),
-        "name": fields.text(raw, "name", errors, required=True, max_length=300),
+        "account_no": fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO),
+        "name": fields.text(raw, "name", errors, required=True, max_length=limits.ACCOUNT_NAME),
         "office_id": None,
         "kamr_id": None,
-        "sector": fields.text(raw, "sector", errors, max_length=120),
-        "industrial_estate": fields.text(raw, "industrial_estate", errors, max_length=200),
+        "sector": fields.text(raw, "sector", errors, max_length=limits.SECTOR),
+        "industrial_estate": fields.text(raw, "industrial_estate", errors, max_length=limits.INDUSTRIAL_ESTATE),
         "transformer_kva": fields.number(raw, "transformer_kva", errors, digits=12, places=2),
         "monthly_revenue_thb": fields.number(raw, "monthly_revenue_thb", errors, digits=16, places=2),
         "boi": fields.boolean(raw, "boi", errors),
         "spp_area": fields.boolean(raw, "spp_area", errors),
-        "opened_on": fields.day(raw, "opened_on", errors),
-        "closed_on": fields.day(raw, "closed_on", errors),
+        "opened_on": fields.day(raw, "opened_on", errors, first_year=FIRST_ACCOUNT_YEAR),
+        "closed_on": fields.day(raw, "closed_on", errors, first_year=FIRST_ACCOUNT_YEAR),
         "tier_assignment": None,
     }
     if "notes" in raw:
-        values["notes"] = fields.text(raw, "notes", errors)
-    office_code = fields.text(raw, "office_code", errors, required=True, max_length=20)
+        values["notes"] = fields.text(raw, "notes", errors, max_length=limits.ACCOUNT_NOTES)
+    office_code = fields.text(raw, "office_code", errors, required=True, max_length=limits.OFFICE_CODE)
     if office_code is not None:
         office = lookups.offices.get(office_code)
         if office is None:
             fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=office_code))
         else:
             values["office_id"] = office.id
-    kamr = fields.text(raw, "kamr_username", errors, max_length=80)
+    kamr = fields.text(raw, "kamr_username", errors, max_length=limits.USERNAME)
     if kamr is not None:
         user = lookups.users.get(kamr)
         if user is None:
@@ -96,7 +97,7 @@ def validate_account_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[d
         fields.add_error(errors, "closed_on", Message("%(closed_on)s is before opened_on %(opened_on)s",
                                                       closed_on=closed_on, opened_on=opened_on))
     tier = fields.choice(raw, "tier", errors, TIERS, what="a tier", upper=True)
-    effective_from = fields.day(raw, "tier_effective_from", errors)
+    effective_from = fields.day(raw, "tier_effective_from", errors, first_year=FIRST_ACCOUNT_YEAR)
     if "tier" not in errors and "tier_effective_from" not in errors and (
         tier is not None or effective_from is not None
     ):
@@ -113,9 +114,9 @@ def validate_tier_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     values = {
         "account_id": None,
         "tier": fields.choice(raw, "tier", errors, TIERS, what="a tier", upper=True),
-        "effective_from": fields.day(raw, "effective_from", errors, required=True),
+        "effective_from": fields.day(raw, "effective_from", errors, required=True, first_year=FIRST_ACCOUNT_YEAR),
     }
-    account_no = fields.text(raw, "account_no", errors, required=True, max_length=30)
+    account_no = fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO)
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None:
@@ -129,11 +130,11 @@ def validate_contact_row(raw: Mapping[str, object]) -> tuple[dict, fields.Errors
     """Check a contact person; return (values, errors)."""
     errors: fields.Errors = {}
     values = {
-        "name": fields.text(raw, "name", errors, required=True, max_length=200),
-        "position": fields.text(raw, "position", errors, max_length=200),
-        "phone": fields.text(raw, "phone", errors, max_length=50),
+        "name": fields.text(raw, "name", errors, required=True, max_length=limits.PERSON_NAME),
+        "position": fields.text(raw, "position", errors, max_length=limits.PERSON_NAME),
+        "phone": fields.text(raw, "phone", errors, max_length=limits.PHONE),
         "email": fields.email(raw, "email", errors),
-        "line_id": fields.text(raw, "line_id", errors, max_length=100),
+        "line_id": fields.text(raw, "line_id", errors, max_length=limits.LINE_ID),
     }
     return values, errors
 
@@ -341,7 +342,7 @@ def _account_exists(account_no: str) -> bool:
 def _account_ref(account: Account):
     from kamcrm.imports.lookups import AccountRef
 
-    return AccountRef(account.id, account.account_no, account.office_id, account.opened_on)
+    return AccountRef(account.id, account.account_no, account.office_id, account.opened_on, account.closed_on)
 
 
 # --- contact persons -------------------------------------------------------------------------

@@ -7,7 +7,9 @@ Rows use the field names of the activities file (SPEC section 7): ``account_no``
 Rules kept here: ``is_late`` from ``periods.is_late_entry``; ``recorded_at`` defaults to now
 and only staff may set it; the quarter lock (``ensure_period_open``) for the activity's date
 and, when a change moves it, for the old date too; an EXV names its exec_role and no other
-type has one; ``done`` is the default status and cannot lie in the future; refs are unique.
+type has one; ``done`` is the default status and cannot lie in the future; every date lies in
+the account's life (``opened_on`` .. ``closed_on``) and in ``periods.FIRST_YEAR`` ..
+``LAST_YEAR``; refs are unique.
 
 Scope: the caller (pages, API) has already resolved the activity or account inside the
 actor's scope and checked the actor's role; these functions do not decide visibility.
@@ -27,12 +29,13 @@ from kamcrm.audit.operations import changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm import limits
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
 from kamcrm.org.access import STAFF
 from kamcrm.org.models import EXEC_ROLES
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
-from kamcrm.periods import bangkok_today, is_late_entry
+from kamcrm.periods import FIRST_YEAR, LAST_YEAR, bangkok_today, is_late_entry, year_in_range
 
 #: The activities file's columns.
 ACTIVITY_FILE_FIELDS = (
@@ -71,17 +74,17 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
         "channel": _CHANNEL(raw, "channel", errors),
         "performed_by_id": None,
         "exec_role": _EXEC_ROLE(raw, "exec_role", errors),
-        "summary": fields.text(raw, "summary", errors),
-        "ref": fields.text(raw, "ref", errors, max_length=100),
+        "summary": fields.text(raw, "summary", errors, max_length=limits.SUMMARY),
+        "ref": fields.text(raw, "ref", errors, max_length=limits.ACTIVITY_REF),
         "recorded_at": fields.moment(raw, "recorded_at", errors),
     }
     if "voc_kind" in raw or "voc_category" in raw or "voc_text" in raw:
         values["voc_kind"] = _VOC_KIND(raw, "voc_kind", errors)
-        values["voc_category"] = fields.text(raw, "voc_category", errors, max_length=100)
-        values["voc_text"] = fields.text(raw, "voc_text", errors)
+        values["voc_category"] = fields.text(raw, "voc_category", errors, max_length=limits.VOC_CATEGORY)
+        values["voc_text"] = fields.text(raw, "voc_text", errors, max_length=limits.VOC_TEXT)
         if values["voc_kind"] is None and "voc_kind" not in errors and (values["voc_category"] or values["voc_text"]):
             fields.add_error(errors, "voc_kind", Message("is required when the customer's voice is given"))
-    account_no = fields.text(raw, "account_no", errors, required=True, max_length=30)
+    account_no = fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO)
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None:
@@ -89,7 +92,8 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
         else:
             values["account_id"] = account.id
             values["office_id"] = account.office_id
-    performer = fields.text(raw, "performed_by", errors, required=True, max_length=80)
+            _check_account_life(values["activity_date"], account, errors)
+    performer = fields.text(raw, "performed_by", errors, required=True, max_length=limits.USERNAME)
     if performer is not None:
         user = lookups.users.get(performer)
         if user is None:
@@ -110,6 +114,21 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
                          Message("%(day)s is after today (%(today)s); a done activity cannot lie in the "
                                  "future (plan it with status planned)", day=day, today=today))
     return values, errors
+
+
+def _check_account_life(day: date | None, account, errors: fields.Errors) -> None:
+    """Refuse a date before the account opened or after it closed: nothing, done or planned,
+    happens with a customer outside its life."""
+    if day is None:
+        return
+    if account.opened_on is not None and day < account.opened_on:
+        fields.add_error(errors, "activity_date",
+                         Message("%(day)s is before the account opened (%(opened_on)s)",
+                                 day=day, opened_on=account.opened_on))
+    elif account.closed_on is not None and day > account.closed_on:
+        fields.add_error(errors, "activity_date",
+                         Message("%(day)s is after the account closed (%(closed_on)s)",
+                                 day=day, closed_on=account.closed_on))
 
 
 def activity_record(activity: Activity) -> dict:
@@ -145,6 +164,7 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     any: it is used for the row's ``account_no`` instead of being looked up again.
     """
     reject_unknown_fields(data, ACTIVITY_FIELDS, "an activity")
+    reason = clean_reason(reason)
     now = now or utcnow()
     data = dict(data)
     if not data.get("performed_by") and actor is not None:
@@ -188,6 +208,7 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
     gives a ``reason``). ``recorded_at`` stays unless changed; ``is_late`` is recomputed.
     """
     reject_unknown_fields(changes, ACTIVITY_FIELDS, "an activity")
+    reason = clean_reason(reason)
     if expected_version is not None and expected_version != activity.version:
         raise PreconditionFailed(
             Message("Activity %(id)s changed since version %(expected)s (it is now version "
@@ -225,10 +246,25 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
 
 def delete_activity(activity: Activity, actor=None, *, reason: str | None = None) -> None:
     """Delete an activity and its follow-ups (the quarter lock applies)."""
+    reason = clean_reason(reason)
     ensure_period_open(activity.activity_date, actor, reason)
     record("delete", "activities", activity.id, actor=actor, before=activity_record(activity), reason=reason)
     db.session.delete(activity)
     db.session.flush()
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """Return the reason for a change as the audit log keeps it; refuse what it cannot keep.
+
+    Pages, API, CLI and imports all give it, so its bound (``limits.REASON``) and the NUL
+    check live here rather than in each entry point.
+    """
+    errors: fields.Errors = {}
+    cleaned = fields.text({"reason": reason}, "reason", errors, max_length=limits.REASON)
+    if errors:
+        # The field's own words as the message too: the CLI prints only that.
+        raise ValidationFailed(errors, message=errors["reason"][0])
+    return cleaned
 
 
 RECORDED_AT_REFUSED = Message("only regional staff may set when an activity was recorded "
@@ -257,12 +293,12 @@ def validate_follow_up_row(raw: Mapping[str, object], lookups: Lookups) -> tuple
     """Check a follow-up action (``assignee`` is a username); return (values, errors)."""
     errors: fields.Errors = {}
     values = {
-        "action": fields.text(raw, "action", errors, required=True),
+        "action": fields.text(raw, "action", errors, required=True, max_length=limits.FOLLOW_UP_ACTION),
         "due_on": fields.day(raw, "due_on", errors, required=True),
         "done_on": fields.day(raw, "done_on", errors),
         "assignee_id": None,
     }
-    assignee = fields.text(raw, "assignee", errors, max_length=80)
+    assignee = fields.text(raw, "assignee", errors, max_length=limits.USERNAME)
     if assignee is not None:
         user = lookups.users.get(assignee)
         if user is None:
@@ -302,6 +338,9 @@ def complete_follow_up(follow_up: FollowUp, actor=None, *, done_on: date | None 
                        now: datetime | None = None) -> FollowUp:
     """Mark a follow-up done on ``done_on`` (default: today in Bangkok)."""
     done_on = done_on or bangkok_today(now)
+    if not year_in_range(done_on.year):
+        raise ValidationFailed({"done_on": [Message("%(value)s is not between the years %(first)s and %(last)s",
+                                                    value=f"'{done_on}'", first=FIRST_YEAR, last=LAST_YEAR)]})
     if follow_up.done_on == done_on:
         return follow_up
     before = follow_up_record(follow_up)

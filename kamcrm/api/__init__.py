@@ -42,7 +42,7 @@ The kamcrm JSON API. Authenticate every call with `Authorization: Bearer TOKEN`
 def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the documentation page."""
     from kamcrm.api import accounts, activities, docs, imports, offices, reports, targets, users
-    from kamcrm.api.blueprint import CONVERTERS, Api
+    from kamcrm.api.blueprint import CONVERTERS, Api, ApiMarshmallowPlugin
     from kamcrm.extensions import csrf
 
     for name, (converter, _) in CONVERTERS.items():
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     api = Api(
         app,
         spec_kwargs={
+            "marshmallow_plugin": ApiMarshmallowPlugin(),
             "info": {"description": _DESCRIPTION},
             "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],

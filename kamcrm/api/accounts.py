@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import aliased
 
+from kamcrm import limits
 from kamcrm.accounts import operations
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
@@ -43,21 +44,21 @@ _NUMERIC = {"minimum": 0}
 class AccountSchema(ma.Schema):
     """An account, as a row of the accounts file; ``tier`` is the tier in force today."""
 
-    account_no = Text(required=True, doc={"maxLength": 30, "example": "020012345678"})
-    name = Text(required=True, doc={"maxLength": 300})
-    office_code = Text(required=True, doc={"maxLength": 20})
+    account_no = Text(required=True, doc={"maxLength": limits.ACCOUNT_NO, "example": "020012345678"})
+    name = Text(required=True, doc={"maxLength": limits.ACCOUNT_NAME})
+    office_code = Text(required=True, doc={"maxLength": limits.OFFICE_CODE})
     tier = Text(allow_none=True, doc={"enum": list(TIERS)})
     tier_effective_from = DateText(allow_none=True, doc=_DATE)
-    kamr_username = Text(allow_none=True, doc={"maxLength": 80})
-    sector = Text(allow_none=True, doc={"maxLength": 120})
-    industrial_estate = Text(allow_none=True, doc={"maxLength": 200})
+    kamr_username = Text(allow_none=True, doc={"maxLength": limits.USERNAME})
+    sector = Text(allow_none=True, doc={"maxLength": limits.SECTOR})
+    industrial_estate = Text(allow_none=True, doc={"maxLength": limits.INDUSTRIAL_ESTATE})
     transformer_kva = Number(allow_none=True, doc={**_NUMERIC, "maximum": 9999999999.99})
     monthly_revenue_thb = Number(allow_none=True, doc={**_NUMERIC, "maximum": 99999999999999.99})
     boi = ma.fields.Boolean(truthy={True}, falsy={False})
     spp_area = ma.fields.Boolean(truthy={True}, falsy={False})
     opened_on = DateText(allow_none=True, doc=_DATE)
     closed_on = DateText(allow_none=True, doc=_DATE)
-    notes = Text(allow_none=True)
+    notes = Text(allow_none=True, doc={"maxLength": limits.ACCOUNT_NOTES})
 
 
 AccountChangesSchema = changes_of(AccountSchema, "AccountChangesSchema")
@@ -77,7 +78,7 @@ SORTS = (
 
 class AccountListArgs(PageArgs):
     office = Text(
-        validate=ma.validate.Length(max=20),
+        validate=ma.validate.Length(max=limits.OFFICE_CODE),
         metadata={"description": "Office code: that office and its branches."},
     )
     tier = Text(
@@ -86,10 +87,10 @@ class AccountListArgs(PageArgs):
         metadata={"description": "The tier in force today."},
     )
     kamr = Text(
-        validate=ma.validate.Length(max=80), metadata={"description": "Username of the KAMR."}
+        validate=ma.validate.Length(max=limits.USERNAME), metadata={"description": "Username of the KAMR."}
     )
-    sector = Text(validate=ma.validate.Length(max=120))
-    industrial_estate = Text(validate=ma.validate.Length(max=200))
+    sector = Text(validate=ma.validate.Length(max=limits.SECTOR))
+    industrial_estate = Text(validate=ma.validate.Length(max=limits.INDUSTRIAL_ESTATE))
     q = Text(
         validate=ma.validate.Length(min=1, max=100),
         metadata={"description": "Part of the name, or the start of the account number."},
@@ -123,11 +124,11 @@ class ContactSchema(ma.Schema):
     """A person to talk to at the customer."""
 
     id = Id(dump_only=True)
-    name = Text(required=True, doc={"maxLength": 200})
-    position = Text(allow_none=True, doc={"maxLength": 200})
-    phone = Text(allow_none=True, doc={"maxLength": 50})
-    email = Text(allow_none=True, doc={"maxLength": 254, "format": "email"})
-    line_id = Text(allow_none=True, doc={"maxLength": 100})
+    name = Text(required=True, doc={"maxLength": limits.PERSON_NAME})
+    position = Text(allow_none=True, doc={"maxLength": limits.PERSON_NAME})
+    phone = Text(allow_none=True, doc={"maxLength": limits.PHONE})
+    email = Text(allow_none=True, doc={"maxLength": limits.EMAIL, "format": "email"})
+    line_id = Text(allow_none=True, doc={"maxLength": limits.LINE_ID})
 
 
 ContactChangesSchema = changes_of(ContactSchema, "ContactChangesSchema")

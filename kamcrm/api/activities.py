@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import aliased
 
+from kamcrm import limits
 from kamcrm.accounts.models import Account
 from kamcrm.activities import operations
 from kamcrm.activities.models import (
@@ -52,7 +53,7 @@ _ID_RULE = "<id:activity_id>"
 _DATE = {"format": "date", "example": "2021-03-05"}
 _REASON = Text(
     load_only=True,
-    doc={"maxLength": 1000},
+    doc={"maxLength": limits.REASON},
     metadata={
         "description": "Why a closed quarter's activity is changed "
         "(staff only; goes to the audit log)."
@@ -64,10 +65,10 @@ class ActivitySchema(ma.Schema):
     """An activity: a row of the activities file, plus ``id``, the customer's voice and lateness."""
 
     id = Id(dump_only=True)
-    account_no = Text(required=True, doc={"maxLength": 30})
+    account_no = Text(required=True, doc={"maxLength": limits.ACCOUNT_NO})
     type = Text(required=True, doc={"enum": list(ACTIVITY_TYPES)})
     activity_date = DateText(required=True, doc=_DATE)
-    performed_by = Text(doc={"maxLength": 80}, metadata={"description": "Username; default: you."})
+    performed_by = Text(doc={"maxLength": limits.USERNAME}, metadata={"description": "Username; default: you."})
     status = Text(doc={"enum": list(STATUSES)}, metadata={"description": "Default: done."})
     channel = Text(allow_none=True, doc={"enum": list(CHANNELS)})
     exec_role = Text(
@@ -75,9 +76,9 @@ class ActivitySchema(ma.Schema):
         doc={"enum": list(EXEC_ROLES)},
         metadata={"description": "Required for EXV, and only for EXV."},
     )
-    summary = Text(allow_none=True)
+    summary = Text(allow_none=True, doc={"maxLength": limits.SUMMARY})
     ref = Text(
-        allow_none=True, doc={"maxLength": 100}, metadata={"description": "External id; unique."}
+        allow_none=True, doc={"maxLength": limits.ACTIVITY_REF}, metadata={"description": "External id; unique."}
     )
     recorded_at = Text(
         doc={"format": "date-time"},
@@ -87,8 +88,8 @@ class ActivitySchema(ma.Schema):
         },
     )
     voc_kind = Text(allow_none=True, doc={"enum": list(VOC_KINDS)})
-    voc_category = Text(allow_none=True, doc={"maxLength": 100})
-    voc_text = Text(allow_none=True)
+    voc_category = Text(allow_none=True, doc={"maxLength": limits.VOC_CATEGORY})
+    voc_text = Text(allow_none=True, doc={"maxLength": limits.VOC_TEXT})
     is_late = ma.fields.Boolean(
         dump_only=True,
         metadata={
@@ -103,7 +104,7 @@ ActivityPage = envelope(ActivitySchema, "ActivityPage")
 
 
 class ActivityListArgs(PageArgs):
-    account_no = Text(validate=ma.validate.Length(max=30))
+    account_no = Text(validate=ma.validate.Length(max=limits.ACCOUNT_NO))
     type = Text(validate=ma.validate.OneOf(ACTIVITY_TYPES), doc={"enum": list(ACTIVITY_TYPES)})
     status = Text(validate=ma.validate.OneOf(STATUSES), doc={"enum": list(STATUSES)})
     from_ = ma.fields.Date(data_key="from", metadata={"description": "activity_date on or after."})
@@ -112,7 +113,7 @@ class ActivityListArgs(PageArgs):
         validate=ma.validate.Length(max=20),
         metadata={"description": "Office code: accounts of that office and its branches."},
     )
-    performed_by = Text(validate=ma.validate.Length(max=80))
+    performed_by = Text(validate=ma.validate.Length(max=limits.USERNAME))
 
 
 class BulkSchema(ma.Schema):
@@ -131,7 +132,7 @@ class BulkResultSchema(ma.Schema):
 
 class DeleteArgs(ma.Schema):
     reason = Text(
-        validate=ma.validate.Length(max=1000),
+        validate=ma.validate.Length(max=limits.REASON),
         metadata={"description": "Why a closed quarter's activity is deleted (staff only)."},
     )
 
@@ -141,12 +142,12 @@ class FollowUpSchema(ma.Schema):
 
     id = Id(dump_only=True)
     activity_id = Id(dump_only=True)
-    action = Text(required=True)
+    action = Text(required=True, doc={"maxLength": limits.FOLLOW_UP_ACTION})
     due_on = DateText(required=True, doc=_DATE)
     done_on = DateText(allow_none=True, doc=_DATE)
     assignee = Text(
         allow_none=True,
-        doc={"maxLength": 80},
+        doc={"maxLength": limits.USERNAME},
         metadata={"description": "Username; default: who performed the activity."},
     )
 

@@ -2,13 +2,18 @@
 
 * One error shape for every status (``ErrorSchema``), documented per operation instead of a
   catch-all ``default`` response, so the document says which statuses each call can give.
-* JSON bodies that cannot be parsed (syntax, nesting) are a 400, never a 500.
+* JSON bodies that cannot be parsed (syntax, nesting, a number of thousands of digits) are
+  a 400, never a 500.
+* A nullable nested object is documented as ``allOf: [$ref]`` with ``nullable``, so the
+  named model stands (see ``NullableRefConverter``).
 """
 from __future__ import annotations
 
 import http
 
 import flask_smorest
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from werkzeug.routing import BaseConverter
 from webargs.flaskparser import FlaskParser
 
@@ -87,6 +92,31 @@ class ApiParser(FlaskParser):
             return super()._raw_load_json(req)
         except RecursionError:
             flask_smorest.abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+        except ValueError:
+            # Not a syntax error (webargs answers those): Python refuses to read an integer
+            # of more than 4,300 digits, which no field could take anyway.
+            flask_smorest.abort(400, messages={"json": ["A number in the JSON body has far too many digits."]})
+
+
+class NullableRefConverter(OpenAPIConverter):
+    """apispec's converter, but a nullable ``Nested`` field keeps its model on OpenAPI 3.0.
+
+    apispec writes it as ``anyOf: [{"type": "object", "nullable": true}, {"$ref": …}]``,
+    whose first branch takes any object at all: a client generated from the document then
+    reads the cells of the CR2 report as untyped bags. ``allOf`` with ``nullable`` says
+    "this model, or null".
+    """
+
+    def field2nullable(self, field, ret) -> dict:
+        if field.allow_none and "$ref" in ret and self.openapi_version.major == 3 and self.openapi_version.minor == 0:
+            return {"allOf": [{"$ref": ret.pop("$ref")}], "nullable": True}
+        return super().field2nullable(field, ret)
+
+
+class ApiMarshmallowPlugin(MarshmallowPlugin):
+    """The marshmallow plugin with :class:`NullableRefConverter`."""
+
+    Converter = NullableRefConverter
 
 
 class Api(flask_smorest.Api):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from kamcrm import limits
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
 from kamcrm.errors import ValidationFailed
@@ -27,7 +28,7 @@ class UploadSchema(ma.Schema):
 
 class ImportArgs(ma.Schema):
     reason = Text(
-        validate=ma.validate.Length(max=1000),
+        validate=ma.validate.Length(max=limits.REASON),
         metadata={"description": "Why activities of a closed quarter are changed (staff only)."},
     )
 

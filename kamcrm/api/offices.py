@@ -5,6 +5,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from kamcrm import limits
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
 from kamcrm.api.schemas import PageArgs, changes_of, envelope, offset, page_of
@@ -23,11 +24,11 @@ blp = Blueprint(
 class OfficeSchema(ma.Schema):
     """An office, as a row of the offices file (plus its English name)."""
 
-    code = Text(required=True, doc={"maxLength": 20, "example": "CBI"})
-    name = Text(required=True, doc={"maxLength": 200})
+    code = Text(required=True, doc={"maxLength": limits.OFFICE_CODE, "example": "CBI"})
+    name = Text(required=True, doc={"maxLength": limits.OFFICE_NAME})
     office_class = Text(required=True, doc={"enum": list(OFFICE_CLASSES)})
-    parent_code = Text(allow_none=True, doc={"maxLength": 20})
-    name_en = Text(allow_none=True, doc={"maxLength": 200})
+    parent_code = Text(allow_none=True, doc={"maxLength": limits.OFFICE_CODE})
+    name_en = Text(allow_none=True, doc={"maxLength": limits.OFFICE_NAME})
 
 
 OfficeChangesSchema = changes_of(OfficeSchema, "OfficeChangesSchema")

@@ -11,13 +11,14 @@ from datetime import date
 
 import marshmallow as ma
 
+from kamcrm import limits
 from kamcrm.api.fields import Text
 
 #: Largest page a list answers; a client wanting more pages through them.
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
-#: No list is that long; a page number beyond it is refused rather than overflowing OFFSET.
-MAX_PAGE = 1_000_000
+#: A page number beyond it is refused rather than overflowing OFFSET.
+MAX_PAGE = limits.MAX_PAGE
 
 
 class ErrorSchema(ma.Schema):

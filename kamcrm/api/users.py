@@ -8,6 +8,7 @@ from __future__ import annotations
 import marshmallow as ma
 import sqlalchemy as sa
 
+from kamcrm import limits
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
 from kamcrm.api.schemas import PageArgs, changes_of, envelope, offset, page_of
@@ -26,12 +27,12 @@ blp = Blueprint(
 class UserSchema(ma.Schema):
     """A user, as a row of the users file (plus ``active`` and ``locale``)."""
 
-    username = Text(required=True, doc={"maxLength": 80, "example": "somchai.k"})
-    full_name = Text(required=True, doc={"maxLength": 200})
+    username = Text(required=True, doc={"maxLength": limits.USERNAME, "example": "somchai.k"})
+    full_name = Text(required=True, doc={"maxLength": limits.PERSON_NAME})
     role = Text(required=True, doc={"enum": list(ROLES)})
-    office_code = Text(required=True, doc={"maxLength": 20})
+    office_code = Text(required=True, doc={"maxLength": limits.OFFICE_CODE})
     exec_role = Text(allow_none=True, doc={"enum": list(EXEC_ROLES)})
-    email = Text(allow_none=True, doc={"maxLength": 254, "format": "email"})
+    email = Text(allow_none=True, doc={"maxLength": limits.EMAIL, "format": "email"})
     active = ma.fields.Boolean(truthy={True}, falsy={False})
     locale = Text(allow_none=True, doc={"enum": ["th", "en"]})
 

@@ -14,11 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from kamcrm import limits
 from kamcrm.audit.models import AuditEntry
 from kamcrm.extensions import db
-from kamcrm.periods import BANGKOK
+from kamcrm.periods import BANGKOK, FIRST_ACCOUNT_YEAR, LAST_YEAR
 
 MAX_PER_PAGE = 200
+#: The widest dates a filter means; anything beyond is cut to them.
+_EARLIEST, _LATEST = date(FIRST_ACCOUNT_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
 #: ``actor`` filter value that selects changes made by the system (CLI, jobs).
 SYSTEM_ACTOR = "system"
 
@@ -96,12 +99,14 @@ def audit_conditions(criteria: AuditFilter) -> list[sa.ColumnElement[bool]]:
             conditions.append(
                 AuditEntry.actor_id.in_(sa.select(User.id).where(User.username == criteria.actor))
             )
+    # Dates far outside any entry's (9999-12-31, 0001-01-01) are cut to the business years:
+    # the day after 9999-12-31 does not exist, and year 1 is beyond what databases compare.
     if criteria.date_from:
-        conditions.append(AuditEntry.occurred_at >= _bangkok_midnight_utc(criteria.date_from))
+        first = max(criteria.date_from, _EARLIEST)
+        conditions.append(AuditEntry.occurred_at >= _bangkok_midnight_utc(first))
     if criteria.date_to:
-        conditions.append(
-            AuditEntry.occurred_at < _bangkok_midnight_utc(criteria.date_to + timedelta(days=1))
-        )
+        last = min(max(criteria.date_to, _EARLIEST), _LATEST)
+        conditions.append(AuditEntry.occurred_at < _bangkok_midnight_utc(last + timedelta(days=1)))
     if criteria.text and criteria.text.strip():
         conditions.append(_text_condition(criteria.text))
     return conditions
@@ -118,7 +123,7 @@ def audit_entries(user, criteria: AuditFilter | None = None, page: int = 1,
 
     require(user, "audit.view")
     criteria = criteria or AuditFilter()
-    page = max(1, int(page))
+    page = min(max(1, int(page)), limits.MAX_PAGE)
     per_page = min(MAX_PER_PAGE, max(1, int(per_page)))
     conditions = audit_conditions(criteria)
     total = db.session.execute(

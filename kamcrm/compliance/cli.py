@@ -16,8 +16,8 @@ from flask.cli import with_appcontext
 
 from kamcrm.errors import KamcrmError
 from kamcrm.extensions import db
+from kamcrm.periods import FIRST_YEAR, LAST_YEAR, year_in_range
 
-YEAR_MIN, YEAR_MAX = 2000, 2200
 
 
 def _year(value: str) -> int:
@@ -25,8 +25,8 @@ def _year(value: str) -> int:
         year = int(value)
     except (TypeError, ValueError):
         raise click.BadParameter(f"{value!r} is not a year; write it as YYYY (CE), e.g. 2021") from None
-    if not YEAR_MIN <= year <= YEAR_MAX:
-        raise click.BadParameter(f"{year} is out of range; give a CE year between {YEAR_MIN} and {YEAR_MAX}")
+    if not year_in_range(year):
+        raise click.BadParameter(f"{year} is out of range; give a CE year between {FIRST_YEAR} and {LAST_YEAR}")
     return year
 
 

@@ -19,12 +19,12 @@ from kamcrm.compliance.targets import (
 from kamcrm.errors import Message, NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES
-from kamcrm.periods import PERIOD_KINDS
+from kamcrm.periods import FIRST_YEAR, LAST_YEAR, PERIOD_KINDS
 
 #: Fields of a frequency rule that may be changed.
 RULE_FIELDS = ("period", "min_count", "target_pct", "item")
-#: Years a target may be set for.
-YEAR_RANGE = (2000, 2200)
+#: Years a target may be set for: those of every business date.
+YEAR_RANGE = (FIRST_YEAR, LAST_YEAR)
 
 _RULE_AUDIT_FIELDS = ("year", "item", "type", "tier", "period", "min_count", "target_pct")
 

@@ -11,7 +11,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
+from kamcrm import limits
 from kamcrm.errors import Message
+from kamcrm.periods import BE_OFFSET, FIRST_ACCOUNT_YEAR, FIRST_YEAR, LAST_YEAR, looks_buddhist, year_in_range
 
 Errors = dict[str, list[str]]
 
@@ -41,9 +43,14 @@ def clean(value: object) -> object:
     return value
 
 
-def text(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False,
-         max_length: int | None = None) -> str | None:
-    """Return the text of ``field``; None when blank."""
+def text(raw: Mapping[str, object], field: str, errors: Errors, *, max_length: int,
+         required: bool = False) -> str | None:
+    """Return the text of ``field``; None when blank.
+
+    Every text has a ``max_length`` (``kamcrm.limits``), and no text may hold what no
+    database can store: a NUL character (PostgreSQL refuses it) or a lone surrogate (no
+    driver can encode it). Pages, API, imports and CLI all reach this check.
+    """
     value = raw.get(field)
     if value.__class__ is str:  # the common case, without a call to clean()
         value = value.strip() or None
@@ -56,11 +63,26 @@ def text(raw: Mapping[str, object], field: str, errors: Errors, *, required: boo
     if not isinstance(value, str):
         # A spreadsheet cell holding 1234 for an account number means the text "1234".
         value = _cell_text(value)
-    if max_length is not None and len(value) > max_length:
+    if len(value) > max_length:
         add_error(errors, field, Message("%(value)s is longer than %(max_length)s characters",
                                          value=_show(value), max_length=max_length))
         return None
+    if not _storable(value):
+        add_error(errors, field, Message("contains a NUL character or invalid Unicode; write it as plain text"))
+        return None
     return value
+
+
+def _storable(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Choice:
@@ -108,33 +130,55 @@ def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: tuple
     return compiled(raw, field, errors, required=required)
 
 
-def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False) -> date | None:
-    """Return the date of ``field`` (``YYYY-MM-DD``, or a date cell); None when blank."""
+def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False,
+        first_year: int = FIRST_YEAR) -> date | None:
+    """Return the date of ``field`` (``YYYY-MM-DD``, or a date cell); None when blank.
+
+    The year must lie between ``first_year`` and ``periods.LAST_YEAR``: a Buddhist-era year
+    typed as CE (2569 for 2026) is refused with the CE year it probably means, and nothing
+    later can overflow on a year like 9999.
+    """
     value = raw.get(field)
     if value.__class__ is str:
         found = _DAYS.get(value)
         if found is not None:
-            return found
+            return found if found.year >= first_year else _out_of_range(errors, field, value, found, first_year)
     value = clean(value)
     if value is None:
         if required:
             add_error(errors, field, REQUIRED)
         return None
+    parsed = None
     if isinstance(value, datetime):
         if value.time() == datetime.min.time() and value.tzinfo is None:
-            return value.date()
+            parsed = value.date()
     elif isinstance(value, date):
-        return value
+        parsed = value
     elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
             parsed = date.fromisoformat(value)
         except ValueError:
             pass
-        else:
-            if len(_DAYS) < _MEMORY:
-                _DAYS[value] = parsed
-            return parsed
-    add_error(errors, field, Message("%(value)s is not a date; write it as YYYY-MM-DD", value=_show(value)))
+    if parsed is None:
+        add_error(errors, field, Message("%(value)s is not a date; write it as YYYY-MM-DD", value=_show(value)))
+        return None
+    if not year_in_range(parsed.year, FIRST_ACCOUNT_YEAR):
+        return _out_of_range(errors, field, value, parsed, first_year)
+    if isinstance(value, str) and len(_DAYS) < _MEMORY:
+        _DAYS[value] = parsed
+    if parsed.year < first_year:
+        return _out_of_range(errors, field, value, parsed, first_year)
+    return parsed
+
+
+def _out_of_range(errors: Errors, field: str, value: object, parsed: date, first_year: int) -> None:
+    if looks_buddhist(parsed.year):
+        add_error(errors, field, Message(
+            "%(value)s is in the year %(year)s, a Buddhist-era year? Write the CE year (%(ce_year)s)",
+            value=_show(value), year=parsed.year, ce_year=parsed.year - BE_OFFSET))
+    else:
+        add_error(errors, field, Message("%(value)s is not between the years %(first)s and %(last)s",
+                                         value=_show(value), first=first_year, last=LAST_YEAR))
     return None
 
 
@@ -220,7 +264,7 @@ def boolean(raw: Mapping[str, object], field: str, errors: Errors, *, default: b
 
 def email(raw: Mapping[str, object], field: str, errors: Errors) -> str | None:
     """Return the e-mail address in ``field``; None when blank."""
-    value = text(raw, field, errors, max_length=254)
+    value = text(raw, field, errors, max_length=limits.EMAIL)
     if value is None:
         return None
     local, at, domain = value.partition("@")

@@ -16,6 +16,7 @@ from typing import BinaryIO, Callable, NamedTuple
 
 import sqlalchemy as sa
 
+from kamcrm.activities.operations import clean_reason
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message
@@ -77,13 +78,15 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
     """Import the file ``stream`` (binary; ``filename`` decides CSV or XLSX) of ``kind``.
 
     ``actor`` is the User importing (None: the system, e.g. the CLI) and ``reason`` the
-    reason required to change activities in a closed quarter. ``now`` is the import's clock
+    reason required to change activities in a closed quarter (longer than ``limits.REASON``,
+    or holding a NUL: ``ValidationFailed``, before anything is read). ``now`` is the import's clock
     (default: the current time; it fills a blank ``recorded_at``). ``progress(rows, seconds)``
     is called every ``PROGRESS_EVERY`` rows. Scope checks are the caller's: a page or API
     endpoint lets only those roles import who may change every record a file can name.
     """
     if kind not in IMPORTERS:
         raise ValueError(f"unknown kind of file {kind!r}; expected one of {', '.join(KINDS)}")
+    reason = clean_reason(reason)  # the audit log keeps it: bounded as every entry point's
     started = time.perf_counter()
     result = ImportResult(kind=kind, filename=filename)
     importer_class = IMPORTERS[kind]

@@ -34,6 +34,7 @@ class AccountRef(NamedTuple):
     account_no: str
     office_id: int
     opened_on: date | None
+    closed_on: date | None
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Lookups:
         for account in accounts:
             if account is not None and account.account_no in account_nos:
                 found.accounts[account.account_no] = AccountRef(
-                    account.id, account.account_no, account.office_id, account.opened_on
+                    account.id, account.account_no, account.office_id, account.opened_on, account.closed_on
                 )
                 account_nos.discard(account.account_no)
         if office_codes:
@@ -110,7 +111,7 @@ def _users(usernames):
 def _accounts(account_nos):
     from kamcrm.accounts.models import Account
 
-    query = sa.select(Account.id, Account.account_no, Account.office_id, Account.opened_on)
+    query = sa.select(Account.id, Account.account_no, Account.office_id, Account.opened_on, Account.closed_on)
     if account_nos is not None:
         query = query.where(Account.account_no.in_(sorted(account_nos)))
     return [AccountRef(*row) for row in db.session.execute(query)]

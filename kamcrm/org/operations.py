@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from kamcrm.audit.operations import changed_fields, record
 from kamcrm.errors import Conflict, Message, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm import limits
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, OFFICE_CLASSES, ROLES, Office, User
@@ -79,20 +80,20 @@ def validate_office_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[di
     the row has that field. The hierarchy is region → class 1-3 office → branch.
     """
     errors: fields.Errors = {}
-    code = fields.text(raw, "code", errors, required=True, max_length=20)
+    code = fields.text(raw, "code", errors, required=True, max_length=limits.OFFICE_CODE)
     if code is not None and not set(code) <= _CODE_CHARACTERS:
         fields.add_error(errors, "code", f"'{code}' may hold only letters A-Z, digits, '-', '_' and '.'")
     values = {
         "code": code,
-        "name": fields.text(raw, "name", errors, required=True, max_length=200),
+        "name": fields.text(raw, "name", errors, required=True, max_length=limits.OFFICE_NAME),
         "office_class": fields.choice(
             raw, "office_class", errors, OFFICE_CLASSES, required=True, what="an office class", lower=True
         ),
-        "parent_code": fields.text(raw, "parent_code", errors, max_length=20),
+        "parent_code": fields.text(raw, "parent_code", errors, max_length=limits.OFFICE_CODE),
         "parent_id": None,
     }
     if "name_en" in raw:
-        values["name_en"] = fields.text(raw, "name_en", errors, max_length=200)
+        values["name_en"] = fields.text(raw, "name_en", errors, max_length=limits.OFFICE_NAME)
     office_class, parent_code = values["office_class"], values["parent_code"]
     parent = None
     if parent_code is not None:
@@ -192,14 +193,14 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     ``region_director`` or ``assistant_director``; other roles have none.
     """
     errors: fields.Errors = {}
-    username = fields.text(raw, "username", errors, required=True, max_length=80)
+    username = fields.text(raw, "username", errors, required=True, max_length=limits.USERNAME)
     if username is not None and not set(username) <= _USERNAME_CHARACTERS:
         fields.add_error(errors, "username",
                          Message("'%(username)s' may hold only letters A-Z, digits, '.', '-', '_' and '@'",
                                  username=username))
     values = {
         "username": username,
-        "full_name": fields.text(raw, "full_name", errors, required=True, max_length=200),
+        "full_name": fields.text(raw, "full_name", errors, required=True, max_length=limits.PERSON_NAME),
         "role": fields.choice(raw, "role", errors, ROLES, required=True, what="a role", lower=True),
         "office_id": None,
         "exec_role": fields.choice(raw, "exec_role", errors, EXEC_ROLES, what="an executive role", lower=True),
@@ -209,7 +210,7 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
         values["active"] = fields.boolean(raw, "active", errors, default=True)
     if "locale" in raw:
         values["locale"] = fields.choice(raw, "locale", errors, ("th", "en"), what="a language", lower=True)
-    office_code = fields.text(raw, "office_code", errors, required=True, max_length=20)
+    office_code = fields.text(raw, "office_code", errors, required=True, max_length=limits.OFFICE_CODE)
     if office_code is not None:
         office = lookups.offices.get(office_code)
         if office is None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from kamcrm import limits
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Forbidden, Message, ValidationFailed
@@ -66,8 +67,8 @@ def issue_token(
     name = (name or "").strip()
     if not name:
         errors["name"] = [Message("Give the token a name, e.g. the script that uses it.")]
-    elif len(name) > 100:
-        errors["name"] = [Message("Use at most 100 characters.")]
+    elif len(name) > limits.TOKEN_NAME:
+        errors["name"] = [Message("Use at most 100 characters.")]  # limits.TOKEN_NAME
     elif not name.isprintable():
         errors["name"] = [Message("Use letters, digits, spaces and punctuation only.")]
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRY_DAYS:

@@ -11,11 +11,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from kamcrm import limits
 from kamcrm.errors import KamcrmError, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import scope_for
 from kamcrm.org.scope import Scope
-from kamcrm.periods import bangkok_today
+from kamcrm.periods import bangkok_today, year_in_range
 from kamcrm.web.labels import translate
 
 PER_PAGE = 25
@@ -62,7 +63,7 @@ def report_params() -> ReportParams:
     """
     today = bangkok_today()
     year = request.args.get("year", type=int)
-    if year is None or not 2000 <= year <= 2200:
+    if year is None or not year_in_range(year):
         if "year" in request.args:
             flash(_("That year is not valid; showing the current year."), "warning")
         year = today.year
@@ -104,9 +105,14 @@ class Page:
         return self.number < self.pages
 
 
+def page_number() -> int:
+    """Return the page named by ``?page=``: 1 when it is missing or bad, at most ``limits.MAX_PAGE``."""
+    return min(max(1, request.args.get("page", 1, type=int) or 1), limits.MAX_PAGE)
+
+
 def paginate(query: sa.Select, per_page: int = PER_PAGE, scalars: bool = True) -> Page:
     """Run ``query`` for the page named by ``?page=`` and count the whole list."""
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     total = db.session.execute(
         sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
     ).scalar_one()

@@ -19,10 +19,11 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from kamcrm import limits
 from kamcrm.accounts.models import TIERS
 from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, VOC_KINDS
 from kamcrm.org.models import EXEC_ROLES, ROLES
-from kamcrm.periods import PERIOD_KINDS, bangkok_today
+from kamcrm.periods import FIRST_ACCOUNT_YEAR, FIRST_YEAR, LAST_YEAR, PERIOD_KINDS, bangkok_today
 from kamcrm.web.labels import (
     ROLE_LABELS,
     ACTIVITY_TYPE_LABELS,
@@ -68,6 +69,10 @@ class PageForm(FlaskForm):
             return _PageTranslations()
 NOT_A_DATE = _l("Enter a date such as 2026-03-31.")
 
+#: What the date pickers offer; the operations refuse anything outside whatever the picker did.
+DATE_RANGE = {"min": f"{FIRST_YEAR}-01-01", "max": f"{LAST_YEAR}-12-31"}
+ACCOUNT_DATE_RANGE = {"min": f"{FIRST_ACCOUNT_YEAR}-01-01", "max": f"{LAST_YEAR}-12-31"}
+
 
 def _choices(codes, labels, blank=None) -> list[SelectChoice]:
     found = [SelectChoice(code, labels.get(code, code)) for code in codes]
@@ -77,24 +82,26 @@ def _choices(codes, labels, blank=None) -> list[SelectChoice]:
 class ActivityForm(PageForm):
     """Log one activity: the account, what was done and when; the rest is optional."""
 
-    account = StringField(_l("Account (number or name)"), validators=[InputRequired(REQUIRED), Length(max=300)])
+    account = StringField(_l("Account (number or name)"),
+                          validators=[InputRequired(REQUIRED), Length(max=limits.ACCOUNT_NAME)])
     type = SelectField(_l("Activity"), choices=_choices(ACTIVITY_TYPES, ACTIVITY_TYPE_LABELS), default="COM")
     activity_date = DateField(_l("Date"), validators=[InputRequired(REQUIRED)], default=bangkok_today,
-                              render_kw={"max": "9999-12-31"})
+                              render_kw=DATE_RANGE)
     status = SelectField(_l("Status"), choices=_choices(("done", "planned"), STATUS_LABELS), default="done")
     channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="visit")
     exec_role = SelectField(_l("Counts for (executive visits)"),
                             choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— not an executive visit —")),
                             default="", validators=[Optional()])
-    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=4000)])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=limits.SUMMARY)])
     voc_kind = SelectField(_l("Customer's voice"),
                            choices=_choices(VOC_KINDS, VOC_KIND_LABELS, blank=_l("— none —")), default="",
                            validators=[Optional()])
-    voc_category = StringField(_l("Voice category"), validators=[Optional(), Length(max=100)])
-    voc_text = TextAreaField(_l("What the customer said"), validators=[Optional(), Length(max=4000)])
-    follow_up_action = StringField(_l("Follow-up action"), validators=[Optional(), Length(max=1000)])
-    follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()])
-    reason = StringField(_l("Reason (closed quarter only)"), validators=[Optional(), Length(max=1000)])
+    voc_category = StringField(_l("Voice category"), validators=[Optional(), Length(max=limits.VOC_CATEGORY)])
+    voc_text = TextAreaField(_l("What the customer said"), validators=[Optional(), Length(max=limits.VOC_TEXT)])
+    follow_up_action = StringField(_l("Follow-up action"),
+                                   validators=[Optional(), Length(max=limits.FOLLOW_UP_ACTION)])
+    follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()], render_kw=DATE_RANGE)
+    reason = StringField(_l("Reason (closed quarter only)"), validators=[Optional(), Length(max=limits.REASON)])
     next = HiddenField()
 
     def operation_data(self, account_no: str) -> dict:
@@ -118,9 +125,9 @@ class PlanVisitForm(PageForm):
     """Plan the next contact with an account (a planned activity)."""
 
     type = SelectField(_l("Activity"), choices=_choices(ACTIVITY_TYPES, ACTIVITY_TYPE_LABELS), default="FMS")
-    activity_date = DateField(_l("Planned date"), validators=[InputRequired(REQUIRED)])
+    activity_date = DateField(_l("Planned date"), validators=[InputRequired(REQUIRED)], render_kw=DATE_RANGE)
     channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="visit")
-    summary = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=4000)])
+    summary = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=limits.SUMMARY)])
 
 
 class CompleteFollowUpForm(PageForm):
@@ -153,7 +160,8 @@ class RetierSelectionForm(PageForm):
     account_nos = TextAreaField(_l("Account numbers (one per line)"), validators=[InputRequired(REQUIRED)])
     tier = SelectField(_l("New tier"), choices=_choices(TIERS, TIER_LABELS, blank=_l("— no tier —")),
                        validators=[Optional()])
-    effective_from = DateField(_l("Effective from"), validators=[InputRequired(REQUIRED)])
+    effective_from = DateField(_l("Effective from"), validators=[InputRequired(REQUIRED)],
+                               render_kw=ACCOUNT_DATE_RANGE)
 
 
 class RetierFileForm(PageForm):
@@ -167,20 +175,20 @@ class QuarterCloseForm(PageForm):
 
     #: Choices (the quarters the page lists) are set by the view, named the page's way.
     quarter = SelectField(_l("Quarter"), validators=[InputRequired(REQUIRED)])
-    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=limits.REASON)])
 
 
 class UserForm(PageForm):
     """Create a user."""
 
-    username = StringField(_l("Username"), validators=[InputRequired(REQUIRED), Length(max=80)])
-    full_name = StringField(_l("Full name"), validators=[InputRequired(REQUIRED), Length(max=200)])
+    username = StringField(_l("Username"), validators=[InputRequired(REQUIRED), Length(max=limits.USERNAME)])
+    full_name = StringField(_l("Full name"), validators=[InputRequired(REQUIRED), Length(max=limits.PERSON_NAME)])
     role = SelectField(_l("Role"), choices=_choices(ROLES, ROLE_LABELS))
-    office_code = StringField(_l("Office code"), validators=[InputRequired(REQUIRED), Length(max=20)])
+    office_code = StringField(_l("Office code"), validators=[InputRequired(REQUIRED), Length(max=limits.OFFICE_CODE)])
     exec_role = SelectField(_l("Executive role"),
                             choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— none —")),
                             validators=[Optional()])
-    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=limits.EMAIL)])
 
 
 class UserActiveForm(PageForm):
@@ -192,5 +200,5 @@ class UserActiveForm(PageForm):
 class TokenForm(PageForm):
     """Issue an API token for a user."""
 
-    name = StringField(_l("Token name"), validators=[InputRequired(REQUIRED), Length(max=100)])
+    name = StringField(_l("Token name"), validators=[InputRequired(REQUIRED), Length(max=limits.TOKEN_NAME)])
     expires_days = IntegerField(_l("Expires after (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])

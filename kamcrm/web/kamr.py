@@ -26,7 +26,7 @@ from kamcrm.org.access import (
 )
 from kamcrm.periods import bangkok_today
 from kamcrm.web import queries
-from kamcrm.web.common import Page, apply_errors, page_url_args, paginate
+from kamcrm.web.common import Page, apply_errors, page_number, page_url_args, paginate
 from kamcrm.web.forms import ActivityForm, CompleteFollowUpForm, PlanVisitForm
 from kamcrm.web.i18n import safe_next
 from kamcrm.web.labels import translate
@@ -113,7 +113,7 @@ def due_rows(today) -> tuple[list[dict], Page | None]:
     # One query for the whole list (a few hundred items at most for an office), paged here,
     # rather than a page query and a count query that each compute the list again.
     rows = [_due_row(item, today) for item in due_list(scope_of(current_user), today, kamr_id=kamr_id)]
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     shown = rows[(number - 1) * DUE_PER_PAGE:number * DUE_PER_PAGE]
     return shown, Page(items=shown, number=number, per_page=DUE_PER_PAGE, total=len(rows))
 

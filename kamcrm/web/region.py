@@ -29,9 +29,9 @@ from kamcrm.errors import Conflict, KamcrmError, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
-from kamcrm.periods import bangkok_today, month_key, parse_month, quarter_label, quarter_of
+from kamcrm.periods import bangkok_today, month_key, parse_month, quarter_label, quarter_of, year_in_range
 from kamcrm.reports import charts
-from kamcrm.web.common import apply_errors, report_params
+from kamcrm.web.common import apply_errors, page_number, report_params
 from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
 from kamcrm.web.i18n import format_column, format_quarter, short_office_name
 from kamcrm.web.labels import translate
@@ -233,7 +233,7 @@ def _render_targets(year: int, replace: tuple | None = None, status: int = 200):
 def targets():
     """Show and edit the year's targets (rules, executive-visit quotas, planned populations)."""
     year = request.args.get("year", type=int) or bangkok_today().year
-    if not 2000 <= year <= 2200:
+    if not year_in_range(year):
         abort(404)
     return _render_targets(year)[0]
 
@@ -424,7 +424,7 @@ def audit():
         date_to=day("to"),
         text=request.args.get("q") or None,
     )
-    page = audit_entries(current_user, criteria, request.args.get("page", 1, type=int) or 1, per_page=50)
+    page = audit_entries(current_user, criteria, page_number(), per_page=50)
     from kamcrm.audit.models import AUDIT_ACTIONS
     from kamcrm.web.audit_display import entity_choices, shown_entries
     from kamcrm.web.common import page_url_args

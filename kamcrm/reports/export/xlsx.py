@@ -41,8 +41,16 @@ class ReportWorkbook:
     def __init__(self, font_name: str = XLSX_FONT, constant_memory: bool = False):
         self._buffer = io.BytesIO()
         # constant_memory streams rows to disk for very long sheets (rows in order only).
+        # Text is data, never a formula or a link: an account or office named "=HYPERLINK(…)"
+        # must come back as that text, not run in whoever opens the file.
         self.workbook = xlsxwriter.Workbook(
-            self._buffer, {"in_memory": not constant_memory, "constant_memory": constant_memory}
+            self._buffer,
+            {
+                "in_memory": not constant_memory,
+                "constant_memory": constant_memory,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
         )
         self.font_name = font_name
         self.formats = {name: self.add_format(**props) for name, props in HOUSE_FORMATS.items()}
