@@ -29,9 +29,9 @@ from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFaile
 from kamcrm.extensions import db
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
-from kamcrm.org.access import STAFF
+from kamcrm.org.access import STAFF, performer_refusal
 from kamcrm.org.models import EXEC_ROLES
-from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
+from kamcrm.org.operations import assign, integrity_guard, own_exec_role, reject_unknown_fields
 from kamcrm.periods import bangkok_today, is_late_entry
 
 #: The activities file's columns.
@@ -90,6 +90,7 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
             values["account_id"] = account.id
             values["office_id"] = account.office_id
     performer = fields.text(raw, "performed_by", errors, required=True, max_length=80)
+    user = None
     if performer is not None:
         user = lookups.users.get(performer)
         if user is None:
@@ -104,12 +105,25 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
     elif kind is not None and kind != "EXV" and exec_role is not None:
         fields.add_error(errors, "exec_role",
                          Message("only an executive visit (EXV) has an exec_role, not %(type)s", type=kind))
+    elif kind == "EXV" and exec_role is not None and user is not None:
+        # The visit counts against the quota of the role given: only the performer's own.
+        own = own_exec_role(user.role, user.exec_role)
+        if exec_role != own:
+            fields.add_error(errors, "exec_role", _exec_role_refusal(user.username, exec_role, own))
     day = values["activity_date"]
     if today is not None and day is not None and values["status"] == "done" and day > today:
         fields.add_error(errors, "activity_date",
                          Message("%(day)s is after today (%(today)s); a done activity cannot lie in the "
                                  "future (plan it with status planned)", day=day, today=today))
     return values, errors
+
+
+def _exec_role_refusal(username: str, exec_role: str, own: str | None) -> Message:
+    if own is None:
+        return Message("'%(username)s' makes no executive visits, so none counts for %(exec_role)s",
+                       username=username, exec_role=exec_role)
+    return Message("'%(username)s' visits as %(own)s, not %(exec_role)s; an executive visit counts "
+                   "for its performer's own role", username=username, own=own, exec_role=exec_role)
 
 
 def activity_record(activity: Activity) -> dict:
@@ -153,6 +167,9 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
                                users=[actor], accounts=[account])
     values, errors = validate_activity_row(data, lookups, today=bangkok_today(now))
     _check_recorded_at(values["recorded_at"], actor, errors)
+    refused = performer_refusal(actor, values["performed_by_id"])
+    if refused is not None:
+        fields.add_error(errors, "performed_by", refused)
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]
@@ -204,6 +221,9 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
                                users=[actor, activity.performed_by], accounts=[activity.account])
     values, errors = validate_activity_row(merged, lookups, today=bangkok_today(now))
     _check_recorded_at(values["recorded_at"], actor, errors, stored=activity.recorded_at)
+    refused = performer_refusal(actor, values["performed_by_id"], activity.performed_by_id)
+    if refused is not None:
+        fields.add_error(errors, "performed_by", refused)
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]
