@@ -195,7 +195,7 @@ def create_account(data: Mapping[str, object], actor=None, *, reason: str | None
     reject_unknown_fields(data, ACCOUNT_FIELDS, "an account")
     lookups = Lookups.for_keys(office_codes=[data.get("office_code")], usernames=[data.get("kamr_username")])
     values, errors = validate_account_row(data, lookups)
-    _check_office_in_scope(values, actor, errors)
+    _check_office_in_scope(values, data.get("office_code"), actor, errors)
     if errors:
         raise ValidationFailed(errors)
     require_account_change(actor, {name for name, value in data.items() if value not in (None, "")},
@@ -236,10 +236,10 @@ def _value(account, column: str):
     return account[column] if isinstance(account, Mapping) else getattr(account, column)
 
 
-def _check_office_in_scope(values: dict, actor, errors: fields.Errors) -> None:
+def _check_office_in_scope(values: dict, code, actor, errors: fields.Errors) -> None:
     # An office the actor cannot see is, to them, an office that does not exist.
     if values["office_id"] is not None and not in_scope(actor, values["office_id"]):
-        fields.add_error(errors, "office_code", Message("unknown office"))
+        fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=str(code).strip()))
 
 
 def update_account(account: Account, changes: Mapping[str, object], actor=None, *,
@@ -269,7 +269,7 @@ def update_account(account: Account, changes: Mapping[str, object], actor=None, 
     lookups = Lookups.for_keys(office_codes=[merged.get("office_code")], usernames=[merged.get("kamr_username")])
     values, errors = validate_account_row(merged, lookups)
     if values["office_id"] != account.office_id:
-        _check_office_in_scope(values, actor, errors)
+        _check_office_in_scope(values, merged.get("office_code"), actor, errors)
     if errors:
         raise ValidationFailed(errors)
     require_account_change(actor, changed_account_fields(account, values, changes))

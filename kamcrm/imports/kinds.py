@@ -385,7 +385,8 @@ class AccountImporter(Importer):
         if values["account_no"] is not None:
             self.duplicate(values["account_no"], line, "account_no", f"'{values['account_no']}'", errors)
         if values["office_id"] is not None and not self.sees(values["office_id"]):
-            errors.setdefault("office_code", []).append(Message("unknown office"))
+            errors.setdefault("office_code", []).append(
+                Message("unknown office '%(code)s'", code=self.codes[values["office_id"]]))
         if errors:
             return errors
         self.pending.append((line, values))
@@ -592,7 +593,7 @@ class ActivityImporter(Importer):
     def check(self, line, raw):
         values, errors = self.validate(raw, self.lookups, today=self.context.today)
         if self.context.actor is not None:
-            self._check_rights(values, errors)
+            self._check_rights(values, errors, raw.get("account_no"))
         day = values["activity_date"]
         if day is not None and self.closed:
             message = self.lock_error(day)
@@ -610,15 +611,16 @@ class ActivityImporter(Importer):
         self.pending.append((line, values))
         return None
 
-    def _check_rights(self, values: dict, errors: Errors, verb: str = "create") -> None:
+    def _check_rights(self, values: dict, errors: Errors, account_no) -> None:
         """Add to ``errors`` what the actor may not do with this row: an account outside
         their scope is unknown to them, and their role must allow the activity's type."""
         actor = self.context.actor
         if values["account_id"] is not None and not self.sees(values["office_id"]):
-            errors.setdefault("account_no", []).append(Message("unknown account"))
+            errors.setdefault("account_no", []).append(
+                Message("unknown account '%(account_no)s'", account_no=str(account_no).strip()))
         if values["type"] is not None:
             try:
-                require_activity_change(actor, verb, values["type"], None)
+                require_activity_change(actor, "create", values["type"], None)
             except Forbidden as refused:
                 errors.setdefault("type", []).append(refused.message)
 
@@ -626,7 +628,7 @@ class ActivityImporter(Importer):
         """Return what the actor may not do in a row that records (``old`` None) or changes
         the activity ``old``: name another performer, say when it was recorded, or (for a
         change) edit an activity of an account outside their scope or of a type their role
-        may not edit."""
+        may not edit. (The row's own account and type were checked by ``check``.)"""
         actor = self.context.actor
         if actor is None:
             return []
@@ -642,7 +644,6 @@ class ActivityImporter(Importer):
             if not self.sees(self.offices_of.get(old["account_id"])):
                 errors.setdefault("ref", []).append(Message("'%(ref)s' is an activity outside your offices",
                                                             ref=values["ref"]))
-            self._check_rights(values, errors, "edit")
             try:
                 require_activity_change(actor, "edit", old["type"], None)
             except Forbidden as refused_edit:
