@@ -6,8 +6,10 @@ Rows use the field names of the activities file (SPEC section 7): ``account_no``
 
 Rules kept here: ``is_late`` from ``periods.is_late_entry``; ``recorded_at`` defaults to now
 and only staff may set it; the quarter lock (``ensure_period_open``) for the activity's date
-and, when a change moves it, for the old date too; an EXV names its exec_role and no other
-type has one; ``done`` is the default status and cannot lie in the future; refs are unique.
+and, when a change moves it, for the old date too; an EXV names its exec_role, which is its
+performer's own, and no other type has one; only staff name a performer other than themselves
+(``access.performer_refusal``); ``done`` is the default status and cannot lie in the future;
+refs are unique.
 
 Scope: the caller (pages, API) has already resolved the activity or account inside the
 actor's scope and checked the actor's role; these functions do not decide visibility.
