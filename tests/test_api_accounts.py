@@ -172,7 +172,9 @@ def test_the_second_of_two_writers_with_the_same_etag_gets_412(api, world):
         ("kamr", {"tier": "STAR"}, 403),
         ("regional_staff", {"tier": "STAR"}, 200),
         ("office_manager", {"office_code": "OB"}, 422),
-        ("regional_staff", {"office_code": "OB"}, 200),
+        ("regional_staff", {"office_code": "OB", "kamr_username": None}, 200),
+        # Its KAMR works at OA: the account cannot move without a KAMR of OB (or none).
+        ("regional_staff", {"office_code": "OB"}, 422),
     ],
 )
 def test_reassigning_and_retiering_follow_the_role(api, world, role, changes, status):

@@ -4,10 +4,13 @@ Rows use the field names of the interchange files (SPEC section 7): ``office_cod
 ``kamr_username``, ``tier``, ``tier_effective_from``. The same validators check a row of an
 imported file and the data of a single operation.
 
-Scope: these functions do not decide who may touch which account. The caller (pages, API)
-has already resolved the account inside the actor's scope and checked the actor's role
-(the permission layer); ``actor`` is only written to the audit log. Operations ``flush()``;
-the caller commits.
+Scope: the caller (pages, API) has already resolved the account inside the actor's scope.
+What a change may touch is checked here, through the permission layer, for every entry
+point: moving an account to another office or KAMR, or setting its ``opened_on`` /
+``closed_on`` (they decide what the coverage reports count), needs ``accounts.reassign``;
+a tier ``roster.retier``; an office outside the actor's scope is unknown to them; and those
+dates follow the quarter lock (staff and a reason inside a closed quarter). ``actor`` (None:
+the system) is also written to the audit log. Operations ``flush()``; the caller commits.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Iterable, Mapping
 import sqlalchemy as sa
 
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
+from kamcrm.activities.locks import ACCOUNT_DATES, ensure_period_open
 from kamcrm.audit.operations import Change, changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
@@ -25,6 +29,7 @@ from kamcrm.extensions import db
 from kamcrm import limits
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
+from kamcrm.org.access import in_scope, require_account_change
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import FIRST_ACCOUNT_YEAR, bangkok_today
 
@@ -43,6 +48,11 @@ CONTACT_FIELDS = ("name", "position", "phone", "email", "line_id")
 #: the tier then holds "from always". Far enough back for any report, and a real date, so
 #: the tier-on-date rule (latest ``effective_from`` ≤ D) needs no special case.
 ALWAYS = date(1900, 1, 1)
+
+#: The account's dates that decide what the coverage reports count (the quarter lock guards them).
+COVERAGE_DATES = ("opened_on", "closed_on")
+#: Fields of the account file and the column each sets, where they differ.
+_COLUMN_OF = {"office_code": "office_id", "kamr_username": "kamr_id"}
 
 #: Roles that can own a portfolio of accounts.
 ACCOUNT_OWNER_ROLES = ("kamr", "office_manager")
@@ -92,6 +102,11 @@ def validate_account_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[d
                                      username=kamr, article=_article(user.role), role=user.role))
         else:
             values["kamr_id"] = user.id
+            office_id = values["office_id"]
+            if office_id is not None and office_id not in (user.office_id, user.office_parent_id):
+                fields.add_error(errors, "kamr_username",
+                                 Message("'%(username)s' works at another office; an account is assigned "
+                                         "to a KAMR of its office or its branches", username=kamr))
     opened_on, closed_on = values["opened_on"], values["closed_on"]
     if opened_on is not None and closed_on is not None and closed_on < opened_on:
         fields.add_error(errors, "closed_on", Message("%(closed_on)s is before opened_on %(opened_on)s",
@@ -173,13 +188,22 @@ def tier_assignment_on(account: Account, day: date) -> TierAssignment | None:
     ).scalar_one_or_none()
 
 
-def create_account(data: Mapping[str, object], actor=None) -> Account:
-    """Create an account (and its first tier assignment, if the row gives one)."""
+def create_account(data: Mapping[str, object], actor=None, *, reason: str | None = None) -> Account:
+    """Create an account (and its first tier assignment, if the row gives one).
+
+    An ``opened_on`` or ``closed_on`` inside a closed quarter needs staff and a ``reason``.
+    """
     reject_unknown_fields(data, ACCOUNT_FIELDS, "an account")
     lookups = Lookups.for_keys(office_codes=[data.get("office_code")], usernames=[data.get("kamr_username")])
     values, errors = validate_account_row(data, lookups)
+    _check_office_in_scope(values, data.get("office_code"), actor, errors)
     if errors:
         raise ValidationFailed(errors)
+    require_account_change(actor, {name for name, value in data.items() if value not in (None, "")},
+                           created=True)
+    for name in COVERAGE_DATES:
+        if values[name] is not None:
+            ensure_period_open(values[name], actor, reason, subject=ACCOUNT_DATES)
     message = _number_taken(values["account_no"])
     if _account_exists(values["account_no"]):
         raise Conflict(message)
@@ -189,18 +213,46 @@ def create_account(data: Mapping[str, object], actor=None) -> Account:
         db.session.add(account)
         if assignment is not None:
             db.session.add(TierAssignment(account=account, tier=assignment[0], effective_from=assignment[1]))
-    record("create", "accounts", account.account_no, actor=actor, after=account_record(account))
+    record("create", "accounts", account.account_no, actor=actor, after=account_record(account), reason=reason)
     return account
 
 
+def changed_account_fields(account: Account | None, values: Mapping[str, object],
+                           given: Iterable[str]) -> set[str]:
+    """Return the fields of the account file among ``given`` whose validated ``values`` differ
+    from ``account`` (None: a new account, every given field is set); what the permission
+    layer decides a change by. Works on an Account or on a row of the accounts table."""
+    changed = set()
+    for name in given:
+        if name in ("tier", "tier_effective_from"):
+            changed.add(name)
+            continue
+        column = _COLUMN_OF.get(name, name)
+        if column in values and (account is None or _value(account, column) != values[column]):
+            changed.add(name)
+    return changed
+
+
+def _value(account, column: str):
+    return account[column] if isinstance(account, Mapping) else getattr(account, column)
+
+
+def _check_office_in_scope(values: dict, code, actor, errors: fields.Errors) -> None:
+    # An office the actor cannot see is, to them, an office that does not exist.
+    if values["office_id"] is not None and not in_scope(actor, values["office_id"]):
+        fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=str(code).strip()))
+
+
 def update_account(account: Account, changes: Mapping[str, object], actor=None, *,
-                   expected_version: int | None = None) -> Account:
+                   reason: str | None = None, expected_version: int | None = None) -> Account:
     """Change the fields of ``account`` named in ``changes`` (a partial row); bump its version.
 
     ``tier`` in ``changes`` assigns that tier from ``tier_effective_from``, or from today
     (Bangkok) when no date is given: a tier changed on a live record changes from now on,
     leaving the history before it alone. ``expected_version`` (the API's If-Match) must
-    equal the account's version, else ``PreconditionFailed``.
+    equal the account's version, else ``PreconditionFailed``. The actor's role must cover
+    each field that changes (``Forbidden``); moving ``opened_on``/``closed_on`` from or to a
+    closed quarter needs staff and a ``reason``.
     """
     reject_unknown_fields(changes, ACCOUNT_FIELDS, "an account")
     if expected_version is not None and expected_version != account.version:
@@ -217,8 +269,16 @@ def update_account(account: Account, changes: Mapping[str, object], actor=None, 
     )
     lookups = Lookups.for_keys(office_codes=[merged.get("office_code")], usernames=[merged.get("kamr_username")])
     values, errors = validate_account_row(merged, lookups)
+    if values["office_id"] != account.office_id:
+        _check_office_in_scope(values, merged.get("office_code"), actor, errors)
     if errors:
         raise ValidationFailed(errors)
+    require_account_change(actor, changed_account_fields(account, values, changes))
+    for name in COVERAGE_DATES:
+        if values[name] != getattr(account, name):
+            for day in (getattr(account, name), values[name]):
+                if day is not None:
+                    ensure_period_open(day, actor, reason, subject=ACCOUNT_DATES)
     message = _number_taken(values["account_no"])
     if values["account_no"] != account.account_no and _account_exists(values["account_no"]):
         raise Conflict(message)
@@ -235,7 +295,7 @@ def update_account(account: Account, changes: Mapping[str, object], actor=None, 
         new.update(tier=assignment[0], tier_effective_from=assignment[1].isoformat())
         old.update(tier=before["tier"], tier_effective_from=before["tier_effective_from"])
     if new:
-        record("update", "accounts", account.account_no, actor=actor, before=old, after=new)
+        record("update", "accounts", account.account_no, actor=actor, before=old, after=new, reason=reason)
     return account
 
 

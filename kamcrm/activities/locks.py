@@ -1,4 +1,9 @@
-"""The quarter lock: activities dated in a closed quarter change only by staff, with a reason."""
+"""The quarter lock: activities dated in a closed quarter change only by staff, with a reason.
+
+The same lock guards an account's ``opened_on`` and ``closed_on``: they decide which
+accounts a quarter's coverage counts, so setting or moving one inside a closed quarter
+changes that quarter's figures just as an activity would.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -23,6 +28,15 @@ _CLOSE_OF_QUARTER = sa.select(QuarterClose).where(
 )
 
 
+def closed_quarters() -> set[tuple[int, int]]:
+    """Return (year, quarter) of every closed quarter (an import reads them once)."""
+    return {
+        (year, quarter) for year, quarter in db.session.execute(
+            sa.select(QuarterClose.year, QuarterClose.quarter).where(QuarterClose.reopened_at.is_(None))
+        )
+    }
+
+
 def closed_quarter(day: date) -> QuarterClose | None:
     """Return the close of the quarter containing ``day`` if it is closed (not reopened)."""
     return db.session.execute(
@@ -30,20 +44,27 @@ def closed_quarter(day: date) -> QuarterClose | None:
     ).scalar_one_or_none()
 
 
-def ensure_period_open(day: date, actor, reason: str | None) -> None:
-    """Refuse a change to an activity dated ``day`` when its quarter is closed.
+#: What a closed quarter locks: its activities, and the accounts' opening and closing dates in it.
+ACTIVITIES = "activities"
+ACCOUNT_DATES = "account dates"
+
+
+def ensure_period_open(day: date, actor, reason: str | None, *, subject: str = ACTIVITIES) -> None:
+    """Refuse a change to an activity dated ``day`` (or, with ``subject`` ``ACCOUNT_DATES``,
+    an account's opening or closing date ``day``) when its quarter is closed.
 
     ``actor`` None is the system (a CLI command run by an operator), treated like staff.
     Staff must give a reason, which the caller writes to the audit log.
     """
     closed = closed_quarter(day)
     if closed is not None:
-        refusal = closed_quarter_refusal(closed.year, closed.quarter, actor, reason)
+        refusal = closed_quarter_refusal(closed.year, closed.quarter, actor, reason, subject=subject)
         if refusal is not None:
             raise refusal
 
 
-def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None) -> KamcrmError | None:
+def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None, *,
+                           subject: str = ACTIVITIES) -> KamcrmError | None:
     """Return the error a change to an activity of the closed quarter meets, or None.
 
     The rule of the quarter lock, for one change (``ensure_period_open``) or for the rows of
@@ -52,6 +73,11 @@ def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None) -
     """
     label = quarter_label(year, quarter)
     if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
+        if subject == ACCOUNT_DATES:
+            return PeriodClosed(
+                Message("Quarter %(quarter)s is closed; only regional staff can set an account's "
+                        "opening or closing date in it.", quarter=label)
+            )
         return PeriodClosed(
             Message("Quarter %(quarter)s is closed; only regional staff can change its activities.",
                     quarter=label)

@@ -6,10 +6,11 @@ Rows use the field names of the activities file (SPEC section 7): ``account_no``
 
 Rules kept here: ``is_late`` from ``periods.is_late_entry``; ``recorded_at`` defaults to now
 and only staff may set it; the quarter lock (``ensure_period_open``) for the activity's date
-and, when a change moves it, for the old date too; an EXV names its exec_role and no other
-type has one; ``done`` is the default status and cannot lie in the future; every date lies in
-the account's life (``opened_on`` .. ``closed_on``) and in ``periods.FIRST_YEAR`` ..
-``LAST_YEAR``; refs are unique.
+and, when a change moves it, for the old date too; an EXV names its exec_role, which is its
+performer's own, and no other type has one; only staff name a performer other than themselves
+(``access.performer_refusal``); ``done`` is the default status and cannot lie in the future;
+every date lies in the account's life (``opened_on`` .. ``closed_on``) and in
+``periods.FIRST_YEAR`` .. ``LAST_YEAR``; refs are unique.
 
 Scope: the caller (pages, API) has already resolved the activity or account inside the
 actor's scope and checked the actor's role; these functions do not decide visibility.
@@ -32,9 +33,9 @@ from kamcrm.extensions import db
 from kamcrm import limits
 from kamcrm.imports import fields
 from kamcrm.imports.lookups import Lookups
-from kamcrm.org.access import STAFF
+from kamcrm.org.access import STAFF, performer_refusal
 from kamcrm.org.models import EXEC_ROLES
-from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
+from kamcrm.org.operations import assign, integrity_guard, own_exec_role, reject_unknown_fields
 from kamcrm.periods import FIRST_YEAR, LAST_YEAR, bangkok_today, is_late_entry, year_in_range
 
 #: The activities file's columns.
@@ -94,6 +95,7 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
             values["office_id"] = account.office_id
             _check_account_life(values["activity_date"], account, errors)
     performer = fields.text(raw, "performed_by", errors, required=True, max_length=limits.USERNAME)
+    user = None
     if performer is not None:
         user = lookups.users.get(performer)
         if user is None:
@@ -108,6 +110,11 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
     elif kind is not None and kind != "EXV" and exec_role is not None:
         fields.add_error(errors, "exec_role",
                          Message("only an executive visit (EXV) has an exec_role, not %(type)s", type=kind))
+    elif kind == "EXV" and exec_role is not None and user is not None:
+        # The visit counts against the quota of the role given: only the performer's own.
+        own = own_exec_role(user.role, user.exec_role)
+        if exec_role != own:
+            fields.add_error(errors, "exec_role", _exec_role_refusal(user.username, exec_role, own))
     day = values["activity_date"]
     if today is not None and day is not None and values["status"] == "done" and day > today:
         fields.add_error(errors, "activity_date",
@@ -129,6 +136,14 @@ def _check_account_life(day: date | None, account, errors: fields.Errors) -> Non
         fields.add_error(errors, "activity_date",
                          Message("%(day)s is after the account closed (%(closed_on)s)",
                                  day=day, closed_on=account.closed_on))
+
+
+def _exec_role_refusal(username: str, exec_role: str, own: str | None) -> Message:
+    if own is None:
+        return Message("'%(username)s' makes no executive visits, so none counts for %(exec_role)s",
+                       username=username, exec_role=exec_role)
+    return Message("'%(username)s' visits as %(own)s, not %(exec_role)s; an executive visit counts "
+                   "for its performer's own role", username=username, own=own, exec_role=exec_role)
 
 
 def activity_record(activity: Activity) -> dict:
@@ -173,6 +188,9 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
                                users=[actor], accounts=[account])
     values, errors = validate_activity_row(data, lookups, today=bangkok_today(now))
     _check_recorded_at(values["recorded_at"], actor, errors)
+    refused = performer_refusal(actor, values["performed_by_id"])
+    if refused is not None:
+        fields.add_error(errors, "performed_by", refused)
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]
@@ -225,6 +243,9 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
                                users=[actor, activity.performed_by], accounts=[activity.account])
     values, errors = validate_activity_row(merged, lookups, today=bangkok_today(now))
     _check_recorded_at(values["recorded_at"], actor, errors, stored=activity.recorded_at)
+    refused = performer_refusal(actor, values["performed_by_id"], activity.performed_by_id)
+    if refused is not None:
+        fields.add_error(errors, "performed_by", refused)
     if errors:
         raise ValidationFailed(errors)
     ref = values["ref"]

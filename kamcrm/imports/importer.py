@@ -23,6 +23,7 @@ from kamcrm.errors import Conflict, Message
 from kamcrm.extensions import db
 from kamcrm.imports.kinds import CHUNK_SIZE, IMPORTERS, Context
 from kamcrm.imports.readers import TableFile, UnreadableFile
+from kamcrm.org.access import require
 
 #: The kinds of file, in the order a new region loads them.
 KINDS = tuple(IMPORTERS)
@@ -81,8 +82,10 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
     reason required to change activities in a closed quarter (longer than ``limits.REASON``,
     or holding a NUL: ``ValidationFailed``, before anything is read). ``now`` is the import's clock
     (default: the current time; it fills a blank ``recorded_at``). ``progress(rows, seconds)``
-    is called every ``PROGRESS_EVERY`` rows. Scope checks are the caller's: a page or API
-    endpoint lets only those roles import who may change every record a file can name.
+    is called every ``PROGRESS_EVERY`` rows. Each row is held to the actor's own rights, as
+    the single operation it performs would be (see ``kamcrm.imports.kinds``); a kind whose
+    every row needs one action (offices, users: admin) raises ``Forbidden`` before the file
+    is read, as its direct routes answer.
     """
     if kind not in IMPORTERS:
         raise ValueError(f"unknown kind of file {kind!r}; expected one of {', '.join(KINDS)}")
@@ -90,6 +93,8 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
     started = time.perf_counter()
     result = ImportResult(kind=kind, filename=filename)
     importer_class = IMPORTERS[kind]
+    if importer_class.permission is not None:
+        require(actor, importer_class.permission)
     try:
         table = TableFile(stream, filename)
         header_errors, readable = _check_header(table.header, importer_class)

@@ -12,6 +12,15 @@ clears it. Audit: creates are covered by the one entry the import writes for the
 file (with its SHA-256); every change to an existing record gets its own entry with the
 fields before and after. A tier assignment added to an existing account is such a change (the
 account's tier moves), so it gets its own entry too, the one ``set_tier`` writes.
+
+Rights: an import may write only what its actor could write one operation at a time, checked
+by the permission layer (``kamcrm.org.access``) row by row. A kind whose every row needs one
+action names it in ``permission`` (offices and users: admin; tiers: ``roster.retier``), which
+``import_file`` requires before reading the file. Accounts and activities rows are checked one
+by one against the actor's scope and role (a new account needs ``accounts.create``, its owner
+and dates ``accounts.reassign`` …; an activity the role for its type, and only staff name
+another performer); a refused row is a line-numbered error, so nothing is stored. The system
+(``actor`` None, the CLI's operator) may do everything, within the quarter lock.
 """
 from __future__ import annotations
 
@@ -23,16 +32,21 @@ import sqlalchemy as sa
 from kamcrm.accounts import operations as account_ops
 from kamcrm.accounts.models import Account, TierAssignment
 from kamcrm.activities import operations as activity_ops
-from kamcrm.activities.locks import closed_quarter_refusal
+from kamcrm.activities.locks import ACCOUNT_DATES, closed_quarter_refusal, closed_quarters
 from kamcrm.activities.models import Activity
 from kamcrm.audit.operations import Change, record_many
-from kamcrm.errors import Message
+from kamcrm.errors import Forbidden, Message
 from kamcrm.extensions import db
 from kamcrm.imports.lookups import Lookups, OfficeRef
 from kamcrm.org import operations as org_ops
+from kamcrm.org.access import (
+    account_change_refusals,
+    office_ids_in_scope,
+    performer_refusal,
+    require_activity_change,
+)
 from kamcrm.org.models import Office, User
 from kamcrm.periods import bangkok_today, is_late_entry, quarter_of
-from kamcrm.reports.models import QuarterClose
 
 Errors = dict[str, list[str]]
 RowErrors = list[tuple[int, str, str]]
@@ -89,11 +103,19 @@ class Importer:
     #: The file's columns (SPEC section 7) and those of them that are required.
     columns: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
+    #: The action every row of the kind needs (None: decided row by row).
+    permission: str | None = None
 
     def __init__(self, context: Context):
         self.context = context
         self.pending: list[tuple[int, dict]] = []
         self.seen: dict[Any, int] = {}
+        #: Ids of the offices the actor sees (None: every office).
+        self.visible = office_ids_in_scope(context.actor)
+
+    def sees(self, office_id: int | None) -> bool:
+        """Return whether the office ``office_id`` is in the actor's scope."""
+        return self.visible is None or office_id in self.visible
 
     def check(self, line: int, raw: dict) -> Errors | None:
         """Validate one row; keep it for writing when good, else return its errors."""
@@ -230,6 +252,7 @@ class OfficeImporter(Importer):
     kind = "offices"
     columns = ("code", "name", "office_class", "parent_code")
     required = ("code", "name", "office_class")
+    permission = "offices.manage"
     _columns = {"name": "name", "office_class": "office_class", "parent_id": "parent_code"}
 
     def __init__(self, context):
@@ -295,6 +318,7 @@ class UserImporter(Importer):
     kind = "users"
     columns = ("username", "full_name", "role", "office_code", "exec_role", "email")
     required = ("username", "full_name", "role", "office_code")
+    permission = "users.manage"
     _columns = {"full_name": "full_name", "role": "role", "office_id": "office_code",
                 "exec_role": "exec_role", "email": "email"}
 
@@ -354,20 +378,26 @@ class AccountImporter(Importer):
         self.lookups = Lookups.load()
         self.codes = {ref.id: ref.code for ref in self.lookups.offices.values()}
         self.usernames = {ref.id: ref.username for ref in self.lookups.users.values()}
+        self.closed = closed_quarters()
 
     def check(self, line, raw):
         values, errors = account_ops.validate_account_row(raw, self.lookups)
         if values["account_no"] is not None:
             self.duplicate(values["account_no"], line, "account_no", f"'{values['account_no']}'", errors)
+        if values["office_id"] is not None and not self.sees(values["office_id"]):
+            errors.setdefault("office_code", []).append(
+                Message("unknown office '%(code)s'", code=self.codes[values["office_id"]]))
         if errors:
             return errors
         self.pending.append((line, values))
         return None
 
     def flush(self, write):
-        rows, self.pending = [values for _, values in self.pending], []
-        if not write or not rows:
-            return []
+        chunk, self.pending = self.pending, []
+        errors = self._refusals(chunk)
+        rows = [values for _, values in chunk]
+        if errors or not write or not rows:
+            return errors
         assignments = {row["account_no"]: row.pop("tier_assignment") for row in rows}
         accounts = self.upsert(Account.__table__, ("account_no",), rows, self.present(self._columns),
                                entity="accounts", describe=self._describe, versioned=True)
@@ -389,6 +419,46 @@ class AccountImporter(Importer):
             bump_versions(touched - settled, self.context.now)
         return []
 
+    def _refusals(self, chunk: list[tuple[int, dict]]) -> RowErrors:
+        """Return the rows of ``chunk`` the actor may not write: the account out of their
+        scope, a field their role may not change, an opening or closing date locked by a
+        closed quarter (the same rules as ``create_account``/``update_account``)."""
+        actor, header = self.context.actor, self.context.header
+        dates = [name for name in account_ops.COVERAGE_DATES if name in header]
+        if not chunk or (actor is None and not (self.closed and dates)):
+            return []
+        table = Account.__table__
+        numbers = [values["account_no"] for _, values in chunk]
+        existing = {}
+        for start in range(0, len(numbers), 1000):
+            query = sa.select(table).where(table.c.account_no.in_(numbers[start:start + 1000]))
+            existing.update((row.account_no, dict(row._mapping)) for row in db.session.execute(query))
+        errors: RowErrors = []
+        for line, values in chunk:
+            old = existing.get(values["account_no"])
+            if actor is not None:
+                if old is not None and not self.sees(old["office_id"]):
+                    errors.append((line, "account_no", Message("'%(account_no)s' belongs to an office outside "
+                                                               "yours", account_no=values["account_no"])))
+                    continue
+                given = [name for name in header if name != "account_no"
+                         and (values["tier_assignment"] is not None or name not in ("tier", "tier_effective_from"))]
+                changed = account_ops.changed_account_fields(old, values, given)
+                refusals = account_change_refusals(actor, changed, created=old is None)
+                errors.extend((line, name, message) for name, message in refusals.items())
+            for name in dates:
+                before = old[name] if old is not None else None
+                if values[name] == before:
+                    continue
+                for day in {before, values[name]} - {None}:
+                    key = (day.year, quarter_of(day))
+                    refusal = closed_quarter_refusal(*key, actor, self.context.reason, subject=ACCOUNT_DATES) \
+                        if key in self.closed else None
+                    if refusal is not None:
+                        errors.append((line, name, refusal.message))
+                        break
+        return errors
+
     def _describe(self, name, value):
         if name == "office_id":
             return "office_code", self.codes.get(value)
@@ -401,6 +471,7 @@ class TierImporter(Importer):
     kind = "tiers"
     columns = ("account_no", "tier", "effective_from")
     required = ("account_no", "effective_from")
+    permission = "roster.retier"
 
     def __init__(self, context):
         super().__init__(context)
@@ -409,6 +480,13 @@ class TierImporter(Importer):
 
     def check(self, line, raw):
         values, errors = account_ops.validate_tier_row(raw, self.lookups)
+        if values["account_id"] is not None and self.visible is not None:
+            number = str(raw.get("account_no")).strip()
+            if not self.sees(self.lookups.accounts[number].office_id):
+                # Out of scope is out of sight: the same answer as a number nobody has.
+                values["account_id"] = None
+                errors.setdefault("account_no", []).append(
+                    Message("unknown account '%(account_no)s'", account_no=number))
         if values["account_id"] is not None and values["effective_from"] is not None:
             number = str(raw.get("account_no")).strip()
             self.duplicate((values["account_id"], values["effective_from"]), line, "effective_from",
@@ -489,11 +567,9 @@ class ActivityImporter(Importer):
     def __init__(self, context):
         super().__init__(context)
         self.lookups = Lookups.load(offices=False, users=True, accounts=True)
-        self.closed = {
-            (year, quarter) for year, quarter in db.session.execute(
-                sa.select(QuarterClose.year, QuarterClose.quarter).where(QuarterClose.reopened_at.is_(None))
-            )
-        }
+        self.closed = closed_quarters()
+        #: Office of each account by id (for the scope of an activity a row changes), once needed.
+        self.offices_of: dict[int, int] | None = None
         # Refs are unique within a file, so only refs already in the table can match.
         self.refs_in_table = db.session.execute(
             sa.select(sa.literal(True)).where(Activity.ref.is_not(None)).limit(1)
@@ -516,6 +592,8 @@ class ActivityImporter(Importer):
 
     def check(self, line, raw):
         values, errors = self.validate(raw, self.lookups, today=self.context.today)
+        if self.context.actor is not None:
+            self._check_rights(values, errors, raw.get("account_no"))
         day = values["activity_date"]
         if day is not None and self.closed:
             message = self.lock_error(day)
@@ -533,6 +611,45 @@ class ActivityImporter(Importer):
         self.pending.append((line, values))
         return None
 
+    def _check_rights(self, values: dict, errors: Errors, account_no) -> None:
+        """Add to ``errors`` what the actor may not do with this row: an account outside
+        their scope is unknown to them, and their role must allow the activity's type."""
+        actor = self.context.actor
+        if values["account_id"] is not None and not self.sees(values["office_id"]):
+            errors.setdefault("account_no", []).append(
+                Message("unknown account '%(account_no)s'", account_no=str(account_no).strip()))
+        if values["type"] is not None:
+            try:
+                require_activity_change(actor, "create", values["type"], None)
+            except Forbidden as refused:
+                errors.setdefault("type", []).append(refused.message)
+
+    def _refusals(self, line: int, values: dict, old) -> RowErrors:
+        """Return what the actor may not do in a row that records (``old`` None) or changes
+        the activity ``old``: name another performer, say when it was recorded, or (for a
+        change) edit an activity of an account outside their scope or of a type their role
+        may not edit. (The row's own account and type were checked by ``check``.)"""
+        actor = self.context.actor
+        if actor is None:
+            return []
+        errors: Errors = {}
+        refused = performer_refusal(actor, values["performed_by_id"], old["performed_by_id"] if old else None)
+        if refused is not None:
+            errors["performed_by"] = [refused]
+        activity_ops._check_recorded_at(values["recorded_at"], actor, errors,
+                                        stored=old["recorded_at"] if old else None)
+        if old is not None:
+            if self.offices_of is None:
+                self.offices_of = {ref.id: ref.office_id for ref in self.lookups.accounts.values()}
+            if not self.sees(self.offices_of.get(old["account_id"])):
+                errors.setdefault("ref", []).append(Message("'%(ref)s' is an activity outside your offices",
+                                                            ref=values["ref"]))
+            try:
+                require_activity_change(actor, "edit", old["type"], None)
+            except Forbidden as refused_edit:
+                errors.setdefault("type", []).append(refused_edit.message)
+        return [(line, name, message) for name, messages in errors.items() for message in messages]
+
     def flush(self, write):
         chunk, self.pending = self.pending, []
         if not chunk:
@@ -542,6 +659,10 @@ class ActivityImporter(Importer):
         new_rows, changed = [], []
         for line, values in chunk:
             old = existing.get(values["ref"]) if existing else None
+            refusals = self._refusals(line, values, old)
+            if refusals:
+                errors.extend(refusals)
+                continue
             if old is None:
                 new_rows.append(values)
                 continue

@@ -27,6 +27,10 @@ class UserRef(NamedTuple):
     username: str
     role: str
     office_id: int
+    #: The role the user's executive visits count for (None: they make none).
+    exec_role: str | None = None
+    #: The parent of the user's office: an account is assigned to a KAMR of its office or branches.
+    office_parent_id: int | None = None
 
 
 class AccountRef(NamedTuple):
@@ -73,7 +77,8 @@ class Lookups:
         found = cls()
         for user in users:
             if user is not None and user.username in usernames:
-                found.users[user.username] = UserRef(user.id, user.username, user.role, user.office_id)
+                found.users[user.username] = UserRef(user.id, user.username, user.role, user.office_id,
+                                                     user.exec_role, user.office.parent_id)
                 usernames.discard(user.username)
         for account in accounts:
             if account is not None and account.account_no in account_nos:
@@ -100,9 +105,10 @@ def _offices(codes):
 
 
 def _users(usernames):
-    from kamcrm.org.models import User
+    from kamcrm.org.models import Office, User
 
-    query = sa.select(User.id, User.username, User.role, User.office_id)
+    query = (sa.select(User.id, User.username, User.role, User.office_id, User.exec_role, Office.parent_id)
+             .join(Office, User.office_id == Office.id))
     if usernames is not None:
         query = query.where(User.username.in_(sorted(usernames)))
     return [UserRef(*row) for row in db.session.execute(query)]

@@ -140,6 +140,59 @@ def require_activity_change(user, verb: str, activity_type: str, account) -> Non
         raise Forbidden(Message("Your role may not %(verb)s %(type)s activities.", verb=verb, type=activity_type))
 
 
+#: Fields of an account whose change moves what the coverage reports count: who owns the
+#: account and when it is open. They need the role of a reassignment.
+ACCOUNT_REASSIGN_FIELDS = ("office_code", "kamr_username", "opened_on", "closed_on")
+#: Fields of an account whose change is a re-tiering.
+ACCOUNT_RETIER_FIELDS = ("tier", "tier_effective_from")
+
+
+def account_change_refusals(user, changed: set[str] | frozenset[str], *, created: bool = False) -> dict[str, Message]:
+    """Return, per field, why ``user`` may not make this change to an account (empty: may).
+
+    ``changed`` names the fields of the account file whose values change (for a new account,
+    those it gives). Creating needs ``accounts.create``; owner and opening/closing dates
+    ``accounts.reassign``; a tier ``roster.retier``; any other field ``accounts.edit``.
+    The caller (operation or import row) turns them into a refusal.
+    """
+    refusals: dict[str, Message] = {}
+    if created and not can(user, "accounts.create"):
+        return {"account_no": _role_refusal("accounts.create")}
+    for name in sorted(changed):
+        action = ("accounts.reassign" if name in ACCOUNT_REASSIGN_FIELDS
+                  else "roster.retier" if name in ACCOUNT_RETIER_FIELDS
+                  else "accounts.edit")
+        if not can(user, action):
+            refusals[name] = _role_refusal(action)
+    return refusals
+
+
+def require_account_change(user, changed, *, created: bool = False) -> None:
+    """Raise ``Forbidden`` unless ``user`` may change the fields ``changed`` of an account."""
+    refusals = account_change_refusals(user, changed, created=created)
+    if refusals:
+        raise Forbidden(next(iter(refusals.values())))
+
+
+#: Why a non-staff user may not record an activity in someone else's name.
+PERFORMER_REFUSED = Message("only regional staff may record an activity in someone else's name")
+
+
+def performer_refusal(user, performer_id: int | None, current_id: int | None = None) -> Message | None:
+    """Return why ``user`` may not name ``performer_id`` as an activity's performer, or None.
+
+    Only staff (and the system) act in someone else's name: everyone else is the performer
+    of what they record. An edit that keeps the stored performer (``current_id``) names no one.
+    """
+    if user is None or performer_id is None or performer_id in (user.id, current_id):
+        return None
+    return None if user.role in STAFF else PERFORMER_REFUSED
+
+
+def _role_refusal(action: str) -> Message:
+    return Message("Your role may not do this (%(action)s).", action=action)
+
+
 # --- scope -------------------------------------------------------------------------------
 
 
@@ -179,6 +232,15 @@ def in_scope(user, office_id: int) -> bool:
             sa.select(sa.literal(True)).where(scope.covers(sa.literal(office_id)))
         ).scalar()
     )
+
+
+def office_ids_in_scope(user) -> frozenset[int] | None:
+    """Return the ids of the offices ``user`` sees, or None when that is every office (a
+    bulk import checks each row's office against them without a query per row)."""
+    scope = scope_of(user)
+    if scope is None or scope.is_region:
+        return None
+    return frozenset(db.session.scalars(sa.select(Office.id).where(scope.covers(Office.id))))
 
 
 def visible_offices(user) -> sa.Select:

@@ -35,6 +35,19 @@ EXEC_ROLES_BY_ROLE = {
     "executive": ("region_director", "assistant_director"),
 }
 
+
+
+def own_exec_role(role: str, exec_role: str | None) -> str | None:
+    """Return the exec_role a user's executive visits count for (None: they make none).
+
+    An office manager's always count as ``office_manager``; an executive's as the role they
+    hold. Nobody else's visit is an executive visit, so nobody may log one in their name.
+    """
+    if role == "office_manager":
+        return "office_manager"
+    return exec_role if role == "executive" else None
+
+
 _CODE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 _USERNAME_CHARACTERS = _CODE_CHARACTERS | frozenset("@")
 #: Level in the hierarchy; an office with offices under it keeps its level.
