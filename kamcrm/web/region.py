@@ -29,7 +29,14 @@ from kamcrm.errors import Conflict, KamcrmError, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
-from kamcrm.periods import bangkok_today, month_key, parse_month, quarter_label, quarter_of
+from kamcrm.periods import (
+    bangkok_today,
+    last_complete_month,
+    month_key,
+    parse_month,
+    quarter_label,
+    quarter_of,
+)
 from kamcrm.reports import charts
 from kamcrm.web.common import apply_errors, report_params
 from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
@@ -112,10 +119,13 @@ def cr2():
     """Show the CR2 report of the year for the region or an office, with its downloads."""
     params = report_params()
     report = engine.cr2_report(params.year, params.as_of, params.scope)
+    from kamcrm.reports.cr2 import PLAN_TITLE
     from kamcrm.web.office import _offices_to_choose
 
+    # The plan's title is the form's own text, as in the XLSX and PDF (not a paraphrase).
     return render_template("region/cr2.html", params=params, report=report, columns=engine.COLUMNS,
-                           targets=year_targets(params.year), offices=_offices_to_choose())
+                           targets=year_targets(params.year), offices=_offices_to_choose(),
+                           plan_title=PLAN_TITLE)
 
 
 @bp.get("/cr2.<fmt>")
@@ -149,12 +159,13 @@ def monthly():
     from kamcrm.reports.monthly import NotReportedYet, monthly_report_for
 
     today = bangkok_today()
-    default_month = month_key(today.year, today.month)
+    # The last complete month: the current one has barely started for most of it.
+    default_month = month_key(*last_complete_month(today))
     month = request.args.get("month") or default_month
     try:
         month = month_key(*parse_month(month))  # the picker and the download links use one spelling
     except ValueError:
-        flash(_("That month is not valid; showing this month."), "warning")
+        flash(_("That month is not valid; showing the last complete month."), "warning")
         month = default_month
     as_reported = request.args.get("view") == "reported"
     office = request.args.get("office") or None
