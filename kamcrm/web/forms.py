@@ -165,19 +165,32 @@ class QuotaForm(PageForm):
     quota = IntegerField(_l("Accounts per quarter"), validators=[InputRequired(REQUIRED), NumberRange(min=0)])
 
 
+class TargetsForm(PageForm):
+    """The one form of the targets page: it carries the CSRF token; the rows are sub-forms."""
+
+
 class PlannedForm(PageForm):
     """Set the planned population of a tier (blank: none)."""
 
     planned = IntegerField(_l("Planned accounts"), validators=[Optional(), NumberRange(min=0)])
 
 
+#: The roster form's explicit "no tier" choice (a blank choice means "not chosen yet").
+NO_TIER = "NONE"
+
+
 class RetierSelectionForm(PageForm):
-    """Give the selected accounts a tier from a date."""
+    """Give the selected accounts a tier from a date, or (said explicitly) remove their tier."""
 
     account_nos = TextAreaField(_l("Account numbers (one per line)"), validators=[InputRequired(REQUIRED)])
-    tier = SelectField(_l("New tier"), choices=_choices(TIERS, TIER_LABELS, blank=_l("— no tier —")),
-                       validators=[Optional()])
+    #: A required choice: an account without a tier drops out of every rule and CR2
+    #: population, so "no tier" is never where the form starts.
+    tier = SelectField(_l("New tier"),
+                       choices=_choices(TIERS, TIER_LABELS, blank=_l("— choose —"))
+                       + [SelectChoice(NO_TIER, _l("No tier (remove the tier)"))],
+                       default="", validators=[InputRequired(REQUIRED)])
     effective_from = DateField(_l("Effective from"), validators=[InputRequired(REQUIRED)])
+    confirm_removal = BooleanField(_l("Yes, remove the tier: these accounts leave every rule and CR2 population"))
 
 
 class RetierFileForm(PageForm):
