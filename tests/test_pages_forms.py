@@ -215,6 +215,8 @@ def test_differing_first_passwords_add_nobody(client, admin, office):
 
 def test_an_admin_sets_a_password_for_a_user_without_one(client, admin, make):
     someone = make.user(role="kamr", username="nopass")
+    listed = client.get("/admin/users?q=nopass").get_data(as_text=True)
+    assert f'href="/admin/users/{someone.id}/tokens#password">ยังไม่มีรหัสผ่าน' in listed
     assert "ยังไม่มีรหัสผ่าน" in client.get(f"/admin/users/{someone.id}/tokens").get_data(as_text=True)
     response = client.post(f"/admin/users/{someone.id}/password", data={"password": PASSWORD, "confirm": PASSWORD})
     assert response.status_code == 302
