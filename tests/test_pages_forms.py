@@ -255,6 +255,13 @@ def test_in_an_offices_view_the_region_directors_row_names_the_office(client, st
     assert "CBI" in section and "ทั้งเขต" not in section
 
 
+def test_a_quota_of_one_reads_singular_in_english(client, staff, office):
+    client.get("/language/en")
+    html = client.get("/office/executive-visits?office=CBI&year=2021").get_data(as_text=True)
+    assert "Region director · 1 distinct account per quarter per unit" in html
+    assert not re.search(r"\b1 distinct accounts\b", html)
+
+
 def test_in_the_regions_view_the_region_directors_row_is_the_region(client, staff, office):
     html = client.get("/office/executive-visits?year=2021").get_data(as_text=True)
     assert "ทั้งเขต" in html.split("ผู้อำนวยการเขต", 1)[1].split("</section>", 1)[0]
