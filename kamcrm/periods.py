@@ -240,6 +240,11 @@ def month_key(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+def last_complete_month(today: date) -> tuple[int, int]:
+    """Return (year, month) of the last month that has ended by ``today``."""
+    return (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+
+
 def parse_month(text: str) -> tuple[int, int]:
     """Parse ``YYYY-MM`` into (year, month); raise ValueError with a clear message."""
     try:

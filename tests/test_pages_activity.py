@@ -1,6 +1,7 @@
 """Logging an activity from a page, planning a visit, completing a follow-up."""
 from __future__ import annotations
 
+import re
 from html import unescape
 from datetime import date, timedelta
 
@@ -56,7 +57,9 @@ def test_the_new_form_has_sensible_defaults(client, kamr):
     html = client.get("/activities/new?account=020001234567").get_data(as_text=True)
     assert f'value="{bangkok_today().isoformat()}"' in html
     assert 'value="020001234567"' in html
-    assert '<option selected value="COM">' in html
+    # The type and the channel are the user's choice: nothing but the blank is preselected.
+    assert '<option selected value="">' in html
+    assert not re.search(r'<option selected value="[A-Za-z]', html.split('id="status"')[0])
 
 
 @pytest.mark.parametrize(

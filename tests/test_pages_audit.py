@@ -40,7 +40,7 @@ def _text(html: str) -> str:
 
 
 def test_a_target_change_shows_the_rule_by_name_and_only_what_changed(client, staff):
-    client.post("/region/targets/2021/rules/RBA/STREAMLINE", data={
+    client.post("/region/targets/2021", data={
         "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
     text = _text(_log(client))
     assert "Frequency rule RBA – relationship building · Streamline · 2021 (2021:RBA:STREAMLINE)" in text

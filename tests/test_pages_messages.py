@@ -137,7 +137,8 @@ def test_adding_a_user_whose_name_is_taken_says_so_in_thai_and_keeps_the_input(c
     office = make.office(code="CBI")
     make.user(username="somchai", office=office)
     response = client.post("/admin/users", data={
-        "username": "somchai", "full_name": "สมชาย ใจดี", "role": "kamr", "office_code": "CBI"})
+        "username": "somchai", "full_name": "สมชาย ใจดี", "role": "kamr", "office_code": "CBI",
+        "password": "first-sign-in-2569", "confirm": "first-sign-in-2569"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "มีผู้ใช้ชื่อ &#39;somchai&#39; อยู่แล้ว" in html

@@ -12,6 +12,9 @@ from kamcrm.accounts.models import TierAssignment
 from kamcrm.compliance.targets import year_targets
 from kamcrm.extensions import db
 from kamcrm.org.models import ApiToken, User
+from kamcrm.org.passwords import verify_password
+
+FIRST_PASSWORD = "first-sign-in-2569"
 
 
 @pytest.fixture
@@ -20,7 +23,7 @@ def staff(login_as, make):
 
 
 def test_a_rule_target_is_changed(client, staff):
-    response = client.post("/region/targets/2021/rules/RBA/STREAMLINE", data={
+    response = client.post("/region/targets/2021", data={
         "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
     assert response.status_code == 302
     assert year_targets(2021).rule("RBA", "STREAMLINE").target_pct == 55
@@ -28,7 +31,7 @@ def test_a_rule_target_is_changed(client, staff):
 
 @pytest.mark.parametrize("value", ["120", "abc", ""])
 def test_a_refused_target_keeps_the_input_beside_its_field(client, staff, value):
-    response = client.post("/region/targets/2021/rules/FMS/STAR", data={
+    response = client.post("/region/targets/2021", data={
         "FMS-STAR-period": "year", "FMS-STAR-min_count": "1", "FMS-STAR-target_pct": value})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -38,8 +41,8 @@ def test_a_refused_target_keeps_the_input_beside_its_field(client, staff, value)
 
 
 def test_a_quota_and_a_planned_population_are_changed(client, staff):
-    client.post("/region/targets/2021/quotas/office_manager", data={"office_manager-quota": "4"})
-    client.post("/region/targets/2021/planned/STAR", data={"STAR-planned": "120"})
+    client.post("/region/targets/2021", data={"office_manager-quota": "4"})
+    client.post("/region/targets/2021", data={"STAR-planned": "120"})
     targets = year_targets(2021)
     assert targets.quota("office_manager") == 4 and targets.planned_population("STAR") == 120
 
@@ -84,14 +87,17 @@ def admin(login_as, make):
 def test_an_admin_adds_a_user(client, make, admin):
     make.office(code="CBI")
     response = client.post("/admin/users", data={"username": "somchai", "full_name": "สมชาย ขยัน",
-                                                  "role": "kamr", "office_code": "CBI", "exec_role": ""})
+                                                  "role": "kamr", "office_code": "CBI", "exec_role": "",
+                                                  "password": FIRST_PASSWORD, "confirm": FIRST_PASSWORD})
     assert response.status_code == 302
-    assert db.session.execute(sa.select(User).filter_by(username="somchai")).scalar_one().role == "kamr"
+    added = db.session.execute(sa.select(User).filter_by(username="somchai")).scalar_one()
+    assert added.role == "kamr" and verify_password(added.password_hash, FIRST_PASSWORD)
 
 
 def test_a_refused_user_keeps_the_input(client, admin):
     response = client.post("/admin/users", data={"username": "somchai", "full_name": "สมชาย ขยัน",
-                                                  "role": "kamr", "office_code": "NOWHERE", "exec_role": ""})
+                                                  "role": "kamr", "office_code": "NOWHERE", "exec_role": "",
+                                                  "password": FIRST_PASSWORD, "confirm": FIRST_PASSWORD})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="office_code-error"' in html and 'value="สมชาย ขยัน"' in html
 
@@ -129,7 +135,7 @@ def test_the_monthly_page_counts_the_months_late_entries_not_the_years(client, m
 
 @pytest.mark.parametrize("query, expected", [("q=55", 1), ("entity=frequency_rules", 1), ("q=nothing-like-this", 0)])
 def test_the_audit_log_is_searchable(client, staff, query, expected):
-    client.post("/region/targets/2021/rules/RBA/STREAMLINE", data={
+    client.post("/region/targets/2021", data={
         "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
     html = client.get(f"/region/audit?{query}").get_data(as_text=True)
     assert html.count("2021:RBA:STREAMLINE") == expected

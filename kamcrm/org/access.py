@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 from flask import Flask, current_app, request
 
+from kamcrm.activities.models import ACTIVITY_TYPES
 from kamcrm.errors import Forbidden, Message, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.models import REGION_ROLES, ROLES, ApiToken, Office, User
@@ -121,6 +122,21 @@ def roles_allowed(action: str) -> tuple[str, ...]:
     return PERMISSIONS[_known(action)]
 
 
+def may_change_activity_type(user, verb: str, activity_type: str) -> bool:
+    """Return whether ``user``'s role may ``verb`` activities of ``activity_type`` (any account)."""
+    if user is None:
+        return True
+    general = f"activities.{verb}"
+    if activity_type == "EXV":
+        return can(user, "exec_visits.log") or (can(user, general) and user.role in STAFF)
+    return can(user, general)
+
+
+def activity_types_for(user, verb: str = "create") -> tuple[str, ...]:
+    """Return the activity types ``user`` may ``verb``, in their usual order (what forms offer)."""
+    return tuple(kind for kind in ACTIVITY_TYPES if may_change_activity_type(user, verb, kind))
+
+
 def require_activity_change(user, verb: str, activity_type: str, account) -> None:
     """Raise unless ``user`` may ``verb`` ('create', 'edit', 'delete') an activity.
 
@@ -129,14 +145,7 @@ def require_activity_change(user, verb: str, activity_type: str, account) -> Non
     """
     if account is not None and not in_scope(user, account.office_id):
         raise NotFound(Message("No such account."))
-    if user is None:
-        return
-    general = f"activities.{verb}"
-    if activity_type == "EXV":
-        allowed = can(user, "exec_visits.log") or (can(user, general) and user.role in STAFF)
-    else:
-        allowed = can(user, general)
-    if not allowed:
+    if not may_change_activity_type(user, verb, activity_type):
         raise Forbidden(Message("Your role may not %(verb)s %(type)s activities.", verb=verb, type=activity_type))
 
 

@@ -10,11 +10,12 @@ from sqlalchemy.orm import selectinload
 from kamcrm.errors import KamcrmError
 from kamcrm.extensions import db
 from kamcrm.org import operations as org_ops
+from kamcrm.org.auth import set_password
 from kamcrm.org import tokens as token_ops
 from kamcrm.org.access import requires, token_for, visible_users
 from kamcrm.org.models import User
 from kamcrm.web.common import apply_errors, page_url_args, paginate
-from kamcrm.web.forms import TokenForm, UserActiveForm, UserForm
+from kamcrm.web.forms import SetPasswordForm, TokenForm, UserActiveForm, UserForm
 from kamcrm.web.labels import translate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -41,14 +42,16 @@ def users():
 @bp.post("/users")
 @requires("users.manage")
 def create_user():
-    """Add a user (without a password: they set it through the CLI or an admin)."""
+    """Add a user with a first password (the one the CLI's set-password would give)."""
     form = UserForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _passwords_agree(form):
         data = {name: (getattr(form, name).data or None) for name in
                 ("username", "full_name", "role", "office_code", "exec_role", "email")}
         try:
+            # One savepoint: a refused password adds no user without one.
             with db.session.begin_nested():
                 user = org_ops.create_user(data, current_user)
+                set_password(user, form.password.data, current_user)
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
@@ -56,6 +59,14 @@ def create_user():
             flash(_("User %(name)s added.", name=user.username), "success")
             return redirect(url_for("admin.user_tokens", user_id=user.id))
     return _render_users(form, 422)
+
+
+def _passwords_agree(form) -> bool:
+    """Return whether the form's two password fields agree; if not, say so beside the second."""
+    if form.password.data == form.confirm.data:
+        return True
+    form.confirm.errors = [*form.confirm.errors, _("The two passwords differ.")]
+    return False
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -71,7 +82,11 @@ def set_active(user_id: int):
             with db.session.begin_nested():
                 org_ops.update_user(user, {"active": bool(form.active.data)}, current_user)
         except KamcrmError as refused:
-            flash(translate(refused.message), "error")
+            # The reasons are per field ("you cannot deactivate your own account"); the
+            # operation's summary alone says nothing the admin can act on.
+            reasons = [message for messages in refused.errors.values() for message in messages]
+            for message in reasons or [refused.message]:
+                flash(translate(message), "error")
         else:
             db.session.commit()
             flash(_("%(name)s is now active.", name=user.username) if user.active
@@ -79,10 +94,11 @@ def set_active(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-def _render_tokens(user, form=None, raw=None, status=200):
+def _render_tokens(user, form=None, raw=None, status=200, password_form=None):
     return render_template("admin/tokens.html", user=user, tokens=token_ops.tokens_of(user),
                            state=token_ops.token_state, form=form or TokenForm(formdata=None), raw=raw,
-                           revoke=UserActiveForm(formdata=None)), status
+                           revoke=UserActiveForm(formdata=None),
+                           password_form=password_form or SetPasswordForm(formdata=None)), status
 
 
 def _user(user_id: int) -> User:
@@ -130,3 +146,22 @@ def revoke_token(token_id: int):
         db.session.commit()
         flash(_("Token revoked."), "success")
     return redirect(url_for("admin.user_tokens", user_id=token.user_id))
+
+
+@bp.post("/users/<int:user_id>/password")
+@requires("users.manage")
+def set_user_password(user_id: int):
+    """Set a user's password (through the same operation as ``flask users set-password``)."""
+    user = _user(user_id)
+    form = SetPasswordForm()
+    if form.validate_on_submit() and _passwords_agree(form):
+        try:
+            with db.session.begin_nested():
+                set_password(user, form.password.data, current_user)
+        except KamcrmError as refused:
+            apply_errors(form, refused)
+        else:
+            db.session.commit()
+            flash(_("%(name)s can now sign in with the new password.", name=user.username), "success")
+            return redirect(url_for("admin.user_tokens", user_id=user.id))
+    return _render_tokens(user, status=422, password_form=form)

@@ -13,6 +13,8 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
+    PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -79,16 +81,31 @@ def _choices(codes, labels, blank=None) -> list[SelectChoice]:
     return ([SelectChoice("", blank)] if blank is not None else []) + found
 
 
+#: The channel an activity type implies, preset when the type is chosen: a free
+#: maintenance service and an executive visit happen on site. Other types say nothing.
+IMPLIED_CHANNELS = {"FMS": "visit", "EXV": "visit"}
+
+
+def activity_type_choices(types) -> list[SelectChoice]:
+    """Return the choices of an activity-type field: ``types``, after a blank "choose" when
+    there is more than one (a single allowed type is simply the one offered)."""
+    blank = _l("— choose —") if len(types) > 1 else None
+    return _choices(types, ACTIVITY_TYPE_LABELS, blank=blank)
+
+
 class ActivityForm(PageForm):
     """Log one activity: the account, what was done and when; the rest is optional."""
 
-    account = StringField(_l("Account (number or name)"),
-                          validators=[InputRequired(REQUIRED), Length(max=limits.ACCOUNT_NAME)])
-    type = SelectField(_l("Activity"), choices=_choices(ACTIVITY_TYPES, ACTIVITY_TYPE_LABELS), default="COM")
+    account = StringField(_l("Account (number or name)"), validators=[InputRequired(REQUIRED), Length(max=limits.ACCOUNT_NAME)])
+    #: No default type or channel: a default is a guess, and a wrong guess (a phone call
+    #: saved as a visit) is saved silently. The view offers only the types the role may log.
+    type = SelectField(_l("Activity"), choices=activity_type_choices(ACTIVITY_TYPES), default="",
+                       validators=[InputRequired(REQUIRED)])
     activity_date = DateField(_l("Date"), validators=[InputRequired(REQUIRED)], default=bangkok_today,
                               render_kw=DATE_RANGE)
     status = SelectField(_l("Status"), choices=_choices(("done", "planned"), STATUS_LABELS), default="done")
-    channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="visit")
+    channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS, blank=_l("— choose —")),
+                          default="", validators=[InputRequired(REQUIRED)])
     exec_role = SelectField(_l("Counts for (executive visits)"),
                             choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— not an executive visit —")),
                             default="", validators=[Optional()])
@@ -98,10 +115,13 @@ class ActivityForm(PageForm):
                            validators=[Optional()])
     voc_category = StringField(_l("Voice category"), validators=[Optional(), Length(max=limits.VOC_CATEGORY)])
     voc_text = TextAreaField(_l("What the customer said"), validators=[Optional(), Length(max=limits.VOC_TEXT)])
-    follow_up_action = StringField(_l("Follow-up action"),
-                                   validators=[Optional(), Length(max=limits.FOLLOW_UP_ACTION)])
+    follow_up_action = StringField(_l("Follow-up action"), validators=[Optional(), Length(max=limits.FOLLOW_UP_ACTION)])
     follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()], render_kw=DATE_RANGE)
     reason = StringField(_l("Reason (closed quarter only)"), validators=[Optional(), Length(max=limits.REASON)])
+    #: The answer to "this account has a matching plan: mark it done?" (a plan's id, or
+    #: ``new``); choices are set by the view when it asks.
+    plan = RadioField(_l("A matching activity is planned"), choices=[], validate_choice=False,
+                      validators=[Optional()])
     next = HiddenField()
 
     def operation_data(self, account_no: str) -> dict:
@@ -124,9 +144,11 @@ class ActivityForm(PageForm):
 class PlanVisitForm(PageForm):
     """Plan the next contact with an account (a planned activity)."""
 
-    type = SelectField(_l("Activity"), choices=_choices(ACTIVITY_TYPES, ACTIVITY_TYPE_LABELS), default="FMS")
+    type = SelectField(_l("Activity"), choices=activity_type_choices(ACTIVITY_TYPES), default="",
+                       validators=[InputRequired(REQUIRED)])
     activity_date = DateField(_l("Planned date"), validators=[InputRequired(REQUIRED)], render_kw=DATE_RANGE)
-    channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS), default="visit")
+    channel = SelectField(_l("Channel"), choices=_choices(CHANNELS, CHANNEL_LABELS, blank=_l("— choose —")),
+                          default="", validators=[InputRequired(REQUIRED)])
     summary = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=limits.SUMMARY)])
 
 
@@ -148,20 +170,33 @@ class QuotaForm(PageForm):
     quota = IntegerField(_l("Accounts per quarter"), validators=[InputRequired(REQUIRED), NumberRange(min=0)])
 
 
+class TargetsForm(PageForm):
+    """The one form of the targets page: it carries the CSRF token; the rows are sub-forms."""
+
+
 class PlannedForm(PageForm):
     """Set the planned population of a tier (blank: none)."""
 
     planned = IntegerField(_l("Planned accounts"), validators=[Optional(), NumberRange(min=0)])
 
 
+#: The roster form's explicit "no tier" choice (a blank choice means "not chosen yet").
+NO_TIER = "NONE"
+
+
 class RetierSelectionForm(PageForm):
-    """Give the selected accounts a tier from a date."""
+    """Give the selected accounts a tier from a date, or (said explicitly) remove their tier."""
 
     account_nos = TextAreaField(_l("Account numbers (one per line)"), validators=[InputRequired(REQUIRED)])
-    tier = SelectField(_l("New tier"), choices=_choices(TIERS, TIER_LABELS, blank=_l("— no tier —")),
-                       validators=[Optional()])
+    #: A required choice: an account without a tier drops out of every rule and CR2
+    #: population, so "no tier" is never where the form starts.
+    tier = SelectField(_l("New tier"),
+                       choices=_choices(TIERS, TIER_LABELS, blank=_l("— choose —"))
+                       + [SelectChoice(NO_TIER, _l("No tier (remove the tier)"))],
+                       default="", validators=[InputRequired(REQUIRED)])
     effective_from = DateField(_l("Effective from"), validators=[InputRequired(REQUIRED)],
                                render_kw=ACCOUNT_DATE_RANGE)
+    confirm_removal = BooleanField(_l("Yes, remove the tier: these accounts leave every rule and CR2 population"))
 
 
 class RetierFileForm(PageForm):
@@ -189,6 +224,16 @@ class UserForm(PageForm):
                             choices=_choices(EXEC_ROLES, EXEC_ROLE_LABELS, blank=_l("— none —")),
                             validators=[Optional()])
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=limits.EMAIL)])
+    #: Without a first password a user added here could never sign in (no page sets one).
+    password = PasswordField(_l("First password"), validators=[InputRequired(REQUIRED), Length(max=1024)])
+    confirm = PasswordField(_l("First password again"), validators=[InputRequired(REQUIRED), Length(max=1024)])
+
+
+class SetPasswordForm(PageForm):
+    """An administrator sets a user's password (a first one, or a forgotten one)."""
+
+    password = PasswordField(_l("New password"), validators=[InputRequired(REQUIRED), Length(max=1024)])
+    confirm = PasswordField(_l("New password again"), validators=[InputRequired(REQUIRED), Length(max=1024)])
 
 
 class UserActiveForm(PageForm):

@@ -19,15 +19,23 @@ from kamcrm.imports.lookups import Lookups
 from kamcrm.org.access import (
     account_for,
     activity_for,
+    activity_types_for,
     require_activity_change,
     requires,
     scope_of,
     visible_accounts,
+    visible_activities,
 )
 from kamcrm.periods import bangkok_today
 from kamcrm.web import queries
 from kamcrm.web.common import Page, apply_errors, page_number, page_url_args, paginate
-from kamcrm.web.forms import ActivityForm, CompleteFollowUpForm, PlanVisitForm
+from kamcrm.web.forms import (
+    IMPLIED_CHANNELS,
+    ActivityForm,
+    CompleteFollowUpForm,
+    PlanVisitForm,
+    activity_type_choices,
+)
 from kamcrm.web.i18n import safe_next
 from kamcrm.web.labels import translate
 
@@ -162,16 +170,31 @@ def _due_row(item, today) -> dict:
 # --- logging an activity --------------------------------------------------------------------
 
 
-def _default_activity(form: ActivityForm) -> None:
-    """Fill sensible defaults for a new form from the query string and the user's role."""
+def _offer_allowed_types(form) -> tuple[str, ...]:
+    """Offer only the activity types the user's role may log (the permission layer's answer).
+
+    Another type sent anyway is not refused by the form as "not a valid choice": the
+    permission check then says why (the role may not), and the operation refuses an unknown one.
+    """
+    allowed = activity_types_for(current_user, "create")
+    form.type.choices = activity_type_choices(allowed)
+    form.type.validate_choice = False
+    return allowed
+
+
+def _default_activity(form: ActivityForm, allowed: tuple[str, ...]) -> None:
+    """Fill the defaults the request implies: the account and type of the link that opened
+    the form (or the only type the role may log), and that type's channel. Nothing else is
+    guessed: the user chooses the type and the channel."""
     account = request.args.get("account")
     if account:
         form.account.data = account
     wanted = request.args.get("type")
-    if wanted:
+    if wanted in allowed:
         form.type.data = wanted
-    elif current_user.role == "executive":
-        form.type.data = "EXV"
+    elif len(allowed) == 1:
+        form.type.data = allowed[0]
+    form.channel.data = IMPLIED_CHANNELS.get(form.type.data, "")
     if form.type.data == "EXV" and not form.exec_role.data:
         form.exec_role.data = current_user.exec_role or (
             "office_manager" if current_user.role == "office_manager" else ""
@@ -184,24 +207,57 @@ def _default_activity(form: ActivityForm) -> None:
 def log_activity():
     """Log an activity in a few fields; afterwards go back to the due list (or ``next``)."""
     form = ActivityForm()
+    allowed = _offer_allowed_types(form)
+    status = 200
     if request.method == "GET":
-        _default_activity(form)
+        _default_activity(form, allowed)
     elif form.validate_on_submit():
-        saved = _save_activity(form)
-        if saved is not None:
-            flash(
-                _("Saved: %(type)s with %(account)s on %(date)s.", type=saved.type,
-                  account=f"{saved.account.account_no} {saved.account.name}",
-                  date=_day(saved.activity_date)),
-                "success",
-            )
-            return redirect(safe_next(form.next.data, url_for("web.home")))
+        account, problem = resolve_account(form.account.data)
+        plans = _matching_plans(form, account) if form.type.data in allowed else []
+        if plans and not form.plan.data:
+            _ask_about_plans(form, plans)  # nothing saved yet: the user answers first
+        else:
+            saved = _save_activity(form, account, problem, plans)
+            if saved is not None:
+                flash(
+                    _("Saved: %(type)s with %(account)s on %(date)s.", type=saved.type,
+                      account=f"{saved.account.account_no} {saved.account.name}",
+                      date=_day(saved.activity_date)),
+                    "success",
+                )
+                return redirect(safe_next(form.next.data, url_for("web.home")))
+            status = 422
     else:
         _operation_errors_beside_fields(form)
-    status = 422 if request.method == "POST" else 200
+        status = 422
     return render_template(
-        "kamr/log_activity.html", form=form, closed_reason=current_user.role in CLOSED_QUARTER_ROLES
+        "kamr/log_activity.html", form=form, closed_reason=current_user.role in CLOSED_QUARTER_ROLES,
+        implied_channels=IMPLIED_CHANNELS,
     ), status
+
+
+def _matching_plans(form: ActivityForm, account: Account | None) -> list[Activity]:
+    """Return the account's open plans of the type being logged as done (earliest first):
+    the plans this activity may be the doing of."""
+    if account is None or form.status.data != "done":
+        return []
+    return list(db.session.execute(
+        visible_activities(current_user)
+        .where(Activity.account_id == account.id, Activity.type == form.type.data,
+               Activity.status == "planned")
+        .order_by(Activity.activity_date, Activity.id)
+        .limit(5)
+    ).scalars())
+
+
+def _ask_about_plans(form: ActivityForm, plans: list[Activity]) -> None:
+    """Offer to record this activity on one of ``plans`` (marking it done) or as a new one."""
+    form.plan.choices = [
+        (str(plan.id), _("Mark the %(type)s planned for %(date)s done (this record goes on it)",
+                         type=plan.type, date=_day(plan.activity_date)))
+        for plan in plans
+    ] + [("new", _("Save a new activity and leave the plan open"))]
+    form.plan.data = str(plans[0].id)
 
 
 def _day(day) -> str:
@@ -210,21 +266,37 @@ def _day(day) -> str:
     return format_day(day)
 
 
-def _save_activity(form: ActivityForm) -> Activity | None:
-    """Create the activity (and its follow-up); on refusal put the reasons beside the fields."""
-    account, problem = resolve_account(form.account.data)
+def _save_activity(form: ActivityForm, account: Account | None, problem: str | None,
+                   plans: list[Activity]) -> Activity | None:
+    """Create the activity, or mark the plan the user chose done with it (and add its
+    follow-up); on refusal put the reasons beside the fields."""
     if account is None:
         form.account.errors.append(problem)
         _operation_errors_beside_fields(form)
         return None
+    plan = next((p for p in plans if str(p.id) == form.plan.data), None)
+    if plans and plan is None and form.plan.data != "new":
+        _ask_about_plans(form, plans)  # an answer naming no offered plan: ask again
+        form.plan.errors = [_("Choose one of the offered answers.")]
+        return None
     try:
         # A savepoint: a refused change is undone, and nothing else of the request with it.
         with db.session.begin_nested():
-            require_activity_change(current_user, "create", form.type.data, account)
-            activity = activity_ops.create_activity(
-                form.operation_data(account.account_no), current_user, reason=form.reason.data or None,
-                account=account,
-            )
+            data = form.operation_data(account.account_no)
+            if plan is not None:
+                require_activity_change(current_user, "edit", plan.type, account)
+                changes = {key: value for key, value in data.items()
+                           if key != "account_no" and (value is not None or key == "exec_role")}
+                changes["performed_by"] = current_user.username
+                if plan.exec_role and not changes.get("exec_role"):
+                    changes["exec_role"] = plan.exec_role
+                activity = activity_ops.update_activity(plan, changes, current_user,
+                                                        reason=form.reason.data or None)
+            else:
+                require_activity_change(current_user, "create", form.type.data, account)
+                activity = activity_ops.create_activity(
+                    data, current_user, reason=form.reason.data or None, account=account,
+                )
             if form.follow_up_action.data:
                 if form.follow_up_due.data is None:
                     raise ValidationFailed({"follow_up_due": [_("Give the date the follow-up is due.")]})
@@ -315,7 +387,9 @@ def accounts():
 def account(account_no: str):
     """Show an account: profile, tier history, contacts, timeline, follow-ups, voice, planning."""
     found = account_for(current_user, account_no)
-    return _render_account(found, PlanVisitForm(formdata=None))
+    form = PlanVisitForm(formdata=None)
+    _offer_allowed_types(form)
+    return _render_account(found, form)
 
 
 def _render_account(found: Account, plan_form: PlanVisitForm, status: int = 200):
@@ -360,6 +434,7 @@ def plan_visit(account_no: str):
     """Plan the next contact with the account as a planned activity."""
     found = account_for(current_user, account_no)
     form = PlanVisitForm()
+    _offer_allowed_types(form)
     if form.validate_on_submit():
         try:
             with db.session.begin_nested():

@@ -149,7 +149,7 @@ def executive_visits():
     last_quarter = quarter_of(params.as_of)
     counts = engine.executive_visit_counts(params.scope, params.year, params.as_of)
     units = engine.quota_units(params.scope, params.year)
-    names = _unit_names(units)
+    names = _unit_names(units, params.scope)
     targets = year_targets(params.year)
     per_role = []
     for role in EXEC_ROLES:
@@ -177,7 +177,17 @@ def executive_visits():
     )
 
 
-def _unit_names(units: dict[str, set]) -> dict[str, dict]:
+def _unit_names(units: dict[str, set], scope) -> dict[str, dict]:
+    """Name each quota unit as the page shows it: an office, a person, or the region director.
+
+    The region director's row counts the visits within ``scope``: in an office's view that
+    is the office's accounts only, and the label says so (not "the region").
+    """
+    if scope.is_region:
+        director = _("The region")
+    else:
+        office = db.session.get(Office, scope.office_id)
+        director = _("Accounts of %(office)s", office=f"{office.code} {localized_name(office)}")
     offices = {
         office.id: office
         for office in db.session.execute(
@@ -192,7 +202,7 @@ def _unit_names(units: dict[str, set]) -> dict[str, dict]:
     }
 
     return {
-        "region_director": {0: _("The region")},
+        "region_director": {0: director},
         "assistant_director": people,
         "office_manager": {oid: f"{o.code} {localized_name(o)}" for oid, o in offices.items()},
     }

@@ -29,12 +29,28 @@ from kamcrm.errors import Conflict, KamcrmError, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
-from kamcrm.periods import bangkok_today, month_key, parse_month, quarter_label, quarter_of, year_in_range
+from kamcrm.periods import (
+    bangkok_today,
+    last_complete_month,
+    month_key,
+    parse_month,
+    quarter_label,
+    quarter_of,
+    year_in_range,
+)
 from kamcrm.reports import charts
 from kamcrm.web.common import apply_errors, page_number, report_params
-from kamcrm.web.forms import PlannedForm, QuotaForm, RetierFileForm, RetierSelectionForm, RuleForm
-from kamcrm.web.i18n import format_column, format_quarter, short_office_name
-from kamcrm.web.labels import translate
+from kamcrm.web.forms import (
+    NO_TIER,
+    PlannedForm,
+    QuotaForm,
+    RetierFileForm,
+    RetierSelectionForm,
+    RuleForm,
+    TargetsForm,
+)
+from kamcrm.web.i18n import format_column, format_day, format_quarter, short_office_name
+from kamcrm.web.labels import TIER_LABELS, label, translate
 
 bp = Blueprint("region", __name__, url_prefix="/region")
 
@@ -112,10 +128,13 @@ def cr2():
     """Show the CR2 report of the year for the region or an office, with its downloads."""
     params = report_params()
     report = engine.cr2_report(params.year, params.as_of, params.scope)
+    from kamcrm.reports.cr2 import PLAN_TITLE
     from kamcrm.web.office import _offices_to_choose
 
+    # The plan's title is the form's own text, as in the XLSX and PDF (not a paraphrase).
     return render_template("region/cr2.html", params=params, report=report, columns=engine.COLUMNS,
-                           targets=year_targets(params.year), offices=_offices_to_choose())
+                           targets=year_targets(params.year), offices=_offices_to_choose(),
+                           plan_title=PLAN_TITLE)
 
 
 @bp.get("/cr2.<fmt>")
@@ -149,12 +168,13 @@ def monthly():
     from kamcrm.reports.monthly import NotReportedYet, monthly_report_for
 
     today = bangkok_today()
-    default_month = month_key(today.year, today.month)
+    # The last complete month: the current one has barely started for most of it.
+    default_month = month_key(*last_complete_month(today))
     month = request.args.get("month") or default_month
     try:
         month = month_key(*parse_month(month))  # the picker and the download links use one spelling
     except ValueError:
-        flash(_("That month is not valid; showing this month."), "warning")
+        flash(_("That month is not valid; showing the last complete month."), "warning")
         month = default_month
     as_reported = request.args.get("view") == "reported"
     office = request.args.get("office") or None
@@ -200,32 +220,31 @@ def monthly_download(fmt: str):
 # --- targets ---------------------------------------------------------------------------------
 
 
-def _target_forms(year: int):
+def _target_forms(year: int, formdata=None):
+    """Return the year's targets and a sub-form per rule, quota and planned population,
+    filled from ``formdata`` (a POST) or from the stored values. The sub-forms carry no CSRF
+    token of their own: they are parts of the one targets form."""
     targets = year_targets(year)
-    rule_forms = {}
-    for rule in targets.rules:
-        form = RuleForm(formdata=None, prefix=f"{rule.type}-{rule.tier}", period=rule.period,
-                        min_count=rule.min_count, target_pct=rule.target_pct)
-        rule_forms[(rule.type, rule.tier)] = (rule, form)
-    quota_forms = {q.exec_role: QuotaForm(formdata=None, prefix=q.exec_role, quota=q.quota_per_quarter)
+    no_csrf = {"csrf": False}
+    rule_forms = {
+        (rule.type, rule.tier): (rule, RuleForm(formdata=formdata, prefix=f"{rule.type}-{rule.tier}", meta=no_csrf,
+                                                period=rule.period, min_count=rule.min_count,
+                                                target_pct=rule.target_pct))
+        for rule in targets.rules
+    }
+    quota_forms = {q.exec_role: QuotaForm(formdata=formdata, prefix=q.exec_role, meta=no_csrf,
+                                          quota=q.quota_per_quarter)
                    for q in targets.quotas}
-    planned_forms = {tier: PlannedForm(formdata=None, prefix=tier, planned=planned)
+    planned_forms = {tier: PlannedForm(formdata=formdata, prefix=tier, meta=no_csrf, planned=planned)
                      for tier, planned in targets.planned}
     return targets, rule_forms, quota_forms, planned_forms
 
 
-def _render_targets(year: int, replace: tuple | None = None, status: int = 200):
-    targets, rule_forms, quota_forms, planned_forms = _target_forms(year)
-    if replace is not None:
-        kind, key, form = replace
-        if kind == "rule":
-            rule_forms[key] = (rule_forms[key][0], form)
-        elif kind == "quota":
-            quota_forms[key] = form
-        else:
-            planned_forms[key] = form
+def _render_targets(year: int, forms=None, status: int = 200):
+    targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
     return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
-                           quota_forms=quota_forms, planned_forms=planned_forms), status
+                           quota_forms=quota_forms, planned_forms=planned_forms,
+                           form=TargetsForm(formdata=None)), status
 
 
 @bp.get("/targets")
@@ -238,79 +257,114 @@ def targets():
     return _render_targets(year)[0]
 
 
-@bp.post("/targets/<int:year>/rules/<type_>/<tier>")
+def _posted(form) -> bool:
+    """Return whether the POST carries any field of ``form`` (a row left out stays as it is)."""
+    return any(field.name in request.form for field in form)
+
+
+@bp.post("/targets/<int:year>")
 @requires("targets.edit")
-def update_rule(year: int, type_: str, tier: str):
-    """Change one rule of the year."""
-    form = RuleForm(prefix=f"{type_}-{tier}")
-    if year_targets(year).rule(type_, tier) is None:
+def update_targets(year: int):
+    """Save every changed rule, quota and planned population of the year at once.
+
+    One form for the whole page: editing several rows and pressing Save keeps them all. If
+    any row is refused, nothing is saved and every row keeps what was typed.
+    """
+    if not 2000 <= year <= 2200:
         abort(404)
-    if form.validate_on_submit():
+    forms = _target_forms(year, request.form)
+    targets, rule_forms, quota_forms, planned_forms = forms
+    if not TargetsForm().validate_on_submit():
+        flash(_("The form had expired; nothing was saved. Save again."), "error")
+        return _render_targets(year, forms, 422)
+    rows = ([(form, "rule", key) for key, (_rule, form) in rule_forms.items()]
+            + [(form, "quota", role) for role, form in quota_forms.items()]
+            + [(form, "planned", tier) for tier, form in planned_forms.items()])
+    rows = [row for row in rows if _posted(row[0])]
+    valid = all([form.validate() for form, _kind, _key in rows])  # every row, so each shows its errors
+    saved = 0
+    if valid:
         try:
             with db.session.begin_nested():
-                target_ops.update_rule(year, type_, tier, {"period": form.period.data,
-                                                            "min_count": form.min_count.data,
-                                                            "target_pct": str(form.target_pct.data)}, current_user)
-        except KamcrmError as refused:
-            apply_errors(form, refused)
-        else:
-            db.session.commit()
-            flash(_("Saved the %(type)s rule for %(tier)s.", type=type_, tier=tier.title()), "success")
-            return redirect(url_for("region.targets", year=year) + f"#rule-{type_}-{tier}")
-    return _render_targets(year, ("rule", (type_, tier), form), 422)
+                saved = _save_target_rows(year, targets, rows)
+        except _RowRefused as refused:
+            apply_errors(refused.form, refused.error, refused.field_names)
+            valid = False
+    if not valid:
+        flash(_("Nothing was saved: correct the rows marked below."), "error")
+        return _render_targets(year, forms, 422)
+    db.session.commit()
+    flash(ngettext("Saved %(num)d change to the targets.", "Saved %(num)d changes to the targets.", saved)
+          if saved else _("Nothing had changed."), "success")
+    return redirect(url_for("region.targets", year=year))
 
 
-@bp.post("/targets/<int:year>/quotas/<role>")
-@requires("targets.edit")
-def update_quota(year: int, role: str):
-    """Set one executive role's quota per quarter."""
-    form = QuotaForm(prefix=role)
-    if role not in {q.exec_role for q in year_targets(year).quotas}:
-        abort(404)
-    if form.validate_on_submit():
+class _RowRefused(Exception):
+    """An operation refused one row of the targets form (the whole save is undone)."""
+
+    def __init__(self, form, error: KamcrmError, field_names: dict | None = None):
+        super().__init__(error.message)
+        self.form, self.error, self.field_names = form, error, field_names
+
+
+def _save_target_rows(year: int, targets, rows) -> int:
+    """Apply each row that differs from the stored targets; return how many changed."""
+    saved = 0
+    for form, kind, key in rows:
         try:
-            with db.session.begin_nested():
-                target_ops.set_quota(year, role, form.quota.data, current_user)
+            if kind == "rule":
+                rule = targets.rule(*key)
+                if (form.period.data, form.min_count.data, form.target_pct.data) == (
+                        rule.period, rule.min_count, rule.target_pct):
+                    continue
+                target_ops.update_rule(year, *key, {"period": form.period.data, "min_count": form.min_count.data,
+                                                    "target_pct": str(form.target_pct.data)}, current_user)
+            elif kind == "quota":
+                if form.quota.data == targets.quota(key):
+                    continue
+                target_ops.set_quota(year, key, form.quota.data, current_user)
+            else:
+                if form.planned.data == targets.planned_population(key):
+                    continue
+                target_ops.set_planned(year, key, form.planned.data, current_user)
         except KamcrmError as refused:
-            apply_errors(form, refused, {"quota_per_quarter": "quota"})
-        else:
-            db.session.commit()
-            flash(_("Saved the quota."), "success")
-            return redirect(url_for("region.targets", year=year) + "#quotas")
-    return _render_targets(year, ("quota", role, form), 422)
-
-
-@bp.post("/targets/<int:year>/planned/<tier>")
-@requires("targets.edit")
-def update_planned(year: int, tier: str):
-    """Set one tier's planned population (blank: none)."""
-    form = PlannedForm(prefix=tier)
-    if tier not in dict(year_targets(year).planned):
-        abort(404)
-    if form.validate_on_submit():
-        try:
-            with db.session.begin_nested():
-                target_ops.set_planned(year, tier, form.planned.data, current_user)
-        except KamcrmError as refused:
-            apply_errors(form, refused)
-        else:
-            db.session.commit()
-            flash(_("Saved the planned population."), "success")
-            return redirect(url_for("region.targets", year=year) + "#planned")
-    return _render_targets(year, ("planned", tier, form), 422)
+            raise _RowRefused(form, refused, {"quota_per_quarter": "quota"}) from None
+        saved += 1
+    return saved
 
 
 # --- tier roster -----------------------------------------------------------------------------
 
 
 def _render_tiers(selection=None, upload=None, result=None, refused=None, status=200):
+    selection = selection or RetierSelectionForm(formdata=None, prefix="pick")
+    today = bangkok_today()
+    listed = [number for _line, number in _listed_accounts(selection.account_nos.data or "")]
     return render_template(
         "region/tiers.html",
-        selection=selection or RetierSelectionForm(formdata=None, prefix="pick"),
+        selection=selection,
         upload=upload or RetierFileForm(formdata=None, prefix="file"),
         result=result,
         refused=refused,
+        current=_tiers_on(listed, today),
+        today=today,
     ), status
+
+
+def _tiers_on(numbers: list[str], day: date) -> list[tuple]:
+    """Return (account, tier on ``day`` or None) of the listed accounts the user sees, in
+    the list's order: what a re-tier would change."""
+    from kamcrm.accounts.models import Account
+    from kamcrm.org.access import visible_accounts
+
+    if not numbers:
+        return []
+    rows = db.session.execute(
+        visible_accounts(current_user).where(Account.account_no.in_(numbers[:500]))
+        .add_columns(engine.tier_on(Account.id, day).label("tier"))
+    ).all()
+    order = {number: n for n, number in enumerate(numbers)}
+    return sorted(((account, tier) for account, tier in rows), key=lambda row: order[row[0].account_no])
 
 
 @bp.get("/tiers")
@@ -349,12 +403,20 @@ def retier_selection():
     form = RetierSelectionForm(prefix="pick")
     if not form.validate_on_submit():
         return _render_tiers(selection=form, status=422)
+    removing = form.tier.data == NO_TIER
+    if removing and not form.confirm_removal.data:
+        # Removing a tier silently drops the accounts from every rule: only when said so.
+        form.confirm_removal.errors = [_("Tick this box to remove the tier, or choose a tier.")]
+        return _render_tiers(selection=form, status=422)
+    new_tier = None if removing else form.tier.data
     listed = _listed_accounts(form.account_nos.data)
+    day = form.effective_from.data
+    before = {account.account_no: tier for account, tier in _tiers_on([n for _l, n in listed], day)}
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(["account_no", "tier", "effective_from"])
     for _line, number in listed:
-        writer.writerow([number, form.tier.data or "", form.effective_from.data.isoformat()])
+        writer.writerow([number, new_tier or "", day.isoformat()])
     try:
         result = import_file("tiers", io.BytesIO(text.getvalue().encode("utf-8")), "selection.csv",
                              actor=current_user)
@@ -363,7 +425,23 @@ def retier_selection():
                 "Re-tier them again."), "error")
         return _render_tiers(selection=form, status=409)
     if result.ok:
-        return _tiers_saved(result)
+        db.session.commit()
+        changed = sum(1 for _line, number in listed if before.get(number) != new_tier)
+        when = format_day(day)
+        if removing:
+            message = ngettext("%(num)d account has no tier from %(date)s.",
+                               "%(num)d accounts have no tier from %(date)s.", changed, date=when)
+        else:
+            message = ngettext("%(num)d account re-tiered to %(tier)s from %(date)s.",
+                               "%(num)d accounts re-tiered to %(tier)s from %(date)s.", changed,
+                               tier=label(TIER_LABELS, new_tier), date=when)
+        unchanged = len(listed) - changed
+        if unchanged:
+            message += " " + ngettext("%(num)d already had it and is unchanged.",
+                                      "%(num)d already had it and are unchanged.", unchanged)
+        flash(message, "success")
+        # Back to the list with each account's tier as it now stands.
+        return redirect(url_for("region.tiers", accounts=",".join(number for _line, number in listed)))
     # Line 1 of the import's file is its header, line 2 the first listed number.
     listed_at = dict(enumerate(listed, start=2))
     refused = [(*listed_at.get(error.line, (None, "")), error.message) for error in result.errors]
@@ -394,8 +472,13 @@ def retier_file():
 
 def _tiers_saved(result):
     db.session.commit()
-    flash(_("Tiers saved: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.",
-            created=result.created, updated=result.updated, unchanged=result.unchanged), "success")
+    # A new assignment and a replaced one are both a re-tier to the person who asked for it.
+    message = ngettext("Tiers saved: %(num)d account re-tiered.", "Tiers saved: %(num)d accounts re-tiered.",
+                       result.created + result.updated)
+    if result.unchanged:
+        message += " " + ngettext("%(num)d already had it and is unchanged.",
+                                  "%(num)d already had it and are unchanged.", result.unchanged)
+    flash(message, "success")
     return redirect(url_for("region.tiers"))
 
 

@@ -9,6 +9,19 @@
     type.addEventListener("change", sync);
     sync();
   }
+  // Preset the channel a type implies (FMS and EXV are on site), only while none is chosen.
+  var channel = document.getElementById("channel");
+  if (type && channel && type.dataset.impliedChannels) {
+    var implied = JSON.parse(type.dataset.impliedChannels);
+    var presetByType = false;
+    type.addEventListener("change", function () {
+      if (channel.value === "" || presetByType) {
+        channel.value = implied[type.value] || "";
+        presetByType = channel.value !== "";
+      }
+    });
+    channel.addEventListener("change", function () { presetByType = false; });
+  }
   // Ask before a destructive submit (quarter close, token revoke).
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
