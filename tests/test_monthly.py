@@ -145,6 +145,20 @@ def test_executive_visits_show_the_month_and_the_quarter_against_the_office_quot
     assert visits == {"visits": 2, "accounts": 2, "quarter_accounts": 2, "quarter_target": 6}
 
 
+@pytest.mark.parametrize("scope", [region_scope, lambda: office_scope("CBI")], ids=["region", "office"])
+def test_an_account_visited_by_two_executives_is_one_exv_account(world, make, scope):
+    account = make.account(office=world["CBI"])
+    manager = make.user(role="office_manager", office=world["CBI"], exec_role="office_manager")
+    director = make.user(role="executive", office=world["region"], exec_role="region_director")
+    logged(make, account, manager, "EXV", date(2021, 2, 3), exec_role="office_manager")
+    logged(make, account, director, "EXV", date(2021, 2, 17), exec_role="region_director")
+    summary = build_summary(2021, 2, scope())
+    assert row(summary, "CBI")["activities"]["EXV"] == {"activities": 2, "accounts": 1}
+    assert summary["total"]["activities"]["EXV"] == {"activities": 2, "accounts": 1}
+    visits = row(summary, "CBI")["executive_visits"]
+    assert (visits["office_manager"]["accounts"], visits["region_director"]["accounts"]) == (1, 1)
+
+
 def test_late_entries_are_listed_with_their_accounts_and_people(world, make):
     account = make.account(office=world["CBI-B"], account_no="020000000777", name="บริษัท ไทยสตีล จำกัด")
     on_time = datetime(2021, 2, 5, 23, 59, tzinfo=BANGKOK)

@@ -86,13 +86,14 @@ def build_summary(year: int, month: int, scope: Scope, *, with_counted: bool = T
     unit = unit_office_id() if by_unit else sa.null()
     for key, tier, accounts in _tier_counts(scope, unit, days.end):
         _row(rows, key)["accounts"][tier] += accounts
-    for key, type_, role, activities, accounts in _activity_counts(scope, unit, days):
+    for key, type_, activities, accounts in _activity_counts(scope, unit, days):
         row = _row(rows, key)
         row["activities"][type_]["activities"] += activities
         row["activities"][type_]["accounts"] += accounts
-        if type_ == "EXV":
-            row["executive_visits"][role]["visits"] += activities
-            row["executive_visits"][role]["accounts"] += accounts
+    for key, role, visits, accounts in _executive_visit_counts(scope, unit, days):
+        row = _row(rows, key)
+        row["executive_visits"][role]["visits"] += visits
+        row["executive_visits"][role]["accounts"] += accounts
 
     targets = year_targets(year)
     _add_coverage(rows, scope, targets, days.end, by_unit)
@@ -196,24 +197,43 @@ def _tier_counts(scope: Scope, unit, day: date):
     return db.session.execute(query).all()
 
 
+def _done_in(scope: Scope, days: Window):
+    """Return the conditions of done activities in ``days`` on accounts within ``scope``."""
+    return (
+        Activity.status == "done",
+        Activity.activity_date.between(days.start, days.end),
+        scope.covers(Account.office_id),
+    )
+
+
 def _activity_counts(scope: Scope, unit, days: Window):
-    """Yield (unit, type, exec_role, activities, distinct accounts) of done activities in ``days``."""
+    """Return (unit, type, activities, distinct accounts) of done activities in ``days``.
+
+    Grouped by type alone: an account visited by two executives in the month is one EXV
+    account, not one per executive role.
+    """
+    query = (
+        sa.select(unit.label("unit"), Activity.type, sa.func.count(), sa.func.count(sa.distinct(Activity.account_id)))
+        .join(Account, Account.id == Activity.account_id)
+        .join(Office, Office.id == Account.office_id)
+        .where(*_done_in(scope, days))
+        .group_by(Activity.type)
+    )
+    if scope.is_region:
+        query = query.group_by(unit)
+    return db.session.execute(query).all()
+
+
+def _executive_visit_counts(scope: Scope, unit, days: Window):
+    """Return (unit, executive role, visits, distinct accounts) of done EXVs in ``days``."""
     query = (
         sa.select(
-            unit.label("unit"),
-            Activity.type,
-            Activity.exec_role,
-            sa.func.count(),
-            sa.func.count(sa.distinct(Activity.account_id)),
+            unit.label("unit"), Activity.exec_role, sa.func.count(), sa.func.count(sa.distinct(Activity.account_id))
         )
         .join(Account, Account.id == Activity.account_id)
         .join(Office, Office.id == Account.office_id)
-        .where(
-            Activity.status == "done",
-            Activity.activity_date.between(days.start, days.end),
-            scope.covers(Account.office_id),
-        )
-        .group_by(Activity.type, Activity.exec_role)
+        .where(Activity.type == "EXV", *_done_in(scope, days))
+        .group_by(Activity.exec_role)
     )
     if scope.is_region:
         query = query.group_by(unit)
