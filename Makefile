@@ -4,13 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app kamcrm
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
-.PHONY: run test install migrate demo bench migration clean translations
+.PHONY: run test install migrate demo bench migration clean translations system-packages test-packages run-packages
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,14 +20,22 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(FLASK) db upgrade
 
-## Create the venv, install, migrate, seed the demo region if the database is empty, serve.
-run: migrate
+## Debian packages outside Python (installed when run as root; otherwise the command is shown).
+system-packages: test-packages
+test-packages:
+	@deploy/system-packages test
+run-packages:
+	@deploy/system-packages run
+
+## Create the venv, install, migrate, seed the demo region if the database is empty, serve
+## on http://$(HOST):$(PORT) (make run PORT=8000 for another port).
+run: run-packages migrate
 	$(FLASK) seed demo --if-empty
-	$(FLASK) users demo-logins
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) users demo-logins --host $(HOST) --port $(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (SQLite; PostgreSQL too when KAMCRM_TEST_DATABASE_URL is set).
-test: $(STAMP)
+test: test-packages $(STAMP)
 	$(BIN)/python -m pytest
 
 ## Load the demo region into the configured database (refuses a non-empty database).

@@ -15,12 +15,9 @@ import pytest
 
 from kamcrm.periods import bangkok_today, last_complete_month, month_key
 from kamcrm.reports.cr2 import PLAN_TITLE
-from tests.test_browser_pages import CHROMIUM, PASSWORD, browser, live, open_page, shoot  # noqa: F401
+from tests.test_browser_pages import PASSWORD, browser, live, open_page, shoot  # noqa: F401
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason=f"Chromium not installed at {CHROMIUM}"),
-]
+pytestmark = [pytest.mark.browser]
 
 
 def _submit(page, selector: str = "main form.stack button[type=submit]") -> None:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
 from datetime import date, datetime, timezone
 
 import openpyxl
@@ -14,6 +12,7 @@ from kamcrm.compliance.engine import cr2_report
 from kamcrm.org.scope import office_scope, region_scope
 from kamcrm.reports.cr2 import cr2_items, render_cr2, render_cr2_html, render_cr2_pdf, render_cr2_xlsx
 from kamcrm.reports.export.pdf import FONT_DIR
+from tests.pdfs import embedded_fonts, pdf_text
 
 AS_OF = date(2021, 6, 30)
 GENERATED = datetime(2021, 7, 5, 3, 15, tzinfo=timezone.utc)  # 10:15 in Bangkok
@@ -105,11 +104,7 @@ def test_xlsx_colours_met_and_missed_cells(report):
 def test_pdf_is_a_pdf_with_thai_text(report, tmp_path):
     pdf = render_cr2_pdf(report, generated_at=GENERATED)
     assert pdf.startswith(b"%PDF")
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed, so the PDF's text cannot be read back")
-    path = tmp_path / "cr2.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    text = pdf_text(pdf)
     assert TITLE in text  # SARA AM (ำ) survives: see kamcrm/reports/export/fontbuild.py
     assert "ด้าน CUSTOMER — CR2" in text
     assert "ไตรมาสที่ 1-2/2564" in text
@@ -118,13 +113,7 @@ def test_pdf_is_a_pdf_with_thai_text(report, tmp_path):
 
 
 def test_pdf_embeds_the_shipped_font(report, tmp_path):
-    if shutil.which("pdffonts") is None:
-        pytest.skip("pdffonts (poppler-utils) is not installed, so the PDF's fonts cannot be listed")
-    path = tmp_path / "cr2.pdf"
-    path.write_bytes(render_cr2_pdf(report, generated_at=GENERATED))
-    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True, text=True).stdout
-    embedded = [line.split()[0].split("+")[-1] for line in fonts.splitlines()[2:] if " yes " in line]
-    assert {"KamcrmThai", "KamcrmThai-Bold"} <= set(embedded)
+    assert {"KamcrmThai", "KamcrmThai-Bold"} <= embedded_fonts(render_cr2_pdf(report, generated_at=GENERATED))
 
 
 # --- CLI ------------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
 from datetime import date, datetime, timezone
 
 import openpyxl
@@ -14,6 +12,7 @@ from kamcrm.org.scope import region_scope
 from kamcrm.periods import BANGKOK
 from kamcrm.reports.monthly import keep_reported_summaries, kept_summary, monthly_report
 from kamcrm.reports.monthly_export import MONTHLY_FORMATS, figure_name, render_monthly
+from tests.pdfs import pdf_text
 
 REPORTED_AT = datetime(2021, 2, 6, 0, 30, tzinfo=BANGKOK)
 NOW = datetime(2021, 2, 20, 3, 0, tzinfo=timezone.utc)
@@ -35,12 +34,6 @@ def view(make):
     return monthly_report("2021-01", region_scope(), NOW)
 
 
-def pdf_text(content: bytes, tmp_path) -> str:
-    path = tmp_path / "summary.pdf"
-    path.write_bytes(content)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
-
-
 def xlsx_text(content: bytes) -> str:
     workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     return "\n".join(
@@ -52,7 +45,7 @@ def xlsx_text(content: bytes) -> str:
 
 def text_of(fmt: str, content: bytes, tmp_path) -> str:
     if fmt == "pdf":
-        return pdf_text(content, tmp_path)
+        return pdf_text(content)
     if fmt == "xlsx":
         return xlsx_text(content)
     return content.decode("utf-8")
@@ -60,8 +53,6 @@ def text_of(fmt: str, content: bytes, tmp_path) -> str:
 
 @pytest.mark.parametrize("fmt", MONTHLY_FORMATS)
 def test_every_format_names_the_month_in_thai_with_the_be_year_and_the_office(view, fmt, tmp_path):
-    if fmt == "pdf" and shutil.which("pdftotext") is None:
-        pytest.fail("pdftotext (poppler-utils) is needed to read the PDF back")
     text = text_of(fmt, render_monthly(view, fmt), tmp_path)
     expected = ["2021-01", OFFICE_NAME] if fmt == "json" else ["มกราคม 2564", OFFICE_NAME, "CRM Plus"]
     for words in expected:

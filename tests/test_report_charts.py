@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from datetime import date, datetime, timezone
 
 import pytest
@@ -15,15 +13,10 @@ from kamcrm.reports import charts, cr2, monthly_export
 from kamcrm.reports.cr2 import render_cr2_pdf
 from kamcrm.reports.monthly import monthly_report
 from kamcrm.reports.monthly_export import render_monthly
+from tests.pdfs import pdf_pages, pdf_text
 
 GENERATED = datetime(2021, 7, 5, 3, 15, tzinfo=timezone.utc)
 NOW = datetime(2021, 2, 20, 3, 0, tzinfo=timezone.utc)
-
-needs_poppler = pytest.mark.skipif(
-    shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
-    reason="poppler-utils is needed to read the PDF back",
-)
-
 
 @pytest.fixture
 def cr2_of_an_office(make):
@@ -65,20 +58,6 @@ def html_to_pdf(monkeypatch):
     return seen
 
 
-def pdf_text(content: bytes, tmp_path) -> str:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(content)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
-
-
-def pdf_pages(content: bytes, tmp_path) -> list[Image.Image]:
-    """Rasterise every page of the PDF at 50 dpi."""
-    path = tmp_path / "report.pdf"
-    path.write_bytes(content)
-    subprocess.run(["pdftoppm", "-png", "-r", "50", str(path), str(tmp_path / "page")], check=True)
-    return [Image.open(page).convert("RGB") for page in sorted(tmp_path.glob("page-*.png"))]
-
-
 def pixels_of(pages: list[Image.Image], colour: str, tolerance: int = 12) -> int:
     """Count the pixels within ``tolerance`` of ``colour`` (``#rrggbb``) on all pages."""
     want = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
@@ -110,12 +89,11 @@ def test_every_cr2_cell_with_a_percentage_carries_the_pages_progress_bar(cr2_of_
     assert sum(state in ("met", "missed") for state, _ in cells) == html.count('<svg class="bar ')
 
 
-@needs_poppler
 def test_the_cr2_pdf_draws_the_bars_and_the_coverage_chart(cr2_of_an_office, tmp_path):
     content = render_cr2_pdf(cr2_of_an_office, generated_at=GENERATED)
 
-    text = pdf_text(content, tmp_path)
-    pages = pdf_pages(content, tmp_path)
+    text = pdf_text(content)
+    pages = pdf_pages(content)
 
     assert "FMS Strategic" in text and "50 / 100%" in text  # the chart's labels, as text
     assert len(pages) == text.count("\f") == 3  # the chart fits under the form
@@ -154,12 +132,11 @@ def test_the_workbook_stays_figures_only(monthly_view):
     assert b"<svg" not in render_monthly(monthly_view, "xlsx")
 
 
-@needs_poppler
 def test_the_monthly_pdf_draws_the_bars_and_the_coverage_chart(monthly_view, tmp_path):
     content = render_monthly(monthly_view, "pdf")
 
-    text = pdf_text(content, tmp_path)
-    pages = pdf_pages(content, tmp_path)
+    text = pdf_text(content)
+    pages = pdf_pages(content)
 
     assert "FMS Star" in text and "66.67 / 100%" in text
     assert len(pages) == text.count("\f")

@@ -160,7 +160,10 @@ def revoke_token_command(token_id):
 
 
 @users_cli.command("demo-logins")
-def demo_logins_command():
+@click.option("--host", default="127.0.0.1", show_default=True, help="Host the server listens on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port the server listens on.")
+def demo_logins_command(host: str, port: int):
     """Give one user of each role a password for trying kamcrm out, and print them.
 
     Only users with no password at all get one (a random one, remembered in the instance
@@ -195,7 +198,8 @@ def demo_logins_command():
                 remembered[user.username] = password
             lines.append(f"{user.role:<15} {user.username:<20} {password}")
     _write_demo_logins(remembered)
-    click.echo("Demo sign-ins (http://127.0.0.1:5000/login):")
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"Demo sign-ins (http://{shown_host}:{port}/login):")
     for line in lines:
         click.echo("  " + line)
 
