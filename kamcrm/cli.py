@@ -3,7 +3,8 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    """Attach the ``import``, ``report``, ``seed``, ``users``, ``periods`` and ``jobs`` groups."""
+    """Attach the ``import``, ``report``, ``seed``, ``users``, ``periods``, ``jobs`` and ``backup``
+    commands."""
     from kamcrm.jobs.cli import jobs
 
     app.cli.add_command(jobs)
@@ -28,3 +29,6 @@ def register_commands(app: Flask) -> None:
     from kamcrm.reports.monthly_export import monthly_command
 
     report_cli.add_command(monthly_command)
+    from kamcrm.backup import backup_command
+
+    app.cli.add_command(backup_command)

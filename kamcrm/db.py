@@ -25,13 +25,18 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: How long a SQLite writer waits for another writer's lock before giving up (ms); the
+#: request then answers 503 (see ``database_unavailable``).
+SQLITE_BUSY_TIMEOUT_MS = 10000
+
+
 def _sqlite_on_connect(dbapi_connection, connection_record):
     # pysqlite's own transaction handling defeats SAVEPOINT and transactional DDL;
     # hand BEGIN to SQLAlchemy (see _sqlite_on_begin) and enforce foreign keys.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
     # WAL lets pages read while an import or a job writes; a no-op for in-memory databases.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
@@ -99,6 +104,41 @@ def configure_engine(engine: sa.engine.Engine) -> None:
         return
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
+
+
+#: SQLite's words for "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED).
+_SQLITE_BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Tell whether ``error`` means the database cannot answer right now, though the request
+    itself was fine: the server restarting or unreachable, a connection it dropped, or
+    SQLite's lock held by another writer past the busy timeout. Such a request is safe to
+    retry (nothing it did was committed), so it is answered 503, not 500.
+
+    Anything else (a wrong statement, a missing table, a violated constraint) is a bug and
+    stays an error.
+    """
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    module = type(original).__module__
+    if module.startswith("psycopg"):
+        import psycopg
+
+        # Connection failures, "the database system is shutting down / starting up" and
+        # administrator shutdowns are all psycopg.OperationalError (class 08 and 57P0x).
+        return isinstance(original, psycopg.OperationalError) and (
+            getattr(original, "sqlstate", None) is None
+            or original.sqlstate.startswith(("08", "57P"))
+        )
+    if module == "sqlite3":
+        return isinstance(error, sa.exc.OperationalError) and any(
+            words in str(original).lower() for words in _SQLITE_BUSY_WORDS
+        )
+    return False
 
 
 def set_local(session, **settings: str) -> None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import time
 
+import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from kamcrm.db import database_unavailable
 from kamcrm.errors import Forbidden, KamcrmError, Message
 from kamcrm.extensions import csrf, db, limiter, login_manager
 from kamcrm.org import access
@@ -44,7 +46,10 @@ _API_MESSAGES = {
     405: "This method is not allowed on this resource.",
     429: "Too many requests; slow down.",
     500: "Internal server error.",
+    503: "The database is unavailable for a moment; retry after the time in Retry-After.",
 }
+#: Seconds a client is asked to wait when the database is restarting or locked.
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiAwareSessionInterface(SecureCookieSessionInterface):
@@ -264,10 +269,28 @@ def _handle_http_exception(error: HTTPException):
     return _error_page(status, description or error.name)
 
 
+def _handle_database_error(error: sa.exc.DBAPIError):
+    """503 with ``Retry-After`` while the database restarts or is locked; any other database
+    error is a bug and goes on to the 500 handler."""
+    if not database_unavailable(error):
+        raise error
+    current_app.logger.warning("database unavailable (%s): %s", request.path, error.orig)
+    try:
+        db.session.rollback()
+    except sa.exc.DBAPIError:  # the connection is gone; the pool replaces it
+        pass
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if is_api_request():
+        return api_error(503, None, headers=headers)
+    page = render_template("errors/unavailable.html", retry_after=RETRY_AFTER_SECONDS)
+    return page, 503, headers
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer operation errors and HTTP errors: JSON on ``/api/``, a friendly page elsewhere."""
     app.register_error_handler(KamcrmError, _handle_kamcrm_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(sa.exc.DBAPIError, _handle_database_error)
 
     @app.errorhandler(500)
     def _internal_error(error):
