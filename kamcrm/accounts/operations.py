@@ -21,14 +21,14 @@ from typing import Iterable, Mapping
 import sqlalchemy as sa
 
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
-from kamcrm.activities.locks import ACCOUNT_DATES, ensure_period_open
+from kamcrm.quarters.locks import ACCOUNT_DATES, ensure_period_open
 from kamcrm.audit.operations import Change, changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm import limits
-from kamcrm.imports import fields
-from kamcrm.imports.lookups import Lookups
+from kamcrm import fields
+from kamcrm.lookups import Lookups
 from kamcrm.org.access import in_scope, require_account_change
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import FIRST_ACCOUNT_YEAR, bangkok_today
@@ -400,7 +400,7 @@ def _account_exists(account_no: str) -> bool:
 
 
 def _account_ref(account: Account):
-    from kamcrm.imports.lookups import AccountRef
+    from kamcrm.lookups import AccountRef
 
     return AccountRef(account.id, account.account_no, account.office_id, account.opened_on, account.closed_on)
 

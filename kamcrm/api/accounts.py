@@ -24,7 +24,8 @@ from kamcrm.compliance.engine import tier_on
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.org.access import account_for, requires, scope_for, scope_of
+from kamcrm.accounts.queries import account_for
+from kamcrm.org.access import requires, scope_for, scope_of
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import Scope
 from kamcrm.periods import bangkok_today

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from kamcrm.accounts.models import TIERS, Account
 from kamcrm.activities.models import ACTIVITY_TYPES, Activity
+from kamcrm.activities.queries import is_late_entry
 from kamcrm.compliance.engine import (
     active_on,
     coverage,
@@ -351,8 +352,7 @@ def _late_entries(scope: Scope, unit, year: int, days: Window, rows: dict) -> li
         .join(performer, performer.id == Activity.performed_by_id)
         .outerjoin(recorder, recorder.id == Activity.recorded_by_id)
         .where(
-            Activity.status == "done",
-            Activity.is_late.is_(True),
+            is_late_entry(),
             Activity.activity_date.between(date(year, 1, 1), days.end),
             scope.covers(Account.office_id),
         )

@@ -9,23 +9,17 @@ from sqlalchemy.orm import selectinload
 
 from kamcrm.accounts.models import TIERS, Account
 from kamcrm.activities import operations as activity_ops
-from kamcrm.activities.locks import CLOSED_QUARTER_ROLES
+from kamcrm.quarters.locks import CLOSED_QUARTER_ROLES
 from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.compliance.due import due_list
 from kamcrm.compliance.engine import active_on, tier_on
 from kamcrm.errors import Forbidden, KamcrmError, NotFound, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.imports.lookups import Lookups
-from kamcrm.org.access import (
-    account_for,
-    activity_for,
-    activity_types_for,
-    require_activity_change,
-    requires,
-    scope_of,
-    visible_accounts,
-    visible_activities,
-)
+from kamcrm.lookups import Lookups
+from kamcrm.accounts.queries import account_for, visible_accounts
+from kamcrm.activities.access import activity_types_for, require_activity_change
+from kamcrm.activities.queries import activity_for, visible_activities
+from kamcrm.org.access import requires, scope_of
 from kamcrm.periods import bangkok_today
 from kamcrm.web import queries
 from kamcrm.web.common import Page, apply_errors, page_number, page_url_args, paginate

@@ -355,7 +355,7 @@ def _tiers_on(numbers: list[str], day: date) -> list[tuple]:
     """Return (account, tier on ``day`` or None) of the listed accounts the user sees, in
     the list's order: what a re-tier would change."""
     from kamcrm.accounts.models import Account
-    from kamcrm.org.access import visible_accounts
+    from kamcrm.accounts.queries import visible_accounts
 
     if not numbers:
         return []
