@@ -71,3 +71,57 @@ def make_session_list(statement):
     from kamcrm.extensions import db
 
     return list(db.session.execute(statement).scalars())
+
+
+# --- the account list -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def accounts_of_cbi(office, make):
+    from datetime import timedelta
+
+    from kamcrm.periods import bangkok_today
+
+    today = bangkok_today()
+    cbi = office["office"]
+    return {
+        "open": make.account(office=cbi, account_no="0100_OPEN", name="โรงงาน 50% กลาง", tier="STAR"),
+        "closed": make.account(office=cbi, account_no="0200", name="โรงงาน ปิดแล้ว", tier="STAR",
+                               closed_on=today - timedelta(days=3)),
+        "later": make.account(office=cbi, account_no="0300", name="โรงงาน ใหม่ปีหน้า", tier="STAR",
+                              opened_on=today + timedelta(days=30)),
+    }
+
+
+def _page_accounts(client, **query) -> set[str]:
+    import re
+
+    page = client.get("/accounts", query_string=query)
+    assert page.status_code == 200
+    return set(re.findall(r"/accounts/(0[0-9]00[_A-Z]*)\"", page.get_data(as_text=True)))
+
+
+def _api_accounts(client, token, **query) -> set[str]:
+    answer = client.get("/api/v1/accounts", query_string={"office": "CBI", **query},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.get_json()
+    return {item["account_no"] for item in answer.get_json()["items"]}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ({}, {"0100_OPEN"}),                                  # active accounts only, by default
+    ({"closed": "1"}, {"0100_OPEN", "0200", "0300"}),     # and every account when asked
+    ({"q": "50%"}, {"0100_OPEN"}),                        # % is a plain character in a search
+    ({"q": "0100_"}, {"0100_OPEN"}),                      # so is _ in a number
+    ({"q": "ปิด", "closed": "1"}, {"0200"}),
+    ({"tier": "STAR"}, {"0100_OPEN"}),
+])
+def test_the_accounts_page_and_the_api_list_the_same_accounts(office, accounts_of_cbi, client, login_as,
+                                                               api_token_for, make, query, expected):
+    staff = make.user(role="regional_staff", office=office["office"])
+    login_as(staff)
+    api_query = {("include_closed" if key == "closed" else key): ("true" if key == "closed" else value)
+                 for key, value in query.items()}
+
+    assert _page_accounts(client, **query) == expected
+    assert _api_accounts(client, api_token_for(staff), **api_query) == expected

@@ -20,6 +20,7 @@ from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 
+from kamcrm.accounts.queries import tier_assignment_on
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
 from kamcrm.quarters.locks import ACCOUNT_DATES, ensure_period_open
 from kamcrm.audit.operations import Change, changed_fields, record
@@ -176,16 +177,6 @@ def account_record(account: Account, on: date | None = None) -> dict:
         "closed_on": _text(account.closed_on),
         "notes": account.notes,
     }
-
-
-def tier_assignment_on(account: Account, day: date) -> TierAssignment | None:
-    """Return the assignment in force on ``day``: the latest ``effective_from`` ≤ ``day``."""
-    return db.session.execute(
-        sa.select(TierAssignment)
-        .where(TierAssignment.account_id == account.id, TierAssignment.effective_from <= day)
-        .order_by(TierAssignment.effective_from.desc())
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def create_account(data: Mapping[str, object], actor=None, *, reason: str | None = None) -> Account:

@@ -30,7 +30,7 @@ def kamrs_in_scope(scope: Scope) -> list[User]:
 
 def accounts_per_kamr(scope: Scope, day: date) -> dict[int | None, int]:
     """Return the number of active accounts in ``scope`` per KAMR id (None: unassigned)."""
-    from kamcrm.compliance.engine import active_on
+    from kamcrm.accounts.queries import active_on
 
     rows = db.session.execute(
         sa.select(Account.kamr_id, sa.func.count())

@@ -270,7 +270,7 @@ def update_targets(year: int):
     One form for the whole page: editing several rows and pressing Save keeps them all. If
     any row is refused, nothing is saved and every row keeps what was typed.
     """
-    if not 2000 <= year <= 2200:
+    if not year_in_range(year):
         abort(404)
     forms = _target_forms(year, request.form)
     targets, rule_forms, quota_forms, planned_forms = forms
@@ -355,13 +355,13 @@ def _tiers_on(numbers: list[str], day: date) -> list[tuple]:
     """Return (account, tier on ``day`` or None) of the listed accounts the user sees, in
     the list's order: what a re-tier would change."""
     from kamcrm.accounts.models import Account
-    from kamcrm.accounts.queries import visible_accounts
+    from kamcrm.accounts.queries import tier_on, visible_accounts
 
     if not numbers:
         return []
     rows = db.session.execute(
         visible_accounts(current_user).where(Account.account_no.in_(numbers[:500]))
-        .add_columns(engine.tier_on(Account.id, day).label("tier"))
+        .add_columns(tier_on(Account.id, day).label("tier"))
     ).all()
     order = {number: n for n, number in enumerate(numbers)}
     return sorted(((account, tier) for account, tier in rows), key=lambda row: order[row[0].account_no])
