@@ -229,7 +229,8 @@ def _handle_kamcrm_error(error: KamcrmError):
     # No rollback here: nothing commits after an error, and the session is discarded
     # when the request ends.
     if is_api_request():
-        return api_error(error.status, error.message, error.errors)
+        body, status, headers = api_error(error.status, error.message, error.errors)
+        return {**body, **error.extra}, status, headers
     return _error_page(error.status, error.message)
 
 

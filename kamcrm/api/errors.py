@@ -91,7 +91,7 @@ def handle_kamcrm_error(error: KamcrmError):
     """Answer an operation's (or the access layer's) error with its status and messages."""
     db.session.rollback()
     headers = {"WWW-Authenticate": 'Bearer realm="kamcrm"'} if error.status == 401 else {}
-    return error_body(error.status, error.message, error.errors), error.status, headers
+    return {**error_body(error.status, error.message, error.errors), **error.extra}, error.status, headers
 
 
 def handle_http_exception(error: HTTPException):
