@@ -69,10 +69,13 @@ def test_a_large_upload_answers_202_and_is_imported_by_the_runner(api, world, in
     assert db.session.get(ImportRun, done["id"]).content is None  # the file is not kept
 
 
-def test_a_small_upload_is_still_imported_inside_the_request(api, world):
-    response = _upload(api(world.staff), GOOD)
-    assert response.status_code == 201
+def test_an_upload_up_to_the_background_threshold_is_imported_inside_the_request(api, world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_BYTES", len(GOOD))
+    staff = api(world.staff)
+    assert _upload(staff, GOOD).status_code == 201
     assert _activities() == 2
+    one_byte_more = GOOD.replace(b"R1", b"R10").replace(b"R2", b"R20")[:len(GOOD) + 1]
+    assert _upload(staff, one_byte_more).status_code == 202
 
 
 def test_a_refused_background_import_stores_nothing_and_reports_its_first_errors(api, world, in_background):

@@ -5,6 +5,7 @@ Each refusal is quick and small, and all or nothing still holds: a refused file 
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 
 import pytest
@@ -160,12 +161,27 @@ def test_the_command_refuses_a_file_over_the_limit(region, runner, app, tmp_path
     assert "big.csv is larger than" in result.output
 
 
-def test_an_api_upload_over_the_request_limit_answers_413_json(api, world, app, monkeypatch):
-    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 10_000)
-    response = api(world.staff).post("/imports/activities",
-                                     data={"file": (io.BytesIO(b"x" * 20_000), "big.csv")})
-    assert response.status_code == 413
-    assert response.get_json()["code"] == 413
+def test_the_request_limit_follows_the_import_limit_on_the_api_and_the_pages(extra_app):
+    from kamcrm.org.tokens import issue_token
+    from kamcrm.security import LAST_SEEN_KEY
+    from tests import factories
+
+    application = extra_app({"IMPORT_MAX_BYTES": 10_000})
+    make = factories.Factories()
+    staff = make.user("regional_staff", office=make.region())
+    token = issue_token(staff, "t", actor=None)[1]
+    client = application.test_client()
+    oversized = b"x" * (10_000 + config_module.UPLOAD_OVERHEAD_BYTES + 1)
+
+    answer = client.post("/api/v1/imports/activities", headers={"Authorization": f"Bearer {token}"},
+                         data={"file": (io.BytesIO(oversized), "big.csv")})
+    assert answer.status_code == 413 and answer.get_json()["code"] == 413
+
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"], session[LAST_SEEN_KEY] = str(staff.id), True, int(time.time())
+    page = client.post("/region/tiers/file", data={"file-file": (io.BytesIO(oversized), "tiers.csv")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 413 and "<html" in page.get_data(as_text=True)
 
 
 def test_an_api_upload_over_the_import_limit_answers_413_json(api, world, app, monkeypatch):
@@ -177,14 +193,13 @@ def test_an_api_upload_over_the_import_limit_answers_413_json(api, world, app, m
     assert body["code"] == 413 and "big.csv is larger than" in body["message"]
 
 
-@pytest.mark.parametrize("limit_key", ["MAX_CONTENT_LENGTH", "IMPORT_MAX_BYTES"])
-def test_a_page_upload_over_a_limit_answers_413_not_500(client, login_as, make, app, monkeypatch, limit_key):
+def test_a_page_upload_over_the_import_limit_answers_413_on_the_roster(client, login_as, make, app, monkeypatch):
     login_as("regional_staff", office=make.region())
-    monkeypatch.setitem(app.config, limit_key, 10_000)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 10_000)
     response = client.post("/region/tiers/file", data={"file-file": (io.BytesIO(b"x" * 20_000), "tiers.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 413
-    assert "<html" in response.get_data(as_text=True)
+    assert "tiers.csv ใหญ่เกิน" in response.get_data(as_text=True)
 
 
 # --- 3. workbooks: members' sizes and ratios, long texts ---------------------------------------------

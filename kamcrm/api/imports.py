@@ -16,6 +16,7 @@ from flask_smorest.fields import Upload
 from kamcrm import limits
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
+from kamcrm.api.schemas import ErrorSchema
 from kamcrm.errors import ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.imports.importer import KINDS, stream_size, import_file
@@ -37,6 +38,13 @@ class ImportArgs(ma.Schema):
         validate=ma.validate.Length(max=limits.REASON),
         metadata={"description": "Why activities of a closed quarter are changed (staff only)."},
     )
+
+
+class ImportRefusedSchema(ErrorSchema):
+    """A refused file: the error body, with the first 1,000 problems and how many more."""
+
+    more_errors = ma.fields.Integer(metadata={"description": "How many problems there were beyond `errors` "
+                                                            "(a refused file's)."})
 
 
 class ImportErrorSchema(ma.Schema):
@@ -110,6 +118,8 @@ def run_status(run) -> dict:
 @blp.response(201, ImportResultSchema)
 @blp.alt_response(202, schema=ImportRunSchema, description="The file is large: it is imported in the "
                   "background. Poll the `Location` (GET /imports/{id}) until its status is done or failed.")
+@blp.alt_response(422, schema=ImportRefusedSchema, description="Nothing was imported: the file's problems, "
+                  "keyed `line.<N>.<field>`.")
 @may_answer(404, 413)
 def run_import(args, files, kind):
     """Import a file of ``kind`` (regional staff): all rows, or none.
@@ -148,7 +158,7 @@ def run_import(args, files, kind):
     return result.as_dict()
 
 
-@blp.route("/<int:run_id>", methods=["GET"])
+@blp.route("/<id:run_id>", methods=["GET"])
 @requires("imports.run")
 @blp.response(200, ImportRunSchema)
 @may_answer(404)

@@ -59,6 +59,11 @@ class ReportedErrors(list):
         self.limit = limit
         self.more = 0
 
+    @property
+    def full(self) -> bool:
+        """Return whether further problems are only counted."""
+        return len(self) >= self.limit
+
     def append(self, error: RowError) -> None:
         if len(self) < self.limit:
             super().append(error)
@@ -68,6 +73,10 @@ class ReportedErrors(list):
     def extend(self, errors) -> None:
         for error in errors:
             self.append(error)
+
+    def count(self, problems: int) -> None:
+        """Count ``problems`` more without keeping them (once ``full``)."""
+        self.more += problems
 
 
 @dataclass(frozen=True)
@@ -206,8 +215,11 @@ def _import_table(table: TableFile, importer_class, result: ImportResult, total_
                     continue
                 row_errors = importer.check(line, dict(zip(header, cells)))
                 if row_errors:
-                    errors.extend(RowError(line, name, message)
-                                  for name, messages in row_errors.items() for message in messages)
+                    if errors.full:  # a file of bad rows: count them, keep nothing
+                        errors.count(sum(map(len, row_errors.values())))
+                    else:
+                        errors.extend(RowError(line, name, message)
+                                      for name, messages in row_errors.items() for message in messages)
                 if len(importer.pending) >= chunk_size:
                     errors.extend(RowError(*error) for error in importer.flush(not errors))
         except UnreadableFile as error:

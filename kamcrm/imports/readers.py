@@ -126,6 +126,8 @@ class TableFile:
         name = filename.lower()
         self._source = _HashingReader(stream, filename, max_bytes)
         self._book = None
+        # Every CSV cell is text; a workbook's may be numbers or dates.
+        self._longest = _longest_text if name.endswith(".xlsx") else _longest_csv_cell
         if name.endswith(".xlsx"):
             # A workbook is a zip file, read from its end: it has to be whole in memory.
             self._sheet, self._done, self._total = _open_sheet(self._source.read())
@@ -161,7 +163,7 @@ class TableFile:
                 yield line, cells, Message("the row has %(cells)s cells but the header names only %(width)s columns",
                                            cells=extra, width=width)
                 continue
-            longest = max((len(cell) for cell in cells if isinstance(cell, str)), default=0)
+            longest = self._longest(cells)
             if longest > MAX_CELL_CHARS:
                 yield line, cells, Message("a cell holds %(length)s characters; no field takes more than "
                                            "%(limit)s", length=_grouped(longest), limit=_grouped(MAX_CELL_CHARS))
@@ -191,6 +193,14 @@ class TableFile:
         """Release the workbook (a CSV has nothing to release)."""
         if self._book is not None:
             self._book.close()
+
+
+def _longest_csv_cell(cells: list[str]) -> int:
+    return max(map(len, cells), default=0)
+
+
+def _longest_text(cells: list) -> int:
+    return max((len(cell) for cell in cells if isinstance(cell, str)), default=0)
 
 
 def _bounded(cells, width: int) -> tuple[list, int]:

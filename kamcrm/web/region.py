@@ -485,7 +485,7 @@ def retier_file():
     return _tiers_saved(result)
 
 
-@bp.get("/imports/<int:run_id>")
+@bp.get("/imports/<int(min=1, max=2147483647):run_id>")
 @requires("imports.run")
 def import_run(run_id: int):
     """Where a background import of the uploader's stands; refreshes itself until it ends."""
