@@ -16,14 +16,8 @@ from kamcrm.db import utcnow
 from kamcrm.extensions import db
 from kamcrm.imports.importer import ImportProgress
 from kamcrm.imports.models import ImportRun
-from kamcrm.imports.operations import (
-    STALE_AFTER,
-    _ProgressWriter,
-    claim_next_run,
-    progress_of,
-    queue_import,
-    run_queued_imports,
-)
+from kamcrm.imports.operations import progress_of, queue_import
+from kamcrm.imports.runner import STALE_AFTER, _ProgressWriter, claim_next_run, run_queued_imports
 from tests.test_api_support import api, world  # noqa: F401  (fixtures)
 
 HEADER = "account_no,type,activity_date,performed_by,ref"

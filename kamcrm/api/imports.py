@@ -20,7 +20,8 @@ from kamcrm.api.schemas import ErrorSchema
 from kamcrm.errors import ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.imports.importer import KINDS, stream_size, import_file
-from kamcrm.imports.operations import import_run_for, progress_of, queue_import, start_in_thread
+from kamcrm.imports.operations import import_run_for, progress_of, queue_import
+from kamcrm.imports.runner import start_in_thread
 from kamcrm.org.access import requires
 
 PATH = "/imports"

@@ -1,51 +1,28 @@
-"""Imports in the background: queue an upload, claim and run it, read how far it is.
+"""Imports in the background: queue an upload, and read how far its run is and what it did.
 
 A web request never imports a large file itself: :func:`queue_import` keeps the upload in
-``import_runs`` and the scheduler process (``flask jobs scheduler``; one per deployment)
-claims queued runs and imports each with the very ``import_file`` the CLI and the small
-uploads use: all or nothing, every row held to the uploader's own rights. Several web
-hosts share one database and one scheduler, so the file is kept in the database, and a run
-is claimed by an atomic compare-and-set UPDATE (two claimants never both win).
-
-Progress: on PostgreSQL the runner writes rows done and the estimated total to the run's
-row from a connection of its own, while the import's transaction stays open. SQLite has one
-writer at a time and the import holds it, so there (one host by definition) the progress is
-a small file in the instance folder instead.
+``import_runs``, and the scheduler process runs it (``kamcrm.imports.runner``) with the very
+``import_file`` the CLI and the small uploads use. Several web hosts share one database and
+one scheduler, so the file is kept in the database.
 """
 from __future__ import annotations
 
-import io
 import json
-import logging
-import os
-import threading
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-import sqlalchemy as sa
-from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from flask import current_app
 
 from kamcrm.activities.operations import clean_reason
 from kamcrm.db import utcnow
-from kamcrm.errors import KamcrmError, Message, NotFound
+from kamcrm.errors import Message, NotFound
 from kamcrm.extensions import db
-from kamcrm.imports.importer import IMPORTERS, ImportProgress, ImportResult, RowError, import_file
+from kamcrm.imports.importer import IMPORTERS, ImportResult, RowError
 from kamcrm.imports.models import ImportRun
 from kamcrm.imports.readers import too_large
-from kamcrm.jobs.claims import claimant
 from kamcrm.org.access import require
-
-log = logging.getLogger(__name__)
-
-#: A running import silent for longer than this belongs to a process that died; nothing of
-#: it was committed (all or nothing), so another runner may start it again.
-STALE_AFTER = timedelta(hours=2)
-#: How often a running import writes its progress.
-PROGRESS_WRITE_SECONDS = 1.0
 
 
 def queue_import(kind: str, stream: BinaryIO, filename: str, *, actor, reason: str | None = None,
@@ -103,116 +80,17 @@ def progress_of(run: ImportRun) -> RunProgress:
         return RunProgress(rows, rows)
     done, total = run.rows_done, run.rows_total
     if run.status == "running":
-        written = _read_progress_file(run.id)
+        written = read_progress_file(run.id)
         if written and written[0] > done:
             done, total = written
     return RunProgress(done, total)
-
-
-def claim_next_run(now: datetime, *, bind=None, claimed_by: str | None = None) -> int | None:
-    """Claim the oldest queued run (or one whose runner died) and return its id, or None.
-
-    The claim commits on its own before any work, like a job's (``kamcrm.jobs.claims``).
-    """
-    bind = db.engine if bind is None else bind
-    claimed_by = claimed_by or claimant()
-    with Session(bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
-        candidates = session.execute(
-            sa.select(ImportRun.id, ImportRun.status, ImportRun.heartbeat_at)
-            .where(sa.or_(ImportRun.status == "queued",
-                          sa.and_(ImportRun.status == "running", ImportRun.heartbeat_at < now - STALE_AFTER)))
-            .order_by(ImportRun.id).limit(10)
-        ).all()
-        for candidate in candidates:
-            seen = [ImportRun.status == candidate.status]
-            if candidate.status == "running":
-                seen.append(ImportRun.heartbeat_at == candidate.heartbeat_at)
-            taken = session.execute(
-                sa.update(ImportRun).where(ImportRun.id == candidate.id, *seen)
-                .values(status="running", claimed_by=claimed_by, started_at=now, heartbeat_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            session.commit()
-            if taken == 1:
-                return candidate.id
-    return None
-
-
-def run_import(run_id: int) -> ImportRun:
-    """Import the claimed run ``run_id`` and commit its outcome with its work.
-
-    A good file commits its rows and ``done`` in one transaction; a refused one (bad rows,
-    or an error such as a right the uploader lacks) commits nothing but ``failed`` and why.
-    """
-    from kamcrm.org.models import User
-
-    run = db.session.get(ImportRun, run_id)
-    actor = db.session.get(User, run.actor_id) if run.actor_id is not None else None
-    content = run.content
-    writer = _ProgressWriter(run_id)
-    outcome: dict
-    try:
-        result = import_file(run.kind, io.BytesIO(content), run.filename, actor=actor, reason=run.reason,
-                             progress=writer)
-    except KamcrmError as error:
-        db.session.rollback()
-        outcome = {"import": None, "error": {"code": error.status, "message": str(error.message),
-                                             **_message_parts(error.message)}}
-        status, rows = "failed", writer.rows
-    except Exception as error:  # noqa: BLE001 — any failure must end the run, not leave it running
-        db.session.rollback()
-        log.exception("import run %s failed", run_id)
-        outcome = {"import": None, "error": {"code": 500, "message": f"{type(error).__name__}: {error}"}}
-        status, rows = "failed", writer.rows
-    else:
-        if not result.ok:
-            db.session.rollback()  # the import kept nothing; only the run's outcome is written
-        outcome = {"import": result_json(result), "error": None}
-        status, rows = ("done" if result.ok else "failed"), result.rows
-    finally:
-        writer.close()
-    run = db.session.get(ImportRun, run_id)
-    run.status, run.result, run.content = status, outcome, None
-    run.rows_done, run.rows_total = rows, rows
-    run.finished_at = run.heartbeat_at = utcnow()
-    db.session.commit()
-    return run
-
-
-def run_queued_imports(now: datetime | None = None, *, limit: int | None = None) -> list[int]:
-    """Claim and run queued imports one after another until none is left (or ``limit``)."""
-    ran = []
-    while limit is None or len(ran) < limit:
-        db.session.commit()  # each run starts from a snapshot that includes its claim
-        run_id = claim_next_run(now or utcnow())
-        if run_id is None:
-            break
-        run_import(run_id)
-        ran.append(run_id)
-    return ran
-
-
-def start_in_thread(app: Flask) -> None:
-    """Run the queued imports in a thread of this process (``IMPORT_RUNNER = "thread"``).
-
-    For a single-process server without a scheduler (a developer's ``flask run``); the
-    claims keep two threads or a scheduler from running one file twice.
-    """
-    def work() -> None:
-        with app.app_context():
-            try:
-                run_queued_imports()
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=work, name="kamcrm-imports", daemon=True).start()
 
 
 def result_json(result: ImportResult) -> dict:
     """Return an import's result as JSON, each message with its id and values for pages."""
     data = result.as_dict()
     data["errors"] = [{"line": error.line, "field": error.field, "message": str(error.message),
-                       **_message_parts(error.message)} for error in result.errors]
+                       **message_parts(error.message)} for error in result.errors]
     return data
 
 
@@ -221,7 +99,8 @@ def reported_errors(data: dict) -> list[RowError]:
     return [RowError(error["line"], error["field"], message_from(error)) for error in data.get("errors", [])]
 
 
-def _message_parts(message) -> dict:
+def message_parts(message) -> dict:
+    """Return a ``Message``'s id and values, JSON-ready (nothing for a plain string)."""
     if not isinstance(message, Message):
         return {}
     return {"msgid": message.msgid, "params": {name: value if isinstance(value, (int, float)) else str(value)
@@ -238,51 +117,15 @@ def message_from(data: dict):
         return data["message"]
 
 
-# --- progress of a running import -------------------------------------------------------------
-
-
-def _progress_path(run_id: int) -> Path:
+def progress_path(run_id: int) -> Path:
+    """Return the file where a run's progress is kept on SQLite (see ``kamcrm.imports.runner``)."""
     return Path(current_app.instance_path) / "import_runs" / f"{run_id}.json"
 
 
-def _read_progress_file(run_id: int) -> tuple[int, int | None] | None:
+def read_progress_file(run_id: int) -> tuple[int, int | None] | None:
+    """Return (rows done, estimated total) from a run's progress file, or None."""
     try:
-        data = json.loads(_progress_path(run_id).read_text())
+        data = json.loads(progress_path(run_id).read_text())
         return int(data["rows_done"]), data.get("rows_total")
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-class _ProgressWriter:
-    """Write a running import's progress where other processes can read it, once a second."""
-
-    def __init__(self, run_id: int):
-        self.run_id = run_id
-        self.rows = 0
-        self._written_at = 0.0
-        self._on_sqlite = db.engine.dialect.name == "sqlite"
-        self._path = _progress_path(run_id) if self._on_sqlite else None
-
-    def __call__(self, state: ImportProgress) -> None:
-        self.rows = state.rows
-        if time.monotonic() - self._written_at < PROGRESS_WRITE_SECONDS:
-            return
-        self._written_at = time.monotonic()
-        if self._on_sqlite:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self._path.with_suffix(".tmp")
-            scratch.write_text(json.dumps({"rows_done": state.rows, "rows_total": state.rows_total}))
-            os.replace(scratch, self._path)  # a reader sees the old file or the new, never half
-            return
-        # Its own connection, committed at once: the import's transaction stays open.
-        with Session(bind=db.engine, join_transaction_mode="create_savepoint") as session:
-            session.execute(
-                sa.update(ImportRun).where(ImportRun.id == self.run_id)
-                .values(rows_done=state.rows, rows_total=state.rows_total, heartbeat_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
-
-    def close(self) -> None:
-        if self._path is not None:
-            self._path.unlink(missing_ok=True)

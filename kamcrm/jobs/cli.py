@@ -73,9 +73,9 @@ def catch_up() -> None:
 @jobs.command("imports")
 def imports() -> None:
     """Run the imports queued for the background now (the scheduler does so every few seconds)."""
-    from kamcrm.imports.operations import run_queued_imports
-    from kamcrm.imports.models import ImportRun
     from kamcrm.extensions import db
+    from kamcrm.imports.models import ImportRun
+    from kamcrm.imports.runner import run_queued_imports
 
     ran = run_queued_imports()
     for run_id in ran:

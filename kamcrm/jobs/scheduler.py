@@ -44,7 +44,7 @@ IMPORTS_JOB_ID = "queued_imports"
 
 def fire_imports(app: Flask) -> list[int]:
     """Run every queued import (the ids run) in a fresh app context."""
-    from kamcrm.imports.operations import run_queued_imports
+    from kamcrm.imports.runner import run_queued_imports
 
     with app.app_context():
         try:

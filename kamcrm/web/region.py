@@ -456,7 +456,8 @@ def retier_selection():
 def retier_file():
     """Import a tiers file (all or nothing); a large one in the background."""
     from kamcrm.imports.importer import import_file, stream_size
-    from kamcrm.imports.operations import queue_import, start_in_thread
+    from kamcrm.imports.operations import queue_import
+    from kamcrm.imports.runner import start_in_thread
 
     form = RetierFileForm(prefix="file")
     if not form.validate_on_submit():
