@@ -6,6 +6,7 @@ itself; the run is the same all-or-nothing import as the CLI's, held to the uplo
 from __future__ import annotations
 
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -125,6 +126,20 @@ def test_a_queued_run_is_claimed_once(app, world):
     assert claim_next_run(now, claimed_by="host-b:2") is None
     # Its runner died: after STALE_AFTER without a sign of life another runner takes it over.
     assert claim_next_run(now + STALE_AFTER + timedelta(minutes=1), claimed_by="host-b:2") == run.id
+
+
+def test_a_run_whose_process_on_this_host_is_gone_is_taken_over_at_once(app, world):
+    import socket
+
+    run = queue_import("activities", io.BytesIO(GOOD), "m.csv", actor=world.staff)
+    db.session.commit()
+    now = utcnow()
+    host = socket.gethostname()
+    # 4194305 is above Linux's largest pid: no such process can exist.
+    assert claim_next_run(now, claimed_by=f"{host}:4194305") == run.id
+    assert claim_next_run(now, claimed_by=f"other-host:{os.getpid()}") is None  # another host: wait
+    assert claim_next_run(now, claimed_by=f"{host}:{os.getpid()}") == run.id
+    assert claim_next_run(now, claimed_by=f"{host}:1") is None  # this process lives: never taken
 
 
 def test_a_running_imports_progress_is_readable_by_other_requests(app, world):

@@ -46,18 +46,26 @@ PROGRESS_WRITE_SECONDS = 1.0
 def claim_next_run(now: datetime, *, bind=None, claimed_by: str | None = None) -> int | None:
     """Claim the oldest queued run (or one whose runner died) and return its id, or None.
 
-    The claim commits on its own before any work, like a job's (``kamcrm.jobs.claims``).
+    A runner died when it has been silent for ``STALE_AFTER``, or at once when it was a
+    process of this host that no longer exists. The claim commits on its own before any
+    work, like a job's (``kamcrm.jobs.claims``).
     """
     bind = db.engine if bind is None else bind
     claimed_by = claimed_by or claimant()
+    host = claimed_by.rpartition(":")[0]
     with Session(bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
         candidates = session.execute(
-            sa.select(ImportRun.id, ImportRun.status, ImportRun.heartbeat_at)
+            sa.select(ImportRun.id, ImportRun.status, ImportRun.heartbeat_at, ImportRun.claimed_by)
             .where(sa.or_(ImportRun.status == "queued",
-                          sa.and_(ImportRun.status == "running", ImportRun.heartbeat_at < now - STALE_AFTER)))
+                          sa.and_(ImportRun.status == "running",
+                                  sa.or_(ImportRun.heartbeat_at < now - STALE_AFTER,
+                                         ImportRun.claimed_by.startswith(f"{host}:", autoescape=True)))))
             .order_by(ImportRun.id).limit(10)
         ).all()
         for candidate in candidates:
+            if candidate.status == "running" and candidate.heartbeat_at >= now - STALE_AFTER and (
+                    _alive_here(candidate.claimed_by, host)):
+                continue  # a live process of this host is on it
             seen = [ImportRun.status == candidate.status]
             if candidate.status == "running":
                 seen.append(ImportRun.heartbeat_at == candidate.heartbeat_at)
@@ -70,6 +78,24 @@ def claim_next_run(now: datetime, *, bind=None, claimed_by: str | None = None) -
             if taken == 1:
                 return candidate.id
     return None
+
+
+def _alive_here(claimed_by: str | None, host: str) -> bool:
+    """Return whether the process ``host:pid`` that claimed a run still lives on this host.
+
+    A scheduler stopped (or killed) in the middle of an import leaves its run ``running``;
+    the next one on the same host need not wait ``STALE_AFTER`` to take it over.
+    """
+    claimed_host, _, pid = (claimed_by or "").rpartition(":")
+    if claimed_host != host or not pid.isdigit():
+        return True  # another host's process: only its silence tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def run_import(run_id: int) -> ImportRun:
