@@ -106,7 +106,8 @@ def handle_kamcrm_error(error: KamcrmError):
     ends. Only a database refusal (the handlers below) rolls back, because it leaves the
     session unusable.
     """
-    return error_response(error.status, error.message, error.errors)
+    body, status, headers = error_response(error.status, error.message, error.errors)
+    return {**body, **error.extra}, status, headers
 
 
 def handle_http_exception(error: HTTPException):
