@@ -15,6 +15,7 @@ from kamcrm.org import auth, tokens
 from kamcrm.org.access import public, requires, signed_in, token_for
 from kamcrm.security import LAST_SEEN_KEY, _now
 from kamcrm.web.labels import translate
+from kamcrm.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -41,13 +42,6 @@ class TokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button and the CSRF token: sign out, revoke."""
-
-
-def safe_next(target: str | None) -> str:
-    """Return ``target`` when it is a path on this site, else the home page (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("web.home") if "web.home" in current_app.view_functions else "/"
 
 
 def _login_username() -> str:
