@@ -213,7 +213,8 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
                                  username=username))
     values = {
         "username": username,
-        "full_name": fields.text(raw, "full_name", errors, required=True, max_length=limits.PERSON_NAME),
+        "full_name": fields.text(raw, "full_name", errors, required=True, max_length=limits.PERSON_NAME,
+                                 one_line=True),
         "role": fields.choice(raw, "role", errors, ROLES, required=True, what="a role", lower=True),
         "office_id": None,
         "exec_role": fields.choice(raw, "exec_role", errors, EXEC_ROLES, what="an executive role", lower=True),
