@@ -137,8 +137,8 @@ def _forget_previous_user():
 def _expire_idle_session():
     """Sign a page user out after ``SESSION_IDLE_MINUTES`` without a request, or when the
     session's row is gone (signed out elsewhere, password changed) or past its lifetime."""
-    if is_api_request() or "_user_id" not in session:
-        return None
+    if is_api_request() or "_user_id" not in session or (request.endpoint or "").endswith("static"):
+        return None  # a stylesheet or font needs no database round trip
     now = int(_now())
     idle_seconds = 60 * int(current_app.config["SESSION_IDLE_MINUTES"])
     seen = session.get(LAST_SEEN_KEY)

@@ -62,6 +62,18 @@ def test_a_cookie_saved_before_signing_out_signs_nobody_in(app, member):
     assert _rows(member) == []
 
 
+def test_signing_in_again_ends_the_session_signed_in_before(app, member):
+    client = app.test_client()
+    _sign_in(client)
+    before = client.get_cookie("session").value
+    _sign_in(client)
+
+    assert len(_rows(member)) == 1
+    replay = app.test_client()
+    replay.set_cookie("session", before)
+    assert not _signed_in(replay)
+
+
 def test_a_password_change_signs_out_the_other_sessions_and_keeps_this_one(app, member, api_token_for):
     session_a, session_b = app.test_client(), app.test_client()
     _sign_in(session_a)

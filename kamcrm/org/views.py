@@ -52,10 +52,9 @@ def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(form.next.data))
     status = 200
-    if request.method == "POST":
-        username, address = request.form.get("username"), signin_limits.client_address()
-        if signin_limits.refused(username, address):
-            abort(429)
+    username, address = request.form.get("username"), signin_limits.client_address()
+    if request.method == "POST" and signin_limits.refused(username, address):
+        abort(429)
     if form.validate_on_submit():
         try:
             user = auth.authenticate(form.username.data, form.password.data)
@@ -63,6 +62,7 @@ def login():
             flash(translate(error.message), "error")
             status = 401
         else:
+            sessions.end_session(session.get(sessions.SESSION_KEY))  # a session signed in before
             session.clear()  # nothing from before the sign-in carries over
             login_user(user)
             session[sessions.SESSION_KEY] = sessions.start_session(user)
