@@ -22,6 +22,8 @@ ENVIRONMENT_KEYS = {
     "KAMCRM_OUTBOX_DIR": "OUTBOX_DIR",
     "KAMCRM_REGION_CODE": "REGION_CODE",
     "KAMCRM_SESSION_IDLE_MINUTES": "SESSION_IDLE_MINUTES",
+    "KAMCRM_SESSION_ABSOLUTE_HOURS": "SESSION_ABSOLUTE_HOURS",
+    "KAMCRM_PROXY_COUNT": "PROXY_COUNT",
     "KAMCRM_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
     "KAMCRM_IMPORT_MAX_BYTES": "IMPORT_MAX_BYTES",
     "KAMCRM_IMPORT_BACKGROUND_BYTES": "IMPORT_BACKGROUND_BYTES",
@@ -30,8 +32,8 @@ ENVIRONMENT_KEYS = {
 }
 
 _BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}
-_INTEGER_KEYS = {"SMTP_PORT", "SESSION_IDLE_MINUTES", "IMPORT_MAX_BYTES", "IMPORT_BACKGROUND_BYTES",
-                 "IMPORT_POLL_SECONDS"}
+_INTEGER_KEYS = {"SMTP_PORT", "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "PROXY_COUNT",
+                 "IMPORT_MAX_BYTES", "IMPORT_BACKGROUND_BYTES", "IMPORT_POLL_SECONDS"}
 #: Room for a multipart body's own headers and boundaries around an uploaded file.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
@@ -52,6 +54,11 @@ def defaults(instance_path: str) -> dict:
         "OUTBOX_DIR": str(Path(instance_path) / "outbox"),
         "REGION_CODE": None,
         "SESSION_IDLE_MINUTES": 30,
+        # However active, a page session ends this long after signing in.
+        "SESSION_ABSOLUTE_HOURS": 12,
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are
+        # trusted (0: none, the client connects directly).
+        "PROXY_COUNT": 0,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
@@ -76,7 +83,12 @@ def defaults(instance_path: str) -> dict:
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
         "PASSWORD_MIN_LENGTH": 10,
+        # Failed sign-ins per username and address, and per username from addresses that
+        # failed for it (kamcrm.org.signin_limits) ...
         "LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+        # ... and per address, whatever the username: looser, as an office may sign in
+        # from one address.
+        "LOGIN_ADDRESS_RATE_LIMIT": "20 per minute;100 per hour",
     }
 
 

@@ -8,6 +8,7 @@ They are plain functions on purpose: a bulk import calls them millions of times.
 from __future__ import annotations
 
 from datetime import date, datetime
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
@@ -44,12 +45,14 @@ def clean(value: object) -> object:
 
 
 def text(raw: Mapping[str, object], field: str, errors: Errors, *, max_length: int,
-         required: bool = False) -> str | None:
+         required: bool = False, one_line: bool = False) -> str | None:
     """Return the text of ``field``; None when blank.
 
     Every text has a ``max_length`` (``kamcrm.limits``), and no text may hold what no
     database can store: a NUL character (PostgreSQL refuses it) or a lone surrogate (no
-    driver can encode it). Pages, API, imports and CLI all reach this check.
+    driver can encode it). A ``one_line`` text (a person's name, which goes into e-mail
+    headers) holds no control character either: no line break, tab or escape. Pages, API,
+    imports and CLI all reach this check.
     """
     value = raw.get(field)
     if value.__class__ is str:  # the common case, without a call to clean()
@@ -70,7 +73,22 @@ def text(raw: Mapping[str, object], field: str, errors: Errors, *, max_length: i
     if not _storable(value):
         add_error(errors, field, Message("contains a NUL character or invalid Unicode; write it as plain text"))
         return None
+    if one_line and not _one_line(value):
+        add_error(errors, field, Message("must be one line without control characters "
+                                         "(no line break or tab)"))
+        return None
     return value
+
+
+#: Unicode categories a one-line text may not hold: control characters (CR, LF, tab, ESC …)
+#: and the line and paragraph separators.
+_NOT_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
+
+
+def _one_line(value: str) -> bool:
+    if value.isprintable():  # the common case: no control or separator at all
+        return True
+    return not any(unicodedata.category(character) in _NOT_ONE_LINE for character in value)
 
 
 def _storable(value: str) -> bool:
@@ -262,13 +280,23 @@ def boolean(raw: Mapping[str, object], field: str, errors: Errors, *, default: b
     return default
 
 
+#: Characters that never belong in one plain address: a display name's brackets and quotes,
+#: list separators, and anything an e-mail header would read as structure.
+_NOT_IN_ADDRESS = frozenset('<>()[],;:"\\')
+
+
 def email(raw: Mapping[str, object], field: str, errors: Errors) -> str | None:
-    """Return the e-mail address in ``field``; None when blank."""
-    value = text(raw, field, errors, max_length=limits.EMAIL)
+    """Return the e-mail address in ``field``; None when blank.
+
+    One plain ``local@domain`` address: ``a@b.example, eve@evil.example`` or
+    ``Eve <eve@evil.example>`` would add recipients to the e-mails kamcrm sends.
+    """
+    value = text(raw, field, errors, max_length=limits.EMAIL, one_line=True)
     if value is None:
         return None
     local, at, domain = value.partition("@")
-    if not (local and at and "." in domain and " " not in value and not domain.startswith(".")):
+    if not (local and at and "." in domain and "@" not in domain and not domain.startswith(".")
+            and not any(character.isspace() or character in _NOT_IN_ADDRESS for character in value)):
         add_error(errors, field, Message("%(value)s is not an e-mail address", value=_show(value)))
         return None
     return value

@@ -4,7 +4,9 @@
 
 1. the session: page requests use the signed cookie session; API requests (``/api/``)
    get an empty session that is never read from nor written to a cookie;
-2. the idle timeout of page sessions (``SESSION_IDLE_MINUTES``, refreshed on activity);
+2. the page session's lifetime: idle (``SESSION_IDLE_MINUTES``, refreshed on activity),
+   absolute (``SESSION_ABSOLUTE_HOURS``), and its server-side row (``kamcrm.org.sessions``),
+   which signing out and a password change delete;
 3. CSRF on every page form (the API is exempt because it never trusts a cookie);
 4. the access rule of the endpoint (default deny), authenticating API calls by bearer
    token and sending anonymous page visitors to the login page;
@@ -20,6 +22,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kamcrm.db import database_unavailable
 from kamcrm.errors import Forbidden, KamcrmError, Message
@@ -27,6 +30,7 @@ from kamcrm.extensions import csrf, db, limiter, login_manager
 from kamcrm.org import access
 from kamcrm.org.access import is_api_request
 from kamcrm.org.auth import AuthenticationFailed, load_user
+from kamcrm.org.sessions import SESSION_KEY, end_session
 
 #: The policy every page gets unless a view set its own: our own files only, no inline
 #: script, never framed.
@@ -65,6 +69,7 @@ def init_app(app: Flask) -> None:
     """Install login, limiter, CSRF, idle timeout, access rules, headers and error pages."""
     from kamcrm.audit import queries  # noqa: F401  (installs the append-only guard)
 
+    _trust_proxies(app)
     app.session_interface = ApiAwareSessionInterface()
 
     login_manager.init_app(app)
@@ -87,6 +92,15 @@ def init_app(app: Flask) -> None:
     register_error_handlers(app)
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_COUNT`` reverse proxies, take the client's address, scheme and host
+    from their ``X-Forwarded-*`` headers; otherwise every client has the proxy's address
+    and one client's failed sign-ins would hold back everyone's."""
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
 def _init_limiter(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
@@ -100,8 +114,8 @@ def _init_limiter(app: Flask) -> None:
 
 @limiter.request_filter
 def _limits_off_for_this_request() -> bool:
-    # The limits guard sign-in (a password can be guessed); an API token is a long random
-    # secret and the API has no limit, so its calls skip the check (4 % of a write's CPU).
+    # The limiter's storage counts failed sign-ins (kamcrm.org.signin_limits); no route has
+    # a limit of its own, and API calls (a token is a long random secret) skip the check.
     return not current_app.config.get("RATELIMIT_ENABLED", True) or is_api_request()
 
 
@@ -121,16 +135,28 @@ def _forget_previous_user():
 
 
 def _expire_idle_session():
-    """Sign a page user out after ``SESSION_IDLE_MINUTES`` without a request."""
-    if is_api_request() or "_user_id" not in session:
-        return None
+    """Sign a page user out after ``SESSION_IDLE_MINUTES`` without a request, or when the
+    session's row is gone (signed out elsewhere, password changed) or past its lifetime."""
+    if is_api_request() or "_user_id" not in session or (request.endpoint or "").endswith("static"):
+        return None  # a stylesheet or font needs no database round trip
     now = int(_now())
     idle_seconds = 60 * int(current_app.config["SESSION_IDLE_MINUTES"])
     seen = session.get(LAST_SEEN_KEY)
     if not isinstance(seen, int) or now - seen > idle_seconds:
+        end_session(session.get(SESSION_KEY))
+        db.session.commit()
         logout_user()
         session.clear()
         flash("Your session ended after a period of inactivity; please sign in again.", "info")
+        return None
+    # The user is loaded here, before any view, so the session row's bookkeeping (last
+    # seen, or deleting a row that ran out) is its own small transaction.
+    live = current_user.is_authenticated
+    if db.session.dirty or db.session.deleted:
+        db.session.commit()
+    if not live:
+        session.clear()
+        flash("Your session has ended; please sign in again.", "info")
         return None
     session[LAST_SEEN_KEY] = now
     session.permanent = True

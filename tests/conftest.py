@@ -108,21 +108,14 @@ def login_as(client, make):
     """Sign ``client`` in as a new user of ``role`` (or as the ``User`` given); return the user.
 
     ``login_as("kamr")``, ``login_as("office_manager", office=office)``, ``login_as(user)``.
-    The session is written directly (no password hashing), exactly as the login page leaves it.
+    The session is written directly (a session row, no password hashing), exactly as the
+    login page leaves it.
     """
-    import time
-
     from kamcrm.org.models import User
-    from kamcrm.security import LAST_SEEN_KEY
 
     def sign_in(role_or_user, **fields) -> User:
         user = role_or_user if isinstance(role_or_user, User) else make.user(role=role_or_user, **fields)
-        with client.session_transaction() as session:
-            session.clear()
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
-            session[LAST_SEEN_KEY] = int(time.time())
-            session.permanent = True
+        factories.sign_in(client, user)
         return user
 
     return sign_in

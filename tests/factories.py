@@ -111,3 +111,25 @@ class Factories:
         db.session.add(row)
         db.session.flush()
         return row
+
+
+def sign_in(client, user: User) -> str:
+    """Sign ``client`` in as ``user`` exactly as the login page leaves it; return the secret.
+
+    A session row (flushed; call inside the app context of ``client``'s app) and the cookie
+    that refers to it; no password hashing.
+    """
+    import time
+
+    from kamcrm.org.sessions import SESSION_KEY, start_session
+    from kamcrm.security import LAST_SEEN_KEY
+
+    secret = start_session(user)
+    with client.session_transaction() as session:
+        session.clear()
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+        session[SESSION_KEY] = secret
+        session[LAST_SEEN_KEY] = int(time.time())
+        session.permanent = True
+    return secret

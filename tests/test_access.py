@@ -187,14 +187,7 @@ def probe_app(extra_app):
 
 
 def _sign_in(client, user):
-    import time
-
-    from kamcrm.security import LAST_SEEN_KEY
-
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-        session[LAST_SEEN_KEY] = int(time.time())
+    factories.sign_in(client, user)
 
 
 def test_a_route_without_a_rule_is_closed_to_everyone(probe_app):

@@ -19,6 +19,7 @@ from kamcrm import create_app, db as kamcrm_db
 from kamcrm.activities.models import Activity
 from kamcrm.extensions import db
 from kamcrm.org import access
+from kamcrm.org.models import User
 from kamcrm.org.tokens import TOKEN_PREFIX, issue_token
 from kamcrm.periods import bangkok_today
 from tests import factories
@@ -95,14 +96,10 @@ def test_a_write_while_another_writer_holds_sqlite_answers_503_and_stores_nothin
 def test_a_page_form_sent_while_sqlite_is_locked_gets_the_busy_page_in_both_languages(file_app):
     application, path, _, kamr_id = file_app
     client = application.test_client()
-    with client.session_transaction() as session:
-        import time
-
-        from kamcrm.security import LAST_SEEN_KEY
-
-        session["_user_id"] = str(kamr_id)
-        session["_fresh"] = True
-        session[LAST_SEEN_KEY] = int(time.time())
+    with application.app_context():
+        factories.sign_in(client, db.session.get(User, kamr_id))
+        db.session.commit()
+        db.session.remove()
     other_writer = sqlite3.connect(path, isolation_level=None)
     other_writer.execute("BEGIN IMMEDIATE")
     try:

@@ -5,7 +5,6 @@ Each refusal is quick and small, and all or nothing still holds: a refused file 
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 
 import pytest
@@ -163,7 +162,6 @@ def test_the_command_refuses_a_file_over_the_limit(region, runner, app, tmp_path
 
 def test_the_request_limit_follows_the_import_limit_on_the_api_and_the_pages(extra_app):
     from kamcrm.org.tokens import issue_token
-    from kamcrm.security import LAST_SEEN_KEY
     from tests import factories
 
     application = extra_app({"IMPORT_MAX_BYTES": 10_000})
@@ -177,8 +175,7 @@ def test_the_request_limit_follows_the_import_limit_on_the_api_and_the_pages(ext
                          data={"file": (io.BytesIO(oversized), "big.csv")})
     assert answer.status_code == 413 and answer.get_json()["code"] == 413
 
-    with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"], session[LAST_SEEN_KEY] = str(staff.id), True, int(time.time())
+    factories.sign_in(client, staff)
     page = client.post("/region/tiers/file", data={"file-file": (io.BytesIO(oversized), "tiers.csv")},
                        content_type="multipart/form-data")
     assert page.status_code == 413 and "<html" in page.get_data(as_text=True)

@@ -28,7 +28,7 @@ from kamcrm import create_app
 from kamcrm.org import access
 from kamcrm.org.models import REGION_ROLES, ROLES
 from kamcrm.org.tokens import issue_token
-from kamcrm.security import LAST_SEEN_KEY
+from tests.factories import sign_in
 
 ANONYMOUS = "anonymous"
 
@@ -118,10 +118,7 @@ def _url(app, endpoint, arguments, values):
 
 
 def _sign_in(client, user):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-        session[LAST_SEEN_KEY] = int(time.time())
+    sign_in(client, user)
 
 
 @pytest.mark.parametrize("endpoint, method, arguments, role, inside", list(_cases()))

@@ -15,8 +15,7 @@ from kamcrm.extensions import db
 from kamcrm.org import access, tokens
 from kamcrm.org.auth import AuthenticationFailed
 from kamcrm.org.models import ApiToken
-from kamcrm.security import LAST_SEEN_KEY
-from tests.factories import Factories
+from tests.factories import Factories, sign_in
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -77,10 +76,7 @@ def test_a_session_cookie_does_not_authenticate_the_api(api):
     application, make = api
     user = make.user(role="admin")
     client = application.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-        session[LAST_SEEN_KEY] = int(time.time())
+    sign_in(client, user)
     assert client.get("/account/tokens").status_code == 200  # the cookie signs pages in
     response = client.get("/api/v1/_probe/me")
     assert response.status_code == 401

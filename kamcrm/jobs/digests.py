@@ -6,6 +6,7 @@ read set-based for everyone at once and then handed out per person.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -20,6 +21,8 @@ from kamcrm.extensions import db
 from kamcrm.jobs.notify import JobOutput, Message, notify_once
 from kamcrm.org.models import Office, User
 from kamcrm.periods import BANGKOK, thai_date
+
+log = logging.getLogger(__name__)
 
 #: Follow-ups due within this many days are reminded of, besides the overdue ones.
 REMINDER_DAYS = 3
@@ -45,17 +48,34 @@ def send_follow_up_reminders(period_key: str, now: datetime) -> JobOutput:
         if row.user_id in active:
             items[row.user_id].append(_follow_up_item(row, today))
     subject = f"[kamcrm] งานติดตามที่ครบกำหนด {thai_date(today)}"
-    messages = [
-        Message(
-            user_id,
-            subject,
-            render_template("email/follow_up_reminder.txt", today=today, items=found, thai_date=thai_date),
-        )
-        for user_id, found in sorted(items.items())
-    ]
+    messages, failed = _write_each(
+        sorted(items.items()),
+        lambda entry: Message(entry[0], subject, render_template(
+            "email/follow_up_reminder.txt", today=today, items=entry[1], thai_date=thai_date)),
+    )
     ids = notify_once("follow_up_reminder", messages, now)
     count = sum(len(found) for found in items.values())
-    return JobOutput(f"reminded {len(messages)} people of {count} follow-ups", ids)
+    return JobOutput(f"reminded {len(messages)} people of {count} follow-ups{_failures(failed)}", ids)
+
+
+def _write_each(entries, write) -> tuple[list[Message], int]:
+    """Return the message ``write`` makes of each entry, and how many it could not make.
+
+    One person's message that fails (bad data in a name or an item) is logged and counted;
+    it must not keep everyone else's from being written.
+    """
+    messages, failed = [], 0
+    for entry in entries:
+        try:
+            messages.append(write(entry))
+        except Exception:  # noqa: BLE001 — isolate one message; the run goes on
+            log.exception("could not write a notification (%r)", entry[0] if isinstance(entry, tuple) else entry)
+            failed += 1
+    return messages, failed
+
+
+def _failures(failed: int) -> str:
+    return f"; {failed} could not be written (see the log)" if failed else ""
 
 
 def _follow_up_item(row, today: date) -> dict:
@@ -221,14 +241,12 @@ def send_weekly_digests(period_key: str, now: datetime) -> JobOutput:
     """Notify every KAMR and office manager with something to hear of their week's digest."""
     monday = week_start(period_key)
     subject = f"[kamcrm] สรุปงานประจำสัปดาห์ {period_key} ({thai_date(monday)})"
-    messages = []
-    for digest in weekly_digests(period_key):
-        if digest.is_empty:
-            continue
-        body = render_template(
-            "email/weekly_digest.txt", digest=digest, monday=monday, thai_date=thai_date, limit=DIGEST_LIST_LIMIT
-        )
-        messages.append(Message(digest.user.id, subject, body))
+    messages, failed = _write_each(
+        [digest for digest in weekly_digests(period_key) if not digest.is_empty],
+        lambda digest: Message(digest.user.id, subject, render_template(
+            "email/weekly_digest.txt", digest=digest, monday=monday, thai_date=thai_date,
+            limit=DIGEST_LIST_LIMIT)),
+    )
     ids = notify_once("weekly_digest", messages, now)
-    return JobOutput(f"sent {len(messages)} weekly digests for {period_key}", ids)
+    return JobOutput(f"sent {len(messages)} weekly digests for {period_key}{_failures(failed)}", ids)
 

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from email.headerregistry import Address
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -94,7 +95,9 @@ def deliver(notification_ids: list[int], now: datetime) -> Delivery:
     """E-mail the unsent notifications among ``notification_ids`` and mark them sent.
 
     Each sent message is marked and committed at once, so a failure part way leaves
-    exactly the unsent ones for the next attempt.
+    exactly the unsent ones for the next attempt. One message that cannot be written or
+    sent (a name or address the mail headers refuse, a recipient the server rejects) is
+    logged and counted in ``failed``; the others still go.
     """
     channel = "smtp" if current_app.config.get("SMTP_HOST") else "outbox"
     if not notification_ids:
@@ -112,8 +115,9 @@ def deliver(notification_ids: list[int], now: datetime) -> Delivery:
         for notification, email, full_name in pending:
             try:
                 transport.send(compose(notification, email, full_name, now))
-            except (OSError, smtplib.SMTPException):
-                log.exception("could not deliver notification %s to %s", notification.id, email)
+            except Exception:  # noqa: BLE001 — one bad message must not keep the rest from going
+                log.exception("could not deliver notification %s to user %s",
+                              notification.id, notification.user_id)
                 failed += 1
                 continue
             notification.sent_at = now
@@ -128,7 +132,10 @@ def compose(notification: Notification, email: str, full_name: str, now: datetim
     message = EmailMessage()
     message["Subject"] = notification.subject
     message["From"] = config["MAIL_FROM"]
-    message["To"] = f"{full_name} <{email}>"
+    message["To"] = recipient(full_name, email)
+    if [address.addr_spec for address in message["To"].addresses] != [email]:
+        # An address stored before addresses were checked (``a@b.example,eve@evil.example``).
+        raise ValueError(f"the address of user {notification.user_id} is not one recipient")
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(idstring=f"kamcrm-{notification.kind}-{notification.id}")
     message.set_content(notification.body)
@@ -137,6 +144,20 @@ def compose(notification: Notification, email: str, full_name: str, now: datetim
         subtype="html",
     )
     return message
+
+
+def recipient(full_name: str | None, email: str) -> Address:
+    """Return the ``To`` of one person: their name and their one address.
+
+    An ``Address`` object, not text: the header then quotes or encodes the name as a whole,
+    so ``Name <eve@evil.example>, Name`` stays a name. (``email.utils.formataddr`` is not
+    enough here: it hides a Thai name's ``<…>`` and commas inside an encoded word, which
+    ``EmailMessage`` decodes and writes back unquoted, making them recipients again.)
+    Line breaks and other control characters, refused in new names but perhaps stored
+    earlier, become spaces; an address that is not exactly one address raises ValueError.
+    """
+    name = "".join(character if character.isprintable() else " " for character in full_name or "")
+    return Address(display_name=" ".join(name.split()), addr_spec=email)
 
 
 class _Outbox:

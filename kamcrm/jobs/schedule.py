@@ -233,6 +233,13 @@ JOBS: tuple[Job, ...] = (
         function=tasks.follow_up_reminders,
         catch_up=1,
     ),
+    Job(
+        name="session_cleanup",
+        description="delete the page sessions that ran out, so the table holds the live ones",
+        cadence=Day(),
+        function=tasks.session_cleanup,
+        catch_up=1,
+    ),
 )
 
 

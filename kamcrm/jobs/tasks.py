@@ -57,3 +57,10 @@ def follow_up_reminders(period_key: str, now: datetime) -> JobOutput:
     from kamcrm.jobs.digests import send_follow_up_reminders
 
     return send_follow_up_reminders(period_key, now)
+
+
+def session_cleanup(period_key: str, now: datetime) -> str:
+    """Delete the page sessions that ran out (idle or absolute lifetime) by ``now``."""
+    from kamcrm.org.sessions import purge_sessions
+
+    return f"deleted {purge_sessions(now)} ended page sessions"

@@ -9,12 +9,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask import session as cookie_session
 from werkzeug.security import check_password_hash
 
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
 from kamcrm.errors import Forbidden, KamcrmError, Message, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm.org import sessions
 from kamcrm.org.models import User
 from kamcrm.org.passwords import hash_password, needs_rehash, verify_password
 
@@ -102,11 +104,16 @@ def password_problems(password: str, user: User | None = None) -> list[str]:
     return problems
 
 
-def set_password(user: User, password: str, actor, now: datetime | None = None) -> None:
+def set_password(user: User, password: str, actor, now: datetime | None = None,
+                 keep_session: str | None = None) -> None:
     """Give ``user`` a new password (by an admin, the CLI, or the user); audited, flushes.
 
-    ``actor`` None is the operator at the CLI. Only the user or an admin may do this.
+    ``actor`` None is the operator at the CLI. Only the user or an admin may do this. Every
+    page session of ``user`` ends, but the one whose secret is ``keep_session`` (the
+    user's own, when they change their password themselves): whoever knew the old password
+    is signed out. API tokens are left alone; they are revoked one by one.
     """
+
     from kamcrm.org.access import can
 
     if actor is not None and actor.id != user.id and not can(actor, "users.manage"):
@@ -117,6 +124,7 @@ def set_password(user: User, password: str, actor, now: datetime | None = None) 
     when = now or utcnow()
     user.password_hash = hash_password(password)
     user.password_changed_at = when
+    sessions.end_sessions_of(user, keep=keep_session)
     # The hash is never written to the log; the fact and the moment are.
     record("update", "users", user.username, actor=actor,
            before={"password": "(previous)"}, after={"password": "(changed)",
@@ -125,19 +133,24 @@ def set_password(user: User, password: str, actor, now: datetime | None = None) 
 
 
 def change_password(user: User, current: str, new: str, confirm: str | None = None,
-                    now: datetime | None = None) -> None:
-    """Change the user's own password after checking the current one; flushes."""
+                    now: datetime | None = None, keep_session: str | None = None) -> None:
+    """Change the user's own password after checking the current one; flushes.
+
+    The user's other page sessions end; ``keep_session`` (the secret of the session they
+    are using) stays signed in.
+    """
     if not password_matches(user.password_hash, current or ""):
         raise ValidationFailed({"current_password": ["The current password is wrong."]})
     if confirm is not None and new != confirm:
         raise ValidationFailed({"confirm": ["The two new passwords differ."]})
     if new == current:
         raise ValidationFailed({"password": ["Choose a password different from the current one."]})
-    set_password(user, new, actor=user, now=now)
+    set_password(user, new, actor=user, now=now, keep_session=keep_session)
 
 
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's user loader: the active user with this id, never on an API path."""
+    """Flask-Login's user loader: the active user with this id, never on an API path, and
+    only while the cookie's session row is live (``kamcrm.org.sessions``)."""
     from kamcrm.org.access import is_api_request
 
     if is_api_request():
@@ -146,4 +159,8 @@ def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    if sessions.live_session(cookie_session.get(sessions.SESSION_KEY), user.id) is None:
+        return None  # signed out, password changed, or past its lifetime
+    return user

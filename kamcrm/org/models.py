@@ -98,3 +98,22 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """A signed-in page session; the cookie carries its secret, this row only the digest.
+
+    A session is live while its row exists and it is younger than ``SESSION_ABSOLUTE_HOURS``
+    and was seen within ``SESSION_IDLE_MINUTES``. Signing out, a password change and the
+    daily clean-up delete rows: a cookie whose row is gone signs nobody in.
+    """
+
+    __tablename__ = "user_sessions"
+
+    #: SHA-256 digest (hex) of the random secret in the session cookie.
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True, nullable=False)
+    #: When the user signed in; the absolute lifetime counts from here.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, nullable=False)
+    #: The last page request, written at most once a minute.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

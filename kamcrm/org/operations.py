@@ -22,6 +22,7 @@ from kamcrm.extensions import db
 from kamcrm import limits
 from kamcrm import fields
 from kamcrm.lookups import Lookups
+from kamcrm.org import sessions
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, OFFICE_CLASSES, ROLES, Office, User
 
 #: Fields of an office row: the file's columns, then those only operations set.
@@ -213,7 +214,8 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
                                  username=username))
     values = {
         "username": username,
-        "full_name": fields.text(raw, "full_name", errors, required=True, max_length=limits.PERSON_NAME),
+        "full_name": fields.text(raw, "full_name", errors, required=True, max_length=limits.PERSON_NAME,
+                                 one_line=True),
         "role": fields.choice(raw, "role", errors, ROLES, required=True, what="a role", lower=True),
         "office_id": None,
         "exec_role": fields.choice(raw, "exec_role", errors, EXEC_ROLES, what="an executive role", lower=True),
@@ -302,8 +304,11 @@ def update_user(user: User, changes: Mapping[str, object], actor=None) -> User:
     message = _duplicate_username(values["username"])
     if values["username"] != user.username and _username_taken(values["username"]):
         raise Conflict(message)
+    was_active = user.active
     with integrity_guard(message):
         assign(user, values)
+    if was_active and not user.active:
+        sessions.end_sessions_of(user)  # a deactivated user's cookies sign nobody in
     db.session.refresh(user, ["office"])
     old, new = changed_fields(before, user_record(user))
     if new:

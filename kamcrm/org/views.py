@@ -1,7 +1,7 @@
 """Pages to sign in and out, change one's password, and manage one's API tokens."""
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -10,11 +10,12 @@ from wtforms import HiddenField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from kamcrm.errors import ValidationFailed
-from kamcrm.extensions import db, limiter
-from kamcrm.org import auth, tokens
+from kamcrm.extensions import db
+from kamcrm.org import auth, sessions, signin_limits, tokens
 from kamcrm.org.access import public, requires, signed_in, token_for
 from kamcrm.security import LAST_SEEN_KEY, _now
 from kamcrm.web.labels import translate
+from kamcrm.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -43,36 +44,17 @@ class ConfirmForm(FlaskForm):
     """A button and the CSRF token: sign out, revoke."""
 
 
-def safe_next(target: str | None) -> str:
-    """Return ``target`` when it is a path on this site, else the home page (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("web.home") if "web.home" in current_app.view_functions else "/"
-
-
-def _login_username() -> str:
-    # Rate-limit key per attempted username, whether or not it exists.
-    return "login-user:" + (request.form.get("username") or "").strip().lower()
-
-
-def _login_failed(response) -> bool:
-    return response.status_code == 401
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed, key_func=_login_username)
 def login():
-    """Show the sign-in form; sign in."""
+    """Show the sign-in form; sign in. Failures are limited (``kamcrm.org.signin_limits``)."""
     form = LoginForm(next=request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(form.next.data))
     status = 200
+    username, address = request.form.get("username"), signin_limits.client_address()
+    if request.method == "POST" and signin_limits.refused(username, address):
+        abort(429)
     if form.validate_on_submit():
         try:
             user = auth.authenticate(form.username.data, form.password.data)
@@ -80,14 +62,18 @@ def login():
             flash(translate(error.message), "error")
             status = 401
         else:
-            db.session.commit()
+            sessions.end_session(session.get(sessions.SESSION_KEY))  # a session signed in before
             session.clear()  # nothing from before the sign-in carries over
             login_user(user)
+            session[sessions.SESSION_KEY] = sessions.start_session(user)
             session.permanent = True
             session[LAST_SEEN_KEY] = int(_now())
+            db.session.commit()
             return redirect(safe_next(form.next.data))
     elif request.method == "POST":
         status = 401 if form.username.data else 400
+    if status == 401:
+        signin_limits.failed(username, address)
     return render_template("auth/login.html", form=form), status
 
 
@@ -97,6 +83,8 @@ def logout():
     """Ask to confirm (GET), sign out (POST)."""
     form = ConfirmForm()
     if form.validate_on_submit():
+        sessions.end_session(session.get(sessions.SESSION_KEY))
+        db.session.commit()  # the cookie, even a copy of it, signs nobody in again
         logout_user()
         session.clear()
         flash("You are signed out.", "info")
@@ -112,8 +100,10 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         try:
+            # The user's other sessions end; this one stays signed in.
             auth.change_password(
-                current_user, form.current_password.data, form.password.data, form.confirm.data
+                current_user, form.current_password.data, form.password.data, form.confirm.data,
+                keep_session=session.get(sessions.SESSION_KEY),
             )
         except ValidationFailed as error:
             for field, messages in error.errors.items():

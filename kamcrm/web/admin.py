@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -14,6 +14,7 @@ from kamcrm.org.auth import set_password
 from kamcrm.org import tokens as token_ops
 from kamcrm.org.access import requires, token_for, visible_users
 from kamcrm.org.models import User
+from kamcrm.org.sessions import SESSION_KEY
 from kamcrm.web.common import apply_errors, page_url_args, paginate
 from kamcrm.web.forms import SetPasswordForm, TokenForm, UserActiveForm, UserForm
 from kamcrm.web.labels import translate
@@ -157,7 +158,9 @@ def set_user_password(user_id: int):
     if form.validate_on_submit() and _passwords_agree(form):
         try:
             with db.session.begin_nested():
-                set_password(user, form.password.data, current_user)
+                # The user's sessions end (the admin's own stays, if the user is the admin).
+                set_password(user, form.password.data, current_user,
+                             keep_session=session.get(SESSION_KEY))
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 from babel.dates import format_date as babel_format_date
 from flask import Flask, current_app, has_request_context, request
@@ -51,16 +50,6 @@ def current_language() -> str:
     """Return the language code of the page being rendered (``th`` or ``en``)."""
     locale = get_locale()
     return locale.language if locale is not None else "th"
-
-
-def safe_next(target: str | None, fallback: str = "/") -> str:
-    """Return ``target`` if it is a path on this site, else ``fallback`` (no open redirect)."""
-    if not target:
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
 
 
 # --- filters -------------------------------------------------------------------------------

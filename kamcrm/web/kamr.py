@@ -36,7 +36,7 @@ from kamcrm.web.forms import (
     PlanVisitForm,
     activity_type_choices,
 )
-from kamcrm.web.i18n import safe_next
+from kamcrm.web.redirects import safe_next
 from kamcrm.web.labels import translate
 
 bp = Blueprint("kamr", __name__)
@@ -219,7 +219,7 @@ def log_activity():
                       date=_day(saved.activity_date)),
                     "success",
                 )
-                return redirect(safe_next(form.next.data, url_for("web.home")))
+                return redirect(safe_next(form.next.data))
             status = 422
     else:
         _operation_errors_beside_fields(form)

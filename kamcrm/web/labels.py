@@ -194,6 +194,7 @@ SIGN_IN_TEXTS = (
     _l("Your password is changed."),
     _l("Please sign in to see this page."),
     _l("Your session ended after a period of inactivity; please sign in again."),
+    _l("Your session has ended; please sign in again."),
     _l("The password must not be the username."),
     _l("The password must not be only spaces."),
     _l("The current password is wrong."),

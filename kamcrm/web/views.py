@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from kamcrm.extensions import db
 from kamcrm.org.access import public
-from kamcrm.web.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, safe_next
+from kamcrm.web.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE
+from kamcrm.web.redirects import safe_next
 
 bp = Blueprint("web", __name__)
 
@@ -35,7 +36,7 @@ def home():
 @public
 def switch_language(code: str):
     """Switch the page language and go back where the user was."""
-    target = safe_next(request.args.get("next"), url_for("web.home"))
+    target = safe_next(request.args.get("next"))
     response = redirect(target)
     if code not in current_app.config["LANGUAGES"]:
         return response

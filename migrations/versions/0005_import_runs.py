@@ -4,13 +4,13 @@ An upload too large to import inside one web request is kept here until the sche
 process imports it; web hosts and the scheduler share only the database.
 
 Revision ID: 0005_import_runs
-Revises: 0003_tier_index
+Revises: 0004_user_sessions
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_import_runs"
-down_revision = "0003_tier_index"
+down_revision = "0004_user_sessions"
 branch_labels = None
 depends_on = None
 
