@@ -134,8 +134,9 @@ def heatmap(
         for i, line in enumerate(lines):
             y = head - 8 - 14 * (len(lines) - 1 - i)
             out.append(
+                # Regular weight: small bold text reads "Strategic" as "Strateglc".
                 f'<text x="{_num(x)}" y="{y}" text-anchor="middle" fill="{INK}" '
-                f'font-weight="bold"{hidden}>{escape(line)}</text>'
+                f'font-size="13"{hidden}>{escape(line)}</text>'
             )
     for r, text in enumerate(row_labels):
         y = head + r * cell_height

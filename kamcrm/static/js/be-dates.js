@@ -81,8 +81,9 @@
     error.id = id + "-be-error";
     error.setAttribute("role", "alert");
     error.hidden = true;
-    input.insertAdjacentElement("beforebegin", hint);
-    carrier.insertAdjacentElement("afterend", error);
+    // After the field, not between it and its label: side-by-side fields stay level.
+    carrier.insertAdjacentElement("afterend", hint);
+    hint.insertAdjacentElement("afterend", error);
 
     var described = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
     described.unshift(hint.id);
