@@ -37,6 +37,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from kamcrm.throwaway import drop_database, new_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get(
     "KAMCRM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"
@@ -66,21 +68,9 @@ REQUEST_TIMEOUT = 60.0
 
 
 def fresh_database(server_url: str, name: str) -> str:
-    """Drop and create database ``name``; return its URL."""
-    server = sa.make_url(server_url)
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    admin = sa.create_engine(sa.make_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    """Drop and create database ``name``; return its URL (``kamcrm.throwaway``)."""
+    url, _ = new_database(server_url, name=name)
+    return url
 
 
 def fill(database_url: str, accounts: int, instance: str) -> dict:

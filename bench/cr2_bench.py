@@ -207,11 +207,9 @@ def load_postgres(accounts: int, activities: int) -> None:
     import psycopg
     import sqlalchemy as sa
 
-    admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{POSTGRES_DATABASE}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{POSTGRES_DATABASE}"')
-    admin.dispose()
+    from kamcrm.throwaway import new_database
+
+    new_database(POSTGRES_SERVER, name=POSTGRES_DATABASE)
     url = postgres_url()
     _migrate(url)
     dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -18,7 +18,6 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -157,20 +156,9 @@ def _fresh_database(kind: str) -> tuple[str, callable]:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return f"sqlite:///{path}", lambda: None
-    import sqlalchemy as sa
+    from kamcrm.throwaway import new_database
 
-    server = sa.make_url(POSTGRES_URL)
-    name = "kamcrm_bench_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
+    return new_database(POSTGRES_URL, "kamcrm_bench_")
 
 
 def run(database: str, files: dict[str, Path], rows: int, kind: str = "activities") -> dict:

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,19 +42,9 @@ def _flask(database_url: str, instance: str, *args: str) -> None:
 
 
 def _postgres_database(server_url: str):
-    import sqlalchemy as sa
+    from kamcrm.throwaway import new_database
 
-    name = "kamcrm_pages_bench_" + uuid.uuid4().hex[:8]
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
+    return new_database(server_url, "kamcrm_pages_bench_")
 
 
 def _analyze(database_url: str) -> None:
@@ -84,7 +73,7 @@ def measure(database_url: str, repeat: int, query: str) -> list[dict]:
     from kamcrm import create_app
     from kamcrm.accounts.models import Account
     from kamcrm.extensions import db
-    from kamcrm.org.access import visible_accounts
+    from kamcrm.accounts.queries import visible_accounts
     from kamcrm.org.models import User
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,

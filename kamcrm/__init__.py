@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.instance_secret_key(app.instance_path)
+    app.config["MAX_CONTENT_LENGTH"] = config_module.max_content_length(app.config)
     app.config["PERMANENT_SESSION_LIFETIME"] = config_module.session_lifetime(
         app.config["SESSION_IDLE_MINUTES"]
     )

@@ -21,7 +21,7 @@ def register_commands(app: Flask) -> None:
     from kamcrm.seed.cli import seed_cli
 
     app.cli.add_command(seed_cli)
-    from kamcrm.compliance.cli import report_cli, targets_cli
+    from kamcrm.reports.cli import report_cli, targets_cli
 
     # ``report`` holds cr2 and due; other report commands attach with report_cli.add_command.
     app.cli.add_command(report_cli)

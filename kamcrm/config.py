@@ -23,10 +23,17 @@ ENVIRONMENT_KEYS = {
     "KAMCRM_REGION_CODE": "REGION_CODE",
     "KAMCRM_SESSION_IDLE_MINUTES": "SESSION_IDLE_MINUTES",
     "KAMCRM_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
+    "KAMCRM_IMPORT_MAX_BYTES": "IMPORT_MAX_BYTES",
+    "KAMCRM_IMPORT_BACKGROUND_BYTES": "IMPORT_BACKGROUND_BYTES",
+    "KAMCRM_IMPORT_POLL_SECONDS": "IMPORT_POLL_SECONDS",
+    "KAMCRM_IMPORT_RUNNER": "IMPORT_RUNNER",
 }
 
 _BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}
-_INTEGER_KEYS = {"SMTP_PORT", "SESSION_IDLE_MINUTES"}
+_INTEGER_KEYS = {"SMTP_PORT", "SESSION_IDLE_MINUTES", "IMPORT_MAX_BYTES", "IMPORT_BACKGROUND_BYTES",
+                 "IMPORT_POLL_SECONDS"}
+#: Room for a multipart body's own headers and boundaries around an uploaded file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 def defaults(instance_path: str) -> dict:
@@ -54,7 +61,17 @@ def defaults(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
         "LANGUAGES": ("th", "en"),
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # The largest file an import takes (CLI, API, pages); an upload's request may be this
+        # plus UPLOAD_OVERHEAD_BYTES (MAX_CONTENT_LENGTH, unless set, follows it).
+        "IMPORT_MAX_BYTES": 50 * 1024 * 1024,
+        # An upload larger than this is imported by the scheduler process, not in the request.
+        "IMPORT_BACKGROUND_BYTES": 1024 * 1024,
+        # How often the scheduler process looks for queued imports.
+        "IMPORT_POLL_SECONDS": 5,
+        # Who runs queued imports: "scheduler" (the `flask jobs scheduler` process), or
+        # "thread" (a thread of the web process: a one-process server with no scheduler).
+        "IMPORT_RUNNER": "scheduler",
+        "MAX_CONTENT_LENGTH": None,
         "API_TITLE": "kamcrm",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
@@ -95,6 +112,11 @@ def instance_secret_key(instance_path: str) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def max_content_length(config) -> int:
+    """Return the request size limit: the configured one, else an import's file plus its wrapping."""
+    return config.get("MAX_CONTENT_LENGTH") or config["IMPORT_MAX_BYTES"] + UPLOAD_OVERHEAD_BYTES
 
 
 def session_lifetime(minutes: int) -> timedelta:

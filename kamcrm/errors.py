@@ -44,13 +44,15 @@ class KamcrmError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None, extra: dict | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        #: Further members of the API's error body (a refused import's ``more_errors``).
+        self.extra = extra or {}
 
     def as_dict(self) -> dict:
-        return {"code": self.status, "message": self.message, "errors": self.errors}
+        return {"code": self.status, "message": self.message, "errors": self.errors, **self.extra}
 
 
 class ValidationFailed(KamcrmError):
@@ -58,8 +60,9 @@ class ValidationFailed(KamcrmError):
 
     status = 422
 
-    def __init__(self, errors: dict[str, list[str]], message: str = "The input is not valid."):
-        super().__init__(message, errors)
+    def __init__(self, errors: dict[str, list[str]], message: str = "The input is not valid.",
+                 extra: dict | None = None):
+        super().__init__(message, errors, extra)
 
 
 class NotFound(KamcrmError):
@@ -88,3 +91,9 @@ class PreconditionFailed(KamcrmError):
     """The record changed since the caller read it (a stale ``If-Match``)."""
 
     status = 412
+
+
+class FileTooLarge(KamcrmError):
+    """A file (an import's upload) over the size the application takes."""
+
+    status = 413

@@ -1,6 +1,6 @@
 """The longest text each field takes, in characters: one definition for every entry point.
 
-The operations enforce them (through ``kamcrm.imports.fields.text``), so a page, the API,
+The operations enforce them (through ``kamcrm.fields.text``), so a page, the API,
 an import and the CLI refuse the same value with the same message; the page forms' own
 ``Length`` and the OpenAPI document's ``maxLength`` are read from here, so they agree.
 The README's "Text limits" table lists them.

@@ -7,6 +7,8 @@ from kamcrm.compliance.models import (  # noqa: F401
     FrequencyRule,
     PlannedPopulation,
 )
+from kamcrm.imports.models import ImportRun  # noqa: F401
 from kamcrm.jobs.models import JobRun, Notification  # noqa: F401
 from kamcrm.org.models import ApiToken, Office, User  # noqa: F401
-from kamcrm.reports.models import MonthlySummary, QuarterClose  # noqa: F401
+from kamcrm.quarters.models import QuarterClose  # noqa: F401
+from kamcrm.reports.models import MonthlySummary  # noqa: F401

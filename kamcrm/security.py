@@ -38,16 +38,6 @@ CONTENT_SECURITY_POLICY = (
 #: Session key holding the time (epoch seconds) of the last page request.
 LAST_SEEN_KEY = "_seen"
 
-_API_MESSAGES = {
-    400: "The request is malformed.",
-    401: "Authentication is required: send Authorization: Bearer TOKEN.",
-    403: "You may not do this.",
-    404: "Not found.",
-    405: "This method is not allowed on this resource.",
-    429: "Too many requests; slow down.",
-    500: "Internal server error.",
-    503: "The database is unavailable for a moment; retry after the time in Retry-After.",
-}
 #: Seconds a client is asked to wait when the database is restarting or locked.
 RETRY_AFTER_SECONDS = 5
 
@@ -206,13 +196,10 @@ def _add_security_headers(response):
 
 
 def api_error(status: int, message: str | None, errors: dict | None = None, headers=None):
-    """Return the API's error answer ``{"code", "message", "errors"}``."""
-    body = {"code": status, "message": message or _API_MESSAGES.get(status, "Error."),
-            "errors": errors or {}}
-    answer_headers = dict(headers or {})
-    if status == 401:
-        answer_headers.setdefault("WWW-Authenticate", 'Bearer realm="kamcrm"')
-    return body, status, answer_headers
+    """Return the API's error answer ``{"code", "message", "errors"}`` (``kamcrm.api.errors``)."""
+    from kamcrm.api.errors import error_response
+
+    return error_response(status, message, errors, headers)
 
 
 #: What a page says for an HTTP error raised without a message of its own (``abort(404)``).
@@ -231,31 +218,19 @@ def _error_page(status: int, message: str):
 
 
 def _handle_kamcrm_error(error: KamcrmError):
-    # No rollback here: nothing commits after an error, and the session is discarded
-    # when the request ends.
+    from kamcrm.api.errors import handle_kamcrm_error
+
     if is_api_request():
-        return api_error(error.status, error.message, error.errors)
+        return handle_kamcrm_error(error)
     return _error_page(error.status, error.message)
 
 
 def _handle_http_exception(error: HTTPException):
+    from kamcrm.api.errors import handle_http_exception
+
     status = error.code or 500
     if is_api_request():
-        data = getattr(error, "data", None) or {}
-        errors = data.get("errors") or data.get("messages") or {}
-        if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "path",
-                                                        "headers", "cookies", "querystring"}:
-            merged: dict = {}
-            for fields in errors.values():
-                if isinstance(fields, dict):
-                    merged.update(fields)
-            errors = merged or errors
-        message = data.get("message") or (
-            error.description if status not in _API_MESSAGES else None
-        )
-        if status == 429:
-            message = f"Too many requests ({error.description}); slow down."
-        return api_error(status, message, errors, data.get("headers"))
+        return handle_http_exception(error)
     if status == 429:
         return _error_page(429, Message("Too many attempts. Wait a while before you try again."))
     if isinstance(error, CSRFError):

@@ -5,14 +5,12 @@ fresh database is created for the session (so parallel runs never meet) and drop
 """
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask_migrate import upgrade
 
+from kamcrm.throwaway import database_for_tests
 from kamcrm import create_app
 from kamcrm.extensions import db
 from tests import factories
@@ -20,28 +18,14 @@ from tests import factories
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def _postgres_server_url() -> sa.engine.URL | None:
-    raw = os.environ.get("KAMCRM_TEST_DATABASE_URL")
-    return sa.make_url(raw) if raw else None
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """Yield the URL of an empty database that lives as long as the test session."""
-    server = _postgres_server_url()
-    if server is None:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
-        return
-    name = "kamcrm_test_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url, drop = database_for_tests(tmp_path_factory.mktemp("db") / "test.sqlite")
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        drop()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,9 @@ from flask import Blueprint
 
 from kamcrm.errors import Forbidden, NotFound
 from kamcrm.extensions import db
+from kamcrm.accounts import queries as account_queries
+from kamcrm.activities import access as activity_access
+from kamcrm.activities import queries as activity_queries
 from kamcrm.org import access
 from kamcrm.org.models import ROLES
 from tests import factories
@@ -65,7 +68,7 @@ def region(make):
 
 
 def _visible_numbers(user) -> set[str]:
-    return {row.account_no for row in db.session.execute(access.visible_accounts(user)).scalars()}
+    return {row.account_no for row in db.session.execute(account_queries.visible_accounts(user)).scalars()}
 
 
 @pytest.mark.parametrize(
@@ -89,7 +92,7 @@ def test_an_account_out_of_scope_is_not_found_not_forbidden(make, region):
     kamr = make.user(role="kamr", office=region["east"])
     outside = region["accounts"]["WEST"]
     with pytest.raises(NotFound):
-        access.account_for(kamr, outside.account_no)
+        account_queries.account_for(kamr, outside.account_no)
     with pytest.raises(NotFound):
         access.require(kamr, "accounts.reassign", account=outside)
 
@@ -97,20 +100,20 @@ def test_an_account_out_of_scope_is_not_found_not_forbidden(make, region):
 def test_an_account_in_scope_but_beyond_the_role_is_forbidden(make, region):
     kamr = make.user(role="kamr", office=region["east"])
     inside = region["accounts"]["EAST-B"]
-    assert access.account_for(kamr, inside.account_no) is inside
+    assert account_queries.account_for(kamr, inside.account_no) is inside
     with pytest.raises(Forbidden):
-        access.account_for(kamr, inside.account_no, action="accounts.reassign")
+        account_queries.account_for(kamr, inside.account_no, action="accounts.reassign")
 
 
 def test_activities_follow_the_scope_of_their_account(make, region):
     kamr = make.user(role="kamr", office=region["west"])
     mine = make.activity(region["accounts"]["WEST-B"])
     other = make.activity(region["accounts"]["EAST"])
-    ids = set(db.session.execute(access.visible_activities(kamr).with_only_columns(sa.literal_column("activities.id"))).scalars())
+    ids = set(db.session.execute(activity_queries.visible_activities(kamr).with_only_columns(sa.literal_column("activities.id"))).scalars())
     assert mine.id in ids and other.id not in ids
-    assert access.activity_for(kamr, mine.id) is mine
+    assert activity_queries.activity_for(kamr, mine.id) is mine
     with pytest.raises(NotFound):
-        access.activity_for(kamr, other.id)
+        activity_queries.activity_for(kamr, other.id)
 
 
 @pytest.mark.parametrize(
@@ -131,16 +134,16 @@ def test_who_may_record_which_activity(make, region, role, activity_type, allowe
     user = make.user(role=role, office=region["east"])
     account = region["accounts"]["EAST"]
     if allowed:
-        access.require_activity_change(user, verb, activity_type, account)
+        activity_access.require_activity_change(user, verb, activity_type, account)
     else:
         with pytest.raises(Forbidden):
-            access.require_activity_change(user, verb, activity_type, account)
+            activity_access.require_activity_change(user, verb, activity_type, account)
 
 
 def test_recording_on_an_account_out_of_scope_is_not_found(make, region):
     manager = make.user(role="office_manager", office=region["east"])
     with pytest.raises(NotFound):
-        access.require_activity_change(manager, "create", "EXV", region["accounts"]["WEST"])
+        activity_access.require_activity_change(manager, "create", "EXV", region["accounts"]["WEST"])
 
 
 @pytest.mark.parametrize("code, found", [("EAST", True), ("EAST-B", True), ("WEST", False), ("NOPE", False)])

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.extensions import db
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 from tests.test_api_support import api, world  # noqa: F401  (fixtures)
 
 

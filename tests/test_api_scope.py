@@ -70,6 +70,8 @@ COVERED_ELSEWHERE = {
     ("PUT", "/targets/<year>/quotas/<exec_role>"): "test_region_wide_routes_refuse_a_kamr",
     ("PUT", "/targets/<year>/planned/<tier>"): "test_region_wide_routes_refuse_a_kamr",
     ("POST", "/imports/<kind>"): "test_region_wide_routes_refuse_a_kamr",
+    # A background run is its uploader's alone (anyone else, staff included, gets 404).
+    ("GET", "/imports/<run_id>"): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
 }
 
 

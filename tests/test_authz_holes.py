@@ -14,7 +14,7 @@ from kamcrm.errors import Forbidden
 from kamcrm.extensions import db
 from kamcrm.imports.importer import import_file
 from kamcrm.org.models import Office, User
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 from tests.test_api_support import api, world  # noqa: F401  (fixtures)
 
 

@@ -14,18 +14,17 @@ from __future__ import annotations
 import os
 import re
 import threading
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from kamcrm import create_app
 from kamcrm.extensions import db
 from kamcrm.periods import bangkok_today
+from kamcrm.throwaway import database_for_tests
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
@@ -41,21 +40,7 @@ pytestmark = [pytest.mark.browser]
 
 
 def _own_database_url(tmp_path: Path):
-    raw = os.environ.get("KAMCRM_TEST_DATABASE_URL")
-    if not raw:
-        return "sqlite:///" + str(tmp_path / "browser.sqlite"), None
-    server = sa.make_url(raw)
-    name = "kamcrm_browser_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
+    return database_for_tests(tmp_path / "browser.sqlite", "kamcrm_browser_")
 
 
 def _load_region(today: date) -> dict:

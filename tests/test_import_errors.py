@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from kamcrm.imports.importer import RowError, import_file
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 
 
 def run(kind: str, text: str | bytes, filename: str = "file.csv", **options):

@@ -119,5 +119,5 @@ def test_the_result_names_the_file_by_its_digest(region):
     result = import_file("activities", io.BytesIO(data), "a.csv")
     assert result.as_dict() == {
         "kind": "activities", "filename": "a.csv", "sha256": hashlib.sha256(data).hexdigest(), "ok": True,
-        "rows": 1, "created": 1, "updated": 0, "unchanged": 0, "errors": [],
+        "rows": 1, "created": 1, "updated": 0, "unchanged": 0, "errors": [], "more_errors": 0,
     }

@@ -14,7 +14,7 @@ from kamcrm.audit.models import AuditEntry
 from kamcrm.extensions import db
 from kamcrm.imports.importer import import_file
 from kamcrm.org.models import Office, User
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 
 NOW = datetime(2021, 9, 1, 3, 0, tzinfo=timezone.utc)
 ACTIVITY_HEADER = "account_no,type,activity_date,performed_by,status,exec_role,ref,recorded_at\n"

@@ -298,8 +298,9 @@ def test_jobs_list_names_every_job(runner, app_ctx):
 def test_the_scheduler_has_one_entry_per_job_and_is_not_started_by_building_it(app):
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from kamcrm.jobs.scheduler import build_scheduler
+    from kamcrm.jobs.scheduler import IMPORTS_JOB_ID, build_scheduler
 
     scheduler = build_scheduler(app, BackgroundScheduler)
-    assert [entry.id for entry in scheduler.get_jobs()] == [job.name for job in JOBS]
+    # Every periodic job, and the poll that runs queued imports.
+    assert [entry.id for entry in scheduler.get_jobs()] == [job.name for job in JOBS] + [IMPORTS_JOB_ID]
     assert not scheduler.running

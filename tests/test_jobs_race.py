@@ -8,7 +8,6 @@ and race two threads, each with its own app context, session and connection.
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import date, datetime
 
 import pytest
@@ -23,7 +22,8 @@ from kamcrm.jobs.runner import run_due, run_job
 from kamcrm.periods import BANGKOK
 from kamcrm.reports.models import MonthlySummary
 from tests import factories
-from tests.conftest import MIGRATIONS, _postgres_server_url
+from kamcrm.throwaway import database_for_tests
+from tests.conftest import MIGRATIONS
 
 NOW = datetime(2021, 2, 6, 0, 30, tzinfo=BANGKOK)
 RACERS = 2
@@ -32,15 +32,7 @@ RACERS = 2
 @pytest.fixture
 def separate_app(tmp_path):
     """An app on a database of its own, committed for real, dropped afterwards."""
-    server = _postgres_server_url()
-    if server is None:
-        url = "sqlite:///" + str(tmp_path / "race.sqlite")
-    else:
-        name = "kamcrm_race_" + uuid.uuid4().hex[:12]
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = server.set(database=name).render_as_string(hide_password=False)
+    url, drop = database_for_tests(tmp_path / "race.sqlite", "kamcrm_race_")
     application = create_app(
         {"TESTING": True, "SECRET_KEY": "race", "SQLALCHEMY_DATABASE_URI": url, "OUTBOX_DIR": str(tmp_path / "outbox")}
     )
@@ -54,10 +46,7 @@ def separate_app(tmp_path):
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
-        if server is not None:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        drop()
 
 
 def race(application, work) -> list:

@@ -11,7 +11,7 @@ from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.audit.models import AuditEntry
 from kamcrm.errors import Conflict, PeriodClosed, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 
 NOW = datetime(2021, 5, 20, 4, 0, tzinfo=timezone.utc)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from kamcrm.extensions import db
 from kamcrm.periods import bangkok_today
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 
 #: Last year's first quarter: long due to close, and always among the quarters the page lists.
 YEAR = bangkok_today().year - 1

@@ -20,15 +20,16 @@ from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 
+from kamcrm.accounts.queries import tier_assignment_on
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
-from kamcrm.activities.locks import ACCOUNT_DATES, ensure_period_open
+from kamcrm.quarters.locks import ACCOUNT_DATES, ensure_period_open
 from kamcrm.audit.operations import Change, changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm import limits
-from kamcrm.imports import fields
-from kamcrm.imports.lookups import Lookups
+from kamcrm import fields
+from kamcrm.lookups import Lookups
 from kamcrm.org.access import in_scope, require_account_change
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import FIRST_ACCOUNT_YEAR, bangkok_today
@@ -176,16 +177,6 @@ def account_record(account: Account, on: date | None = None) -> dict:
         "closed_on": _text(account.closed_on),
         "notes": account.notes,
     }
-
-
-def tier_assignment_on(account: Account, day: date) -> TierAssignment | None:
-    """Return the assignment in force on ``day``: the latest ``effective_from`` ≤ ``day``."""
-    return db.session.execute(
-        sa.select(TierAssignment)
-        .where(TierAssignment.account_id == account.id, TierAssignment.effective_from <= day)
-        .order_by(TierAssignment.effective_from.desc())
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def create_account(data: Mapping[str, object], actor=None, *, reason: str | None = None) -> Account:
@@ -400,7 +391,7 @@ def _account_exists(account_no: str) -> bool:
 
 
 def _account_ref(account: Account):
-    from kamcrm.imports.lookups import AccountRef
+    from kamcrm.lookups import AccountRef
 
     return AccountRef(account.id, account.account_no, account.office_id, account.opened_on, account.closed_on)
 

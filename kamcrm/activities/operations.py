@@ -24,15 +24,15 @@ from typing import Mapping
 
 import sqlalchemy as sa
 
-from kamcrm.activities.locks import ensure_period_open
+from kamcrm.quarters.locks import ensure_period_open
 from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, STATUSES, VOC_KINDS, Activity, FollowUp
 from kamcrm.audit.operations import changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm import limits
-from kamcrm.imports import fields
-from kamcrm.imports.lookups import Lookups
+from kamcrm import fields
+from kamcrm.lookups import Lookups
 from kamcrm.org.access import STAFF, performer_refusal
 from kamcrm.org.models import EXEC_ROLES
 from kamcrm.org.operations import assign, integrity_guard, own_exec_role, reject_unknown_fields

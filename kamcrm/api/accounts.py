@@ -20,11 +20,11 @@ from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.etag import ETAG_HEADER, etag_of, expected_version
 from kamcrm.api.fields import Id, Number, Text
 from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset, page_of
-from kamcrm.compliance.engine import tier_on
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.org.access import account_for, requires, scope_for, scope_of
+from kamcrm.accounts.queries import account_for, ids_with_tier_on, list_conditions, tier_on, with_tier_on
+from kamcrm.org.access import requires, scope_for, scope_of
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import Scope
 from kamcrm.periods import bangkok_today
@@ -103,6 +103,12 @@ class AccountListArgs(PageArgs):
         validate=ma.validate.Length(min=1, max=100),
         metadata={"description": "Part of the name, or the start of the account number."},
     )
+    include_closed = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also list accounts not active today (closed, or not yet "
+                                 "opened). By default only active accounts are listed, as "
+                                 "on the pages."},
+    )
     sort = Text(
         load_default="account_no",
         validate=ma.validate.OneOf(SORTS + tuple("-" + key for key in SORTS)),
@@ -152,7 +158,6 @@ class ContactListSchema(ma.Schema):
 #: Aliases used by the list queries, built once (building one per request costs more than
 #: the query's own compilation, which SQLAlchemy caches).
 KAMR = aliased(User, name="kamr")
-LATER_ASSIGNMENT = aliased(TierAssignment, name="later_assignment")
 #: The office code and the KAMR's username as scalar subqueries: PostgreSQL works them out
 #: for the rows of the page only, where a join ran for every matching account (an office's
 #: thousands) before the page was cut.
@@ -162,27 +167,6 @@ OFFICE_CODE = (
 KAMR_USERNAME = (
     sa.select(KAMR.username).where(KAMR.id == Account.kamr_id).correlate(Account).scalar_subquery()
 )
-
-
-def _in_force_ids(name: str, today: date) -> sa.Select:
-    """The ids of the accounts whose tier in force on ``today`` is ``name``, as one pass over
-    the assignments (those of the tier with no later one in force); one row per account."""
-    later = LATER_ASSIGNMENT
-    return sa.select(TierAssignment.account_id).where(
-        TierAssignment.tier == name,
-        TierAssignment.effective_from <= today,
-        ~sa.exists().where(
-            later.account_id == TierAssignment.account_id,
-            later.effective_from > TierAssignment.effective_from,
-            later.effective_from <= today,
-        ),
-    )
-
-
-def _in_force_with_tier(name: str, today: date):
-    """A condition that the account's tier in force on ``today`` is ``name``: over the whole
-    region this is cheaper than a lookup per account."""
-    return Account.id.in_(_in_force_ids(name, today))
 
 
 def _account_page(scope: Scope, filters: list, tier_name: str | None, today: date, args: dict):
@@ -248,10 +232,10 @@ def _account_page(scope: Scope, filters: list, tier_name: str | None, today: dat
         # A whole tier over the region: count the assignments in force themselves (one per
         # account); matching them against the accounts table doubled the time for STREAMLINE.
         total = db.session.execute(
-            sa.select(sa.func.count()).select_from(_in_force_ids(tier_name, today).subquery())
+            sa.select(sa.func.count()).select_from(ids_with_tier_on(tier_name, today).subquery())
         ).scalar_one()
         return rows, total
-    counted = [*filters, _in_force_with_tier(tier_name, today)] if tier_name else filters
+    counted = [*filters, with_tier_on(tier_name, today)] if tier_name else filters
     total = db.session.execute(
         visible.with_only_columns(sa.func.count()).select_from(Account).where(*counted)
     ).scalar_one()
@@ -286,17 +270,14 @@ def list_accounts(args):
         conditions.append(
             Account.kamr_id.in_(sa.select(User.id).where(User.username == args["kamr"]))
         )
-    if "sector" in args:
-        conditions.append(Account.sector == args["sector"])
-    if "industrial_estate" in args:
-        conditions.append(Account.industrial_estate == args["industrial_estate"])
-    if "q" in args:
-        conditions.append(
-            sa.or_(
-                Account.name.icontains(args["q"], autoescape=True),
-                Account.account_no.startswith(args["q"], autoescape=True),
-            )
-        )
+    # The tier is the page query's own part (it counts a whole tier its own way).
+    conditions += list_conditions(
+        today,
+        search=args.get("q"),
+        sector=args.get("sector"),
+        industrial_estate=args.get("industrial_estate"),
+        include_closed=args["include_closed"],
+    )
     rows, total = _account_page(scope, conditions, args.get("tier"), today, args)
     return page_of(rows, total, args)
 

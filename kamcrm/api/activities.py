@@ -1,7 +1,7 @@
 """Activities (contacts with accounts) and their follow-up actions.
 
 Who may record which type on which account is the permission layer's call
-(``require_activity_change``); what makes an activity valid is the operations' (one
+(``activities.access.require_activity_change``); what makes an activity valid is the operations' (one
 validation, shared with the pages and the import). An account outside the caller's scope
 named in a body is reported exactly like an unknown one.
 """
@@ -30,14 +30,10 @@ from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset,
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import KamcrmError, NotFound, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.org.access import (
-    account_for,
-    activity_for,
-    require_activity_change,
-    requires,
-    scope_for,
-    visible_activities,
-)
+from kamcrm.accounts.queries import account_for
+from kamcrm.activities.access import require_activity_change
+from kamcrm.activities.queries import activity_for, visible_activities
+from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import EXEC_ROLES, User
 
 PATH = "/activities"

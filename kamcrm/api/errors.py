@@ -34,6 +34,7 @@ _DEFAULT_MESSAGES = {
     422: "The input is not valid.",
     429: "Too many requests; slow down.",
     500: "Internal server error.",
+    503: "The database is unavailable for a moment; retry after the time in Retry-After.",
 }
 
 
@@ -44,6 +45,16 @@ def error_body(status: int, message: str | None = None, errors: Mapping | None =
         "message": message or _DEFAULT_MESSAGES.get(status, "Error."),
         "errors": flatten_errors(errors or {}),
     }
+
+
+def error_response(status: int, message: str | None = None, errors: Mapping | None = None,
+                   headers: Mapping | None = None) -> tuple[dict, int, dict]:
+    """Return the whole answer ``(body, status, headers)``: every API error is built here,
+    whichever handler (a blueprint's, or the application's for unrouted URLs) answers."""
+    answer_headers = dict(headers or {})
+    if status == 401:
+        answer_headers.setdefault("WWW-Authenticate", 'Bearer realm="kamcrm"')
+    return error_body(status, message, errors), status, answer_headers
 
 
 def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
@@ -88,10 +99,15 @@ _LOCATIONS = {
 
 
 def handle_kamcrm_error(error: KamcrmError):
-    """Answer an operation's (or the access layer's) error with its status and messages."""
-    db.session.rollback()
-    headers = {"WWW-Authenticate": 'Bearer realm="kamcrm"'} if error.status == 401 else {}
-    return error_body(error.status, error.message, error.errors), error.status, headers
+    """Answer an operation's (or the access layer's) error with its status and messages.
+
+    No rollback, here or on the pages (``kamcrm.security``): a refused action never reaches
+    its view's commit, and the request's session is discarded, uncommitted, when the request
+    ends. Only a database refusal (the handlers below) rolls back, because it leaves the
+    session unusable.
+    """
+    body, status, headers = error_response(error.status, error.message, error.errors)
+    return {**body, **error.extra}, status, headers
 
 
 def handle_http_exception(error: HTTPException):
@@ -102,10 +118,12 @@ def handle_http_exception(error: HTTPException):
     errors = data.get("errors") or data.get("messages")
     if message is None and status not in _DEFAULT_MESSAGES and error.description:
         message = error.description
+    if status == 429:
+        message = f"Too many requests ({error.description}); slow down."
     headers = dict(data.get("headers") or {})
     if status == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
-    return error_body(status, message, errors), status, headers
+    return error_response(status, message, errors, headers)
 
 
 def handle_stale_data(error: StaleDataError):

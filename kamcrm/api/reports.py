@@ -9,7 +9,7 @@ from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
 from kamcrm.api.schemas import PageArgs, envelope, offset, page_of
 from kamcrm.compliance.engine import cr2_report
-from kamcrm.compliance.operations import YEAR_RANGE
+from kamcrm.periods import FIRST_YEAR, LAST_YEAR
 from kamcrm.db import utcnow
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
@@ -30,7 +30,7 @@ _COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
 class Cr2Args(ma.Schema):
     year = ma.fields.Integer(
         required=True,
-        validate=ma.validate.Range(*YEAR_RANGE),
+        validate=ma.validate.Range(FIRST_YEAR, LAST_YEAR),
         metadata={"description": "Calendar year (CE)."},
     )
     as_of = ma.fields.Date(

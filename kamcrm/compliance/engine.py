@@ -2,7 +2,8 @@
 
 Building blocks other modules reuse:
 
-* ``tier_on(account_id, day)`` / ``active_on(day)`` — SQL expressions for one account;
+* ``tier_on(account_id, day)`` / ``active_on(day)`` (from ``kamcrm.accounts.queries``, their
+  home) — SQL expressions for one account;
 * ``frequency_coverage(scope, windows, rules)`` — population N and met M of each rule over
   each window, optionally per quota unit (class 1-3 office, branches rolled up);
 * ``accounts_behind(scope, rule, window, met)`` — a SELECT of the accounts behind a figure;
@@ -21,7 +22,8 @@ from typing import Iterable, Protocol, Sequence
 
 import sqlalchemy as sa
 
-from kamcrm.accounts.models import Account, TierAssignment
+from kamcrm.accounts.models import Account
+from kamcrm.accounts.queries import active_on, tier_on, tiers_on
 from kamcrm.activities.models import Activity
 from kamcrm.compliance.targets import COUNT_TYPES, RuleTarget, YearTargets, year_targets
 from kamcrm.db import set_local
@@ -53,59 +55,6 @@ class Coverage:
 
 
 # --- SQL building blocks ---------------------------------------------------------------
-
-
-def tier_on(account_id, day: date, column=TierAssignment.tier) -> sa.ScalarSelect:
-    """Return the tier of account ``account_id`` on ``day`` (NULL: no tier) as a subquery.
-
-    The assignment with the latest ``effective_from`` on or before ``day`` wins; the unique
-    key (account_id, effective_from) is the index this walks. ``column`` picks another
-    column of that assignment (e.g. its ``effective_from``).
-    """
-    return (
-        sa.select(column)
-        .where(TierAssignment.account_id == account_id, TierAssignment.effective_from <= day)
-        .order_by(TierAssignment.effective_from.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def tiers_on(days: Sequence[date], account_ids: sa.Select | None = None) -> sa.Subquery:
-    """Return a subquery ``(account_id, t0, t1, …)``: each account's tier on each of ``days``.
-
-    One pass over the tier history: each assignment holds from its ``effective_from`` up
-    to the next one's (``LEAD``), and the tier on a day is the assignment whose span
-    contains it. ``account_ids`` (a SELECT of ids) limits the accounts read. Accounts with
-    no assignment on or before the last day have no row.
-    """
-    last = max(days)
-    spans = sa.select(
-        TierAssignment.account_id,
-        TierAssignment.tier,
-        TierAssignment.effective_from.label("starts"),
-        sa.func.lead(TierAssignment.effective_from)
-        .over(partition_by=TierAssignment.account_id, order_by=TierAssignment.effective_from)
-        .label("ends"),
-    ).where(TierAssignment.effective_from <= last)
-    if account_ids is not None:
-        spans = spans.where(TierAssignment.account_id.in_(account_ids))
-    spans = spans.subquery("spans")
-    columns = [
-        sa.func.max(spans.c.tier)
-        .filter(sa.and_(spans.c.starts <= day, sa.or_(spans.c.ends.is_(None), spans.c.ends > day)))
-        .label(f"t{i}")
-        for i, day in enumerate(days)
-    ]
-    return sa.select(spans.c.account_id, *columns).group_by(spans.c.account_id).subquery("tiers")
-
-
-def active_on(day: date, account=Account) -> sa.ColumnElement[bool]:
-    """Return the condition that an account is active on ``day`` (SPEC section 2)."""
-    return sa.and_(
-        sa.or_(account.opened_on.is_(None), account.opened_on <= day),
-        sa.or_(account.closed_on.is_(None), account.closed_on > day),
-    )
 
 
 def unit_office_id(office=Office) -> sa.ColumnElement:

@@ -19,12 +19,11 @@ from kamcrm.compliance.targets import (
 from kamcrm.errors import Message, NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES
-from kamcrm.periods import FIRST_YEAR, LAST_YEAR, PERIOD_KINDS
+from kamcrm.periods import FIRST_YEAR, LAST_YEAR, PERIOD_KINDS, year_in_range
 
 #: Fields of a frequency rule that may be changed.
 RULE_FIELDS = ("period", "min_count", "target_pct", "item")
 #: Years a target may be set for: those of every business date.
-YEAR_RANGE = (FIRST_YEAR, LAST_YEAR)
 
 _RULE_AUDIT_FIELDS = ("year", "item", "type", "tier", "period", "min_count", "target_pct")
 
@@ -214,8 +213,8 @@ def _no_rule(year: int, type_: str, tier: str) -> Message:
 
 
 def _check_year(year: int) -> None:
-    low, high = YEAR_RANGE
-    if not isinstance(year, int) or not low <= year <= high:
+    low, high = FIRST_YEAR, LAST_YEAR
+    if not isinstance(year, int) or not year_in_range(year):
         raise ValidationFailed({"year": [Message("the year must be between %(low)s and %(high)s (CE)",
                                                  low=low, high=high)]})
 

@@ -8,7 +8,8 @@ from flask.cli import with_appcontext
 
 from kamcrm.errors import KamcrmError
 from kamcrm.extensions import db
-from kamcrm.imports.importer import KINDS, import_file
+from kamcrm.imports.importer import KINDS, ImportProgress, import_file
+from kamcrm.progress import ProgressBar
 
 
 @click.command("import")
@@ -19,11 +20,14 @@ from kamcrm.imports.importer import KINDS, import_file
 def import_command(kind: str, file: Path, reason: str | None) -> None:
     """Import FILE (CSV or XLSX) of KIND: offices, users, accounts, tiers or activities.
 
-    A file with any bad row changes nothing: every bad row is printed as
-    "line N: field: reason" (the header is line 1) and the command exits with status 1.
+    A file with any bad row changes nothing: the first 1,000 problems are printed as
+    "line N: field: reason" (the header is line 1), then how many more there were, and the
+    command exits with status 1. On a terminal a progress bar shows on stderr meanwhile.
     """
-    def progress(rows: int, seconds: float) -> None:
-        click.echo(f"{kind}: {rows:,} rows read ({seconds:.1f} s)", err=True)
+    bar = ProgressBar(f"{kind}:")
+
+    def progress(state: ImportProgress) -> None:
+        bar.update(state.fraction, f"{state.rows:,} rows")
 
     try:
         with file.open("rb") as stream:
@@ -31,12 +35,20 @@ def import_command(kind: str, file: Path, reason: str | None) -> None:
     except KamcrmError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
+    finally:
+        bar.close()
     if not result.ok:
         db.session.rollback()
         for error in result.errors:
             click.echo(str(error), err=True)
+        if result.more_errors:
+            click.echo(f"… and {result.more_errors:,} more errors.", err=True)
         bad_lines = len({error.line for error in result.errors})
-        click.echo(f"Nothing was imported: {bad_lines:,} bad line(s) in {file.name}.", err=True)
+        if result.more_errors:
+            click.echo(f"Nothing was imported: {result.rows:,} rows read in {file.name}; the first "
+                       f"{len(result.errors):,} problems ({bad_lines:,} lines) are listed.", err=True)
+        else:
+            click.echo(f"Nothing was imported: {bad_lines:,} bad line(s) in {file.name}.", err=True)
         raise SystemExit(1)
     db.session.commit()
     click.echo(

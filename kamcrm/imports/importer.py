@@ -3,8 +3,9 @@
 :func:`import_file` is what the CLI command and the API call. It checks the header, then
 validates every row and writes good rows in chunks inside one savepoint while it reads, so
 memory stays flat however long the file is. If any row is bad, the savepoint is rolled back,
-nothing is changed, and the result lists every bad row as ``(line, field, message)``. The
-caller commits the session when ``result.ok``.
+nothing is changed, and the result lists the first ``MAX_REPORTED_ERRORS`` problems as
+``(line, field, message)`` and counts the rest (``more_errors``): a file of a million bad rows
+once answered 234 MB of errors. The caller commits the session when ``result.ok``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import BinaryIO, Callable, NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 
 from kamcrm.activities.operations import clean_reason
 from kamcrm.audit.operations import record
@@ -22,7 +24,7 @@ from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message
 from kamcrm.extensions import db
 from kamcrm.imports.kinds import CHUNK_SIZE, IMPORTERS, Context
-from kamcrm.imports.readers import TableFile, UnreadableFile
+from kamcrm.imports.readers import TableFile, UnreadableFile, too_large
 from kamcrm.org.access import require
 
 #: The kinds of file, in the order a new region loads them.
@@ -30,8 +32,12 @@ KINDS = tuple(IMPORTERS)
 #: Page cache of an SQLite connection while it imports (KiB); bounded so a million-row
 #: import stays well under 1 GiB of memory.
 SQLITE_CACHE_KIB = 256 * 1024
-#: How often (in rows) a long import reports progress.
-PROGRESS_EVERY = 100_000
+#: How often a long import reports progress: every this many rows, at most …
+PROGRESS_EVERY = 1000
+#: … and at least this many seconds apart.
+PROGRESS_SECONDS = 0.5
+#: How many problems a refused file reports; the rest are only counted.
+MAX_REPORTED_ERRORS = 1000
 
 
 class RowError(NamedTuple):
@@ -43,6 +49,51 @@ class RowError(NamedTuple):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.message}"
+
+
+class ReportedErrors(list):
+    """The problems of one import: the first ``limit`` kept, the others only counted."""
+
+    def __init__(self, limit: int = MAX_REPORTED_ERRORS):
+        super().__init__()
+        self.limit = limit
+        self.more = 0
+
+    @property
+    def full(self) -> bool:
+        """Return whether further problems are only counted."""
+        return len(self) >= self.limit
+
+    def append(self, error: RowError) -> None:
+        if len(self) < self.limit:
+            super().append(error)
+        else:
+            self.more += 1
+
+    def extend(self, errors) -> None:
+        for error in errors:
+            self.append(error)
+
+    def count(self, problems: int) -> None:
+        """Count ``problems`` more without keeping them (once ``full``)."""
+        self.more += problems
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """How far a running import is: rows read, the share of the file read, seconds spent."""
+
+    rows: int
+    #: 0 to 1, or None when the file's size is unknown.
+    fraction: float | None
+    seconds: float
+
+    @property
+    def rows_total(self) -> int | None:
+        """Return the estimated number of rows of the whole file (None: unknown)."""
+        if not self.fraction or not self.rows:
+            return None
+        return max(self.rows, round(self.rows / self.fraction))
 
 
 @dataclass
@@ -57,11 +108,16 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     seconds: float = 0.0
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=ReportedErrors)
+
+    @property
+    def more_errors(self) -> int:
+        """Return how many problems there were beyond the ``errors`` reported."""
+        return getattr(self.errors, "more", 0)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.more_errors
 
     def as_dict(self) -> dict:
         """Return the result as JSON-ready data (the API's answer)."""
@@ -70,20 +126,23 @@ class ImportResult:
             "rows": self.rows, "created": self.created, "updated": self.updated,
             "unchanged": self.unchanged,
             "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in self.errors],
+            "more_errors": self.more_errors,
         }
 
 
 def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reason: str | None = None,
-                now: datetime | None = None, progress: Callable[[int, float], None] | None = None,
-                chunk_size: int = CHUNK_SIZE) -> ImportResult:
+                now: datetime | None = None, progress: Callable[[ImportProgress], None] | None = None,
+                chunk_size: int = CHUNK_SIZE, max_bytes: int | None = None) -> ImportResult:
     """Import the file ``stream`` (binary; ``filename`` decides CSV or XLSX) of ``kind``.
 
     ``actor`` is the User importing (None: the system, e.g. the CLI) and ``reason`` the
     reason required to change activities in a closed quarter (longer than ``limits.REASON``,
     or holding a NUL: ``ValidationFailed``, before anything is read). ``now`` is the import's clock
-    (default: the current time; it fills a blank ``recorded_at``). ``progress(rows, seconds)``
-    is called every ``PROGRESS_EVERY`` rows. Each row is held to the actor's own rights, as
-    the single operation it performs would be (see ``kamcrm.imports.kinds``); a kind whose
+    (default: the current time; it fills a blank ``recorded_at``). ``progress(ImportProgress)``
+    is called every ``PROGRESS_EVERY`` rows, at most every ``PROGRESS_SECONDS``, and once at
+    the end of the file. A file larger than ``max_bytes`` (default: the app's
+    ``IMPORT_MAX_BYTES``) raises ``FileTooLarge`` as soon as its size is known. Each row is
+    held to the actor's own rights, as the single operation it performs would be (see ``kamcrm.imports.kinds``); a kind whose
     every row needs one action (offices, users: admin) raises ``Forbidden`` before the file
     is read, as its direct routes answer.
     """
@@ -95,25 +154,48 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
     importer_class = IMPORTERS[kind]
     if importer_class.permission is not None:
         require(actor, importer_class.permission)
+    if max_bytes is None:
+        max_bytes = current_app.config["IMPORT_MAX_BYTES"]
+    total_bytes = stream_size(stream)
+    if total_bytes is not None and total_bytes > max_bytes:
+        raise too_large(filename, max_bytes)
     try:
-        table = TableFile(stream, filename)
-        header_errors, readable = _check_header(table.header, importer_class)
+        table = TableFile(stream, filename, max_bytes=max_bytes)
     except UnreadableFile as error:
         result.errors.append(RowError(error.line, "file", error.message))
         return result
+    try:
+        return _import_table(table, importer_class, result, total_bytes, actor=actor, reason=reason, now=now,
+                             progress=progress, chunk_size=chunk_size, started=started)
+    finally:
+        table.close()
+
+
+def _import_table(table: TableFile, importer_class, result: ImportResult, total_bytes: int | None, *, actor,
+                  reason, now, progress, chunk_size, started) -> ImportResult:
+    """Check the header and every row of an open file, writing the good rows; see ``import_file``."""
+    kind, filename = result.kind, result.filename
+    header_errors, readable = _check_header(table.header, importer_class)
     result.errors.extend(header_errors)
     if not readable:
         return result  # without its required columns the rows cannot be read
     # An unknown column is reported, and the rows are still checked without it.
     header = [name if name in importer_class.columns else "" for name in _trimmed(table.header)]
     width = len(header)
-    total_bytes = _size_of(stream)
     rows = 0
 
     def rows_to_come() -> int | None:
-        if total_bytes is None or table.size == 0 or rows == 0:
+        fraction = table.fraction_read(total_bytes)
+        if not fraction or rows == 0:
             return None
-        return int(rows * (total_bytes - table.size) / table.size)
+        return int(rows * (1 - fraction) / fraction)
+
+    reported_at = started
+
+    def report() -> None:
+        nonlocal reported_at
+        reported_at = time.perf_counter()
+        progress(ImportProgress(rows, table.fraction_read(total_bytes), reported_at - started))
 
     context = Context(header=[name for name in header if name], actor=actor, reason=reason,
                       now=now or utcnow(), rows_to_come=rows_to_come)
@@ -123,23 +205,27 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
         importer = importer_class(context)
         errors = result.errors
         try:
-            for line, cells in table.rows():
+            for line, cells, problem in table.rows(width):
                 rows += 1
-                if len(cells) > width and any(cell not in (None, "") for cell in cells[width:]):
-                    errors.append(RowError(line, "file", Message("the row has %(cells)s cells but the header "
-                                                                 "names only %(width)s columns",
-                                                                 cells=len(cells), width=width)))
+                if progress is not None and rows % PROGRESS_EVERY == 0 and (
+                        time.perf_counter() - reported_at >= PROGRESS_SECONDS):
+                    report()
+                if problem is not None:
+                    errors.append(RowError(line, "file", problem))
                     continue
                 row_errors = importer.check(line, dict(zip(header, cells)))
                 if row_errors:
-                    errors.extend(RowError(line, name, message)
-                                  for name, messages in row_errors.items() for message in messages)
+                    if errors.full:  # a file of bad rows: count them, keep nothing
+                        errors.count(sum(map(len, row_errors.values())))
+                    else:
+                        errors.extend(RowError(line, name, message)
+                                      for name, messages in row_errors.items() for message in messages)
                 if len(importer.pending) >= chunk_size:
                     errors.extend(RowError(*error) for error in importer.flush(not errors))
-                if progress is not None and rows % PROGRESS_EVERY == 0:
-                    progress(rows, time.perf_counter() - started)
         except UnreadableFile as error:
             errors.append(RowError(error.line, "file", error.message))
+        if progress is not None:
+            report()
         errors.extend(RowError(*error) for error in importer.finish(not errors))
         result.rows = rows
         result.sha256 = table.sha256
@@ -173,7 +259,7 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
     return result
 
 
-def _size_of(stream: BinaryIO) -> int | None:
+def stream_size(stream: BinaryIO) -> int | None:
     """Return the size in bytes of a file or an in-memory upload, or None when unknown."""
     try:
         return os.fstat(stream.fileno()).st_size

@@ -32,19 +32,15 @@ import sqlalchemy as sa
 from kamcrm.accounts import operations as account_ops
 from kamcrm.accounts.models import Account, TierAssignment
 from kamcrm.activities import operations as activity_ops
-from kamcrm.activities.locks import ACCOUNT_DATES, closed_quarter_refusal, closed_quarters
+from kamcrm.quarters.locks import ACCOUNT_DATES, closed_quarter_refusal, closed_quarters
 from kamcrm.activities.models import Activity
 from kamcrm.audit.operations import Change, record_many
 from kamcrm.errors import Forbidden, Message
 from kamcrm.extensions import db
-from kamcrm.imports.lookups import Lookups, OfficeRef
+from kamcrm.lookups import Lookups, OfficeRef
 from kamcrm.org import operations as org_ops
-from kamcrm.org.access import (
-    account_change_refusals,
-    office_ids_in_scope,
-    performer_refusal,
-    require_activity_change,
-)
+from kamcrm.activities.access import require_activity_change
+from kamcrm.org.access import account_change_refusals, office_ids_in_scope, performer_refusal
 from kamcrm.org.models import Office, User
 from kamcrm.periods import bangkok_today, is_late_entry, quarter_of
 

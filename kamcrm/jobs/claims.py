@@ -16,8 +16,6 @@ on the state the taker saw, so two takers of the same row cannot both win either
 """
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kamcrm.extensions import db
 from kamcrm.jobs.models import JobRun
+from kamcrm.process import claimant
 
 #: A ``running`` claim older than this belongs to a process that died (every job takes
 #: seconds to minutes); a later run may take it over.
@@ -47,11 +46,6 @@ class Claim:
     @property
     def won(self) -> bool:
         return self.run_id is not None
-
-
-def claimant() -> str:
-    """Return ``host:pid`` of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
 def _own_session(bind) -> Session:

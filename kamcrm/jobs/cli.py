@@ -70,6 +70,21 @@ def catch_up() -> None:
         sys.exit(1)
 
 
+@jobs.command("imports")
+def imports() -> None:
+    """Run the imports queued for the background now (the scheduler does so every few seconds)."""
+    from kamcrm.extensions import db
+    from kamcrm.imports.models import ImportRun
+    from kamcrm.imports.runner import run_queued_imports
+
+    ran = run_queued_imports()
+    for run_id in ran:
+        run = db.session.get(ImportRun, run_id)
+        click.echo(f"import {run.id} ({run.kind}, {run.filename}): {run.status}, {run.rows_done:,} rows")
+    if not ran:
+        click.echo("no import is queued")
+
+
 @jobs.command("scheduler")
 def scheduler() -> None:
     """Run the scheduler in the foreground (one process per deployment)."""

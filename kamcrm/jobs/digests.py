@@ -14,18 +14,15 @@ import sqlalchemy as sa
 from flask import render_template
 
 from kamcrm.accounts.models import Account
-from kamcrm.activities.models import Activity, FollowUp
+from kamcrm.activities.models import Activity
+from kamcrm.activities.queries import is_late_entry, is_overdue_plan, open_follow_ups
 from kamcrm.extensions import db
-from kamcrm.jobs.notify import Message, notify_once
-from kamcrm.jobs.tasks import JobOutput
+from kamcrm.jobs.notify import JobOutput, Message, notify_once
 from kamcrm.org.models import Office, User
 from kamcrm.periods import BANGKOK, thai_date
 
 #: Follow-ups due within this many days are reminded of, besides the overdue ones.
 REMINDER_DAYS = 3
-#: Planned contacts whose date passed within this many days count as overdue in a digest;
-#: older ones are stale plans, not a to-do.
-OVERDUE_PLAN_DAYS = 90
 #: Items of each list a digest spells out; the rest are counted.
 DIGEST_LIST_LIMIT = 20
 #: Roles that get a weekly digest.
@@ -37,34 +34,6 @@ def _bangkok_midnight(day: date) -> datetime:
 
 
 # --- follow-up reminders -------------------------------------------------------------------
-
-
-def open_follow_ups(due_by: date) -> sa.Select:
-    """Return a SELECT of the open follow-ups due on or before ``due_by``, with who should act.
-
-    The one to act is the assignee, or the person who performed the activity when nobody
-    was assigned. Walks the (done_on, due_on) index.
-    """
-    recipient = sa.func.coalesce(FollowUp.assignee_id, Activity.performed_by_id)
-    return (
-        sa.select(
-            recipient.label("user_id"),
-            FollowUp.id,
-            FollowUp.action,
-            FollowUp.due_on,
-            Activity.type,
-            Activity.activity_date,
-            Account.account_no,
-            Account.name.label("account_name"),
-            Account.office_id,
-            Office.parent_id.label("office_parent_id"),
-        )
-        .join(Activity, Activity.id == FollowUp.activity_id)
-        .join(Account, Account.id == Activity.account_id)
-        .join(Office, Office.id == Account.office_id)
-        .where(FollowUp.done_on.is_(None), FollowUp.due_on <= due_by)
-        .order_by(FollowUp.due_on, FollowUp.id)
-    )
 
 
 def send_follow_up_reminders(period_key: str, now: datetime) -> JobOutput:
@@ -181,15 +150,12 @@ def _activity_columns(user_column):
 
 
 def _overdue_plans(monday: date) -> sa.Select:
-    """Planned contacts whose date passed (within ``OVERDUE_PLAN_DAYS``) and are still planned."""
+    """Plans overdue on ``monday`` (``activities.queries.is_overdue_plan``)."""
     return (
         sa.select(*_activity_columns(Activity.performed_by_id))
         .join(Account, Account.id == Activity.account_id)
         .join(Office, Office.id == Account.office_id)
-        .where(
-            Activity.status == "planned",
-            Activity.activity_date.between(monday - timedelta(days=OVERDUE_PLAN_DAYS), monday - timedelta(days=1)),
-        )
+        .where(is_overdue_plan(monday))
         .order_by(Activity.activity_date, Activity.id)
     )
 
@@ -205,7 +171,7 @@ def _late_entries_recorded(first_day: date, next_day: date) -> sa.Select:
         .join(Account, Account.id == Activity.account_id)
         .join(Office, Office.id == Account.office_id)
         .where(
-            Activity.is_late.is_(True),
+            is_late_entry(),
             Activity.activity_date.between(date(first_day.year - 1, 1, 1), next_day),
             Activity.recorded_at >= _bangkok_midnight(first_day),
             Activity.recorded_at < _bangkok_midnight(next_day),

@@ -11,7 +11,7 @@ import logging
 import os
 import smtplib
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -25,6 +25,14 @@ from kamcrm.jobs.models import Notification
 from kamcrm.org.models import User
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """What a job did, and the notifications to deliver once its work is committed."""
+
+    message: str
+    notification_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

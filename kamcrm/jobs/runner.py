@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from kamcrm.extensions import db
 from kamcrm.jobs.claims import STALE_AFTER, claim_run, fail_run, finish_run
 from kamcrm.jobs.models import JobRun
-from kamcrm.jobs.notify import deliver
+from kamcrm.jobs.notify import JobOutput, deliver
 from kamcrm.jobs.schedule import JOBS, Job, job_named
-from kamcrm.jobs.tasks import JobOutput
 
 log = logging.getLogger(__name__)
 

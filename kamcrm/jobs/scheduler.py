@@ -5,6 +5,10 @@ worker. Jobs live in memory, not in a job store: the list is code, and the datab
 claims (``kamcrm.jobs.claims``) are what keeps a second scheduler from running a period
 twice. On start, and at every fire, each job runs every period due since its last done
 run, so downtime is caught up.
+
+Besides the periodic jobs, the scheduler looks for queued imports every
+``IMPORT_POLL_SECONDS`` (uploads too large to import inside a web request; see
+``kamcrm.imports.operations``) and runs them one after another.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import signal
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from kamcrm.db import utcnow
@@ -33,6 +38,21 @@ def fire(app: Flask, names: tuple[str, ...] | None = None) -> list[RunResult]:
             db.session.remove()
 
 
+#: The APScheduler id of the queued-imports poll.
+IMPORTS_JOB_ID = "queued_imports"
+
+
+def fire_imports(app: Flask) -> list[int]:
+    """Run every queued import (the ids run) in a fresh app context."""
+    from kamcrm.imports.runner import run_queued_imports
+
+    with app.app_context():
+        try:
+            return run_queued_imports()
+        finally:
+            db.session.remove()
+
+
 def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     """Return a scheduler (not started) with one APScheduler job per entry of ``JOBS``."""
     scheduler = scheduler_class(
@@ -49,12 +69,20 @@ def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingS
             id=job.name,
             name=job.description,
         )
+    scheduler.add_job(
+        fire_imports,
+        trigger=IntervalTrigger(seconds=app.config["IMPORT_POLL_SECONDS"], timezone=BANGKOK),
+        args=(app,),
+        id=IMPORTS_JOB_ID,
+        name="import the uploads queued for the background",
+    )
     return scheduler
 
 
 def serve(app: Flask) -> None:
     """Catch up on everything due, then fire jobs on schedule until SIGTERM or Ctrl-C."""
     fire(app)
+    fire_imports(app)
     scheduler = build_scheduler(app)
 
     def stop(signum, frame):

@@ -8,18 +8,10 @@ repeats nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from kamcrm.jobs.notify import JobOutput
 from kamcrm.periods import parse_month, parse_quarter
-
-
-@dataclass(frozen=True)
-class JobOutput:
-    """What a job did, and the notifications to deliver once its work is committed."""
-
-    message: str
-    notification_ids: list[int] = field(default_factory=list)
 
 
 def monthly_summaries(period_key: str, now: datetime) -> str:
@@ -40,7 +32,7 @@ def quarter_close(period_key: str, now: datetime) -> str:
 
     from kamcrm.extensions import db
     from kamcrm.reports.closing import close_quarter
-    from kamcrm.reports.models import QuarterClose
+    from kamcrm.quarters.models import QuarterClose
 
     year, quarter = parse_quarter(period_key)
     existing = db.session.execute(

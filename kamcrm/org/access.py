@@ -3,8 +3,11 @@
 Three questions are answered here and nowhere else:
 
 * may this role do this action at all (``can``/``require``, the ``PERMISSIONS`` matrix);
-* which rows may this person see (``visible_accounts``, ``account_for``, ``activity_for`` …):
-  out of scope is out of sight, so a row outside the caller's scope is ``NotFound``;
+* which rows may this person see (``scope_condition``, ``in_scope``, ``visible_offices`` …):
+  out of scope is out of sight, so a row outside the caller's scope is ``NotFound``. Each
+  domain's ``queries`` applies these to its own rows (``accounts.queries.account_for``,
+  ``activities.queries.activity_for``), and ``activities.access`` refines the role matrix by
+  activity type;
 * which rule guards each URL (``@requires``/``@public``/``@signed_in`` on views, checked
   by a ``before_request`` hook that denies every endpoint without a declared rule).
 
@@ -13,26 +16,16 @@ allowed everything.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from flask import Flask, current_app, request
 
-from kamcrm.activities.models import ACTIVITY_TYPES
 from kamcrm.errors import Forbidden, Message, NotFound
 from kamcrm.extensions import db
-from kamcrm.org.models import REGION_ROLES, ROLES, ApiToken, Office, User
-from kamcrm.org.scope import (
-    SCOPE_OFFICE,
-    SHAPES,
-    Scope,
-    UnknownOffice,
-    covering,
-    narrower_scope,
-    scope_for_user,
-)
+from kamcrm.org.models import ROLES, ApiToken, Office, User
+from kamcrm.org.scope import Scope, UnknownOffice, narrower_scope, scope_for_user
 
 EVERYONE = ROLES
 #: Roles that may correct any activity (also in a closed quarter, with a reason).
@@ -120,33 +113,6 @@ def require(user, action: str, account=None) -> None:
 def roles_allowed(action: str) -> tuple[str, ...]:
     """Return the roles that may do ``action``."""
     return PERMISSIONS[_known(action)]
-
-
-def may_change_activity_type(user, verb: str, activity_type: str) -> bool:
-    """Return whether ``user``'s role may ``verb`` activities of ``activity_type`` (any account)."""
-    if user is None:
-        return True
-    general = f"activities.{verb}"
-    if activity_type == "EXV":
-        return can(user, "exec_visits.log") or (can(user, general) and user.role in STAFF)
-    return can(user, general)
-
-
-def activity_types_for(user, verb: str = "create") -> tuple[str, ...]:
-    """Return the activity types ``user`` may ``verb``, in their usual order (what forms offer)."""
-    return tuple(kind for kind in ACTIVITY_TYPES if may_change_activity_type(user, verb, kind))
-
-
-def require_activity_change(user, verb: str, activity_type: str, account) -> None:
-    """Raise unless ``user`` may ``verb`` ('create', 'edit', 'delete') an activity.
-
-    Executive visits (EXV) are logged by executives and office managers; every other
-    type by the recorders of the account's office. Staff may correct any activity.
-    """
-    if account is not None and not in_scope(user, account.office_id):
-        raise NotFound(Message("No such account."))
-    if not may_change_activity_type(user, verb, activity_type):
-        raise Forbidden(Message("Your role may not %(verb)s %(type)s activities.", verb=verb, type=activity_type))
 
 
 #: Fields of an account whose change moves what the coverage reports count: who owns the
@@ -260,77 +226,6 @@ def visible_offices(user) -> sa.Select:
 def visible_users(user) -> sa.Select:
     """Return a SELECT of the users attached to an office in ``user``'s scope."""
     return sa.select(User).where(scope_condition(user, User.office_id)).order_by(User.username)
-
-
-def visible_accounts(user) -> sa.Select:
-    """Return a SELECT of the accounts ``user`` sees; every list and export starts here."""
-    from kamcrm.accounts.models import Account
-
-    return sa.select(Account).where(scope_condition(user, Account.office_id))
-
-
-@functools.cache
-def _account_by_number() -> dict[str, sa.Select]:
-    """One statement per scope shape, built once: every call on an account starts here, and a
-    statement built per call pays for working out its cache key every time."""
-    from kamcrm.accounts.models import Account
-
-    return {
-        shape: sa.select(Account).where(
-            Account.account_no == sa.bindparam("account_no"),
-            covering(shape, Account.office_id, SCOPE_OFFICE),
-        )
-        for shape in SHAPES
-    }
-
-
-def account_for(user, account_no: str, action: str = "accounts.view"):
-    """Return the account ``account_no`` if ``user`` sees it and may do ``action`` to it.
-
-    Raises ``NotFound`` when there is no such account or it is out of scope, ``Forbidden``
-    when it is in sight but the role may not do ``action``.
-    """
-    scope = scope_of(user)
-    shape = "region" if scope is None else scope.shape
-    parameters = {} if scope is None else scope.parameters()
-    account = db.session.execute(
-        _account_by_number()[shape], {"account_no": account_no, **parameters}
-    ).scalar_one_or_none()
-    if account is None:
-        raise NotFound(Message("No account has the number %(account_no)r.", account_no=account_no))
-    if not can(user, action):
-        raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
-    return account
-
-
-def visible_activities(user) -> sa.Select:
-    """Return a SELECT of the activities on accounts ``user`` sees."""
-    from kamcrm.accounts.models import Account
-    from kamcrm.activities.models import Activity
-
-    statement = sa.select(Activity)
-    scope = scope_of(user)
-    if scope is None or scope.is_region:
-        return statement
-    return statement.join(Account, Activity.account_id == Account.id).where(
-        scope.covers(Account.office_id)
-    )
-
-
-def activity_for(user, activity_id: int, action: str = "activities.view"):
-    """Return activity ``activity_id`` if ``user`` sees it; raises like ``account_for``."""
-    from kamcrm.activities.models import Activity
-
-    activity = db.session.execute(
-        visible_activities(user).where(Activity.id == activity_id)
-    ).scalar_one_or_none()
-    if activity is None:
-        raise NotFound(Message("No activity has the id %(id)s.", id=activity_id))
-    if action.startswith("activities.") and action != "activities.view":
-        require_activity_change(user, action.split(".", 1)[1], activity.type, None)
-    elif not can(user, action):
-        raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
-    return activity
 
 
 def token_for(user, token_id: int) -> ApiToken:

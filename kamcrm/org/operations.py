@@ -20,8 +20,8 @@ from kamcrm.audit.operations import changed_fields, record
 from kamcrm.errors import Conflict, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm import limits
-from kamcrm.imports import fields
-from kamcrm.imports.lookups import Lookups
+from kamcrm import fields
+from kamcrm.lookups import Lookups
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, OFFICE_CLASSES, ROLES, Office, User
 
 #: Fields of an office row: the file's columns, then those only operations set.

@@ -3,7 +3,7 @@
 The regional summary is due 15 days after a quarter ends; from the 16th day the quarter
 closes. Closing keeps the CR2 JSON of the region and of every class 1-3 office as of the
 quarter's last day; from then on activities dated in it change only by regional staff or
-admins, with a reason (``kamcrm.activities.locks``).
+admins, with a reason (``kamcrm.quarters.locks``).
 
 When closing is allowed (decided here, once):
 
@@ -31,7 +31,7 @@ from kamcrm.extensions import db
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
 from kamcrm.org.scope import region_scope, scope_of_office
 from kamcrm.periods import bangkok_today, quarter_close_date, quarter_label, quarter_of, quarter_window
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 
 
 def quarter_close_row(year: int, quarter: int) -> QuarterClose | None:

@@ -1,4 +1,5 @@
-"""Kept report results: quarter closes with their CR2 snapshot, and monthly summaries."""
+"""Kept report results: monthly summaries (quarter closes with their CR2 snapshot are in
+``kamcrm.quarters.models``)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -10,27 +11,6 @@ from kamcrm.db import JSONDocument, UTCDateTime, one_of
 from kamcrm.extensions import db
 
 SUMMARY_KINDS = ("reported", "on_demand")
-
-
-class QuarterClose(db.Model):
-    """A closed quarter: activities dated in it change only by staff, with a reason."""
-
-    __tablename__ = "quarter_closes"
-    __table_args__ = (
-        sa.CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter_range"),
-        sa.UniqueConstraint("year", "quarter"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    year: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-    quarter: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    #: Set when an admin reopened the quarter; the row is kept for the record.
-    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reopened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    #: The CR2 JSON at closing, keyed by scope code (the region and each office).
-    snapshot: Mapped[dict] = mapped_column(JSONDocument, nullable=False)
 
 
 class MonthlySummary(db.Model):

@@ -21,27 +21,21 @@ from sqlalchemy.orm import aliased
 
 from kamcrm.accounts.models import TIERS, Account
 from kamcrm.activities.models import ACTIVITY_TYPES, Activity
+from kamcrm.activities.queries import is_late_entry
+from kamcrm.accounts.queries import active_on, tier_on
 from kamcrm.compliance.engine import (
-    active_on,
     coverage,
     executive_visit_counts,
     percentage,
     quota_units,
-    tier_on,
     unit_office_id,
 )
 from kamcrm.compliance.targets import YearTargets, year_targets
 from kamcrm.errors import Message, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User
-from kamcrm.org.scope import (
-    Scope,
-    UnknownOffice,
-    narrower_scope,
-    office_scope,
-    region_office,
-    region_scope,
-)
+from kamcrm.org.access import scope_for
+from kamcrm.org.scope import Scope, region_office, region_scope
 from kamcrm.periods import (
     Window,
     cumulative_windows,
@@ -351,8 +345,7 @@ def _late_entries(scope: Scope, unit, year: int, days: Window, rows: dict) -> li
         .join(performer, performer.id == Activity.performed_by_id)
         .outerjoin(recorder, recorder.id == Activity.recorded_by_id)
         .where(
-            Activity.status == "done",
-            Activity.is_late.is_(True),
+            is_late_entry(),
             Activity.activity_date.between(date(year, 1, 1), days.end),
             scope.covers(Account.office_id),
         )
@@ -710,18 +703,4 @@ def monthly_report_for(user, month: str, office_code: str | None, now: datetime,
 
     An office outside the user's scope is ``NotFound``: out of scope is out of sight.
     """
-    try:
-        scope = narrower_scope(user, office_code)
-    except UnknownOffice as error:
-        raise NotFound(str(error)) from None
-    return monthly_report(month, scope, now, actor=user, **options)
-
-
-def scope_named(office_code: str | None) -> Scope:
-    """Return the region (no code) or the scope of the office with ``office_code``."""
-    if office_code is None:
-        return region_scope()
-    try:
-        return office_scope(office_code)
-    except UnknownOffice as error:
-        raise NotFound(str(error)) from None
+    return monthly_report(month, scope_for(user, office_code), now, actor=user, **options)

@@ -431,12 +431,13 @@ def monthly_command(month: str, office_code: str | None, fmt: str, output: str |
     from kamcrm.db import utcnow
     from kamcrm.errors import NotFound
     from kamcrm.extensions import db
-    from kamcrm.reports.monthly import monthly_report, scope_named
+    from kamcrm.org.access import scope_for
+    from kamcrm.reports.monthly import monthly_report
 
     if output is None and fmt not in ("json", "html"):
         raise click.UsageError(f"--format {fmt} is binary; give --output FILE")
     try:
-        scope = scope_named(office_code)
+        scope = scope_for(None, office_code)
         view = monthly_report(month, scope, utcnow(), as_reported=as_reported, keep=not as_reported)
     except NotFound as error:
         raise click.ClickException(error.message) from None

@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from kamcrm.extensions import db
 from kamcrm.org.models import Office
 from kamcrm.periods import bangkok_today
+from kamcrm.progress import ProgressBar
 
 seed_cli = AppGroup("seed", help="Load demo data into an empty database.")
 
@@ -42,11 +43,21 @@ def demo_command(if_empty: bool, today) -> None:
         )
     day = today.date() if today is not None else bangkok_today()
     started = time.perf_counter()
+    bar = ProgressBar("seed:")
+    step = ""
 
-    def progress(message: str) -> None:
-        click.echo(f"seed: {message} ({time.perf_counter() - started:.1f} s)", err=True)
+    def progress(message: str | None, share: float) -> None:
+        nonlocal step
+        if message is not None:
+            step = message.split(":", 1)[0]
+            if not bar.shown:  # a log or a pipe: one line per step
+                click.echo(f"seed: {message} ({time.perf_counter() - started:.1f} s)", err=True)
+        bar.update(share, step)
 
-    result = seed_demo(day, progress=progress)
+    try:
+        result = seed_demo(day, progress=progress)
+    finally:
+        bar.close()
     db.session.commit()
     write_demo_logins(Path(current_app.instance_path), [(username, password) for username, _, _, _, password
                                                         in result.logins])

@@ -78,22 +78,31 @@ def load_region(path: Path = DATA_FILE) -> dict:
         return tomllib.load(handle)
 
 
-def seed_demo(today: date, *, progress: Callable[[str], None] | None = None,
+#: The share of the seed's time done after each step (measured: closing the quarters with
+#: their CR2 snapshots is most of it), for the command's progress bar.
+STEP_SHARES = {"offices": 0.01, "users": 0.02, "accounts": 0.05, "activities": 0.23, "passwords": 0.24,
+               "quarters": 0.86, "monthly": 1.0}
+
+
+def seed_demo(today: date, *, progress: Callable[[str | None, float], None] | None = None,
               passwords: bool = True, close_quarters: bool = True) -> DemoResult:
     """Load the demo region as of ``today`` into an empty database (flushes; the caller commits).
 
     ``close_quarters`` closes every quarter whose close date has come by ``today``, keeping
     its CR2 snapshot, as the regional office would have. ``passwords`` False leaves every
     user without a password. Both are on for the command; tests of the data turn them off.
+    ``progress(message, share)`` is told each step's outcome (``message``; None between steps)
+    and the share of the work done (0 to 1).
     """
-    return _DemoRegion(today, load_region(), progress or (lambda message: None)).load(passwords, close_quarters)
+    return _DemoRegion(today, load_region(), progress or (lambda message, share: None)).load(passwords,
+                                                                                            close_quarters)
 
 
 class _DemoRegion:
-    def __init__(self, today: date, data: dict, progress: Callable[[str], None]):
+    def __init__(self, today: date, data: dict, progress: Callable[[str | None, float], None]):
         self.today = today
         self.data = data
-        self.say = progress
+        self.progress = progress
         self.rng = random.Random(SEED)
         #: Timestamp of every row the seed writes: ``today`` at 17:00 in Bangkok.
         self.now = datetime.combine(today, time(17, 0), BANGKOK).astimezone(timezone.utc)
@@ -101,6 +110,10 @@ class _DemoRegion:
         self.result = DemoResult(today)
 
     # --- the steps ---------------------------------------------------------------------------
+
+    def say(self, message: str, step: str) -> None:
+        """Report the outcome of ``step`` (a key of ``STEP_SHARES``)."""
+        self.progress(message, STEP_SHARES[step])
 
     def load(self, passwords: bool, close_quarters: bool) -> DemoResult:
         self.offices()
@@ -135,7 +148,7 @@ class _DemoRegion:
         insert_rows(Office.__table__, branches)
         self.office_ids = self._ids(Office.code, Office.id)
         self.result.counts["offices"] = len(self.office_ids)
-        self.say(f"offices: the region, {len(self.data['offices'])} class 1-3 offices, {len(branches)} branches")
+        self.say(f"offices: the region, {len(self.data['offices'])} class 1-3 offices, {len(branches)} branches", "offices")
 
     def users(self) -> None:
         rng = self.rng
@@ -182,7 +195,7 @@ class _DemoRegion:
         self.user_ids = self._ids(User.username, User.id)
         self.users_rows = rows
         self.result.counts["users"] = len(rows)
-        self.say(f"users: {len(rows)} (KAMRs, office managers, executives, regional staff, an admin)")
+        self.say(f"users: {len(rows)} (KAMRs, office managers, executives, regional staff, an admin)", "users")
 
     def accounts(self) -> None:
         rng = self.rng
@@ -269,7 +282,8 @@ class _DemoRegion:
         self.result.counts.update(accounts=len(rows), tier_assignments=len(tier_rows), contact_persons=len(contacts))
         self.say("accounts: " + ", ".join(f"{tiers_today.get(t, 0):,} {t}" for t in
                                            ("STRATEGIC", "STAR", "STATUS", "STREAMLINE"))
-                 + f" on {self.today} ({len(rows):,} with closed and untiered ones), {len(contacts):,} contacts")
+                 + f" on {self.today} ({len(rows):,} with closed and untiered ones), {len(contacts):,} contacts",
+                 "accounts")
 
     def activities(self) -> None:
         rng = self.rng
@@ -366,7 +380,8 @@ class _DemoRegion:
         self.result.counts.update(activities=len(rows), follow_ups=len(follow_ups))
         last = max((row["activity_date"] for row in rows), default=self.today)
         self.say(f"activities: {len(rows):,} from {self.last_year}-01-01 to {last} ({late:,} entered late, "
-                 f"{sum(1 for row in rows if row['status'] == 'planned'):,} planned), {len(follow_ups):,} follow-ups")
+                 f"{sum(1 for row in rows if row['status'] == 'planned'):,} planned), {len(follow_ups):,} follow-ups",
+                 "activities")
 
     def _executive_visits(self, year, add, diligence, home) -> None:
         rng = self.rng
@@ -399,7 +414,7 @@ class _DemoRegion:
         from kamcrm.org.passwords import hash_password
 
         roles = sorted({row["role"] for row in self.users_rows})
-        self.say(f"passwords: one random password for each of the {len(roles)} roles")
+        self.say(f"passwords: one random password for each of the {len(roles)} roles", "passwords")
         chosen = {role: secrets.token_urlsafe(9) for role in roles}
         hashes = {role: hash_password(password) for role, password in chosen.items()}
         codes = {office_id: code for code, office_id in self.office_ids.items()}
@@ -421,11 +436,13 @@ class _DemoRegion:
 
         due = [(year, quarter) for year in (self.last_year, self.today.year) for quarter in (1, 2, 3, 4)
                if quarter_close_date(year, quarter) <= self.today]
-        for year, quarter in due:
+        before, after = STEP_SHARES["passwords"], STEP_SHARES["quarters"]
+        for done, (year, quarter) in enumerate(due, start=1):
             close_quarter(year, quarter, None, now=self.now)
+            self.progress(None, before + (after - before) * done / len(due))
         self.result.counts["quarter_closes"] = len(due)
         if due:
-            self.say(f"quarters: closed {', '.join(f'{y}-Q{q}' for y, q in due)} with their CR2 snapshots")
+            self.say(f"quarters: closed {', '.join(f'{y}-Q{q}' for y, q in due)} with their CR2 snapshots", "quarters")
 
     def keep_monthly_summaries(self) -> None:
         """Keep the 'as reported' monthly summaries of this year's months whose recording
@@ -439,7 +456,7 @@ class _DemoRegion:
             keep_reported_summaries(self.today.year, month, self.now)
         self.result.counts["monthly_summaries"] = len(months)
         if months:
-            self.say(f"monthly summaries: kept as reported for {len(months)} months of {self.today.year}")
+            self.say(f"monthly summaries: kept as reported for {len(months)} months of {self.today.year}", "monthly")
 
     # --- helpers -----------------------------------------------------------------------------
 

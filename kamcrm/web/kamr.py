@@ -9,23 +9,23 @@ from sqlalchemy.orm import selectinload
 
 from kamcrm.accounts.models import TIERS, Account
 from kamcrm.activities import operations as activity_ops
-from kamcrm.activities.locks import CLOSED_QUARTER_ROLES
+from kamcrm.quarters.locks import CLOSED_QUARTER_ROLES
 from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.compliance.due import due_list
-from kamcrm.compliance.engine import active_on, tier_on
 from kamcrm.errors import Forbidden, KamcrmError, NotFound, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.imports.lookups import Lookups
-from kamcrm.org.access import (
+from kamcrm.lookups import Lookups
+from kamcrm.accounts.queries import (
     account_for,
-    activity_for,
-    activity_types_for,
-    require_activity_change,
-    requires,
-    scope_of,
+    list_conditions,
+    search_condition,
+    tier_in_force,
+    tier_on,
     visible_accounts,
-    visible_activities,
 )
+from kamcrm.activities.access import activity_types_for, require_activity_change
+from kamcrm.activities.queries import activity_for, visible_activities
+from kamcrm.org.access import requires, scope_of
 from kamcrm.periods import bangkok_today
 from kamcrm.web import queries
 from kamcrm.web.common import Page, apply_errors, page_number, page_url_args, paginate
@@ -54,15 +54,9 @@ def matching_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[Account]:
     text = text.strip()
     if not text:
         return []
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     query = (
         visible_accounts(current_user)
-        .where(
-            sa.or_(
-                Account.account_no.like(text.replace("%", "") + "%"),
-                Account.name.ilike(pattern, escape="\\"),
-            )
-        )
+        .where(search_condition(text))
         .order_by(sa.case((Account.account_no == text, 0), else_=1), Account.account_no)
         .limit(limit)
     )
@@ -350,20 +344,16 @@ def accounts():
         "tier": request.args.get("tier", ""),
         "sector": request.args.get("sector", ""),
         "estate": request.args.get("estate", ""),
+        "closed": request.args.get("closed") == "1",
     }
-    query = base.where(active_on(today))
-    if filters["q"]:
-        text = filters["q"]
-        query = query.where(sa.or_(Account.account_no.startswith(text, autoescape=True),
-                                   Account.name.icontains(text, autoescape=True)))
-    if filters["tier"] in TIERS:
-        query = query.where(tier_on(Account.id, today) == filters["tier"])
-    elif filters["tier"] == "none":
-        query = query.where(tier_on(Account.id, today).is_(None))
-    if filters["sector"]:
-        query = query.where(Account.sector == filters["sector"])
-    if filters["estate"]:
-        query = query.where(Account.industrial_estate == filters["estate"])
+    query = base.where(*list_conditions(
+        today,
+        search=filters["q"],
+        tier=filters["tier"] if filters["tier"] in (*TIERS, "none") else None,
+        sector=filters["sector"],
+        industrial_estate=filters["estate"],
+        include_closed=filters["closed"],
+    ))
     query = (
         query.add_columns(current_tier)
         .options(selectinload(Account.kamr), selectinload(Account.office))
@@ -412,7 +402,8 @@ def _render_account(found: Account, plan_form: PlanVisitForm, status: int = 200)
     )
     voices = [a for a in activities if a.voc_kind or a.voc_text]
     tiers = sorted(found.tier_assignments, key=lambda t: t.effective_from, reverse=True)
-    current_tier = next((t.tier for t in tiers if t.effective_from <= today), None)
+    in_force = tier_in_force(tiers, today)
+    current_tier = in_force.tier if in_force else None
     return render_template(
         "kamr/account.html",
         account=found,

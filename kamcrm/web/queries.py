@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from kamcrm.accounts.models import Account
 from kamcrm.activities.models import Activity
+from kamcrm.activities.queries import is_late_entry, is_overdue_plan, open_follow_ups, visible_activities
 from kamcrm.extensions import db
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import Scope
@@ -29,7 +30,7 @@ def kamrs_in_scope(scope: Scope) -> list[User]:
 
 def accounts_per_kamr(scope: Scope, day: date) -> dict[int | None, int]:
     """Return the number of active accounts in ``scope`` per KAMR id (None: unassigned)."""
-    from kamcrm.compliance.engine import active_on
+    from kamcrm.accounts.queries import active_on
 
     rows = db.session.execute(
         sa.select(Account.kamr_id, sa.func.count())
@@ -45,7 +46,7 @@ def late_entries(scope: Scope, start: date, end: date) -> sa.Select:
         sa.select(Activity)
         .join(Account, Account.id == Activity.account_id)
         .where(
-            Activity.is_late.is_(True),
+            is_late_entry(),
             Activity.activity_date.between(start, end),
             scope.covers(Account.office_id),
         )
@@ -60,7 +61,7 @@ def late_entries(scope: Scope, start: date, end: date) -> sa.Select:
 
 def late_entries_by_office(scope: Scope, start: date, end: date) -> list[tuple[Office, int, int]]:
     """Return (office, late, all recorded) for each office in ``scope`` with activities in range."""
-    late = sa.func.sum(sa.case((Activity.is_late.is_(True), 1), else_=0))
+    late = sa.func.sum(sa.case((is_late_entry(), 1), else_=0))
     rows = db.session.execute(
         sa.select(Account.office_id, late, sa.func.count())
         .join(Account, Account.id == Activity.account_id)
@@ -106,9 +107,7 @@ def coverage_by_kamr(scope: Scope, pairs: list) -> dict:
 
 def overdue_plans(user, today: date, limit: int = 100) -> list[Activity]:
     """Return planned activities dated before ``today`` still planned: a KAMR's own, or the scope's."""
-    from kamcrm.org.access import visible_activities
-
-    query = visible_activities(user).where(Activity.status == "planned", Activity.activity_date < today)
+    query = visible_activities(user).where(is_overdue_plan(today))
     if user.role == "kamr":
         query = query.where(Activity.performed_by_id == user.id)
     query = query.options(selectinload(Activity.account)).order_by(Activity.activity_date).limit(limit)
@@ -118,8 +117,6 @@ def overdue_plans(user, today: date, limit: int = 100) -> list[Activity]:
 def overdue_follow_ups(user, today: date, limit: int = 100) -> list:
     """Return the open follow-ups past due that ``user`` should act on (the digest's own list)."""
     from datetime import timedelta
-
-    from kamcrm.jobs.digests import open_follow_ups
 
     due = open_follow_ups(today - timedelta(days=1)).subquery()
     return list(db.session.execute(sa.select(due).where(due.c.user_id == user.id).limit(limit)).all())

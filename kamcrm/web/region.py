@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -25,7 +26,7 @@ from flask_login import current_user
 from kamcrm.compliance import engine
 from kamcrm.compliance import operations as target_ops
 from kamcrm.compliance.targets import year_targets
-from kamcrm.errors import Conflict, KamcrmError, NotFound
+from kamcrm.errors import Conflict, FileTooLarge, KamcrmError, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
@@ -292,7 +293,7 @@ def update_targets(year: int):
     One form for the whole page: editing several rows and pressing Save keeps them all. If
     any row is refused, nothing is saved and every row keeps what was typed.
     """
-    if not 2000 <= year <= 2200:
+    if not year_in_range(year):
         abort(404)
     forms = _target_forms(year, request.form)
     targets, rule_forms, quota_forms, planned_forms = forms
@@ -377,13 +378,13 @@ def _tiers_on(numbers: list[str], day: date) -> list[tuple]:
     """Return (account, tier on ``day`` or None) of the listed accounts the user sees, in
     the list's order: what a re-tier would change."""
     from kamcrm.accounts.models import Account
-    from kamcrm.org.access import visible_accounts
+    from kamcrm.accounts.queries import tier_on, visible_accounts
 
     if not numbers:
         return []
     rows = db.session.execute(
         visible_accounts(current_user).where(Account.account_no.in_(numbers[:500]))
-        .add_columns(engine.tier_on(Account.id, day).label("tier"))
+        .add_columns(tier_on(Account.id, day).label("tier"))
     ).all()
     order = {number: n for n, number in enumerate(numbers)}
     return sorted(((account, tier) for account, tier in rows), key=lambda row: order[row[0].account_no])
@@ -475,21 +476,62 @@ def retier_selection():
 @bp.post("/tiers/file")
 @requires("roster.retier", "imports.run")
 def retier_file():
-    """Import a tiers file (all or nothing)."""
-    from kamcrm.imports.importer import import_file
+    """Import a tiers file (all or nothing); a large one in the background."""
+    from kamcrm.imports.importer import import_file, stream_size
+    from kamcrm.imports.operations import queue_import
+    from kamcrm.imports.runner import start_in_thread
 
     form = RetierFileForm(prefix="file")
     if not form.validate_on_submit():
         return _render_tiers(upload=form, status=422)
     upload = form.file.data
-    # The import keeps its own savepoint and writes nothing unless every row is good.
-    result = import_file("tiers", upload.stream, upload.filename or "tiers.csv", actor=current_user)
+    filename = upload.filename or "tiers.csv"
+    try:
+        size = stream_size(upload.stream)
+        if size is None or size > current_app.config["IMPORT_BACKGROUND_BYTES"]:
+            # Too long for one request: the scheduler process imports it; its page shows how far.
+            run = queue_import("tiers", upload.stream, filename, actor=current_user)
+            db.session.commit()
+            if current_app.config.get("IMPORT_RUNNER") == "thread":
+                start_in_thread(current_app._get_current_object())
+            return redirect(url_for("region.import_run", run_id=run.id))
+        # The import keeps its own savepoint and writes nothing unless every row is good.
+        result = import_file("tiers", upload.stream, filename, actor=current_user)
+    except FileTooLarge as error:
+        flash(translate(error.message), "error")
+        return _render_tiers(upload=form, status=413)
     if not result.ok:
         flash(ngettext("Nothing was changed: the file has %(num)d problem, listed below.",
                        "Nothing was changed: the file has %(num)d problems, listed below.",
-                       len(result.errors)), "error")
+                       len(result.errors) + result.more_errors), "error")
         return _render_tiers(upload=form, result=result, status=422)
     return _tiers_saved(result)
+
+
+@bp.get("/imports/<int(min=1, max=2147483647):run_id>")
+@requires("imports.run")
+def import_run(run_id: int):
+    """Where a background import of the uploader's stands; refreshes itself until it ends."""
+    from kamcrm.imports.operations import import_run_for, message_from, progress_of, reported_errors
+
+    run = import_run_for(current_user, run_id)
+    outcome = run.result or {}
+    imported = outcome.get("import")
+    error = outcome.get("error")
+    return render_template(
+        "region/import_run.html",
+        run=run,
+        progress=progress_of(run),
+        imported=imported,
+        errors=reported_errors(imported) if imported else [],
+        more_errors=(imported or {}).get("more_errors", 0),
+        error=message_from(error) if error else None,
+        refresh_seconds=IMPORT_REFRESH_SECONDS if run.status in ("queued", "running") else None,
+    )
+
+
+#: How often the page of a running import reloads itself (a meta refresh: no script needed).
+IMPORT_REFRESH_SECONDS = 2
 
 
 def _tiers_saved(result):

@@ -14,7 +14,7 @@ from kamcrm.errors import KamcrmError, Message, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import STAFF
 from kamcrm.periods import quarter_label, quarter_of
-from kamcrm.reports.models import QuarterClose
+from kamcrm.quarters.models import QuarterClose
 
 #: Roles that may still change activities of a closed quarter: the staff.
 CLOSED_QUARTER_ROLES = STAFF

@@ -95,29 +95,35 @@ class Lookups:
         return found
 
 
-def _offices(codes):
-    from kamcrm.org.models import Office
+# The few columns read here, named as plain tables: this base layer maps natural keys to ids
+# for every domain without importing the domains' models (which sit above it).
+Office = sa.table("offices", sa.column("id", sa.Integer), sa.column("code", sa.String),
+                  sa.column("office_class", sa.String), sa.column("parent_id", sa.Integer))
+User = sa.table("users", sa.column("id", sa.Integer), sa.column("username", sa.String),
+                sa.column("role", sa.String), sa.column("office_id", sa.Integer),
+                sa.column("exec_role", sa.String))
+Account = sa.table("accounts", sa.column("id", sa.Integer), sa.column("account_no", sa.String),
+                   sa.column("office_id", sa.Integer), sa.column("opened_on", sa.Date),
+                   sa.column("closed_on", sa.Date))
 
-    query = sa.select(Office.id, Office.code, Office.office_class, Office.parent_id)
+
+def _offices(codes):
+    query = sa.select(Office.c.id, Office.c.code, Office.c.office_class, Office.c.parent_id)
     if codes is not None:
-        query = query.where(Office.code.in_(sorted(codes)))
+        query = query.where(Office.c.code.in_(sorted(codes)))
     return [OfficeRef(*row) for row in db.session.execute(query)]
 
 
 def _users(usernames):
-    from kamcrm.org.models import Office, User
-
-    query = (sa.select(User.id, User.username, User.role, User.office_id, User.exec_role, Office.parent_id)
-             .join(Office, User.office_id == Office.id))
+    query = (sa.select(User.c.id, User.c.username, User.c.role, User.c.office_id, User.c.exec_role, Office.c.parent_id)
+             .join(Office, User.c.office_id == Office.c.id))
     if usernames is not None:
-        query = query.where(User.username.in_(sorted(usernames)))
+        query = query.where(User.c.username.in_(sorted(usernames)))
     return [UserRef(*row) for row in db.session.execute(query)]
 
 
 def _accounts(account_nos):
-    from kamcrm.accounts.models import Account
-
-    query = sa.select(Account.id, Account.account_no, Account.office_id, Account.opened_on, Account.closed_on)
+    query = sa.select(Account.c.id, Account.c.account_no, Account.c.office_id, Account.c.opened_on, Account.c.closed_on)
     if account_nos is not None:
-        query = query.where(Account.account_no.in_(sorted(account_nos)))
+        query = query.where(Account.c.account_no.in_(sorted(account_nos)))
     return [AccountRef(*row) for row in db.session.execute(query)]

@@ -59,13 +59,12 @@ DAY = DayType()
 
 
 def _scope(office_code: str | None):
-    from kamcrm.org.scope import UnknownOffice, office_scope, region_scope
+    from kamcrm.errors import NotFound
+    from kamcrm.org.access import scope_for
 
-    if office_code is None:
-        return region_scope()
     try:
-        return office_scope(office_code.strip())
-    except UnknownOffice:
+        return scope_for(None, office_code.strip() if office_code is not None else None)
+    except NotFound:
         raise click.BadParameter(f"no office has the code {office_code!r}", param_hint="--office") from None
 
 

@@ -1,0 +1,1 @@
+"""Quarter closes: the record of each closed quarter and the lock it puts on dates in it."""

@@ -1,0 +1,127 @@
+"""Rules that used to be written in several places and disagreed, now asked once.
+
+Each test puts one question to every place that answers it (the page's list, the weekly
+digest, the monthly summary) and expects one answer.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from kamcrm.jobs.digests import weekly_digests
+from kamcrm.org.scope import office_scope
+from kamcrm.periods import BANGKOK
+from kamcrm.reports.monthly import monthly_report
+from kamcrm.web import queries
+
+MONDAY = date(2021, 3, 1)  # week 2021-W09
+
+
+@pytest.fixture
+def office(make):
+    office = make.office(code="CBI")
+    return {
+        "office": office,
+        "kamr": make.user(office=office, email="kamr@example.test"),
+        "manager": make.user(role="office_manager", office=office, email="manager@example.test"),
+    }
+
+
+def _digest(user):
+    return next(d for d in weekly_digests("2021-W09") if d.user.id == user.id)
+
+
+@pytest.mark.parametrize("planned_on, overdue", [
+    (date(2021, 2, 28), True),   # yesterday
+    (date(2020, 10, 1), True),   # five months ago: still undone (the digest used to drop it)
+    (MONDAY, False),             # today is not overdue yet
+])
+def test_the_page_and_the_digest_agree_on_which_plans_are_overdue(office, make, planned_on, overdue):
+    kamr = office["kamr"]
+    plan = make.activity(make.account(office=office["office"]), type="COM", performed_by=kamr,
+                         status="planned", activity_date=planned_on)
+
+    on_page = [activity.id for activity in queries.overdue_plans(kamr, MONDAY)]
+    in_digest = [item["id"] for item in _digest(kamr).overdue_plans]
+
+    assert on_page == in_digest == ([plan.id] if overdue else [])
+
+
+@pytest.mark.parametrize("status, late", [("done", True), ("planned", False)])
+def test_the_page_the_digest_and_the_monthly_summary_agree_on_late_entries(office, make, status, late):
+    kamr = office["kamr"]
+    recorded = datetime(2021, 2, 23, 9, 0, tzinfo=BANGKOK)  # weeks after January's deadline
+    entry = make.activity(make.account(office=office["office"]), type="COM", performed_by=kamr,
+                          status=status, activity_date=date(2021, 1, 12), recorded_at=recorded, is_late=True)
+    scope = office_scope("CBI")
+
+    on_page = [a.id for a in make_session_list(queries.late_entries(scope, date(2021, 1, 1), date(2021, 1, 31)))]
+    tally = {o.code: n for o, n, _ in queries.late_entries_by_office(scope, date(2021, 1, 1), date(2021, 1, 31))}
+    in_digest = [item["id"] for item in _digest(kamr).late_entries]
+    summary = monthly_report("2021-01", scope, datetime(2021, 3, 1, 3, 0, tzinfo=timezone.utc))
+    in_summary = [row["id"] for row in summary["late_entries"]]
+
+    expected = [entry.id] if late else []
+    assert on_page == in_digest == in_summary == expected
+    assert tally.get("CBI", 0) == len(expected)
+
+
+def make_session_list(statement):
+    from kamcrm.extensions import db
+
+    return list(db.session.execute(statement).scalars())
+
+
+# --- the account list -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def accounts_of_cbi(office, make):
+    from datetime import timedelta
+
+    from kamcrm.periods import bangkok_today
+
+    today = bangkok_today()
+    cbi = office["office"]
+    return {
+        "open": make.account(office=cbi, account_no="0100_OPEN", name="โรงงาน 50% กลาง", tier="STAR"),
+        "closed": make.account(office=cbi, account_no="0200", name="โรงงาน ปิดแล้ว", tier="STAR",
+                               closed_on=today - timedelta(days=3)),
+        "later": make.account(office=cbi, account_no="0300", name="โรงงาน ใหม่ปีหน้า", tier="STAR",
+                              opened_on=today + timedelta(days=30)),
+    }
+
+
+def _page_accounts(client, **query) -> set[str]:
+    import re
+
+    page = client.get("/accounts", query_string=query)
+    assert page.status_code == 200
+    return set(re.findall(r"/accounts/(0[0-9]00[_A-Z]*)\"", page.get_data(as_text=True)))
+
+
+def _api_accounts(client, token, **query) -> set[str]:
+    answer = client.get("/api/v1/accounts", query_string={"office": "CBI", **query},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.get_json()
+    return {item["account_no"] for item in answer.get_json()["items"]}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ({}, {"0100_OPEN"}),                                  # active accounts only, by default
+    ({"closed": "1"}, {"0100_OPEN", "0200", "0300"}),     # and every account when asked
+    ({"q": "50%"}, {"0100_OPEN"}),                        # % is a plain character in a search
+    ({"q": "0100_"}, {"0100_OPEN"}),                      # so is _ in a number
+    ({"q": "ปิด", "closed": "1"}, {"0200"}),
+    ({"tier": "STAR"}, {"0100_OPEN"}),
+])
+def test_the_accounts_page_and_the_api_list_the_same_accounts(office, accounts_of_cbi, client, login_as,
+                                                               api_token_for, make, query, expected):
+    staff = make.user(role="regional_staff", office=office["office"])
+    login_as(staff)
+    api_query = {("include_closed" if key == "closed" else key): ("true" if key == "closed" else value)
+                 for key, value in query.items()}
+
+    assert _page_accounts(client, **query) == expected
+    assert _api_accounts(client, api_token_for(staff), **api_query) == expected
