@@ -141,13 +141,17 @@ def browser():
 
 @pytest.fixture
 def open_page(browser, live):
-    """Return ``open_page(role=None, width=1280)``: a fresh tab, signed in through the login form."""
+    """Return ``open_page(role=None, width=1280)``: a fresh tab, signed in through the login form.
+
+    ``bypass_csp=True`` lets a test inject a script tag of its own (the accessibility engine);
+    the pages' own scripts run under the Content-Security-Policy in every other tab."""
     base, facts = live
     contexts = []
 
-    def open_as(role: str | None = None, width: int = 1280, locale: str | None = None):
+    def open_as(role: str | None = None, width: int = 1280, locale: str | None = None,
+                bypass_csp: bool = False):
         context = browser.new_context(viewport={"width": width, "height": 900}, base_url=base,
-                                      accept_downloads=True)
+                                      accept_downloads=True, bypass_csp=bypass_csp)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)

@@ -62,6 +62,26 @@ def test_heatmap_colours_and_links_each_cell():
     assert links == ["/a?x=1&y=2"]
 
 
+def test_a_linked_heatmap_is_a_group_of_cells_each_with_one_name():
+    cells = [[charts.HeatCell(37.5, 100, href="/x", title="CBI, FMS: 37.5% of 100% target — open the accounts"),
+              charts.HeatCell(None, title="CBI, RBA: no accounts")]]
+    svg = ElementTree.fromstring(str(charts.heatmap(["CBI"], ["FMS", "RBA"], cells, label="map",
+                                                    description="one row per office")))
+    ns = "{http://www.w3.org/2000/svg}"
+    assert svg.get("role") == "group" and svg.get("aria-label") == "map"  # no links inside an image
+    assert svg.find(f"{ns}desc").text == "one row per office"
+    (link,) = svg.iter(f"{ns}a")
+    assert link.get("aria-label") == "CBI, FMS: 37.5% of 100% target — open the accounts"
+    assert not [e for e in link.iter() if e is not link and (e.get("role") or e.get("tabindex"))]
+    unlinked = [g for g in svg.iter(f"{ns}g") if g.get("role") == "img"]
+    assert [g.get("aria-label") for g in unlinked] == ["CBI, RBA: no accounts"]
+    # The headings are in every cell's name already: screen readers skip them.
+    assert all(t.get("aria-hidden") == "true" for t in svg.findall(f"{ns}text"))
+    # Without links (as in the PDFs) the heatmap stays one image.
+    plain = ElementTree.fromstring(str(charts.heatmap(["CBI"], ["FMS"], [[charts.HeatCell(50)]], label="map")))
+    assert plain.get("role") == "img" and plain.get("aria-label") == "map"
+
+
 def test_charts_escape_labels():
     svg_text = str(charts.bar_chart([charts.Bar("<b>A&B</b>", 3, 6)], label='"x"'))
     ElementTree.fromstring(svg_text)  # well-formed despite the markup in the label

@@ -87,7 +87,8 @@ def progress_bar(pct, target=100, label: str = "", width: int = 160, height: int
 
 @dataclass(frozen=True)
 class HeatCell:
-    """One cell of a heatmap: its percentage, its target and where it links to."""
+    """One cell of a heatmap: its percentage, its target, where it links to, and ``title``,
+    the cell's accessible name (what it is and, for a link, what it opens)."""
 
     pct: float | Decimal | None
     target: float | Decimal | None = 100
@@ -104,32 +105,43 @@ def heatmap(
     cell_width: int = 74,
     cell_height: int = 30,
     font: str = FONT,
+    description: str = "",
 ) -> Markup:
     """Return a grid of rows x columns, each cell coloured by its result against its target.
 
-    ``font`` is the SVG's font-family (a PDF passes the Thai font it embeds).
+    ``font`` is the SVG's font-family (a PDF passes the Thai font it embeds). Without links
+    the chart is one image named ``label``. With links it is a group named ``label`` whose
+    every cell is a single element with one name, its ``title``: a link, or an image for a
+    cell without one; the row and column headings are hidden from screen readers, since each
+    cell's name already says them, and no link sits inside an image. ``description`` is the
+    chart's text alternative (an SVG ``<desc>``).
     """
     head = 54
     width = row_label_width + cell_width * len(column_labels)
     height = head + cell_height * len(row_labels)
+    interactive = any(cell.href for row in cells for cell in row)
     out = [
         f'<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
-        f'font-family="{escape(font)}" font-size="12">'
+        f'viewBox="0 0 {width} {height}" role="{"group" if interactive else "img"}" '
+        f'aria-label="{escape(label)}" font-family="{escape(font)}" font-size="12">'
     ]
+    if description:
+        out.append(f"<desc>{escape(description)}</desc>")
+    hidden = ' aria-hidden="true"' if interactive else ""
     for c, text in enumerate(column_labels):
         x = row_label_width + c * cell_width + cell_width / 2
         lines = str(text).split("\n")
         for i, line in enumerate(lines):
             y = head - 8 - 14 * (len(lines) - 1 - i)
             out.append(
+                # Regular weight: small bold text reads "Strategic" as "Strateglc".
                 f'<text x="{_num(x)}" y="{y}" text-anchor="middle" fill="{INK}" '
-                f'font-weight="bold">{escape(line)}</text>'
+                f'font-size="13"{hidden}>{escape(line)}</text>'
             )
     for r, text in enumerate(row_labels):
         y = head + r * cell_height
         out.append(
-            f'<text x="4" y="{y + cell_height / 2 + 4:.0f}" fill="{INK}">{escape(text)}</text>'
+            f'<text x="4" y="{y + cell_height / 2 + 4:.0f}" fill="{INK}"{hidden}>{escape(text)}</text>'
         )
         for c, cell in enumerate(cells[r]):
             x = row_label_width + c * cell_width
@@ -144,9 +156,14 @@ def heatmap(
             )
             if cell.title:
                 body = f"<title>{escape(cell.title)}</title>" + body
+            name = f' aria-label="{escape(cell.title)}"' if cell.title else ""
             if cell.href:
-                body = f'<a href="{escape(cell.href)}">{body}</a>'
-            out.append(f'<g class="cell cell-{state}">{body}</g>')
+                body = f'<a href="{escape(cell.href)}"{name}>{body}</a>'
+                out.append(f'<g class="cell cell-{state}">{body}</g>')
+            elif interactive:
+                out.append(f'<g class="cell cell-{state}" role="img"{name}>{body}</g>')
+            else:
+                out.append(f'<g class="cell cell-{state}">{body}</g>')
     out.append("</svg>")
     return Markup("".join(out))
 

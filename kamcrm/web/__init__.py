@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask
+from flask_babel import gettext as _
 
-from kamcrm.periods import bangkok_today, parse_month
+from kamcrm.periods import BE_OFFSET, FIRST_YEAR, LAST_YEAR, bangkok_today, parse_month
 
 LANGUAGE_NAMES = {"th": "ไทย", "en": "English"}
 
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
             "chart_status": charts.status,
             "quota_status": charts.quota_status,
             "field_attrs": field_attrs,
+            "be_date_messages": be_date_messages,
             **TEMPLATE_LABELS,
         }
     )
@@ -84,3 +86,22 @@ def field_attrs(field, hint, extra: dict) -> dict:
     if field.errors:
         attrs["aria-invalid"] = "true"
     return attrs
+
+
+def be_date_messages() -> dict:
+    """Return what js/be-dates.js needs on a Thai page: the years a date may lie in and its
+    texts (the field's format hint and its errors), already translated."""
+    example = "3/12/2569"
+    return {
+        "offset": BE_OFFSET,
+        "first": FIRST_YEAR,
+        "last": LAST_YEAR,
+        "hint": _("Day/month/Buddhist-era year, e.g. %(example)s", example=example),
+        "invalid": _("Write the date as day/month/Buddhist-era year, e.g. %(example)s.",
+                     example=example),
+        # {typed} and {be} are filled in by the script.
+        "ce_year": _("%(typed)s is a Christian-era year: write the Buddhist-era year %(be)s.",
+                     typed="{typed}", be="{be}"),
+        "range": _("The year must lie between %(first)s and %(last)s.",
+                   first=FIRST_YEAR + BE_OFFSET, last=LAST_YEAR + BE_OFFSET),
+    }

@@ -50,7 +50,14 @@ from kamcrm.web.forms import (
     RuleForm,
     TargetsForm,
 )
-from kamcrm.web.i18n import format_column, format_day, format_quarter, short_office_name
+from kamcrm.web.i18n import (
+    format_column,
+    format_day,
+    format_number,
+    format_pct,
+    format_quarter,
+    short_office_name,
+)
 from kamcrm.web.labels import TIER_LABELS, label, translate
 
 bp = Blueprint("region", __name__, url_prefix="/region")
@@ -87,6 +94,18 @@ def region_heatmap(year: int, as_of: date):
     return column, targets.rules, grid, row_of(list(by_unit))
 
 
+def heat_cell_name(office, rule, population: int, met: int, pct) -> str:
+    """Return a heatmap cell's accessible name: whose figure it is, against what, and what
+    selecting it does."""
+    what = _("%(office)s, %(type)s %(tier)s", office=office.code, type=rule.type,
+             tier=label(TIER_LABELS, rule.tier))
+    if pct is None:
+        return _("%(what)s: no accounts", what=what)
+    return _("%(what)s: %(pct)s of %(target)s target, %(met)s of %(population)s accounts — open the accounts",
+             what=what, pct=format_pct(pct), target=format_pct(rule.target_pct), met=format_number(met),
+             population=format_number(population))
+
+
 @bp.get("/")
 @requires("reports.cr2")
 def dashboard():
@@ -100,7 +119,7 @@ def dashboard():
                 target=rule.target_pct,
                 href=url_for("office.cell_accounts", type=rule.type, tier=rule.tier, column=column,
                              year=params.year, as_of=params.as_of.isoformat(), office=office.code),
-                title=f"{office.code} {rule.type} {rule.tier}: {met}/{population}",
+                title=heat_cell_name(office, rule, population, met, pct),
             )
             for rule, population, met, pct in row
         ]
@@ -111,6 +130,9 @@ def dashboard():
         [f"{rule.type}\n{rule.tier.title()}" for rule in rules],
         cells,
         label=_("Coverage of each office by rule, %(column)s", column=format_column(column, params.year)),
+        description=_("One row per office, one column per rule; each cell is the share of the office's "
+                      "accounts that met the rule, coloured against the rule's target. The same figures "
+                      "follow as a table."),
     )
     bars = charts.bar_chart(
         [charts.Bar(f"{rule.type} {rule.tier.title()}", pct or 0, rule.target_pct)
