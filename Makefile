@@ -36,6 +36,7 @@ run: run-packages migrate
 
 ## Run the whole test suite (SQLite; PostgreSQL too when KAMCRM_TEST_DATABASE_URL is set).
 test: test-packages $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 ## Load the demo region into the configured database (refuses a non-empty database).

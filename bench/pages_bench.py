@@ -58,7 +58,7 @@ def _analyze(database_url: str) -> None:
 
 
 def _sign_in(client, user) -> None:
-    from kamcrm.security import LAST_SEEN_KEY
+    from kamcrm.org.sessions import LAST_SEEN_KEY
 
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)

@@ -74,7 +74,7 @@ def _init_security(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from kamcrm.org.views import bp as auth_bp
+    from kamcrm.web.auth import bp as auth_bp
 
     app.register_blueprint(auth_bp)
     from kamcrm.web import init_app as init_web

@@ -14,7 +14,6 @@
 """
 from __future__ import annotations
 
-import time
 
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, render_template, request, session
@@ -30,7 +29,7 @@ from kamcrm.extensions import csrf, db, limiter, login_manager
 from kamcrm.org import access
 from kamcrm.org.access import is_api_request
 from kamcrm.org.auth import AuthenticationFailed, load_user
-from kamcrm.org.sessions import SESSION_KEY, end_session
+from kamcrm.org.sessions import LAST_SEEN_KEY, SESSION_KEY, end_session, now_seconds
 
 #: The policy every page gets unless a view set its own: our own files only, no inline
 #: script, never framed.
@@ -39,8 +38,6 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-#: Session key holding the time (epoch seconds) of the last page request.
-LAST_SEEN_KEY = "_seen"
 
 #: Seconds a client is asked to wait when the database is restarting or locked.
 RETRY_AFTER_SECONDS = 5
@@ -122,10 +119,6 @@ def _limits_off_for_this_request() -> bool:
 # --- hooks -------------------------------------------------------------------------------
 
 
-def _now() -> float:
-    return time.time()
-
-
 def _forget_previous_user():
     # Flask-Login keeps the user, and Flask-WTF the CSRF token, in ``g``, which lives as
     # long as the app context; a request that reuses a pushed context (tests) must not
@@ -139,7 +132,7 @@ def _expire_idle_session():
     session's row is gone (signed out elsewhere, password changed) or past its lifetime."""
     if is_api_request() or "_user_id" not in session or (request.endpoint or "").endswith("static"):
         return None  # a stylesheet or font needs no database round trip
-    now = int(_now())
+    now = int(now_seconds())
     idle_seconds = 60 * int(current_app.config["SESSION_IDLE_MINUTES"])
     seen = session.get(LAST_SEEN_KEY)
     if not isinstance(seen, int) or now - seen > idle_seconds:

@@ -16,7 +16,7 @@ from kamcrm.errors import Forbidden, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org import auth
 from kamcrm.org.passwords import hash_password, verify_password
-from kamcrm.security import LAST_SEEN_KEY
+from kamcrm.org.sessions import LAST_SEEN_KEY
 
 PASSWORD = "correct horse battery"
 

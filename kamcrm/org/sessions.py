@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -23,6 +24,8 @@ from kamcrm.org.models import User, UserSession
 
 #: Key of the Flask session that holds the secret of the user's session row.
 SESSION_KEY = "_sid"
+#: Session key holding the time (epoch seconds) of the last page request (the idle timeout).
+LAST_SEEN_KEY = "_seen"
 #: ``last_seen_at`` is written at most this often per session, so a page view stays a read.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
@@ -106,3 +109,8 @@ def purge_sessions(now: datetime) -> int:
         ))
     )
     return result.rowcount or 0
+
+
+def now_seconds() -> float:
+    """The current time in epoch seconds, as the idle timeout counts it (tests move it)."""
+    return time.time()

@@ -13,7 +13,7 @@ from kamcrm.errors import ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org import auth, sessions, signin_limits, tokens
 from kamcrm.org.access import public, requires, signed_in, token_for
-from kamcrm.security import LAST_SEEN_KEY, _now
+from kamcrm.org.sessions import LAST_SEEN_KEY, now_seconds
 from kamcrm.web.labels import translate
 from kamcrm.web.redirects import safe_next
 
@@ -67,7 +67,7 @@ def login():
             login_user(user)
             session[sessions.SESSION_KEY] = sessions.start_session(user)
             session.permanent = True
-            session[LAST_SEEN_KEY] = int(_now())
+            session[LAST_SEEN_KEY] = int(now_seconds())
             db.session.commit()
             return redirect(safe_next(form.next.data))
     elif request.method == "POST":
