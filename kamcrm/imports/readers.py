@@ -310,7 +310,7 @@ def _check_shared_strings(archive: zipfile.ZipFile) -> None:
             if name.rpartition(":")[2] == "si":
                 depth -= 1
 
-        def text(data):
+        def text(data):  # noqa: B023 (expat calls it while this very loop turn parses)
             nonlocal length
             if depth:
                 length += len(data)

@@ -106,7 +106,7 @@ def change_password():
                 keep_session=session.get(sessions.SESSION_KEY),
             )
         except ValidationFailed as error:
-            for field, messages in error.errors.items():
+            for messages in error.errors.values():
                 target = getattr(form, field, None)
                 if target is not None:
                     target.errors = list(target.errors) + messages
