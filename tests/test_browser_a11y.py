@@ -138,7 +138,13 @@ def test_the_keyboard_reaches_and_scrolls_a_wide_table_with_a_visible_focus(open
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.activeElement.scrollLeft > 0")
+    # Polled with evaluate: wait_for_function would evaluate its text with eval, which the
+    # page's CSP (script-src 'self') rightly refuses.
+    for _ in range(50):
+        if page.evaluate("document.activeElement.scrollLeft") > 0:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("document.activeElement.scrollLeft") > 0, "the arrow keys did not scroll the table"
     shoot(page, "a11y-monthly-table-focused-en-375")
 
 
