@@ -1,0 +1,333 @@
+"""Reading complaints as a given person may, and SPEC section 8's time-limit arithmetic,
+written once for the figures, the lists, the pages and the API.
+
+**The arithmetic.** r is the Bangkok date a complaint came in (``received_on``), c that of
+its last close; a limit of N days is kept when c − r ≤ N (``days_to_close``, kept with the
+row); a limit of H hours when ``closed_at`` − ``received_at`` ≤ H h (``micros_to_close``).
+Measured as of a day D, T is the last instant of D in Bangkok: a complaint counts as closed
+only when ``closed_at`` ≤ T; one still open at T is past a limit of N days when D − r > N
+(i.e. r < D − N), and past H hours when T − ``received_at`` > H h. Every bound is a constant
+worked out here in Python, so the SQL compares columns with values on both databases.
+
+A complaint's 2.1a limit is its category's limit in the year it came in, or the limit the
+year sets for that category and the tier the account held on r ("by customer group").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+
+from kamcrm.accounts.models import Account
+from kamcrm.accounts.queries import tier_on
+from kamcrm.complaints.models import Complaint
+from kamcrm.complaints.targets import ComplaintTargets, complaint_targets
+from kamcrm.errors import Forbidden, Message, NotFound
+from kamcrm.extensions import db
+from kamcrm.org.access import can, scope_of
+from kamcrm.org.scope import Scope
+from kamcrm.periods import BANGKOK, bangkok_date, bangkok_today
+
+_MICRO = timedelta(microseconds=1)
+_MICROS_PER_HOUR = 3_600_000_000
+
+#: Statuses of a complaint against a limit (SPEC section 8).
+MET, MISSED, PENDING = "met", "missed", "pending"
+
+
+def end_of_day(day: date) -> datetime:
+    """Return T: the last instant of ``day`` in Bangkok, in UTC."""
+    return (datetime.combine(day + timedelta(days=1), time(0), BANGKOK) - _MICRO).astimezone(timezone.utc)
+
+
+def days_between(received_at: datetime, closed_at: datetime) -> int:
+    """Return c − r: Bangkok calendar days from the day it came in to the day it closed."""
+    return (bangkok_date(closed_at) - bangkok_date(received_at)).days
+
+
+def micros_between(received_at: datetime, closed_at: datetime) -> int:
+    """Return ``closed_at`` − ``received_at`` in whole microseconds (exact)."""
+    return (closed_at - received_at) // _MICRO
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A time limit: N days or H hours."""
+
+    days: int | None = None
+    hours: int | None = None
+
+    def deadline(self, received_at: datetime) -> datetime:
+        """Return the last instant the complaint is still within the limit."""
+        if self.hours is not None:
+            return received_at + timedelta(hours=self.hours)
+        return end_of_day(bangkok_date(received_at) + timedelta(days=self.days))
+
+    def status(self, received_at: datetime, closed_at: datetime | None, as_of: date) -> str:
+        """Return ``met``, ``missed`` or ``pending`` as of the end of ``as_of`` (Python's
+        reading of the SQL in ``measure``, for one complaint on a page)."""
+        instant = end_of_day(as_of)
+        if closed_at is not None and closed_at <= instant:
+            if self.hours is not None:
+                within = micros_between(received_at, closed_at) <= self.hours * _MICROS_PER_HOUR
+            else:
+                within = days_between(received_at, closed_at) <= self.days
+            return MET if within else MISSED
+        if self.hours is not None:
+            past = instant - received_at > timedelta(hours=self.hours)
+        else:
+            past = (as_of - bangkok_date(received_at)).days > self.days
+        return MISSED if past else PENDING
+
+
+@dataclass(frozen=True)
+class Measure:
+    """SQL conditions of one limit as of a day: closed within it, and open but past it."""
+
+    closed: sa.ColumnElement[bool]
+    within: sa.ColumnElement[bool]
+    past: sa.ColumnElement[bool]
+
+    @property
+    def met(self):
+        return sa.and_(self.closed, self.within)
+
+    @property
+    def missed(self):
+        return sa.or_(sa.and_(self.closed, sa.not_(self.within)), sa.and_(sa.not_(self.closed), self.past))
+
+    @property
+    def pending(self):
+        return sa.and_(sa.not_(self.closed), sa.not_(self.past))
+
+
+def closed_by(as_of: date, complaint=Complaint) -> sa.ColumnElement[bool]:
+    """The complaint counts as closed as of the end of ``as_of``."""
+    return sa.and_(complaint.closed_at.is_not(None), complaint.closed_at <= end_of_day(as_of))
+
+
+def measure_fixed(limit: Limit, as_of: date, complaint=Complaint) -> Measure:
+    """Return the conditions of a limit every complaint shares (2.1b, 2.1c, 2.1d)."""
+    instant = end_of_day(as_of)
+    closed = closed_by(as_of, complaint)
+    if limit.hours is not None:
+        within = complaint.micros_to_close <= limit.hours * _MICROS_PER_HOUR
+        past = complaint.received_at < instant - timedelta(hours=limit.hours)
+    else:
+        within = complaint.days_to_close <= limit.days
+        past = complaint.received_on < as_of - timedelta(days=limit.days)
+    return Measure(closed, within, past)
+
+
+def category_limit_case(targets: ComplaintTargets, value, category_column, tier_column) -> sa.ColumnElement:
+    """Return ``CASE`` giving ``value(N)`` for each complaint's 2.1a limit N (NULL: its
+    category is not one of the year's). The (category, tier) limits come first."""
+    whens = [
+        (sa.and_(category_column == category, tier_column == tier), value(days))
+        for (category, tier), days in targets.tier_limits
+    ]
+    whens += [(category_column == code, value(days)) for code, days in targets.categories]
+    return sa.case(*whens, else_=None) if whens else sa.null()
+
+
+def measure_by_category(targets: ComplaintTargets, as_of: date, complaint, tier_column) -> Measure:
+    """Return the conditions of each complaint's own 2.1a limit (see ``category_limit_case``).
+
+    ``complaint`` is a selectable with the complaint's columns; ``tier_column`` the
+    account's tier on the day it came in.
+    """
+    limit = category_limit_case(targets, lambda days: days, complaint.category, tier_column)
+    threshold = category_limit_case(
+        targets, lambda days: sa.literal(as_of - timedelta(days=days), sa.Date), complaint.category, tier_column
+    )
+    return Measure(closed_by(as_of, complaint), complaint.days_to_close <= limit, complaint.received_on < threshold)
+
+
+def tier_when_received(complaint=Complaint) -> sa.ColumnElement:
+    """The tier the complaint's account held on the day it came in (NULL: no account or tier)."""
+    return tier_on(complaint.account_id, complaint.received_on)
+
+
+def limit_for(complaint: Complaint, targets: ComplaintTargets | None = None) -> Limit | None:
+    """Return the 2.1a limit of one complaint (its category's, or its tier's)."""
+    targets = targets or complaint_targets(complaint.received_on.year)
+    tier = None
+    if complaint.account_id is not None:
+        tier = db.session.execute(sa.select(tier_on(complaint.account_id, complaint.received_on))).scalar()
+    days = targets.limit_days(complaint.category, tier)
+    return None if days is None else Limit(days=days)
+
+
+def time_left(complaint: Complaint, now: datetime, targets: ComplaintTargets | None = None) -> timedelta | None:
+    """Return how long an open complaint has until its limit (negative: past it); None when
+    closed or its category has no limit. Urgent complaints count against the hours limit
+    of 2.1b when that is the nearer."""
+    if complaint.closed_at is not None:
+        return None
+    targets = targets or complaint_targets(complaint.received_on.year)
+    deadlines = []
+    limit = limit_for(complaint, targets)
+    if limit is not None:
+        deadlines.append(limit.deadline(complaint.received_at))
+    urgent = targets.item("2.1b")
+    if complaint.urgent and (urgent.limit_days is not None or urgent.limit_hours is not None):
+        deadlines.append(Limit(urgent.limit_days, urgent.limit_hours).deadline(complaint.received_at))
+    if not deadlines:
+        return None
+    return min(deadlines) - now
+
+
+# --- scope-filtered reads --------------------------------------------------------------------
+
+
+def visible_complaints(user) -> sa.Select:
+    """Return a SELECT of the complaints handled by offices ``user`` sees."""
+    statement = sa.select(Complaint)
+    scope = scope_of(user)
+    if scope is None or scope.is_region:
+        return statement
+    return statement.where(scope.covers(Complaint.office_id))
+
+
+def complaint_for(user, ref: str, action: str = "complaints.view") -> Complaint:
+    """Return complaint ``ref`` if ``user`` sees it and may do ``action`` to it."""
+    complaint = db.session.execute(visible_complaints(user).where(Complaint.ref == ref)).scalar_one_or_none()
+    if complaint is None:
+        raise NotFound(Message("No complaint has the ref %(ref)r.", ref=ref))
+    if not can(user, action):
+        raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
+    return complaint
+
+
+def is_open(as_of: date | None = None) -> sa.ColumnElement[bool]:
+    """The complaint is open (at the end of ``as_of``, default now)."""
+    if as_of is None:
+        return Complaint.closed_at.is_(None)
+    return sa.not_(closed_by(as_of))
+
+
+def is_overdue(today: date, years) -> sa.ColumnElement[bool]:
+    """The complaint is open and already past its 2.1a limit on ``today`` (``years``: those
+    whose settings apply, the years the candidates came in)."""
+    tier = tier_when_received()
+    conditions = []
+    for year in sorted(set(years)):
+        targets = complaint_targets(year)
+        measure = measure_by_category(targets, today, Complaint, tier)
+        conditions.append(sa.and_(sa.extract("year", Complaint.received_on) == year, measure.past))
+    if not conditions:
+        return sa.false()
+    return sa.and_(Complaint.closed_at.is_(None), sa.or_(*conditions))
+
+
+def open_years(statement: sa.Select) -> list[int]:
+    """Return the years in which the open complaints of ``statement`` came in."""
+    inner = statement.where(Complaint.closed_at.is_(None)).subquery()
+    return sorted(
+        int(year) for year in db.session.execute(
+            sa.select(sa.distinct(sa.extract("year", inner.c.received_on)))
+        ).scalars() if year is not None
+    )
+
+
+def list_conditions(*, office_scope: Scope | None = None, account_id: int | None = None,
+                    category: str | None = None, status: str | None = None, urgent: bool | None = None,
+                    received_from: date | None = None, received_to: date | None = None,
+                    assigned_to_id: int | None = None) -> list:
+    """Return the WHERE conditions of a complaint list's filters (pages and API share them)."""
+    conditions = []
+    if office_scope is not None:
+        conditions.append(office_scope.covers(Complaint.office_id))
+    if account_id is not None:
+        conditions.append(Complaint.account_id == account_id)
+    if category is not None:
+        conditions.append(Complaint.category == category)
+    if status == "open":
+        conditions.append(Complaint.closed_at.is_(None))
+    elif status == "closed":
+        conditions.append(Complaint.closed_at.is_not(None))
+    if urgent is not None:
+        conditions.append(Complaint.urgent.is_(urgent))
+    if received_from is not None:
+        conditions.append(Complaint.received_on >= received_from)
+    if received_to is not None:
+        conditions.append(Complaint.received_on <= received_to)
+    if assigned_to_id is not None:
+        conditions.append(Complaint.assigned_to_id == assigned_to_id)
+    return conditions
+
+
+def overdue_filter(statement: sa.Select, today: date | None = None) -> sa.Select:
+    """Keep the open complaints of ``statement`` that are past their limit on ``today``."""
+    today = today or bangkok_today()
+    return statement.where(is_overdue(today, open_years(statement)))
+
+
+# --- the CR2 figures (SPEC section 8), set-based ------------------------------------------------
+
+
+def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: list[date]) -> dict:
+    """Return the raw counts of plan 2.1 for complaints received from Jan 1 of the targets'
+    year up to each of ``ends`` (the live columns), as of the end of ``as_of``, in one query.
+
+    The answer: ``{(end, row): {"excluded", "met", "missed", "pending"}}`` where ``row`` is a
+    category code (2.1a by category), ``"2.1b"``, ``"2.1c"`` or ``"2.1d"``.
+    """
+    if not ends:
+        return {}
+    start = date(targets.year, 1, 1)
+    base = (
+        sa.select(
+            Complaint.category,
+            Complaint.urgent,
+            Complaint.received_at,
+            Complaint.received_on,
+            Complaint.closed_at,
+            Complaint.days_to_close,
+            Complaint.micros_to_close,
+            Complaint.excluded,
+            tier_when_received().label("tier"),
+        )
+        .where(Complaint.received_on.between(start, max(ends)), scope.covers(Complaint.office_id))
+        .cte("received")
+        .prefix_with("MATERIALIZED")
+    )
+    counted = sa.and_(base.c.excluded.is_(None))
+    measures = {"2.1a": measure_by_category(targets, as_of, base.c, base.c.tier)}
+    for item in ("2.1b", "2.1c", "2.1d"):
+        target = targets.item(item)
+        measures[item] = measure_fixed(Limit(target.limit_days, target.limit_hours), as_of, base.c)
+    columns = []
+    for i, end in enumerate(ends):
+        in_column = base.c.received_on <= end
+        columns.append(sa.func.count().filter(sa.and_(in_column, base.c.excluded.is_not(None))).label(f"x{i}"))
+        columns.append(sa.func.count().filter(
+            sa.and_(in_column, base.c.excluded.is_not(None), base.c.urgent.is_(True))).label(f"xu{i}"))
+        for item, measure in measures.items():
+            chosen = [in_column, counted]
+            if targets.item(item).urgent_only:
+                chosen.append(base.c.urgent.is_(True))
+            for status in (MET, MISSED, PENDING):
+                columns.append(
+                    sa.func.count().filter(sa.and_(*chosen, getattr(measure, status))).label(f"{item}_{status}_{i}")
+                )
+    rows = db.session.execute(sa.select(base.c.category, *columns).group_by(base.c.category)).mappings().all()
+    found: dict = {}
+    for i, end in enumerate(ends):
+        totals = {item: {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0} for item in ("2.1b", "2.1c", "2.1d")}
+        for code in targets.category_codes:
+            found[(end, code)] = {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0}
+        for row in rows:
+            if row["category"] in targets.category_codes:
+                cell = found[(end, row["category"])]
+                cell["excluded"] += row[f"x{i}"]
+                for status in (MET, MISSED, PENDING):
+                    cell[status] += row[f"2.1a_{status}_{i}"]
+            for item in totals:
+                totals[item]["excluded"] += row[f"xu{i}"] if targets.item(item).urgent_only else row[f"x{i}"]
+                for status in (MET, MISSED, PENDING):
+                    totals[item][status] += row[f"{item}_{status}_{i}"]
+        for item, cell in totals.items():
+            found[(end, item)] = cell
+    return found
