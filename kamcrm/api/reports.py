@@ -108,8 +108,31 @@ class CountRowSchema(ma.Schema):
     )
 
 
+class ComplaintCellSchema(ma.Schema):
+    received = ma.fields.Integer(required=True)
+    excluded = ma.fields.Integer(required=True)
+    met = ma.fields.Integer(required=True)
+    missed = ma.fields.Integer(required=True)
+    pending = ma.fields.Integer(required=True)
+    pct = ma.fields.Float(required=True, allow_none=True)
+    target_met = ma.fields.Boolean(required=True, allow_none=True)
+    final = ma.fields.Boolean(required=True, metadata={"description": "No complaint is pending."})
+
+
+class ComplaintRowSchema(ma.Schema):
+    item = ma.fields.String(required=True, metadata={"enum": ["2.1a", "2.1b", "2.1c", "2.1d"]})
+    category = ma.fields.String(required=True, allow_none=True)
+    urgent_only = ma.fields.Boolean(required=True)
+    limit_days = ma.fields.Integer(required=True, allow_none=True)
+    limit_hours = ma.fields.Integer(required=True, allow_none=True)
+    target_pct = ma.fields.Float(required=True)
+    cumulative = ma.fields.Nested(
+        _cumulative(ComplaintCellSchema, "ComplaintCumulativeSchema"), required=True
+    )
+
+
 class Cr2Schema(ma.Schema):
-    """The CR2 report of SPEC section 7."""
+    """The CR2 report of SPEC sections 7 and 8."""
 
     report = ma.fields.String(required=True, metadata={"enum": ["CR2"]})
     year = ma.fields.Integer(required=True)
@@ -118,6 +141,8 @@ class Cr2Schema(ma.Schema):
     rules = ma.fields.List(ma.fields.Nested(RuleRowSchema), required=True)
     executive_visits = ma.fields.List(ma.fields.Nested(VisitRowSchema), required=True)
     counts = ma.fields.List(ma.fields.Nested(CountRowSchema), required=True)
+    complaints = ma.fields.List(ma.fields.Nested(ComplaintRowSchema), required=True,
+                                metadata={"description": "CR2 plan 2.1 (SPEC section 8)."})
 
 
 @blp.route("/cr2", methods=["GET"])

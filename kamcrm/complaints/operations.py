@@ -14,7 +14,7 @@ scope (out of scope reads as unknown); refs are unique. Every change is audited,
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Callable, Mapping
 
@@ -168,6 +168,11 @@ def validate_complaint_row(raw: Mapping[str, object], lookups: Lookups, *, now: 
     return values, errors
 
 
+def _utc_text(moment: datetime | None) -> str | None:
+    # In UTC, as the database gives it back: a snapshot must not change once reloaded.
+    return None if moment is None else moment.astimezone(timezone.utc).isoformat()
+
+
 def complaint_record(complaint: Complaint) -> dict:
     """Return a complaint as a file row (also its audit snapshot and the API's body)."""
     return {
@@ -177,8 +182,8 @@ def complaint_record(complaint: Complaint) -> dict:
         "category": complaint.category,
         "channel": complaint.channel,
         "urgent": complaint.urgent,
-        "received_at": complaint.received_at.isoformat(),
-        "closed_at": complaint.closed_at.isoformat() if complaint.closed_at else None,
+        "received_at": _utc_text(complaint.received_at),
+        "closed_at": _utc_text(complaint.closed_at),
         "excluded": complaint.excluded,
         "summary": complaint.summary,
         "resolution": complaint.resolution,

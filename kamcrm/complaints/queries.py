@@ -226,7 +226,7 @@ def open_years(statement: sa.Select) -> list[int]:
     inner = statement.where(Complaint.closed_at.is_(None)).subquery()
     return sorted(
         int(year) for year in db.session.execute(
-            sa.select(sa.distinct(sa.extract("year", inner.c.received_on)))
+            sa.select(sa.extract("year", inner.c.received_on)).distinct()
         ).scalars() if year is not None
     )
 
