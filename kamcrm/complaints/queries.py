@@ -149,17 +149,24 @@ def tier_when_received(complaint=Complaint) -> sa.ColumnElement:
     return tier_on(complaint.account_id, complaint.received_on)
 
 
-def limit_for(complaint: Complaint, targets: ComplaintTargets | None = None) -> Limit | None:
-    """Return the 2.1a limit of one complaint (its category's, or its tier's)."""
+_UNKNOWN = object()
+
+
+def limit_for(complaint: Complaint, targets: ComplaintTargets | None = None, tier=_UNKNOWN) -> Limit | None:
+    """Return the 2.1a limit of one complaint (its category's, or its tier's). ``tier`` is
+    the account's tier on the day received when the caller has read it already (see
+    ``with_tier``); otherwise it is read here."""
     targets = targets or complaint_targets(complaint.received_on.year)
-    tier = None
-    if complaint.account_id is not None:
-        tier = db.session.execute(sa.select(tier_on(complaint.account_id, complaint.received_on))).scalar()
+    if tier is _UNKNOWN:
+        tier = None
+        if complaint.account_id is not None:
+            tier = db.session.execute(sa.select(tier_on(complaint.account_id, complaint.received_on))).scalar()
     days = targets.limit_days(complaint.category, tier)
     return None if days is None else Limit(days=days)
 
 
-def time_left(complaint: Complaint, now: datetime, targets: ComplaintTargets | None = None) -> timedelta | None:
+def time_left(complaint: Complaint, now: datetime, targets: ComplaintTargets | None = None,
+              tier=_UNKNOWN) -> timedelta | None:
     """Return how long an open complaint has until its limit (negative: past it); None when
     closed or its category has no limit. Urgent complaints count against the hours limit
     of 2.1b when that is the nearer."""
@@ -167,7 +174,7 @@ def time_left(complaint: Complaint, now: datetime, targets: ComplaintTargets | N
         return None
     targets = targets or complaint_targets(complaint.received_on.year)
     deadlines = []
-    limit = limit_for(complaint, targets)
+    limit = limit_for(complaint, targets, tier)
     if limit is not None:
         deadlines.append(limit.deadline(complaint.received_at))
     urgent = targets.item("2.1b")
@@ -176,6 +183,24 @@ def time_left(complaint: Complaint, now: datetime, targets: ComplaintTargets | N
     if not deadlines:
         return None
     return min(deadlines) - now
+
+
+def with_tier(statement: sa.Select) -> sa.Select:
+    """Add the account's tier on the day received to a SELECT of complaints (one query for a
+    page of them, rather than one per complaint)."""
+    return statement.add_columns(tier_when_received().label("tier"))
+
+
+def times_left(rows, now: datetime) -> list[tuple[Complaint, timedelta | None]]:
+    """Return each (complaint, tier) row of ``with_tier`` with its time left (see ``time_left``)."""
+    memory: dict[int, ComplaintTargets] = {}
+    found = []
+    for complaint, tier in rows:
+        year = complaint.received_on.year
+        if year not in memory:
+            memory[year] = complaint_targets(year)
+        found.append((complaint, time_left(complaint, now, memory[year], tier)))
+    return found
 
 
 # --- scope-filtered reads --------------------------------------------------------------------
