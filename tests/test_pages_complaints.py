@@ -91,3 +91,24 @@ def test_a_kamr_may_not_exclude(client, login_as, make):
     client.get("/language/en")
     assert client.post("/complaints/X-1/exclude", data={"excluded": "duplicate"}).status_code == 403
     assert _complaint("X-1").excluded is None
+
+
+def test_the_due_list_shows_complaints_close_to_their_limit(client, login_as, make):
+    office = make.office(code="CBI")
+    kamr = login_as("kamr", office=office)
+    client.get("/language/en")
+    now = datetime.now(timezone.utc)
+    # OTHER: 20 days. Received 18 days ago: 2 days left; 10 days ago: 10 days left.
+    make.complaint(office, ref="SOON-1", category="OTHER", assigned_to=kamr.username,
+                   received_at=(now - timedelta(days=18)).astimezone(BANGKOK).isoformat())
+    make.complaint(office, ref="LATER-1", category="OTHER", assigned_to=kamr.username,
+                   received_at=(now - timedelta(days=10)).astimezone(BANGKOK).isoformat())
+    # Urgent, 24 hours: received 20 hours ago leaves 4.
+    make.complaint(office, ref="URG-1", category="OTHER", urgent="yes", assigned_to=kamr.username,
+                   received_at=(now - timedelta(hours=20)).astimezone(BANGKOK).isoformat())
+    make.complaint(office, ref="NOT-MINE", category="OTHER",
+                   received_at=(now - timedelta(days=18)).astimezone(BANGKOK).isoformat())
+    page = client.get("/due").get_data(as_text=True)
+    section = page.split('id="complaints-due-h"')[1].split("</section>")[0]
+    assert "SOON-1" in section and "URG-1" in section
+    assert "LATER-1" not in section and "NOT-MINE" not in section

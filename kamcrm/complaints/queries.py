@@ -246,6 +246,39 @@ def is_overdue(today: date, years) -> sa.ColumnElement[bool]:
     return sa.and_(Complaint.closed_at.is_(None), sa.or_(*conditions))
 
 
+#: An open complaint with this little time left (or less) is on the due list (SPEC section 8).
+ALERT_DAYS = 3
+ALERT_HOURS_URGENT = 6
+
+
+def is_due_soon(today: date, now: datetime, years) -> sa.ColumnElement[bool]:
+    """The complaint is open with ``ALERT_DAYS`` or fewer days left of its 2.1a limit (or
+    already past it), or urgent with ``ALERT_HOURS_URGENT`` hours or less of its 2.1b hours
+    (``years``: those whose settings apply, as for ``is_overdue``)."""
+    tier = tier_when_received()
+    conditions = []
+    for year in sorted(set(years)):
+        targets = complaint_targets(year)
+        # Days left = (r + N) − today ≤ ALERT_DAYS  ⇔  r ≤ today + ALERT_DAYS − N.
+        threshold = category_limit_case(
+            targets, lambda days: sa.literal(today + timedelta(days=ALERT_DAYS - days), sa.Date),
+            Complaint.category, tier)
+        in_year = sa.extract("year", Complaint.received_on) == year
+        conditions.append(sa.and_(in_year, Complaint.received_on <= threshold))
+        urgent = targets.item("2.1b")
+        if urgent.limit_hours is not None:
+            latest = now - timedelta(hours=urgent.limit_hours - ALERT_HOURS_URGENT)
+            conditions.append(sa.and_(in_year, Complaint.urgent.is_(True), Complaint.received_at <= latest))
+    if not conditions:
+        return sa.false()
+    return sa.and_(Complaint.closed_at.is_(None), sa.or_(*conditions))
+
+
+def due_soon_filter(statement: sa.Select, now: datetime) -> sa.Select:
+    """Keep the open complaints of ``statement`` close to (or past) their limit at ``now``."""
+    return statement.where(is_due_soon(bangkok_date(now), now, open_years(statement)))
+
+
 def open_years(statement: sa.Select) -> list[int]:
     """Return the years in which the open complaints of ``statement`` came in."""
     inner = statement.where(Complaint.closed_at.is_(None)).subquery()

@@ -17,6 +17,7 @@ from kamcrm.complaints import operations
 from kamcrm.complaints.models import Complaint
 from kamcrm.complaints.queries import (
     complaint_for,
+    due_soon_filter,
     list_conditions,
     overdue_filter,
     time_left,
@@ -228,6 +229,23 @@ def reassign(ref: str):
         else:
             return _done(complaint, _("Complaint %(ref)s saved.", ref=complaint.ref))
     return _render(complaint, reassign_form=form, status=422)
+
+
+#: Most complaints the due list shows (the most urgent first).
+DUE_COMPLAINTS = 50
+
+
+def complaints_due_soon() -> list:
+    """Return the open complaints close to or past their limit that the user works: a KAMR's
+    own (assigned to them), an office manager's office's; with the time left, least first."""
+    statement = visible_complaints(current_user)
+    if current_user.role == "kamr":
+        statement = statement.where(Complaint.assigned_to_id == current_user.id)
+    now = utcnow()
+    statement = with_tier(due_soon_filter(statement, now)).options(
+        joinedload(Complaint.account), joinedload(Complaint.assigned_to)).order_by(Complaint.received_at)
+    rows = times_left([(row[0], row[1]) for row in db.session.execute(statement.limit(500))], now)
+    return sorted(rows, key=lambda row: (row[1] is None, row[1]))[:DUE_COMPLAINTS]
 
 
 def account_complaints(account) -> list:

@@ -28,7 +28,7 @@ from kamcrm.activities.queries import activity_for, visible_activities
 from kamcrm.org.access import can, requires, scope_of
 from kamcrm.periods import bangkok_today
 from kamcrm.web import queries
-from kamcrm.web.complaints import account_complaints
+from kamcrm.web.complaints import account_complaints, complaints_due_soon
 from kamcrm.web.common import Page, apply_errors, page_number, page_url_args, paginate
 from kamcrm.web.forms import (
     IMPLIED_CHANNELS,
@@ -104,7 +104,7 @@ def due():
     rows, page = due_rows(today)
     overdue = overdue_rows(today)
     return render_template("kamr/due.html", rows=rows, page=page, overdue=overdue, heading=heading, today=today,
-                           page_url_args=page_url_args)
+                           page_url_args=page_url_args, complaints=complaints_due_soon())
 
 
 DUE_PER_PAGE = 50
