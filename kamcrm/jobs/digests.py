@@ -12,10 +12,13 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import render_template
+from sqlalchemy.orm import joinedload
 
 from kamcrm.accounts.models import Account
 from kamcrm.activities.models import Activity
 from kamcrm.activities.queries import is_late_entry, is_overdue_plan, open_follow_ups
+from kamcrm.complaints.models import Complaint
+from kamcrm.complaints.queries import due_soon_filter, times_left, with_tier
 from kamcrm.extensions import db
 from kamcrm.jobs.notify import JobOutput, Message, notify_once
 from kamcrm.org.models import Office, User
@@ -83,10 +86,13 @@ class Digest:
     overdue_follow_ups: list[dict] = field(default_factory=list)
     overdue_plans: list[dict] = field(default_factory=list)
     late_entries: list[dict] = field(default_factory=list)
+    #: Open complaints close to (or past) their time limit (SPEC section 8).
+    complaints: list[dict] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.due or self.overdue_follow_ups or self.overdue_plans or self.late_entries)
+        return not (self.due or self.overdue_follow_ups or self.overdue_plans or self.late_entries
+                    or self.complaints)
 
 
 def week_start(period_key: str) -> date:
@@ -132,7 +138,35 @@ def weekly_digests(period_key: str) -> list[Digest]:
             digests[reader].late_entries.append(_activity_item(row))
     for user_id, items in due_items(people, monday).items():
         digests[user_id].due.extend(items)
+    for row, item in complaints_due_soon(_bangkok_midnight(monday)):
+        for reader in readers(row):
+            digests[reader].complaints.append(item)
     return list(digests.values())
+
+
+def complaints_due_soon(now: datetime) -> list[tuple]:
+    """Return ``(row, item)`` for every open complaint close to or past its limit at ``now``
+    (``complaints.queries.is_due_soon``, the due list's rule), least time left first; the
+    row names who hears of it (the assigned user, the office)."""
+    statement = with_tier(due_soon_filter(sa.select(Complaint), now)).options(
+        joinedload(Complaint.office), joinedload(Complaint.account))
+    found = []
+    for complaint, left in times_left([(row[0], row[1]) for row in db.session.execute(statement)], now):
+        row = _Reader(complaint.assigned_to_id, complaint.office_id, complaint.office.parent_id)
+        found.append((row, {
+            "ref": complaint.ref, "category": complaint.category, "urgent": complaint.urgent,
+            "received_at": complaint.received_at.astimezone(BANGKOK),
+            "account_no": complaint.account.account_no if complaint.account else None,
+            "hours_left": None if left is None else int(left.total_seconds() // 3600),
+        }))
+    return sorted(found, key=lambda pair: (pair[1]["hours_left"] is None, pair[1]["hours_left"]))
+
+
+@dataclass(frozen=True)
+class _Reader:
+    user_id: int | None
+    office_id: int
+    office_parent_id: int | None
 
 
 def _activity_columns(user_column):
