@@ -57,3 +57,10 @@ def follow_up_reminders(period_key: str, now: datetime) -> JobOutput:
     from kamcrm.jobs.digests import send_follow_up_reminders
 
     return send_follow_up_reminders(period_key, now)
+
+
+def complaint_breaches(period_key: str, now: datetime) -> JobOutput:
+    """Notify office managers of open complaints past a limit (once per complaint and limit)."""
+    from kamcrm.jobs.digests import send_complaint_breaches
+
+    return send_complaint_breaches(period_key, now)
