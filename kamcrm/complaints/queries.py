@@ -325,16 +325,20 @@ def overdue_filter(statement: sa.Select, today: date | None = None) -> sa.Select
 # --- the CR2 figures (SPEC section 8), set-based ------------------------------------------------
 
 
-def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: list[date]) -> dict:
+def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: list[date], *,
+                 start: date | None = None, by_tier: bool = False) -> dict:
     """Return the raw counts of plan 2.1 for complaints received from Jan 1 of the targets'
     year up to each of ``ends`` (the live columns), as of the end of ``as_of``, in one query.
 
     The answer: ``{(end, row): {"excluded", "met", "missed", "pending"}}`` where ``row`` is a
-    category code (2.1a by category), ``"2.1b"``, ``"2.1c"`` or ``"2.1d"``.
+    category code (2.1a by category), ``"2.1b"``, ``"2.1c"`` or ``"2.1d"``. ``start`` (default
+    Jan 1) is the first day received counted. With ``by_tier`` the answer also holds
+    ``(end, ("tier", tier))``: the 2.1a total of the complaints whose account held ``tier``
+    on the day received (None: no key account), the monthly return's customer groups.
     """
     if not ends:
         return {}
-    start = date(targets.year, 1, 1)
+    start = start or date(targets.year, 1, 1)
     base = (
         sa.select(
             Complaint.category,
@@ -370,7 +374,9 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
                 columns.append(
                     sa.func.count().filter(sa.and_(*chosen, getattr(measure, status))).label(f"{item}_{status}_{i}")
                 )
-    rows = db.session.execute(sa.select(base.c.category, *columns).group_by(base.c.category)).mappings().all()
+    rows = db.session.execute(
+        sa.select(base.c.category, base.c.tier, *columns).group_by(base.c.category, base.c.tier)
+    ).mappings().all()
     found: dict = {}
     for i, end in enumerate(ends):
         totals = {item: {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0} for item in ("2.1b", "2.1c", "2.1d")}
@@ -388,4 +394,12 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
                     totals[item][status] += row[f"{item}_{status}_{i}"]
         for item, cell in totals.items():
             found[(end, item)] = cell
+        if by_tier:
+            for row in rows:
+                if row["category"] not in targets.category_codes:
+                    continue
+                cell = found.setdefault((end, ("tier", row["tier"])), {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0})
+                cell["excluded"] += row[f"x{i}"]
+                for status in (MET, MISSED, PENDING):
+                    cell[status] += row[f"2.1a_{status}_{i}"]
     return found

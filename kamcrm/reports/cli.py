@@ -103,6 +103,26 @@ def cr2_command(year: int, as_of: date | None, office_code: str | None, fmt: str
     click.echo(f"wrote {target.resolve()} ({len(content):,} bytes)", err=True)
 
 
+@report_cli.command("complaints")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month of the return, e.g. 2021-03.")
+@click.option("--office", "office_code", help="An office code: that office with its branches; default the region.")
+@click.option("--format", "fmt", type=click.Choice(("json",)), default="json", show_default=True)
+@with_appcontext
+def complaints_command(month: str, office_code: str | None, fmt: str) -> None:
+    """Print the monthly complaint return (SPEC section 8) as of the month's last day."""
+    from kamcrm.compliance.complaints import monthly_complaint_return
+    from kamcrm.periods import parse_month
+
+    try:
+        year, number = parse_month(month)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--month") from None
+    if not year_in_range(year):
+        raise click.BadParameter(f"{month!r} is out of range", param_hint="--month")
+    report = monthly_complaint_return(year, number, _scope(office_code))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
 @report_cli.command("due")
 @click.option("--user", "username", help="A KAMR's username: the accounts they own.")
 @click.option("--office", "office_code", help="An office code: its accounts and its branches'.")
