@@ -93,3 +93,13 @@ def test_the_document_lists_the_complaint_routes(api, world):
     assert {"/api/v1/complaints", "/api/v1/complaints/{ref}", "/api/v1/complaints/{ref}/close",
             "/api/v1/complaints/{ref}/reopen"} <= set(paths)
     assert set(paths["/api/v1/complaints/{ref}"]) >= {"get", "patch"}
+
+
+def test_the_monthly_complaint_return_answers_for_the_callers_scope(api, world, complaints):
+    staff = api(world.staff).get("/reports/complaints?month=2021-03")
+    assert staff.status_code == 200, staff.get_json()
+    assert (staff.get_json()["received"], staff.get_json()["scope"]) == (2, "R2")
+    kamr = api(world.kamr_a).get("/reports/complaints?month=2021-03").get_json()
+    assert (kamr["received"], kamr["scope"]) == (1, "OA")
+    assert api(world.kamr_a).get("/reports/complaints?month=2021-03&office=OB").status_code == 404
+    assert api(world.staff).get("/reports/complaints?month=2021-13").status_code == 422

@@ -290,3 +290,65 @@ def monthly(args):
         raise ValidationFailed({"month": [str(error)]}) from None
     # The JSON of ``flask report monthly --format json``.
     return current_app.response_class(monthly_json(summary), mimetype="application/json")
+
+
+# --- the monthly complaint return ------------------------------------------------------------
+
+
+class ComplaintReturnArgs(ma.Schema):
+    month = Text(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{4}-\d{2}$"),
+        doc={"pattern": r"^\d{4}-\d{2}$", "example": "2021-03"},
+    )
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "Office code: that office with its branches; default your whole scope."},
+    )
+
+
+class ComplaintReturnRowSchema(ma.Schema):
+    item = ma.fields.String(required=True, metadata={"enum": ["2.1a", "2.1b", "2.1c", "2.1d"]})
+    category = ma.fields.String(required=True, allow_none=True)
+    urgent_only = ma.fields.Boolean(required=True)
+    limit_days = ma.fields.Integer(required=True, allow_none=True)
+    limit_hours = ma.fields.Integer(required=True, allow_none=True)
+    target_pct = ma.fields.Float(required=True)
+    month = ma.fields.Nested(ComplaintCellSchema, required=True)
+
+
+class CustomerGroupSchema(ma.Schema):
+    tier = ma.fields.String(required=True, allow_none=True, metadata={"description": "null: not a key account."})
+    month = ma.fields.Nested(ComplaintCellSchema, required=True)
+
+
+class ComplaintReturnSchema(ma.Schema):
+    """The monthly complaint return of SPEC section 8, as of the month's last day."""
+
+    report = ma.fields.String(required=True, metadata={"enum": ["complaints"]})
+    month = ma.fields.String(required=True)
+    as_of = ma.fields.String(required=True, metadata={"format": "date"})
+    scope = ma.fields.String(required=True)
+    received = ma.fields.Integer(required=True)
+    closed = ma.fields.Integer(required=True)
+    open_at_month_end = ma.fields.Integer(required=True)
+    rows = ma.fields.List(ma.fields.Nested(ComplaintReturnRowSchema), required=True)
+    customer_groups = ma.fields.List(ma.fields.Nested(CustomerGroupSchema), required=True)
+
+
+@blp.route("/complaints", methods=["GET"])
+@requires("reports.monthly")
+@blp.arguments(ComplaintReturnArgs, location="query")
+@blp.response(200, ComplaintReturnSchema)
+@may_answer(404)
+def complaint_return(args):
+    """The monthly complaint return of ``month`` (YYYY-MM) for your scope or one office in it."""
+    from kamcrm.compliance.complaints import monthly_complaint_return
+    from kamcrm.periods import parse_month
+
+    try:
+        year, number = parse_month(args["month"])
+    except ValueError as error:
+        raise ValidationFailed({"month": [str(error)]}) from None
+    scope = scope_for(caller(), args.get("office"))
+    return monthly_complaint_return(year, number, scope)
