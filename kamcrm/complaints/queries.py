@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
-from kamcrm.accounts.models import Account
+from kamcrm.accounts.models import TIERS, Account
 from kamcrm.accounts.queries import tier_on
 from kamcrm.complaints.models import Complaint
 from kamcrm.complaints.targets import ComplaintTargets, complaint_targets
@@ -325,6 +325,17 @@ def overdue_filter(statement: sa.Select, today: date | None = None) -> sa.Select
 # --- the CR2 figures (SPEC section 8), set-based ------------------------------------------------
 
 
+def _status_code(measure: Measure, applies=None) -> sa.ColumnElement:
+    """0 met, 1 missed, 2 pending, NULL when the row's limit does not apply (``applies``)."""
+    whens = [] if applies is None else [(sa.not_(applies), None)]
+    whens += [(measure.met, 0), (sa.or_(measure.closed, measure.past), 1)]
+    return sa.case(*whens, else_=2)
+
+
+_STATUS_CODES = {MET: 0, MISSED: 1, PENDING: 2}
+_ITEMS = ("2.1a", "2.1b", "2.1c", "2.1d")
+
+
 def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: list[date], *,
                  start: date | None = None, by_tier: bool = False) -> dict:
     """Return the raw counts of plan 2.1 for complaints received from Jan 1 of the targets'
@@ -335,11 +346,17 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
     Jan 1) is the first day received counted. With ``by_tier`` the answer also holds
     ``(end, ("tier", tier))``: the 2.1a total of the complaints whose account held ``tier``
     on the day received (None: no key account), the monthly return's customer groups.
+
+    Each complaint's status against each item's limit is worked out once, in the inner
+    query, as a small number; the outer one counts them per category, tier and the first
+    column the complaint falls in, and the columns are summed here (each column holds the
+    ones before it).
     """
     if not ends:
         return {}
+    ends = sorted(ends)
     start = start or date(targets.year, 1, 1)
-    base = (
+    inner = (
         sa.select(
             Complaint.category,
             Complaint.urgent,
@@ -352,54 +369,58 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
             tier_when_received().label("tier"),
         )
         .where(Complaint.received_on.between(start, max(ends)), scope.covers(Complaint.office_id))
-        .cte("received")
-        .prefix_with("MATERIALIZED")
+        .subquery("received")
     )
-    counted = sa.and_(base.c.excluded.is_(None))
-    measures = {"2.1a": measure_by_category(targets, as_of, base.c, base.c.tier)}
+    measures = {"2.1a": measure_by_category(targets, as_of, inner.c, inner.c.tier)}
     for item in ("2.1b", "2.1c", "2.1d"):
         target = targets.item(item)
-        measures[item] = measure_fixed(Limit(target.limit_days, target.limit_hours), as_of, base.c)
-    columns = []
-    for i, end in enumerate(ends):
-        in_column = base.c.received_on <= end
-        columns.append(sa.func.count().filter(sa.and_(in_column, base.c.excluded.is_not(None))).label(f"x{i}"))
-        columns.append(sa.func.count().filter(
-            sa.and_(in_column, base.c.excluded.is_not(None), base.c.urgent.is_(True))).label(f"xu{i}"))
-        for item, measure in measures.items():
-            chosen = [in_column, counted]
-            if targets.item(item).urgent_only:
-                chosen.append(base.c.urgent.is_(True))
-            for status in (MET, MISSED, PENDING):
-                columns.append(
-                    sa.func.count().filter(sa.and_(*chosen, getattr(measure, status))).label(f"{item}_{status}_{i}")
-                )
-    rows = db.session.execute(
-        sa.select(base.c.category, base.c.tier, *columns).group_by(base.c.category, base.c.tier)
-    ).mappings().all()
+        measures[item] = measure_fixed(Limit(target.limit_days, target.limit_hours), as_of, inner.c)
+    known = inner.c.category.in_(targets.category_codes)
+    bucket = sa.case(*((inner.c.received_on <= end, i) for i, end in enumerate(ends)), else_=None)
+    statuses = sa.select(
+        inner.c.category,
+        inner.c.tier,
+        bucket.label("bucket"),
+        inner.c.urgent,
+        inner.c.excluded.is_not(None).label("is_excluded"),
+        _status_code(measures["2.1a"], known).label("s_2.1a"),
+        *(_status_code(measures[item]).label(f"s_{item}") for item in ("2.1b", "2.1c", "2.1d")),
+    ).subquery("statuses")
+    counted = statuses.c.is_excluded.is_(False)
+    columns = [
+        sa.func.count().filter(statuses.c.is_excluded.is_(True)).label("x"),
+        sa.func.count().filter(statuses.c.is_excluded.is_(True), statuses.c.urgent.is_(True)).label("xu"),
+    ]
+    for item in _ITEMS:
+        chosen = [counted] + ([statuses.c.urgent.is_(True)] if targets.item(item).urgent_only else [])
+        for status, code in _STATUS_CODES.items():
+            columns.append(sa.func.count().filter(*chosen, statuses.c[f"s_{item}"] == code)
+                           .label(f"{item}_{status}"))
+    groups = (statuses.c.category, statuses.c.tier, statuses.c.bucket)
+    rows = db.session.execute(sa.select(*groups, *columns).group_by(*groups)).mappings().all()
+
+    def empty() -> dict:
+        return {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0}
+
     found: dict = {}
     for i, end in enumerate(ends):
-        totals = {item: {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0} for item in ("2.1b", "2.1c", "2.1d")}
-        for code in targets.category_codes:
-            found[(end, code)] = {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0}
-        for row in rows:
-            if row["category"] in targets.category_codes:
-                cell = found[(end, row["category"])]
-                cell["excluded"] += row[f"x{i}"]
-                for status in (MET, MISSED, PENDING):
-                    cell[status] += row[f"2.1a_{status}_{i}"]
-            for item in totals:
-                totals[item]["excluded"] += row[f"xu{i}"] if targets.item(item).urgent_only else row[f"x{i}"]
-                for status in (MET, MISSED, PENDING):
-                    totals[item][status] += row[f"{item}_{status}_{i}"]
-        for item, cell in totals.items():
-            found[(end, item)] = cell
+        for key in (*targets.category_codes, "2.1b", "2.1c", "2.1d"):
+            found[(end, key)] = empty()
         if by_tier:
-            for row in rows:
-                if row["category"] not in targets.category_codes:
-                    continue
-                cell = found.setdefault((end, ("tier", row["tier"])), {"excluded": 0, MET: 0, MISSED: 0, PENDING: 0})
-                cell["excluded"] += row[f"x{i}"]
+            for tier in (*TIERS, None):
+                found[(end, ("tier", tier))] = empty()
+        for row in rows:
+            if row["bucket"] is None or row["bucket"] > i:
+                continue
+            cells = []
+            if row["category"] in targets.category_codes:
+                cells.append((found[(end, row["category"])], "2.1a", row["x"]))
+                if by_tier:
+                    cells.append((found.setdefault((end, ("tier", row["tier"])), empty()), "2.1a", row["x"]))
+            for item in ("2.1b", "2.1c", "2.1d"):
+                cells.append((found[(end, item)], item, row["xu"] if targets.item(item).urgent_only else row["x"]))
+            for cell, item, excluded in cells:
+                cell["excluded"] += excluded
                 for status in (MET, MISSED, PENDING):
-                    cell[status] += row[f"2.1a_{status}_{i}"]
+                    cell[status] += row[f"{item}_{status}"]
     return found
