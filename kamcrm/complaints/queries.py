@@ -366,7 +366,10 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
             Complaint.days_to_close,
             Complaint.micros_to_close,
             Complaint.excluded,
-            tier_when_received().label("tier"),
+            # Read only when something depends on it: a year without (category, tier) limits
+            # measures every complaint by its category alone.
+            (sa.case((Complaint.account_id.is_not(None), tier_when_received()), else_=None)
+             if targets.tier_limits or by_tier else sa.null()).label("tier"),
         )
         .where(Complaint.received_on.between(start, max(ends)), scope.covers(Complaint.office_id))
         .subquery("received")
