@@ -36,3 +36,8 @@ REASON = 1000  # why a closed quarter's activity changes, why an import is run
 #: The highest page number a list answers: no list is that long, and a page beyond it would
 #: overflow the database's OFFSET (SQLite's integers end at 2**63).
 MAX_PAGE = 1_000_000
+
+# Complaints (SPEC section 8).
+COMPLAINT_REF = 100
+COMPLAINT_SUMMARY = 4000
+COMPLAINT_RESOLUTION = 4000

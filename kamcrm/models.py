@@ -2,6 +2,12 @@
 from kamcrm.accounts.models import Account, ContactPerson, TierAssignment  # noqa: F401
 from kamcrm.activities.models import Activity, FollowUp  # noqa: F401
 from kamcrm.audit.models import AuditEntry  # noqa: F401
+from kamcrm.complaints.models import (  # noqa: F401
+    Complaint,
+    ComplaintCategory,
+    ComplaintItemTarget,
+    ComplaintTierLimit,
+)
 from kamcrm.compliance.models import (  # noqa: F401
     ExecutiveVisitQuota,
     FrequencyRule,

@@ -112,6 +112,27 @@ class Factories:
         db.session.flush()
         return row
 
+    def complaint(self, office: Office | None = None, account: Account | None = None, *,
+                  category: str = "OTHER", received_at: datetime | str = "2021-02-01T09:00:00+07:00",
+                  closed_at: datetime | str | None = None, resolution: str | None = None, **fields):
+        """Record a complaint through the operation (it works out the day and the close's measures)."""
+        from kamcrm.complaints.operations import create_complaint
+
+        row = {
+            "ref": fields.pop("ref", f"CMP{next(_sequence):06d}"),
+            "category": category,
+            "received_at": received_at,
+            "closed_at": closed_at,
+            "resolution": resolution or ("fixed" if closed_at else None),
+            **fields,
+        }
+        if account is not None:
+            row["account_no"] = account.account_no
+        if office is not None:
+            row["office_code"] = office.code
+        elif account is None:
+            row["office_code"] = self.office().code
+        return create_complaint(row, None)
 
 def sign_in(client, user: User) -> str:
     """Sign ``client`` in as ``user`` exactly as the login page leaves it; return the secret.

@@ -49,7 +49,7 @@ def test_a_real_cr2_answer_matches_the_document(cr2_validator, cr2_answer):
     assert list(cr2_validator.iter_errors(cr2_answer)) == []
 
 
-@pytest.mark.parametrize("section", ["rules", "executive_visits", "counts"])
+@pytest.mark.parametrize("section", ["rules", "executive_visits", "counts", "complaints"])
 @pytest.mark.parametrize("cell", [{"unexpected": 1}, {}], ids=["unknown-field", "empty"])
 def test_a_cr2_cell_that_is_not_its_model_is_refused_by_the_document(cr2_validator, cr2_answer, section, cell):
     broken = copy.deepcopy(cr2_answer)

@@ -25,6 +25,7 @@ MISSING = {
     "follow_up_id": "999999",
     "code": "ZZ",
     "username": "nobody",
+    "ref": "CMP-404",
 }
 #: URL parameters that name no record of anyone's scope.
 UNSCOPED = {
@@ -46,6 +47,9 @@ BODIES = {
     ("POST", "/activities/<activity_id>/follow-ups/<follow_up_id>/complete"): {},
     ("PATCH", "/offices/<code>"): {"name": "X"},
     ("PATCH", "/users/<username>"): {"full_name": "X"},
+    ("PATCH", "/complaints/<ref>"): {"summary": "x"},
+    ("POST", "/complaints/<ref>/close"): {"resolution": "fixed"},
+    ("POST", "/complaints/<ref>/reopen"): None,
 }
 #: Routes without a record in the URL, and the test below that covers each.
 COVERED_ELSEWHERE = {
@@ -54,6 +58,8 @@ COVERED_ELSEWHERE = {
     ("GET", "/activities"): "test_lists_leave_other_offices_out",
     ("POST", "/activities"): "test_writes_into_another_office_are_refused",
     ("POST", "/activities/bulk"): "test_writes_into_another_office_are_refused",
+    ("GET", "/complaints"): "test_lists_leave_other_offices_out",
+    ("POST", "/complaints"): "test_writes_into_another_office_are_refused",
     ("GET", "/offices"): "test_lists_leave_other_offices_out",
     ("POST", "/offices"): "test_region_wide_routes_refuse_a_kamr",
     ("GET", "/users"): "test_region_wide_routes_refuse_a_kamr",
@@ -61,6 +67,7 @@ COVERED_ELSEWHERE = {
     ("GET", "/reports/cr2"): "test_reports_count_only_the_callers_scope",
     ("GET", "/reports/due"): "test_reports_count_only_the_callers_scope",
     ("GET", "/reports/monthly"): "test_reports_count_only_the_callers_scope",
+    ("GET", "/reports/complaints"): "test_the_monthly_complaint_return_answers_for_the_callers_scope",
     # The year's targets are the region's, not an office's: readable by all, changed by staff.
     ("GET", "/targets/<year>"): "test_region_wide_routes_refuse_a_kamr",
     ("DELETE", "/targets/<year>"): "test_region_wide_routes_refuse_a_kamr",
@@ -104,6 +111,7 @@ def office_a_records(world, make):
     contact = make.contact(world.account_a)
     follow_up = FollowUp(activity=activity, action="Call back", due_on=date(2021, 2, 15))
     db.session.add(follow_up)
+    make.complaint(world.office_a, ref="CA-1", received_at="2021-02-01T09:00:00+07:00")
     db.session.commit()
     return {
         "account_no": "A-0001",
@@ -112,6 +120,7 @@ def office_a_records(world, make):
         "follow_up_id": str(follow_up.id),
         "code": "OA",
         "username": "kamr.a",
+        "ref": "CA-1",
         **UNSCOPED,
     }
 
@@ -136,6 +145,10 @@ KEYED_ROUTES = [
     ("PATCH", "/offices/<code>"),
     ("GET", "/users/<username>"),
     ("PATCH", "/users/<username>"),
+    ("GET", "/complaints/<ref>"),
+    ("PATCH", "/complaints/<ref>"),
+    ("POST", "/complaints/<ref>/close"),
+    ("POST", "/complaints/<ref>/reopen"),
 ]
 
 
@@ -176,6 +189,9 @@ def test_lists_leave_other_offices_out(api, world, office_a_records):
 
     accounts = stranger.get("/accounts?per_page=100").get_json()["items"]
     activities = stranger.get("/activities?per_page=100").get_json()["items"]
+    complaints = stranger.get("/complaints?per_page=100").get_json()["items"]
+    assert complaints == []
+    assert stranger.get("/complaints?account_no=A-0001").get_json()["items"] == []
     offices = stranger.get("/offices?per_page=100").get_json()["items"]
 
     assert [item["account_no"] for item in accounts] == ["B-0001"]
@@ -193,6 +209,7 @@ def test_naming_another_office_in_a_filter_answers_404(api, world, query):
 
     assert stranger.get(f"/accounts?{query}").status_code == 404
     assert stranger.get(f"/activities?{query}").status_code == 404
+    assert stranger.get(f"/complaints?{query}").status_code == 404
 
 
 def test_writes_into_another_office_are_refused(api, world):
@@ -210,6 +227,11 @@ def test_writes_into_another_office_are_refused(api, world):
         "items.0.account_no": ["No account has the number 'A-0001'."]
     }
     assert account.status_code == 403
+    on_account = stranger.post("/complaints", json={"ref": "N-1", "account_no": "A-0001", "category": "OTHER"})
+    in_office = stranger.post("/complaints", json={"ref": "N-2", "office_code": "OA", "category": "OTHER"})
+    assert (on_account.status_code, on_account.get_json()["errors"]) == (
+        422, {"account_no": ["unknown account 'A-0001'"]})
+    assert (in_office.status_code, in_office.get_json()["errors"]) == (422, {"office_code": ["unknown office 'OA'"]})
 
 
 def test_region_wide_routes_refuse_a_kamr(api, world):

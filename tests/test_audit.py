@@ -131,14 +131,19 @@ def world(make):
     activity = make.activity(account, performed_by=kamr, activity_date=date(2026, 1, 5))
     contact = make.contact(account)
     follow_up = add_follow_up(activity, {"action": "send quote", "due_on": "2026-02-01"}, actor=admin)
+    complaint = make.complaint(office, ref="C-1", received_at="2026-01-05T09:00:00+07:00")
+    closed = make.complaint(office, ref="C-2", received_at="2026-01-05T09:00:00+07:00",
+                            closed_at="2026-01-06T09:00:00+07:00")
     return {"office": office, "admin": admin, "kamr": kamr, "account": account,
-            "activity": activity, "contact": contact, "follow_up": follow_up}
+            "activity": activity, "contact": contact, "follow_up": follow_up,
+            "complaint": complaint, "closed_complaint": closed}
 
 
 def _sweep():
     """(operation name, call, entity and action the log must show)."""
     from kamcrm.accounts import operations as accounts
     from kamcrm.activities import operations as activities
+    from kamcrm.complaints import operations as complaints
     from kamcrm.compliance import operations as compliance
     from kamcrm.org import auth, operations as org, tokens
     from kamcrm.reports import closing
@@ -170,6 +175,16 @@ def _sweep():
         ("set_quota", lambda w: compliance.set_quota(2026, "office_manager", 5, w["admin"]), "executive_visit_quotas", "update"),
         ("set_planned", lambda w: compliance.set_planned(2026, "STAR", 100, w["admin"]), "planned_populations", "update"),
         ("reset_year", lambda w: (compliance.materialise_year(2026, None), compliance.reset_year(2026, w["admin"])), "year_targets", "delete"),
+        ("create_complaint", lambda w: complaints.create_complaint({"ref": "C-3", "office_code": "CBI", "category": "OTHER"}, w["kamr"], now=now), "complaints", "create"),
+        ("update_complaint", lambda w: complaints.update_complaint(w["complaint"], {"summary": "x"}, w["kamr"], now=now), "complaints", "update"),
+        ("close_complaint", lambda w: complaints.close_complaint(w["complaint"], "fixed", w["kamr"], now=now), "complaints", "close"),
+        ("reopen_complaint", lambda w: complaints.reopen_complaint(w["closed_complaint"], w["kamr"], now=now), "complaints", "reopen"),
+        ("reassign_complaint", lambda w: complaints.reassign_complaint(w["complaint"], "kamr1", w["admin"], now=now), "complaints", "update"),
+        ("exclude_complaint", lambda w: complaints.exclude_complaint(w["complaint"], "duplicate", w["admin"], now=now), "complaints", "update"),
+        ("materialise_complaint_year", lambda w: complaints.materialise_complaint_year(2026, w["admin"]), "complaint_targets", "create"),
+        ("set_category_limit", lambda w: complaints.set_category_limit(2026, "OTHER", 10, w["admin"]), "complaint_categories", "update"),
+        ("set_tier_limit", lambda w: complaints.set_tier_limit(2026, "OTHER", "STAR", 5, w["admin"]), "complaint_tier_limits", "update"),
+        ("set_item_target", lambda w: complaints.set_item_target(2026, "2.1d", target_pct=75, actor=w["admin"]), "complaint_item_targets", "update"),
         ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
         ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),
     ]

@@ -205,3 +205,17 @@ def test_cli_reset(runner, app_ctx):
     result = runner.invoke(args=["targets", "reset", "--year", "2024"])
     assert result.exit_code == 0 and "defaults again" in result.output
     assert stored_rows(2024) == 0
+
+
+def test_cli_sets_and_shows_a_years_complaint_limits_and_targets(runner, app_ctx):
+    result = runner.invoke(args=[
+        "targets", "set", "--year", "2022", "--complaint-limit", "METER_BILLING=10",
+        "--complaint-tier-limit", "METER_BILLING:STRATEGIC=5", "--complaint-target", "2.1d=75",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "METER_BILLING     10 d  (STRATEGIC 5 d)" in result.output
+    shown = json.loads(runner.invoke(args=["targets", "show", "--year", "2022", "--format", "json"]).output)
+    assert shown["complaints"]["tier_limits"] == [{"category": "METER_BILLING", "tier": "STRATEGIC", "limit_days": 5}]
+    assert shown["complaints"]["items"][3] == {"item": "2.1d", "limit_days": 15, "limit_hours": None, "target_pct": 75.0}
+    bad = runner.invoke(args=["targets", "set", "--year", "2022", "--complaint-tier-limit", "WEATHER:STAR=3"])
+    assert bad.exit_code != 0 and "nothing was changed" in bad.output

@@ -32,12 +32,32 @@ def report(make):
         account = make.account(office=office, tier="STREAMLINE")
         make.activity(account, "EXV", date(2021, 3, 1), performed_by=manager, exec_role="office_manager")
     make.activity(done, "BOI", date(2021, 5, 1))
+    make.complaint(office, category="METER_BILLING", received_at="2021-02-01T09:00:00+07:00",
+                   closed_at="2021-02-04T09:00:00+07:00")
+    make.complaint(office, category="METER_BILLING", received_at="2021-06-25T09:00:00+07:00")
     assert region.code == "R2"
     return cr2_report(2021, AS_OF, office_scope("CBI"))
 
 
 def test_items_in_the_form_order(report):
-    assert [item.number for item in cr2_items(report)] == ["1.1.1", "1.1.2", "1.1.3", "1.2", "1.3", "1.5"]
+    items = cr2_items(report)
+    assert [item.number for item in items] == [
+        "1.1.1", "1.1.2", "1.1.3", "1.2", "1.3", "1.5", "2.1a", "2.1b", "2.1c", "2.1d",
+    ]
+    assert [item.plan_heading is not None for item in items].index(True) == 6  # plan 2 opens at 2.1a
+
+
+def test_complaint_cells_mark_met_and_pending_as_provisional(report):
+    by_category = next(item for item in cr2_items(report) if item.number == "2.1a")
+    meter = by_category.lines[2]
+    assert meter.plan == "ด้านการจดหน่วยและแจ้งค่าไฟฟ้า ภายใน 15 วัน (ร้อยละ 85)"
+    assert meter.cells[0].lines == ["แล้วเสร็จภายในกำหนด 1 จาก 1 เรื่อง", "ร้อยละ 100.00 ✓ ผ่านเป้าหมาย"]
+    assert meter.cells[0].state == "met"
+    assert meter.cells[1].lines == [
+        "แล้วเสร็จภายในกำหนด 1 จาก 1 เรื่อง", "ร้อยละ 100.00 ✓ ผ่านเป้าหมาย", "รอผล 1 เรื่อง (ผลเบื้องต้น)",
+    ]
+    assert meter.cells[2].lines == ["—"]
+    assert by_category.lines[0].cells[0].state == "neutral"  # no power-quality complaint
 
 
 def test_result_cells_show_figures_and_verdict(report):
@@ -63,6 +83,7 @@ def test_html_has_the_form(report):
         assert heading in html
     assert "ข้อมูล ณ วันที่ 30 มิถุนายน 2564" in html
     assert "5 กรกฎาคม 2564 เวลา 10:15 น." in html
+    assert "แผนงานที่ 2 การบริหารจัดการข้อร้องเรียน" in html and "รอผล 1 เรื่อง (ผลเบื้องต้น)" in html
     assert "size: A4 landscape" in html
     assert FONT_DIR.as_uri() in html  # the shipped font, never a remote one
     # The charts' SVG namespace is a name, not an address anything fetches.
@@ -90,6 +111,9 @@ def test_xlsx_holds_the_thai_headings_and_figures(report):
     data = [row for row in book["ข้อมูล"].iter_rows(values_only=True)]
     assert ("1.1.1", "FMS", "STRATEGIC", "Q1", 2, 1, 50.0, 100.0, False, None, None) in data
     assert ("1.5", "BOI", None, "Q1-2", 1, 1, None, None, None, None, None) in data
+    assert any(text.startswith("แผนงานที่ 2 การบริหารจัดการข้อร้องเรียน") for text in texts)
+    assert "แล้วเสร็จภายในกำหนด 1 จาก 1 เรื่อง\nร้อยละ 100.00 ✓ ผ่านเป้าหมาย\nรอผล 1 เรื่อง (ผลเบื้องต้น)" in texts
+    assert ("2.1a", "complaints", "METER_BILLING", "Q1-2", 1, 1, 100.0, 85.0, True, None, None) in data
 
 
 def test_xlsx_colours_met_and_missed_cells(report):
@@ -110,6 +134,7 @@ def test_pdf_is_a_pdf_with_thai_text(report, tmp_path):
     assert "ไตรมาสที่ 1-2/2564" in text
     assert "ข้อมูล ณ วันที่ 30 มิถุนายน 2564" in text
     assert "ร้อยละ 50.00" in text
+    assert "แผนงานที่ 2" in text and "ผลเบื้องต้น" in text
 
 
 def test_pdf_embeds_the_shipped_font(report, tmp_path):

@@ -125,3 +125,27 @@ def test_the_accounts_page_and_the_api_list_the_same_accounts(office, accounts_o
 
     assert _page_accounts(client, **query) == expected
     assert _api_accounts(client, api_token_for(staff), **api_query) == expected
+
+
+@pytest.mark.parametrize("days_ago, overdue", [(21, True), (20, False), (0, False)])
+def test_the_pages_the_api_and_the_cr2_agree_on_which_complaints_are_overdue(
+        office, make, client, login_as, api_token_for, days_ago, overdue):
+    from datetime import time, timedelta
+
+    from kamcrm.compliance.engine import cr2_report
+    from kamcrm.extensions import db
+    from kamcrm.periods import bangkok_today
+
+    today = bangkok_today()
+    received = datetime.combine(today - timedelta(days=days_ago), time(0, 1), BANGKOK)
+    make.complaint(office["office"], ref="OVR-1", category="OTHER", received_at=received.isoformat())  # 20 days
+    db.session.commit()
+    token = api_token_for(office["manager"])
+    api = client.get("/api/v1/complaints?overdue=true", headers={"Authorization": f"Bearer {token}"})
+    in_api = [item["ref"] for item in api.get_json()["items"]] == ["OVR-1"]
+    login_as(office["manager"])
+    in_page = 'href="/complaints/OVR-1"' in client.get("/complaints?view=overdue").get_data(as_text=True)
+    row = next(r for r in cr2_report(today.year, today, office_scope("CBI"))["complaints"]
+               if r["item"] == "2.1a" and r["category"] == "OTHER")
+    cell = [c for c in row["cumulative"].values() if c is not None][-1]
+    assert (in_api, in_page, cell["missed"] == 1) == (overdue, overdue, overdue)

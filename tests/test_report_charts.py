@@ -96,7 +96,9 @@ def test_the_cr2_pdf_draws_the_bars_and_the_coverage_chart(cr2_of_an_office, tmp
     pages = pdf_pages(content)
 
     assert "FMS Strategic" in text and "50 / 100%" in text  # the chart's labels, as text
-    assert len(pages) == text.count("\f") == 3  # the chart fits under the form
+    # The chart follows the form: plan 1 on three pages, then plan 2's rows (SPEC section 8).
+    assert len(pages) == text.count("\f") == 5
+    assert text.index("แผนงานที่ 2") < text.index("FMS Strategic")
     # 50% is "below" its target: the bar's red is drawn (the cell's own text is darker).
     assert pixels_of(pages, charts.COLOURS["below"]) > 100
 

@@ -50,6 +50,7 @@ SCOPED = {
     "username": REGION_ROLES,
     "user_id": REGION_ROLES,
     "token_id": ("admin",),  # another user's token: only token managers see it
+    "ref": REGION_ROLES,  # a complaint, by its handling office
 }
 
 
@@ -100,7 +101,9 @@ def world(make):
         activity = make.activity(account, performed_by=owner, activity_date=date(2021, 2, 1))
         contact = make.contact(account)
         follow_up = add_follow_up(activity, {"action": "send a quote", "due_on": "2021-03-01"})
+        complaint = make.complaint(office, closed_at="2021-02-02T09:00:00+07:00")
         sides[name] = {
+            "ref": complaint.ref,
             "account_no": account.account_no, "activity_id": activity.id, "contact_id": contact.id,
             "follow_up_id": follow_up.id, "code": office.code, "office_code": office.code,
             "username": owner.username, "user_id": owner.id,

@@ -135,3 +135,33 @@ def test_the_command_never_adds_the_demo_to_a_database_with_offices(make, runner
     result = runner.invoke(args=["seed", "demo", *options])
     assert (result.exit_code, words in result.output) == (exit_code, True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Office)) == 1
+
+
+def test_the_demo_region_has_a_realistic_year_of_complaints(app_ctx):
+    from kamcrm.complaints.models import Complaint
+    from kamcrm.compliance.engine import cr2_report
+    from kamcrm.org.scope import office_scope, region_scope
+    from kamcrm.seed.demo import load_region
+
+    today = date(2026, 11, 24)
+    result = seed_demo(today, passwords=False, close_quarters=False)
+    assert result.counts["complaints"] > 1000
+
+    def count(*conditions):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Complaint).where(*conditions))
+
+    assert count(Complaint.urgent.is_(True), Complaint.channel == "chat") > 10
+    assert count(Complaint.excluded == "misconduct") > 10
+    assert count(Complaint.closed_at.is_(None)) > 0
+    report = cr2_report(2026, today, region_scope())
+    total = next(r for r in report["complaints"] if r["item"] == "2.1a" and r["category"] is None)
+    assert total["cumulative"]["Q1-4"]["received"] > 500
+    data = load_region()
+    slow = next(o["code"] for o in data["offices"] if o.get("behind"))
+    fast = next(o["code"] for o in data["offices"] if not o.get("behind"))
+
+    def pct(code):
+        rows = cr2_report(2026, today, office_scope(code))["complaints"]
+        return next(r for r in rows if r["item"] == "2.1a" and r["category"] is None)["cumulative"]["Q1-4"]["pct"]
+
+    assert pct(slow) < pct(fast)  # some offices are slow

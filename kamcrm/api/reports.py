@@ -108,8 +108,31 @@ class CountRowSchema(ma.Schema):
     )
 
 
+class ComplaintCellSchema(ma.Schema):
+    received = ma.fields.Integer(required=True)
+    excluded = ma.fields.Integer(required=True)
+    met = ma.fields.Integer(required=True)
+    missed = ma.fields.Integer(required=True)
+    pending = ma.fields.Integer(required=True)
+    pct = ma.fields.Float(required=True, allow_none=True)
+    target_met = ma.fields.Boolean(required=True, allow_none=True)
+    final = ma.fields.Boolean(required=True, metadata={"description": "No complaint is pending."})
+
+
+class ComplaintRowSchema(ma.Schema):
+    item = ma.fields.String(required=True, metadata={"enum": ["2.1a", "2.1b", "2.1c", "2.1d"]})
+    category = ma.fields.String(required=True, allow_none=True)
+    urgent_only = ma.fields.Boolean(required=True)
+    limit_days = ma.fields.Integer(required=True, allow_none=True)
+    limit_hours = ma.fields.Integer(required=True, allow_none=True)
+    target_pct = ma.fields.Float(required=True)
+    cumulative = ma.fields.Nested(
+        _cumulative(ComplaintCellSchema, "ComplaintCumulativeSchema"), required=True
+    )
+
+
 class Cr2Schema(ma.Schema):
-    """The CR2 report of SPEC section 7."""
+    """The CR2 report of SPEC sections 7 and 8."""
 
     report = ma.fields.String(required=True, metadata={"enum": ["CR2"]})
     year = ma.fields.Integer(required=True)
@@ -118,6 +141,8 @@ class Cr2Schema(ma.Schema):
     rules = ma.fields.List(ma.fields.Nested(RuleRowSchema), required=True)
     executive_visits = ma.fields.List(ma.fields.Nested(VisitRowSchema), required=True)
     counts = ma.fields.List(ma.fields.Nested(CountRowSchema), required=True)
+    complaints = ma.fields.List(ma.fields.Nested(ComplaintRowSchema), required=True,
+                                metadata={"description": "CR2 plan 2.1 (SPEC section 8)."})
 
 
 @blp.route("/cr2", methods=["GET"])
@@ -265,3 +290,65 @@ def monthly(args):
         raise ValidationFailed({"month": [str(error)]}) from None
     # The JSON of ``flask report monthly --format json``.
     return current_app.response_class(monthly_json(summary), mimetype="application/json")
+
+
+# --- the monthly complaint return ------------------------------------------------------------
+
+
+class ComplaintReturnArgs(ma.Schema):
+    month = Text(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{4}-\d{2}$"),
+        doc={"pattern": r"^\d{4}-\d{2}$", "example": "2021-03"},
+    )
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "Office code: that office with its branches; default your whole scope."},
+    )
+
+
+class ComplaintReturnRowSchema(ma.Schema):
+    item = ma.fields.String(required=True, metadata={"enum": ["2.1a", "2.1b", "2.1c", "2.1d"]})
+    category = ma.fields.String(required=True, allow_none=True)
+    urgent_only = ma.fields.Boolean(required=True)
+    limit_days = ma.fields.Integer(required=True, allow_none=True)
+    limit_hours = ma.fields.Integer(required=True, allow_none=True)
+    target_pct = ma.fields.Float(required=True)
+    month = ma.fields.Nested(ComplaintCellSchema, required=True)
+
+
+class CustomerGroupSchema(ma.Schema):
+    tier = ma.fields.String(required=True, allow_none=True, metadata={"description": "null: not a key account."})
+    month = ma.fields.Nested(ComplaintCellSchema, required=True)
+
+
+class ComplaintReturnSchema(ma.Schema):
+    """The monthly complaint return of SPEC section 8, as of the month's last day."""
+
+    report = ma.fields.String(required=True, metadata={"enum": ["complaints"]})
+    month = ma.fields.String(required=True)
+    as_of = ma.fields.String(required=True, metadata={"format": "date"})
+    scope = ma.fields.String(required=True)
+    received = ma.fields.Integer(required=True)
+    closed = ma.fields.Integer(required=True)
+    open_at_month_end = ma.fields.Integer(required=True)
+    rows = ma.fields.List(ma.fields.Nested(ComplaintReturnRowSchema), required=True)
+    customer_groups = ma.fields.List(ma.fields.Nested(CustomerGroupSchema), required=True)
+
+
+@blp.route("/complaints", methods=["GET"])
+@requires("reports.monthly")
+@blp.arguments(ComplaintReturnArgs, location="query")
+@blp.response(200, ComplaintReturnSchema)
+@may_answer(404)
+def complaint_return(args):
+    """The monthly complaint return of ``month`` (YYYY-MM) for your scope or one office in it."""
+    from kamcrm.compliance.complaints import monthly_complaint_return
+    from kamcrm.periods import parse_month
+
+    try:
+        year, number = parse_month(args["month"])
+    except ValueError as error:
+        raise ValidationFailed({"month": [str(error)]}) from None
+    scope = scope_for(caller(), args.get("office"))
+    return monthly_complaint_return(year, number, scope)

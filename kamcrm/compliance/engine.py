@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from kamcrm.accounts.models import Account
 from kamcrm.accounts.queries import active_on, tier_on, tiers_on
 from kamcrm.activities.models import Activity
+from kamcrm.compliance.complaints import complaint_rows
 from kamcrm.compliance.targets import COUNT_TYPES, RuleTarget, YearTargets, year_targets
 from kamcrm.db import set_local
 from kamcrm.extensions import db
@@ -428,7 +429,7 @@ def default_as_of(year: int, today: date | None = None) -> date:
 def cr2_report(
     year: int, as_of: date | None, scope: Scope, targets: YearTargets | None = None
 ) -> dict:
-    """Return the CR2 JSON of SPEC section 7 for ``year`` as of ``as_of`` within ``scope``.
+    """Return the CR2 JSON of SPEC sections 7 and 8 for ``year`` as of ``as_of`` within ``scope``.
 
     ``as_of`` None means today in Bangkok, capped at the year's end. Columns whose quarter
     starts after ``as_of`` are null.
@@ -486,6 +487,7 @@ def cr2_report(
         "rules": rules_json,
         "executive_visits": _executive_visits_json(scope, year, targets, live),
         "counts": _counts_json(scope, live),
+        "complaints": complaint_rows(scope, year, as_of, COLUMNS, ends),
     }
 
 

@@ -34,13 +34,15 @@ from kamcrm.accounts.models import Account, TierAssignment
 from kamcrm.activities import operations as activity_ops
 from kamcrm.quarters.locks import ACCOUNT_DATES, closed_quarter_refusal, closed_quarters
 from kamcrm.activities.models import Activity
+from kamcrm.complaints import operations as complaint_ops
+from kamcrm.complaints.models import Complaint
 from kamcrm.audit.operations import Change, record_many
 from kamcrm.errors import Forbidden, Message
 from kamcrm.extensions import db
 from kamcrm.lookups import Lookups, OfficeRef
 from kamcrm.org import operations as org_ops
 from kamcrm.activities.access import require_activity_change
-from kamcrm.org.access import account_change_refusals, office_ids_in_scope, performer_refusal
+from kamcrm.org.access import account_change_refusals, can, office_ids_in_scope, performer_refusal
 from kamcrm.org.models import Office, User
 from kamcrm.periods import bangkok_today, is_late_entry, quarter_of
 
@@ -796,8 +798,111 @@ def _activity_describer(numbers, usernames):
     return describe
 
 
+# --- complaints ------------------------------------------------------------------------------
+
+class ComplaintImporter(Importer):
+    """Complaints (SPEC section 8): rows are checked by the operations' own validator. A row
+    whose ref exists updates that complaint; the columns the file leaves out keep their
+    stored values, so each chunk reads the complaints its refs name before it validates."""
+
+    kind = "complaints"
+    columns = complaint_ops.COMPLAINT_FIELDS
+    required = ("ref", "category", "received_at")
+    #: Columns a row sets, besides ``ref`` (the key).
+    update_columns = ["office_id", "account_id", "category", "channel", "urgent", "received_at", "received_on",
+                      "closed_at", "days_to_close", "micros_to_close", "excluded", "summary", "resolution",
+                      "assigned_to_id"]
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.lookups = Lookups.load(offices=True, users=True, accounts=True)
+        self.targets_of = complaint_ops.targets_memo()
+
+    def check(self, line, raw):
+        errors: Errors = {}
+        ref = raw.get("ref")
+        ref = ref.strip() if isinstance(ref, str) else ref
+        if ref:
+            self.duplicate(ref, line, "ref", f"'{ref}'", errors)
+        if errors:
+            return errors
+        self.pending.append((line, raw))
+        return None
+
+    def _stored(self, refs: list[str]) -> dict[str, dict]:
+        """Return the stored complaints of ``refs`` as file rows, with their office id."""
+        office, account, user = (sa.orm.aliased(Office), sa.orm.aliased(Account), sa.orm.aliased(User))
+        query = (
+            sa.select(Complaint.ref, Complaint.office_id, office.code.label("office_code"), account.account_no,
+                      Complaint.category, Complaint.channel, Complaint.urgent, Complaint.received_at,
+                      Complaint.closed_at, Complaint.excluded, Complaint.summary, Complaint.resolution,
+                      user.username.label("assigned_to"))
+            .join(office, office.id == Complaint.office_id)
+            .outerjoin(account, account.id == Complaint.account_id)
+            .outerjoin(user, user.id == Complaint.assigned_to_id)
+            .where(Complaint.ref.in_(refs))
+        )
+        return {row.ref: dict(row._mapping) for row in db.session.execute(query)}
+
+    def flush(self, write):
+        pending, self.pending = self.pending, []
+        if not pending:
+            return []
+        context = self.context
+        refs = sorted({raw["ref"].strip() for _, raw in pending if isinstance(raw.get("ref"), str)})
+        stored = self._stored(refs)
+        errors: RowErrors = []
+        rows = []
+        for line, raw in pending:
+            old = stored.get(str(raw.get("ref")).strip())
+            merged = dict(raw)
+            if old is not None:
+                for name in self.columns:
+                    if name not in context.header:
+                        merged[name] = old[name]
+                if not self.sees(old["office_id"]):
+                    errors.append((line, "ref", Message("'%(ref)s' is the ref of a complaint outside your scope",
+                                                        ref=old["ref"])))
+                    continue
+            values, row_errors = complaint_ops.validate_complaint_row(
+                merged, self.lookups, now=context.now, targets_of=self.targets_of, office_ids=self.visible)
+            if context.actor is not None and not row_errors:
+                action = "complaints.create" if old is None else "complaints.edit"
+                if old is not None and (values["excluded"] != old["excluded"]):
+                    action = "complaints.exclude"
+                if not can(context.actor, action):
+                    row_errors["ref"] = [Message("Your role may not do this (%(action)s).", action=action)]
+            if row_errors:
+                errors.extend((line, field, message) for field, messages in row_errors.items() for message in messages)
+                continue
+            rows.append({**values, "recorded_by_id": getattr(context.actor, "id", None)})
+        if errors or not write:
+            return errors
+        codes = {ref.id: ref.code for ref in self.lookups.offices.values()}
+        numbers = {ref.id: ref.account_no for ref in self.lookups.accounts.values()}
+        usernames = {ref.id: ref.username for ref in self.lookups.users.values()}
+
+        def describe(name, value):
+            if name == "office_id":
+                return "office_code", codes.get(value)
+            if name == "account_id":
+                return "account_no", numbers.get(value)
+            if name == "assigned_to_id":
+                return "assigned_to", usernames.get(value)
+            if isinstance(value, datetime):
+                return name, value.astimezone(timezone.utc).isoformat()
+            if isinstance(value, date):
+                return name, value.isoformat()
+            return name, value
+
+        self.upsert(Complaint.__table__, ("ref",), rows, self.update_columns, entity="complaints",
+                    describe=describe, versioned=True)
+        return []
+
+
 #: The importer of each kind of file, by the KIND the command takes.
 IMPORTERS: dict[str, type[Importer]] = {
     importer.kind: importer
-    for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter)
+    for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter,
+                     ComplaintImporter)
 }

@@ -13,14 +13,18 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import render_template
+from sqlalchemy.orm import joinedload
 
 from kamcrm.accounts.models import Account
 from kamcrm.activities.models import Activity
 from kamcrm.activities.queries import is_late_entry, is_overdue_plan, open_follow_ups
+from kamcrm.complaints.models import Complaint
+from kamcrm.complaints.queries import due_soon_filter, is_overdue, open_years, times_left, with_tier
+from kamcrm.complaints.targets import complaint_targets
 from kamcrm.extensions import db
 from kamcrm.jobs.notify import JobOutput, Message, notify_once
 from kamcrm.org.models import Office, User
-from kamcrm.periods import BANGKOK, thai_date
+from kamcrm.periods import BANGKOK, bangkok_date, thai_date
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +107,13 @@ class Digest:
     overdue_follow_ups: list[dict] = field(default_factory=list)
     overdue_plans: list[dict] = field(default_factory=list)
     late_entries: list[dict] = field(default_factory=list)
+    #: Open complaints close to (or past) their time limit (SPEC section 8).
+    complaints: list[dict] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.due or self.overdue_follow_ups or self.overdue_plans or self.late_entries)
+        return not (self.due or self.overdue_follow_ups or self.overdue_plans or self.late_entries
+                    or self.complaints)
 
 
 def week_start(period_key: str) -> date:
@@ -152,7 +159,69 @@ def weekly_digests(period_key: str) -> list[Digest]:
             digests[reader].late_entries.append(_activity_item(row))
     for user_id, items in due_items(people, monday).items():
         digests[user_id].due.extend(items)
+    for row, item in complaints_due_soon(_bangkok_midnight(monday)):
+        for reader in readers(row):
+            digests[reader].complaints.append(item)
     return list(digests.values())
+
+
+def complaints_due_soon(now: datetime) -> list[tuple]:
+    """Return ``(row, item)`` for every open complaint close to or past its limit at ``now``
+    (``complaints.queries.is_due_soon``, the due list's rule), least time left first; the
+    row names who hears of it (the assigned user, the office)."""
+    statement = with_tier(due_soon_filter(sa.select(Complaint), now)).options(
+        joinedload(Complaint.office), joinedload(Complaint.account))
+    found = []
+    for complaint, left in times_left([(row[0], row[1]) for row in db.session.execute(statement)], now):
+        row = _Reader(complaint.assigned_to_id, complaint.office_id, complaint.office.parent_id)
+        found.append((row, {
+            "ref": complaint.ref, "category": complaint.category, "urgent": complaint.urgent,
+            "received_at": complaint.received_at.astimezone(BANGKOK),
+            "account_no": complaint.account.account_no if complaint.account else None,
+            "hours_left": None if left is None else int(left.total_seconds() // 3600),
+        }))
+    return sorted(found, key=lambda pair: (pair[1]["hours_left"] is None, pair[1]["hours_left"]))
+
+
+def send_complaint_breaches(period_key: str, now: datetime) -> JobOutput:
+    """Notify the office manager (of the handling office and of its parent) of each open
+    complaint past a limit: its 2.1a limit, or the urgent hours of 2.1b. Once per complaint
+    and limit: the subject names both, so later runs repeat nothing."""
+    today = bangkok_date(now)
+    managers_of = defaultdict(list)
+    for user_id, office_id in db.session.execute(
+        sa.select(User.id, User.office_id).where(User.active.is_(True), User.role == "office_manager")
+    ):
+        managers_of[office_id].append(user_id)
+    open_ones = sa.select(Complaint).where(Complaint.closed_at.is_(None))
+    years = open_years(open_ones)
+    breached = []
+    day_limit = open_ones.where(is_overdue(today, years)).options(joinedload(Complaint.office))
+    for complaint in db.session.execute(day_limit).scalars():
+        breached.append((complaint, "days"))
+    for complaint in db.session.execute(
+        open_ones.where(Complaint.urgent.is_(True)).options(joinedload(Complaint.office))
+    ).scalars():
+        urgent = complaint_targets(complaint.received_on.year).item("2.1b")
+        if urgent.limit_hours is not None and now - complaint.received_at > timedelta(hours=urgent.limit_hours):
+            breached.append((complaint, "hours"))
+    messages = []
+    for complaint, limit in breached:
+        what = "เกิน 24 ชั่วโมง (เร่งด่วน)" if limit == "hours" else "เกินกำหนดเวลาแก้ไขของประเภท"
+        subject = f"[kamcrm] ข้อร้องเรียน {complaint.ref} {what}"
+        body = (f"ข้อร้องเรียน {complaint.ref} ({complaint.category}) รับเรื่องเมื่อ "
+                f"{thai_date(bangkok_date(complaint.received_at))} ยังไม่ได้แก้ไขแล้วเสร็จ และ{what}\n")
+        readers = set(managers_of.get(complaint.office_id, ())) | set(managers_of.get(complaint.office.parent_id, ()))
+        messages.extend(Message(user_id, subject, body) for user_id in sorted(readers))
+    ids = notify_once("complaint_breach", messages, now)
+    return JobOutput(f"{len(breached)} complaints past a limit; {len(messages)} notifications", ids)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    user_id: int | None
+    office_id: int
+    office_parent_id: int | None
 
 
 def _activity_columns(user_column):

@@ -240,6 +240,13 @@ JOBS: tuple[Job, ...] = (
         function=tasks.session_cleanup,
         catch_up=1,
     ),
+    Job(
+        name="complaint_breaches",
+        description="tell office managers of open complaints past their time limit, once per complaint and limit",
+        cadence=Day(),
+        function=tasks.complaint_breaches,
+        catch_up=1,
+    ),
 )
 
 

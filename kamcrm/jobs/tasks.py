@@ -64,3 +64,10 @@ def session_cleanup(period_key: str, now: datetime) -> str:
     from kamcrm.org.sessions import purge_sessions
 
     return f"deleted {purge_sessions(now)} ended page sessions"
+
+
+def complaint_breaches(period_key: str, now: datetime) -> JobOutput:
+    """Notify office managers of open complaints past a limit (once per complaint and limit)."""
+    from kamcrm.jobs.digests import send_complaint_breaches
+
+    return send_complaint_breaches(period_key, now)

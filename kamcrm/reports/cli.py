@@ -103,6 +103,26 @@ def cr2_command(year: int, as_of: date | None, office_code: str | None, fmt: str
     click.echo(f"wrote {target.resolve()} ({len(content):,} bytes)", err=True)
 
 
+@report_cli.command("complaints")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month of the return, e.g. 2021-03.")
+@click.option("--office", "office_code", help="An office code: that office with its branches; default the region.")
+@click.option("--format", "fmt", type=click.Choice(("json",)), default="json", show_default=True)
+@with_appcontext
+def complaints_command(month: str, office_code: str | None, fmt: str) -> None:
+    """Print the monthly complaint return (SPEC section 8) as of the month's last day."""
+    from kamcrm.compliance.complaints import monthly_complaint_return
+    from kamcrm.periods import parse_month
+
+    try:
+        year, number = parse_month(month)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--month") from None
+    if not year_in_range(year):
+        raise click.BadParameter(f"{month!r} is out of range", param_hint="--month")
+    report = monthly_complaint_return(year, number, _scope(office_code))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
 @report_cli.command("due")
 @click.option("--user", "username", help="A KAMR's username: the accounts they own.")
 @click.option("--office", "office_code", help="An office code: its accounts and its branches'.")
@@ -169,9 +189,12 @@ def targets_cli() -> None:
 def _print_targets(year: int, fmt: str) -> None:
     from kamcrm.compliance.targets import year_targets
 
+    from kamcrm.complaints.targets import complaint_targets
+
     targets = year_targets(year)
+    complaints = complaint_targets(year)
     if fmt == "json":
-        click.echo(json.dumps(targets.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**targets.as_dict(), "complaints": complaints.as_dict()}, ensure_ascii=False, indent=2))
         return
     source = "stored for this year" if targets.stored else "the defaults (SPEC section 4)"
     click.echo(f"Targets of {year} — {source}")
@@ -185,6 +208,16 @@ def _print_targets(year: int, fmt: str) -> None:
     click.echo("Planned populations:")
     for tier, planned in targets.planned:
         click.echo(f"  {tier:<11} {'none' if planned is None else planned}")
+    source = "stored for this year" if complaints.stored else "the defaults (SPEC section 8)"
+    click.echo(f"Complaint limits ({source}):")
+    for code, days in complaints.categories:
+        by_tier = ", ".join(f"{tier} {limit} d" for (category, tier), limit in complaints.tier_limits if category == code)
+        click.echo(f"  {code:<16} {days:>3} d" + (f"  ({by_tier})" if by_tier else ""))
+    click.echo("Complaint items:")
+    for item in complaints.items:
+        limit = (f"{item.limit_hours} h" if item.limit_hours is not None
+                 else f"{item.limit_days} d" if item.limit_days is not None else "each category's")
+        click.echo(f"  {item.item:<5} {limit:<16} {item.target_pct:>7} %")
 
 
 @targets_cli.command("show")
@@ -201,6 +234,12 @@ def _split_pair(text: str, option: str) -> tuple[str, str]:
         raise click.BadParameter(f"{text!r} needs NAME=VALUE", param_hint=option)
     name, value = text.split("=", 1)
     return name.strip(), value.strip()
+
+
+def _whole(value: str, option: str) -> int:
+    if not value.isdigit():
+        raise click.BadParameter(f"{value!r} is not a whole number of days", param_hint=option)
+    return int(value)
 
 
 def _rule_spec(text: str, option: str, need_values: bool = True) -> tuple[str, str, dict]:
@@ -229,18 +268,28 @@ def _rule_spec(text: str, option: str, need_values: bool = True) -> tuple[str, s
 @click.option("--remove-rule", "removed", multiple=True, metavar="TYPE:TIER", help="Drop a rule, e.g. SEM:STRATEGIC.")
 @click.option("--quota", "quotas", multiple=True, metavar="EXEC_ROLE=N", help="e.g. office_manager=6.")
 @click.option("--planned", "planned", multiple=True, metavar="TIER=N|none", help="e.g. STAR=110 or STREAMLINE=none.")
+@click.option("--complaint-limit", "complaint_limits", multiple=True, metavar="CATEGORY=DAYS",
+              help="A complaint category's limit (a new code adds a category), e.g. METER_BILLING=15.")
+@click.option("--complaint-tier-limit", "complaint_tier_limits", multiple=True, metavar="CATEGORY:TIER=DAYS|none",
+              help="A category's limit for accounts of a tier, e.g. METER_BILLING:STRATEGIC=7.")
+@click.option("--complaint-target", "complaint_targets_", multiple=True, metavar="ITEM=PCT",
+              help="A plan 2 item's target %, e.g. 2.1d=75.")
 @click.option("--actor", "actor_name", help="Username recorded in the audit log (default: the system).")
 @with_appcontext
-def targets_set(year, rules, added, removed, quotas, planned, actor_name) -> None:
+def targets_set(year, rules, added, removed, quotas, planned, complaint_limits, complaint_tier_limits,
+                complaint_targets_, actor_name) -> None:
     """Change a year's targets; the first change copies the defaults so nothing else moves.
 
     All changes are applied together or not at all.
     """
+    from kamcrm.complaints import operations as complaint_operations
     from kamcrm.compliance import operations
     from kamcrm.org.models import User
 
-    if not (rules or added or removed or quotas or planned):
-        raise click.UsageError("nothing to change; give --rule, --add-rule, --remove-rule, --quota or --planned")
+    if not (rules or added or removed or quotas or planned or complaint_limits or complaint_tier_limits
+            or complaint_targets_):
+        raise click.UsageError("nothing to change; give --rule, --add-rule, --remove-rule, --quota, --planned "
+                               "or a --complaint-… option")
     changes = []
     for text in rules:
         type_, tier, values = _rule_spec(text, "--rule")
@@ -257,6 +306,24 @@ def targets_set(year, rules, added, removed, quotas, planned, actor_name) -> Non
     for text in planned:
         tier, value = _split_pair(text, "--planned")
         changes.append((f"--planned {text}", operations.set_planned, (year, tier.upper(), value)))
+    for text in complaint_limits:
+        code, value = _split_pair(text, "--complaint-limit")
+        changes.append((f"--complaint-limit {text}", complaint_operations.set_category_limit,
+                        (year, code, _whole(value, "--complaint-limit"))))
+    for text in complaint_tier_limits:
+        pair, value = _split_pair(text, "--complaint-tier-limit")
+        if ":" not in pair:
+            raise click.BadParameter(f"{text!r} needs CATEGORY:TIER=DAYS", param_hint="--complaint-tier-limit")
+        category, tier = (part.strip().upper() for part in pair.split(":", 1))
+        days = None if value.lower() == "none" else _whole(value, "--complaint-tier-limit")
+        changes.append((f"--complaint-tier-limit {text}", complaint_operations.set_tier_limit,
+                        (year, category, tier, days)))
+    for text in complaint_targets_:
+        item, value = _split_pair(text, "--complaint-target")
+        changes.append((f"--complaint-target {text}",
+                        lambda year, item, value, actor=None: complaint_operations.set_item_target(
+                            year, item, target_pct=value, actor=actor),
+                        (year, item, value)))
 
     actor = None
     if actor_name:

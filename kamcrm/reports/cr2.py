@@ -56,6 +56,27 @@ COUNT_PLANS = {
     "BOI": "ติดต่อสื่อสาร/เยี่ยมเยียนลูกค้ารายใหม่เรื่องความต้องการใช้ไฟฟ้าและการวางแผนการจ่ายไฟฟ้า — ไม่กำหนดเป้าหมาย",
 }
 LEAD_UNITS = {"1.2": "ผู้บริหาร กฟฟ.เขต, ผจก.กฟฟ.ชั้น 1-3"}
+PLAN2_TITLE = (
+    "แผนงานที่ 2 การบริหารจัดการข้อร้องเรียนของลูกค้า: แก้ไขข้อร้องเรียนให้แล้วเสร็จภายในระยะเวลาที่กำหนด "
+    "จำแนกตามกลุ่มลูกค้าและประเภทข้อร้องเรียน"
+)
+#: The form's title of each plan 2 item.
+PLAN2_TITLES = {
+    "2.1a": "(ก) ข้อร้องเรียนแต่ละประเภทแก้ไขแล้วเสร็จภายในระยะเวลาที่กำหนด",
+    "2.1b": "(ข) ข้อร้องเรียนเร่งด่วนแก้ไขแล้วเสร็จภายใน 24 ชั่วโมง",
+    "2.1c": "(ค) ข้อร้องเรียนทั้งหมดแก้ไขแล้วเสร็จภายใน 30 วัน",
+    "2.1d": "(ง) ข้อร้องเรียนทั้งหมดแก้ไขแล้วเสร็จภายใน 15 วัน",
+}
+#: Thai names of the default complaint categories (SPEC section 8, our reading).
+CATEGORY_NAMES = {
+    "POWER_QUALITY": "ด้านคุณภาพไฟฟ้า",
+    "SERVICE_QUALITY": "ด้านคุณภาพการให้บริการ",
+    "METER_BILLING": "ด้านการจดหน่วยและแจ้งค่าไฟฟ้า",
+    "DISCONNECTION": "ด้านการงดจ่ายและต่อกลับไฟฟ้า",
+    "NETWORK": "ด้านระบบไฟฟ้า",
+    "OTHER": "ด้านอื่น ๆ",
+}
+PLAN2_LEAD_UNIT = "กฟฟ.ชั้น 1-3, กฟส., กบล."
 DEFAULT_LEAD_UNIT = "กฟฟ.ชั้น 1-3, กฟส."
 MARK = {"met": "✓", "missed": "✗"}
 
@@ -91,6 +112,8 @@ class Item:
     period: str
     lead_unit: str
     lines: list[Line] = field(default_factory=list)
+    #: The title of the plan this item opens (plan 2 opens at 2.1a), printed above it.
+    plan_heading: str | None = None
 
 
 def _item_key(number: str) -> tuple:
@@ -146,6 +169,37 @@ def _count_cell(value: dict | None) -> Cell:
     return Cell([f"{value['activities']:,} ครั้ง / {value['accounts']:,} ราย"], "neutral")
 
 
+def _complaint_cell(value: dict | None, target_pct: float) -> Cell:
+    if value is None:
+        return Cell(["—"], "none")
+    lines = [f"แล้วเสร็จภายในกำหนด {value['met']:,} จาก {value['met'] + value['missed']:,} เรื่อง"]
+    if value["pct"] is None:
+        state = "neutral"
+        lines.append("ยังไม่มีเรื่องที่ครบกำหนด")
+        chart = None
+    else:
+        state = "met" if value["target_met"] else "missed"
+        verdict = "ผ่านเป้าหมาย" if value["target_met"] else "ไม่ผ่านเป้าหมาย"
+        lines.append(f"ร้อยละ {value['pct']:.2f} {MARK[state]} {verdict}")
+        chart = charts.progress_bar(value["pct"], target_pct, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย {target_pct:g}")
+    if value["pending"]:
+        lines.append(f"รอผล {value['pending']:,} เรื่อง (ผลเบื้องต้น)")
+    if value["excluded"]:
+        lines.append(f"ไม่นับ {value['excluded']:,} เรื่อง")
+    return Cell(lines, state, chart)
+
+
+def _complaint_plan(row: dict) -> str:
+    if row["item"] == "2.1a" and row["category"] is not None:
+        name = CATEGORY_NAMES.get(row["category"], row["category"])
+        return f"{name} ภายใน {row['limit_days']} วัน (ร้อยละ {row['target_pct']:g})"
+    if row["item"] == "2.1a":
+        return f"รวมทุกประเภท ตามกำหนดของแต่ละประเภท (ร้อยละ {row['target_pct']:g})"
+    limit = f"{row['limit_hours']} ชั่วโมง" if row["limit_hours"] is not None else f"{row['limit_days']} วัน"
+    which = "ข้อร้องเรียนเร่งด่วน" if row["urgent_only"] else "ข้อร้องเรียนทั้งหมด"
+    return f"{which} ภายใน {limit} (ร้อยละ {row['target_pct']:g})"
+
+
 def cr2_items(report: dict) -> list[Item]:
     """Return the report's rows grouped by item, in the form's order."""
     year = report["year"]
@@ -180,7 +234,18 @@ def cr2_items(report: dict) -> list[Item]:
     for count in report["counts"]:
         plan = COUNT_PLANS.get(count["type"], count["type"])
         item(count["item"]).lines.append(Line(plan, [_count_cell(count["cumulative"][c]) for c in COLUMNS]))
-    return [items[number] for number in sorted(items, key=_item_key)]
+    ordered = [items[number] for number in sorted(items, key=_item_key)]
+    plan2: dict[str, Item] = {}
+    for row in report.get("complaints", ()):
+        entry = plan2.get(row["item"])
+        if entry is None:
+            entry = plan2[row["item"]] = Item(number=row["item"], title=PLAN2_TITLES.get(row["item"], ""),
+                                              period=months, lead_unit=PLAN2_LEAD_UNIT)
+        entry.lines.append(Line(_complaint_plan(row), [_complaint_cell(row["cumulative"][c], row["target_pct"]) for c in COLUMNS]))
+    if plan2:
+        first = next(iter(plan2.values()))
+        first.plan_heading = PLAN2_TITLE
+    return ordered + list(plan2.values())
 
 
 def coverage_chart(report: dict, font: str = charts.FONT) -> dict | None:
@@ -213,7 +278,8 @@ def cr2_heading(report: dict, generated_at: datetime, name: str | None = None) -
         "scope": f"ขอบเขต: {name} ({report['scope']})",
         "as_of": f"ข้อมูล ณ วันที่ {thai_long_date(date.fromisoformat(report['as_of']))}",
         "generated": f"จัดทำเมื่อ {bangkok_timestamp(generated_at)} (เวลากรุงเทพฯ)",
-        "legend": "✓ ผ่านเป้าหมาย · ✗ ไม่ผ่านเป้าหมาย · — ยังไม่ถึงไตรมาส (หลังวันที่ข้อมูล)",
+        "legend": "✓ ผ่านเป้าหมาย · ✗ ไม่ผ่านเป้าหมาย · — ยังไม่ถึงไตรมาส (หลังวันที่ข้อมูล)"
+        " · ผลเบื้องต้น = ยังมีข้อร้องเรียนที่รอผล",
     }
 
 
@@ -275,6 +341,10 @@ def render_cr2_xlsx(report: dict, *, generated_at: datetime | None = None, name:
     sheet.set_row(row, 36)
     row += 1
     for item in cr2_items(report):
+        if item.plan_heading:
+            sheet.merge_range(row, 0, row, last_column, item.plan_heading, formats["cell_bold"])
+            sheet.set_row(row, 36)
+            row += 1
         first, last = row, row + len(item.lines) - 1
         title = f"{item.number} {item.title}".strip()
         for column, text in ((0, title), (2, item.period), (3, item.lead_unit)):
@@ -345,6 +415,13 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
             if value is not None:
                 put([count["item"], count["type"], None, column, value["activities"], value["accounts"],
                      None, None, None, None, None])
+    # Plan 2: population = complaints judged (met + missed), met = closed within the limit.
+    for entry in report.get("complaints", ()):
+        for column in COLUMNS:
+            value = entry["cumulative"][column]
+            if value is not None:
+                put([entry["item"], "complaints", entry["category"], column, value["met"] + value["missed"],
+                     value["met"], value["pct"], entry["target_pct"], value["target_met"], None, None])
     sheet.set_column(0, 3, 16)
     sheet.set_column(4, 10, 14)
     sheet.freeze_panes(1, 0)

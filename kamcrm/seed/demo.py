@@ -29,6 +29,9 @@ import sqlalchemy as sa
 from kamcrm.accounts.models import Account, ContactPerson, TierAssignment
 from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.audit.models import AuditEntry
+from kamcrm.complaints.models import Complaint
+from kamcrm.complaints.queries import days_between, micros_between
+from kamcrm.complaints.targets import DEFAULT_CATEGORIES
 from kamcrm.extensions import db
 from kamcrm.imports.kinds import insert_rows
 from kamcrm.org.models import Office, User
@@ -80,7 +83,8 @@ def load_region(path: Path = DATA_FILE) -> dict:
 
 #: The share of the seed's time done after each step (measured: closing the quarters with
 #: their CR2 snapshots is most of it), for the command's progress bar.
-STEP_SHARES = {"offices": 0.01, "users": 0.02, "accounts": 0.05, "activities": 0.23, "passwords": 0.24,
+STEP_SHARES = {"offices": 0.01, "users": 0.02, "accounts": 0.05, "activities": 0.23, "complaints": 0.235,
+               "passwords": 0.24,
                "quarters": 0.86, "monthly": 1.0}
 
 
@@ -120,6 +124,7 @@ class _DemoRegion:
         self.users()
         self.accounts()
         self.activities()
+        self.complaints()
         if passwords:
             self.passwords()
         if close_quarters:
@@ -382,6 +387,70 @@ class _DemoRegion:
         self.say(f"activities: {len(rows):,} from {self.last_year}-01-01 to {last} ({late:,} entered late, "
                  f"{sum(1 for row in rows if row['status'] == 'planned'):,} planned), {len(follow_ups):,} follow-ups",
                  "activities")
+
+    def complaints(self) -> None:
+        """A year and a bit of complaints (SPEC section 8): every office gets some, the offices
+        behind close theirs slowly, a few urgent chat complaints, some excluded."""
+        # A generator of its own: the rows above stay exactly what they were.
+        rng = random.Random(SEED + 8)
+        offices = {o["code"]: o for o in self.data["offices"]}
+        behind = {code for code, o in offices.items() if o.get("behind")}
+        parent = {b["code"]: o["code"] for o in self.data["offices"] for b in o["branches"]}
+        units = [o["code"] for o in self.data["offices"]] + list(parent)
+        accounts_of: dict[str, list[dict]] = {}
+        for account in self.units:
+            accounts_of.setdefault(account["office"], []).append(account)
+        categories = [code for code, _ in DEFAULT_CATEGORIES]
+        limits = dict(DEFAULT_CATEGORIES)
+        weights = (14, 18, 30, 10, 16, 12)
+        rows = []
+        day = date(self.last_year, 1, 1)
+        while day <= self.today:
+            for unit in units:
+                home = parent.get(unit, unit)
+                if rng.random() > (0.22 if unit not in parent else 0.08):
+                    continue
+                slow = home in behind
+                urgent = rng.random() < 0.05
+                channel = "chat" if urgent and rng.random() < 0.7 else rng.choice(
+                    ("phone", "call_centre", "walk_in", "letter", "email", "line", "chat", "web"))
+                received_at = datetime.combine(day, time(rng.randint(7, 21), rng.randrange(60)), BANGKOK)
+                if received_at > self.now:
+                    continue
+                category = rng.choices(categories, weights)[0]
+                account = None
+                if accounts_of.get(unit) and rng.random() < 0.3:
+                    account = rng.choice(accounts_of[unit])
+                assignee = account["kamr"] if account is not None else rng.choice(self.kamrs[unit])
+                if urgent:
+                    taken = timedelta(hours=rng.uniform(1, 40 if slow else 26))
+                else:
+                    within = rng.random() < (0.6 if slow else 0.9)
+                    days = (rng.randint(0, limits[category]) if within
+                            else rng.randint(limits[category] + 1, limits[category] + 25))
+                    taken = timedelta(days=days, hours=rng.randint(0, 8))
+                closed_at = received_at + taken
+                if closed_at > self.now or rng.random() < 0.01:
+                    closed_at = None
+                excluded = rng.choices((None, "misconduct", "duplicate", "withdrawn"), (95, 2, 2, 1))[0]
+                rows.append({
+                    "ref": f"CMP-{day.year}-{len(rows) + 1:05d}", "office_id": self.office_ids[unit],
+                    "account_id": account["id"] if account is not None else None, "category": category,
+                    "channel": channel, "urgent": urgent, "received_at": received_at,
+                    "received_on": received_at.date(), "closed_at": closed_at,
+                    "days_to_close": None if closed_at is None else days_between(received_at, closed_at),
+                    "micros_to_close": None if closed_at is None else micros_between(received_at, closed_at),
+                    "excluded": excluded, "summary": None,
+                    "resolution": None if closed_at is None else "แก้ไขแล้ว แจ้งผลลูกค้าทางโทรศัพท์",
+                    "assigned_to_id": self.user_ids[assignee], "recorded_by_id": self.user_ids[assignee],
+                    "version": 1, "created_at": self.now, "updated_at": self.now,
+                })
+            day += timedelta(days=1)
+        insert_rows(Complaint.__table__, rows)
+        self.result.counts["complaints"] = len(rows)
+        self.say(f"complaints: {len(rows):,} ({sum(1 for r in rows if r['closed_at'] is None):,} open, "
+                 f"{sum(1 for r in rows if r['urgent']):,} urgent, {sum(1 for r in rows if r['excluded']):,} excluded)",
+                 "complaints")
 
     def _executive_visits(self, year, add, diligence, home) -> None:
         rng = self.rng

@@ -247,3 +247,58 @@ class TokenForm(PageForm):
 
     name = StringField(_l("Token name"), validators=[InputRequired(REQUIRED), Length(max=limits.TOKEN_NAME)])
     expires_days = IntegerField(_l("Expires after (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])
+
+
+# --- complaints (SPEC section 8) -------------------------------------------------------------
+
+from wtforms import DateTimeLocalField  # noqa: E402
+
+from kamcrm.complaints.models import CHANNELS as COMPLAINT_CHANNELS, EXCLUSION_REASONS  # noqa: E402
+from kamcrm.complaints.targets import DEFAULT_CATEGORIES  # noqa: E402
+from kamcrm.web.labels import COMPLAINT_CATEGORY_LABELS, COMPLAINT_CHANNEL_LABELS, EXCLUSION_LABELS  # noqa: E402
+
+
+def complaint_category_choices(codes) -> list[SelectChoice]:
+    """Return the choices of a category field: the year's categories."""
+    return _choices(codes, COMPLAINT_CATEGORY_LABELS, blank=_l("— choose —"))
+
+
+class ComplaintForm(PageForm):
+    """Record a complaint: on an account (its office handles it) or at an office."""
+
+    ref = StringField(_l("Complaint number"), validators=[InputRequired(REQUIRED), Length(max=limits.COMPLAINT_REF)])
+    account = StringField(_l("Account number (key accounts only)"), validators=[Optional(), Length(max=limits.ACCOUNT_NO)])
+    office_code = SelectField(_l("Handling office"), choices=[], validate_choice=False, validators=[Optional()])
+    category = SelectField(_l("Category"), choices=complaint_category_choices(tuple(c for c, _ in DEFAULT_CATEGORIES)),
+                           default="", validate_choice=False, validators=[InputRequired(REQUIRED)])
+    channel = SelectField(_l("Channel"), choices=_choices(COMPLAINT_CHANNELS, COMPLAINT_CHANNEL_LABELS,
+                                                          blank=_l("— choose —")), default="", validators=[Optional()])
+    urgent = BooleanField(_l("Urgent (to be closed within 24 hours)"))
+    received_at = DateTimeLocalField(_l("Received (Bangkok time)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    summary = TextAreaField(_l("What the customer complains about"),
+                            validators=[Optional(), Length(max=limits.COMPLAINT_SUMMARY)])
+
+
+class CloseComplaintForm(PageForm):
+    """Close a complaint with its resolution."""
+
+    resolution = TextAreaField(_l("Resolution"), validators=[InputRequired(REQUIRED), Length(max=limits.COMPLAINT_RESOLUTION)])
+    closed_at = DateTimeLocalField(_l("Closed (Bangkok time; default now)"), format="%Y-%m-%dT%H:%M",
+                                   validators=[Optional()])
+
+
+class ExcludeComplaintForm(PageForm):
+    """Exclude a complaint from the figures, with a reason from the list (blank: count it again)."""
+
+    excluded = SelectField(_l("Exclusion"), choices=_choices(EXCLUSION_REASONS, EXCLUSION_LABELS,
+                                                             blank=_l("— counted —")), default="", validators=[Optional()])
+
+
+class ReassignComplaintForm(PageForm):
+    """Give a complaint to someone else of the office."""
+
+    assigned_to = SelectField(_l("Assigned to"), choices=[], validate_choice=False, validators=[Optional()])
+
+
+class ComplaintActionForm(PageForm):
+    """A button (reopen): only the CSRF token travels."""

@@ -25,9 +25,10 @@ from kamcrm.accounts.queries import (
 )
 from kamcrm.activities.access import activity_types_for, require_activity_change
 from kamcrm.activities.queries import activity_for, visible_activities
-from kamcrm.org.access import requires, scope_of
+from kamcrm.org.access import can, requires, scope_of
 from kamcrm.periods import bangkok_today
 from kamcrm.web import queries
+from kamcrm.web.complaints import account_complaints, complaints_due_soon
 from kamcrm.web.common import Page, apply_errors, page_number, page_url_args, paginate
 from kamcrm.web.forms import (
     IMPLIED_CHANNELS,
@@ -103,7 +104,7 @@ def due():
     rows, page = due_rows(today)
     overdue = overdue_rows(today)
     return render_template("kamr/due.html", rows=rows, page=page, overdue=overdue, heading=heading, today=today,
-                           page_url_args=page_url_args)
+                           page_url_args=page_url_args, complaints=complaints_due_soon())
 
 
 DUE_PER_PAGE = 50
@@ -416,6 +417,8 @@ def _render_account(found: Account, plan_form: PlanVisitForm, status: int = 200)
         plan_form=plan_form,
         done_form=CompleteFollowUpForm(),
         today=today,
+        complaints=account_complaints(found),
+        may_record_complaint=can(current_user, "complaints.create"),
     ), status
 
 

@@ -56,6 +56,31 @@ OFFICE_CLASS_LABELS = {
     "branch": _l("Branch office"),
 }
 
+COMPLAINT_CATEGORY_LABELS = {
+    "POWER_QUALITY": _l("Power quality"),
+    "SERVICE_QUALITY": _l("Service quality"),
+    "METER_BILLING": _l("Meter reading and billing"),
+    "DISCONNECTION": _l("Disconnection and reconnection"),
+    "NETWORK": _l("Electricity network"),
+    "OTHER": _l("Other matters"),
+}
+COMPLAINT_CHANNEL_LABELS = {
+    "phone": _l("Phone"),
+    "call_centre": _l("Call centre"),
+    "walk_in": _l("Walk-in"),
+    "letter": _l("Letter"),
+    "email": _l("E-mail"),
+    "line": _l("LINE"),
+    "chat": _l("Chat (IA/IR)"),
+    "web": _l("Web"),
+    "other": _l("Other"),
+}
+EXCLUSION_LABELS = {
+    "misconduct": _l("Misconduct"),
+    "duplicate": _l("Duplicate"),
+    "withdrawn": _l("Withdrawn"),
+}
+
 
 AUDIT_ACTION_LABELS = {
     "create": _l("created"),
@@ -265,5 +290,8 @@ TEMPLATE_LABELS = {
     "office_class_label": lambda code: label(OFFICE_CLASS_LABELS, code),
     "audit_action_label": lambda code: label(AUDIT_ACTION_LABELS, code),
     "token_state_label": lambda code: label(TOKEN_STATE_LABELS, code),
+    "complaint_category_label": lambda code: label(COMPLAINT_CATEGORY_LABELS, code),
+    "complaint_channel_label": lambda code: label(COMPLAINT_CHANNEL_LABELS, code),
+    "exclusion_label": lambda code: label(EXCLUSION_LABELS, code),
     "translate": translate,
 }
