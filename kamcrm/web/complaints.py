@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from kamcrm.accounts.queries import account_for
 from kamcrm.complaints import operations
 from kamcrm.complaints.models import Complaint
 from kamcrm.complaints.queries import (
@@ -158,6 +157,19 @@ def _done(complaint: Complaint, message: str):
     return redirect(url_for("complaint_pages.complaint_page", ref=complaint.ref))
 
 
+def _attempt(complaint, form, action) -> bool:
+    """Run one complaint operation in a savepoint; on a refusal put its messages beside the
+    form's fields, reload the complaint as stored, and return False."""
+    try:
+        with db.session.begin_nested():
+            action()
+    except KamcrmError as refused:
+        db.session.refresh(complaint)
+        apply_errors(form, refused)
+        return False
+    return True
+
+
 @bp.post("/<ref>/close")
 @requires("complaints.close")
 def close(ref: str):
@@ -165,14 +177,9 @@ def close(ref: str):
     complaint = complaint_for(current_user, ref, "complaints.close")
     form = CloseComplaintForm()
     if form.validate_on_submit():
-        try:
-            with db.session.begin_nested():
-                closed_at = form.closed_at.data.replace(tzinfo=BANGKOK) if form.closed_at.data else None
-                operations.close_complaint(complaint, form.resolution.data, current_user, closed_at=closed_at)
-        except KamcrmError as refused:
-            db.session.refresh(complaint)
-            apply_errors(form, refused)
-        else:
+        closed_at = form.closed_at.data.replace(tzinfo=BANGKOK) if form.closed_at.data else None
+        if _attempt(complaint, form, lambda: operations.close_complaint(
+                complaint, form.resolution.data, current_user, closed_at=closed_at)):
             return _done(complaint, _("Complaint %(ref)s closed.", ref=complaint.ref))
     return _render(complaint, close_form=form, status=422)
 
@@ -184,12 +191,7 @@ def reopen(ref: str):
     complaint = complaint_for(current_user, ref, "complaints.close")
     form = ComplaintActionForm()
     if form.validate_on_submit():
-        try:
-            with db.session.begin_nested():
-                operations.reopen_complaint(complaint, current_user)
-        except KamcrmError as refused:
-            db.session.refresh(complaint)
-            apply_errors(form, refused)
+        if not _attempt(complaint, form, lambda: operations.reopen_complaint(complaint, current_user)):
             return _render(complaint, status=409)
         return _done(complaint, _("Complaint %(ref)s reopened.", ref=complaint.ref))
     return _render(complaint, status=422)
@@ -202,13 +204,8 @@ def exclude(ref: str):
     complaint = complaint_for(current_user, ref, "complaints.exclude")
     form = ExcludeComplaintForm()
     if form.validate_on_submit():
-        try:
-            with db.session.begin_nested():
-                operations.exclude_complaint(complaint, form.excluded.data or None, current_user)
-        except KamcrmError as refused:
-            db.session.refresh(complaint)
-            apply_errors(form, refused)
-        else:
+        if _attempt(complaint, form, lambda: operations.exclude_complaint(
+                complaint, form.excluded.data or None, current_user)):
             return _done(complaint, _("Complaint %(ref)s saved.", ref=complaint.ref))
     return _render(complaint, exclude_form=form, status=422)
 
@@ -220,13 +217,8 @@ def reassign(ref: str):
     complaint = complaint_for(current_user, ref, "complaints.reassign")
     form = ReassignComplaintForm()
     if form.validate_on_submit():
-        try:
-            with db.session.begin_nested():
-                operations.reassign_complaint(complaint, form.assigned_to.data or None, current_user)
-        except KamcrmError as refused:
-            db.session.refresh(complaint)
-            apply_errors(form, refused)
-        else:
+        if _attempt(complaint, form, lambda: operations.reassign_complaint(
+                complaint, form.assigned_to.data or None, current_user)):
             return _done(complaint, _("Complaint %(ref)s saved.", ref=complaint.ref))
     return _render(complaint, reassign_form=form, status=422)
 
