@@ -121,9 +121,9 @@ ACTIVITY_FILE = ("account_no,type,activity_date,performed_by,status,channel,exec
                          ids=["good-file", "bad-last-row"])
 def test_a_large_import_on_sqlite_sets_indexes_aside_and_ends_with_the_same_indexes(
         region, is_postgres, monkeypatch, statements, tail, ok):
-    from kamcrm.imports import kinds
+    from kamcrm.imports import activities
 
-    monkeypatch.setattr(kinds, "DEFER_INDEXES_ROWS", 5)
+    monkeypatch.setattr(activities, "DEFER_INDEXES_ROWS", 5)
     indexes = sa.inspect(db.session.connection()).get_indexes("activities")
     result = import_file("activities", Trickle((ACTIVITY_FILE + tail).encode()), "a.csv", chunk_size=4)
     assert result.ok is ok
@@ -135,13 +135,13 @@ def test_a_large_import_on_sqlite_sets_indexes_aside_and_ends_with_the_same_inde
 
 def test_a_key_taken_by_a_concurrent_writer_is_a_conflict_and_keeps_nothing(region, monkeypatch):
     from kamcrm.errors import Conflict
-    from kamcrm.imports import kinds
+    from kamcrm.imports import activities
 
     header = "account_no,type,activity_date,performed_by,ref\n"
     assert run("activities", header + "020000000001,COM,2021-02-01,kamr1,R-1\n").ok
     before = table_contents()
     # as if R-1 had been saved by someone else after the import looked it up
-    monkeypatch.setattr(kinds.ActivityImporter, "_existing", lambda self, refs: {})
+    monkeypatch.setattr(activities.ActivityImporter, "_existing", lambda self, refs: {})
     with pytest.raises(Conflict):
         run("activities", header + "020000000002,COM,2021-02-03,kamr1,R-2\n020000000002,RBA,2021-02-04,kamr1,R-1\n")
     assert table_contents() == before

@@ -23,7 +23,8 @@ from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message
 from kamcrm.extensions import db
-from kamcrm.imports.kinds import CHUNK_SIZE, IMPORTERS, Context
+from kamcrm.imports.bulk import CHUNK_SIZE, Context
+from kamcrm.imports.kinds import IMPORTERS
 from kamcrm.imports.readers import TableFile, UnreadableFile, too_large
 from kamcrm.org.access import require
 
@@ -142,7 +143,7 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
     is called every ``PROGRESS_EVERY`` rows, at most every ``PROGRESS_SECONDS``, and once at
     the end of the file. A file larger than ``max_bytes`` (default: the app's
     ``IMPORT_MAX_BYTES``) raises ``FileTooLarge`` as soon as its size is known. Each row is
-    held to the actor's own rights, as the single operation it performs would be (see ``kamcrm.imports.kinds``); a kind whose
+    held to the actor's own rights, as the single operation it performs would be (see ``kamcrm.imports.bulk``); a kind whose
     every row needs one action (offices, users: admin) raises ``Forbidden`` before the file
     is read, as its direct routes answer.
     """

@@ -33,7 +33,7 @@ from kamcrm.complaints.models import Complaint
 from kamcrm.complaints.queries import days_between, micros_between
 from kamcrm.complaints.targets import DEFAULT_CATEGORIES
 from kamcrm.extensions import db
-from kamcrm.imports.kinds import insert_rows
+from kamcrm.imports.bulk import insert_rows
 from kamcrm.org.models import Office, User
 from kamcrm.periods import BANGKOK, is_late_entry, quarter_close_date, quarter_window, recording_deadline
 
