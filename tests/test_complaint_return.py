@@ -279,6 +279,20 @@ def test_regional_staff_see_the_region_and_the_changes(world, make, client):
     assert client.get("/complaints/return.docx?month=2021-03").status_code == 404
 
 
+def test_the_page_reads_in_thai_with_be_years_and_in_english(world, make, client):
+    sign_in(client, make.user(role="regional_staff", office=world.region))
+    db.session.commit()
+    run_job("complaint_return_offices", utcnow(), "2021-03")
+    late_close(world.d)
+    thai = client.get("/complaints/return?month=2021-03&office=CBI").get_data(as_text=True)
+    assert "รายงานข้อร้องเรียนประจำเดือน" in thai and "1 มี.ค. 2564 – 31 มี.ค. 2564" in thai
+    assert "กำหนดส่ง 10 เม.ย. 2564" in thai and "การเปลี่ยนแปลงหลังส่งรายงาน" in thai
+    client.get("/language/en")
+    english = client.get("/complaints/return?month=2021-03&office=CBI").get_data(as_text=True)
+    assert "Monthly complaint return" in english and "due on 10 Apr 2021" in english
+    assert "Changes since the return was reported" in english and "Closed in the month" in english
+
+
 def test_the_api_answers_each_format_within_the_callers_scope(world, make, client, api_token_for):
     manager = make.user(role="office_manager", office=world.cbi)
     headers = {"Authorization": f"Bearer {api_token_for(manager)}"}
