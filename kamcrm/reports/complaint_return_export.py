@@ -75,14 +75,14 @@ def return_tables(view: dict) -> list[Table]:
                     rows=[[text, view[key]] for key, text in _COUNTS.items()])]
     rows = Table(
         "2. การแก้ไขข้อร้องเรียนที่รับในเดือนภายในระยะเวลาที่กำหนด ณ สิ้นเดือน",
-        ["ข้อ / เกณฑ์", *CELL_HEADER, "เป้าหมาย"],
+        ["ข้อ / เกณฑ์ (เป้าหมาย)", *CELL_HEADER],
         note="ไม่นับ = ข้อร้องเรียนที่ถูกคัดออก (ประพฤติมิชอบ ซ้ำ หรือถอนเรื่อง); "
         "รอผล = ยังไม่ปิดและยังไม่เกินกำหนด ผลจึงเป็นผลเบื้องต้น",
     )
     # The rows come in the form's order: 2.1a per category, its total, then 2.1b-d.
     for row in view["rows"]:
         number = PLAN2_TITLES[row["item"]].split(" ", 1)[0]
-        rows.rows.append([f"2.1 {number} {complaint_plan(row)}", *_cells(row["month"]), f"{row['target_pct']:g}%"])
+        rows.rows.append([f"2.1 {number} {complaint_plan(row)}", *_cells(row["month"])])
     tables.append(rows)
     groups = Table("3. ข้อ 2.1 (ก) รวมทุกประเภท แยกตามกลุ่มลูกค้า (กลุ่มในวันที่รับเรื่อง)",
                    ["กลุ่มลูกค้า", *CELL_HEADER])
