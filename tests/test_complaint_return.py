@@ -40,6 +40,7 @@ from kamcrm.reports.complaint_return import (
 from kamcrm.reports.complaint_return_export import render_return
 from kamcrm.reports.models import ComplaintReturn
 from tests.factories import sign_in
+from tests.test_jobs_race import race, separate_app  # noqa: F401  (a database committed for real)
 from tests.pdfs import pdf_text
 
 
@@ -308,3 +309,26 @@ def test_the_api_answers_each_format_within_the_callers_scope(world, make, clien
     assert client.get("/api/v1/reports/complaints?month=2021-03&format=docx", headers=headers).status_code == 422
     assert client.get("/api/v1/reports/complaints?month=2021-03&as_reported=true",
                       headers=headers).status_code == 404
+
+
+# --- two hosts ------------------------------------------------------------------------------
+
+
+def test_two_schedulers_racing_for_the_office_returns_keep_each_once(separate_app):
+    """On a database committed for real: two scheduler hosts fire at the same due moment."""
+    from kamcrm.jobs.models import JobRun
+    from tests import factories
+
+    with separate_app.app_context():
+        make = factories.Factories()
+        make.complaint(make.office(code="CBI"), received_at="2021-03-02T09:00:00+07:00")
+        make.office(code="RYG")
+        db.session.commit()
+    due = bangkok(2021, 4, 10, 23, 30)
+    results = race(separate_app, lambda: run_job("complaint_return_offices", due, "2021-03"))
+    assert sorted(result.outcome for result in results) == ["done", "skipped"]
+    with separate_app.app_context():
+        kept = db.session.execute(sa.select(ComplaintReturn.scope_code, sa.func.count())
+                                  .group_by(ComplaintReturn.scope_code)).all()
+        assert dict(kept) == {"CBI": 1, "RYG": 1}
+        assert db.session.execute(sa.select(JobRun.state)).scalars().all() == ["done"]
