@@ -332,3 +332,11 @@ def test_two_schedulers_racing_for_the_office_returns_keep_each_once(separate_ap
                                   .group_by(ComplaintReturn.scope_code)).all()
         assert dict(kept) == {"CBI": 1, "RYG": 1}
         assert db.session.execute(sa.select(JobRun.state)).scalars().all() == ["done"]
+
+
+def test_the_api_document_lists_every_format_of_the_return(client):
+    operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/reports/complaints"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {
+        "application/json", "text/html", "application/pdf",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    assert {"month", "office", "as_reported", "format"} <= {p["name"] for p in operation["parameters"]}

@@ -385,9 +385,17 @@ def _return_format(args) -> str:
     return offered[best]
 
 
+#: The return's other formats, documented beside the JSON (``format`` or ``Accept``).
+_RETURN_DOCUMENTS = {
+    MEDIA_TYPES[fmt].split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+    for fmt in RETURN_FORMATS if fmt != "json"
+}
+
+
 @blp.route("/complaints", methods=["GET"])
 @requires("reports.monthly")
 @blp.arguments(ComplaintReturnArgs, location="query")
+@blp.doc(responses={200: {"content": _RETURN_DOCUMENTS}})
 @blp.response(200, ComplaintReturnSchema)
 @may_answer(404)
 def complaint_return(args):
