@@ -124,6 +124,14 @@ def test_the_command_loads_the_region_and_leaves_sign_ins_for_the_owner_only(app
     kept = db.session.scalars(sa.select(MonthlySummary.month).where(
         MonthlySummary.kind == "reported", MonthlySummary.scope_code == "R2")).all()
     assert sorted(kept) == [date(2026, month, 1) for month in range(1, 11)]
+    # And the complaint returns whose due day has passed: October's office returns fell due
+    # on Nov 10 and the region's on Nov 20, so both are kept by Nov 24.
+    from kamcrm.reports.models import ComplaintReturn
+
+    returns = db.session.execute(sa.select(ComplaintReturn.scope_code, ComplaintReturn.month).where(
+        ComplaintReturn.kind == "reported")).all()
+    assert sorted(month for code, month in returns if code == "R2") == [date(2026, m, 1) for m in range(1, 11)]
+    assert len({code for code, _ in returns}) > 2 and max(month for _, month in returns) == date(2026, 10, 1)
 
 
 @pytest.mark.parametrize("options, exit_code, words", [

@@ -3,7 +3,7 @@ monthly summary, each computed within the caller's scope (``office`` narrows it)
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
+from flask import current_app, request
 
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
@@ -15,6 +15,7 @@ from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for, scope_of, visible_users
 from kamcrm.org.models import User
+from kamcrm.reports.complaint_return_export import MEDIA_TYPES, RETURN_FORMATS, render_return, return_filename
 
 PATH = "/reports"
 blp = Blueprint(
@@ -305,6 +306,14 @@ class ComplaintReturnArgs(ma.Schema):
         validate=ma.validate.Length(max=20),
         metadata={"description": "Office code: that office with its branches; default your whole scope."},
     )
+    as_reported = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "The return kept on its due day (404 if none yet) instead of one computed now."},
+    )
+    format = ma.fields.String(
+        validate=ma.validate.OneOf(RETURN_FORMATS),
+        metadata={"description": "json, html, xlsx or pdf; default from the Accept header, else json."},
+    )
 
 
 class ComplaintReturnRowSchema(ma.Schema):
@@ -322,6 +331,29 @@ class CustomerGroupSchema(ma.Schema):
     month = ma.fields.Nested(ComplaintCellSchema, required=True)
 
 
+class ReturnFigureChangeSchema(ma.Schema):
+    figure = ma.fields.String(required=True, metadata={"example": "2.1a.METER_BILLING.met"})
+    reported = ma.fields.Raw(required=True, allow_none=True)
+    now = ma.fields.Raw(required=True, allow_none=True)
+
+
+class ReturnComplaintChangeSchema(ma.Schema):
+    ref = ma.fields.String(required=True)
+    office = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    urgent = ma.fields.Boolean(required=True)
+    received_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    closed_at = ma.fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    excluded = ma.fields.String(required=True, allow_none=True)
+    updated_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+
+
+class ReturnChangesSchema(ma.Schema):
+    figures = ma.fields.List(ma.fields.Nested(ReturnFigureChangeSchema), required=True)
+    complaints = ma.fields.List(ma.fields.Nested(ReturnComplaintChangeSchema), required=True,
+                                metadata={"description": "Complaints of the month changed after it was reported."})
+
+
 class ComplaintReturnSchema(ma.Schema):
     """The monthly complaint return of SPEC section 8, as of the month's last day."""
 
@@ -329,26 +361,60 @@ class ComplaintReturnSchema(ma.Schema):
     month = ma.fields.String(required=True)
     as_of = ma.fields.String(required=True, metadata={"format": "date"})
     scope = ma.fields.String(required=True)
+    scope_name = ma.fields.String(required=True)
+    due_on = ma.fields.String(required=True, metadata={"format": "date"})
     received = ma.fields.Integer(required=True)
     closed = ma.fields.Integer(required=True)
     open_at_month_end = ma.fields.Integer(required=True)
     rows = ma.fields.List(ma.fields.Nested(ComplaintReturnRowSchema), required=True)
     customer_groups = ma.fields.List(ma.fields.Nested(CustomerGroupSchema), required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": ["reported", "on_demand"]})
+    generated_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    reported_at = ma.fields.String(required=True, allow_none=True, metadata={
+        "format": "date-time", "description": "When the job kept the return as reported; null: not yet."})
+    changes = ma.fields.Nested(ReturnChangesSchema, required=True, allow_none=True, metadata={
+        "description": "What differs between the reported copy and now; null while nothing was reported."})
+
+
+def _return_format(args) -> str:
+    """The format asked for: ``format``, else the best of the Accept header, else JSON."""
+    if args.get("format"):
+        return args["format"]
+    offered = {MEDIA_TYPES[fmt].split(";")[0]: fmt for fmt in RETURN_FORMATS}
+    best = request.accept_mimetypes.best_match(list(offered), default="application/json")
+    return offered[best]
+
+
+#: The return's other formats, documented beside the JSON (``format`` or ``Accept``).
+_RETURN_DOCUMENTS = {
+    MEDIA_TYPES[fmt].split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+    for fmt in RETURN_FORMATS if fmt != "json"
+}
 
 
 @blp.route("/complaints", methods=["GET"])
 @requires("reports.monthly")
 @blp.arguments(ComplaintReturnArgs, location="query")
+@blp.doc(responses={200: {"content": _RETURN_DOCUMENTS}})
 @blp.response(200, ComplaintReturnSchema)
 @may_answer(404)
 def complaint_return(args):
-    """The monthly complaint return of ``month`` (YYYY-MM) for your scope or one office in it."""
-    from kamcrm.compliance.complaints import monthly_complaint_return
-    from kamcrm.periods import parse_month
+    """The monthly complaint return of ``month`` (YYYY-MM) for your scope or one office in it.
 
+    As of now, or as reported on its due day (``as_reported``), with what changed since.
+    JSON by default; ``format`` or the Accept header gives HTML, XLSX (as the download) or PDF.
+    """
+    from kamcrm.reports.complaint_return import complaint_return_for
+
+    fmt = _return_format(args)
     try:
-        year, number = parse_month(args["month"])
-    except ValueError as error:
+        view = complaint_return_for(caller(), args["month"], args.get("office"), utcnow(),
+                                    as_reported=args["as_reported"])
+    except ValueError as error:  # a month that does not exist, e.g. 2021-13
         raise ValidationFailed({"month": [str(error)]}) from None
-    scope = scope_for(caller(), args.get("office"))
-    return monthly_complaint_return(year, number, scope)
+    # The bytes of ``flask report complaints --format …``.
+    response = current_app.response_class(render_return(view, fmt), mimetype=MEDIA_TYPES[fmt].split(";")[0])
+    if fmt in ("xlsx", "pdf"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{return_filename(view, fmt)}"'
+    response.vary.add("Accept")
+    return response

@@ -14,6 +14,7 @@ from typing import Callable
 from apscheduler.triggers.cron import CronTrigger
 
 from kamcrm.jobs import tasks
+from kamcrm.reports.complaint_return import OFFICE_DUE_DAYS, REGION_DUE_DAYS
 from kamcrm.periods import (
     BANGKOK,
     QUARTER_CLOSE_DAYS,
@@ -99,6 +100,43 @@ class MonthAfterDeadline(Cadence):
 
     def trigger(self):
         return CronTrigger(day=RECORDING_GRACE_DAYS + 1, hour=0, minute=30, timezone=BANGKOK)
+
+
+class MonthAfterDays(Cadence):
+    """A month, due at ``MOMENT`` on the ``days``-th day after its last day (Bangkok): the
+    complaint returns, due the 10th day after the month for offices and the 20th for the
+    region. The job runs late on the due day, so what is recorded on it still counts as
+    on time, and keeps the return as it was reported."""
+
+    MOMENT = time(23, 30)
+
+    def __init__(self, days: int):
+        # The Nth day after a month's last day is day N of the next month (N <= 28).
+        if not 1 <= days <= 28:
+            raise ValueError("days must lie between 1 and 28")
+        self.days = days
+        self.description = f"day {days} of each month, 23:30 Asia/Bangkok, for the month before"
+
+    def key(self, start):
+        return f"{start.year:04d}-{start.month:02d}"
+
+    def parse(self, key):
+        year, month = parse_month(key)
+        return date(year, month, 1)
+
+    def containing(self, day):
+        return day.replace(day=1)
+
+    def shift(self, start, steps):
+        index = start.year * 12 + start.month - 1 + steps
+        return date(index // 12, index % 12 + 1, 1)
+
+    def due_at(self, start):
+        last_day = self.shift(start, 1) - timedelta(days=1)
+        return _at(last_day + timedelta(days=self.days), self.MOMENT)
+
+    def trigger(self):
+        return CronTrigger(day=self.days, hour=self.MOMENT.hour, minute=self.MOMENT.minute, timezone=BANGKOK)
 
 
 class QuarterAfterClose(Cadence):
@@ -210,6 +248,20 @@ JOBS: tuple[Job, ...] = (
         description="keep the 'as reported' monthly summary of the region and every class 1-3 office",
         cadence=MonthAfterDeadline(),
         function=tasks.monthly_summaries,
+        catch_up=12,
+    ),
+    Job(
+        name="complaint_return_offices",
+        description="keep the 'as reported' complaint return of every class 1-3 office on its due day",
+        cadence=MonthAfterDays(OFFICE_DUE_DAYS),
+        function=tasks.office_complaint_returns,
+        catch_up=12,
+    ),
+    Job(
+        name="complaint_return_region",
+        description="keep the 'as reported' complaint return of the region on its due day",
+        cadence=MonthAfterDays(REGION_DUE_DAYS),
+        function=tasks.region_complaint_return,
         catch_up=12,
     ),
     Job(

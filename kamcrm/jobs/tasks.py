@@ -22,6 +22,22 @@ def monthly_summaries(period_key: str, now: datetime) -> str:
     return keep_reported_summaries(year, month, now)
 
 
+def office_complaint_returns(period_key: str, now: datetime) -> str:
+    """Keep the 'as reported' complaint returns of every class 1-3 office for month ``period_key``."""
+    from kamcrm.reports.complaint_return import keep_reported_returns
+
+    year, month = parse_month(period_key)
+    return keep_reported_returns(year, month, now, region=False)
+
+
+def region_complaint_return(period_key: str, now: datetime) -> str:
+    """Keep the 'as reported' complaint return of the region for month ``period_key``."""
+    from kamcrm.reports.complaint_return import keep_reported_returns
+
+    year, month = parse_month(period_key)
+    return keep_reported_returns(year, month, now, region=True)
+
+
 def quarter_close(period_key: str, now: datetime) -> str:
     """Close quarter ``period_key`` (``YYYY-Qn``) and keep its CR2 snapshot.
 

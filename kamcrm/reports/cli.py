@@ -106,21 +106,44 @@ def cr2_command(year: int, as_of: date | None, office_code: str | None, fmt: str
 @report_cli.command("complaints")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month of the return, e.g. 2021-03.")
 @click.option("--office", "office_code", help="An office code: that office with its branches; default the region.")
-@click.option("--format", "fmt", type=click.Choice(("json",)), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(("json", "html", "xlsx", "pdf")), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (stdout for json/html if not given).")
+@click.option("--as-reported", is_flag=True, help="The return kept on its due day, not one made now.")
 @with_appcontext
-def complaints_command(month: str, office_code: str | None, fmt: str) -> None:
-    """Print the monthly complaint return (SPEC section 8) as of the month's last day."""
-    from kamcrm.compliance.complaints import monthly_complaint_return
+def complaints_command(month: str, office_code: str | None, fmt: str, output: Path | None, as_reported: bool) -> None:
+    """Print or write the monthly complaint return (SPEC section 8) as of the month's last day.
+
+    One made now is kept as an on-demand copy; it shows what changed since the return was
+    reported (due the 10th day after the month for an office, the 20th for the region).
+    """
+    from kamcrm.db import utcnow
+    from kamcrm.errors import NotFound
     from kamcrm.periods import parse_month
+    from kamcrm.reports.complaint_return import complaint_return_report
+    from kamcrm.reports.complaint_return_export import render_return
 
     try:
-        year, number = parse_month(month)
+        parse_month(month)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--month") from None
-    if not year_in_range(year):
-        raise click.BadParameter(f"{month!r} is out of range", param_hint="--month")
-    report = monthly_complaint_return(year, number, _scope(office_code))
-    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if output is None and fmt in ("xlsx", "pdf"):
+        raise click.UsageError(f"--format {fmt} is binary; give --output FILE")
+    scope = _scope(office_code)
+    try:
+        view = complaint_return_report(month, scope, utcnow(), as_reported=as_reported, keep=not as_reported)
+    except NotFound as error:  # not reported yet
+        raise click.ClickException(str(error.message)) from None
+    content = render_return(view, fmt)
+    db.session.commit()
+    if output is None:
+        sys.stdout.write(content.decode("utf-8"))
+        sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(content)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
+    click.echo(f"wrote {output.resolve()} ({len(content):,} bytes)", err=True)
 
 
 @report_cli.command("due")

@@ -189,7 +189,8 @@ def _complaint_cell(value: dict | None, target_pct: float) -> Cell:
     return Cell(lines, state, chart)
 
 
-def _complaint_plan(row: dict) -> str:
+def complaint_plan(row: dict) -> str:
+    """Return the form's text of a plan 2.1 row: which complaints, within what, the target."""
     if row["item"] == "2.1a" and row["category"] is not None:
         name = CATEGORY_NAMES.get(row["category"], row["category"])
         return f"{name} ภายใน {row['limit_days']} วัน (ร้อยละ {row['target_pct']:g})"
@@ -241,7 +242,7 @@ def cr2_items(report: dict) -> list[Item]:
         if entry is None:
             entry = plan2[row["item"]] = Item(number=row["item"], title=PLAN2_TITLES.get(row["item"], ""),
                                               period=months, lead_unit=PLAN2_LEAD_UNIT)
-        entry.lines.append(Line(_complaint_plan(row), [_complaint_cell(row["cumulative"][c], row["target_pct"]) for c in COLUMNS]))
+        entry.lines.append(Line(complaint_plan(row), [_complaint_cell(row["cumulative"][c], row["target_pct"]) for c in COLUMNS]))
     if plan2:
         first = next(iter(plan2.values()))
         first.plan_heading = PLAN2_TITLE

@@ -32,3 +32,25 @@ class MonthlySummary(db.Model):
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     generated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     data: Mapped[dict] = mapped_column(JSONDocument, nullable=False)
+
+
+class ComplaintReturn(db.Model):
+    """A monthly complaint return (SPEC section 8) as generated at one moment: ``reported``
+    by the job on the return's due day, ``on_demand`` when someone asked for one."""
+
+    __tablename__ = "complaint_returns"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("kind", SUMMARY_KINDS), name="kind"),
+        sa.Index("ix_complaint_returns_month_scope", "month", "scope_code", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: First day of the month the return covers.
+    month: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    #: Region or office code the return covers.
+    scope_code: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    #: ``reported``: kept by the job on the due day; ``on_demand``: by a user.
+    kind: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    generated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    data: Mapped[dict] = mapped_column(JSONDocument, nullable=False)

@@ -336,13 +336,18 @@ def monthly_json(view: dict) -> bytes:
 
 def monthly_html(view: dict, *, for_pdf: bool = False) -> str:
     """Return the summary as a standalone Thai HTML document (fonts shipped with kamcrm)."""
+    return tables_html(heading(view), monthly_tables(view), for_pdf=for_pdf)
+
+
+def tables_html(lines: dict, tables: list[Table], *, for_pdf: bool = False) -> str:
+    """Return ``heading`` lines and ``tables`` as a standalone Thai HTML document, the layout
+    every monthly document shares (the summary and the complaint return)."""
     from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css
 
     return render_template(
         "reports/monthly.html",
-        view=view,
-        heading=heading(view),
-        tables=monthly_tables(view),
+        heading=lines,
+        tables=tables,
         for_pdf=for_pdf,
         font_faces=font_face_css() if for_pdf else "",
         font_family=FONT_FAMILY,
@@ -371,42 +376,48 @@ def monthly_xlsx(view: dict) -> bytes:
     from kamcrm.reports.export.xlsx import ReportWorkbook
 
     book = ReportWorkbook()
-    formats = book.formats
-    total_format = book.add_format(border=1, valign="top", bold=True, bg_color="#F5F5F5")
     lines = heading(view)
     tables = monthly_tables(view)
     for sheet_name, prefixes in SHEETS:
         chosen = [table for table in tables if table.title.startswith(prefixes)]
-        if not chosen:
-            continue
-        sheet = book.sheet(sheet_name)
-        sheet.write(0, 0, lines["title"], formats["title"])
-        sheet.write(1, 0, f"{lines['scope']} · {lines['period']} · {lines['deadline']}", formats["plain"])
-        sheet.write(2, 0, f"{lines['kind']} · {lines['generated']}", formats["plain"])
-        widths: dict[int, int] = {}
-        row = 4
-        for table in chosen:
-            sheet.write(row, 0, table.title, formats["subtitle"])
-            row += 1
-            for column, name in enumerate(table.header):
-                sheet.write(row, column, name, formats["head"])
-            row += 1
-            for values in table.rows + ([table.total] if table.total else []):
-                for column, value in enumerate(values):
-                    if values is table.total:
-                        style = total_format
-                    else:
-                        style = formats["number"] if isinstance(value, int) else formats["cell"]
-                    sheet.write(row, column, value, style)
-                    widths[column] = max(widths.get(column, 8), min(50, len(str(value)) + 2))
-                row += 1
-            if table.note:
-                sheet.write(row, 0, table.note, formats["note"])
-                row += 1
-            row += 1
-        for column, width in widths.items():
-            sheet.set_column(column, column, width)
+        if chosen:
+            write_tables(book, sheet_name, lines, chosen)
     return book.close()
+
+
+def write_tables(book, sheet_name: str, lines: dict, tables: list[Table]) -> None:
+    """Add a sheet to ``book`` (a ``ReportWorkbook``) holding ``heading`` lines and ``tables``,
+    laid out as every report workbook is: title, scope line, kind line, then each table with
+    its header, rows, total and note. Shared by the monthly summary and the complaint return."""
+    formats = book.formats
+    total_format = book.add_format(border=1, valign="top", bold=True, bg_color="#F5F5F5")
+    sheet = book.sheet(sheet_name)
+    sheet.write(0, 0, lines["title"], formats["title"])
+    sheet.write(1, 0, f"{lines['scope']} · {lines['period']} · {lines['deadline']}", formats["plain"])
+    sheet.write(2, 0, f"{lines['kind']} · {lines['generated']}", formats["plain"])
+    widths: dict[int, int] = {}
+    row = 4
+    for table in tables:
+        sheet.write(row, 0, table.title, formats["subtitle"])
+        row += 1
+        for column, name in enumerate(table.header):
+            sheet.write(row, column, name, formats["head"])
+        row += 1
+        for values in table.rows + ([table.total] if table.total else []):
+            for column, value in enumerate(values):
+                if values is table.total:
+                    style = total_format
+                else:
+                    style = formats["number"] if isinstance(value, int) else formats["cell"]
+                sheet.write(row, column, value, style)
+                widths[column] = max(widths.get(column, 8), min(50, len(str(value)) + 2))
+            row += 1
+        if table.note:
+            sheet.write(row, 0, table.note, formats["note"])
+            row += 1
+        row += 1
+    for column, width in widths.items():
+        sheet.set_column(column, column, width)
 
 
 def monthly_pdf(view: dict) -> bytes:

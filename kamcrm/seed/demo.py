@@ -524,8 +524,26 @@ class _DemoRegion:
         for month in months:
             keep_reported_summaries(self.today.year, month, self.now)
         self.result.counts["monthly_summaries"] = len(months)
+        returns = self.keep_complaint_returns()
         if months:
-            self.say(f"monthly summaries: kept as reported for {len(months)} months of {self.today.year}", "monthly")
+            self.say(f"monthly summaries: kept as reported for {len(months)} months of {self.today.year}"
+                     f" (complaint returns: {returns})", "monthly")
+
+    def keep_complaint_returns(self) -> int:
+        """Keep the 'as reported' complaint returns (SPEC section 8) of this year's months whose
+        due day has passed, offices' and region's, as the two scheduled jobs would have done.
+        Returns how many months' returns were kept for the offices."""
+        from kamcrm.reports.complaint_return import due_on, keep_reported_returns
+
+        year = self.today.year
+        kept = 0
+        for month in range(1, 13):
+            for region in (False, True):
+                if due_on(year, month, region=region) < self.today:
+                    keep_reported_returns(year, month, self.now, region=region)
+                    kept += not region
+        self.result.counts["complaint_return_months"] = kept
+        return kept
 
     # --- helpers -----------------------------------------------------------------------------
 
