@@ -65,7 +65,7 @@ class ApiAwareSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Install login, limiter, CSRF, idle timeout, access rules, headers and error pages."""
-    from kamcrm.audit import queries  # noqa: F401  (installs the append-only guard)
+    from kamcrm.audit import guard  # noqa: F401  (installs the append-only guard)
 
     _trust_proxies(app)
     app.session_interface = ApiAwareSessionInterface()
