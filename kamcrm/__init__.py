@@ -12,13 +12,31 @@ from kamcrm import config as config_module
 TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "templates"
 
 
+class KamcrmFlask(Flask):
+    """Flask, with the request's one commit (``kamcrm.transactions.finish_request``).
+
+    The commit runs inside ``dispatch_request``, so an error it raises (a conflict found by
+    the database, a database that cannot answer) is answered by the same error handlers as
+    an error raised by the view.
+    """
+
+    def dispatch_request(self):
+        from flask import request
+
+        from kamcrm.transactions import finish_request
+
+        response = self.make_response(super().dispatch_request())
+        finish_request(response.status_code, request.method)
+        return response
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the kamcrm application.
 
     Configuration comes from the defaults, then ``instance/config.py`` if present, then the
     ``KAMCRM_*`` environment, then ``test_config``.
     """
-    app = Flask(
+    app = KamcrmFlask(
         __name__,
         instance_relative_config=True,
         template_folder=str(TEMPLATE_FOLDER),

@@ -11,7 +11,7 @@ def register_commands(app: Flask) -> None:
     from kamcrm.imports.cli import import_command
 
     app.cli.add_command(import_command)
-    from kamcrm.audit.cli import audit_cli
+    from kamcrm.history.cli import audit_cli
     from kamcrm.org.cli import users_cli
     from kamcrm.reports.closing import periods_cli
 

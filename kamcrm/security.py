@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from kamcrm.api.errors import error_response
 from kamcrm.db import database_unavailable
 from kamcrm.errors import Forbidden, KamcrmError, Message
 from kamcrm.extensions import csrf, db, limiter, login_manager
@@ -64,7 +65,7 @@ class ApiAwareSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Install login, limiter, CSRF, idle timeout, access rules, headers and error pages."""
-    from kamcrm.audit import queries  # noqa: F401  (installs the append-only guard)
+    from kamcrm.audit import guard  # noqa: F401  (installs the append-only guard)
 
     _trust_proxies(app)
     app.session_interface = ApiAwareSessionInterface()
@@ -214,13 +215,6 @@ def _add_security_headers(response):
 # --- errors ------------------------------------------------------------------------------
 
 
-def api_error(status: int, message: str | None, errors: dict | None = None, headers=None):
-    """Return the API's error answer ``{"code", "message", "errors"}`` (``kamcrm.api.errors``)."""
-    from kamcrm.api.errors import error_response
-
-    return error_response(status, message, errors, headers)
-
-
 #: What a page says for an HTTP error raised without a message of its own (``abort(404)``).
 _PAGE_MESSAGES = {
     400: Message("The request was not understood; go back and try again."),
@@ -275,7 +269,7 @@ def _handle_database_error(error: sa.exc.DBAPIError):
         pass
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if is_api_request():
-        return api_error(503, None, headers=headers)
+        return error_response(503, None, headers=headers)
     page = render_template("errors/unavailable.html", retry_after=RETRY_AFTER_SECONDS)
     return page, 503, headers
 
@@ -289,5 +283,5 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(500)
     def _internal_error(error):
         if is_api_request():
-            return api_error(500, None)
+            return error_response(500, None)
         return error

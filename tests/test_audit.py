@@ -13,7 +13,8 @@ import sqlalchemy as sa
 import kamcrm
 from kamcrm.audit.models import AuditEntry
 from kamcrm.audit.operations import record
-from kamcrm.audit.queries import AppendOnlyLog, AuditFilter, audit_entries
+from kamcrm.audit.guard import AppendOnlyLog
+from kamcrm.history.queries import AuditFilter, audit_entries
 from kamcrm.errors import Forbidden
 from kamcrm.extensions import db
 

@@ -225,3 +225,16 @@ def test_only_an_admin_sets_another_users_password(make, member):
 def test_a_username_with_a_nul_byte_is_just_wrong(client, member, username):
     response = _login(client, username, PASSWORD)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("current, new, confirm, field", [
+    ("wrong password", "a much better passphrase", "a much better passphrase", "current_password"),
+    (PASSWORD, PASSWORD, PASSWORD, "password"),
+], ids=["wrong-current", "unchanged"])
+def test_the_password_page_refuses_a_bad_change_beside_its_field(client, member, current, new, confirm, field):
+    _login(client, "somchai", PASSWORD)
+    response = client.post("/account/password", data={
+        "current_password": current, "password": new, "confirm": confirm})
+    assert response.status_code == 422
+    assert f'id="{field}-errors"' in response.get_data(as_text=True)
+    assert verify_password(member.password_hash, PASSWORD)

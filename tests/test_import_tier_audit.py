@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from kamcrm.accounts import operations as accounts
 from kamcrm.audit.models import AuditEntry
-from kamcrm.audit.queries import AuditFilter, audit_entries
+from kamcrm.history.queries import AuditFilter, audit_entries
 from kamcrm.extensions import db
 from kamcrm.imports.importer import import_file
 

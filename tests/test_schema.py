@@ -69,3 +69,18 @@ def test_each_test_starts_from_an_empty_database(make, attempt):
     make.account()
     db.session.commit()  # a commit inside a test only releases a savepoint
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 1
+
+
+@pytest.mark.parametrize("name", ["Office", "User", "Account"])
+def test_the_base_layers_plain_tables_name_real_columns_of_their_models(name):
+    """``kamcrm.lookups`` reads offices, users and accounts through plain ``sa.table``s so the
+    base layer need not import the domains; a renamed or retyped model column must break here,
+    not in a lookup at run time."""
+    from kamcrm import lookups, models  # noqa: F401  (models registers every table)
+
+    plain = getattr(lookups, name)
+    mapped = db.metadata.tables[plain.name]
+    for column in plain.columns:
+        assert column.name in mapped.columns, f"{plain.name}.{column.name} is not a model column"
+        assert column.type._type_affinity is mapped.columns[column.name].type._type_affinity, (
+            f"{plain.name}.{column.name}: {column.type!r} in lookups, {mapped.columns[column.name].type!r} in the model")

@@ -299,7 +299,6 @@ def create_account(data):
     account = operations.create_account(data, user, reason=reason)
     location = url_for("accounts.get_account", account_no=account.account_no)
     answer = _with_etag(account, 201, {"Location": location})
-    db.session.commit()
     return answer
 
 
@@ -337,7 +336,6 @@ def update_account(changes, account_no):
         account, changes, user, reason=reason, expected_version=expected_version(account)
     )
     answer = _with_etag(account)
-    db.session.commit()
     return answer
 
 
@@ -387,7 +385,6 @@ def add_tier(data, account_no):
     user = caller()
     account = account_for(user, account_no, "roster.retier")
     operations.set_tier(account, data.get("tier"), data["effective_from"], user)
-    db.session.commit()
     return _tier_history(account), 201, {"ETag": etag_of(account)}
 
 
@@ -436,7 +433,6 @@ def add_contact(data, account_no):
     """Add a contact person to an account."""
     user = caller()
     contact = operations.add_contact(account_for(user, account_no, "contacts.edit"), data, user)
-    db.session.commit()
     return _contact_body(contact)
 
 
@@ -450,7 +446,6 @@ def update_contact(changes, account_no, contact_id):
     user = caller()
     contact = _contact(account_for(user, account_no, "contacts.edit"), contact_id)
     contact = operations.update_contact(contact, changes, user)
-    db.session.commit()
     return _contact_body(contact)
 
 
@@ -464,5 +459,4 @@ def delete_contact(account_no, contact_id):
     operations.delete_contact(
         _contact(account_for(user, account_no, "contacts.edit"), contact_id), user
     )
-    db.session.commit()
     return None

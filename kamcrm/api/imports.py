@@ -19,9 +19,9 @@ from kamcrm.api.fields import Text
 from kamcrm.api.schemas import ErrorSchema
 from kamcrm.errors import ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.imports.importer import KINDS, stream_size, import_file
+from kamcrm.imports.importer import KINDS, import_file, stream_size
 from kamcrm.imports.operations import import_run_for, progress_of, queue_import
-from kamcrm.imports.runner import start_in_thread
+from kamcrm.imports.runner import start_after_this_request
 from kamcrm.org.access import requires
 
 PATH = "/imports"
@@ -133,9 +133,7 @@ def run_import(args, files, kind):
     size = stream_size(upload.stream)
     if size is None or size > current_app.config["IMPORT_BACKGROUND_BYTES"]:
         run = queue_import(kind, upload.stream, upload.filename or "", actor=caller(), reason=args.get("reason"))
-        db.session.commit()
-        if current_app.config.get("IMPORT_RUNNER") == "thread":
-            start_in_thread(current_app._get_current_object())
+        start_after_this_request()
         # Returned as a response of its own: the decorator would dump it as the 201 schema.
         response = jsonify(ImportRunSchema().dump(run_status(run)))
         response.status_code = 202
@@ -155,7 +153,6 @@ def run_import(args, files, kind):
             message = (f"Nothing was imported: the first {len(result.errors):,} problems are listed, "
                        f"and {result.more_errors:,} more errors.")
         raise ValidationFailed(errors, message=message, extra={"more_errors": result.more_errors})
-    db.session.commit()
     return result.as_dict()
 
 

@@ -98,7 +98,6 @@ def list_offices(args):
 def create_office(data):
     """Create an office (admin)."""
     office = operations.create_office(data, caller())
-    db.session.commit()
     return operations.office_record(office)
 
 
@@ -119,5 +118,4 @@ def get_office(code):
 def update_office(changes, code):
     """Change an office (admin); fields left out stay as they are."""
     office = operations.update_office(_office(code), changes, caller())
-    db.session.commit()
     return operations.office_record(office)

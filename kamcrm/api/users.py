@@ -105,7 +105,6 @@ def list_users(args):
 def create_user(data):
     """Create a user without a password (admin)."""
     user = operations.create_user(data, caller())
-    db.session.commit()
     return operations.user_record(user)
 
 
@@ -126,5 +125,4 @@ def get_user(username):
 def update_user(changes, username):
     """Change a user (admin): role, office, exec_role, e-mail, active …"""
     user = operations.update_user(_user(username), changes, caller())
-    db.session.commit()
     return operations.user_record(user)

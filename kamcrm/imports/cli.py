@@ -6,10 +6,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from kamcrm.errors import KamcrmError
-from kamcrm.extensions import db
 from kamcrm.imports.importer import KINDS, ImportProgress, import_file
 from kamcrm.progress import ProgressBar
+from kamcrm.transactions import in_one_transaction
 
 
 @click.command("import")
@@ -17,6 +16,7 @@ from kamcrm.progress import ProgressBar
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--reason", help="Why activities of a closed quarter change (written to the audit log).")
 @with_appcontext
+@in_one_transaction
 def import_command(kind: str, file: Path, reason: str | None) -> None:
     """Import FILE (CSV or XLSX) of KIND: offices, users, accounts, tiers or activities.
 
@@ -32,13 +32,9 @@ def import_command(kind: str, file: Path, reason: str | None) -> None:
     try:
         with file.open("rb") as stream:
             result = import_file(kind, stream, file.name, reason=reason, progress=progress)
-    except KamcrmError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
     finally:
         bar.close()
     if not result.ok:
-        db.session.rollback()
         for error in result.errors:
             click.echo(str(error), err=True)
         if result.more_errors:
@@ -50,7 +46,6 @@ def import_command(kind: str, file: Path, reason: str | None) -> None:
         else:
             click.echo(f"Nothing was imported: {bad_lines:,} bad line(s) in {file.name}.", err=True)
         raise SystemExit(1)
-    db.session.commit()
     click.echo(
         f"Imported {result.rows:,} rows of {kind} from {file.name}: {result.created:,} created, "
         f"{result.updated:,} updated, {result.unchanged:,} unchanged ({result.seconds:.1f} s)."

@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, after_this_request, current_app
 from sqlalchemy.orm import Session
 
 from kamcrm.db import utcnow
@@ -166,6 +166,20 @@ def start_in_thread(app: Flask) -> None:
                 db.session.remove()
 
     threading.Thread(target=work, name="kamcrm-imports", daemon=True).start()
+
+
+def start_after_this_request() -> None:
+    """In a request that queued an import: start the runner thread once the request's commit
+    has made the queued run visible to it, if ``IMPORT_RUNNER = "thread"`` (else the
+    scheduler process picks the run up)."""
+    app = current_app._get_current_object()
+    if app.config.get("IMPORT_RUNNER") != "thread":
+        return
+
+    @after_this_request
+    def start(response):
+        start_in_thread(app)
+        return response
 
 
 class _ProgressWriter:

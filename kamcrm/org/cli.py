@@ -8,38 +8,22 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import AppGroup
 
-from kamcrm.errors import KamcrmError
 from kamcrm.extensions import db
 from kamcrm.org import auth, tokens
 from kamcrm.org.models import EXEC_ROLES, ROLES, ApiToken, User
 from kamcrm.periods import BANGKOK
+from kamcrm.transactions import CommandGroup
 
-users_cli = AppGroup("users", help="Users, passwords and API tokens.")
+users_cli = CommandGroup("users", help="Users, passwords and API tokens.")
 
 #: File in the instance folder that remembers the demo passwords ``demo-logins`` made.
 DEMO_LOGINS_FILE = "demo_logins.txt"
-
-
-@contextmanager
-def _one_transaction():
-    """Commit on success; on an operation's error roll back and exit with its message."""
-    try:
-        yield
-        db.session.commit()
-    except KamcrmError as error:
-        db.session.rollback()
-        details = "".join(
-            f"\n  {field}: {' '.join(messages)}" for field, messages in error.errors.items()
-        )
-        raise click.ClickException(error.message + details) from None
 
 
 def _user(username: str) -> User:
@@ -74,11 +58,10 @@ def create_user_command(username, role, office_code, exec_role, full_name, email
         data["exec_role"] = exec_role
     if email:
         data["email"] = email
-    with _one_transaction():
-        user = create_user(data, actor=None)
-        db.session.flush()
-        if password_stdin:
-            auth.set_password(user, _read_password(True), actor=None)
+    user = create_user(data, actor=None)
+    db.session.flush()
+    if password_stdin:
+        auth.set_password(user, _read_password(True), actor=None)
     click.echo(f"Created {user.username} ({user.role}, {office_code}).")
 
 
@@ -90,8 +73,7 @@ def set_password_command(username, password_stdin):
     """Set a user's password (asked twice, hidden)."""
     user = _user(username)
     password = _read_password(password_stdin)
-    with _one_transaction():
-        auth.set_password(user, password, actor=None)
+    auth.set_password(user, password, actor=None)
     click.echo(f"Password of {user.username} is set.")
 
 
@@ -104,8 +86,7 @@ def deactivate_command(username):
     user = _user(username)
     if not user.active:
         raise click.ClickException(f"{user.username} is already deactivated.")
-    with _one_transaction():
-        update_user(user, {"active": False}, actor=None)
+    update_user(user, {"active": False}, actor=None)
     click.echo(f"{user.username} is deactivated.")
 
 
@@ -117,8 +98,7 @@ def deactivate_command(username):
 def token_command(username, name, expires_days):
     """Create an API token and print it (shown this once only)."""
     user = _user(username)
-    with _one_transaction():
-        token, raw = tokens.issue_token(user, name, actor=None, expires_days=expires_days)
+    token, raw = tokens.issue_token(user, name, actor=None, expires_days=expires_days)
     click.echo(raw)
     click.echo(f"Token {token.id} “{token.name}” for {user.username}; it is not stored and "
                "cannot be shown again.", err=True)
@@ -154,8 +134,7 @@ def revoke_token_command(token_id):
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise click.ClickException(f"No API token has the id {token_id}.")
-    with _one_transaction():
-        tokens.revoke_token(token, actor=None)
+    tokens.revoke_token(token, actor=None)
     click.echo(f"API token {token_id} “{token.name}” of {token.user.username} is revoked.")
 
 
@@ -185,18 +164,17 @@ def demo_logins_command(host: str, port: int):
         click.echo("No users yet: load the demo region (flask seed demo) or create users first.")
         return
     lines = []
-    with _one_transaction():
-        for user in chosen:
-            password = remembered.get(user.username)
-            known = password and auth.password_matches(user.password_hash, password)
-            if user.password_hash and not known:
-                lines.append(f"{user.role:<15} {user.username:<20} (password set elsewhere)")
-                continue
-            if not user.password_hash:
-                password = secrets.token_urlsafe(9)
-                auth.set_password(user, password, actor=None)
-                remembered[user.username] = password
-            lines.append(f"{user.role:<15} {user.username:<20} {password}")
+    for user in chosen:
+        password = remembered.get(user.username)
+        known = password and auth.password_matches(user.password_hash, password)
+        if user.password_hash and not known:
+            lines.append(f"{user.role:<15} {user.username:<20} (password set elsewhere)")
+            continue
+        if not user.password_hash:
+            password = secrets.token_urlsafe(9)
+            auth.set_password(user, password, actor=None)
+            remembered[user.username] = password
+        lines.append(f"{user.role:<15} {user.username:<20} {password}")
     _write_demo_logins(remembered)
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(f"Demo sign-ins (http://{shown_host}:{port}/login):")

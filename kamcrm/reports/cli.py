@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from kamcrm.errors import KamcrmError
 from kamcrm.extensions import db
 from kamcrm.periods import FIRST_YEAR, LAST_YEAR, year_in_range
-
+from kamcrm.transactions import CommandGroup
 
 
 def _year(value: str) -> int:
@@ -71,7 +71,7 @@ def _scope(office_code: str | None):
 # --- flask report ---------------------------------------------------------------------------
 
 
-@click.group("report")
+@click.group("report", cls=CommandGroup)
 def report_cli() -> None:
     """Produce reports: the CR2 report, the due list (and the monthly summary)."""
 
@@ -204,15 +204,14 @@ def due_command(username: str | None, office_code: str | None, today: date | Non
 # --- flask targets ----------------------------------------------------------------------------
 
 
-@click.group("targets")
+@click.group("targets", cls=CommandGroup)
 def targets_cli() -> None:
     """Show or change a year's rules, executive-visit quotas and planned populations."""
 
 
 def _print_targets(year: int, fmt: str) -> None:
-    from kamcrm.compliance.targets import year_targets
-
     from kamcrm.complaints.targets import complaint_targets
+    from kamcrm.compliance.targets import year_targets
 
     targets = year_targets(year)
     complaints = complaint_targets(year)
@@ -362,9 +361,7 @@ def targets_set(year, rules, added, removed, quotas, planned, complaint_limits, 
             details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in error.errors.items())
             problems.append(f"{label}: {details or error.message}")
     if problems:
-        db.session.rollback()
         raise click.ClickException("nothing was changed:\n  " + "\n  ".join(problems))
-    db.session.commit()
     _print_targets(year, "text")
 
 
@@ -383,5 +380,4 @@ def targets_reset(year: int, actor_name: str | None) -> None:
         if actor is None:
             raise click.BadParameter(f"no user is called {actor_name!r}", param_hint="--actor")
     changed = operations.reset_year(year, actor=actor)
-    db.session.commit()
     click.echo(f"{year} uses the defaults again." if changed else f"{year} already used the defaults.")

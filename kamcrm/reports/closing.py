@@ -22,7 +22,6 @@ from datetime import date, datetime
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
 
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
@@ -30,8 +29,15 @@ from kamcrm.errors import Conflict, Forbidden, Message, NotFound, ValidationFail
 from kamcrm.extensions import db
 from kamcrm.org.models import MANAGED_OFFICE_CLASSES, Office
 from kamcrm.org.scope import region_scope, scope_of_office
-from kamcrm.periods import bangkok_today, quarter_close_date, quarter_label, quarter_of, quarter_window
+from kamcrm.periods import (
+    bangkok_today,
+    quarter_close_date,
+    quarter_label,
+    quarter_of,
+    quarter_window,
+)
 from kamcrm.quarters.models import QuarterClose
+from kamcrm.transactions import CommandGroup
 
 
 def quarter_close_row(year: int, quarter: int) -> QuarterClose | None:
@@ -185,7 +191,7 @@ def quarter_closes() -> list[QuarterClose]:
 
 # --- flask periods … ------------------------------------------------------------------------
 
-periods_cli = AppGroup("periods", help="Close and reopen quarters.")
+periods_cli = CommandGroup("periods", help="Close and reopen quarters.")
 
 
 def _quarter_argument(ctx, param, value):
@@ -208,19 +214,6 @@ def _actor(username: str | None):
     return user
 
 
-def _run(operation):
-    from kamcrm.errors import KamcrmError
-
-    try:
-        result = operation()
-        db.session.commit()
-        return result
-    except KamcrmError as error:
-        db.session.rollback()
-        details = "".join(f"\n  {field}: {' '.join(m)}" for field, m in error.errors.items())
-        raise click.ClickException(error.message + details) from None
-
-
 @periods_cli.command("close")
 @click.argument("quarter", metavar="YYYY-Qn", callback=_quarter_argument)
 @click.option("--force", is_flag=True, help="Close before the 16th day after the quarter's end.")
@@ -229,7 +222,7 @@ def _run(operation):
 def close_command(quarter, force, reason, username):
     """Close a quarter and keep its CR2 snapshot."""
     year, number = quarter
-    row = _run(lambda: close_quarter(year, number, _actor(username), force=force, reason=reason))
+    row = close_quarter(year, number, _actor(username), force=force, reason=reason)
     click.echo(f"Quarter {quarter_label(year, number)} is closed; CR2 kept for "
                f"{', '.join(sorted(row.snapshot))}.")
 
@@ -241,7 +234,7 @@ def close_command(quarter, force, reason, username):
 def reopen_command(quarter, reason, username):
     """Reopen a closed quarter."""
     year, number = quarter
-    _run(lambda: reopen_quarter(year, number, _actor(username), reason=reason))
+    reopen_quarter(year, number, _actor(username), reason=reason)
     click.echo(f"Quarter {quarter_label(year, number)} is reopened.")
 
 

@@ -19,6 +19,7 @@ from kamcrm.activities.models import ACTIVITY_TYPES
 from kamcrm.org.models import EXEC_ROLES
 from kamcrm.periods import BANGKOK, THAI_MONTHS, be_year, thai_date
 from kamcrm.reports import charts
+from kamcrm.transactions import in_one_transaction
 
 MONTHLY_FORMATS = ("json", "html", "xlsx", "pdf")
 MEDIA_TYPES = {
@@ -432,6 +433,7 @@ def monthly_pdf(view: dict) -> bytes:
 
 @click.command("monthly")
 @with_appcontext
+@in_one_transaction
 @click.option("--month", required=True, help="The month, YYYY-MM (CE), e.g. 2021-01.")
 @click.option("--office", "office_code", help="An office code: that office with its branches; default the region.")
 @click.option("--format", "fmt", type=click.Choice(MONTHLY_FORMATS), default="json", show_default=True)
@@ -441,7 +443,6 @@ def monthly_command(month: str, office_code: str | None, fmt: str, output: str |
     """Print or write the monthly CRM-Plus-style summary; one made now is kept as an on-demand snapshot."""
     from kamcrm.db import utcnow
     from kamcrm.errors import NotFound
-    from kamcrm.extensions import db
     from kamcrm.org.access import scope_for
     from kamcrm.reports.monthly import monthly_report
 
@@ -455,7 +456,6 @@ def monthly_command(month: str, office_code: str | None, fmt: str, output: str |
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--month") from None
     content = render_monthly(view, fmt)
-    db.session.commit()
     if output:
         with open(output, "wb") as handle:
             handle.write(content)

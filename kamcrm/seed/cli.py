@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import AppGroup
 
 from kamcrm.extensions import db
 from kamcrm.org.models import Office
 from kamcrm.periods import bangkok_today
 from kamcrm.progress import ProgressBar
+from kamcrm.transactions import CommandGroup
 
-seed_cli = AppGroup("seed", help="Load demo data into an empty database.")
+seed_cli = CommandGroup("seed", help="Load demo data into an empty database.")
 
 #: The instance file where ``users demo-logins`` finds the demo passwords ("username password").
 DEMO_LOGINS_FILE = "demo_logins.txt"
@@ -58,7 +58,6 @@ def demo_command(if_empty: bool, today) -> None:
         result = seed_demo(day, progress=progress)
     finally:
         bar.close()
-    db.session.commit()
     write_demo_logins(Path(current_app.instance_path), [(username, password) for username, _, _, _, password
                                                         in result.logins])
     click.echo(

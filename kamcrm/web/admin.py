@@ -56,7 +56,6 @@ def create_user():
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            db.session.commit()
             flash(_("User %(name)s added.", name=user.username), "success")
             return redirect(url_for("admin.user_tokens", user_id=user.id))
     return _render_users(form, 422)
@@ -89,7 +88,6 @@ def set_active(user_id: int):
             for message in reasons or [refused.message]:
                 flash(translate(message), "error")
         else:
-            db.session.commit()
             flash(_("%(name)s is now active.", name=user.username) if user.active
                   else _("%(name)s can no longer sign in.", name=user.username), "success")
     return redirect(url_for("admin.users"))
@@ -130,7 +128,6 @@ def issue_token(user_id: int):
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            db.session.commit()
             flash(_("Token issued. Copy it now: it is not shown again."), "success")
             return _render_tokens(user, raw=raw)
     return _render_tokens(user, form, status=422)
@@ -144,7 +141,6 @@ def revoke_token(token_id: int):
     form = UserActiveForm()
     if form.validate_on_submit():
         token_ops.revoke_token(token, current_user)
-        db.session.commit()
         flash(_("Token revoked."), "success")
     return redirect(url_for("admin.user_tokens", user_id=token.user_id))
 
@@ -164,7 +160,6 @@ def set_user_password(user_id: int):
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            db.session.commit()
             flash(_("%(name)s can now sign in with the new password.", name=user.username), "success")
             return redirect(url_for("admin.user_tokens", user_id=user.id))
     return _render_tokens(user, status=422, password_form=form)

@@ -10,7 +10,6 @@ from wtforms import HiddenField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from kamcrm.errors import ValidationFailed
-from kamcrm.extensions import db
 from kamcrm.org import auth, sessions, signin_limits, tokens
 from kamcrm.org.access import public, requires, signed_in, token_for
 from kamcrm.org.sessions import LAST_SEEN_KEY, now_seconds
@@ -68,7 +67,6 @@ def login():
             session[sessions.SESSION_KEY] = sessions.start_session(user)
             session.permanent = True
             session[LAST_SEEN_KEY] = int(now_seconds())
-            db.session.commit()
             return redirect(safe_next(form.next.data))
     elif request.method == "POST":
         status = 401 if form.username.data else 400
@@ -84,7 +82,6 @@ def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
         sessions.end_session(session.get(sessions.SESSION_KEY))
-        db.session.commit()  # the cookie, even a copy of it, signs nobody in again
         logout_user()
         session.clear()
         flash("You are signed out.", "info")
@@ -106,7 +103,7 @@ def change_password():
                 keep_session=session.get(sessions.SESSION_KEY),
             )
         except ValidationFailed as error:
-            for messages in error.errors.values():
+            for field, messages in error.errors.items():
                 target = getattr(form, field, None)
                 if target is not None:
                     target.errors = list(target.errors) + messages
@@ -114,7 +111,6 @@ def change_password():
                     flash(" ".join(translate(message) for message in messages), "error")
             status = 422
         else:
-            db.session.commit()
             flash("Your password is changed.", "info")
             return redirect(url_for("auth.change_password"))
     elif request.method == "POST":
@@ -144,7 +140,6 @@ def my_tokens():
                 flash(" ".join(translate(message) for message in messages), "error")
             status = 422
         else:
-            db.session.commit()
             created = {"name": token.name, "secret": raw}
             form = TokenForm(formdata=None)
     elif request.method == "POST":
@@ -166,6 +161,5 @@ def revoke_token(token_id: int):
     token = token_for(current_user, token_id)
     if form.validate_on_submit():
         tokens.revoke_token(token, actor=current_user)
-        db.session.commit()
         flash(_("API token “%(name)s” is revoked.", name=token.name), "info")
     return redirect(url_for("auth.my_tokens"))

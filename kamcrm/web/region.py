@@ -553,7 +553,7 @@ def _tiers_saved(result):
 @requires("audit.view")
 def audit():
     """Search the audit log: by record, person, action, dates and free text."""
-    from kamcrm.audit.queries import AuditFilter, audit_entries
+    from kamcrm.history.queries import AuditFilter, audit_entries
 
     def day(name):
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kamcrm.extensions import db
 from kamcrm.org.access import public
 from kamcrm.web.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE
 from kamcrm.web.redirects import safe_next
@@ -51,5 +50,4 @@ def switch_language(code: str):
     if current_user.is_authenticated and getattr(current_user, "locale", None) != code:
         # Remember the choice on other devices too.
         current_user.locale = code
-        db.session.commit()
     return response

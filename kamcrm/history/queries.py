@@ -1,8 +1,9 @@
-"""Reading the audit log (regional staff and admins), and keeping it append-only.
+"""Reading the audit log back (regional staff and admins).
 
 The log is read through ``audit_entries``, used by the API, the audit page and
-``flask audit list``. Nothing in the application can change or delete an entry: the
-ORM refuses it (``AppendOnlyLog``), whatever code asks.
+``flask audit list``. Reading needs the reader's permission and user names, so this package
+sits above ``org``; writing an entry (``kamcrm.audit``) sits below it, because every domain's
+operation records its changes.
 """
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from kamcrm import limits
 from kamcrm.audit.models import AuditEntry
@@ -139,26 +138,3 @@ def audit_entries(user, criteria: AuditFilter | None = None, page: int = 1,
         ).scalars()
     )
     return AuditPage(items=items, total=total, page=page, per_page=per_page)
-
-
-# --- append-only ---------------------------------------------------------------------------
-
-
-class AppendOnlyLog(RuntimeError):
-    """Something tried to change or delete an audit entry."""
-
-
-def _refuse_row_change(mapper, connection, target):
-    raise AppendOnlyLog("audit entries are never changed or deleted")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_bulk_change(state):
-    if (state.is_update or state.is_delete) and any(
-        getattr(entity, "class_", None) is AuditEntry for entity in state.all_mappers
-    ):
-        raise AppendOnlyLog("audit entries are never changed or deleted")
-
-
-event.listen(AuditEntry, "before_update", _refuse_row_change)
-event.listen(AuditEntry, "before_delete", _refuse_row_change)

@@ -7,7 +7,7 @@ import click
 from flask.cli import AppGroup
 
 from kamcrm.audit.models import AUDIT_ACTIONS
-from kamcrm.audit.queries import MAX_PER_PAGE, AuditFilter, audit_entries
+from kamcrm.history.queries import MAX_PER_PAGE, AuditFilter, audit_entries
 from kamcrm.periods import BANGKOK
 
 audit_cli = AppGroup("audit", help="Read the audit log.")
