@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -132,10 +132,16 @@ def register_page():
     )
 
 
-@bp.get("/export.xlsx")
+#: The formats of the export (the register's form is a spreadsheet).
+EXPORT_FORMATS = ("xlsx",)
+
+
+@bp.get("/export.<fmt>")
 @requires("voc.view")
-def export():
+def export(fmt: str):
     """The register under the same filters as an XLSX file in the layout of form VOC-CRM-001."""
+    if fmt not in EXPORT_FORMATS:
+        abort(404)
     filters, _args = filters_from_args()
     data = voc_workbook(current_user, filters, today=bangkok_today())
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
