@@ -344,8 +344,9 @@ def categories_in_use(user) -> list[str]:
 
 #: The column names of the cumulative figures, in order.
 COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
-LABEL_SIGNIFICANT = "Significant customer voices"
-LABEL_ENTERED = "Significant customer voices entered in PEA's VOC system"
+#: English msgids (``Message`` marks them for the catalogue); the renderer translates them.
+LABEL_SIGNIFICANT = Message("Significant customer voices")
+LABEL_ENTERED = Message("Significant customer voices entered in PEA's VOC system")
 #: The labels ``cr1_rows`` uses (msgids the renderer translates).
 LABELS = (LABEL_SIGNIFICANT, LABEL_ENTERED)
 

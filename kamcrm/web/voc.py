@@ -264,7 +264,9 @@ def file_lines(upload):
     try:
         table = TableFile(upload.stream, filename, max_bytes=max_bytes)
         try:
-            header = table.header or []
+            header = list(table.header or [])
+            while header and not header[-1]:  # a workbook's empty columns after the last name
+                header.pop()
             unknown = [name for name in header if name not in operations.REF_FIELDS]
             missing = [name for name in operations.REF_FIELDS if name not in header]
             if unknown or missing:
