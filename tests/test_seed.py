@@ -165,3 +165,23 @@ def test_the_demo_region_has_a_realistic_year_of_complaints(app_ctx):
         return next(r for r in rows if r["item"] == "2.1a" and r["category"] is None)["cumulative"]["Q1-4"]["pct"]
 
     assert pct(slow) < pct(fast)  # some offices are slow
+
+
+def test_the_demo_region_has_significant_voices_some_entered_in_the_voc_system(app_ctx):
+    from kamcrm.org.scope import region_scope
+    from kamcrm.voc.queries import cr1_rows
+
+    today = date(2026, 11, 24)
+    result = seed_demo(today, passwords=False, close_quarters=False)
+    assert result.counts["voc_significant"] > 50
+    rows = cr1_rows(db.session, year=2026, as_of=today, scope=region_scope())
+
+    def q4(key, office=None):
+        row = next(r for r in rows if r["key"] == key and r["office_code"] == office)
+        return row["cumulative"]["Q1-4"]["value"]
+
+    assert 0 < q4("voc_entered") < q4("voc_significant")
+    by_office = sum(q4("voc_significant", r["office_code"]) for r in rows
+                    if r["office_code"] and r["key"] == "voc_significant")
+    # the regional office's own accounts' voices count for the region only
+    assert 0 < by_office <= q4("voc_significant")
