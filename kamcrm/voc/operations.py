@@ -5,8 +5,8 @@ permission, finds the entry in the actor's scope (out of scope is NotFound), rec
 change in the audit log and flushes; the caller commits."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from kamcrm import fields, limits
 from kamcrm.activities.models import Activity

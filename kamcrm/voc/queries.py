@@ -20,9 +20,9 @@ the region.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -36,7 +36,7 @@ from kamcrm.org.access import can, scope_of
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import Scope
 from kamcrm.periods import quarter_window
-from kamcrm.voc.models import KEY_PREFIXES, KINDS, SOURCES, VocMark
+from kamcrm.voc.models import KEY_PREFIXES, VocMark
 
 #: The columns every source's SELECT gives, in this order.
 ENTRY_COLUMNS = ("source", "source_id", "day", "kind", "category", "text", "office_id",
@@ -278,7 +278,7 @@ class VocEntry:
         return entry_key(self.source, self.source_id)
 
     @classmethod
-    def from_row(cls, row) -> "VocEntry":
+    def from_row(cls, row) -> VocEntry:
         origin = None
         if row.origin_source is not None:
             origin = entry_key(row.origin_source, row.origin_source_id)
