@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from kamcrm.activities.models import Activity
 from kamcrm.complaints.models import Complaint
 from kamcrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from kamcrm.extensions import db
@@ -260,3 +261,14 @@ def test_an_office_manager_marking_a_kamrs_voice_moves_the_count(make, world):
     assert counts() == (1, 0)
     operations.record_voc_ref(key, "VOC-55", "2021-02-10", world.manager_a)
     assert counts() == (1, 1)
+
+
+def test_a_deleted_activity_takes_its_marks_with_it(make, world):
+    from kamcrm.activities.operations import delete_activity
+
+    key = voice(make, world.account_a, date(2021, 2, 1), by=world.kamr_a)
+    operations.mark_significant(key, True, world.staff)
+    activity_id = int(key[1:])
+    delete_activity(db.session.get(Activity, activity_id), world.staff)
+    db.session.flush()
+    assert mark_of("activity", activity_id) is None

@@ -78,3 +78,12 @@ ACTIVITY_VOICE_INDEX = sa.Index(
     sqlite_where=Activity.voc_kind.is_not(None),
     postgresql_where=Activity.voc_kind.is_not(None),
 )
+
+
+@sa.event.listens_for(Activity, "after_delete")
+def _forget_marks_of_a_deleted_activity(mapper, connection, target) -> None:
+    """A deleted activity's voice leaves the register, and its marks with it: SQLite may give
+    a later activity the same id, which must not inherit them."""
+    connection.execute(
+        sa.delete(VocMark.__table__).where(VocMark.source == "activity", VocMark.source_id == target.id)
+    )
