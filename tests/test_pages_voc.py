@@ -143,3 +143,11 @@ def test_the_export_in_the_layout_of_voc_crm_001(client, login_as, world, voices
     assert rows[4][9:12] == ("✓", "=HYPERLINK(1)", "2 เม.ย. 2564")
     assert len(rows) == 5  # office B's voice is filtered out
     assert client.get("/voc/export.pdf").status_code == 404
+
+
+def test_a_complaints_entry_links_to_the_complaint(client, login_as, world, make):
+    complaint = make.complaint(world.office_a, ref="CA-42", summary="no power since noon")
+    db.session.commit()
+    login_as(world.manager_a)
+    page = client.get(f"/voc/C{complaint.id}").get_data(as_text=True)
+    assert 'href="/complaints/CA-42"' in page and "no power since noon" in page

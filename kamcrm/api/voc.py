@@ -46,6 +46,7 @@ class VocEntrySchema(ma.Schema):
     voc_ref_on = Text(allow_none=True, doc=_DAY)
     complaint_ref = Text(allow_none=True, metadata={"description": "The complaint it was turned into."})
     from_voc = Text(allow_none=True, metadata={"description": "For a complaint: the entry it was turned from."})
+    source_ref = Text(allow_none=True, metadata={"description": "The source's own number (a complaint's ref)."})
 
 
 VocEntryPage = envelope(VocEntrySchema, "VocEntryPage")

@@ -4,7 +4,8 @@ CR1 3.4 counts (SPEC section 9).
 **The register is a UNION ALL of one SELECT per source**, each giving the same columns
 (``ENTRY_COLUMNS``): ``source``, ``source_id``, ``day`` (Bangkok date), ``kind``,
 ``category``, ``text``, ``office_id`` (the handling office), ``account_id``, ``kamr_id``
-(who heard it: the activity's performer, or the account's KAMR) and ``account_kamr_id``.
+(who heard it: the activity's performer, or the account's KAMR), ``account_kamr_id`` and
+``source_ref`` (the source's own number where it has one: a complaint's ref).
 The marks (``voc_marks``: significance, VOC-system reference, the complaint it became) are
 joined on (source, source_id). Filters on the sources' own columns are put into every
 branch, so each database reads only the rows that can match (and a kind filter drops the
@@ -40,7 +41,7 @@ from kamcrm.voc.models import KEY_PREFIXES, VocMark
 
 #: The columns every source's SELECT gives, in this order.
 ENTRY_COLUMNS = ("source", "source_id", "day", "kind", "category", "text", "office_id",
-                 "account_id", "kamr_id", "account_kamr_id")
+                 "account_id", "kamr_id", "account_kamr_id", "source_ref")
 
 _PREFIX_SOURCES = {prefix: source for source, prefix in KEY_PREFIXES.items()}
 
@@ -125,6 +126,7 @@ def _activity_branch(filters: Filters, viewer_conditions: Callable) -> sa.Select
             Activity.account_id.label("account_id"),
             Activity.performed_by_id.label("kamr_id"),
             Account.kamr_id.label("account_kamr_id"),
+            sa.cast(sa.null(), sa.String).label("source_ref"),
         )
         .join(Account, Account.id == Activity.account_id)
         .where(Activity.voc_kind.is_not(None), Activity.status == "done", *conditions,
@@ -154,6 +156,7 @@ def _complaint_branch(filters: Filters, viewer_conditions: Callable) -> sa.Selec
             Complaint.account_id.label("account_id"),
             Account.kamr_id.label("kamr_id"),
             Account.kamr_id.label("account_kamr_id"),
+            Complaint.ref.label("source_ref"),
         )
         .outerjoin(Account, Account.id == Complaint.account_id)
         .where(*conditions, *viewer_conditions(Complaint.office_id, Account.kamr_id, Account.kamr_id))
@@ -272,6 +275,7 @@ class VocEntry:
     voc_ref_on: date | None
     complaint_ref: str | None
     origin_key: str | None
+    source_ref: str | None = None
 
     @property
     def key(self) -> str:
@@ -288,6 +292,7 @@ class VocEntry:
             account_id=row.account_id, account_no=row.account_no, account_name=row.account_name,
             kamr_username=row.kamr_username, kamr_name=row.kamr_name, significant=bool(row.significant),
             voc_ref=row.voc_ref, voc_ref_on=row.voc_ref_on, complaint_ref=row.complaint_ref, origin_key=origin,
+            source_ref=row.source_ref,
         )
 
     def as_record(self) -> dict:
@@ -298,7 +303,7 @@ class VocEntry:
             "office_code": self.office_code, "account_no": self.account_no,
             "kamr_username": self.kamr_username, "significant": self.significant, "voc_ref": self.voc_ref,
             "voc_ref_on": self.voc_ref_on.isoformat() if self.voc_ref_on else None,
-            "complaint_ref": self.complaint_ref, "from_voc": self.origin_key,
+            "complaint_ref": self.complaint_ref, "from_voc": self.origin_key, "source_ref": self.source_ref,
         }
 
 
