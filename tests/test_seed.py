@@ -20,6 +20,9 @@ from kamcrm.seed.demo import STREAMLINE_ACCOUNTS, seed_demo
 
 #: Columns whose values are meant to differ between two seeds.
 VOLATILE = {("users", "password_hash"), ("audit_entries", "occurred_at")}
+#: Columns that hold the id of a row of another table named by a column beside them (the VOC
+#: marks' source), rebased like foreign keys.
+SOURCE_IDS = {("voc_marks", "source_id"): ("source", {"activity": "activities", "complaint": "complaints"})}
 
 
 def tiers_on(day: date) -> dict[str, int]:
@@ -56,6 +59,9 @@ def digest() -> str:
                     value -= first[table.name]
                 elif value is not None and column.foreign_keys:
                     value -= first[next(iter(column.foreign_keys)).column.table.name]
+                elif value is not None and (table.name, column.name) in SOURCE_IDS:
+                    kind, tables = SOURCE_IDS[(table.name, column.name)]
+                    value -= first[tables[row._mapping[kind]]]
                 values.append(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False))
             summary.update(f"{table.name}:{'|'.join(values)}\n".encode())
     return summary.hexdigest()
