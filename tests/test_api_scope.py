@@ -26,6 +26,7 @@ MISSING = {
     "code": "ZZ",
     "username": "nobody",
     "ref": "CMP-404",
+    "voc_key": "A999999",
 }
 #: URL parameters that name no record of anyone's scope.
 UNSCOPED = {
@@ -50,6 +51,8 @@ BODIES = {
     ("PATCH", "/complaints/<ref>"): {"summary": "x"},
     ("POST", "/complaints/<ref>/close"): {"resolution": "fixed"},
     ("POST", "/complaints/<ref>/reopen"): None,
+    ("PATCH", "/voc/<voc_key>"): {"significant": True},
+    ("POST", "/voc/<voc_key>/complaint"): {},
 }
 #: Routes without a record in the URL, and the test below that covers each.
 COVERED_ELSEWHERE = {
@@ -79,6 +82,8 @@ COVERED_ELSEWHERE = {
     ("POST", "/imports/<kind>"): "test_region_wide_routes_refuse_a_kamr",
     # A background run is its uploader's alone (anyone else, staff included, gets 404).
     ("GET", "/imports/<run_id>"): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
+    ("GET", "/voc"): "tests/test_api_voc.py::test_the_list_leaves_other_offices_out",
+    ("POST", "/voc/refs"): "tests/test_api_voc.py::test_a_list_naming_another_offices_entry_is_refused_whole",
 }
 
 
@@ -107,7 +112,8 @@ def office_a_records(world, make):
     """Keys of office A's records: an account, its activity, contact and follow-up."""
     from kamcrm.activities.models import FollowUp
 
-    activity = make.activity(world.account_a, "COM", date(2021, 2, 1), performed_by=world.kamr_a)
+    activity = make.activity(world.account_a, "COM", date(2021, 2, 1), performed_by=world.kamr_a,
+                             voc_kind="complaint", voc_category="OTHER", voc_text="the meter is wrong")
     contact = make.contact(world.account_a)
     follow_up = FollowUp(activity=activity, action="Call back", due_on=date(2021, 2, 15))
     db.session.add(follow_up)
@@ -121,6 +127,7 @@ def office_a_records(world, make):
         "code": "OA",
         "username": "kamr.a",
         "ref": "CA-1",
+        "voc_key": f"A{activity.id}",
         **UNSCOPED,
     }
 
@@ -149,6 +156,9 @@ KEYED_ROUTES = [
     ("PATCH", "/complaints/<ref>"),
     ("POST", "/complaints/<ref>/close"),
     ("POST", "/complaints/<ref>/reopen"),
+    ("GET", "/voc/<voc_key>"),
+    ("PATCH", "/voc/<voc_key>"),
+    ("POST", "/voc/<voc_key>/complaint"),
 ]
 
 

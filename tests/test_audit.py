@@ -148,8 +148,16 @@ def _sweep():
     from kamcrm.compliance import operations as compliance
     from kamcrm.org import auth, operations as org, tokens
     from kamcrm.reports import closing
+    from kamcrm.voc import operations as voc
 
     now = datetime(2026, 5, 1, 3, tzinfo=timezone.utc)
+
+    def voice(w) -> str:
+        """Give the world's activity a complaint-kind voice; return its VOC key."""
+        w["activity"].voc_kind, w["activity"].voc_category, w["activity"].voc_text = "complaint", "OTHER", "x"
+        db.session.flush()
+        return f"A{w['activity'].id}"
+
     return [
         ("create_office", lambda w: org.create_office({"code": "RYG", "name": "ระยอง", "office_class": "2"}, w["admin"]), "offices", "create"),
         ("update_office", lambda w: org.update_office(w["office"], {"name": "ชลบุรี"}, w["admin"]), "offices", "update"),
@@ -186,6 +194,10 @@ def _sweep():
         ("set_category_limit", lambda w: complaints.set_category_limit(2026, "OTHER", 10, w["admin"]), "complaint_categories", "update"),
         ("set_tier_limit", lambda w: complaints.set_tier_limit(2026, "OTHER", "STAR", 5, w["admin"]), "complaint_tier_limits", "update"),
         ("set_item_target", lambda w: complaints.set_item_target(2026, "2.1d", target_pct=75, actor=w["admin"]), "complaint_item_targets", "update"),
+        ("mark_significant", lambda w: voc.mark_significant(voice(w), True, w["admin"], now=now), "voc_entries", "update"),
+        ("record_voc_ref", lambda w: voc.record_voc_ref(voice(w), "V-1", "2026-01-06", w["admin"], now=now), "voc_entries", "update"),
+        ("record_voc_refs", lambda w: voc.record_voc_refs([(2, {"key": voice(w), "voc_ref": "V-1", "voc_ref_on": "2026-01-06"})], w["admin"], now=now), "voc_entries", "update"),
+        ("convert_to_complaint", lambda w: voc.convert_to_complaint(voice(w), None, w["admin"], now=now), "voc_entries", "update"),
         ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
         ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),
     ]

@@ -149,3 +149,35 @@ def test_the_pages_the_api_and_the_cr2_agree_on_which_complaints_are_overdue(
                if r["item"] == "2.1a" and r["category"] == "OTHER")
     cell = [c for c in row["cumulative"].values() if c is not None][-1]
     assert (in_api, in_page, cell["missed"] == 1) == (overdue, overdue, overdue)
+
+
+def test_the_register_the_api_and_cr1_agree_on_significant_voices_entered(make, client, api_token_for):
+    """CR1 3.4's counts are the register's significant (and entered) entries of the window."""
+    from kamcrm.extensions import db
+    from kamcrm.voc import operations
+    from kamcrm.voc.queries import Filters, cr1_rows, register
+
+    office = make.office(code="RYG")
+    staff = make.user(role="regional_staff", office=make.region())
+    account = make.account(office=office)
+    for day, significant, ref in ((date(2021, 1, 5), True, True), (date(2021, 2, 5), True, False),
+                                  (date(2021, 3, 5), False, True)):
+        activity = make.activity(account, activity_date=day, voc_kind="feedback", voc_text="x")
+        if significant:
+            operations.mark_significant(f"A{activity.id}", True, staff)
+        if ref:
+            operations.record_voc_ref(f"A{activity.id}", "V", day, staff)
+    db.session.commit()
+
+    def register_count(**filters):
+        statement = register(staff, Filters(day_from=date(2021, 1, 1), day_to=date(2021, 3, 31), **filters))
+        return len(db.session.execute(statement).all())
+
+    headers = {"Authorization": f"Bearer {api_token_for(staff)}"}
+    api_total = client.get("/api/v1/voc?significant=true&entered=true&from=2021-01-01&to=2021-03-31",
+                           headers=headers).get_json()["pagination"]["total"]
+    rows = cr1_rows(db.session, year=2021, as_of=date(2021, 12, 31), scope=office_scope("RYG"))
+    figures = {row["key"]: row["cumulative"]["Q1"]["value"] for row in rows}
+
+    assert figures["voc_significant"] == register_count(significant=True) == 2
+    assert figures["voc_entered"] == register_count(significant=True, entered=True) == api_total == 1

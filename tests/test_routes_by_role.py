@@ -51,6 +51,7 @@ SCOPED = {
     "user_id": REGION_ROLES,
     "token_id": ("admin",),  # another user's token: only token managers see it
     "ref": REGION_ROLES,  # a complaint, by its handling office
+    "voc_key": REGION_ROLES,  # a VOC entry (a KAMR sees only its own accounts' voices)
 }
 
 
@@ -98,12 +99,13 @@ def world(make):
     for name, office in (("inside", cbi), ("outside", ryg)):
         owner = make.user(role="kamr", office=office)
         account = make.account(office=office)
-        activity = make.activity(account, performed_by=owner, activity_date=date(2021, 2, 1))
+        activity = make.activity(account, performed_by=owner, activity_date=date(2021, 2, 1),
+                                 voc_kind="complaint", voc_category="OTHER", voc_text="the lights flicker")
         contact = make.contact(account)
         follow_up = add_follow_up(activity, {"action": "send a quote", "due_on": "2021-03-01"})
         complaint = make.complaint(office, closed_at="2021-02-02T09:00:00+07:00")
         sides[name] = {
-            "ref": complaint.ref,
+            "ref": complaint.ref, "voc_key": f"A{activity.id}",
             "account_no": account.account_no, "activity_id": activity.id, "contact_id": contact.id,
             "follow_up_id": follow_up.id, "code": office.code, "office_code": office.code,
             "username": owner.username, "user_id": owner.id,

@@ -20,6 +20,9 @@ from kamcrm.seed.demo import STREAMLINE_ACCOUNTS, seed_demo
 
 #: Columns whose values are meant to differ between two seeds.
 VOLATILE = {("users", "password_hash"), ("audit_entries", "occurred_at")}
+#: Columns that hold the id of a row of another table named by a column beside them (the VOC
+#: marks' source), rebased like foreign keys.
+SOURCE_IDS = {("voc_marks", "source_id"): ("source", {"activity": "activities", "complaint": "complaints"})}
 
 
 def tiers_on(day: date) -> dict[str, int]:
@@ -56,6 +59,9 @@ def digest() -> str:
                     value -= first[table.name]
                 elif value is not None and column.foreign_keys:
                     value -= first[next(iter(column.foreign_keys)).column.table.name]
+                elif value is not None and (table.name, column.name) in SOURCE_IDS:
+                    kind, tables = SOURCE_IDS[(table.name, column.name)]
+                    value -= first[tables[row._mapping[kind]]]
                 values.append(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False))
             summary.update(f"{table.name}:{'|'.join(values)}\n".encode())
     return summary.hexdigest()
@@ -174,3 +180,23 @@ def test_the_demo_region_has_a_realistic_year_of_complaints(app_ctx):
         return next(r for r in rows if r["item"] == "2.1a" and r["category"] is None)["cumulative"]["Q1-4"]["pct"]
 
     assert pct(slow) < pct(fast)  # some offices are slow
+
+
+def test_the_demo_region_has_significant_voices_some_entered_in_the_voc_system(app_ctx):
+    from kamcrm.org.scope import region_scope
+    from kamcrm.voc.queries import cr1_rows
+
+    today = date(2026, 11, 24)
+    result = seed_demo(today, passwords=False, close_quarters=False)
+    assert result.counts["voc_significant"] > 50
+    rows = cr1_rows(db.session, year=2026, as_of=today, scope=region_scope())
+
+    def q4(key, office=None):
+        row = next(r for r in rows if r["key"] == key and r["office_code"] == office)
+        return row["cumulative"]["Q1-4"]["value"]
+
+    assert 0 < q4("voc_entered") < q4("voc_significant")
+    by_office = sum(q4("voc_significant", r["office_code"]) for r in rows
+                    if r["office_code"] and r["key"] == "voc_significant")
+    # the regional office's own accounts' voices count for the region only
+    assert 0 < by_office <= q4("voc_significant")

@@ -36,6 +36,7 @@ from kamcrm.extensions import db
 from kamcrm.imports.bulk import insert_rows
 from kamcrm.org.models import Office, User
 from kamcrm.periods import BANGKOK, is_late_entry, quarter_close_date, quarter_window, recording_deadline
+from kamcrm.voc.models import VocMark
 
 #: The seed of every random choice: the report form's fiscal year (BE 2564).
 SEED = 2564
@@ -84,7 +85,7 @@ def load_region(path: Path = DATA_FILE) -> dict:
 #: The share of the seed's time done after each step (measured: closing the quarters with
 #: their CR2 snapshots is most of it), for the command's progress bar.
 STEP_SHARES = {"offices": 0.01, "users": 0.02, "accounts": 0.05, "activities": 0.23, "complaints": 0.235,
-               "passwords": 0.24,
+               "voc": 0.237, "passwords": 0.24,
                "quarters": 0.86, "monthly": 1.0}
 
 
@@ -125,6 +126,7 @@ class _DemoRegion:
         self.accounts()
         self.activities()
         self.complaints()
+        self.voc_marks()
         if passwords:
             self.passwords()
         if close_quarters:
@@ -451,6 +453,40 @@ class _DemoRegion:
         self.say(f"complaints: {len(rows):,} ({sum(1 for r in rows if r['closed_at'] is None):,} open, "
                  f"{sum(1 for r in rows if r['urgent']):,} urgent, {sum(1 for r in rows if r['excluded']):,} excluded)",
                  "complaints")
+
+    def voc_marks(self) -> None:
+        """The VOC register's marks (SPEC section 9): about a third of the voices heard are
+        significant, most of those entered in PEA's VOC system within two weeks (the offices
+        behind enter fewer, later); a few complaints are significant too."""
+        rng = random.Random(SEED + 9)
+        behind = {o["code"] for o in self.data["offices"] if o.get("behind")}
+        behind |= {b["code"] for o in self.data["offices"] if o.get("behind") for b in o["branches"]}
+        voices = db.session.execute(
+            sa.select(Activity.id, Activity.activity_date, Office.code)
+            .join(Account, Account.id == Activity.account_id).join(Office, Office.id == Account.office_id)
+            .where(Activity.voc_kind.is_not(None), Activity.status == "done").order_by(Activity.id)
+        ).all()
+        complaints = db.session.execute(
+            sa.select(Complaint.id, Complaint.received_on, Office.code).join(Office, Office.id == Complaint.office_id)
+            .order_by(Complaint.id)
+        ).all()
+        rows = []
+        for source, found, share in (("activity", voices, 0.35), ("complaint", complaints, 0.03)):
+            for source_id, day, office in found:
+                if rng.random() > share:
+                    continue
+                slow = office in behind
+                row = {"source": source, "source_id": source_id, "significant": True,
+                       "significant_by_id": None, "significant_at": self.now, "voc_ref": None,
+                       "voc_ref_on": None, "complaint_id": None, "created_at": self.now, "updated_at": self.now}
+                if rng.random() < (0.5 if slow else 0.85):
+                    entered = min(day + timedelta(days=rng.randint(1, 25 if slow else 12)), self.today)
+                    row["voc_ref"], row["voc_ref_on"] = f"VOC{entered.year + 543}-{len(rows) + 1:06d}", entered
+                rows.append(row)
+        insert_rows(VocMark.__table__, rows)
+        self.result.counts["voc_significant"] = len(rows)
+        self.say(f"significant customer voices: {len(rows):,} "
+                 f"({sum(1 for r in rows if r['voc_ref']):,} entered in PEA's VOC system)", "voc")
 
     def _executive_visits(self, year, add, diligence, home) -> None:
         rng = self.rng

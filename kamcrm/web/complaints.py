@@ -30,6 +30,7 @@ from kamcrm.errors import KamcrmError, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import can, requires, scope_for, visible_offices, visible_users
 from kamcrm.periods import BANGKOK, bangkok_today
+from kamcrm.voc.queries import origin_of_complaint
 from kamcrm.web.common import apply_errors, page_url_args, paginate
 from kamcrm.web.forms import (
     CloseComplaintForm,
@@ -133,6 +134,7 @@ def _render(complaint: Complaint, *, close_form=None, exclude_form=None, reassig
     return render_template(
         "complaints/complaint.html",
         complaint=complaint,
+        from_voc=origin_of_complaint(complaint.id),
         left=time_left(complaint, utcnow()),
         close_form=close_form or CloseComplaintForm(formdata=None),
         exclude_form=exclude_form,
