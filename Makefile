@@ -34,10 +34,12 @@ run: run-packages migrate
 	$(FLASK) users demo-logins --host $(HOST) --port $(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## Run the whole test suite (SQLite; PostgreSQL too when KAMCRM_TEST_DATABASE_URL is set).
+## Run the whole test suite (SQLite; PostgreSQL too when KAMCRM_TEST_DATABASE_URL is set),
+## one worker per CPU (each with its own throwaway database); TESTFLAGS= runs it in one process.
+TESTFLAGS ?= -n auto
 test: test-packages $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(TESTFLAGS)
 
 ## Load the demo region into the configured database (refuses a non-empty database).
 demo: migrate
