@@ -900,9 +900,12 @@ class ComplaintImporter(Importer):
         return []
 
 
+# Below the base classes it builds on (kamcrm.imports.surveys imports this module).
+from kamcrm.imports.surveys import SURVEY_IMPORTERS  # noqa: E402
+
 #: The importer of each kind of file, by the KIND the command takes.
 IMPORTERS: dict[str, type[Importer]] = {
     importer.kind: importer
     for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter,
-                     ComplaintImporter)
+                     ComplaintImporter, *SURVEY_IMPORTERS)
 }
