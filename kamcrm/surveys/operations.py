@@ -169,7 +169,7 @@ def validate_smile_box_row(raw: Mapping[str, object], lookups: Lookups, *, today
 
 def _raise(errors: fields.Errors) -> None:
     if errors:
-        raise ValidationFailed(Message("The survey answer is not valid."), errors)
+        raise ValidationFailed(errors, Message("The survey answer is not valid."))
 
 
 def answer_record(answer: SurveyAnswer) -> dict:
@@ -219,12 +219,12 @@ def record_follow_up(actor, answer: SurveyAnswer, followed_up_on: date | None, n
                                                            day=day.isoformat(), answered=answer.answered_on.isoformat()))
     clean_note = fields.text({"note": note}, "note", errors, max_length=limits.FOLLOW_UP_ACTION)
     if errors:
-        raise ValidationFailed(Message("The follow-up is not valid."), errors)
+        raise ValidationFailed(errors, Message("The follow-up is not valid."))
     before = answer_record(answer)
     answer.followed_up_on, answer.follow_up_note = day, clean_note
     db.session.flush()
     old, new = changed_fields(before, answer_record(answer))
-    record("follow_up", "survey_answers", f"{answer.job.ref}:{answer.channel}", actor=actor, before=old, after=new)
+    record("update", "survey_answers", f"{answer.job.ref}:{answer.channel}", actor=actor, before=old, after=new)
     return answer
 
 
@@ -256,7 +256,7 @@ def set_survey_targets(actor, year: int, data: Mapping[str, object]) -> SurveyTa
         fields.add_error(errors, "smile_box_share_pct", Message("is not between 0 and 100"))
     values["smile_box_share_pct"] = current.smile_box_share_pct if share is None else share
     if errors:
-        raise ValidationFailed(Message("The survey targets are not valid."), errors)
+        raise ValidationFailed(errors, Message("The survey targets are not valid."))
     row = db.session.execute(sa.select(SurveyTarget).where(SurveyTarget.year == year)).scalar_one_or_none()
     before = {**current.as_dict()}
     if row is None:
