@@ -118,3 +118,27 @@ def test_the_quota_page_shows_what_is_missing(client, login_as, world):
     login_as("office_manager", office=cbi)
     body = text(client.get("/surveys/quota"))
     assert "CBI" in body and "RYG" not in body and "ติดตั้งมิเตอร์" in body
+
+
+def test_the_survey_targets_are_edited_on_the_targets_page_and_audited(client, login_as, world):
+    from decimal import Decimal
+
+    from kamcrm.surveys.targets import survey_targets
+
+    region, *_ = world
+    login_as("regional_staff", office=region)
+    page = text(client.get("/region/targets?year=2021"))
+    assert 'id="survey-targets"' in page and 'value="4.4718"' in page
+    response = client.post("/surveys/targets/2021", data={
+        "quota_meter_install": "4", "quota_extension": "3", "quota_dedicated_transformer": "1",
+        "satisfaction_target": "4.5000", "smile_box_share_pct": "75"})
+    assert response.status_code == 302
+    targets = survey_targets(2021)
+    assert targets.quotas["meter_install"] == 4 and targets.satisfaction == Decimal("4.5000") and targets.stored
+    entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "survey_targets")).scalar_one()
+    assert entry.after["quotas"]["meter_install"] == 4 and entry.before["quotas"]["meter_install"] == 3
+    assert survey_targets(2022).quotas["meter_install"] == 3  # other years keep the defaults
+    refused = client.post("/surveys/targets/2021", data={
+        "quota_meter_install": "-1", "quota_extension": "3", "quota_dedicated_transformer": "1",
+        "satisfaction_target": "6", "smile_box_share_pct": "75"})
+    assert refused.status_code == 303 and survey_targets(2021).quotas["meter_install"] == 4

@@ -265,9 +265,11 @@ def _target_forms(year: int, formdata=None):
 
 def _render_targets(year: int, forms=None, status: int = 200):
     targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
+    from kamcrm.web.surveys import survey_targets_form
+
     return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
                            quota_forms=quota_forms, planned_forms=planned_forms,
-                           form=TargetsForm(formdata=None)), status
+                           form=TargetsForm(formdata=None), survey_form=survey_targets_form(year)), status
 
 
 @bp.get("/targets")

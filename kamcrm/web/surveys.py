@@ -10,8 +10,8 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import DateField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import DateField, DecimalField, IntegerField, SelectChoice, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from kamcrm import limits
 from kamcrm.errors import KamcrmError, NotFound
@@ -191,3 +191,56 @@ def cr1_download(fmt: str):
     response = jsonify(report) if fmt == "json" else Response(render_cr1(report, fmt), mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{cr1_filename(report, fmt)}"'
     return response
+
+
+# --- the year's survey targets (a section of the targets page) --------------------------------
+
+
+class SurveyTargetsForm(PageForm):
+    """A year's phone-answer quotas per office and quarter, and the two satisfaction targets."""
+
+    quota_meter_install = IntegerField(_l("Meter installations per quarter"), validators=[InputRequired(REQUIRED), NumberRange(0, 1000)])
+    quota_extension = IntegerField(_l("Extensions per quarter"), validators=[InputRequired(REQUIRED), NumberRange(0, 1000)])
+    quota_dedicated_transformer = IntegerField(_l("Dedicated transformers per quarter"),
+                                               validators=[InputRequired(REQUIRED), NumberRange(0, 1000)])
+    satisfaction_target = DecimalField(_l("Mean satisfaction at least"), places=4,
+                                       validators=[InputRequired(REQUIRED), NumberRange(1, 5)])
+    smile_box_share_pct = DecimalField(_l("Smile Box response share at least (%)"), places=2,
+                                       validators=[InputRequired(REQUIRED), NumberRange(0, 100)])
+
+
+def survey_targets_form(year: int, formdata=None) -> SurveyTargetsForm:
+    """Return the targets page's survey section filled with the year's values (or a POST)."""
+    targets = survey_targets(year)
+    return SurveyTargetsForm(formdata=formdata, quota_meter_install=targets.quotas["meter_install"],
+                             quota_extension=targets.quotas["extension"],
+                             quota_dedicated_transformer=targets.quotas["dedicated_transformer"],
+                             satisfaction_target=targets.satisfaction, smile_box_share_pct=targets.smile_box_share_pct)
+
+
+@bp.post("/targets/<int:year>")
+@requires("targets.edit")
+def update_targets(year: int):
+    """Save the year's survey quotas and targets (one operation, audited)."""
+    from kamcrm.periods import year_in_range
+
+    if not year_in_range(year):
+        abort(404)
+    form = survey_targets_form(year, request.form)
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in
+                ("quota_meter_install", "quota_extension", "quota_dedicated_transformer",
+                 "satisfaction_target", "smile_box_share_pct")}
+        try:
+            with db.session.begin_nested():
+                operations.set_survey_targets(current_user, year, data)
+        except KamcrmError as refused:
+            apply_errors(form, refused)
+        else:
+            db.session.commit()
+            flash(_("Survey targets saved."), "success")
+            return redirect(url_for("region.targets", year=year))
+    for messages in form.errors.values():
+        for message in messages:
+            flash(str(message), "error")
+    return redirect(url_for("region.targets", year=year), 303)
