@@ -129,16 +129,19 @@ def test_the_survey_targets_are_edited_on_the_targets_page_and_audited(client, l
     login_as("regional_staff", office=region)
     page = text(client.get("/region/targets?year=2021"))
     assert 'id="survey-targets"' in page and 'value="4.4718"' in page
-    response = client.post("/surveys/targets/2021", data={
-        "quota_meter_install": "4", "quota_extension": "3", "quota_dedicated_transformer": "1",
-        "satisfaction_target": "4.5000", "smile_box_share_pct": "75"})
+    response = client.post("/region/targets/2021", data={
+        "surveys-quota_meter_install": "4", "surveys-quota_extension": "3", "surveys-quota_dedicated_transformer": "1",
+        "surveys-satisfaction_target": "4.5000", "surveys-smile_box_share_pct": "75"})
     assert response.status_code == 302
     targets = survey_targets(2021)
     assert targets.quotas["meter_install"] == 4 and targets.satisfaction == Decimal("4.5000") and targets.stored
     entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "survey_targets")).scalar_one()
     assert entry.after["quotas"]["meter_install"] == 4 and entry.before["quotas"]["meter_install"] == 3
     assert survey_targets(2022).quotas["meter_install"] == 3  # other years keep the defaults
-    refused = client.post("/surveys/targets/2021", data={
-        "quota_meter_install": "-1", "quota_extension": "3", "quota_dedicated_transformer": "1",
-        "satisfaction_target": "6", "smile_box_share_pct": "75"})
-    assert refused.status_code == 303 and survey_targets(2021).quotas["meter_install"] == 4
+    refused = client.post("/region/targets/2021", data={
+        "surveys-quota_meter_install": "-1", "surveys-quota_extension": "3", "surveys-quota_dedicated_transformer": "1",
+        "surveys-satisfaction_target": "6", "surveys-smile_box_share_pct": "75",
+        "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
+    assert refused.status_code == 422 and 'id="surveys-satisfaction_target-error"' in text(refused)
+    assert survey_targets(2021).quotas["meter_install"] == 4  # nothing of the form was saved
+    assert 'value="-1"' in text(refused)  # what was typed is kept

@@ -210,37 +210,34 @@ class SurveyTargetsForm(PageForm):
 
 
 def survey_targets_form(year: int, formdata=None) -> SurveyTargetsForm:
-    """Return the targets page's survey section filled with the year's values (or a POST)."""
+    """Return the targets page's survey section filled with the year's values (or a POST).
+
+    It is a part of the page's one targets form: no CSRF token of its own, its fields
+    prefixed ``surveys-``."""
     targets = survey_targets(year)
-    return SurveyTargetsForm(formdata=formdata, quota_meter_install=targets.quotas["meter_install"],
+    return SurveyTargetsForm(formdata=formdata, prefix="surveys", meta={"csrf": False},
+                             quota_meter_install=targets.quotas["meter_install"],
                              quota_extension=targets.quotas["extension"],
                              quota_dedicated_transformer=targets.quotas["dedicated_transformer"],
                              satisfaction_target=targets.satisfaction, smile_box_share_pct=targets.smile_box_share_pct)
 
 
-@bp.post("/targets/<int:year>")
-@requires("targets.edit")
-def update_targets(year: int):
-    """Save the year's survey quotas and targets (one operation, audited)."""
-    from kamcrm.periods import year_in_range
+def save_survey_targets(year: int, form: SurveyTargetsForm) -> int:
+    """Save the targets page's survey section through its one operation; return 1 when a
+    value changed, else 0 (a refusal raises the operation's ``KamcrmError``)."""
+    before = survey_targets(year).as_dict()
+    data = {name: getattr(form, name).data for name in
+            ("quota_meter_install", "quota_extension", "quota_dedicated_transformer",
+             "satisfaction_target", "smile_box_share_pct")}
+    if {**before, "stored": False} == {**_as_targets_dict(year, data), "stored": False}:
+        return 0
+    operations.set_survey_targets(current_user, year, data)
+    return 1
 
-    if not year_in_range(year):
-        abort(404)
-    form = survey_targets_form(year, request.form)
-    if form.validate_on_submit():
-        data = {name: getattr(form, name).data for name in
-                ("quota_meter_install", "quota_extension", "quota_dedicated_transformer",
-                 "satisfaction_target", "smile_box_share_pct")}
-        try:
-            with db.session.begin_nested():
-                operations.set_survey_targets(current_user, year, data)
-        except KamcrmError as refused:
-            apply_errors(form, refused)
-        else:
-            db.session.commit()
-            flash(_("Survey targets saved."), "success")
-            return redirect(url_for("region.targets", year=year))
-    for messages in form.errors.values():
-        for message in messages:
-            flash(str(message), "error")
-    return redirect(url_for("region.targets", year=year), 303)
+
+def _as_targets_dict(year: int, data: dict) -> dict:
+    return {"year": year, "stored": False,
+            "quotas": {"meter_install": data["quota_meter_install"], "extension": data["quota_extension"],
+                       "dedicated_transformer": data["quota_dedicated_transformer"]},
+            "satisfaction_target": float(data["satisfaction_target"]),
+            "smile_box_share_pct": float(data["smile_box_share_pct"])}
