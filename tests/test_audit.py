@@ -134,9 +134,11 @@ def world(make):
     complaint = make.complaint(office, ref="C-1", received_at="2026-01-05T09:00:00+07:00")
     closed = make.complaint(office, ref="C-2", received_at="2026-01-05T09:00:00+07:00",
                             closed_at="2026-01-06T09:00:00+07:00")
+    job = make.service_job(office, ref="J-1", completed_on=date(2026, 1, 5))
+    _, low = make.survey_answer(office, score=1, answered_on=date(2026, 1, 6))
     return {"office": office, "admin": admin, "kamr": kamr, "account": account,
             "activity": activity, "contact": contact, "follow_up": follow_up,
-            "complaint": complaint, "closed_complaint": closed}
+            "complaint": complaint, "closed_complaint": closed, "job": job, "low_answer": low}
 
 
 def _sweep():
@@ -147,6 +149,7 @@ def _sweep():
     from kamcrm.compliance import operations as compliance
     from kamcrm.org import auth, operations as org, tokens
     from kamcrm.reports import closing
+    from kamcrm.surveys import operations as surveys
 
     now = datetime(2026, 5, 1, 3, tzinfo=timezone.utc)
     return [
@@ -185,6 +188,9 @@ def _sweep():
         ("set_category_limit", lambda w: complaints.set_category_limit(2026, "OTHER", 10, w["admin"]), "complaint_categories", "update"),
         ("set_tier_limit", lambda w: complaints.set_tier_limit(2026, "OTHER", "STAR", 5, w["admin"]), "complaint_tier_limits", "update"),
         ("set_item_target", lambda w: complaints.set_item_target(2026, "2.1d", target_pct=75, actor=w["admin"]), "complaint_item_targets", "update"),
+        ("set_survey_targets", lambda w: surveys.set_survey_targets(w["admin"], 2026, {"quota_extension": 4}), "survey_targets", "update"),
+        ("record_phone_answer", lambda w: surveys.record_phone_answer(w["admin"], "J-1", {"score": 4, "answered_on": "2026-01-10"}, today=date(2026, 5, 1)), "survey_answers", "create"),
+        ("record_follow_up", lambda w: surveys.record_follow_up(w["admin"], w["low_answer"], date(2026, 1, 8), "called", today=date(2026, 5, 1)), "survey_answers", "update"),
         ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
         ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),
     ]

@@ -25,7 +25,7 @@ from kamcrm.extensions import db
 from kamcrm.jobs.notify import JobOutput, Message, notify_once
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import region_scope
-from kamcrm.periods import BANGKOK, bangkok_date, thai_date
+from kamcrm.periods import BANGKOK, bangkok_date, quarter_of, quarter_window, thai_date
 from kamcrm.surveys import queries as survey_queries
 
 log = logging.getLogger(__name__)
@@ -174,11 +174,17 @@ def weekly_digests(period_key: str) -> list[Digest]:
 
 def _add_survey_calls(digests: dict, managers_of: dict, monday: date) -> None:
     """Tell each office manager the call quota still missing this quarter (managers at a
-    class 1-3 office) and the jobs whose window shuts this week, for the whole region at once."""
+    class 1-3 office with jobs this quarter) and the jobs whose window shuts this week, for
+    the whole region at once."""
     if not managers_of:
         return
     region = region_scope()
+    quarter = quarter_window(monday.year, quarter_of(monday))
+    # An office with no job this quarter is not told of a quota it cannot work on.
+    working = survey_queries.units_with_jobs(region, quarter.start, monday)
     for line in survey_queries.quota_progress(region, monday):
+        if line.office.id not in working:
+            continue
         for reader in managers_of.get(line.office.id, ()):
             digests[reader].survey_quota[line.kind] = line.missing
     parents = dict(db.session.execute(sa.select(Office.id, Office.parent_id)).all())

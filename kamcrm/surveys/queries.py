@@ -237,6 +237,16 @@ def callable_counts(scope: Scope, today: date) -> dict:
     return {(row.unit, row.kind): row.n for row in db.session.execute(statement) if row.unit is not None}
 
 
+def units_with_jobs(scope: Scope, start: date, end: date) -> set[int]:
+    """Return the class 1-3 offices (branches rolled up) with a job completed from ``start``
+    to ``end`` in scope: the offices a quota means something to in that time."""
+    office = sa.orm.aliased(Office)
+    unit = _unit_of(office)
+    statement = (sa.select(unit).distinct().select_from(ServiceJob).join(office, office.id == ServiceJob.office_id)
+                 .where(ServiceJob.completed_on.between(start, end), scope.covers(ServiceJob.office_id)))
+    return {found for found in db.session.execute(statement).scalars() if found is not None}
+
+
 @dataclass(frozen=True)
 class QuotaLine:
     """One office's progress on one kind's quota in a quarter."""
