@@ -27,7 +27,7 @@ from kamcrm.errors import Conflict, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.lookups import Lookups
 from kamcrm.org.access import require
-from kamcrm.surveys.models import JOB_KINDS, SURVEY_CHANNELS, ServiceJob, SurveyAnswer, SurveyTarget
+from kamcrm.surveys.models import JOB_KINDS, SURVEY_CHANNELS, SurveyAnswer, SurveyTarget
 from kamcrm.surveys.queries import LOW_SCORES, job_for
 from kamcrm.surveys.targets import survey_targets
 
