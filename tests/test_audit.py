@@ -136,6 +136,10 @@ def world(make):
                             closed_at="2026-01-06T09:00:00+07:00")
     job = make.service_job(office, ref="J-1", completed_on=date(2026, 1, 5))
     _, low = make.survey_answer(office, score=1, answered_on=date(2026, 1, 6))
+    from kamcrm.surveys.models import SmileBoxDay
+
+    db.session.add(SmileBoxDay(office_id=office.id, day=date(2026, 1, 5), served=10, score_1=1, score_2=0,
+                               score_3=5, followed_up=0))
     return {"office": office, "admin": admin, "kamr": kamr, "account": account,
             "activity": activity, "contact": contact, "follow_up": follow_up,
             "complaint": complaint, "closed_complaint": closed, "job": job, "low_answer": low}
@@ -190,6 +194,7 @@ def _sweep():
         ("set_item_target", lambda w: complaints.set_item_target(2026, "2.1d", target_pct=75, actor=w["admin"]), "complaint_item_targets", "update"),
         ("set_survey_targets", lambda w: surveys.set_survey_targets(w["admin"], 2026, {"quota_extension": 4}), "survey_targets", "update"),
         ("record_phone_answer", lambda w: surveys.record_phone_answer(w["admin"], "J-1", {"score": 4, "answered_on": "2026-01-10"}, today=date(2026, 5, 1)), "survey_answers", "create"),
+        ("set_smile_box_follow_ups", lambda w: surveys.set_smile_box_follow_ups(w["admin"], "CBI", "2026-01-05", 1), "smile_box_days", "update"),
         ("record_follow_up", lambda w: surveys.record_follow_up(w["admin"], w["low_answer"], date(2026, 1, 8), "called", today=date(2026, 5, 1)), "survey_answers", "update"),
         ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
         ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),

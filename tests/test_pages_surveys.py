@@ -145,3 +145,29 @@ def test_the_survey_targets_are_edited_on_the_targets_page_and_audited(client, l
     assert refused.status_code == 422 and 'id="surveys-satisfaction_target-error"' in text(refused)
     assert survey_targets(2021).quotas["meter_install"] == 4  # nothing of the form was saved
     assert 'value="-1"' in text(refused)  # what was typed is kept
+
+
+def test_an_office_records_its_smile_box_follow_ups(client, login_as, world):
+    from datetime import date
+
+    from kamcrm.surveys.models import SmileBoxDay
+
+    _, cbi, ryg, _ = world
+    for office in (cbi, ryg):
+        db.session.add(SmileBoxDay(office_id=office.id, day=date(2021, 3, 1), served=50, score_1=2, score_2=1,
+                                   score_3=40, followed_up=0))
+    db.session.flush()
+    login_as("office_manager", office=cbi)
+    assert 'id="smile-box-follow-ups"' in text(client.get("/surveys/smile-box"))
+    response = client.post("/surveys/smile-box/follow-ups", data={"office_code": "CBI", "day": "2021-03-01",
+                                                                  "followed_up": "3"})
+    assert response.status_code == 302
+    too_many = client.post("/surveys/smile-box/follow-ups", data={"office_code": "CBI", "day": "2021-03-01",
+                                                                  "followed_up": "4"})
+    assert too_many.status_code == 303
+    theirs = client.post("/surveys/smile-box/follow-ups", data={"office_code": "RYG", "day": "2021-03-01",
+                                                                "followed_up": "1"})
+    assert theirs.status_code == 303  # another office reads as unknown
+    days = {row.office_id: row.followed_up for row in db.session.execute(sa.select(SmileBoxDay)).scalars()}
+    assert days == {cbi.id: 3, ryg.id: 0}
+    assert db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "smile_box_days")).scalar_one()

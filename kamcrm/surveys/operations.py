@@ -26,8 +26,8 @@ from kamcrm.audit.operations import changed_fields, record
 from kamcrm.errors import Conflict, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.lookups import Lookups
-from kamcrm.org.access import require
-from kamcrm.surveys.models import JOB_KINDS, SURVEY_CHANNELS, SurveyAnswer, SurveyTarget
+from kamcrm.org.access import office_ids_in_scope, require
+from kamcrm.surveys.models import JOB_KINDS, SURVEY_CHANNELS, SmileBoxDay, SurveyAnswer, SurveyTarget
 from kamcrm.surveys.queries import LOW_SCORES, job_for
 from kamcrm.surveys.targets import survey_targets
 
@@ -268,4 +268,35 @@ def set_survey_targets(actor, year: int, data: Mapping[str, object]) -> SurveyTa
     db.session.flush()
     old, new = changed_fields(before, survey_targets(year).as_dict())
     record("update", "survey_targets", str(year), actor=actor, before=old, after=new)
+    return row
+
+
+def set_smile_box_follow_ups(actor, office_code: str, day, followed_up) -> SmileBoxDay:
+    """Record how many of an office's low Smile Box ratings (1, 2) of ``day`` were followed
+    up by phone within 10 days (the office's own count; at most the day's low ratings)."""
+    require(actor, "surveys.follow_up")
+    errors: fields.Errors = {}
+    raw = {"office_code": office_code, "day": day, "followed_up": followed_up}
+    office_ids = office_ids_in_scope(actor)
+    office_id = _office(raw, Lookups.for_keys(office_codes=[office_code]), office_ids, errors)
+    found_day = fields.day(raw, "day", errors, required=True)
+    count = whole_number(raw, "followed_up", errors, minimum=0, maximum=MAX_TALLY, required=True)
+    row = None
+    if office_id is not None and found_day is not None:
+        row = db.session.execute(sa.select(SmileBoxDay).where(SmileBoxDay.office_id == office_id,
+                                                              SmileBoxDay.day == found_day)).scalar_one_or_none()
+        if row is None:
+            fields.add_error(errors, "day", Message("no Smile Box tally of %(code)s on %(day)s",
+                                                    code=office_code, day=found_day.isoformat()))
+    if row is not None and count is not None and count > row.score_1 + row.score_2:
+        fields.add_error(errors, "followed_up", Message(
+            "%(count)s followed up is more than the %(low)s low ratings (score_1 + score_2)",
+            count=count, low=row.score_1 + row.score_2))
+    if errors:
+        raise ValidationFailed(errors, Message("The follow-up is not valid."))
+    before = row.followed_up
+    row.followed_up = count
+    db.session.flush()
+    record("update", "smile_box_days", f"{office_code}@{found_day.isoformat()}", actor=actor,
+           before={"followed_up": before}, after={"followed_up": count})
     return row

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import DateField, DecimalField, IntegerField, SelectChoice, SelectField, TextAreaField
+from wtforms import DateField, DecimalField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from kamcrm import limits
@@ -163,8 +163,41 @@ def smile_box():
     start = date(params.year, 1, 1)
     targets = survey_targets(params.year)
     return render_template("surveys/smile_box.html", params=params, targets=targets, offices=_offices(),
+                           form=SmileBoxFollowUpForm(formdata=None), can_follow_up=can(current_user, "surveys.follow_up"),
                            total=queries.smile_box(params.scope, start, params.as_of, targets),
                            by_office=queries.smile_box_by_office(params.scope, start, params.as_of, targets))
+
+
+class SmileBoxFollowUpForm(PageForm):
+    """How many of a day's low Smile Box ratings the office followed up within 10 days."""
+
+    office_code = StringField(_l("Office"), validators=[InputRequired(REQUIRED), Length(max=limits.OFFICE_CODE)])
+    day = DateField(_l("Day"), validators=[InputRequired(REQUIRED)], render_kw=DATE_RANGE)
+    followed_up = IntegerField(_l("Low ratings followed up"), validators=[InputRequired(REQUIRED), NumberRange(0)])
+
+
+@bp.post("/smile-box/follow-ups")
+@requires("surveys.follow_up")
+def smile_box_follow_ups():
+    """Record the low ratings of one office's day followed up within 10 days."""
+    form = SmileBoxFollowUpForm()
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                operations.set_smile_box_follow_ups(current_user, form.office_code.data.strip(), form.day.data,
+                                                    form.followed_up.data)
+        except NotFound:
+            abort(404)
+        except KamcrmError as refused:
+            apply_errors(form, refused)
+        else:
+            db.session.commit()
+            flash(_("Follow-up recorded."), "success")
+            return redirect(url_for(".smile_box"))
+    for messages in form.errors.values():
+        for message in messages:
+            flash(str(message), "error")
+    return redirect(url_for(".smile_box"), 303)
 
 
 @bp.get("/cr1")
