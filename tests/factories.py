@@ -134,6 +134,22 @@ class Factories:
             row["office_code"] = self.office().code
         return create_complaint(row, None)
 
+    def service_job(self, office: Office, *, kind: str = "meter_install", completed_on: date = date(2021, 2, 1),
+                    **fields):
+        """Add a service job (SPEC section 9)."""
+        from kamcrm.surveys.models import ServiceJob
+
+        return self._add(ServiceJob(ref=fields.pop("ref", f"JOB{next(_sequence):06d}"), office_id=office.id,
+                                    kind=kind, completed_on=completed_on, **fields))
+
+    def survey_answer(self, office: Office, *, channel: str = "sms", score: int = 5,
+                      answered_on: date = date(2021, 2, 2), job=None):
+        """Add a service job of ``office`` (unless ``job`` is given) and an answer to it; return both."""
+        from kamcrm.surveys.models import SurveyAnswer
+
+        job = job or self.service_job(office)
+        return job, self._add(SurveyAnswer(job_id=job.id, channel=channel, score=score, answered_on=answered_on))
+
 def sign_in(client, user: User) -> str:
     """Sign ``client`` in as ``user`` exactly as the login page leaves it; return the secret.
 

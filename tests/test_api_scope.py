@@ -71,6 +71,7 @@ COVERED_ELSEWHERE = {
     ("GET", "/reports/due"): "test_reports_count_only_the_callers_scope",
     ("GET", "/reports/monthly"): "test_reports_count_only_the_callers_scope",
     ("GET", "/reports/complaints"): "test_the_monthly_complaint_return_answers_for_the_callers_scope",
+    ("GET", "/reports/cr1"): "tests/test_cr1_report.py::test_the_api_answers_the_callers_scope",
     # The year's targets are the region's, not an office's: readable by all, changed by staff.
     ("GET", "/targets/<year>"): "test_region_wide_routes_refuse_a_kamr",
     ("DELETE", "/targets/<year>"): "test_region_wide_routes_refuse_a_kamr",

@@ -135,9 +135,15 @@ def world(make):
     complaint = make.complaint(office, ref="C-1", received_at="2026-01-05T09:00:00+07:00")
     closed = make.complaint(office, ref="C-2", received_at="2026-01-05T09:00:00+07:00",
                             closed_at="2026-01-06T09:00:00+07:00")
+    job = make.service_job(office, ref="J-1", completed_on=date(2026, 1, 5))
+    _, low = make.survey_answer(office, score=1, answered_on=date(2026, 1, 6))
+    from kamcrm.surveys.models import SmileBoxDay
+
+    db.session.add(SmileBoxDay(office_id=office.id, day=date(2026, 1, 5), served=10, score_1=1, score_2=0,
+                               score_3=5, followed_up=0))
     return {"office": office, "admin": admin, "kamr": kamr, "account": account,
             "activity": activity, "contact": contact, "follow_up": follow_up,
-            "complaint": complaint, "closed_complaint": closed}
+            "complaint": complaint, "closed_complaint": closed, "job": job, "low_answer": low}
 
 
 def _sweep():
@@ -149,6 +155,7 @@ def _sweep():
     from kamcrm.org import auth, operations as org, tokens
     from kamcrm.reports import closing
     from kamcrm.voc import operations as voc
+    from kamcrm.surveys import operations as surveys
 
     now = datetime(2026, 5, 1, 3, tzinfo=timezone.utc)
 
@@ -198,6 +205,10 @@ def _sweep():
         ("record_voc_ref", lambda w: voc.record_voc_ref(voice(w), "V-1", "2026-01-06", w["admin"], now=now), "voc_entries", "update"),
         ("record_voc_refs", lambda w: voc.record_voc_refs([(2, {"key": voice(w), "voc_ref": "V-1", "voc_ref_on": "2026-01-06"})], w["admin"], now=now), "voc_entries", "update"),
         ("convert_to_complaint", lambda w: voc.convert_to_complaint(voice(w), None, w["admin"], now=now), "voc_entries", "update"),
+        ("set_survey_targets", lambda w: surveys.set_survey_targets(w["admin"], 2026, {"quota_extension": 4}), "survey_targets", "update"),
+        ("record_phone_answer", lambda w: surveys.record_phone_answer(w["admin"], "J-1", {"score": 4, "answered_on": "2026-01-10"}, today=date(2026, 5, 1)), "survey_answers", "create"),
+        ("set_smile_box_follow_ups", lambda w: surveys.set_smile_box_follow_ups(w["admin"], "CBI", "2026-01-05", 1), "smile_box_days", "update"),
+        ("record_follow_up", lambda w: surveys.record_follow_up(w["admin"], w["low_answer"], date(2026, 1, 8), "called", today=date(2026, 5, 1)), "survey_answers", "update"),
         ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
         ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),
     ]

@@ -181,3 +181,31 @@ def test_the_register_the_api_and_cr1_agree_on_significant_voices_entered(make, 
 
     assert figures["voc_significant"] == register_count(significant=True) == 2
     assert figures["voc_entered"] == register_count(significant=True, entered=True) == api_total == 1
+def test_the_call_list_the_digest_and_the_cr1_agree_on_the_15_day_window(office, make):
+    from datetime import timedelta
+
+    from kamcrm.surveys import queries as surveys
+    from kamcrm.surveys.queries import cr1_rows
+
+    cbi = office["office"]
+    day15 = make.service_job(cbi, ref="J-15", completed_on=MONDAY - timedelta(days=15))
+    make.service_job(cbi, ref="J-16", completed_on=MONDAY - timedelta(days=16))
+    in_time = make.service_job(cbi, completed_on=date(2021, 2, 1))
+    make.survey_answer(cbi, channel="phone", answered_on=date(2021, 2, 16), job=in_time)  # day 15: counts
+    late = make.service_job(cbi, completed_on=date(2021, 2, 1))
+    make.survey_answer(cbi, channel="phone", answered_on=date(2021, 2, 17), job=late)  # day 16: does not
+    scope = office_scope("CBI")
+    listed = [job.ref for job, _code in db_rows(surveys.call_list(scope, MONDAY))]
+    digest = _digest(office["manager"])
+    assert listed == [item["ref"] for item in digest.survey_closing] == [day15.ref]
+    missing = surveys.missing_quota(scope, MONDAY)["meter_install"]
+    assert missing == digest.survey_quota["meter_install"] == 3 - 1
+    meter = next(row for row in cr1_rows(None, year=2021, as_of=MONDAY, scope=scope)
+                 if row["key"] == "survey_quota_meter_install")
+    assert meter["cumulative"]["Q1"]["target_met"] is (missing == 0)
+
+
+def db_rows(statement):
+    from kamcrm.extensions import db
+
+    return db.session.execute(statement).all()

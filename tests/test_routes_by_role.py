@@ -52,6 +52,8 @@ SCOPED = {
     "token_id": ("admin",),  # another user's token: only token managers see it
     "ref": REGION_ROLES,  # a complaint, by its handling office
     "voc_key": REGION_ROLES,  # a VOC entry (a KAMR sees only its own accounts' voices)
+    "job_ref": REGION_ROLES,  # a service job, by its office
+    "answer_id": REGION_ROLES,  # a survey answer, by its job's office
 }
 
 
@@ -104,8 +106,10 @@ def world(make):
         contact = make.contact(account)
         follow_up = add_follow_up(activity, {"action": "send a quote", "due_on": "2021-03-01"})
         complaint = make.complaint(office, closed_at="2021-02-02T09:00:00+07:00")
+        job, answer = make.survey_answer(office, score=1)
         sides[name] = {
             "ref": complaint.ref, "voc_key": f"A{activity.id}",
+            "job_ref": job.ref, "answer_id": answer.id,
             "account_no": account.account_no, "activity_id": activity.id, "contact_id": contact.id,
             "follow_up_id": follow_up.id, "code": office.code, "office_code": office.code,
             "username": owner.username, "user_id": owner.id,

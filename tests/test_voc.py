@@ -272,3 +272,26 @@ def test_a_deleted_activity_takes_its_marks_with_it(make, world):
     delete_activity(db.session.get(Activity, activity_id), world.staff)
     db.session.flush()
     assert mark_of("activity", activity_id) is None
+
+
+def test_a_survey_comment_is_a_voice_of_the_jobs_office_and_counts_once_significant(make, world):
+    from kamcrm.surveys.models import SurveyAnswer
+
+    job, answer = make.survey_answer(world.office_b, score=2, answered_on=date(2021, 2, 5))
+    answer.comment = "the crew left the gate open"
+    _job, silent = make.survey_answer(world.office_b, answered_on=date(2021, 2, 6))  # no comment: no voice
+    db.session.flush()
+    key = f"S{answer.id}"
+
+    assert keys(world.staff, source="survey") == [key]
+    assert keys(world.manager_a, source="survey") == []  # office B's job is out of A's sight
+    entry = entry_for(world.staff, key)
+    assert (entry.kind, entry.day, entry.text, entry.office_code, entry.source_ref) == (
+        "feedback", date(2021, 2, 5), "the crew left the gate open", "OB", job.ref)
+    assert keys(world.staff, kind="complaint", source="survey") == []
+    assert silent.id != answer.id and isinstance(silent, SurveyAnswer)
+
+    operations.mark_significant(key, True, world.staff)
+    total = next(row for row in cr1_rows(db.session, year=2021, as_of=date(2021, 12, 31), scope=region_scope())
+                 if row["key"] == "voc_significant" and row["office_code"] is None)
+    assert total["cumulative"]["Q1"]["value"] == 1

@@ -164,6 +164,54 @@ def cr2(args):
     return current_app.response_class(cr2_json(report), mimetype="application/json")
 
 
+# --- the CR1 report ----------------------------------------------------------------------
+
+
+class Cr1CellSchema(ma.Schema):
+    value = ma.fields.Float(required=True, allow_none=True)
+    numerator = ma.fields.Integer(required=True, allow_none=True)
+    denominator = ma.fields.Integer(required=True, allow_none=True)
+    target_met = ma.fields.Boolean(required=True, allow_none=True)
+
+
+class Cr1RowSchema(ma.Schema):
+    item = ma.fields.String(required=True)
+    key = ma.fields.String(required=True)
+    label = ma.fields.String(required=True, metadata={"description": "English label (msgid)."})
+    unit = ma.fields.String(required=True, metadata={"enum": ["count", "pct", "mean"]})
+    target = ma.fields.Float(required=True, allow_none=True)
+    office_code = ma.fields.String(required=True, allow_none=True)
+    cumulative = ma.fields.Nested(_cumulative(Cr1CellSchema, "Cr1Cumulative"), required=True)
+
+
+class Cr1Schema(ma.Schema):
+    """The CR1 report: items 3.3 (surveys, Smile Box) and the other CR1 sections."""
+
+    report = ma.fields.String(required=True, metadata={"enum": ["CR1"]})
+    year = ma.fields.Integer(required=True)
+    as_of = ma.fields.Date(required=True)
+    scope = ma.fields.String(required=True)
+    rows = ma.fields.List(ma.fields.Nested(Cr1RowSchema), required=True)
+
+
+@blp.route("/cr1", methods=["GET"])
+@requires("reports.cr1")
+@blp.arguments(Cr2Args, location="query")
+@blp.response(200, Cr1Schema)
+@may_answer(404)
+def cr1(args):
+    """The CR1 report of a year as of a date, for your scope or one office in it.
+
+    An office outside your scope answers 404, like an unknown code.
+    """
+    from kamcrm.reports.cr1 import cr1_json, cr1_report
+
+    scope = scope_for(caller(), args.get("office"))
+    report = cr1_report(args["year"], args.get("as_of"), scope)
+    # Byte for byte what ``flask report cr1 --format json`` writes.
+    return current_app.response_class(cr1_json(report), mimetype="application/json")
+
+
 # --- the due list ------------------------------------------------------------------------
 
 

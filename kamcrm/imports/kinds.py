@@ -14,10 +14,11 @@ from kamcrm.imports.accounts import AccountImporter, TierImporter
 from kamcrm.imports.activities import ActivityImporter
 from kamcrm.imports.complaints import ComplaintImporter
 from kamcrm.imports.org import OfficeImporter, UserImporter
+from kamcrm.imports.surveys import SURVEY_IMPORTERS
 
 #: The importer of each kind of file, by the KIND the command takes.
 IMPORTERS: dict[str, type[Importer]] = {
     importer.kind: importer
     for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter,
-                     ComplaintImporter)
+                     ComplaintImporter, *SURVEY_IMPORTERS)
 }

@@ -24,7 +24,9 @@ from kamcrm.complaints.targets import complaint_targets
 from kamcrm.extensions import db
 from kamcrm.jobs.notify import JobOutput, Message, notify_once
 from kamcrm.org.models import Office, User
-from kamcrm.periods import BANGKOK, bangkok_date, thai_date
+from kamcrm.org.scope import region_scope
+from kamcrm.periods import BANGKOK, bangkok_date, quarter_of, quarter_window, thai_date
+from kamcrm.surveys import queries as survey_queries
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +111,15 @@ class Digest:
     late_entries: list[dict] = field(default_factory=list)
     #: Open complaints close to (or past) their time limit (SPEC section 8).
     complaints: list[dict] = field(default_factory=list)
+    #: An office manager's phone answers still missing this quarter, per job kind (SPEC section 9).
+    survey_quota: dict = field(default_factory=dict)
+    #: Jobs still to be phoned whose 15-day window shuts this week.
+    survey_closing: list[dict] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
         return not (self.due or self.overdue_follow_ups or self.overdue_plans or self.late_entries
-                    or self.complaints)
+                    or self.complaints or any(self.survey_quota.values()) or self.survey_closing)
 
 
 def week_start(period_key: str) -> date:
@@ -162,7 +168,31 @@ def weekly_digests(period_key: str) -> list[Digest]:
     for row, item in complaints_due_soon(_bangkok_midnight(monday)):
         for reader in readers(row):
             digests[reader].complaints.append(item)
+    _add_survey_calls(digests, managers_of, monday)
     return list(digests.values())
+
+
+def _add_survey_calls(digests: dict, managers_of: dict, monday: date) -> None:
+    """Tell each office manager the call quota still missing this quarter (managers at a
+    class 1-3 office with jobs this quarter) and the jobs whose window shuts this week, for
+    the whole region at once."""
+    if not managers_of:
+        return
+    region = region_scope()
+    quarter = quarter_window(monday.year, quarter_of(monday))
+    # An office with no job this quarter is not told of a quota it cannot work on.
+    working = survey_queries.units_with_jobs(region, quarter.start, monday)
+    for line in survey_queries.quota_progress(region, monday):
+        if line.office.id not in working:
+            continue
+        for reader in managers_of.get(line.office.id, ()):
+            digests[reader].survey_quota[line.kind] = line.missing
+    parents = dict(db.session.execute(sa.select(Office.id, Office.parent_id)).all())
+    for job, office_code in db.session.execute(survey_queries.closing_this_week(region, monday)).all():
+        item = {"ref": job.ref, "office_code": office_code, "kind": job.kind, "customer_name": job.customer_name,
+                "phone": job.phone, "days_left": survey_queries.window_days_left(job.completed_on, monday)}
+        for reader in set(managers_of.get(job.office_id, ())) | set(managers_of.get(parents.get(job.office_id), ())):
+            digests[reader].survey_closing.append(item)
 
 
 def complaints_due_soon(now: datetime) -> list[tuple]:

@@ -103,6 +103,31 @@ def cr2_command(year: int, as_of: date | None, office_code: str | None, fmt: str
     click.echo(f"wrote {target.resolve()} ({len(content):,} bytes)", err=True)
 
 
+@report_cli.command("cr1")
+@click.option("--year", required=True, type=YEAR, help="The report's year (CE), e.g. 2021.")
+@click.option("--as-of", "as_of", type=DAY, help="Count up to this day (default: today in Bangkok, capped at Dec 31).")
+@click.option("--office", "office_code", help="An office code: that office with its branches; default the region.")
+@click.option("--format", "fmt", type=click.Choice(("json", "html", "xlsx", "pdf")), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (stdout for json/html if not given).")
+@with_appcontext
+def cr1_command(year: int, as_of: date | None, office_code: str | None, fmt: str, output: Path | None) -> None:
+    """Print or write the CR1 report (surveys and Smile Box 3.3, and the other CR1 sections)."""
+    from kamcrm.reports.cr1 import cr1_filename, cr1_report, render_cr1
+
+    report = cr1_report(year, as_of, _scope(office_code))
+    content = render_cr1(report, fmt)
+    if output is None and fmt in ("json", "html"):
+        sys.stdout.write(content.decode("utf-8"))
+        sys.stdout.flush()
+        return
+    target = output or Path(cr1_filename(report, fmt))
+    try:
+        target.write_bytes(content)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {target}: {error.strerror}") from None
+    click.echo(f"wrote {target.resolve()} ({len(content):,} bytes)", err=True)
+
+
 @report_cli.command("complaints")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month of the return, e.g. 2021-03.")
 @click.option("--office", "office_code", help="An office code: that office with its branches; default the region.")

@@ -35,6 +35,7 @@ from kamcrm.complaints.targets import DEFAULT_CATEGORIES
 from kamcrm.extensions import db
 from kamcrm.imports.bulk import insert_rows
 from kamcrm.org.models import Office, User
+from kamcrm.surveys.models import ServiceJob, SmileBoxDay, SurveyAnswer
 from kamcrm.periods import BANGKOK, is_late_entry, quarter_close_date, quarter_window, recording_deadline
 from kamcrm.voc.models import VocMark
 
@@ -86,6 +87,7 @@ def load_region(path: Path = DATA_FILE) -> dict:
 #: their CR2 snapshots is most of it), for the command's progress bar.
 STEP_SHARES = {"offices": 0.01, "users": 0.02, "accounts": 0.05, "activities": 0.23, "complaints": 0.235,
                "voc": 0.237, "passwords": 0.24,
+               "surveys": 0.238, "passwords": 0.24,
                "quarters": 0.86, "monthly": 1.0}
 
 
@@ -127,6 +129,7 @@ class _DemoRegion:
         self.activities()
         self.complaints()
         self.voc_marks()
+        self.surveys()
         if passwords:
             self.passwords()
         if close_quarters:
@@ -487,6 +490,67 @@ class _DemoRegion:
         self.result.counts["voc_significant"] = len(rows)
         self.say(f"significant customer voices: {len(rows):,} "
                  f"({sum(1 for r in rows if r['voc_ref']):,} entered in PEA's VOC system)", "voc")
+
+    def surveys(self) -> None:
+        """Service jobs with their SMS and phone answers, and Smile Box days (SPEC section 9),
+        from Jan 1 of last year to today. The offices behind phone fewer customers (so they
+        miss quotas) and their Smile Boxes are used less; a few low scores stay unfollowed."""
+        rng = random.Random(SEED + 9)
+        offices = {o["code"]: o for o in self.data["offices"]}
+        behind = {code for code, o in offices.items() if o.get("behind")}
+        parent = {b["code"]: o["code"] for o in self.data["offices"] for b in o["branches"]}
+        units = [o["code"] for o in self.data["offices"]] + list(parent)
+        kinds, weights = ("meter_install", "extension", "dedicated_transformer", "maintenance"), (55, 25, 5, 15)
+        jobs, answers, boxes = [], [], []
+        stamp = {"created_at": self.now, "updated_at": self.now}
+        day = date(self.last_year, 1, 1)
+        while day <= self.today:
+            working = day.weekday() < 5
+            for unit in units:
+                home = parent.get(unit, unit)
+                slow = home in behind
+                for _ in range(rng.choice((0, 0, 1, 1, 2)) if working else 0):
+                    kind = rng.choices(kinds, weights)[0]
+                    ref = f"SJ-{day.year}-{len(jobs) + 1:06d}"
+                    jobs.append({"ref": ref, "office_id": self.office_ids[unit], "kind": kind, "account_no": None,
+                                 "account_id": None, "customer_name": f"ลูกค้า {len(jobs) + 1}",
+                                 "phone": f"08{rng.randrange(10**8):08d}", "completed_on": day, **stamp})
+                    score = rng.choices((5, 4, 3, 2, 1), (50, 35, 10, 3, 2) if slow else (64, 28, 5, 2, 1))
+                    if rng.random() < 0.45:
+                        answered = day + timedelta(days=rng.randint(0, 3))
+                        if answered <= self.today:
+                            answers.append((ref, "sms", answered, score[0]))
+                    elif rng.random() < (0.25 if slow else 0.6):
+                        answered = day + timedelta(days=rng.randint(1, 18))  # a few after the window
+                        if answered <= self.today:
+                            answers.append((ref, "phone", answered, score[0]))
+                if working and unit not in parent or (working and rng.random() < 0.5):
+                    served = rng.randint(20, 80)
+                    rated = int(served * rng.uniform(0.45, 0.75) if slow else served * rng.uniform(0.65, 0.95))
+                    low1, low2 = rng.randint(0, max(0, rated // 30)), rng.randint(0, max(0, rated // 15))
+                    low1, low2 = min(low1, rated), min(low2, rated - min(low1, rated))
+                    followed = low1 + low2 if not slow else rng.randint(0, low1 + low2)
+                    boxes.append({"office_id": self.office_ids[unit], "day": day, "served": served, "score_1": low1,
+                                  "score_2": low2, "score_3": rated - low1 - low2, "followed_up": followed, **stamp})
+            day += timedelta(days=1)
+        insert_rows(ServiceJob.__table__, jobs)
+        ids = dict(db.session.execute(sa.select(ServiceJob.ref, ServiceJob.id)).all())
+        rows = []
+        for ref, channel, answered, score in answers:
+            low = score <= 2
+            followed = answered + timedelta(days=rng.randint(1, 12)) if low and rng.random() < 0.8 else None
+            rows.append({"job_id": ids[ref], "channel": channel, "answered_on": answered, "score": score,
+                         "comment": "ขอให้ปรับปรุงความรวดเร็ว" if low else None, "surveyed_by": None,
+                         "recorded_by_id": None, "followed_up_on": followed if followed and followed <= self.today else None,
+                         "follow_up_note": None, **stamp})
+        insert_rows(SurveyAnswer.__table__, rows)
+        insert_rows(SmileBoxDay.__table__, boxes)
+        self.result.counts["service_jobs"] = len(jobs)
+        self.result.counts["survey_answers"] = len(rows)
+        self.result.counts["smile_box_days"] = len(boxes)
+        self.say(f"service jobs: {len(jobs):,} ({sum(1 for r in rows if r['channel'] == 'sms'):,} SMS and "
+                 f"{sum(1 for r in rows if r['channel'] == 'phone'):,} phone answers), Smile Box days: {len(boxes):,}",
+                 "surveys")
 
     def _executive_visits(self, year, add, diligence, home) -> None:
         rng = self.rng

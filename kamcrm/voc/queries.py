@@ -11,7 +11,8 @@ joined on (source, source_id). Filters on the sources' own columns are put into 
 branch, so each database reads only the rows that can match (and a kind filter drops the
 branches that cannot hold that kind).
 
-To add a source (the survey answers' comments, say): write one function returning a SELECT
+The sources are done activities with a voice, complaints, and survey answers with a comment.
+To add a source: write one function returning a SELECT
 of ``ENTRY_COLUMNS`` under the branch filters (see ``_activity_branch``) and add it to
 ``BRANCHES``; its source name is already one of ``models.SOURCES``.
 
@@ -37,6 +38,7 @@ from kamcrm.org.access import can, scope_of
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import Scope
 from kamcrm.periods import quarter_window
+from kamcrm.surveys.models import ServiceJob, SurveyAnswer
 from kamcrm.voc.models import KEY_PREFIXES, VocMark
 
 #: The columns every source's SELECT gives, in this order.
@@ -163,10 +165,43 @@ def _complaint_branch(filters: Filters, viewer_conditions: Callable) -> sa.Selec
     )
 
 
+def _survey_branch(filters: Filters, viewer_conditions: Callable) -> sa.Select | None:
+    """Survey answers that carry a comment: feedback, dated the day answered, handled by the
+    service job's office; on a key account when the job names one."""
+    conditions = _branch_conditions(filters, day=SurveyAnswer.answered_on, kind="feedback",
+                                    category=sa.cast(sa.null(), sa.String), office_id=ServiceJob.office_id)
+    if conditions is None or filters.category is not None:
+        return None  # a survey comment has no category
+    if filters.kamr_id is not None:
+        conditions.append(Account.kamr_id == filters.kamr_id)
+    if filters.source_id is not None:
+        conditions.append(SurveyAnswer.id == filters.source_id)
+    return (
+        sa.select(
+            _literal("survey").label("source"),
+            SurveyAnswer.id.label("source_id"),
+            SurveyAnswer.answered_on.label("day"),
+            _literal("feedback").label("kind"),
+            sa.cast(sa.null(), sa.String).label("category"),
+            SurveyAnswer.comment.label("text"),
+            ServiceJob.office_id.label("office_id"),
+            ServiceJob.account_id.label("account_id"),
+            Account.kamr_id.label("kamr_id"),
+            Account.kamr_id.label("account_kamr_id"),
+            ServiceJob.ref.label("source_ref"),
+        )
+        .join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
+        .outerjoin(Account, Account.id == ServiceJob.account_id)
+        .where(SurveyAnswer.comment.is_not(None), SurveyAnswer.comment != "", *conditions,
+               *viewer_conditions(ServiceJob.office_id, Account.kamr_id, Account.kamr_id))
+    )
+
+
 #: One SELECT per source, in the register's order (see the module's docstring).
 BRANCHES: dict[str, Callable[[Filters, Callable], sa.Select | None]] = {
     "activity": _activity_branch,
     "complaint": _complaint_branch,
+    "survey": _survey_branch,
 }
 
 
@@ -345,7 +380,7 @@ def categories_in_use(user) -> list[str]:
     ).scalars()]
 
 
-# --- CR1 3.4 (the report's section contract: /work/notes/cr1_contract.md) ------------------
+# --- CR1 3.4 (the section contract: ARCHITECTURE.md, "The CR1 report") ----------------------
 
 #: The column names of the cumulative figures, in order.
 COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
@@ -405,7 +440,7 @@ def _count_cell(value: int) -> dict:
 def cr1_rows(session, *, year: int, as_of: date, scope: Scope) -> list[dict]:
     """Return the CR1 3.4 rows: significant VOC entries and those entered in PEA's VOC
     system, cumulative per quarter, for the scope (and, for the region, one pair of rows per
-    class 1-3 office, branches rolled up). See /work/notes/cr1_contract.md for the shape."""
+    class 1-3 office, branches rolled up). See ARCHITECTURE.md, "The CR1 report", for the shape."""
     ends = column_ends(year, as_of)
     counts = cr1_counts(session, year=year, as_of=as_of, scope=scope)
     offices = []

@@ -33,6 +33,8 @@ NAV_ITEMS = (
     NavItem("office.late_entries", _l("Late entries"), ("office_manager", "executive") + STAFF),
     NavItem("region.dashboard", _l("Region"), ("executive",) + STAFF),
     NavItem("region.cr2", _l("CR2 report"), ("office_manager", "executive") + STAFF),
+    NavItem("surveys.cr1", _l("CR1 report"), ("office_manager", "executive") + STAFF),
+    NavItem("surveys.call_list", _l("Call list"), ("office_manager",) + STAFF),
     NavItem("region.monthly", _l("Monthly summary"), ("executive",) + STAFF),
     NavItem("complaint_return.complaint_return", _l("Complaint return"), ("office_manager", "executive") + STAFF),
     NavItem("region.targets", _l("Targets"), STAFF),

@@ -263,11 +263,14 @@ def _target_forms(year: int, formdata=None):
     return targets, rule_forms, quota_forms, planned_forms
 
 
-def _render_targets(year: int, forms=None, status: int = 200):
+def _render_targets(year: int, forms=None, status: int = 200, survey_form=None):
     targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
+    from kamcrm.web.surveys import survey_targets_form
+
     return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
                            quota_forms=quota_forms, planned_forms=planned_forms,
-                           form=TargetsForm(formdata=None)), status
+                           form=TargetsForm(formdata=None),
+                           survey_form=survey_form or survey_targets_form(year)), status
 
 
 @bp.get("/targets")
@@ -295,27 +298,37 @@ def update_targets(year: int):
     """
     if not year_in_range(year):
         abort(404)
+    from kamcrm.web.surveys import save_survey_targets, survey_targets_form
+
     forms = _target_forms(year, request.form)
     targets, rule_forms, quota_forms, planned_forms = forms
+    survey_form = survey_targets_form(year, request.form)  # the surveys section (SPEC 9)
     if not TargetsForm().validate_on_submit():
         flash(_("The form had expired; nothing was saved. Save again."), "error")
-        return _render_targets(year, forms, 422)
+        return _render_targets(year, forms, 422, survey_form)
     rows = ([(form, "rule", key) for key, (_rule, form) in rule_forms.items()]
             + [(form, "quota", role) for role, form in quota_forms.items()]
             + [(form, "planned", tier) for tier, form in planned_forms.items()])
     rows = [row for row in rows if _posted(row[0])]
-    valid = all([form.validate() for form, _kind, _key in rows])  # every row, so each shows its errors
+    survey_posted = _posted(survey_form)
+    # Every row, so each shows its errors.
+    valid = all([form.validate() for form, _kind, _key in rows] + ([survey_form.validate()] if survey_posted else []))
     saved = 0
     if valid:
         try:
             with db.session.begin_nested():
                 saved = _save_target_rows(year, targets, rows)
+                if survey_posted:
+                    try:
+                        saved += save_survey_targets(year, survey_form)
+                    except KamcrmError as error:
+                        raise _RowRefused(survey_form, error) from error
         except _RowRefused as refused:
             apply_errors(refused.form, refused.error, refused.field_names)
             valid = False
     if not valid:
         flash(_("Nothing was saved: correct the rows marked below."), "error")
-        return _render_targets(year, forms, 422)
+        return _render_targets(year, forms, 422, survey_form)
     db.session.commit()
     flash(ngettext("Saved %(num)d change to the targets.", "Saved %(num)d changes to the targets.", saved)
           if saved else _("Nothing had changed."), "success")
