@@ -16,5 +16,6 @@ from kamcrm.compliance.models import (  # noqa: F401
 from kamcrm.imports.models import ImportRun  # noqa: F401
 from kamcrm.jobs.models import JobRun, Notification  # noqa: F401
 from kamcrm.org.models import ApiToken, Office, User, UserSession  # noqa: F401
+from kamcrm.prevention.models import PreventionPlan, PreventionReport  # noqa: F401
 from kamcrm.quarters.models import QuarterClose  # noqa: F401
 from kamcrm.reports.models import MonthlySummary  # noqa: F401

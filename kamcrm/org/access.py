@@ -51,6 +51,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "complaints.close": RECORDERS,
     "complaints.reassign": ("office_manager", "regional_staff", "admin"),
     "complaints.exclude": ("office_manager", "regional_staff", "admin"),
+    "prevention.view": EVERYONE,
+    "prevention.edit": ("office_manager", "regional_staff", "admin"),
     "targets.view": EVERYONE,
     "targets.edit": STAFF,
     "roster.retier": STAFF,
