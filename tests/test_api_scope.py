@@ -26,6 +26,7 @@ MISSING = {
     "code": "ZZ",
     "username": "nobody",
     "ref": "CMP-404",
+    "office_code": "ZZ",
 }
 #: URL parameters that name no record of anyone's scope.
 UNSCOPED = {
@@ -50,6 +51,8 @@ BODIES = {
     ("PATCH", "/complaints/<ref>"): {"summary": "x"},
     ("POST", "/complaints/<ref>/close"): {"resolution": "fixed"},
     ("POST", "/complaints/<ref>/reopen"): None,
+    ("PUT", "/prevention-plans/<year>/<office_code>"): {"title": "x", "submitted_on": "2021-01-10"},
+    ("POST", "/prevention-plans/<year>/<office_code>/reports"): {"quarter": 1, "text": "x", "submitted_on": "2021-04-05"},
 }
 #: Routes without a record in the URL, and the test below that covers each.
 COVERED_ELSEWHERE = {
@@ -59,6 +62,7 @@ COVERED_ELSEWHERE = {
     ("POST", "/activities"): "test_writes_into_another_office_are_refused",
     ("POST", "/activities/bulk"): "test_writes_into_another_office_are_refused",
     ("GET", "/complaints"): "test_lists_leave_other_offices_out",
+    ("GET", "/prevention-plans"): "tests/test_api_prevention.py::test_roles_and_scope",
     ("POST", "/complaints"): "test_writes_into_another_office_are_refused",
     ("GET", "/offices"): "test_lists_leave_other_offices_out",
     ("POST", "/offices"): "test_region_wide_routes_refuse_a_kamr",
@@ -112,6 +116,9 @@ def office_a_records(world, make):
     follow_up = FollowUp(activity=activity, action="Call back", due_on=date(2021, 2, 15))
     db.session.add(follow_up)
     make.complaint(world.office_a, ref="CA-1", received_at="2021-02-01T09:00:00+07:00")
+    from kamcrm.prevention.operations import record_plan
+
+    record_plan("OA", 2021, {"title": "แผน", "submitted_on": "2021-01-10"})
     db.session.commit()
     return {
         "account_no": "A-0001",
@@ -121,6 +128,7 @@ def office_a_records(world, make):
         "code": "OA",
         "username": "kamr.a",
         "ref": "CA-1",
+        "office_code": "OA",
         **UNSCOPED,
     }
 
@@ -149,6 +157,9 @@ KEYED_ROUTES = [
     ("PATCH", "/complaints/<ref>"),
     ("POST", "/complaints/<ref>/close"),
     ("POST", "/complaints/<ref>/reopen"),
+    ("GET", "/prevention-plans/<year>/<office_code>"),
+    ("PUT", "/prevention-plans/<year>/<office_code>"),
+    ("POST", "/prevention-plans/<year>/<office_code>/reports"),
 ]
 
 
