@@ -26,6 +26,7 @@ NAV_ITEMS = (
     NavItem("kamr.due", _l("Due list"), ("kamr", "office_manager")),
     NavItem("kamr.accounts", _l("Accounts"), ROLES),
     NavItem("complaint_pages.complaint_list", _l("Complaints"), ("kamr", "office_manager", "executive") + STAFF),
+    NavItem("prevention_pages.overview", _l("Prevention plans"), ("office_manager", "executive") + STAFF),
     NavItem("office.coverage", _l("Coverage"), ("office_manager", "executive") + STAFF),
     NavItem("office.kamrs", _l("By KAMR"), ("office_manager", "executive") + STAFF),
     NavItem("office.executive_visits", _l("Executive visits"), ("office_manager", "executive") + STAFF),
