@@ -146,9 +146,11 @@ def _sweep():
     from kamcrm.complaints import operations as complaints
     from kamcrm.compliance import operations as compliance
     from kamcrm.org import auth, operations as org, tokens
+    from kamcrm.prevention import operations as prevention
     from kamcrm.reports import closing
 
     now = datetime(2026, 5, 1, 3, tzinfo=timezone.utc)
+    later = date(2026, 5, 1)
     return [
         ("create_office", lambda w: org.create_office({"code": "RYG", "name": "ระยอง", "office_class": "2"}, w["admin"]), "offices", "create"),
         ("update_office", lambda w: org.update_office(w["office"], {"name": "ชลบุรี"}, w["admin"]), "offices", "update"),
@@ -185,6 +187,9 @@ def _sweep():
         ("set_category_limit", lambda w: complaints.set_category_limit(2026, "OTHER", 10, w["admin"]), "complaint_categories", "update"),
         ("set_tier_limit", lambda w: complaints.set_tier_limit(2026, "OTHER", "STAR", 5, w["admin"]), "complaint_tier_limits", "update"),
         ("set_item_target", lambda w: complaints.set_item_target(2026, "2.1d", target_pct=75, actor=w["admin"]), "complaint_item_targets", "update"),
+        ("reset_complaint_year", lambda w: (complaints.materialise_complaint_year(2026, None), complaints.reset_complaint_year(2026, w["admin"])), "complaint_targets", "delete"),
+        ("record_plan", lambda w: prevention.record_plan("CBI", 2026, {"title": "แผน"}, w["admin"], today=later), "prevention_plans", "create"),
+        ("submit_quarter_report", lambda w: (prevention.record_plan("CBI", 2026, {"title": "แผน"}, None, today=later), prevention.submit_quarter_report("CBI", 2026, 1, {"text": "ผล"}, w["admin"], today=later)), "prevention_reports", "create"),
         ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
         ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),
     ]
