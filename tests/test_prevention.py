@@ -220,3 +220,24 @@ def test_recording_again_replaces_and_every_change_is_audited(make):
         ("create", "prevention_reports", "L/2021/Q1"), ("update", "prevention_reports", "L/2021/Q1"),
     ]
     assert entries[1].after == {"title": "v2", "submitted_on": "2021-01-06"}
+
+
+# --- CLI ----------------------------------------------------------------------------------
+
+
+def test_cli_records_a_plan_and_a_report_and_lists_them(runner, make):
+    make.office("M")
+    make.office("N", office_class="2")
+    plan = runner.invoke(args=["prevention", "plan", "M", "--year", "2021", "--title", "แผน",
+                               "--submitted-on", "2021-01-08"])
+    assert plan.exit_code == 0, plan.output
+    report = runner.invoke(args=["prevention", "report", "M", "--year", "2021", "--quarter", "1", "--text", "ผล",
+                                 "--submitted-on", "2021-04-11"])
+    assert report.exit_code == 0 and "due by 2021-04-10, late" in report.output
+    listed = runner.invoke(args=["prevention", "list", "--year", "2021", "--as-of", "2021-07-11"])
+    assert listed.output.splitlines()[1:] == ["M\t2021-01-08\tlate\tmissing\tnot_due\tnot_due",
+                                              "N\tnone\tmissing\tmissing\tnot_due\tnot_due"]
+    refused = runner.invoke(args=["prevention", "report", "N", "--year", "2021", "--quarter", "1", "--text", "x"])
+    assert refused.exit_code == 1 and "record the plan first" in refused.output
+    unknown = runner.invoke(args=["prevention", "plan", "ZZ", "--year", "2021", "--title", "x"])
+    assert unknown.exit_code == 1 and "No class 1-3 office has the code 'ZZ'" in unknown.output
