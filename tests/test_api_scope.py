@@ -80,6 +80,11 @@ COVERED_ELSEWHERE = {
     ("DELETE", "/targets/<year>/rules/<type>/<tier>"): "test_region_wide_routes_refuse_a_kamr",
     ("PUT", "/targets/<year>/quotas/<exec_role>"): "test_region_wide_routes_refuse_a_kamr",
     ("PUT", "/targets/<year>/planned/<tier>"): "test_region_wide_routes_refuse_a_kamr",
+    ("GET", "/targets/<year>/complaints"): "test_region_wide_routes_refuse_a_kamr",
+    ("DELETE", "/targets/<year>/complaints"): "test_region_wide_routes_refuse_a_kamr",
+    ("PUT", "/targets/<year>/complaints/categories/<category>"): "test_region_wide_routes_refuse_a_kamr",
+    ("PUT", "/targets/<year>/complaints/tier-limits/<category>/<tier>"): "test_region_wide_routes_refuse_a_kamr",
+    ("PATCH", "/targets/<year>/complaints/items/<item>"): "test_region_wide_routes_refuse_a_kamr",
     ("POST", "/imports/<kind>"): "test_region_wide_routes_refuse_a_kamr",
     # A background run is its uploader's alone (anyone else, staff included, gets 404).
     ("GET", "/imports/<run_id>"): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
@@ -262,6 +267,7 @@ def test_region_wide_routes_refuse_a_kamr(api, world):
     )
     assert stranger.post("/imports/activities", data={"file": (csv, "a.csv")}).status_code == 403
     assert stranger.get("/targets/2021").status_code == 200
+    assert stranger.get("/targets/2021/complaints").status_code == 200
     for method, path, body in [
         ("DELETE", "/targets/2021", None),
         (
@@ -273,6 +279,10 @@ def test_region_wide_routes_refuse_a_kamr(api, world):
         ("DELETE", "/targets/2021/rules/FMS/STAR", None),
         ("PUT", "/targets/2021/quotas/office_manager", {"quota_per_quarter": 1}),
         ("PUT", "/targets/2021/planned/STAR", {"planned": 1}),
+        ("DELETE", "/targets/2021/complaints", None),
+        ("PUT", "/targets/2021/complaints/categories/OTHER", {"limit_days": 1}),
+        ("PUT", "/targets/2021/complaints/tier-limits/OTHER/STAR", {"limit_days": 1}),
+        ("PATCH", "/targets/2021/complaints/items/2.1d", {"target_pct": 50}),
     ]:
         assert stranger._call(method, path, json=body).status_code == 403, path
 
