@@ -29,6 +29,9 @@ def register_commands(app: Flask) -> None:
     from kamcrm.reports.monthly_export import monthly_command
 
     report_cli.add_command(monthly_command)
+    from kamcrm.prevention.cli import prevention_cli
+
+    app.cli.add_command(prevention_cli)
     from kamcrm.backup import backup_command
 
     app.cli.add_command(backup_command)

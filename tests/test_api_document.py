@@ -56,3 +56,12 @@ def test_a_cr2_cell_that_is_not_its_model_is_refused_by_the_document(cr2_validat
     broken[section][0]["cumulative"]["Q1"] = cell
 
     assert not cr2_validator.is_valid(broken)
+
+
+@pytest.mark.parametrize("cell", [{"unexpected": 1}, {}], ids=["unknown-field", "empty"])
+def test_a_plan_2_2_cell_that_is_not_its_model_is_refused_by_the_document(cr2_validator, cr2_answer, cell):
+    assert cr2_answer["complaint_prevention"]["item"] == "2.2"
+    broken = copy.deepcopy(cr2_answer)
+    broken["complaint_prevention"]["cumulative"]["Q1"] = cell
+
+    assert not cr2_validator.is_valid(broken)

@@ -27,6 +27,7 @@ MISSING = {
     "username": "nobody",
     "ref": "CMP-404",
     "voc_key": "A999999",
+    "office_code": "ZZ",
 }
 #: URL parameters that name no record of anyone's scope.
 UNSCOPED = {
@@ -53,6 +54,8 @@ BODIES = {
     ("POST", "/complaints/<ref>/reopen"): None,
     ("PATCH", "/voc/<voc_key>"): {"significant": True},
     ("POST", "/voc/<voc_key>/complaint"): {},
+    ("PUT", "/prevention-plans/<year>/<office_code>"): {"title": "x", "submitted_on": "2021-01-10"},
+    ("POST", "/prevention-plans/<year>/<office_code>/reports"): {"quarter": 1, "text": "x", "submitted_on": "2021-04-05"},
 }
 #: Routes without a record in the URL, and the test below that covers each.
 COVERED_ELSEWHERE = {
@@ -62,6 +65,7 @@ COVERED_ELSEWHERE = {
     ("POST", "/activities"): "test_writes_into_another_office_are_refused",
     ("POST", "/activities/bulk"): "test_writes_into_another_office_are_refused",
     ("GET", "/complaints"): "test_lists_leave_other_offices_out",
+    ("GET", "/prevention-plans"): "tests/test_api_prevention.py::test_roles_and_scope",
     ("POST", "/complaints"): "test_writes_into_another_office_are_refused",
     ("GET", "/offices"): "test_lists_leave_other_offices_out",
     ("POST", "/offices"): "test_region_wide_routes_refuse_a_kamr",
@@ -80,6 +84,11 @@ COVERED_ELSEWHERE = {
     ("DELETE", "/targets/<year>/rules/<type>/<tier>"): "test_region_wide_routes_refuse_a_kamr",
     ("PUT", "/targets/<year>/quotas/<exec_role>"): "test_region_wide_routes_refuse_a_kamr",
     ("PUT", "/targets/<year>/planned/<tier>"): "test_region_wide_routes_refuse_a_kamr",
+    ("GET", "/targets/<year>/complaints"): "test_region_wide_routes_refuse_a_kamr",
+    ("DELETE", "/targets/<year>/complaints"): "test_region_wide_routes_refuse_a_kamr",
+    ("PUT", "/targets/<year>/complaints/categories/<category>"): "test_region_wide_routes_refuse_a_kamr",
+    ("PUT", "/targets/<year>/complaints/tier-limits/<category>/<tier>"): "test_region_wide_routes_refuse_a_kamr",
+    ("PATCH", "/targets/<year>/complaints/items/<item>"): "test_region_wide_routes_refuse_a_kamr",
     ("POST", "/imports/<kind>"): "test_region_wide_routes_refuse_a_kamr",
     # A background run is its uploader's alone (anyone else, staff included, gets 404).
     ("GET", "/imports/<run_id>"): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
@@ -119,6 +128,9 @@ def office_a_records(world, make):
     follow_up = FollowUp(activity=activity, action="Call back", due_on=date(2021, 2, 15))
     db.session.add(follow_up)
     make.complaint(world.office_a, ref="CA-1", received_at="2021-02-01T09:00:00+07:00")
+    from kamcrm.prevention.operations import record_plan
+
+    record_plan("OA", 2021, {"title": "แผน", "submitted_on": "2021-01-10"})
     db.session.commit()
     return {
         "account_no": "A-0001",
@@ -129,6 +141,7 @@ def office_a_records(world, make):
         "username": "kamr.a",
         "ref": "CA-1",
         "voc_key": f"A{activity.id}",
+        "office_code": "OA",
         **UNSCOPED,
     }
 
@@ -160,6 +173,9 @@ KEYED_ROUTES = [
     ("GET", "/voc/<voc_key>"),
     ("PATCH", "/voc/<voc_key>"),
     ("POST", "/voc/<voc_key>/complaint"),
+    ("GET", "/prevention-plans/<year>/<office_code>"),
+    ("PUT", "/prevention-plans/<year>/<office_code>"),
+    ("POST", "/prevention-plans/<year>/<office_code>/reports"),
 ]
 
 
@@ -262,6 +278,7 @@ def test_region_wide_routes_refuse_a_kamr(api, world):
     )
     assert stranger.post("/imports/activities", data={"file": (csv, "a.csv")}).status_code == 403
     assert stranger.get("/targets/2021").status_code == 200
+    assert stranger.get("/targets/2021/complaints").status_code == 200
     for method, path, body in [
         ("DELETE", "/targets/2021", None),
         (
@@ -273,6 +290,10 @@ def test_region_wide_routes_refuse_a_kamr(api, world):
         ("DELETE", "/targets/2021/rules/FMS/STAR", None),
         ("PUT", "/targets/2021/quotas/office_manager", {"quota_per_quarter": 1}),
         ("PUT", "/targets/2021/planned/STAR", {"planned": 1}),
+        ("DELETE", "/targets/2021/complaints", None),
+        ("PUT", "/targets/2021/complaints/categories/OTHER", {"limit_days": 1}),
+        ("PUT", "/targets/2021/complaints/tier-limits/OTHER/STAR", {"limit_days": 1}),
+        ("PATCH", "/targets/2021/complaints/items/2.1d", {"target_pct": 50}),
     ]:
         assert stranger._call(method, path, json=body).status_code == 403, path
 

@@ -153,6 +153,7 @@ def _sweep():
     from kamcrm.complaints import operations as complaints
     from kamcrm.compliance import operations as compliance
     from kamcrm.org import auth, operations as org, tokens
+    from kamcrm.prevention import operations as prevention
     from kamcrm.reports import closing
     from kamcrm.voc import operations as voc
     from kamcrm.surveys import operations as surveys
@@ -165,6 +166,7 @@ def _sweep():
         db.session.flush()
         return f"A{w['activity'].id}"
 
+    later = date(2026, 5, 1)
     return [
         ("create_office", lambda w: org.create_office({"code": "RYG", "name": "ระยอง", "office_class": "2"}, w["admin"]), "offices", "create"),
         ("update_office", lambda w: org.update_office(w["office"], {"name": "ชลบุรี"}, w["admin"]), "offices", "update"),
@@ -209,6 +211,9 @@ def _sweep():
         ("record_phone_answer", lambda w: surveys.record_phone_answer(w["admin"], "J-1", {"score": 4, "answered_on": "2026-01-10"}, today=date(2026, 5, 1)), "survey_answers", "create"),
         ("set_smile_box_follow_ups", lambda w: surveys.set_smile_box_follow_ups(w["admin"], "CBI", "2026-01-05", 1), "smile_box_days", "update"),
         ("record_follow_up", lambda w: surveys.record_follow_up(w["admin"], w["low_answer"], date(2026, 1, 8), "called", today=date(2026, 5, 1)), "survey_answers", "update"),
+        ("reset_complaint_year", lambda w: (complaints.materialise_complaint_year(2026, None), complaints.reset_complaint_year(2026, w["admin"])), "complaint_targets", "delete"),
+        ("record_plan", lambda w: prevention.record_plan("CBI", 2026, {"title": "แผน"}, w["admin"], today=later), "prevention_plans", "create"),
+        ("submit_quarter_report", lambda w: (prevention.record_plan("CBI", 2026, {"title": "แผน"}, None, today=later), prevention.submit_quarter_report("CBI", 2026, 1, {"text": "ผล"}, w["admin"], today=later)), "prevention_reports", "create"),
         ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
         ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),
     ]

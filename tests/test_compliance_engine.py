@@ -70,7 +70,8 @@ def test_report_has_the_spec_shape(world, make):
     make.account(office=world["O1"], tier="STRATEGIC")
     report = region_report(as_of=date(YEAR, 6, 30))
 
-    assert list(report) == ["report", "year", "as_of", "scope", "rules", "executive_visits", "counts", "complaints"]
+    assert list(report) == ["report", "year", "as_of", "scope", "rules", "executive_visits", "counts", "complaints",
+                            "complaint_prevention"]
     assert (report["report"], report["year"], report["as_of"], report["scope"]) == ("CR2", YEAR, "2021-06-30", "R2")
     first = report["rules"][0]
     assert list(first) == [

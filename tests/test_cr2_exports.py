@@ -10,6 +10,7 @@ import pytest
 
 from kamcrm.compliance.engine import cr2_report
 from kamcrm.org.scope import office_scope, region_scope
+from kamcrm.prevention.operations import record_plan, submit_quarter_report
 from kamcrm.reports.cr2 import cr2_items, render_cr2, render_cr2_html, render_cr2_pdf, render_cr2_xlsx
 from kamcrm.reports.export.pdf import FONT_DIR
 from tests.pdfs import embedded_fonts, pdf_text
@@ -35,6 +36,9 @@ def report(make):
     make.complaint(office, category="METER_BILLING", received_at="2021-02-01T09:00:00+07:00",
                    closed_at="2021-02-04T09:00:00+07:00")
     make.complaint(office, category="METER_BILLING", received_at="2021-06-25T09:00:00+07:00")
+    # Plan 2.2: a plan in January, the Q1 report on Apr 12 (day 12 after the quarter: late).
+    record_plan("CBI", 2021, {"title": "แผนป้องกันข้อร้องเรียน", "submitted_on": "2021-01-10"}, today=AS_OF)
+    submit_quarter_report("CBI", 2021, 1, {"text": "ผล", "submitted_on": "2021-04-12"}, today=AS_OF)
     assert region.code == "R2"
     return cr2_report(2021, AS_OF, office_scope("CBI"))
 
@@ -42,7 +46,7 @@ def report(make):
 def test_items_in_the_form_order(report):
     items = cr2_items(report)
     assert [item.number for item in items] == [
-        "1.1.1", "1.1.2", "1.1.3", "1.2", "1.3", "1.5", "2.1a", "2.1b", "2.1c", "2.1d",
+        "1.1.1", "1.1.2", "1.1.3", "1.2", "1.3", "1.5", "2.1a", "2.1b", "2.1c", "2.1d", "2.2",
     ]
     assert [item.plan_heading is not None for item in items].index(True) == 6  # plan 2 opens at 2.1a
 
@@ -58,6 +62,22 @@ def test_complaint_cells_mark_met_and_pending_as_provisional(report):
     ]
     assert meter.cells[2].lines == ["—"]
     assert by_category.lines[0].cells[0].state == "neutral"  # no power-quality complaint
+
+
+PREVENTION_Q1 = ["มีแผน 1 จาก 1 กฟฟ.", "รายงานทันกำหนด 0 จาก 1 ฉบับ", "ร้อยละ 0.00", "ล่าช้า 1 ฉบับ",
+                 "✗ ไม่ผ่านเป้าหมาย"]
+
+
+def test_row_2_2_follows_2_1d_with_plans_and_late_reports(report):
+    prevention = cr2_items(report)[-1]
+    assert (prevention.number, prevention.lead_unit) == ("2.2", "กฟฟ.ชั้น 1-3")
+    assert prevention.title.startswith("การจัดทำแผนป้องกันการเกิดข้อร้องเรียน")
+    line = prevention.lines[0]
+    assert line.plan == ("กฟฟ.ชั้น 1-3 ทุกแห่ง (1 กฟฟ.) จัดทำแผนป้องกันการเกิดข้อร้องเรียนประจำปี "
+                         "และรายงานผลภายใน 10 วันหลังสิ้นไตรมาส")
+    assert line.cells[0].lines == PREVENTION_Q1 and line.cells[0].state == "missed"
+    assert line.cells[1].lines == PREVENTION_Q1  # Q2 has not ended by Jun 30
+    assert line.cells[2].lines == ["—"] and line.cells[3].lines == ["—"]
 
 
 def test_result_cells_show_figures_and_verdict(report):
@@ -84,6 +104,8 @@ def test_html_has_the_form(report):
     assert "ข้อมูล ณ วันที่ 30 มิถุนายน 2564" in html
     assert "5 กรกฎาคม 2564 เวลา 10:15 น." in html
     assert "แผนงานที่ 2 การบริหารจัดการข้อร้องเรียน" in html and "รอผล 1 เรื่อง (ผลเบื้องต้น)" in html
+    assert "2.2</b> การจัดทำแผนป้องกันการเกิดข้อร้องเรียน" in html and "ล่าช้า 1 ฉบับ" in html
+    assert html.index("2.1d</b>") < html.index("2.2</b>")
     assert "size: A4 landscape" in html
     assert FONT_DIR.as_uri() in html  # the shipped font, never a remote one
     # The charts' SVG namespace is a name, not an address anything fetches.
@@ -114,6 +136,9 @@ def test_xlsx_holds_the_thai_headings_and_figures(report):
     assert any(text.startswith("แผนงานที่ 2 การบริหารจัดการข้อร้องเรียน") for text in texts)
     assert "แล้วเสร็จภายในกำหนด 1 จาก 1 เรื่อง\nร้อยละ 100.00 ✓ ผ่านเป้าหมาย\nรอผล 1 เรื่อง (ผลเบื้องต้น)" in texts
     assert ("2.1a", "complaints", "METER_BILLING", "Q1-2", 1, 1, 100.0, 85.0, True, None, None) in data
+    assert "\n".join(PREVENTION_Q1) in texts
+    assert ("2.2", "prevention_plans", None, "Q1", 1, 1, 100.0, None, None, None, None) in data
+    assert ("2.2", "prevention_reports", None, "Q1-2", 1, 0, 0.0, 100.0, False, None, None) in data
 
 
 def test_xlsx_colours_met_and_missed_cells(report):
@@ -135,6 +160,7 @@ def test_pdf_is_a_pdf_with_thai_text(report, tmp_path):
     assert "ข้อมูล ณ วันที่ 30 มิถุนายน 2564" in text
     assert "ร้อยละ 50.00" in text
     assert "แผนงานที่ 2" in text and "ผลเบื้องต้น" in text
+    assert "2.2 การจัดทำแผนป้องกันการ" in text and "มีแผน 1 จาก 1 กฟฟ." in text and "ล่าช้า 1 ฉบับ" in text
 
 
 def test_pdf_embeds_the_shipped_font(report, tmp_path):

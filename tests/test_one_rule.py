@@ -209,3 +209,25 @@ def db_rows(statement):
     from kamcrm.extensions import db
 
     return db.session.execute(statement).all()
+@pytest.mark.parametrize("submitted_on, on_time", [
+    ("2021-04-10", True),   # day 10 after the quarter's end
+    ("2021-04-11", False),  # day 11
+])
+def test_the_page_the_api_and_the_cr2_agree_on_an_on_time_quarter_report(office, make, client, login_as,
+                                                                          api_token_for, submitted_on, on_time):
+    from kamcrm.compliance.engine import cr2_report
+    from kamcrm.prevention.operations import record_plan, submit_quarter_report
+
+    record_plan("CBI", 2021, {"title": "แผน", "submitted_on": "2021-01-10"})
+    submit_quarter_report("CBI", 2021, 1, {"text": "ผล", "submitted_on": submitted_on})
+    cell = cr2_report(2021, date(2021, 6, 30), office_scope("CBI"))["complaint_prevention"]["cumulative"]["Q1"]
+    assert (cell["on_time"], cell["late"]) == ((1, 0) if on_time else (0, 1))
+    token = api_token_for(office["manager"])
+    body = client.get("/api/v1/prevention-plans/2021/CBI", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["reports"][0]["on_time"] is on_time
+    login_as(office["manager"])
+    client.get("/language/en")
+    page = client.get("/prevention/CBI?year=2021").get_data(as_text=True)
+    quarters = page[page.index('id="prevention-quarters"'):]
+    first = quarters[:quarters.index("</tr>", quarters.index("<tbody>"))]
+    assert ("✓ on time" in first) is on_time and ("✗ late" in first) is not on_time

@@ -292,7 +292,10 @@ def test_one_refused_target_row_saves_none_and_keeps_every_edit(client, staff):
 def test_the_targets_page_has_one_form_and_one_save_button(client, staff):
     html = client.get("/region/targets?year=2021").get_data(as_text=True)
     main = html.split("<main", 1)[1]
-    assert main.count('method="post"') == 1 and main.count('type="submit"') == 2  # the year picker's Show
+    # The complaint limits and targets are a section of their own, with their own one form.
+    activity_targets, complaint_targets = main.split('id="complaint-targets"', 1)
+    assert activity_targets.count('method="post"') == 1 and activity_targets.count('type="submit"') == 2  # and Show
+    assert complaint_targets.count('method="post"') == 1 and complaint_targets.count('type="submit"') == 1
 
 
 def test_english_counts_of_one_are_singular(client, staff, make, office):

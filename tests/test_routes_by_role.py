@@ -37,6 +37,7 @@ PLAIN = {
     "year": 2021, "tier": "STAR", "type": "FMS", "type_": "FMS", "exec_role": "office_manager",
     "role": "office_manager", "kind": "accounts", "fmt": "json", "filename": "css/kamcrm.css",
     "code_or_region": "CBI", "month": "2021-03", "quarter": "2021-Q1", "run_id": 1,
+    "quarter_no": 1, "category": "OTHER", "item": "2.1d",
 }
 
 #: URL parameters naming a row, with the roles that see the row outside the caller's office.

@@ -181,6 +181,15 @@ def test_the_demo_region_has_a_realistic_year_of_complaints(app_ctx):
 
     assert pct(slow) < pct(fast)  # some offices are slow
 
+    # Plan 2.2: every class 1-3 office but one keeps a plan; some reports are late.
+    prevention = report["complaint_prevention"]
+    assert prevention["offices"] == len(data["offices"])
+    year = prevention["cumulative"]["Q1-4"]
+    assert year["with_plan"] == len(data["offices"]) - 1
+    assert year["late"] > 0 and year["on_time"] > year["late"] and year["missing"] >= 3
+    assert year["target_met"] is False
+    assert result.counts["prevention_plans"] == 2 * (len(data["offices"]) - 1)
+
 
 def test_the_demo_region_has_significant_voices_some_entered_in_the_voc_system(app_ctx):
     from kamcrm.org.scope import region_scope

@@ -132,6 +132,41 @@ class ComplaintRowSchema(ma.Schema):
     )
 
 
+class PreventionCellSchema(ma.Schema):
+    """Plan 2.2 in one cumulative column, over the class 1-3 offices in scope."""
+
+    offices = ma.fields.Integer(required=True, metadata={"description": "Class 1-3 offices in scope."})
+    with_plan = ma.fields.Integer(required=True, metadata={
+        "description": "Offices whose plan for the year was submitted by the column's last day."})
+    plan_pct = ma.fields.Float(required=True, allow_none=True)
+    reports_due = ma.fields.Integer(required=True, metadata={
+        "description": "Offices × quarters 1..k that have ended by as_of."})
+    on_time = ma.fields.Integer(required=True, metadata={
+        "description": "Reports submitted by as_of, at most 10 days after their quarter's end."})
+    late = ma.fields.Integer(required=True, metadata={"description": "Reports submitted by as_of, after that."})
+    missing = ma.fields.Integer(required=True, metadata={
+        "description": "No report by as_of, which is past the due day."})
+    pending = ma.fields.Integer(required=True, metadata={
+        "description": "No report yet, and the due day has not passed."})
+    pct = ma.fields.Float(required=True, allow_none=True, metadata={
+        "description": "100 × on_time / (on_time + late + missing); null when that is 0."})
+    target_met = ma.fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "Every office has a plan and every judged report was on time; null without offices."})
+    final = ma.fields.Boolean(required=True, metadata={"description": "No report is pending."})
+
+
+class PreventionSchema(ma.Schema):
+    """CR2 plan 2.2: complaint-prevention plans and their quarter reports."""
+
+    item = ma.fields.String(required=True, metadata={"enum": ["2.2"]})
+    report_days = ma.fields.Integer(required=True, metadata={
+        "description": "Days after a quarter's end its report is on time."})
+    offices = ma.fields.Integer(required=True)
+    cumulative = ma.fields.Nested(
+        _cumulative(PreventionCellSchema, "PreventionCumulativeSchema"), required=True
+    )
+
+
 class Cr2Schema(ma.Schema):
     """The CR2 report of SPEC sections 7 and 8."""
 
@@ -144,6 +179,8 @@ class Cr2Schema(ma.Schema):
     counts = ma.fields.List(ma.fields.Nested(CountRowSchema), required=True)
     complaints = ma.fields.List(ma.fields.Nested(ComplaintRowSchema), required=True,
                                 metadata={"description": "CR2 plan 2.1 (SPEC section 8)."})
+    complaint_prevention = ma.fields.Nested(PreventionSchema, required=True,
+                                            metadata={"description": "CR2 plan 2.2 (SPEC section 8)."})
 
 
 @blp.route("/cr2", methods=["GET"])

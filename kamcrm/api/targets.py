@@ -10,6 +10,7 @@ import marshmallow as ma
 from kamcrm.accounts.models import TIERS
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Int32, Number, Text
+from kamcrm.complaints import operations as complaint_operations
 from kamcrm.compliance import operations
 from kamcrm.compliance.targets import RULE_TYPES, year_targets
 from kamcrm.extensions import db
@@ -158,3 +159,114 @@ def set_planned(data, year, tier):
     operations.set_planned(year, tier, data["planned"], caller())
     db.session.commit()
     return _answer(year)
+
+
+# --- complaint limits and targets (SPEC section 8) ---------------------------------------------
+
+
+class ComplaintCategorySchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    limit_days = ma.fields.Integer(required=True)
+
+
+class ComplaintTierLimitSchema(ma.Schema):
+    category = ma.fields.String(required=True)
+    tier = ma.fields.String(required=True, metadata={"enum": list(TIERS)})
+    limit_days = ma.fields.Integer(required=True)
+
+
+class ComplaintItemTargetSchema(ma.Schema):
+    item = ma.fields.String(required=True, metadata={"enum": ["2.1a", "2.1b", "2.1c", "2.1d"]})
+    limit_days = ma.fields.Integer(required=True, allow_none=True)
+    limit_hours = ma.fields.Integer(required=True, allow_none=True)
+    target_pct = ma.fields.Float(required=True)
+
+
+class ComplaintTargetsSchema(ma.Schema):
+    """A year's complaint categories with their limits, the (category, tier) limits and the
+    plan 2.1 item targets (SPEC section 8)."""
+
+    year = ma.fields.Integer(required=True)
+    stored = ma.fields.Boolean(required=True, metadata={"description": "False: the year uses SPEC 8's defaults."})
+    categories = ma.fields.List(ma.fields.Nested(ComplaintCategorySchema), required=True)
+    tier_limits = ma.fields.List(ma.fields.Nested(ComplaintTierLimitSchema), required=True)
+    items = ma.fields.List(ma.fields.Nested(ComplaintItemTargetSchema), required=True)
+
+
+class CategoryLimitSchema(ma.Schema):
+    limit_days = Int32(required=True, metadata={"minimum": 0, "maximum": 3660})
+
+
+class TierLimitSchema(ma.Schema):
+    limit_days = Int32(required=True, allow_none=True,
+                       metadata={"minimum": 0, "maximum": 3660, "description": "null: the category's own limit."})
+
+
+class ItemTargetChangesSchema(ma.Schema):
+    """Fields of an item target to change; those left out stay as they are."""
+
+    target_pct = Number(doc={"minimum": 0, "maximum": 100})
+    limit_days = Int32(metadata={"minimum": 0, "maximum": 3660})
+    limit_hours = Int32(metadata={"minimum": 0, "maximum": 3660})
+
+
+def _complaint_answer(year: int) -> dict:
+    from kamcrm.complaints.targets import complaint_targets
+
+    return complaint_targets(year).as_dict()
+
+
+@blp.route(f"/{_YEAR}/complaints", methods=["GET"])
+@requires("targets.view")
+@blp.response(200, ComplaintTargetsSchema)
+@may_answer(404)
+def get_complaint_targets(year):
+    """Read a year's complaint limits and targets (its own, or the defaults)."""
+    return _complaint_answer(year)
+
+
+@blp.route(f"/{_YEAR}/complaints", methods=["DELETE"])
+@requires("targets.edit")
+@blp.response(200, ComplaintTargetsSchema)
+@may_answer(404, 422)
+def reset_complaint_targets(year):
+    """Drop a year's own complaint limits and targets: it uses the defaults again (regional staff)."""
+    complaint_operations.reset_complaint_year(year, caller())
+    db.session.commit()
+    return _complaint_answer(year)
+
+
+@blp.route(f"/{_YEAR}/complaints/categories/<key:category>", methods=["PUT"])
+@requires("targets.edit")
+@blp.arguments(CategoryLimitSchema)
+@blp.response(200, ComplaintTargetsSchema)
+@may_answer(404)
+def set_category_limit(data, year, category):
+    """Set a category's limit in days; a new code adds the category (regional staff)."""
+    complaint_operations.set_category_limit(year, category, data["limit_days"], caller())
+    db.session.commit()
+    return _complaint_answer(year)
+
+
+@blp.route(f"/{_YEAR}/complaints/tier-limits/<key:category>/<key:tier>", methods=["PUT"])
+@requires("targets.edit")
+@blp.arguments(TierLimitSchema)
+@blp.response(200, ComplaintTargetsSchema)
+@may_answer(404)
+def set_tier_limit(data, year, category, tier):
+    """Set (or with null remove) a category's limit for accounts of a tier (regional staff)."""
+    complaint_operations.set_tier_limit(year, category.upper(), tier.upper(), data["limit_days"], caller())
+    db.session.commit()
+    return _complaint_answer(year)
+
+
+@blp.route(f"/{_YEAR}/complaints/items/<key:item>", methods=["PATCH"])
+@requires("targets.edit")
+@blp.arguments(ItemTargetChangesSchema)
+@blp.response(200, ComplaintTargetsSchema)
+@may_answer(404)
+def update_item_target(changes, year, item):
+    """Change a plan 2.1 item's target % and/or its limit in days or hours (regional staff)."""
+    complaint_operations.set_item_target(year, item, actor=caller(), **changes)
+    db.session.commit()
+    return _complaint_answer(year)

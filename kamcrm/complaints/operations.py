@@ -458,3 +458,17 @@ def set_item_target(year: int, item: str, *, target_pct=None, limit_days=None, l
         old, new = changed_fields(before, after)
         record("update", "complaint_item_targets", f"{year}:{item}", actor=actor, before=old, after=new)
     return row
+
+
+def reset_complaint_year(year: int, actor=None) -> bool:
+    """Delete ``year``'s stored complaint categories, (category, tier) limits and item targets
+    so that it uses the defaults of SPEC section 8 again; return whether it had any."""
+    _check_year(year)
+    if not has_stored_complaint_targets(year):
+        return False
+    before = complaint_targets(year).as_dict()
+    for model in (ComplaintTierLimit, ComplaintItemTarget, ComplaintCategory):
+        db.session.execute(sa.delete(model).where(model.year == year))
+    db.session.flush()
+    record("delete", "complaint_targets", year, actor=actor, before=before)
+    return True

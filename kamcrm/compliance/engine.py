@@ -26,6 +26,7 @@ from kamcrm.accounts.models import Account
 from kamcrm.accounts.queries import active_on, tier_on, tiers_on
 from kamcrm.activities.models import Activity
 from kamcrm.compliance.complaints import complaint_rows
+from kamcrm.compliance.prevention import prevention_entry
 from kamcrm.compliance.targets import COUNT_TYPES, RuleTarget, YearTargets, year_targets
 from kamcrm.db import set_local
 from kamcrm.extensions import db
@@ -488,6 +489,7 @@ def cr2_report(
         "executive_visits": _executive_visits_json(scope, year, targets, live),
         "counts": _counts_json(scope, live),
         "complaints": complaint_rows(scope, year, as_of, COLUMNS, ends),
+        "complaint_prevention": prevention_entry(scope, year, as_of, COLUMNS, ends),
     }
 
 

@@ -59,6 +59,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "surveys.record": ("office_manager", "regional_staff", "admin"),
     "surveys.follow_up": ("office_manager", "regional_staff", "admin"),
     "reports.cr1": EVERYONE,
+    "prevention.view": EVERYONE,
+    "prevention.edit": ("office_manager", "regional_staff", "admin"),
     "targets.view": EVERYONE,
     "targets.edit": STAFF,
     "roster.retier": STAFF,

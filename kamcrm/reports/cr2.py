@@ -76,6 +76,13 @@ CATEGORY_NAMES = {
     "NETWORK": "ด้านระบบไฟฟ้า",
     "OTHER": "ด้านอื่น ๆ",
 }
+#: Row 2.2 of the form: the complaint-prevention plans and their quarter reports.
+PREVENTION_TITLE = "การจัดทำแผนป้องกันการเกิดข้อร้องเรียน และรายงานผลการดำเนินงานรายไตรมาส"
+PREVENTION_PLAN = (
+    "กฟฟ.ชั้น 1-3 ทุกแห่ง ({offices} กฟฟ.) จัดทำแผนป้องกันการเกิดข้อร้องเรียนประจำปี "
+    "และรายงานผลภายใน {days} วันหลังสิ้นไตรมาส"
+)
+PREVENTION_LEAD_UNIT = "กฟฟ.ชั้น 1-3"
 PLAN2_LEAD_UNIT = "กฟฟ.ชั้น 1-3, กฟส., กบล."
 DEFAULT_LEAD_UNIT = "กฟฟ.ชั้น 1-3, กฟส."
 MARK = {"met": "✓", "missed": "✗"}
@@ -189,6 +196,29 @@ def _complaint_cell(value: dict | None, target_pct: float) -> Cell:
     return Cell(lines, state, chart)
 
 
+def _prevention_cell(value: dict | None) -> Cell:
+    if value is None:
+        return Cell(["—"], "none")
+    if not value["offices"]:
+        return Cell(["ไม่มี กฟฟ.ชั้น 1-3 ในขอบเขต"], "neutral")
+    lines = [f"มีแผน {value['with_plan']:,} จาก {value['offices']:,} กฟฟ."]
+    judged = value["on_time"] + value["late"] + value["missing"]
+    lines.append(f"รายงานทันกำหนด {value['on_time']:,} จาก {judged:,} ฉบับ")
+    chart = None
+    if value["pct"] is not None:
+        lines.append(f"ร้อยละ {value['pct']:.2f}")
+        chart = charts.progress_bar(value["pct"], 100, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย 100")
+    if value["late"]:
+        lines.append(f"ล่าช้า {value['late']:,} ฉบับ")
+    if value["missing"]:
+        lines.append(f"ไม่ได้รายงาน {value['missing']:,} ฉบับ")
+    if value["pending"]:
+        lines.append(f"รอรายงาน {value['pending']:,} ฉบับ (ผลเบื้องต้น)")
+    state = "met" if value["target_met"] else "missed"
+    lines.append(f"{MARK[state]} {'ผ่านเป้าหมาย' if state == 'met' else 'ไม่ผ่านเป้าหมาย'}")
+    return Cell(lines, state, chart)
+
+
 def complaint_plan(row: dict) -> str:
     """Return the form's text of a plan 2.1 row: which complaints, within what, the target."""
     if row["item"] == "2.1a" and row["category"] is not None:
@@ -243,6 +273,12 @@ def cr2_items(report: dict) -> list[Item]:
             entry = plan2[row["item"]] = Item(number=row["item"], title=PLAN2_TITLES.get(row["item"], ""),
                                               period=months, lead_unit=PLAN2_LEAD_UNIT)
         entry.lines.append(Line(complaint_plan(row), [_complaint_cell(row["cumulative"][c], row["target_pct"]) for c in COLUMNS]))
+    prevention = report.get("complaint_prevention")
+    if prevention is not None:
+        entry = plan2[prevention["item"]] = Item(number=prevention["item"], title=PREVENTION_TITLE,
+                                                 period=months, lead_unit=PREVENTION_LEAD_UNIT)
+        plan = PREVENTION_PLAN.format(offices=prevention["offices"], days=prevention["report_days"])
+        entry.lines.append(Line(plan, [_prevention_cell(prevention["cumulative"][c]) for c in COLUMNS]))
     if plan2:
         first = next(iter(plan2.values()))
         first.plan_heading = PLAN2_TITLE
@@ -423,6 +459,18 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
             if value is not None:
                 put([entry["item"], "complaints", entry["category"], column, value["met"] + value["missed"],
                      value["met"], value["pct"], entry["target_pct"], value["target_met"], None, None])
+    # Plan 2.2: the plans (population = class 1-3 offices), then the quarter reports
+    # (population = reports judged, met = on time).
+    prevention = report.get("complaint_prevention")
+    if prevention is not None:
+        for column in COLUMNS:
+            value = prevention["cumulative"][column]
+            if value is not None:
+                put([prevention["item"], "prevention_plans", None, column, value["offices"], value["with_plan"],
+                     value["plan_pct"], None, None, None, None])
+                put([prevention["item"], "prevention_reports", None, column,
+                     value["on_time"] + value["late"] + value["missing"], value["on_time"], value["pct"], 100.0,
+                     value["target_met"], None, None])
     sheet.set_column(0, 3, 16)
     sheet.set_column(4, 10, 14)
     sheet.freeze_panes(1, 0)

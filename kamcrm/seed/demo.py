@@ -35,6 +35,7 @@ from kamcrm.complaints.targets import DEFAULT_CATEGORIES
 from kamcrm.extensions import db
 from kamcrm.imports.bulk import insert_rows
 from kamcrm.org.models import Office, User
+from kamcrm.prevention.models import REPORT_DAYS, PreventionPlan, PreventionReport
 from kamcrm.surveys.models import ServiceJob, SmileBoxDay, SurveyAnswer
 from kamcrm.periods import BANGKOK, is_late_entry, quarter_close_date, quarter_window, recording_deadline
 from kamcrm.voc.models import VocMark
@@ -86,8 +87,7 @@ def load_region(path: Path = DATA_FILE) -> dict:
 #: The share of the seed's time done after each step (measured: closing the quarters with
 #: their CR2 snapshots is most of it), for the command's progress bar.
 STEP_SHARES = {"offices": 0.01, "users": 0.02, "accounts": 0.05, "activities": 0.23, "complaints": 0.235,
-               "voc": 0.237, "passwords": 0.24,
-               "surveys": 0.238, "passwords": 0.24,
+               "surveys": 0.236, "voc": 0.237, "prevention": 0.238, "passwords": 0.24,
                "quarters": 0.86, "monthly": 1.0}
 
 
@@ -128,8 +128,9 @@ class _DemoRegion:
         self.accounts()
         self.activities()
         self.complaints()
-        self.voc_marks()
         self.surveys()
+        self.voc_marks()
+        self.prevention_plans()
         if passwords:
             self.passwords()
         if close_quarters:
@@ -551,6 +552,53 @@ class _DemoRegion:
         self.say(f"service jobs: {len(jobs):,} ({sum(1 for r in rows if r['channel'] == 'sms'):,} SMS and "
                  f"{sum(1 for r in rows if r['channel'] == 'phone'):,} phone answers), Smile Box days: {len(boxes):,}",
                  "surveys")
+
+    def prevention_plans(self) -> None:
+        """Complaint-prevention plans (CR2 plan 2.2) of last year and this one: every class
+        1-3 office but the last listed keeps one; most quarter reports come in within the 10
+        days, the offices behind send some late or not at all."""
+        rng = random.Random(SEED + 9)  # a generator of its own, as for the complaints
+        offices = self.data["offices"]
+        without = offices[-1]["code"]
+        plans, reports = [], []
+        stamp = {"created_at": self.now, "updated_at": self.now}
+        for year in (self.last_year, self.today.year):
+            for office in offices:
+                if office["code"] == without:
+                    continue
+                submitted = date(year, 1, 1) + timedelta(days=rng.randint(-20, 40))
+                if submitted > self.today:
+                    continue
+                manager = self.user_ids[self.manager_of[office["code"]]]
+                plans.append({"office_id": self.office_ids[office["code"]], "year": year,
+                              "title": f"แผนป้องกันการเกิดข้อร้องเรียน ปี {year + 543} {office['name']}",
+                              "summary": "ตรวจสอบระบบจำหน่ายก่อนฤดูฝน ซ้อมแผนตอบข้อร้องเรียนทาง LINE และ Call Center",
+                              "submitted_on": submitted, "submitted_by_id": manager, "version": 1, **stamp})
+                for quarter in (1, 2, 3, 4):
+                    end = quarter_window(year, quarter).end
+                    behind = office.get("behind")
+                    late = rng.random() < (0.4 if behind else 0.1)
+                    if behind and rng.random() < 0.15:
+                        continue  # never sent
+                    day = end + timedelta(days=rng.randint(REPORT_DAYS + 1, REPORT_DAYS + 20) if late
+                                          else rng.randint(2, REPORT_DAYS))
+                    if day > self.today:
+                        continue
+                    reports.append({"key": (office["code"], year), "quarter": quarter, "submitted_on": day,
+                                    "text": f"ผลการดำเนินงานตามแผนไตรมาส {quarter}/{year + 543}: "
+                                            "ตรวจแนวสายและหม้อแปลงตามแผน แจ้งลูกค้าล่วงหน้าก่อนดับไฟ",
+                                    "submitted_by_id": manager})
+        if plans:
+            insert_rows(PreventionPlan.__table__, plans)
+        plan_ids = {(office, year): plan_id for office, year, plan_id in db.session.execute(
+            sa.select(Office.code, PreventionPlan.year, PreventionPlan.id).join(Office, Office.id == PreventionPlan.office_id))}
+        if reports:
+            insert_rows(PreventionReport.__table__, [
+                {"plan_id": plan_ids[r.pop("key")], **r, **stamp} for r in reports])
+        self.result.counts["prevention_plans"] = len(plans)
+        self.result.counts["prevention_reports"] = len(reports)
+        self.say(f"complaint-prevention plans: {len(plans)}, quarter reports: {len(reports)} "
+                 f"(office {without} keeps none)", "prevention")
 
     def _executive_visits(self, year, add, diligence, home) -> None:
         rng = self.rng

@@ -17,11 +17,13 @@ def init_app(app: Flask) -> None:
     from kamcrm.web import i18n
     from kamcrm.web.labels import ROLE_LABELS, TEMPLATE_LABELS, label
     from kamcrm.web.nav import navigation, optional_url
-    from kamcrm.web import admin, complaint_return, complaints, kamr, office, region, surveys, views, voc
+    from kamcrm.web import (admin, complaint_return, complaint_targets, complaints, kamr, office, prevention,
+                            region, surveys, views, voc)
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    for module in (views, kamr, office, region, admin, complaints, complaint_return, voc, surveys):
+    for module in (views, kamr, office, region, admin, complaints, complaint_return, complaint_targets,
+                   prevention, voc, surveys):
         app.register_blueprint(module.bp)
 
     # Globals rather than a context processor, so that imported macros see them too.

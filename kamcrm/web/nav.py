@@ -27,6 +27,7 @@ NAV_ITEMS = (
     NavItem("kamr.accounts", _l("Accounts"), ROLES),
     NavItem("complaint_pages.complaint_list", _l("Complaints"), ("kamr", "office_manager", "executive") + STAFF),
     NavItem("voc_pages.register_page", _l("Customer's voice"), ("kamr", "office_manager", "executive") + STAFF),
+    NavItem("prevention_pages.overview", _l("Prevention plans"), ("office_manager", "executive") + STAFF),
     NavItem("office.coverage", _l("Coverage"), ("office_manager", "executive") + STAFF),
     NavItem("office.kamrs", _l("By KAMR"), ("office_manager", "executive") + STAFF),
     NavItem("office.executive_visits", _l("Executive visits"), ("office_manager", "executive") + STAFF),

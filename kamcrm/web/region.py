@@ -41,6 +41,7 @@ from kamcrm.periods import (
 )
 from kamcrm.reports import charts
 from kamcrm.web.common import apply_errors, page_number, report_params
+from kamcrm.web.complaint_targets import complaint_targets_context
 from kamcrm.web.forms import (
     NO_TIER,
     PlannedForm,
@@ -263,14 +264,15 @@ def _target_forms(year: int, formdata=None):
     return targets, rule_forms, quota_forms, planned_forms
 
 
-def _render_targets(year: int, forms=None, status: int = 200, survey_form=None):
+def _render_targets(year: int, forms=None, status: int = 200, survey_form=None, *, complaint_forms=None):
     targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
     from kamcrm.web.surveys import survey_targets_form
 
     return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
                            quota_forms=quota_forms, planned_forms=planned_forms,
                            form=TargetsForm(formdata=None),
-                           survey_form=survey_form or survey_targets_form(year)), status
+                           survey_form=survey_form or survey_targets_form(year),
+                           **complaint_targets_context(year, complaint_forms)), status
 
 
 @bp.get("/targets")
