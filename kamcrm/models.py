@@ -18,3 +18,9 @@ from kamcrm.jobs.models import JobRun, Notification  # noqa: F401
 from kamcrm.org.models import ApiToken, Office, User, UserSession  # noqa: F401
 from kamcrm.quarters.models import QuarterClose  # noqa: F401
 from kamcrm.reports.models import MonthlySummary  # noqa: F401
+from kamcrm.prospects.models import (  # noqa: F401
+    Consumption,
+    ProspectMember,
+    ProspectSettings,
+    ProspectSnapshot,
+)
