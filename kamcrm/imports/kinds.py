@@ -906,3 +906,6 @@ IMPORTERS: dict[str, type[Importer]] = {
     for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter,
                      ComplaintImporter)
 }
+from kamcrm.imports.consumption import ConsumptionImporter  # noqa: E402  (it builds on Importer above)
+
+IMPORTERS[ConsumptionImporter.kind] = ConsumptionImporter
