@@ -189,7 +189,7 @@ def list_rows(year: int, settings: ListSettings | None = None, *, account_ids=No
         return column >= float(threshold) - TOLERANCE
 
     has_data = (figures.c.months_prev + figures.c.months_prev2) > 0
-    no_job = sa.null().label("last_maintenance_on")
+    no_job = sa.cast(sa.null(), sa.Date).label("last_maintenance_on")
     selects = [
         sa.select(sa.literal("HV1").label("list_code"), *columns, no_job).where(
             at_least(figures.c.growth, settings.hv1_growth_pct),
