@@ -29,6 +29,11 @@ def register_commands(app: Flask) -> None:
     from kamcrm.reports.monthly_export import monthly_command
 
     report_cli.add_command(monthly_command)
+    from kamcrm.prospects.cli import prospects_cli
+    from kamcrm.reports.prospects import prospects_command
+
+    report_cli.add_command(prospects_command)
+    app.cli.add_command(prospects_cli)
     from kamcrm.backup import backup_command
 
     app.cli.add_command(backup_command)

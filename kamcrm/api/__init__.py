@@ -41,7 +41,7 @@ The kamcrm JSON API. Authenticate every call with `Authorization: Bearer TOKEN`
 
 def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the documentation page."""
-    from kamcrm.api import accounts, activities, complaints, docs, imports, offices, reports, targets, users
+    from kamcrm.api import accounts, activities, complaints, docs, imports, offices, prospects, reports, targets, users
     from kamcrm.api.blueprint import CONVERTERS, Api, ApiMarshmallowPlugin
     from kamcrm.extensions import csrf
 
@@ -74,7 +74,7 @@ def init_app(app: Flask) -> None:
             "schema": {"type": "string"},
         },
     )
-    for module in (offices, users, accounts, activities, complaints, targets, reports, imports):
+    for module in (offices, users, accounts, activities, complaints, targets, reports, imports, prospects):
         # Bearer tokens only, never the session cookie: cross-site forgery has nothing to ride.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=URL_PREFIX + module.PATH)

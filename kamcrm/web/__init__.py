@@ -17,11 +17,11 @@ def init_app(app: Flask) -> None:
     from kamcrm.web import i18n
     from kamcrm.web.labels import ROLE_LABELS, TEMPLATE_LABELS, label
     from kamcrm.web.nav import navigation, optional_url
-    from kamcrm.web import admin, complaints, kamr, office, region, views
+    from kamcrm.web import admin, complaints, kamr, office, prospects, region, views
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    for module in (views, kamr, office, region, admin, complaints):
+    for module in (views, kamr, office, region, admin, complaints, prospects):
         app.register_blueprint(module.bp)
 
     # Globals rather than a context processor, so that imported macros see them too.

@@ -33,6 +33,7 @@ NAV_ITEMS = (
     NavItem("region.dashboard", _l("Region"), ("executive",) + STAFF),
     NavItem("region.cr2", _l("CR2 report"), ("office_manager", "executive") + STAFF),
     NavItem("region.monthly", _l("Monthly summary"), ("executive",) + STAFF),
+    NavItem("prospect_pages.lists", _l("Prospect lists"), ("office_manager", "executive") + STAFF),
     NavItem("region.targets", _l("Targets"), STAFF),
     NavItem("region.tiers", _l("Tier roster"), STAFF),
     NavItem("region.quarters", _l("Quarter close"), STAFF),

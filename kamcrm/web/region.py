@@ -265,7 +265,10 @@ def _target_forms(year: int, formdata=None):
 
 def _render_targets(year: int, forms=None, status: int = 200):
     targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
+    from kamcrm.web.prospects import settings_form
+
     return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
+                           prospect_form=settings_form(year),
                            quota_forms=quota_forms, planned_forms=planned_forms,
                            form=TargetsForm(formdata=None)), status
 
