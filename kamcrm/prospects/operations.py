@@ -333,15 +333,15 @@ def plan_visits(snapshot: ProspectSnapshot, actor=None, *, planned_on: date | No
     Maintenance), for the account's KAMR, through the activities' own ``create_activity``.
 
     An account that already has a planned or done BIZ visit dated in the snapshot's year is
-    skipped (running this twice plans nothing new), as is one without a KAMR. ``planned_on``
-    defaults to today, or Jan 1 of the year when that is later. Return the counts and the
+    skipped (running this twice plans nothing new), as is one without a KAMR or not open on
+    the planned day. ``planned_on`` defaults to today, kept within the lists' year. Return the counts and the
     account numbers skipped for want of a KAMR.
     """
     require(actor, "prospects.plan_visits")
     now = now or utcnow()
     year = snapshot.year
     if planned_on is None:
-        planned_on = max(bangkok_today(now), date(year, 1, 1))
+        planned_on = min(max(bangkok_today(now), date(year, 1, 1)), date(year, 12, 31))
     if planned_on.year != year:
         raise ValidationFailed({"planned_on": [Message("%(day)s is not in the lists' year %(year)s",
                                                        day=planned_on, year=year)]})

@@ -1,0 +1,114 @@
+"""Prospect-list pages, API and commands: who may see and do what, in which scope."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from kamcrm.activities.models import Activity
+from kamcrm.extensions import db
+from kamcrm.prospects import operations, queries
+from kamcrm.prospects.models import ProspectSnapshot
+from tests.test_prospect_lists import NOW, YEAR, world  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def generated(world):
+    return operations.generate_snapshot(YEAR, world["staff"], now=NOW)
+
+
+def test_staff_see_every_office_and_generate_and_plan_from_the_page(client, login_as, world):
+    login_as(world["staff"])
+    page = client.get(f"/prospects?year={YEAR}")
+    assert page.status_code == 200
+    assert client.post(f"/prospects/{YEAR}/generate").status_code == 302
+    assert queries.latest_snapshot(YEAR).version == 1
+    html = client.get(f"/prospects?year={YEAR}").get_data(as_text=True)
+    assert "KW70" in html and "G10U50" in html and "MISS" in html
+    assert client.post(f"/prospects/{YEAR}/visits", data={"planned_on": "2025-03-01"}).status_code == 302
+    planned = db.session.scalars(sa.select(Activity).where(Activity.type == "BIZ")).all()
+    assert {a.activity_date for a in planned} == {date(2025, 3, 1)} and len(planned) == 4
+    download = client.get(f"/prospects/{YEAR}/prospects.xlsx")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+
+
+def test_an_office_manager_sees_only_their_office(client, login_as, make, world, generated):
+    manager = make.user(role="office_manager", office=world["other"])
+    login_as(manager)
+    html = client.get(f"/prospects?year={YEAR}").get_data(as_text=True)
+    assert "KW70" in html and "G10U50" not in html
+    # naming an office outside the scope shows the manager's own, never the other's
+    html = client.get(f"/prospects?year={YEAR}&office=CBI").get_data(as_text=True)
+    assert "G10U50" not in html
+    data = json.loads(client.get(f"/prospects/{YEAR}/prospects.json?office=CBI").data)
+    assert {m["account_no"] for m in data["members"]} == {"KW70"}
+    assert client.post(f"/prospects/{YEAR}/generate").status_code == 403
+    assert client.post(f"/prospects/{YEAR}/visits").status_code == 403
+
+
+def test_a_kamr_has_no_prospect_pages(client, login_as, world, generated):
+    login_as(world["kamr"])
+    assert client.get(f"/prospects?year={YEAR}").status_code == 403
+
+
+def test_the_targets_page_edits_the_years_settings(client, login_as, make, world):
+    login_as(world["staff"])
+    assert 'id="prospect-settings"' in client.get(f"/region/targets?year={YEAR}").get_data(as_text=True)
+    answer = client.post(f"/prospects/{YEAR}/settings", data={
+        "hv1_growth_pct": "12", "hv1_utilisation_pct": "50", "hv2_utilisation_pct": "70",
+        "mt2_transformer_kva": "250", "power_factor": "0.9"})
+    assert answer.status_code == 302
+    settings = queries.settings_for(YEAR)
+    assert (str(settings.hv1_growth_pct), str(settings.power_factor)) == ("12.00", "0.900")
+    refused = client.post(f"/prospects/{YEAR}/settings", data={
+        "hv1_growth_pct": "12", "hv1_utilisation_pct": "50", "hv2_utilisation_pct": "70",
+        "mt2_transformer_kva": "250", "power_factor": "3"})
+    assert refused.status_code == 302 and str(queries.settings_for(YEAR).power_factor) == "0.900"
+    login_as(make.user(role="office_manager", office=world["office"]))
+    assert client.post(f"/prospects/{YEAR}/settings", data={"power_factor": "0.5"}).status_code == 403
+
+
+def _auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_generates_plans_and_reads_in_scope(client, make, api_token_for, world):
+    staff = _auth(api_token_for(world["staff"]))
+    assert client.get(f"/api/v1/prospects/{YEAR}", headers=staff).status_code == 404  # nothing generated yet
+    created = client.post(f"/api/v1/prospects/{YEAR}/snapshots", headers=staff)
+    assert created.status_code == 201
+    assert created.json["version"] == 1 and created.json["counts"]["HV2"] == 3
+    planned = client.post(f"/api/v1/prospects/{YEAR}/visits", headers=staff, json={"planned_on": "2025-03-01"})
+    assert planned.status_code == 200, planned.json
+    assert planned.json["planned"] == 4
+    again = client.post(f"/api/v1/prospects/{YEAR}/visits", headers=staff, json={})
+    assert again.json["planned"] == 0
+    manager = _auth(api_token_for(make.user(role="office_manager", office=world["other"])))
+    mine = client.get(f"/api/v1/prospects/{YEAR}", headers=manager)
+    assert mine.status_code == 200 and {m["account_no"] for m in mine.json["members"]} == {"KW70"}
+    assert client.get(f"/api/v1/prospects/{YEAR}?office=CBI", headers=manager).status_code == 404
+    assert client.post(f"/api/v1/prospects/{YEAR}/snapshots", headers=manager).status_code == 403
+    kamr = _auth(api_token_for(world["kamr"]))
+    assert client.get(f"/api/v1/prospects/{YEAR}", headers=kamr).status_code == 403
+    changed = client.patch(f"/api/v1/prospects/{YEAR}/settings", headers=staff, json={"power_factor": "0.8"})
+    assert changed.status_code == 200 and changed.json["power_factor"] == "0.800"
+    bad = client.patch(f"/api/v1/prospects/{YEAR}/settings", headers=staff, json={"power_factor": "zero"})
+    assert bad.status_code == 422
+
+
+def test_the_commands_generate_plan_and_report(runner, world):
+    result = runner.invoke(args=["prospects", "generate", "--year", str(YEAR)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["version"] == 1
+    result = runner.invoke(args=["report", "prospects", "--year", str(YEAR), "--format", "json", "--office", "RYG"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["scope"] == "RYG" and [m["account_no"] for m in report["members"]] == ["KW70"]
+    result = runner.invoke(args=["prospects", "plan-visits", "--year", str(YEAR), "--on", "2025-06-01"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["planned"] == 4
+    assert runner.invoke(args=["report", "prospects", "--year", "2030"]).exit_code != 0
+    html = runner.invoke(args=["report", "prospects", "--year", str(YEAR), "--format", "html"])
+    assert html.exit_code == 0 and "KW70" in html.output
