@@ -112,3 +112,15 @@ def test_the_commands_generate_plan_and_report(runner, world):
     assert runner.invoke(args=["report", "prospects", "--year", "2030"]).exit_code != 0
     html = runner.invoke(args=["report", "prospects", "--year", str(YEAR), "--format", "html"])
     assert html.exit_code == 0 and "KW70" in html.output
+
+
+def test_the_account_page_charts_24_months_beside_the_utilisation(client, login_as, world):
+    login_as(world["staff"])
+    response = client.get("/accounts/KW70")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html[-3000:]
+    assert 'id="consumption"' in html and '<svg class="consumption"' in html
+    # 595 kW ÷ 0.85 = 700 kVA of 1,000: 70.00 %
+    assert "700.00 kVA" in html and "70.00%" in html
+    assert html.count("<polyline") == 1
+    assert 'id="consumption"' not in client.get("/accounts/T250").get_data(as_text=True)

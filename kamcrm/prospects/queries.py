@@ -485,3 +485,43 @@ def consumption_months(account_id: int, last_month: date, months: int = 24) -> l
     return list(db.session.scalars(
         sa.select(Consumption).where(Consumption.account_id == account_id, Consumption.month >= first,
                                      Consumption.month <= last_month).order_by(Consumption.month)))
+
+
+@dataclass(frozen=True)
+class ConsumptionMonth:
+    """One stored month of an account, with its peak kVA (given, or from kW)."""
+
+    month: date
+    kwh: Decimal
+    peak_kva: Decimal | None
+    from_kw: bool
+
+
+def account_consumption(account, months: int = 24) -> dict | None:
+    """Return the account's last ``months`` stored months (up to its newest) and its
+    utilisation over the newest 12 of them (100 × the highest peak kVA ÷ ``transformer_kva``,
+    the power factor of the newest month's year), or None when it has no consumption."""
+    last = db.session.scalar(sa.select(sa.func.max(Consumption.month)).where(Consumption.account_id == account.id))
+    if last is None:
+        return None
+    if isinstance(last, str):  # SQLite hands an aggregate's date back as text
+        last = date.fromisoformat(last)
+    power_factor = settings_for(last.year).power_factor
+    rows = []
+    for row in consumption_months(account.id, last, months):
+        if row.peak_kva is not None:
+            peak, from_kw = Decimal(row.peak_kva), False
+        elif row.peak_kw is not None:
+            peak, from_kw = (Decimal(row.peak_kw) / power_factor).quantize(_CENT, rounding=ROUND_HALF_UP), True
+        else:
+            peak, from_kw = None, False
+        rows.append(ConsumptionMonth(row.month, Decimal(row.kwh), peak, from_kw))
+    recent = [r.peak_kva for r in rows[-12:] if r.peak_kva is not None and (
+        (last.year * 12 + last.month) - (r.month.year * 12 + r.month.month) < 12)]
+    peak = max(recent) if recent else None
+    kva = Decimal(account.transformer_kva) if account.transformer_kva else None
+    utilisation = None
+    if peak is not None and kva:
+        utilisation = (Decimal(100) * peak / kva).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return {"months": rows, "peak_kva": peak, "transformer_kva": kva, "utilisation_pct": utilisation,
+            "power_factor": power_factor}

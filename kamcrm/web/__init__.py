@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
             "year_choices": year_choices,
             "month_choices": month_choices,
             "progress_bar": charts.progress_bar,
+            "consumption_chart": charts.consumption_chart,
             "chart_status": charts.status,
             "quota_status": charts.quota_status,
             "field_attrs": field_attrs,

@@ -14,6 +14,7 @@ from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.compliance.due import due_list
 from kamcrm.errors import Forbidden, KamcrmError, NotFound, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm.prospects.queries import account_consumption
 from kamcrm.lookups import Lookups
 from kamcrm.accounts.queries import (
     account_for,
@@ -419,6 +420,7 @@ def _render_account(found: Account, plan_form: PlanVisitForm, status: int = 200)
         today=today,
         complaints=account_complaints(found),
         may_record_complaint=can(current_user, "complaints.create"),
+        consumption=account_consumption(found),
     ), status
 
 
