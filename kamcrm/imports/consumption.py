@@ -9,6 +9,8 @@ staff and admins import consumption (``consumption.import``), so rows need no sc
 """
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from kamcrm.errors import Message
@@ -33,15 +35,21 @@ class ConsumptionImporter(Importer):
         #: Per account id, one bit per month (since January of FIRST_YEAR) already in the file.
         self.months_seen: dict[int, int] = {}
         self.writer = prospect_ops.ConsumptionWriter(context.actor)
-        self.today = context.today
-        self.validate = prospect_ops.validate_consumption_row
+        self.validate = prospect_ops.ConsumptionRowChecker(self.account_ids, context.today)
+        #: Per month: its bit in ``months_seen`` and the form SQLite stores (ISO text).
+        self.month_keys: dict[date, tuple[int, object]] = {}
+        self.sqlite = db.session.connection().dialect.name == "sqlite"
 
     def check(self, line, raw):
-        row, errors = self.validate(raw, self.account_ids, today=self.today)
+        row, errors = self.validate(raw)
         if row is None:
             return errors
         account_id, month = row[0], row[1]
-        bit = 1 << ((month.year - FIRST_YEAR) * 12 + month.month - 1)
+        key = self.month_keys.get(month)
+        if key is None:
+            key = self.month_keys[month] = (1 << ((month.year - FIRST_YEAR) * 12 + month.month - 1),
+                                            month.isoformat() if self.sqlite else month)
+        bit, stored = key
         seen = self.months_seen.get(account_id, 0)
         if seen & bit:
             return {"month": [Message("account %(account_no)s has %(month)s on an earlier line already; "
@@ -49,7 +57,7 @@ class ConsumptionImporter(Importer):
                                       account_no=str(raw.get("account_no")).strip(),
                                       month=month.strftime("%Y-%m"))]}
         self.months_seen[account_id] = seen | bit
-        self.pending.append(row)
+        self.pending.append((account_id, stored, *row[2:]))
         return None
 
     def flush(self, write):

@@ -54,16 +54,25 @@ def _amount(raw: Mapping[str, object], name: str, maximum: float, errors: Errors
     double's 15 digits exactly at two places. Thousands separators are accepted.
     """
     value = raw.get(name)
-    if value.__class__ is str:
-        text = value.strip()
-        if not text:
-            value = None
+    if value == "":
+        value = None
+    elif value.__class__ is str:
+        try:
+            number = float(value)  # the common case: plain digits (float() ignores blanks around)
+        except ValueError:
+            text = value.strip()
+            if not text:
+                value = None
+            else:
+                try:
+                    number = float(text.replace(",", ""))
+                except ValueError:
+                    errors.setdefault(name, []).append(Message("%(value)s is not a number", value=text[:40]))
+                    return None
         else:
-            try:
-                number = float(text.replace(",", "") if "," in text else text)
-            except ValueError:
-                errors.setdefault(name, []).append(Message("%(value)s is not a number", value=text[:40]))
-                return None
+            if 0 <= number <= maximum:  # finite and in range; more than 2 places is rounded
+                dot = value.rfind(".")
+                return number if dot < 0 or len(value.rstrip()) - dot <= 3 else round(number, 2)
     if value is None:
         if required:
             errors.setdefault(name, []).append(Message("is required"))
@@ -121,28 +130,51 @@ def parse_month(value: object, errors: Errors, today: date) -> date | None:
     return date(year, month, 1)
 
 
+class ConsumptionRowChecker:
+    """Check consumption rows against the account numbers and the day given, once loaded.
+
+    A file repeats a few dozen month texts millions of times: each good one is parsed once
+    (``months``). Call it with a row; it returns ((account_id, month, kwh, peak_kw, peak_kva,
+    revenue_thb) or None, errors).
+    """
+
+    def __init__(self, account_ids: Mapping[str, int], today: date):
+        self.account_ids = account_ids
+        self.today = today
+        self.months: dict[str, date] = {}
+
+    def __call__(self, raw: Mapping[str, object]) -> tuple[tuple | None, Errors]:
+        errors: Errors = {}
+        number = raw.get("account_no")
+        account_id = self.account_ids.get(number) if number.__class__ is str else None
+        if account_id is None:
+            number = number.strip() if isinstance(number, str) else ("" if number is None else str(number))
+            if not number:
+                errors["account_no"] = [Message("is required")]
+            else:
+                account_id = self.account_ids.get(number)
+                if account_id is None:
+                    errors["account_no"] = [Message("unknown account '%(account_no)s'", account_no=number[:40])]
+        text = raw.get("month")
+        month = self.months.get(text) if text.__class__ is str else None
+        if month is None:
+            month = parse_month(text, errors, self.today)
+            if month is not None and text.__class__ is str and len(self.months) < 10_000:
+                self.months[text] = month
+        kwh = _amount(raw, "kwh", MAX_KWH, errors, required=True)
+        peak_kw = _amount(raw, "peak_kw", MAX_KW, errors)
+        peak_kva = _amount(raw, "peak_kva", MAX_KVA, errors)
+        revenue = _amount(raw, "revenue_thb", MAX_REVENUE_THB, errors)
+        if errors:
+            return None, errors
+        return (account_id, month, kwh, peak_kw, peak_kva, revenue), errors
+
+
 def validate_consumption_row(raw: Mapping[str, object], account_ids: Mapping[str, int], *,
                              today: date) -> tuple[tuple | None, Errors]:
     """Check one consumption row; return ((account_id, month, kwh, peak_kw, peak_kva,
     revenue_thb) or None, errors). ``account_ids`` maps account numbers to ids (loaded once)."""
-    errors: Errors = {}
-    number = raw.get("account_no")
-    number = number.strip() if isinstance(number, str) else ("" if number is None else str(number))
-    account_id = None
-    if not number:
-        errors["account_no"] = [Message("is required")]
-    else:
-        account_id = account_ids.get(number)
-        if account_id is None:
-            errors["account_no"] = [Message("unknown account '%(account_no)s'", account_no=number[:40])]
-    month = parse_month(raw.get("month"), errors, today)
-    kwh = _amount(raw, "kwh", MAX_KWH, errors, required=True)
-    peak_kw = _amount(raw, "peak_kw", MAX_KW, errors)
-    peak_kva = _amount(raw, "peak_kva", MAX_KVA, errors)
-    revenue = _amount(raw, "revenue_thb", MAX_REVENUE_THB, errors)
-    if errors:
-        return None, errors
-    return (account_id, month, kwh, peak_kw, peak_kva, revenue), errors
+    return ConsumptionRowChecker(account_ids, today)(raw)
 
 
 _COLUMNS = ("account_id", "month", "kwh", "peak_kw", "peak_kva", "revenue_thb")
@@ -174,8 +206,7 @@ class ConsumptionWriter:
         if not rows:
             return
         if self.dialect == "sqlite":
-            self.connection.exec_driver_sql(
-                _UPSERT_SQLITE, [(a, m.isoformat(), k, kw, kva, r) for a, m, k, kw, kva, r in rows])
+            self.connection.exec_driver_sql(_UPSERT_SQLITE, rows)
         elif self.dialect == "postgresql":
             self._write_postgresql(rows)
         else:  # any other database: the portable way, row by row
