@@ -267,3 +267,16 @@ def test_a_biz_outcome_belongs_to_a_biz_visit_only(world):
         activity_ops.create_activity({"account_no": "KW70", "type": "BIZ", "activity_date": "2025-01-20",
                                       "performed_by": "kamr1", "outcome": "maybe"}, None, now=NOW)
     assert "outcome" in refused.value.errors
+
+
+def test_planned_business_visits_are_a_kamrs_own_and_upcoming(world, make):
+    snapshot = operations.generate_snapshot(YEAR, world["staff"], now=NOW)
+    operations.plan_visits(snapshot, world["staff"], planned_on=date(YEAR, 6, 1), now=NOW)
+    mine = queries.planned_business_visits(world["kamr"], date(YEAR, 5, 1))
+    # KW70 is the KAMR's too, but in an office outside their scope: out of sight
+    assert sorted(a.account.account_no for a in mine) == ["G10U50", "KVA75", "MISS"]
+    assert queries.planned_business_visits(world["kamr"], date(YEAR, 6, 2)) == []
+    other_kamr = make.user(role="kamr", office=world["office"])
+    assert queries.planned_business_visits(other_kamr, date(YEAR, 5, 1)) == []
+    manager = make.user(role="office_manager", office=world["other"])
+    assert [a.account.account_no for a in queries.planned_business_visits(manager, date(YEAR, 5, 1))] == ["KW70"]

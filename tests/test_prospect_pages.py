@@ -124,3 +124,24 @@ def test_the_account_page_charts_24_months_beside_the_utilisation(client, login_
     assert "700.00 kVA" in html and "70.00%" in html
     assert html.count("<polyline") == 1
     assert 'id="consumption"' not in client.get("/accounts/T250").get_data(as_text=True)
+
+
+def test_the_kamrs_due_list_shows_the_planned_visits_and_logging_one_records_its_outcome(
+        client, login_as, world, generated):
+    operations.plan_visits(generated, world["staff"], planned_on=date(YEAR, 12, 31))
+    db.session.commit()
+    login_as(world["kamr"])
+    html = client.get("/due").get_data(as_text=True)
+    # upcoming visits have a panel of their own; once their day has passed they are overdue plans
+    assert "G10U50" in html and ("business-visits" in html if date.today() <= date(YEAR, 12, 31) else "BIZ" in html)
+    assert "KW70" not in html  # another office's account
+    visit = db.session.scalars(sa.select(Activity).join(Activity.account)
+                               .where(Activity.type == "BIZ", Activity.account.has(account_no="G10U50"))).one()
+    answer = client.post("/activities/new", data={
+        "account": "G10U50", "type": "BIZ", "activity_date": "2025-12-31", "status": "done", "channel": "visit",
+        "summary": "quoted a new transformer", "outcome": "quoted", "quoted_value_thb": "2500000.00",
+        "plan": str(visit.id)})
+    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[-2000:]
+    db.session.expire_all()
+    visit = db.session.get(Activity, visit.id)
+    assert (visit.status, visit.outcome, str(visit.quoted_value_thb)) == ("done", "quoted", "2500000.00")

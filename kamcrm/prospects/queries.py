@@ -525,3 +525,22 @@ def account_consumption(account, months: int = 24) -> dict | None:
         utilisation = (Decimal(100) * peak / kva).quantize(_CENT, rounding=ROUND_HALF_UP)
     return {"months": rows, "peak_kva": peak, "transformer_kva": kva, "utilisation_pct": utilisation,
             "power_factor": power_factor}
+
+
+def planned_business_visits(user, today: date, limit: int = 100) -> list[Activity]:
+    """Return the planned BIZ visits dated today or later that ``user`` should make: a KAMR's
+    own, or those of the accounts in an office manager's scope (the due list shows them; the
+    overdue ones are already among its overdue plans)."""
+    from sqlalchemy.orm import selectinload
+
+    from kamcrm.org.access import scope_condition
+
+    statement = (
+        sa.select(Activity).join(Account, Account.id == Activity.account_id)
+        .where(Activity.type == "BIZ", Activity.status == "planned", Activity.activity_date >= today,
+               scope_condition(user, Account.office_id))
+    )
+    if user is not None and user.role == "kamr":
+        statement = statement.where(Activity.performed_by_id == user.id)
+    statement = statement.options(selectinload(Activity.account)).order_by(Activity.activity_date, Account.account_no)
+    return list(db.session.scalars(statement.limit(limit)))
