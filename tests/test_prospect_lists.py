@@ -280,3 +280,27 @@ def test_planned_business_visits_are_a_kamrs_own_and_upcoming(world, make):
     assert queries.planned_business_visits(other_kamr, date(YEAR, 5, 1)) == []
     manager = make.user(role="office_manager", office=world["other"])
     assert [a.account.account_no for a in queries.planned_business_visits(manager, date(YEAR, 5, 1))] == ["KW70"]
+
+
+@pytest.mark.parametrize("values", [
+    {"type": "COM", "outcome": "won"},
+    {"type": "COM", "quoted_value_thb": 5},
+    {"type": "BIZ", "outcome": "maybe"},
+    {"type": "BIZ", "quoted_value_thb": -1},
+], ids=["outcome-not-biz", "quote-not-biz", "unknown-outcome", "negative-quote"])
+def test_the_database_refuses_impossible_business_visits(world, values):
+    account, user = world["accounts"]["KW70"], world["kamr"]
+    row = {"account_id": account.id, "activity_date": date(2025, 1, 5), "status": "done",
+           "performed_by_id": user.id, "recorded_at": NOW, "is_late": False, "version": 1,
+           "created_at": NOW, "updated_at": NOW, **values}
+    with pytest.raises(sa.exc.IntegrityError):
+        with db.session.begin_nested():
+            db.session.execute(sa.insert(Activity.__table__).values(**row))
+
+
+def test_the_database_takes_a_business_visit(world):
+    account, user = world["accounts"]["KW70"], world["kamr"]
+    db.session.execute(sa.insert(Activity.__table__).values(
+        account_id=account.id, type="BIZ", activity_date=date(2025, 1, 5), status="done", performed_by_id=user.id,
+        recorded_at=NOW, is_late=False, version=1, created_at=NOW, updated_at=NOW, outcome="won",
+        quoted_value_thb=100))
