@@ -79,6 +79,12 @@ COVERED_ELSEWHERE = {
     ("POST", "/imports/<kind>"): "test_region_wide_routes_refuse_a_kamr",
     # A background run is its uploader's alone (anyone else, staff included, gets 404).
     ("GET", "/imports/<run_id>"): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
+    # A year's prospect lists: an office manager reads their own office's members only.
+    ("GET", "/prospects/<year>"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("POST", "/prospects/<year>/snapshots"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("POST", "/prospects/<year>/visits"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("GET", "/prospects/<year>/settings"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("PATCH", "/prospects/<year>/settings"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
 }
 
 

@@ -55,19 +55,18 @@ def test_a_kamr_has_no_prospect_pages(client, login_as, world, generated):
 
 def test_the_targets_page_edits_the_years_settings(client, login_as, make, world):
     login_as(world["staff"])
-    assert 'id="prospect-settings"' in client.get(f"/region/targets?year={YEAR}").get_data(as_text=True)
-    answer = client.post(f"/prospects/{YEAR}/settings", data={
-        "hv1_growth_pct": "12", "hv1_utilisation_pct": "50", "hv2_utilisation_pct": "70",
-        "mt2_transformer_kva": "250", "power_factor": "0.9"})
+    page = client.get(f"/region/targets?year={YEAR}").get_data(as_text=True)
+    assert 'id="prospect-settings"' in page and 'name="prospects-power_factor"' in page
+    fields = {"prospects-hv1_growth_pct": "12", "prospects-hv1_utilisation_pct": "50",
+              "prospects-hv2_utilisation_pct": "70", "prospects-mt2_transformer_kva": "250"}
+    answer = client.post(f"/region/targets/{YEAR}", data={**fields, "prospects-power_factor": "0.9"})
     assert answer.status_code == 302
     settings = queries.settings_for(YEAR)
     assert (str(settings.hv1_growth_pct), str(settings.power_factor)) == ("12.00", "0.900")
-    refused = client.post(f"/prospects/{YEAR}/settings", data={
-        "hv1_growth_pct": "12", "hv1_utilisation_pct": "50", "hv2_utilisation_pct": "70",
-        "mt2_transformer_kva": "250", "power_factor": "3"})
-    assert refused.status_code == 302 and str(queries.settings_for(YEAR).power_factor) == "0.900"
+    refused = client.post(f"/region/targets/{YEAR}", data={**fields, "prospects-power_factor": "3"})
+    assert refused.status_code == 422 and str(queries.settings_for(YEAR).power_factor) == "0.900"
     login_as(make.user(role="office_manager", office=world["office"]))
-    assert client.post(f"/prospects/{YEAR}/settings", data={"power_factor": "0.5"}).status_code == 403
+    assert client.post(f"/region/targets/{YEAR}", data={"prospects-power_factor": "0.5"}).status_code == 403
 
 
 def _auth(token):

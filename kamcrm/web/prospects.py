@@ -18,7 +18,6 @@ from kamcrm.periods import FIRST_YEAR, LAST_YEAR, bangkok_today
 from kamcrm.prospects import operations, queries
 from kamcrm.prospects.models import LISTS
 from kamcrm.reports.prospects import prospects_filename, prospects_report, render_prospects
-from kamcrm.web.common import apply_errors
 from kamcrm.web.forms import DATE_RANGE, REQUIRED, PageForm
 from kamcrm.web.labels import translate
 
@@ -34,7 +33,8 @@ class PlanVisitsForm(PageForm):
 
 
 class ProspectSettingsForm(PageForm):
-    """The year's list thresholds and power factor (a panel of the targets page)."""
+    """The year's list thresholds and power factor: a part of the one targets form (no CSRF
+    token of its own; the targets page saves it with the rest)."""
 
     hv1_growth_pct = DecimalField(_l("High Value 1: growth at least (%)"), places=2,
                                   validators=[InputRequired(REQUIRED), NumberRange(min=-100, max=10000)])
@@ -49,10 +49,22 @@ class ProspectSettingsForm(PageForm):
 
 
 def settings_form(year: int, formdata=None) -> ProspectSettingsForm:
-    """Return the settings form of ``year``, filled with its stored or default values."""
+    """Return the settings part of the targets form of ``year``, filled from ``formdata`` (a
+    POST) or with its stored or default values."""
     settings = queries.settings_for(year)
-    return ProspectSettingsForm(formdata=formdata, data={name: getattr(settings, name) for name in
-                                                          operations.SETTING_BOUNDS})
+    return ProspectSettingsForm(formdata=formdata, prefix="prospects", meta={"csrf": False},
+                                data={name: getattr(settings, name) for name in operations.SETTING_BOUNDS})
+
+
+def save_settings_form(year: int, form: ProspectSettingsForm, actor) -> int:
+    """Save the settings the targets form changed (one audited operation); return 1 if any did."""
+    current = queries.settings_for(year)
+    changes = {name: str(getattr(form, name).data) for name in operations.SETTING_BOUNDS
+               if getattr(form, name).data is not None and getattr(form, name).data != getattr(current, name)}
+    if not changes:
+        return 0
+    operations.save_settings(year, changes, actor)
+    return 1
 
 
 def _year() -> int:
@@ -151,27 +163,3 @@ def plan_visits(year: int):
             "%(missing)s have no KAMR.", planned=result["planned"], skipped=result["skipped"],
             missing=len(result["without_kamr"])), "success")
     return redirect(url_for("prospect_pages.lists", year=year))
-
-
-@bp.post("/<int:year>/settings")
-@requires("targets.edit")
-def update_settings(year: int):
-    """Save the year's thresholds and power factor (the targets page's panel)."""
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        abort(404)
-    form = settings_form(year, request.form)
-    if form.validate_on_submit():
-        try:
-            operations.save_settings(year, {name: str(getattr(form, name).data) for name in operations.SETTING_BOUNDS},
-                                     current_user)
-        except KamcrmError as refused:
-            db.session.rollback()
-            apply_errors(form, refused)
-        else:
-            db.session.commit()
-            flash(_("Saved the prospect-list settings."), "success")
-            return redirect(url_for("region.targets", year=year) + "#prospect-settings")
-    for name in operations.SETTING_BOUNDS:
-        for message in getattr(form, name).errors:
-            flash(f"{getattr(form, name).label.text}: {message}", "error")
-    return redirect(url_for("region.targets", year=year) + "#prospect-settings")

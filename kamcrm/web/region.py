@@ -263,12 +263,12 @@ def _target_forms(year: int, formdata=None):
     return targets, rule_forms, quota_forms, planned_forms
 
 
-def _render_targets(year: int, forms=None, status: int = 200):
+def _render_targets(year: int, forms=None, status: int = 200, prospect_form=None):
     targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
     from kamcrm.web.prospects import settings_form
 
     return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
-                           prospect_form=settings_form(year),
+                           prospect_form=prospect_form or settings_form(year),
                            quota_forms=quota_forms, planned_forms=planned_forms,
                            form=TargetsForm(formdata=None)), status
 
@@ -298,27 +298,37 @@ def update_targets(year: int):
     """
     if not year_in_range(year):
         abort(404)
+    from kamcrm.web.prospects import save_settings_form, settings_form
+
     forms = _target_forms(year, request.form)
     targets, rule_forms, quota_forms, planned_forms = forms
+    prospect_form = settings_form(year, request.form)
     if not TargetsForm().validate_on_submit():
         flash(_("The form had expired; nothing was saved. Save again."), "error")
-        return _render_targets(year, forms, 422)
+        return _render_targets(year, forms, 422, prospect_form)
     rows = ([(form, "rule", key) for key, (_rule, form) in rule_forms.items()]
             + [(form, "quota", role) for role, form in quota_forms.items()]
             + [(form, "planned", tier) for tier, form in planned_forms.items()])
     rows = [row for row in rows if _posted(row[0])]
-    valid = all([form.validate() for form, _kind, _key in rows])  # every row, so each shows its errors
+    prospects_posted = _posted(prospect_form)
+    valid = all([form.validate() for form, _kind, _key in rows]  # every row, so each shows its errors
+                + [prospect_form.validate() if prospects_posted else True])
     saved = 0
     if valid:
         try:
             with db.session.begin_nested():
                 saved = _save_target_rows(year, targets, rows)
+                if prospects_posted:
+                    try:
+                        saved += save_settings_form(year, prospect_form, current_user)
+                    except KamcrmError as error:
+                        raise _RowRefused(prospect_form, error) from None
         except _RowRefused as refused:
             apply_errors(refused.form, refused.error, refused.field_names)
             valid = False
     if not valid:
         flash(_("Nothing was saved: correct the rows marked below."), "error")
-        return _render_targets(year, forms, 422)
+        return _render_targets(year, forms, 422, prospect_form)
     db.session.commit()
     flash(ngettext("Saved %(num)d change to the targets.", "Saved %(num)d changes to the targets.", saved)
           if saved else _("Nothing had changed."), "success")
