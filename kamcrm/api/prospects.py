@@ -94,7 +94,7 @@ def _settings(year: int) -> dict:
 @requires("prospects.view")
 @blp.arguments(ProspectReportArgs, location="query")
 @blp.response(200, ProspectReportSchema)
-@may_answer(404)
+@may_answer(404, 422)
 def get_lists(args, year):
     """Read a snapshot's lists in your scope, who joined and left since the version before, and the coverage."""
     user = caller()
@@ -105,7 +105,7 @@ def get_lists(args, year):
 @blp.route(f"/{_YEAR}/snapshots", methods=["POST"])
 @requires("prospects.generate")
 @blp.response(201, ProspectSnapshotCreatedSchema)
-@may_answer(422)
+@may_answer(404, 422)
 def generate(year):
     """Generate the year's lists as its next numbered version (regional staff)."""
     snapshot = operations.generate_snapshot(year, caller())
@@ -133,6 +133,7 @@ def plan_visits(data, year):
 @blp.route(f"/{_YEAR}/settings", methods=["GET"])
 @requires("prospects.view", "targets.edit")
 @blp.response(200, ProspectSettingsSchema)
+@may_answer(404)
 def get_settings(year):
     """Read the year's thresholds and power factor (its own, or the defaults)."""
     return _settings(year)
@@ -142,7 +143,7 @@ def get_settings(year):
 @requires("targets.edit")
 @blp.arguments(ProspectSettingsSchema)
 @blp.response(200, ProspectSettingsSchema)
-@may_answer(422)
+@may_answer(404, 422)
 def update_settings(changes, year):
     """Change the year's thresholds or power factor; the others keep their values (regional staff)."""
     operations.save_settings(year, changes, caller())
