@@ -144,3 +144,37 @@ def test_the_kamrs_due_list_shows_the_planned_visits_and_logging_one_records_its
     db.session.expire_all()
     visit = db.session.get(Activity, visit.id)
     assert (visit.status, visit.outcome, str(visit.quoted_value_thb)) == ("done", "quoted", "2500000.00")
+
+
+def test_every_surface_gives_one_coverage(client, runner, api_token_for, world, generated):
+    """The page's table, the API, the report command and the CR1 rows ask one query."""
+    from kamcrm.activities import operations as activity_ops
+    from kamcrm.org.scope import region_scope
+    from datetime import datetime, timezone
+
+    activity_ops.create_activity({"account_no": "KW70", "type": "BIZ", "activity_date": "2025-03-01",
+                                  "performed_by": "kamr1", "outcome": "interested"}, None,
+                                 now=datetime(2025, 3, 2, tzinfo=timezone.utc))
+    db.session.commit()
+    staff = {"Authorization": f"Bearer {api_token_for(world['staff'])}"}
+    api = client.get(f"/api/v1/prospects/{YEAR}?as_of=2025-03-31", headers=staff).json
+    api_cell = next(r for r in api["coverage"] if r["list_code"] == "HV2" and r["office_code"] is None)["cumulative"]
+    command = json.loads(runner.invoke(args=["report", "prospects", "--year", str(YEAR), "--as-of", "2025-03-31"]).output)
+    command_cell = next(r for r in command["coverage"]
+                        if r["list_code"] == "HV2" and r["office_code"] is None)["cumulative"]
+    cr1 = {row["key"]: row for row in queries.cr1_rows(db.session, year=YEAR, as_of=date(2025, 3, 31),
+                                                         scope=region_scope())}
+    assert api_cell["Q1"] == command_cell["Q1"] == {"visited": 1, "listed": 3, "pct": 33.33}
+    assert cr1["prospect_visits_hv2"]["cumulative"]["Q1"]["value"] == 33.33
+
+
+def test_the_activities_api_takes_a_business_visits_outcome_and_quote(client, api_token_for, world):
+    kamr = {"Authorization": f"Bearer {api_token_for(world['kamr'])}"}
+    created = client.post("/api/v1/activities", headers=kamr, json={
+        "account_no": "G10U50", "type": "BIZ", "activity_date": "2025-03-01", "channel": "visit",
+        "outcome": "quoted", "quoted_value_thb": "1,250,000.50"})
+    assert created.status_code == 201, created.json
+    assert (created.json["outcome"], created.json["quoted_value_thb"]) == ("quoted", "1250000.50")
+    refused = client.post("/api/v1/activities", headers=kamr, json={
+        "account_no": "G10U50", "type": "COM", "activity_date": "2025-03-01", "outcome": "won"})
+    assert refused.status_code == 422 and "outcome" in refused.json["errors"]
