@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from kamcrm.activities.models import Activity
 from kamcrm.extensions import db
 from kamcrm.prospects import operations, queries
-from kamcrm.prospects.models import ProspectSnapshot
 from tests.test_prospect_lists import NOW, YEAR, world  # noqa: F401  (the fixture)
 
 

@@ -6,7 +6,6 @@ staff the region's. An office outside your scope answers 404, like an unknown co
 """
 from __future__ import annotations
 
-from datetime import date
 
 import marshmallow as ma
 

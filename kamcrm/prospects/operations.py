@@ -19,13 +19,14 @@ from kamcrm.activities import operations as activity_ops
 from kamcrm.activities.models import Activity
 from kamcrm.audit.operations import record
 from kamcrm.db import utcnow
-from kamcrm.errors import Message, NotFound, ValidationFailed
+from kamcrm.errors import Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import require
 from kamcrm.org.models import User
+from kamcrm.org.operations import integrity_guard
 from kamcrm.periods import FIRST_YEAR, LAST_YEAR, bangkok_date, bangkok_today
 from kamcrm.prospects import queries
-from kamcrm.prospects.models import DEFAULTS, LISTS, ProspectMember, ProspectSettings, ProspectSnapshot
+from kamcrm.prospects.models import LISTS, ProspectMember, ProspectSettings, ProspectSnapshot
 
 Errors = dict[str, list[str]]
 
@@ -333,8 +334,9 @@ def generate_snapshot(year: int, actor=None, *, now: datetime | None = None) -> 
     snapshot = ProspectSnapshot(year=year, version=version, generated_at=now, generated_on=today,
                                 generated_by_id=getattr(actor, "id", None), settings=settings.as_dict(),
                                 maintenance_available=maintenance)
-    db.session.add(snapshot)
-    db.session.flush()
+    with integrity_guard(Message("Another version of the %(year)s lists was generated at the same time; "
+                                 "generate again.", year=year)):
+        db.session.add(snapshot)
     rows = [{
         "snapshot_id": snapshot.id, "list_code": m["list_code"], "account_id": m["account_id"],
         "office_id": m["office_id"], "kamr_id": m["kamr_id"],
