@@ -12,6 +12,7 @@ import sys
 #: name → (``module:function``, one line saying what it measures)
 BENCHMARKS = {
     "import": ("bench.import_bench:main", "flask import activities: 1,000,000 rows into SQLite and PostgreSQL"),
+    "consumption": ("bench.consumption_bench:main", "flask import consumption: 100,000 accounts x 36 months into SQLite"),
     "pages": ("bench.pages_bench:main", "server time of each main page for each role on the demo region"),
     "api": ("bench.api_load:main", "the JSON API under load: gunicorn -w 4, PostgreSQL, 100,000 accounts"),
     "faults": ("bench.fault_bench:main", "PostgreSQL restarted under a write load: 201 or 503 only, 0 acknowledged writes lost"),

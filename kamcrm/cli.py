@@ -30,8 +30,12 @@ def register_commands(app: Flask) -> None:
 
     report_cli.add_command(monthly_command)
     from kamcrm.prevention.cli import prevention_cli
+    from kamcrm.prospects.cli import prospects_cli
+    from kamcrm.reports.prospects import prospects_command
 
     app.cli.add_command(prevention_cli)
+    report_cli.add_command(prospects_command)
+    app.cli.add_command(prospects_cli)
     from kamcrm.backup import backup_command
 
     app.cli.add_command(backup_command)

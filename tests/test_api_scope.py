@@ -94,6 +94,12 @@ COVERED_ELSEWHERE = {
     ("GET", "/imports/<run_id>"): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
     ("GET", "/voc"): "tests/test_api_voc.py::test_the_list_leaves_other_offices_out",
     ("POST", "/voc/refs"): "tests/test_api_voc.py::test_a_list_naming_another_offices_entry_is_refused_whole",
+    # A year's prospect lists: an office manager reads their own office's members only.
+    ("GET", "/prospects/<year>"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("POST", "/prospects/<year>/snapshots"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("POST", "/prospects/<year>/visits"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("GET", "/prospects/<year>/settings"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    ("PATCH", "/prospects/<year>/settings"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
 }
 
 

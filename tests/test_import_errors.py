@@ -193,7 +193,7 @@ def test_the_command_prints_every_bad_row_and_exits_non_zero(region, runner, tmp
     result = runner.invoke(args=["import", "activities", str(path)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "line 2: type: 'XYZ' is not an activity type (FMS, RBA, COM, EXV, SEM, PLN, BOI)",
+        "line 2: type: 'XYZ' is not an activity type (FMS, RBA, COM, EXV, SEM, PLN, BOI, BIZ)",
         "line 4: performed_by: unknown user 'ghost'",
         "Nothing was imported: 2 bad line(s) in activities.csv.",
     ]

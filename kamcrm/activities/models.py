@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,11 +12,13 @@ from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES
 
 #: Activity types in the order of the report form.
-ACTIVITY_TYPES = ("FMS", "RBA", "COM", "EXV", "SEM", "PLN", "BOI")
+ACTIVITY_TYPES = ("FMS", "RBA", "COM", "EXV", "SEM", "PLN", "BOI", "BIZ")
 STATUSES = ("done", "planned", "cancelled")
 CHANNELS = ("visit", "phone", "email", "line", "letter", "meeting", "online", "other")
 #: Kinds of the customer's voice (VOC-CRM-001).
 VOC_KINDS = ("feedback", "complaint", "request")
+#: What came of a business visit (BIZ, SPEC section 10).
+BIZ_OUTCOMES = ("interested", "quoted", "won", "declined")
 
 
 class Activity(TimestampMixin, db.Model):
@@ -33,6 +36,11 @@ class Activity(TimestampMixin, db.Model):
             "(type = 'EXV' AND exec_role IS NOT NULL) OR (type <> 'EXV' AND exec_role IS NULL)",
             name="exec_role_only_for_exv",
         ),
+        sa.CheckConstraint(one_of("outcome", BIZ_OUTCOMES, nullable=True), name="outcome"),
+        #: Only a business visit has an outcome and a quoted value.
+        sa.CheckConstraint("type = 'BIZ' OR (outcome IS NULL AND quoted_value_thb IS NULL)",
+                           name="outcome_only_for_biz"),
+        sa.CheckConstraint("quoted_value_thb IS NULL OR quoted_value_thb >= 0", name="quoted_value_not_negative"),
         # The compliance engine scans done activities of a type by date; account_id makes
         # the index covering, so the scan never touches the table.
         sa.Index("ix_activities_status_type_date", "status", "type", "activity_date", "account_id"),
@@ -58,6 +66,9 @@ class Activity(TimestampMixin, db.Model):
     voc_kind: Mapped[str | None] = mapped_column(sa.String(10))
     voc_category: Mapped[str | None] = mapped_column(sa.String(100))
     voc_text: Mapped[str | None] = mapped_column(sa.Text)
+    #: For a BIZ visit: what came of it, and the value quoted (THB).
+    outcome: Mapped[str | None] = mapped_column(sa.String(12))
+    quoted_value_thb: Mapped[Decimal | None] = mapped_column(sa.Numeric(16, 2))
     #: External id from an import; re-importing the same ref updates, never duplicates.
     ref: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     #: When the activity was entered (UTC); decides whether it was late.

@@ -25,7 +25,7 @@ from typing import Mapping
 import sqlalchemy as sa
 
 from kamcrm.quarters.locks import ensure_period_open
-from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, STATUSES, VOC_KINDS, Activity, FollowUp
+from kamcrm.activities.models import ACTIVITY_TYPES, BIZ_OUTCOMES, CHANNELS, STATUSES, VOC_KINDS, Activity, FollowUp
 from kamcrm.audit.operations import changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
@@ -44,13 +44,14 @@ ACTIVITY_FILE_FIELDS = (
     "summary", "ref", "recorded_at",
 )
 #: Fields of an activity row: the file's columns, then those only operations set.
-ACTIVITY_FIELDS = ACTIVITY_FILE_FIELDS + ("voc_kind", "voc_category", "voc_text")
+ACTIVITY_FIELDS = ACTIVITY_FILE_FIELDS + ("voc_kind", "voc_category", "voc_text", "outcome", "quoted_value_thb")
 # Compiled once: the bulk import validates millions of rows with them.
 _TYPE = fields.Choice(ACTIVITY_TYPES, what="an activity type", upper=True)
 _STATUS = fields.Choice(STATUSES, what="a status", lower=True)
 _CHANNEL = fields.Choice(CHANNELS, what="a channel", lower=True)
 _EXEC_ROLE = fields.Choice(EXEC_ROLES, what="an executive role", lower=True)
 _VOC_KIND = fields.Choice(VOC_KINDS, what="a kind of customer voice", lower=True)
+_OUTCOME = fields.Choice(BIZ_OUTCOMES, what="an outcome", lower=True)
 
 #: Fields of a follow-up action.
 FOLLOW_UP_FIELDS = ("action", "due_on", "assignee", "done_on")
@@ -85,6 +86,8 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
         values["voc_text"] = fields.text(raw, "voc_text", errors, max_length=limits.VOC_TEXT)
         if values["voc_kind"] is None and "voc_kind" not in errors and (values["voc_category"] or values["voc_text"]):
             fields.add_error(errors, "voc_kind", Message("is required when the customer's voice is given"))
+    if "outcome" in raw or "quoted_value_thb" in raw:
+        _check_biz_outcome(raw, values, errors)
     account_no = fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO)
     if account_no is not None:
         account = lookups.accounts.get(account_no)
@@ -121,6 +124,17 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
                          Message("%(day)s is after today (%(today)s); a done activity cannot lie in the "
                                  "future (plan it with status planned)", day=day, today=today))
     return values, errors
+
+
+def _check_biz_outcome(raw: Mapping[str, object], values: dict, errors: fields.Errors) -> None:
+    """Read a business visit's outcome and quoted value (THB) into ``values``; no other type has them."""
+    values["outcome"] = _OUTCOME(raw, "outcome", errors)
+    values["quoted_value_thb"] = fields.number(raw, "quoted_value_thb", errors, digits=16, places=2)
+    if values["type"] is not None and values["type"] != "BIZ":
+        for name in ("outcome", "quoted_value_thb"):
+            if values[name] is not None:
+                fields.add_error(errors, name, Message("only a business visit (BIZ) has an %(field)s, not %(type)s",
+                                                       field=name, type=values["type"]))
 
 
 def _check_account_life(day: date | None, account, errors: fields.Errors) -> None:
@@ -163,6 +177,8 @@ def activity_record(activity: Activity) -> dict:
         "voc_kind": activity.voc_kind,
         "voc_category": activity.voc_category,
         "voc_text": activity.voc_text,
+        "outcome": activity.outcome,
+        "quoted_value_thb": None if activity.quoted_value_thb is None else str(activity.quoted_value_thb),
         "is_late": activity.is_late,
     }
 

@@ -41,7 +41,8 @@ The kamcrm JSON API. Authenticate every call with `Authorization: Bearer TOKEN`
 
 def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the documentation page."""
-    from kamcrm.api import accounts, activities, complaints, docs, imports, offices, prevention, reports, targets, users, voc
+    from kamcrm.api import (accounts, activities, complaints, docs, imports, offices, prevention, prospects, reports,
+                            targets, users, voc)
     from kamcrm.api.blueprint import CONVERTERS, Api, ApiMarshmallowPlugin
     from kamcrm.extensions import csrf
 
@@ -74,7 +75,8 @@ def init_app(app: Flask) -> None:
             "schema": {"type": "string"},
         },
     )
-    for module in (offices, users, accounts, activities, complaints, prevention, targets, reports, imports, voc):
+    for module in (offices, users, accounts, activities, complaints, prevention, targets, reports, imports, voc,
+                   prospects):
         # Bearer tokens only, never the session cookie: cross-site forgery has nothing to ride.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=URL_PREFIX + module.PATH)

@@ -17,6 +17,7 @@ from kamcrm.accounts.models import Account
 from kamcrm.activities import operations
 from kamcrm.activities.models import (
     ACTIVITY_TYPES,
+    BIZ_OUTCOMES,
     CHANNELS,
     STATUSES,
     VOC_KINDS,
@@ -86,6 +87,10 @@ class ActivitySchema(ma.Schema):
     voc_kind = Text(allow_none=True, doc={"enum": list(VOC_KINDS)})
     voc_category = Text(allow_none=True, doc={"maxLength": limits.VOC_CATEGORY})
     voc_text = Text(allow_none=True, doc={"maxLength": limits.VOC_TEXT})
+    outcome = Text(allow_none=True, doc={"enum": list(BIZ_OUTCOMES)},
+                   metadata={"description": "What came of a business visit (BIZ only)."})
+    quoted_value_thb = Text(allow_none=True, doc={"pattern": r"^[0-9,]+(\.[0-9]{1,2})?$"},
+                            metadata={"description": "The value quoted at a business visit, THB (BIZ only)."})
     is_late = ma.fields.Boolean(
         dump_only=True,
         metadata={

@@ -26,9 +26,11 @@ ITEM_OF_TYPE = {
     "SEM": "1.3",
     "PLN": "1.1.3",
     "BOI": "1.5",
+    "BIZ": "4.3",
 }
-#: Types that may carry a frequency rule; executive visits have quotas instead.
-RULE_TYPES = tuple(t for t in ACTIVITY_TYPES if t != "EXV")
+#: Types that may carry a frequency rule; executive visits have quotas instead, and business
+#: visits (BIZ) are measured against the prospect lists (CR1 4.3), not the CR2.
+RULE_TYPES = tuple(t for t in ACTIVITY_TYPES if t not in ("EXV", "BIZ"))
 #: Types reported as plain counts, with their item numbers, in report order.
 COUNT_TYPES = (("PLN", "1.1.3"), ("BOI", "1.5"))
 

@@ -13,6 +13,7 @@ from kamcrm.imports.bulk import Errors, Importer, RowErrors, copy_rows, insert_r
 from kamcrm.imports.accounts import AccountImporter, TierImporter
 from kamcrm.imports.activities import ActivityImporter
 from kamcrm.imports.complaints import ComplaintImporter
+from kamcrm.imports.consumption import ConsumptionImporter
 from kamcrm.imports.org import OfficeImporter, UserImporter
 from kamcrm.imports.surveys import SURVEY_IMPORTERS
 
@@ -20,5 +21,5 @@ from kamcrm.imports.surveys import SURVEY_IMPORTERS
 IMPORTERS: dict[str, type[Importer]] = {
     importer.kind: importer
     for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter,
-                     ComplaintImporter, *SURVEY_IMPORTERS)
+                     ComplaintImporter, *SURVEY_IMPORTERS, ConsumptionImporter)
 }

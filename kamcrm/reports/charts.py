@@ -227,3 +227,59 @@ def _pct_text(value) -> str:
     number = float(value)
     text = f"{number:.2f}".rstrip("0").rstrip(".")
     return text + "%"
+
+
+def consumption_chart(months, transformer_kva=None, label: str = "", width: int = 640, height: int = 220,
+                      font: str = FONT, kwh_caption: str = "kWh", kva_caption: str = "kVA") -> Markup:
+    """Return monthly kWh as bars with the peak kVA as a line on its own scale, and the
+    transformer's capacity as a dashed line on the kVA scale.
+
+    ``months`` are objects with ``month`` (a date), ``kwh`` and ``peak_kva`` (None: not given).
+    The figures are also shown as a table beside the chart (its text alternative).
+    """
+    left, right, top, bottom = 56, 56, 12, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    count = max(len(months), 1)
+    step = plot_w / count
+    kwh_max = max([float(m.kwh or 0) for m in months] + [1.0])
+    kva_values = [float(m.peak_kva) for m in months if m.peak_kva is not None]
+    kva_max = max(kva_values + [float(transformer_kva or 0), 1.0]) * 1.1
+    out = [
+        f'<svg class="consumption" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'font-family="{escape(font)}" font-size="11">',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="{TRACK}"/>',
+        f'<text x="4" y="{top + 10}" fill="{INK}">{escape(kwh_caption)}</text>',
+        f'<text x="{width - 4}" y="{top + 10}" text-anchor="end" fill="{COLOURS["near"]}">{escape(kva_caption)}</text>',
+        f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" fill="{INK}">{escape(_short(kwh_max))}</text>',
+        f'<text x="{width - right + 4}" y="{top + 10}" fill="{COLOURS["near"]}">{escape(_short(kva_max))}</text>',
+    ]
+    points = []
+    for i, month in enumerate(months):
+        x = left + i * step
+        bar = plot_h * float(month.kwh or 0) / kwh_max
+        out.append(f'<rect x="{_num(x + step * 0.15)}" y="{_num(top + plot_h - bar)}" width="{_num(step * 0.7)}" '
+                   f'height="{_num(bar)}" fill="{COLOURS["none"]}"/>')
+        if month.peak_kva is not None:
+            y = top + plot_h - plot_h * float(month.peak_kva) / kva_max
+            points.append(f"{_num(x + step / 2)},{_num(y)}")
+        if i % 3 == 0 or i == len(months) - 1:
+            out.append(f'<text x="{_num(x + step / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
+                       f'fill="{INK}">{month.month:%m/%y}</text>')
+    if points:
+        out.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS["near"]}" stroke-width="2"/>')
+    if transformer_kva:
+        y = top + plot_h - plot_h * float(transformer_kva) / kva_max
+        out.append(f'<line x1="{left}" y1="{_num(y)}" x2="{left + plot_w}" y2="{_num(y)}" stroke="{COLOURS["below"]}" '
+                   f'stroke-width="1.5" stroke-dasharray="6 4"/>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _short(value: float) -> str:
+    """Return a compact axis figure: 1.2M, 35k, 950."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    return f"{value:.0f}"

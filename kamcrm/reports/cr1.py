@@ -24,6 +24,7 @@ from kamcrm.reports.cr2 import MARK, MIMETYPES, column_headings, scope_name
 from kamcrm.reports.export.html import bangkok_timestamp, render_report_template, thai_long_date
 from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css, render_pdf
 from kamcrm.reports.export.xlsx import ReportWorkbook
+from kamcrm.prospects.queries import cr1_rows as prospects_cr1_rows
 from kamcrm.surveys.queries import cr1_rows as surveys_cr1_rows
 from kamcrm.voc.queries import cr1_rows as voc_cr1_rows
 
@@ -35,6 +36,7 @@ COLUMNS = ("Q1", "Q1-2", "Q1-3", "Q1-4")
 SECTIONS = (
     surveys_cr1_rows,  # 3.3 surveys and Smile Box
     voc_cr1_rows,  # 3.4 significant customer voices, and those entered in PEA's VOC system
+    prospects_cr1_rows,  # 3.6 the prospect lists, 4.3 their business visits
 )
 
 #: The labels the surveys rows use, marked for the catalogue (the rows carry the msgids).

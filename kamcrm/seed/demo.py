@@ -87,7 +87,7 @@ def load_region(path: Path = DATA_FILE) -> dict:
 #: The share of the seed's time done after each step (measured: closing the quarters with
 #: their CR2 snapshots is most of it), for the command's progress bar.
 STEP_SHARES = {"offices": 0.01, "users": 0.02, "accounts": 0.05, "activities": 0.23, "complaints": 0.235,
-               "surveys": 0.236, "voc": 0.237, "prevention": 0.238, "passwords": 0.24,
+               "surveys": 0.236, "voc": 0.237, "prevention": 0.238, "consumption": 0.239, "passwords": 0.24,
                "quarters": 0.86, "monthly": 1.0}
 
 
@@ -131,6 +131,7 @@ class _DemoRegion:
         self.surveys()
         self.voc_marks()
         self.prevention_plans()
+        self.consumption()
         if passwords:
             self.passwords()
         if close_quarters:
@@ -599,6 +600,46 @@ class _DemoRegion:
         self.result.counts["prevention_reports"] = len(reports)
         self.say(f"complaint-prevention plans: {len(plans)}, quarter reports: {len(reports)} "
                  f"(office {without} keeps none)", "prevention")
+
+    def consumption(self) -> None:
+        """Three years of monthly consumption (SPEC section 10) for the tiered accounts, so that
+        this year's prospect lists each hold a realistic handful: energy from the transformer's
+        size and a load factor, a yearly growth around 3 %, a peak demand mostly well below the
+        transformer; some accounts bill kW only, a few miss a month. The year's lists are then
+        generated once (version 1)."""
+        from kamcrm.prospects.models import Consumption
+        from kamcrm.prospects.operations import generate_snapshot
+
+        rng = random.Random(SEED + 10)
+        plan_year = self.today.year
+        rows = []
+        for account in self.units:
+            if account["tier"] in (None, "STREAMLINE") or account["closed_on"] is not None:
+                continue
+            kva = float(account["transformer_kva"])
+            load_factor = rng.uniform(0.3, 0.6)
+            utilisation = rng.uniform(0.2, 0.62)
+            growth = rng.gauss(0.03, 0.05)
+            kw_only = rng.random() < 0.3
+            missing = rng.randrange(24) if rng.random() < 0.03 else None
+            for index in range(36):
+                year, month = plan_year - 3 + index // 12, index % 12 + 1
+                if missing is not None and index - 12 == missing:
+                    continue
+                scale = (1 + growth) ** (index // 12) * rng.uniform(0.95, 1.05)
+                peak = kva * utilisation * scale
+                rows.append({
+                    "account_id": account["id"], "month": date(year, month, 1),
+                    "kwh": Decimal(kva * 0.85 * load_factor * 730 * scale).quantize(Decimal("0.01")),
+                    "peak_kw": Decimal(peak * 0.85).quantize(Decimal("0.01")) if kw_only else None,
+                    "peak_kva": None if kw_only else Decimal(peak).quantize(Decimal("0.01")),
+                    "revenue_thb": Decimal(kva * 0.85 * load_factor * 730 * scale * 4.2).quantize(Decimal("0.01")),
+                })
+        insert_rows(Consumption.__table__, rows)
+        snapshot = generate_snapshot(plan_year, now=self.now)
+        self.result.counts["consumption_months"] = len(rows)
+        self.say(f"consumption: {len(rows):,} months; prospect lists {plan_year} version {snapshot.version}",
+                 "consumption")
 
     def _executive_visits(self, year, add, diligence, home) -> None:
         rng = self.rng

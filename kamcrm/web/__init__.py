@@ -18,12 +18,12 @@ def init_app(app: Flask) -> None:
     from kamcrm.web.labels import ROLE_LABELS, TEMPLATE_LABELS, label
     from kamcrm.web.nav import navigation, optional_url
     from kamcrm.web import (admin, complaint_return, complaint_targets, complaints, kamr, office, prevention,
-                            region, surveys, views, voc)
+                            prospects, region, surveys, views, voc)
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     for module in (views, kamr, office, region, admin, complaints, complaint_return, complaint_targets,
-                   prevention, voc, surveys):
+                   prevention, voc, surveys, prospects):
         app.register_blueprint(module.bp)
 
     # Globals rather than a context processor, so that imported macros see them too.
@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
             "year_choices": year_choices,
             "month_choices": month_choices,
             "progress_bar": charts.progress_bar,
+            "consumption_chart": charts.consumption_chart,
             "chart_status": charts.status,
             "quota_status": charts.quota_status,
             "field_attrs": field_attrs,

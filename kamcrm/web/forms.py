@@ -23,7 +23,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from kamcrm import limits
 from kamcrm.accounts.models import TIERS
-from kamcrm.activities.models import ACTIVITY_TYPES, CHANNELS, VOC_KINDS
+from kamcrm.activities.models import ACTIVITY_TYPES, BIZ_OUTCOMES, CHANNELS, VOC_KINDS
 from kamcrm.org.models import EXEC_ROLES, ROLES
 from kamcrm.periods import FIRST_ACCOUNT_YEAR, FIRST_YEAR, LAST_YEAR, PERIOD_KINDS, bangkok_today
 from kamcrm.web.labels import (
@@ -35,9 +35,12 @@ from kamcrm.web.labels import (
     STATUS_LABELS,
     TIER_LABELS,
     VOC_KIND_LABELS,
+    BIZ_OUTCOME_LABELS,
 )
 
 REQUIRED = _l("This field is required.")
+#: The largest value a business visit's quote may give (THB; NUMERIC(16, 2)).
+MAX_QUOTED_THB = 10 ** 13
 
 #: The WTForms messages these forms can show, listed so that extraction puts them in the
 #: page catalogue (WTForms ships no Thai catalogue of its own).
@@ -115,6 +118,11 @@ class ActivityForm(PageForm):
                            validators=[Optional()])
     voc_category = StringField(_l("Voice category"), validators=[Optional(), Length(max=limits.VOC_CATEGORY)])
     voc_text = TextAreaField(_l("What the customer said"), validators=[Optional(), Length(max=limits.VOC_TEXT)])
+    outcome = SelectField(_l("Outcome (business visits)"),
+                          choices=_choices(BIZ_OUTCOMES, BIZ_OUTCOME_LABELS, blank=_l("— none —")), default="",
+                          validators=[Optional()])
+    quoted_value_thb = DecimalField(_l("Quoted value (THB)"), places=2,
+                                    validators=[Optional(), NumberRange(min=0, max=MAX_QUOTED_THB)])
     follow_up_action = StringField(_l("Follow-up action"), validators=[Optional(), Length(max=limits.FOLLOW_UP_ACTION)])
     follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()], render_kw=DATE_RANGE)
     reason = StringField(_l("Reason (closed quarter only)"), validators=[Optional(), Length(max=limits.REASON)])
@@ -138,6 +146,9 @@ class ActivityForm(PageForm):
         if self.voc_kind.data or self.voc_category.data or self.voc_text.data:
             data.update(voc_kind=self.voc_kind.data or None, voc_category=self.voc_category.data or None,
                         voc_text=self.voc_text.data or None)
+        if self.type.data == "BIZ" and (self.outcome.data or self.quoted_value_thb.data is not None):
+            data.update(outcome=self.outcome.data or None,
+                        quoted_value_thb=None if self.quoted_value_thb.data is None else str(self.quoted_value_thb.data))
         return data
 
 

@@ -14,6 +14,7 @@ from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.compliance.due import due_list
 from kamcrm.errors import Forbidden, KamcrmError, NotFound, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
+from kamcrm.prospects.queries import account_consumption, planned_business_visits
 from kamcrm.lookups import Lookups
 from kamcrm.accounts.queries import (
     account_for,
@@ -104,7 +105,8 @@ def due():
     rows, page = due_rows(today)
     overdue = overdue_rows(today)
     return render_template("kamr/due.html", rows=rows, page=page, overdue=overdue, heading=heading, today=today,
-                           page_url_args=page_url_args, complaints=complaints_due_soon())
+                           page_url_args=page_url_args, complaints=complaints_due_soon(),
+                           business_visits=planned_business_visits(current_user, today))
 
 
 DUE_PER_PAGE = 50
@@ -419,6 +421,7 @@ def _render_account(found: Account, plan_form: PlanVisitForm, status: int = 200)
         today=today,
         complaints=account_complaints(found),
         may_record_complaint=can(current_user, "complaints.create"),
+        consumption=account_consumption(found),
     ), status
 
 

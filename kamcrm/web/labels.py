@@ -15,6 +15,7 @@ ACTIVITY_TYPE_LABELS = {
     "SEM": _l("SEM – seminar or customer event"),
     "PLN": _l("PLN – planning participation"),
     "BOI": _l("BOI – new-customer support"),
+    "BIZ": _l("BIZ – business visit"),
 }
 ROLE_LABELS = {
     "kamr": _l("Account manager (KAMR)"),
@@ -40,6 +41,15 @@ EXEC_ROLE_LABELS = {
     "office_manager": _l("Office manager"),
 }
 VOC_KIND_LABELS = {"feedback": _l("Feedback"), "complaint": _l("Complaint"), "request": _l("Request")}
+BIZ_OUTCOME_LABELS = {"interested": _l("Interested"), "quoted": _l("Quoted"), "won": _l("Won"),
+                      "declined": _l("Declined")}
+PROSPECT_LIST_LABELS = {
+    "HV1": _l("High Value 1 (growth and utilisation)"),
+    "HV2": _l("High Value 2 (utilisation)"),
+    "MT1": _l("Maintenance 1 (recent maintenance job)"),
+    "MT2": _l("Maintenance 2 (large transformer, never maintained)"),
+    "INCOMPLETE": _l("Incomplete consumption data"),
+}
 PERIOD_LABELS = {"year": _l("per year"), "half": _l("per half-year"), "quarter": _l("per quarter")}
 TIER_LABELS = {
     "STRATEGIC": "Strategic",
@@ -285,6 +295,8 @@ TEMPLATE_LABELS = {
     "channel_label": lambda code: label(CHANNEL_LABELS, code),
     "exec_role_label": lambda code: label(EXEC_ROLE_LABELS, code),
     "voc_label": lambda code: label(VOC_KIND_LABELS, code),
+    "outcome_label": lambda code: label(BIZ_OUTCOME_LABELS, code),
+    "prospect_list_label": lambda code: label(PROSPECT_LIST_LABELS, code),
     "period_label": lambda code: label(PERIOD_LABELS, code),
     "tier_label": lambda code: label(TIER_LABELS, code) if code else "–",
     "office_class_label": lambda code: label(OFFICE_CLASS_LABELS, code),

@@ -38,6 +38,7 @@ NAV_ITEMS = (
     NavItem("surveys.call_list", _l("Call list"), ("office_manager",) + STAFF),
     NavItem("region.monthly", _l("Monthly summary"), ("executive",) + STAFF),
     NavItem("complaint_return.complaint_return", _l("Complaint return"), ("office_manager", "executive") + STAFF),
+    NavItem("prospect_pages.lists", _l("Prospect lists"), ("office_manager", "executive") + STAFF),
     NavItem("region.targets", _l("Targets"), STAFF),
     NavItem("region.tiers", _l("Tier roster"), STAFF),
     NavItem("region.quarters", _l("Quarter close"), STAFF),

@@ -264,14 +264,31 @@ def _target_forms(year: int, formdata=None):
     return targets, rule_forms, quota_forms, planned_forms
 
 
-def _render_targets(year: int, forms=None, status: int = 200, survey_form=None, *, complaint_forms=None):
-    targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
+def _section_forms(year: int, formdata=None) -> dict:
+    """The sections of the one targets form that other domains keep (survey quotas and
+    targets, SPEC 9; prospect thresholds, SPEC 10), by their template name."""
+    from kamcrm.web.prospects import settings_form
     from kamcrm.web.surveys import survey_targets_form
+
+    return {"survey_form": survey_targets_form(year, formdata), "prospect_form": settings_form(year, formdata)}
+
+
+def _save_section(name: str, year: int, form) -> int:
+    """Save one posted section of the targets form through its domain's operation."""
+    from kamcrm.web.prospects import save_settings_form
+    from kamcrm.web.surveys import save_survey_targets
+
+    if name == "survey_form":
+        return save_survey_targets(year, form)
+    return save_settings_form(year, form, current_user)
+
+
+def _render_targets(year: int, forms=None, status: int = 200, sections=None, *, complaint_forms=None):
+    targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
 
     return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
                            quota_forms=quota_forms, planned_forms=planned_forms,
-                           form=TargetsForm(formdata=None),
-                           survey_form=survey_form or survey_targets_form(year),
+                           form=TargetsForm(formdata=None), **(sections or _section_forms(year)),
                            **complaint_targets_context(year, complaint_forms)), status
 
 
@@ -300,37 +317,35 @@ def update_targets(year: int):
     """
     if not year_in_range(year):
         abort(404)
-    from kamcrm.web.surveys import save_survey_targets, survey_targets_form
-
     forms = _target_forms(year, request.form)
     targets, rule_forms, quota_forms, planned_forms = forms
-    survey_form = survey_targets_form(year, request.form)  # the surveys section (SPEC 9)
+    sections = _section_forms(year, request.form)
     if not TargetsForm().validate_on_submit():
         flash(_("The form had expired; nothing was saved. Save again."), "error")
-        return _render_targets(year, forms, 422, survey_form)
+        return _render_targets(year, forms, 422, sections)
     rows = ([(form, "rule", key) for key, (_rule, form) in rule_forms.items()]
             + [(form, "quota", role) for role, form in quota_forms.items()]
             + [(form, "planned", tier) for tier, form in planned_forms.items()])
     rows = [row for row in rows if _posted(row[0])]
-    survey_posted = _posted(survey_form)
-    # Every row, so each shows its errors.
-    valid = all([form.validate() for form, _kind, _key in rows] + ([survey_form.validate()] if survey_posted else []))
+    posted = {name: form for name, form in sections.items() if _posted(form)}
+    # Every row and section, so each shows its errors.
+    valid = all([form.validate() for form, _kind, _key in rows] + [form.validate() for form in posted.values()])
     saved = 0
     if valid:
         try:
             with db.session.begin_nested():
                 saved = _save_target_rows(year, targets, rows)
-                if survey_posted:
+                for name, form in posted.items():
                     try:
-                        saved += save_survey_targets(year, survey_form)
+                        saved += _save_section(name, year, form)
                     except KamcrmError as error:
-                        raise _RowRefused(survey_form, error) from error
+                        raise _RowRefused(form, error) from error
         except _RowRefused as refused:
             apply_errors(refused.form, refused.error, refused.field_names)
             valid = False
     if not valid:
         flash(_("Nothing was saved: correct the rows marked below."), "error")
-        return _render_targets(year, forms, 422, survey_form)
+        return _render_targets(year, forms, 422, sections)
     db.session.commit()
     flash(ngettext("Saved %(num)d change to the targets.", "Saved %(num)d changes to the targets.", saved)
           if saved else _("Nothing had changed."), "success")
