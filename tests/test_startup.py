@@ -34,8 +34,12 @@ def _modules_after(code: str, tmp_path) -> set[str]:
         f"{code}\n"
         "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
     )
-    env = dict(os.environ, KAMCRM_INSTANCE_PATH=str(tmp_path), KAMCRM_DATABASE_URL=f"sqlite:///{tmp_path}/s.sqlite")
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    env = dict(
+        os.environ, KAMCRM_INSTANCE_PATH=str(tmp_path), KAMCRM_DATABASE_URL=f"sqlite:///{tmp_path}/s.sqlite"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 

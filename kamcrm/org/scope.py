@@ -66,7 +66,9 @@ class Scope:
         if self.office_id is None:
             return self
         ids = tuple(db.session.execute(self.office_ids()).scalars())
-        return ResolvedScope(self.code, self.office_id, self.unit_office_id, self.with_children, ids)
+        return ResolvedScope(
+            self.code, self.office_id, self.unit_office_id, self.with_children, ids
+        )
 
 
 @dataclass(frozen=True)

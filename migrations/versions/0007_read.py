@@ -51,6 +51,8 @@ def upgrade():
 
 def downgrade():
     op.drop_index("ix_complaints_received_office", table_name="complaints")
-    op.create_index("ix_complaints_received_office", "complaints", ["received_on", "office_id", "category"])
+    op.create_index(
+        "ix_complaints_received_office", "complaints", ["received_on", "office_id", "category"]
+    )
     for name in INDEXES:
         op.drop_index(name, table_name="activities")
