@@ -103,6 +103,8 @@ class Importer:
     required: tuple[str, ...] = ()
     #: The action every row of the kind needs (None: decided row by row).
     permission: str | None = None
+    #: Tables whose planner statistics a large import of the kind refreshes (``ANALYZE``).
+    analyzed_tables: tuple[str, ...] = ()
 
     def __init__(self, context: Context):
         self.context = context
@@ -362,6 +364,7 @@ class UserImporter(Importer):
 
 class AccountImporter(Importer):
     kind = "accounts"
+    analyzed_tables = ("accounts",)
     columns = ("account_no", "name", "office_code", "tier", "tier_effective_from", "kamr_username",
                "sector", "industrial_estate", "transformer_kva", "monthly_revenue_thb", "boi",
                "spp_area", "opened_on", "closed_on")
@@ -467,6 +470,7 @@ class AccountImporter(Importer):
 
 class TierImporter(Importer):
     kind = "tiers"
+    analyzed_tables = ("tier_assignments",)
     columns = ("account_no", "tier", "effective_from")
     required = ("account_no", "effective_from")
     permission = "roster.retier"
@@ -552,6 +556,7 @@ class ActivityImporter(Importer):
     (SQLite ``executemany``, PostgreSQL ``COPY``); rows whose ref exists update that activity."""
 
     kind = "activities"
+    analyzed_tables = ("activities",)
     columns = activity_ops.ACTIVITY_FILE_FIELDS
     required = ("account_no", "type", "activity_date", "performed_by")
     #: Columns written for a new activity, in this order.
@@ -806,6 +811,7 @@ class ComplaintImporter(Importer):
     stored values, so each chunk reads the complaints its refs name before it validates."""
 
     kind = "complaints"
+    analyzed_tables = ("complaints",)
     columns = complaint_ops.COMPLAINT_FIELDS
     required = ("ref", "category", "received_at")
     #: Columns a row sets, besides ``ref`` (the key).
