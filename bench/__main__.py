@@ -18,6 +18,7 @@ BENCHMARKS = {
     "faults": ("bench.fault_bench:main", "PostgreSQL restarted under a write load: 201 or 503 only, 0 acknowledged writes lost"),
     "hostile": ("bench.hostile_bench:main", "the import refusing hostile files: huge, zip bombs, long strings, wide rows"),
     "cr2": ("bench.cr2_bench:main", "CR2 report on 100,000 accounts / 2,000,000 activities vs the one-query floor"),
+    "startup": ("bench.startup_bench:main", "flask --app kamcrm --help vs python -c 'import flask, sqlalchemy'"),
 }
 
 

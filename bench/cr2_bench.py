@@ -14,7 +14,12 @@ figure is the median of ``--runs`` runs after one warm-up; the ratio to the floo
 much the report costs beyond reading the rows once. Peak memory is the child's ``ru_maxrss``.
 
     python -m bench cr2 [--accounts 100000] [--activities 2000000] [--runs 5]
-                        [--databases sqlite,postgresql] [--rebuild] [--explain]
+                        [--databases sqlite,postgresql] [--rebuild] [--explain] [--before REF]
+
+``--before REF`` measures the code of git revision REF as well, in the same run: its files
+are extracted (``git archive``) under ``bench/out/code-REF``, a copy of each database (a
+file copy; ``CREATE DATABASE … TEMPLATE``) is taken down to REF's migration head, and the
+same child runs on it with REF's code, just before the current code's child.
 """
 from __future__ import annotations
 
@@ -435,6 +440,62 @@ def _postgres_exists() -> bool:
     return bool(found)
 
 
+def _checkout(ref: str) -> tuple[str, Path]:
+    """Return ``(short commit, directory)`` holding the files of git revision ``ref``."""
+    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    target = ROOT / "bench" / "out" / f"code-{commit}"
+    if not (target / "kamcrm" / "__init__.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return commit, target
+
+
+def _before_copy(kind: str, url: str, code: Path) -> str:
+    """Copy the database at ``url`` and take the copy down to the migration head of ``code``."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    head = subprocess.run([sys.executable, "-m", "flask", "--app", "kamcrm", "db", "heads"], cwd=code,
+                          env=dict(os.environ, KAMCRM_DATABASE_URL=url, PYTHONPATH=str(code),
+                                   KAMCRM_INSTANCE_PATH=str(OUT / "instance")),
+                          capture_output=True, text=True, check=True).stdout.split()[0]
+    if kind == "sqlite":
+        source = Path(sa.make_url(url).database)
+        copy = source.with_name(source.stem + "-before.sqlite")
+        shutil.copyfile(source, copy)
+        copy_url = f"sqlite:///{copy}"
+    else:
+        name = POSTGRES_DATABASE + "_before"
+        admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{POSTGRES_DATABASE}"')
+        admin.dispose()
+        copy_url = postgres_url(name)
+    env = dict(os.environ, KAMCRM_DATABASE_URL=copy_url, KAMCRM_INSTANCE_PATH=str(OUT / "instance"))
+    subprocess.run([sys.executable, "-m", "flask", "--app", "kamcrm", "db", "downgrade", head], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
+    _analyze(copy_url)
+    return copy_url
+
+
+def _child(url: str, runs: int, explain: bool, code: Path = ROOT) -> dict:
+    env = dict(os.environ, KAMCRM_INSTANCE_PATH=str(OUT / "instance"))
+    if code != ROOT:
+        env["PYTHONPATH"] = str(code)
+    process = subprocess.run(
+        [sys.executable, "-m", "bench", "cr2", "--child", url, str(runs), "1" if explain else "0"],
+        cwd=code, capture_output=True, text=True, env=env,
+    )
+    if process.returncode != 0:
+        print(process.stderr, file=sys.stderr)
+        raise SystemExit(1)
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench cr2", description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -444,23 +505,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the data even if it matches")
     parser.add_argument("--explain", action="store_true", help="print the query plans of the region's report")
+    parser.add_argument("--before", metavar="REF", help="also measure git revision REF, on a copy of each database")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child(args.child)
     OUT.mkdir(parents=True, exist_ok=True)
+    before = _checkout(args.before) if args.before else None
     results = {}
     for kind in args.databases.split(","):
         print(f"{kind}: preparing {args.accounts:,} accounts, {args.activities:,} activities", file=sys.stderr)
         url = _ensure(kind, args.accounts, args.activities, args.rebuild, args.complaints)
-        process = subprocess.run(
-            [sys.executable, "-m", "bench", "cr2", "--child", url, str(args.runs), "1" if args.explain else "0"],
-            cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, KAMCRM_INSTANCE_PATH=str(OUT / "instance")),
-        )
-        if process.returncode != 0:
-            print(process.stderr, file=sys.stderr)
-            return 1
-        results[kind] = json.loads(process.stdout.strip().splitlines()[-1])
+        if before:
+            commit, code = before
+            results[f"{kind} at {commit}"] = _child(_before_copy(kind, url, code), args.runs, False, code)
+        results[kind] = _child(url, args.runs, args.explain)
         for plan in results[kind].pop("plans", []):
             print(plan, file=sys.stderr)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
@@ -473,6 +532,8 @@ def main(argv: list[str]) -> int:
         print(f"| {kind} | {r['region_s']:.3f} s | {r['floor_region_s']:.3f} s | {r['region_ratio']:.2f}× "
               f"| {r['office_s']:.3f} s | {r['floor_office_s']:.3f} s | {r['office_ratio']:.2f}× | {r['peak_mb']:.0f} MB "
               f"| {r['load_average']:.1f} |")
+        if " at " in kind:
+            continue  # the code before, for comparison
         failed |= r["region_s"] > GOALS["region_s"] or r["office_s"] > GOALS["office_s"] or r["peak_mb"] > GOALS["peak_mb"]
     print("\n| database | complaints in the year | plan 2 rows, region | plan 2 rows, office |")
     print("|---|---|---|---|")

@@ -65,10 +65,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from kamcrm import models  # noqa: F401  (every table is known to metadata and Alembic)
     from kamcrm.db import configure_engine
-    from kamcrm.extensions import babel, csrf, db, migrate
+    from kamcrm.extensions import babel, csrf, db
+    from kamcrm.startup import init_migrations
 
     db.init_app(app)
-    migrate.init_app(
+    # Flask-Migrate's settings and ``flask db``; Alembic itself is imported when first used.
+    init_migrations(
         app,
         db,
         directory=str(Path(__file__).resolve().parent.parent / "migrations"),

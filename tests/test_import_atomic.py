@@ -124,12 +124,18 @@ def test_a_large_import_on_sqlite_sets_indexes_aside_and_ends_with_the_same_inde
     from kamcrm.imports import activities
 
     monkeypatch.setattr(activities, "DEFER_INDEXES_ROWS", 5)
-    indexes = sa.inspect(db.session.connection()).get_indexes("activities")
+
+    def activity_indexes():
+        # A partial index's WHERE is reflected as a TextClause, compared here by its text.
+        return [{**index, "dialect_options": {key: str(value) for key, value in index["dialect_options"].items()}}
+                for index in sa.inspect(db.session.connection()).get_indexes("activities")]
+
+    indexes = activity_indexes()
     result = import_file("activities", Trickle((ACTIVITY_FILE + tail).encode()), "a.csv", chunk_size=4)
     assert result.ok is ok
     dropped = any(statement.startswith("DROP INDEX") for statement in statements)
     assert dropped is (not is_postgres)
-    assert sa.inspect(db.session.connection()).get_indexes("activities") == indexes
+    assert activity_indexes() == indexes
     assert len(table_contents()["activities"]) == (40 if ok else 0)
 
 

@@ -41,3 +41,28 @@ def test_an_executive_sees_the_region(make):
     executive = make.user(role="executive", office=office)
     assert scope_for_user(executive).is_region
     assert _visible_codes(scope_for_user(executive)) == {region.code, "CBI", "CBI-B1"}
+
+
+def test_a_resolved_scope_covers_the_same_offices(make):
+    """``Scope.resolved`` (the CR2's office ids looked up once) covers what the scope covers."""
+    region = make.region()
+    office = make.office(code="CBI", parent=region)
+    branch = make.branch(office, code="CBI-B1")
+    make.office(code="RYG", parent=region)
+    manager = make.user(role="office_manager", office=office)
+    kamr = make.user(role="kamr", office=branch)
+    regional = make.user(role="kamr", office=region)
+    executive = make.user(role="executive", office=region)
+    for person, expected in (
+        (manager, {"CBI", "CBI-B1"}),
+        (kamr, {"CBI-B1"}),
+        (regional, {region.code}),
+        (executive, {region.code, "CBI", "CBI-B1", "RYG"}),
+    ):
+        scope = scope_for_user(person)
+        resolved = scope.resolved()
+        assert _visible_codes(resolved) == _visible_codes(scope) == expected
+        assert (resolved.code, resolved.office_id, resolved.unit_office_id) == (
+            scope.code, scope.office_id, scope.unit_office_id
+        )
+        assert resolved.resolved() is resolved

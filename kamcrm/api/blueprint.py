@@ -124,10 +124,40 @@ class Api(flask_smorest.Api):
 
     smorest would answer every ``HTTPException`` of the whole application (pages included)
     with JSON; ours sit on the API blueprints (``kamcrm.api.errors``).
+
+    The OpenAPI document of each resource is written when the document is first read
+    (``/api/v1/openapi.json``, ``flask openapi``, anything reading ``api.spec``), not when
+    the resource is registered: converting every schema and operation took about a tenth
+    of the start-up of every process, and only the documentation needs it.
     """
 
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def __init__(self, *args, **kwargs):
+        self._spec = None
+        self._undocumented = []  # (blueprint, name, parameters), in registration order
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self):
+        """The OpenAPI document, with every resource registered so far in it."""
+        while self._undocumented:
+            blp, name, parameters = self._undocumented.pop(0)
+            blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+            self._spec.tag({"name": name, "description": blp.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value):
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """Register ``blp`` in the application now and in the document when it is read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def _register_error_handlers(self):
         pass

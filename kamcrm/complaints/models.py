@@ -20,6 +20,12 @@ EXCLUSION_REASONS = ("misconduct", "duplicate", "withdrawn")
 ITEMS = ("2.1a", "2.1b", "2.1c", "2.1d")
 
 
+#: ``ix_complaints_received_office``: the day received, then every column plan 2.1 reads.
+RECEIVED_INDEX_COLUMNS = (
+    "received_on", "office_id", "category", "urgent", "excluded", "received_at", "closed_at",
+    "days_to_close", "micros_to_close", "account_id",
+)
+
 class Complaint(TimestampMixin, db.Model):
     """A complaint handled by an office, with the moments it came in and was (last) closed."""
 
@@ -35,8 +41,9 @@ class Complaint(TimestampMixin, db.Model):
             name="close_measures",
         ),
         # The CR2 figures read a year of complaints by received day, for the region or a
-        # few offices; the office, category and close measures ride along.
-        sa.Index("ix_complaints_received_office", "received_on", "office_id", "category"),
+        # few offices; everything plan 2.1 reads rides along, so the scan never visits the
+        # table (migration 0007_read: region plan 2 rows 0.44 → 0.27 s of CPU on SQLite).
+        sa.Index("ix_complaints_received_office", *RECEIVED_INDEX_COLUMNS),
         sa.Index("ix_complaints_office_received", "office_id", "received_on"),
         # "My open complaints" and the office's open list.
         sa.Index("ix_complaints_assigned_closed", "assigned_to_id", "closed_at"),

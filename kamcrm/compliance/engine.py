@@ -336,15 +336,18 @@ def executive_visit_counts(scope: Scope, year: int, last_day: date) -> dict:
         .join(Account, Account.id == Activity.account_id)
         .join(Office, Office.id == Account.office_id)
         .where(
-            Activity.status == "done",
-            Activity.type == "EXV",
+            # Written out, not bound: the partial indexes ix_activities_done_exv_* hold exactly
+            # these rows (DONE_EXV), and a planner uses them only when it sees that condition.
+            Activity.status == sa.literal_column("'done'"),
+            Activity.type == sa.literal_column("'EXV'"),
             Activity.activity_date.between(start, last_day),
             scope.covers(Account.office_id),
         )
         .group_by(Activity.exec_role, unit, quarter)
     )
     if not scope.is_region:
-        # Lets an office's visits be read through its accounts rather than the region's.
+        # An office's visits are read through its accounts (ix_activities_done_exv_account),
+        # not from the region's visits by day.
         query = query.where(
             Activity.account_id.in_(sa.select(Account.id).where(scope.covers(Account.office_id)))
         )
@@ -438,6 +441,7 @@ def cr2_report(
     as_of = as_of or default_as_of(year)
     targets = targets or year_targets(year)
     tune_for_reports()
+    scope = scope.resolved()  # an office's ids once, not a subquery in every statement
     ends = column_ends(year, as_of)
     live = [(k, end) for k, end in enumerate(ends, start=1) if end is not None]
 

@@ -32,6 +32,7 @@ class AccountImporter(Importer):
     """Accounts, keyed by ``account_no``, with the tier each row gives (if any)."""
 
     kind = "accounts"
+    analyzed_tables = ("accounts",)
     columns = ("account_no", "name", "office_code", "tier", "tier_effective_from", "kamr_username",
                "sector", "industrial_estate", "transformer_kva", "monthly_revenue_thb", "boi",
                "spp_area", "opened_on", "closed_on")
@@ -153,6 +154,7 @@ class TierImporter(Importer):
     """Tier assignments, keyed by (account, ``effective_from``)."""
 
     kind = "tiers"
+    analyzed_tables = ("tier_assignments",)
     columns = ("account_no", "tier", "effective_from")
     required = ("account_no", "effective_from")
     permission = "roster.retier"

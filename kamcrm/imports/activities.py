@@ -39,6 +39,7 @@ class ActivityImporter(Importer):
     (SQLite ``executemany``, PostgreSQL ``COPY``); rows whose ref exists update that activity."""
 
     kind = "activities"
+    analyzed_tables = ("activities",)
     columns = activity_ops.ACTIVITY_FILE_FIELDS
     required = ("account_no", "type", "activity_date", "performed_by")
     #: Columns written for a new activity, in this order.

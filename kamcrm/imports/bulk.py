@@ -96,6 +96,8 @@ class Importer:
     required: tuple[str, ...] = ()
     #: The action every row of the kind needs (None: decided row by row).
     permission: str | None = None
+    #: Tables whose planner statistics a large import of the kind refreshes (``ANALYZE``).
+    analyzed_tables: tuple[str, ...] = ()
 
     def __init__(self, context: Context):
         self.context = context

@@ -26,6 +26,7 @@ class ComplaintImporter(Importer):
     stored values, so each chunk reads the complaints its refs name before it validates."""
 
     kind = "complaints"
+    analyzed_tables = ("complaints",)
     columns = complaint_ops.COMPLAINT_FIELDS
     required = ("ref", "category", "received_at")
     #: Columns a row sets, besides ``ref`` (the key).

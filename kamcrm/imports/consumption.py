@@ -24,6 +24,7 @@ class ConsumptionImporter(Importer):
     """Monthly consumption per account; all or nothing, like every import."""
 
     kind = "consumption"
+    analyzed_tables = ("consumption",)
     columns = prospect_ops.CONSUMPTION_FIELDS
     required = prospect_ops.CONSUMPTION_REQUIRED
     permission = "consumption.import"

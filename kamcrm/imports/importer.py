@@ -35,6 +35,13 @@ KINDS = tuple(IMPORTERS)
 SQLITE_CACHE_KIB = 256 * 1024
 #: How often a long import reports progress: every this many rows, at most …
 PROGRESS_EVERY = 1000
+#: An import that creates or updates at least this many rows refreshes the planner's
+#: statistics of its tables (``analyze_tables``): the CR2 and the lists are planned from
+#: them, and a table that grew from nothing has none.
+ANALYZE_ROWS = 10_000
+#: SQLite's ANALYZE reads this many rows of each index (``PRAGMA analysis_limit``) instead
+#: of every one: seconds for a million activities become a fraction of one.
+SQLITE_ANALYSIS_LIMIT = 2000
 #: … and at least this many seconds apart.
 PROGRESS_SECONDS = 0.5
 #: How many problems a refused file reports; the rest are only counted.
@@ -240,6 +247,8 @@ def _import_table(table: TableFile, importer_class, result: ImportResult, total_
                 "created": context.created, "updated": context.updated, "unchanged": context.unchanged,
             })
             savepoint.commit()
+            if context.created + context.updated >= ANALYZE_ROWS:
+                analyze_tables(importer_class.analyzed_tables)
     except sa.exc.IntegrityError as error:
         # Every key was checked against what the import read; only a concurrent writer
         # can get here. Nothing of the file is kept.
@@ -273,6 +282,27 @@ def stream_size(stream: BinaryIO) -> int | None:
         return end
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def analyze_tables(tables: tuple[str, ...]) -> None:
+    """Refresh the planner statistics of ``tables`` in the current transaction.
+
+    PostgreSQL's autovacuum would get there, later; SQLite never does on its own. On SQLite
+    the sample is bounded (``SQLITE_ANALYSIS_LIMIT``) and the setting restored afterwards.
+    """
+    if not tables:
+        return
+    connection = db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        limit = connection.exec_driver_sql("PRAGMA analysis_limit").scalar()
+        connection.exec_driver_sql(f"PRAGMA analysis_limit = {int(SQLITE_ANALYSIS_LIMIT)}")
+    try:
+        for name in tables:
+            connection.exec_driver_sql(f'ANALYZE "{name}"')
+    finally:
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA analysis_limit = {int(limit)}")
 
 
 def _widen_sqlite_cache() -> Callable[[], None]:

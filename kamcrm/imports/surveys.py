@@ -34,6 +34,7 @@ class ServiceJobImporter(Importer):
     """Service jobs: a re-imported ref updates the job (columns left out keep their values)."""
 
     kind = "service_jobs"
+    analyzed_tables = ("service_jobs",)
     columns = survey_ops.JOB_FIELDS
     required = ("ref", "office_code", "kind", "completed_on")
     permission = "imports.run"

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable
-
-from apscheduler.triggers.cron import CronTrigger
+from typing import TYPE_CHECKING, Callable
 
 from kamcrm.jobs import tasks
 from kamcrm.reports.complaint_return import OFFICE_DUE_DAYS, REGION_DUE_DAYS
@@ -27,6 +25,9 @@ from kamcrm.periods import (
     quarter_window,
     recording_deadline,
 )
+
+if TYPE_CHECKING:  # APScheduler is imported when the scheduler asks for a trigger
+    from apscheduler.triggers.cron import CronTrigger
 
 
 def _at(day: date, moment: time) -> datetime:
@@ -99,6 +100,8 @@ class MonthAfterDeadline(Cadence):
         return _at(recording_deadline(last_day) + timedelta(days=1), self.MOMENT)
 
     def trigger(self):
+        from apscheduler.triggers.cron import CronTrigger
+
         return CronTrigger(day=RECORDING_GRACE_DAYS + 1, hour=0, minute=30, timezone=BANGKOK)
 
 
@@ -165,6 +168,8 @@ class QuarterAfterClose(Cadence):
     def trigger(self):
         # Quarters end on a month's last day, so the close date is always this day of the
         # month after; a test checks the trigger against ``due_at``.
+        from apscheduler.triggers.cron import CronTrigger
+
         return CronTrigger(
             month="1,4,7,10", day=QUARTER_CLOSE_DAYS + 1, hour=0, minute=45, timezone=BANGKOK
         )
@@ -197,6 +202,8 @@ class IsoWeek(Cadence):
         return _at(start, self.MOMENT)
 
     def trigger(self):
+        from apscheduler.triggers.cron import CronTrigger
+
         return CronTrigger(day_of_week="mon", hour=7, minute=0, timezone=BANGKOK)
 
 
@@ -225,6 +232,8 @@ class Day(Cadence):
         return _at(start, self.MOMENT)
 
     def trigger(self):
+        from apscheduler.triggers.cron import CronTrigger
+
         return CronTrigger(hour=7, minute=30, timezone=BANGKOK)
 
 

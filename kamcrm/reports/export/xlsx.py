@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
-
 #: Thai-capable font that every Office and LibreOffice install in a PEA office has.
 XLSX_FONT = "Tahoma"
 
@@ -39,6 +37,8 @@ class ReportWorkbook:
     """
 
     def __init__(self, font_name: str = XLSX_FONT, constant_memory: bool = False):
+        import xlsxwriter  # only when a workbook is made: not at start-up (tests/test_startup.py)
+
         self._buffer = io.BytesIO()
         # constant_memory streams rows to disk for very long sheets (rows in order only).
         # Text is data, never a formula or a link: an account or office named "=HYPERLINK(…)"
