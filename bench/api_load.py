@@ -230,17 +230,20 @@ def fill(database_url: str, accounts: int, instance: str) -> dict:
                     )
             connection.execute(sa.insert(Account), rows)
             connection.execute(sa.insert(TierAssignment), tiers)
-        for table in ("offices", "users", "accounts"):
+        postgres = connection.dialect.name == "postgresql"
+        for table in ("offices", "users", "accounts") if postgres else ():
             connection.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
         db.session.commit()
+        for engine in db.engines.values():
+            engine.dispose()
     # What autovacuum would have done by the time such a table is in use: statistics and
-    # the visibility map.
+    # the visibility map (SQLite, for bench/write_profile.py: statistics).
     engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE")
+        connection.exec_driver_sql("VACUUM ANALYZE" if postgres else "ANALYZE")
     engine.dispose()
     return {
         "staff": tokens[1],

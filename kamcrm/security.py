@@ -183,13 +183,13 @@ def _enforce_access():
 
 
 def _authenticate_bearer():
-    from kamcrm.org.tokens import verify_token
+    from kamcrm.org.tokens import use_recorded, verify_token
 
     scheme, _, raw = (request.headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise AuthenticationFailed("Authentication is required: send Authorization: Bearer TOKEN.")
     user = verify_token(raw.strip())
-    if db.session.dirty:
+    if use_recorded() or db.session.dirty:
         # The token's last-use time (at most once a minute) is its own small transaction,
         # committed before the view runs, so a read-only call still leaves a trace.
         db.session.commit()
