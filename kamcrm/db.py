@@ -243,6 +243,8 @@ class ShortLivedAnswers:
     """
 
     _all: "weakref.WeakSet[ShortLivedAnswers]" = weakref.WeakSet()
+    #: Seconds on a clock that only goes forward (tests move it).
+    clock = staticmethod(time.monotonic)
 
     def __init__(self, name: str, seconds: float, watched: tuple[type, ...]):
         self.name = name
@@ -257,7 +259,7 @@ class ShortLivedAnswers:
         found = self._answers.get(key)
         if found is None:
             return None
-        if found[1] <= time.monotonic():
+        if found[1] <= self.clock():
             self._answers.pop(key, None)
             return None
         return found[0]
@@ -265,7 +267,7 @@ class ShortLivedAnswers:
     def put(self, session, key, value) -> None:
         """Keep ``value`` (not None) for ``key``, unless ``session`` changed the watched rows."""
         if self.seconds > 0 and not session.info.get(self._flag):
-            self._answers[key] = (value, time.monotonic() + self.seconds)
+            self._answers[key] = (value, self.clock() + self.seconds)
 
     def discard(self, key) -> None:
         self._answers.pop(key, None)

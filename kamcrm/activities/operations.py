@@ -213,14 +213,14 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     # Two Core statements, not the unit of work: the INSERT gives back the id, and the audit
     # entry goes straight after it (the ORM's flush of the two objects was the largest part
     # of a write's CPU). Every column is given, so the statement is always the same one.
-    connection = db.session.connection()
     if ref is None:
         # Nothing unique that a concurrent writer could take first: no savepoint (two round
         # trips fewer on the API's busiest call).
-        activity_id = connection.execute(_INSERT_ACTIVITY, values).scalar_one()
+        activity_id = db.session.connection().execute(_INSERT_ACTIVITY, values).scalar_one()
     else:
         with integrity_guard(message):
-            activity_id = connection.execute(_INSERT_ACTIVITY, values).scalar_one()
+            # The connection asked for inside the guard: that is when its SAVEPOINT is sent.
+            activity_id = db.session.connection().execute(_INSERT_ACTIVITY, values).scalar_one()
     activity = _as_stored(
         activity_id, values,
         account if isinstance(account, Account) and account.id == values["account_id"] else None,
@@ -230,6 +230,7 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     return activity
 
 
+_ACTIVITY_MAPPER = sa.inspect(Activity)
 #: The activity's INSERT, built (and compiled) once; it returns the new id.
 _INSERT_ACTIVITY = sa.insert(Activity.__table__).returning(Activity.__table__.c.id)
 
@@ -241,7 +242,10 @@ def _as_stored(activity_id: int, values: dict, account=None, performer=None) -> 
     from the session's identity map when those rows are there, and ``update_activity`` can
     change it (its version is 1).
     """
-    activity = Activity(id=activity_id, **values)
+    # As a query would load it: the values straight into the object's dict (no attribute
+    # events, no history), then given its identity.
+    activity = _ACTIVITY_MAPPER.class_manager.new_instance()
+    sa.inspect(activity).dict.update(values, id=activity_id)
     make_transient_to_detached(activity)
     db.session.add(activity)
     for name, row in (("account", account), ("performed_by", performer)):

@@ -97,12 +97,20 @@ def issue_token(
     return token, raw
 
 
+_USER_COLUMNS = {attribute.key: attribute.columns[0] for attribute in sa.inspect(User).column_attrs}
+_OFFICE_COLUMNS = {attribute.key: attribute.columns[0] for attribute in sa.inspect(Office).column_attrs}
 #: Every API call that misses the cache below runs this, so it is built once: a statement's
 #: cache key is worked out on first use and kept with it, where one built per call pays for it
-#: every time. The user's office comes along, since the scope of every call is decided from it.
+#: every time. The user and their office come along (plain columns, no ORM loading), since the
+#: scope of every call is decided from them.
 _TOKEN_BY_DIGEST = (
-    sa.select(ApiToken)
-    .options(joinedload(ApiToken.user).joinedload(User.office))
+    sa.select(
+        ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+        *(column.label(f"user_{key}") for key, column in _USER_COLUMNS.items()),
+        *(column.label(f"office_{key}") for key, column in _OFFICE_COLUMNS.items()),
+    )
+    .join_from(ApiToken, User, User.id == ApiToken.user_id)
+    .join(Office, Office.id == User.office_id)
     .where(ApiToken.token_hash == sa.bindparam("digest"))
 )
 _TOUCH_TOKEN = (
@@ -134,8 +142,6 @@ class _Verified(NamedTuple):
     office: dict
 
 
-_USER_COLUMNS = tuple(attribute.key for attribute in sa.inspect(User).column_attrs)
-_OFFICE_COLUMNS = tuple(attribute.key for attribute in sa.inspect(Office).column_attrs)
 
 
 def verify_token(raw: str, now: datetime | None = None) -> User:
@@ -153,35 +159,38 @@ def verify_token(raw: str, now: datetime | None = None) -> User:
         raise AuthenticationFailed("The API token is not valid.")
     key = digest(raw)
     known = _verified.get(key)
-    if known is not None and (known.expires_at is None or known.expires_at > now):
-        session = db.session()
-        user = _attached(session, User, known.user)
-        if "office" not in sa.inspect(user).dict:
-            set_committed_value(user, "office", _attached(session, Office, known.office))
-        if user.active:
-            _record_use(session, known.token_id, known.last_used_at, now)
-            return user
-    token = db.session.execute(_TOKEN_BY_DIGEST, {"digest": key}).scalar_one_or_none()
-    if token is None:
-        raise AuthenticationFailed("The API token is not valid.")
-    if token.revoked_at is not None:
-        raise AuthenticationFailed("The API token was revoked.")
-    if token.expires_at is not None and token.expires_at <= now:
-        raise AuthenticationFailed(
-            f"The API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC."
-        )
-    if not token.user.active:
-        raise AuthenticationFailed("The user of this API token is deactivated.")
+    if known is None or (known.expires_at is not None and known.expires_at <= now):
+        known = _look_up(key, now)
     session = db.session()
-    last_used = [token.last_used_at]
-    _record_use(session, token.id, last_used, now)
-    user = token.user
-    _verified.put(session, key, _Verified(
-        token.id, token.expires_at, last_used,
-        {name: getattr(user, name) for name in _USER_COLUMNS},
-        {name: getattr(user.office, name) for name in _OFFICE_COLUMNS},
-    ))
+    user = _attached(session, User, known.user)
+    if "office" not in sa.inspect(user).dict:
+        set_committed_value(user, "office", _attached(session, Office, known.office))
+    if not user.active:  # deactivated in this very session
+        raise AuthenticationFailed("The user of this API token is deactivated.")
+    _record_use(session, known.token_id, known.last_used_at, now)
     return user
+
+
+def _look_up(key: str, now: datetime) -> _Verified:
+    """Read the token with this digest and its user; refuse it or keep it for a few seconds."""
+    row = db.session.execute(_TOKEN_BY_DIGEST, {"digest": key}).first()
+    if row is None:
+        raise AuthenticationFailed("The API token is not valid.")
+    if row.revoked_at is not None:
+        raise AuthenticationFailed("The API token was revoked.")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationFailed(
+            f"The API token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC."
+        )
+    if not row.user_active:
+        raise AuthenticationFailed("The user of this API token is deactivated.")
+    known = _Verified(
+        row.id, row.expires_at, [row.last_used_at],
+        {name: row._mapping[f"user_{name}"] for name in _USER_COLUMNS},
+        {name: row._mapping[f"office_{name}"] for name in _OFFICE_COLUMNS},
+    )
+    _verified.put(db.session(), key, known)
+    return known
 
 
 def _attached(session, model, columns: dict):
@@ -195,7 +204,9 @@ def _attached(session, model, columns: dict):
         for name in sa.inspect(present).unloaded & columns.keys():
             set_committed_value(present, name, columns[name])
         return present
-    row = model(**columns)
+    # As a query would load it: the values straight into the object's dict, then its identity.
+    row = sa.inspect(model).class_manager.new_instance()
+    sa.inspect(row).dict.update(columns)
     make_transient_to_detached(row)
     session.add(row)
     return row
