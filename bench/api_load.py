@@ -544,8 +544,8 @@ def _cpu_seconds(pids) -> float:
         try:
             with open(f"/proc/{pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue  # the process ended
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process ended (before the open, or between it and the read)
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
