@@ -15,6 +15,7 @@ BENCHMARKS = {
     "consumption": ("bench.consumption_bench:main", "flask import consumption: 100,000 accounts x 36 months into SQLite"),
     "pages": ("bench.pages_bench:main", "server time of each main page for each role on the demo region"),
     "api": ("bench.api_load:main", "the JSON API under load: gunicorn -w 4, PostgreSQL, 100,000 accounts"),
+    "write-profile": ("bench.write_profile:main", "CPU of one POST /activities in process (Flask test client), with cProfile"),
     "faults": ("bench.fault_bench:main", "PostgreSQL restarted under a write load: 201 or 503 only, 0 acknowledged writes lost"),
     "hostile": ("bench.hostile_bench:main", "the import refusing hostile files: huge, zip bombs, long strings, wide rows"),
     "cr2": ("bench.cr2_bench:main", "CR2 report on 100,000 accounts / 2,000,000 activities vs the one-query floor"),

@@ -2,7 +2,7 @@
 
 ``python -m bench api --floor`` serves this app with the same gunicorn settings and offers it
 the same ``POST /api/v1/activities`` load: it reads the JSON body and answers 201 with it, with
-no authentication, no database and no validation. Its CPU per request is what the web server,
+no authentication, no database and no validation (and ``/activities/bulk`` answers its items). Its CPU per request is what the web server,
 Flask and the load generator cost on this machine before kamcrm does any work, and its
 ceiling is the most any Flask application could reach here.
 """
@@ -19,6 +19,11 @@ _ids = count(1)
 @app.post("/api/v1/activities")
 def record_activity():
     return jsonify(id=next(_ids), **request.get_json()), 201
+
+
+@app.post("/api/v1/activities/bulk")
+def record_activities():
+    return jsonify(items=[{"id": next(_ids), **item} for item in request.get_json()["items"]]), 201
 
 
 @app.get("/api/v1/openapi.json")

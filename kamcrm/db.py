@@ -225,3 +225,85 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+# --- answers kept for a few seconds ----------------------------------------------------------
+
+
+class ShortLivedAnswers:
+    """Answers read from the database that every request asks again (a verified API token,
+    whether a quarter is closed), kept in this process for at most ``seconds``.
+
+    A session of this process that flushes a change to one of ``watched`` (model classes)
+    drops every answer at once, again when its transaction ends (commit or rollback), and
+    stores none while its transaction lasts: what it sees is not yet what everyone sees.
+    Another process (a second gunicorn worker, another host) learns of a change when its
+    answer runs out, so ``seconds`` is how long a change made elsewhere may go unseen.
+    Changes written without the ORM (a Core UPDATE, SQL by hand) call :meth:`clear`.
+    """
+
+    _all: "weakref.WeakSet[ShortLivedAnswers]" = weakref.WeakSet()
+    #: Seconds on a clock that only goes forward (tests move it).
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self, name: str, seconds: float, watched: tuple[type, ...]):
+        self.name = name
+        self.seconds = seconds
+        self.watched = watched
+        self._flag = f"kamcrm_changed_{name}"
+        self._answers: dict = {}
+        ShortLivedAnswers._all.add(self)
+
+    def get(self, key):
+        """Return the answer kept for ``key``, or None when there is none or it ran out."""
+        found = self._answers.get(key)
+        if found is None:
+            return None
+        if found[1] <= self.clock():
+            self._answers.pop(key, None)
+            return None
+        return found[0]
+
+    def put(self, session, key, value) -> None:
+        """Keep ``value`` (not None) for ``key``, unless ``session`` changed the watched rows."""
+        if self.seconds > 0 and not session.info.get(self._flag):
+            self._answers[key] = (value, self.clock() + self.seconds)
+
+    def discard(self, key) -> None:
+        self._answers.pop(key, None)
+
+    def clear(self) -> None:
+        self._answers.clear()
+
+    @classmethod
+    def clear_all(cls) -> None:
+        """Forget every answer of every cache (tests, between two of them)."""
+        for cache in list(cls._all):
+            cache.clear()
+
+    # Session events (registered once, below, for every session).
+
+    @classmethod
+    def _after_flush(cls, session, flush_context) -> None:
+        changed = (*session.new, *session.dirty, *session.deleted)
+        if not changed:
+            return
+        for cache in list(cls._all):
+            if any(isinstance(row, cache.watched) for row in changed):
+                session.info[cache._flag] = True
+                cache.clear()
+
+    @classmethod
+    def _after_end(cls, session, transaction=None) -> None:
+        # A savepoint rolled back leaves the transaction going on: keep its mark.
+        nested = transaction is not None and transaction.nested
+        for cache in list(cls._all):
+            if session.info.get(cache._flag):
+                cache.clear()
+                if not nested:
+                    session.info.pop(cache._flag, None)
+
+
+sa.event.listen(sa.orm.Session, "after_flush", ShortLivedAnswers._after_flush)
+sa.event.listen(sa.orm.Session, "after_commit", ShortLivedAnswers._after_end)
+sa.event.listen(sa.orm.Session, "after_soft_rollback", ShortLivedAnswers._after_end)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -173,7 +173,9 @@ def _enforce_access():
         return None
     if is_api_request():
         user = _authenticate_bearer()
-        login_user(user)  # into the throwaway session: nothing is ever stored
+        # What login_user leaves for current_user, without its work for a cookie session
+        # (an identifier hashed from the client's address, a signal): the API has none.
+        login_manager._update_request_context_with_user(user)
     elif not current_user.is_authenticated:
         return login_manager.unauthorized()
     user = current_user._get_current_object()
@@ -184,31 +186,40 @@ def _enforce_access():
 
 
 def _authenticate_bearer():
-    from kamcrm.org.tokens import verify_token
+    from kamcrm.org.tokens import use_recorded, verify_token
 
     scheme, _, raw = (request.headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise AuthenticationFailed("Authentication is required: send Authorization: Bearer TOKEN.")
     user = verify_token(raw.strip())
-    if db.session.dirty:
+    if use_recorded() or db.session.dirty:
         # The token's last-use time (at most once a minute) is its own small transaction,
         # committed before the view runs, so a read-only call still leaves a trace.
         db.session.commit()
     return user
 
 
+#: The headers every response gets unless a view set its own.
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def _add_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    # One pass over the response's headers, not one per header set (every API call pays it).
+    present = {name.lower() for name in headers.keys()}
+    wanted = list(_SECURITY_HEADERS)
     if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        wanted.append(("Strict-Transport-Security", "max-age=31536000"))
     if not (request.endpoint or "").endswith("static"):
         # Pages and API answers carry customers' data: no shared cache may keep them.
-        headers.setdefault("Cache-Control", "no-store")
+        wanted.append(("Cache-Control", "no-store"))
+    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
 
 

@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 
 from kamcrm.throwaway import database_for_tests
 from kamcrm import create_app
+from kamcrm.db import ShortLivedAnswers
 from kamcrm.extensions import db
 from tests import factories
 
@@ -69,6 +70,9 @@ def _rollback(request, app):
             yield
         finally:
             db.session.remove()
+            # What a test's rolled-back transaction showed (a closed quarter, a verified
+            # token) must not be taken on trust by the next test.
+            ShortLivedAnswers.clear_all()
             db.engines[None] = engine
             outer.rollback()
             connection.close()

@@ -54,10 +54,31 @@ def account_for(user, account_no: str, action: str = "accounts.view"):
         _account_by_number()[shape], {"account_no": account_no, **parameters}
     ).scalar_one_or_none()
     if account is None:
-        raise NotFound(Message("No account has the number %(account_no)r.", account_no=account_no))
+        raise unknown_account(account_no)
     if not can(user, action):
         raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
     return account
+
+
+def accounts_for(user, account_nos: Iterable[str], action: str = "accounts.view") -> dict:
+    """Return the accounts among ``account_nos`` that ``user`` sees, by number, in one query.
+
+    :func:`account_for` for many numbers at once (the API's bulk write): a number missing
+    from the answer is unknown or out of scope, to be refused as ``account_for`` would.
+    ``Forbidden`` when the role may not do ``action``.
+    """
+    if not can(user, action):
+        raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
+    numbers = sorted({number for number in account_nos if isinstance(number, str)})
+    if not numbers:
+        return {}
+    found = db.session.execute(visible_accounts(user).where(Account.account_no.in_(numbers))).scalars()
+    return {account.account_no: account for account in found}
+
+
+def unknown_account(account_no: str) -> NotFound:
+    """The refusal of an account number that is unknown or out of the caller's scope."""
+    return NotFound(Message("No account has the number %(account_no)r.", account_no=account_no))
 
 
 # --- the account list: one set of filters for the pages and the API ------------------------

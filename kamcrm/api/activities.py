@@ -31,7 +31,7 @@ from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset,
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import KamcrmError, NotFound, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.accounts.queries import account_for
+from kamcrm.accounts.queries import account_for, accounts_for, unknown_account
 from kamcrm.activities.access import require_activity_change
 from kamcrm.activities.queries import activity_for, visible_activities
 from kamcrm.org.access import requires, scope_for
@@ -177,10 +177,16 @@ def _with_etag(activity: Activity, status: int = 200, headers: dict | None = Non
     return _body(activity), status, {"ETag": etag_of(activity), **(headers or {})}
 
 
-def _visible_account(user, account_no: str) -> Account:
-    # Out of scope is out of sight: the same answer as a number nobody has.
+def _visible_account(user, account_no: str, known: dict | None = None) -> Account:
+    """The account named in a body, in the caller's scope (``known``: the bulk request's
+    accounts, read at once); out of scope is out of sight, the same answer as a number nobody
+    has."""
     try:
-        return account_for(user, account_no)
+        if known is None:
+            return account_for(user, account_no)
+        if account_no not in known:
+            raise unknown_account(account_no)
+        return known[account_no]
     except NotFound as error:
         raise ValidationFailed({"account_no": [error.message]}) from None
 
@@ -189,12 +195,12 @@ def _type_of(value, default: str | None = None) -> str | None:
     return value.strip().upper() if isinstance(value, str) else default
 
 
-def _create(user, data: dict) -> tuple[Activity, Account]:
+def _create(user, data: dict, known: dict | None = None) -> tuple[Activity, Account]:
     """Record an activity; return it with its account (the caller keeps the account
     referenced so the session's identity map still holds it for the answer)."""
     data = dict(data)
     reason = data.pop("reason", None)
-    account = _visible_account(user, data["account_no"])  # the scope: checked here, once
+    account = _visible_account(user, data["account_no"], known)  # the scope: checked here, once
     require_activity_change(user, "create", _type_of(data.get("type")), None)
     return operations.create_activity(data, user, reason=reason, account=account), account
 
@@ -293,10 +299,14 @@ def create_activities(data):
     """
     user = caller()
     created, errors = [], {}
+    # The items' accounts in scope, in one query rather than one per item.
+    known = accounts_for(user, [item["account_no"] for item in data["items"]])
     for index, item in enumerate(data["items"]):
         try:
-            with db.session.begin_nested():
-                created.append(_create(user, item))
+            # No savepoint per item: an item is refused before it writes anything (a ref
+            # taken meanwhile has the operation's own savepoint), and any refusal rolls the
+            # whole request back.
+            created.append(_create(user, item, known))
         except KamcrmError as error:
             problems = error.errors or {"_schema": [error.message]}
             for field, messages in problems.items():

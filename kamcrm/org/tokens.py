@@ -8,17 +8,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kamcrm import limits
 from kamcrm.audit.operations import record
-from kamcrm.db import utcnow
+from kamcrm.db import ShortLivedAnswers, utcnow
 from kamcrm.errors import Conflict, Forbidden, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.auth import AuthenticationFailed
-from kamcrm.org.models import ApiToken, User
+from kamcrm.org.models import ApiToken, Office, User
 
 TOKEN_PREFIX = "kam_"
 #: Characters of the token shown in lists.
@@ -95,14 +97,51 @@ def issue_token(
     return token, raw
 
 
-#: Every API call runs this, so it is built once: a statement's cache key is worked out on
-#: first use and kept with it, where one built per call pays for it every time. The user's
-#: office comes along, since the scope of every call is decided from it.
+_USER_COLUMNS = {attribute.key: attribute.columns[0] for attribute in sa.inspect(User).column_attrs}
+_OFFICE_COLUMNS = {attribute.key: attribute.columns[0] for attribute in sa.inspect(Office).column_attrs}
+#: Every API call that misses the cache below runs this, so it is built once: a statement's
+#: cache key is worked out on first use and kept with it, where one built per call pays for it
+#: every time. The user and their office come along (plain columns, no ORM loading), since the
+#: scope of every call is decided from them.
 _TOKEN_BY_DIGEST = (
-    sa.select(ApiToken)
-    .options(joinedload(ApiToken.user).joinedload(User.office))
+    sa.select(
+        ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+        *(column.label(f"user_{key}") for key, column in _USER_COLUMNS.items()),
+        *(column.label(f"office_{key}") for key, column in _OFFICE_COLUMNS.items()),
+    )
+    .join_from(ApiToken, User, User.id == ApiToken.user_id)
+    .join(Office, Office.id == User.office_id)
     .where(ApiToken.token_hash == sa.bindparam("digest"))
 )
+_TOUCH_TOKEN = (
+    sa.update(ApiToken.__table__)
+    .where(ApiToken.__table__.c.id == sa.bindparam("token_id"))
+    .values(last_used_at=sa.bindparam("now"))
+)
+
+#: Seconds a verified token is taken on trust without asking the database again.
+#:
+#: The bound on revocation: revoking a token, deactivating a user, changing a user (role,
+#: office) or an office through the ORM clears this process's cache at once (and again at
+#: its commit); every other process (gunicorn's other workers, other hosts) keeps its answer
+#: at most this long after it was read, so a revoked token, or a deactivated user's, is
+#: refused everywhere at most ``TOKEN_CACHE_SECONDS`` after the revocation commits. Expiry is
+#: checked on every call. 0 turns the cache off.
+TOKEN_CACHE_SECONDS = 5.0
+_verified = ShortLivedAnswers("api_tokens", TOKEN_CACHE_SECONDS, (ApiToken, User, Office))
+
+
+class _Verified(NamedTuple):
+    """What a verified token's cache entry keeps: plain values, never a session's objects."""
+
+    token_id: int
+    expires_at: datetime | None
+    #: A one-item list: refreshed in place when the use is recorded.
+    last_used_at: list
+    user: dict
+    office: dict
+
+
 
 
 def verify_token(raw: str, now: datetime | None = None) -> User:
@@ -110,26 +149,93 @@ def verify_token(raw: str, now: datetime | None = None) -> User:
 
     The message says what is wrong with the token (unknown, revoked, expired, user
     deactivated): someone holding a token learns nothing about other users from it.
-    Refreshes ``last_used_at`` at most once a minute (the caller flushes and commits when
-    the session is dirty).
+    A token verified in the last ``TOKEN_CACHE_SECONDS`` is not looked up again (its expiry
+    still is checked); the user comes back as a row of the current session either way.
+    Writes ``last_used_at`` at most once a minute (a Core UPDATE: the caller commits when
+    :func:`use_recorded` says so).
     """
     now = now or utcnow()
-    token = None
-    if raw and raw.startswith(TOKEN_PREFIX):
-        token = db.session.execute(_TOKEN_BY_DIGEST, {"digest": digest(raw)}).scalar_one_or_none()
-    if token is None:
+    if not (raw and raw.startswith(TOKEN_PREFIX)):
         raise AuthenticationFailed("The API token is not valid.")
-    if token.revoked_at is not None:
-        raise AuthenticationFailed("The API token was revoked.")
-    if token.expires_at is not None and token.expires_at <= now:
-        raise AuthenticationFailed(
-            f"The API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC."
-        )
-    if not token.user.active:
+    key = digest(raw)
+    known = _verified.get(key)
+    if known is None or (known.expires_at is not None and known.expires_at <= now):
+        known = _look_up(key, now)
+    session = db.session()
+    user = _attached(session, User, known.user)
+    if "office" not in sa.inspect(user).dict:
+        set_committed_value(user, "office", _attached(session, Office, known.office))
+    if not user.active:  # deactivated in this very session
         raise AuthenticationFailed("The user of this API token is deactivated.")
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-    return token.user
+    _record_use(session, known.token_id, known.last_used_at, now)
+    return user
+
+
+def _look_up(key: str, now: datetime) -> _Verified:
+    """Read the token with this digest and its user; refuse it or keep it for a few seconds."""
+    row = db.session.execute(_TOKEN_BY_DIGEST, {"digest": key}).first()
+    if row is None:
+        raise AuthenticationFailed("The API token is not valid.")
+    if row.revoked_at is not None:
+        raise AuthenticationFailed("The API token was revoked.")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationFailed(
+            f"The API token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC."
+        )
+    if not row.user_active:
+        raise AuthenticationFailed("The user of this API token is deactivated.")
+    known = _Verified(
+        row.id, row.expires_at, [row.last_used_at],
+        {name: row._mapping[f"user_{name}"] for name in _USER_COLUMNS},
+        {name: row._mapping[f"office_{name}"] for name in _OFFICE_COLUMNS},
+    )
+    _verified.put(db.session(), key, known)
+    return known
+
+
+def _attached(session, model, columns: dict):
+    """Return the row of ``model`` with these column values as a persistent object of
+    ``session``, without SQL: the one the session already holds, or a copy made from them."""
+    identity = session.identity_key(model, columns["id"])
+    present = session.identity_map.get(identity)
+    if present is not None:
+        # Expired by a commit of this session (a session that outlives its requests): its
+        # columns from the answer kept, as a fresh session would have them.
+        for name in sa.inspect(present).unloaded & columns.keys():
+            set_committed_value(present, name, columns[name])
+        return present
+    # As a query would load it: the values straight into the object's dict, then its identity.
+    row = sa.inspect(model).class_manager.new_instance()
+    sa.inspect(row).dict.update(columns)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
+_USE_RECORDED = "kamcrm_token_use_recorded"
+
+
+def _record_use(session, token_id: int, last_used: list, now: datetime) -> None:
+    """Write ``last_used_at`` when the last recorded use is a minute old or more."""
+    if last_used[0] is not None and now - last_used[0] < LAST_USED_RESOLUTION:
+        return
+    session.connection().execute(_TOUCH_TOKEN, {"token_id": token_id, "now": now})
+    last_used[0] = now
+    held = session.identity_map.get(session.identity_key(ApiToken, token_id))
+    if held is not None:
+        set_committed_value(held, "last_used_at", now)
+    session.info[_USE_RECORDED] = True
+
+
+def use_recorded() -> bool:
+    """Return whether the last ``verify_token`` wrote a use, which the caller should commit
+    (once: the mark is cleared)."""
+    return bool(db.session.info.pop(_USE_RECORDED, False))
+
+
+def forget_verified_tokens() -> None:
+    """Forget every verified token of this process (e.g. after revoking tokens by SQL)."""
+    _verified.clear()
 
 
 def revoke_token(token: ApiToken, actor, now: datetime | None = None) -> ApiToken:
@@ -142,6 +248,7 @@ def revoke_token(token: ApiToken, actor, now: datetime | None = None) -> ApiToke
     token.revoked_at = now or utcnow()
     record("revoke", "api_tokens", token.id, actor=actor, before=before, after=token_facts(token))
     db.session.flush()
+    forget_verified_tokens()  # the flush did too (ShortLivedAnswers); said here for the reader
     return token
 
 

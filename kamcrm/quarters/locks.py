@@ -10,6 +10,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from kamcrm.db import ShortLivedAnswers
 from kamcrm.errors import KamcrmError, Message, PeriodClosed, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import STAFF
@@ -26,6 +27,8 @@ _CLOSE_OF_QUARTER = sa.select(QuarterClose).where(
     QuarterClose.quarter == sa.bindparam("quarter"),
     QuarterClose.reopened_at.is_(None),
 )
+
+_IS_CLOSED = _CLOSE_OF_QUARTER.with_only_columns(QuarterClose.id)
 
 
 def closed_quarters() -> set[tuple[int, int]]:
@@ -56,11 +59,40 @@ def ensure_period_open(day: date, actor, reason: str | None, *, subject: str = A
     ``actor`` None is the system (a CLI command run by an operator), treated like staff.
     Staff must give a reason, which the caller writes to the audit log.
     """
-    closed = closed_quarter(day)
-    if closed is not None:
-        refusal = closed_quarter_refusal(closed.year, closed.quarter, actor, reason, subject=subject)
+    year, quarter = day.year, quarter_of(day)
+    if quarter_is_closed(year, quarter):
+        refusal = closed_quarter_refusal(year, quarter, actor, reason, subject=subject)
         if refusal is not None:
             raise refusal
+
+
+#: Seconds the answer "is this quarter closed?" is kept without asking the database again.
+#:
+#: Closing or reopening a quarter (or any change to ``quarter_closes`` through the ORM)
+#: drops this process's answers at once and again at its commit; another process (the other
+#: gunicorn workers, other hosts) may take a change made elsewhere at most this long after it
+#: commits to see it. A close is a monthly act by regional staff, announced beforehand. 0
+#: turns the cache off.
+QUARTER_LOCK_CACHE_SECONDS = 5.0
+_closed = ShortLivedAnswers("quarter_closes", QUARTER_LOCK_CACHE_SECONDS, (QuarterClose,))
+
+
+def quarter_is_closed(year: int, quarter: int) -> bool:
+    """Return whether the quarter is closed (and not reopened); asked on every change of an
+    activity, so the answer is kept for ``QUARTER_LOCK_CACHE_SECONDS``."""
+    known = _closed.get((year, quarter))
+    if known is not None:
+        return known
+    closed = db.session.execute(
+        _IS_CLOSED, {"year": year, "quarter": quarter}
+    ).first() is not None
+    _closed.put(db.session(), (year, quarter), closed)
+    return closed
+
+
+def forget_closed_quarters() -> None:
+    """Forget the kept answers (e.g. after closing quarters by SQL)."""
+    _closed.clear()
 
 
 def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None, *,
