@@ -102,6 +102,9 @@ def in_one_transaction(callback):
     decorators of a command outside a ``CommandGroup``); an operation's refusal ends the
     command with its message and exit status 1, having changed nothing."""
 
+    if getattr(callback, "in_one_transaction", False):
+        return callback
+
     @functools.wraps(callback)
     def command(*args, **kwargs):
         try:
@@ -110,6 +113,7 @@ def in_one_transaction(callback):
         except KamcrmError as error:
             raise click.ClickException(refusal_text(error)) from None
 
+    command.in_one_transaction = True
     return command
 
 
@@ -120,3 +124,9 @@ class CommandGroup(AppGroup):
     def command(self, *args, **kwargs):
         wrap = super().command(*args, **kwargs)
         return lambda callback: wrap(in_one_transaction(callback))
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        # A command made elsewhere and added here runs in one transaction too.
+        if cmd.callback is not None and not isinstance(cmd, click.Group):
+            cmd.callback = in_one_transaction(cmd.callback)
+        super().add_command(cmd, name)

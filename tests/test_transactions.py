@@ -90,3 +90,23 @@ def test_a_refused_command_commits_nothing_and_says_why(runner, world, commits):
 
     assert result.exit_code != 0 and len(commits) == 0
     assert "NOPE" in result.output or "office" in result.output.lower()
+
+
+def _commits_in(path):
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "commit"]
+
+
+def test_no_view_and_no_command_commits_for_itself():
+    """Pages and the API are committed by the request, commands by their group
+    (``kamcrm.transactions``): a ``commit()`` in a view or a command is a second owner."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "kamcrm"
+    surfaces = [*package.glob("web/*.py"), *package.glob("api/*.py"), *package.glob("*/cli.py"),
+                package / "reports" / "closing.py", package / "reports" / "prospects.py"]
+    found = {str(path.relative_to(package)): lines for path in surfaces if (lines := _commits_in(path))}
+    assert found == {}

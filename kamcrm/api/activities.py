@@ -283,7 +283,6 @@ def create_activity(data):
     location = url_for("activities.get_activity", activity_id=activity.id)
     # Answered from the rows as flushed: after the commit they would be loaded again.
     answer = _with_etag(activity, 201, {"Location": location})
-    db.session.commit()
     return answer
 
 
@@ -317,7 +316,6 @@ def create_activities(data):
             errors, message="No activity was recorded: some items are not valid."
         )
     answer = {"items": [_body(activity) for activity, _account in created]}
-    db.session.commit()
     return answer
 
 
@@ -354,7 +352,6 @@ def update_activity(changes, activity_id):
         activity, changes, user, reason=reason, expected_version=expected_version(activity)
     )
     answer = _with_etag(activity)
-    db.session.commit()
     return answer
 
 
@@ -370,7 +367,6 @@ def delete_activity(args, activity_id):
     activity = activity_for(user, activity_id, "activities.delete")
     check_if_match(activity)
     operations.delete_activity(activity, user, reason=args.get("reason"))
-    db.session.commit()
     return None
 
 
@@ -401,7 +397,6 @@ def add_follow_up(data, activity_id):
     user = caller()
     activity = activity_for(user, activity_id, "activities.edit")
     follow_up = operations.add_follow_up(activity, data, user)
-    db.session.commit()
     return _follow_up_body(follow_up)
 
 
@@ -418,5 +413,4 @@ def complete_follow_up(data, activity_id, follow_up_id):
     if follow_up is None:
         raise NotFound(f"Activity {activity_id} has no follow-up {follow_up_id}.")
     follow_up = operations.complete_follow_up(follow_up, user, done_on=data.get("done_on"))
-    db.session.commit()
     return _follow_up_body(follow_up)

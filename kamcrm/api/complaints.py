@@ -137,7 +137,6 @@ def create_complaint(data):
     """Record a complaint handled in your scope; ``assigned_to`` defaults to you."""
     complaint = operations.create_complaint(_drop_unset(data), caller())
     answer = _with_etag(complaint, 201, {"Location": url_for("complaints.get_complaint", ref=complaint.ref)})
-    db.session.commit()
     return answer
 
 
@@ -167,7 +166,6 @@ def update_complaint(changes, ref):
     complaint = operations.update_complaint(complaint, _drop_unset(dict(changes)), user,
                                             expected_version=expected_version(complaint))
     answer = _with_etag(complaint)
-    db.session.commit()
     return answer
 
 
@@ -195,7 +193,6 @@ def close_complaint(data, ref):
     else:
         complaint = operations.close_complaint(complaint, data["resolution"], user)
     answer = _with_etag(complaint)
-    db.session.commit()
     return answer
 
 
@@ -211,5 +208,4 @@ def reopen_complaint(ref):
     _check_version(complaint)
     complaint = operations.reopen_complaint(complaint, user)
     answer = _with_etag(complaint)
-    db.session.commit()
     return answer

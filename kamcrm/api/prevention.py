@@ -129,7 +129,6 @@ def put_plan(data, year, office_code):
     expected = expected_version(existing) if existing is not None else None
     plan = operations.record_plan(office_code, year, dict(data), user, expected_version=expected)
     answer = _with_etag(plan)
-    db.session.commit()
     return answer
 
 
@@ -146,5 +145,4 @@ def post_report(data, year, office_code):
     plan = report.plan
     db.session.refresh(plan)
     answer = _with_etag(plan, 201, {"Location": url_for("prevention.get_plan", year=year, office_code=office_code)})
-    db.session.commit()
     return answer

@@ -11,7 +11,6 @@ import marshmallow as ma
 
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
-from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 from kamcrm.prospects import operations, queries
 from kamcrm.reports.prospects import prospects_report
@@ -112,7 +111,6 @@ def generate(year):
     answer = {"year": year, "version": snapshot.version, "counts": queries.list_counts(snapshot),
               "joined": len(diff["joined"]), "left": len(diff["left"]),
               "maintenance_available": snapshot.maintenance_available}
-    db.session.commit()
     return answer
 
 
@@ -125,7 +123,6 @@ def plan_visits(data, year):
     """Plan a BIZ visit for each listed account without one this year, for its KAMR (regional staff)."""
     snapshot = queries.snapshot_for(year, data.get("version"))
     result = operations.plan_visits(snapshot, caller(), planned_on=data.get("planned_on"))
-    db.session.commit()
     return result
 
 
@@ -146,5 +143,4 @@ def get_settings(year):
 def update_settings(changes, year):
     """Change the year's thresholds or power factor; the others keep their values (regional staff)."""
     operations.save_settings(year, changes, caller())
-    db.session.commit()
     return _settings(year)

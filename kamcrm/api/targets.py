@@ -13,7 +13,6 @@ from kamcrm.api.fields import Int32, Number, Text
 from kamcrm.complaints import operations as complaint_operations
 from kamcrm.compliance import operations
 from kamcrm.compliance.targets import RULE_TYPES, year_targets
-from kamcrm.extensions import db
 from kamcrm.org.access import requires
 from kamcrm.periods import PERIOD_KINDS
 
@@ -97,7 +96,6 @@ def get_targets(year):
 def reset_targets(year):
     """Drop a year's own targets so that it uses the defaults again (regional staff)."""
     operations.reset_year(year, caller())
-    db.session.commit()
     return _answer(year)
 
 
@@ -110,7 +108,6 @@ def add_rule(data, year):
     """Add a frequency rule to a year (regional staff)."""
     values = {key: value for key, value in data.items() if key not in ("type", "tier")}
     operations.add_rule(year, data["type"], data["tier"], values, caller())
-    db.session.commit()
     return _answer(year)
 
 
@@ -122,7 +119,6 @@ def add_rule(data, year):
 def update_rule(changes, year, type, tier):
     """Change a year's rule for ``type`` and ``tier`` (regional staff)."""
     operations.update_rule(year, type, tier, changes, caller())
-    db.session.commit()
     return _answer(year)
 
 
@@ -133,7 +129,6 @@ def update_rule(changes, year, type, tier):
 def remove_rule(year, type, tier):
     """Drop a year's rule for ``type`` and ``tier`` (regional staff)."""
     operations.remove_rule(year, type, tier, caller())
-    db.session.commit()
     return _answer(year)
 
 
@@ -145,7 +140,6 @@ def remove_rule(year, type, tier):
 def set_quota(data, year, exec_role):
     """Set the per-quarter executive-visit quota of an exec_role (regional staff)."""
     operations.set_quota(year, exec_role, data["quota_per_quarter"], caller())
-    db.session.commit()
     return _answer(year)
 
 
@@ -157,7 +151,6 @@ def set_quota(data, year, exec_role):
 def set_planned(data, year, tier):
     """Set the planned population of a tier (null: the plan gives none) (regional staff)."""
     operations.set_planned(year, tier, data["planned"], caller())
-    db.session.commit()
     return _answer(year)
 
 
@@ -232,7 +225,6 @@ def get_complaint_targets(year):
 def reset_complaint_targets(year):
     """Drop a year's own complaint limits and targets: it uses the defaults again (regional staff)."""
     complaint_operations.reset_complaint_year(year, caller())
-    db.session.commit()
     return _complaint_answer(year)
 
 
@@ -244,7 +236,6 @@ def reset_complaint_targets(year):
 def set_category_limit(data, year, category):
     """Set a category's limit in days; a new code adds the category (regional staff)."""
     complaint_operations.set_category_limit(year, category, data["limit_days"], caller())
-    db.session.commit()
     return _complaint_answer(year)
 
 
@@ -256,7 +247,6 @@ def set_category_limit(data, year, category):
 def set_tier_limit(data, year, category, tier):
     """Set (or with null remove) a category's limit for accounts of a tier (regional staff)."""
     complaint_operations.set_tier_limit(year, category.upper(), tier.upper(), data["limit_days"], caller())
-    db.session.commit()
     return _complaint_answer(year)
 
 
@@ -268,5 +258,4 @@ def set_tier_limit(data, year, category, tier):
 def update_item_target(changes, year, item):
     """Change a plan 2.1 item's target % and/or its limit in days or hours (regional staff)."""
     complaint_operations.set_item_target(year, item, actor=caller(), **changes)
-    db.session.commit()
     return _complaint_answer(year)

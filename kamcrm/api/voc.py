@@ -167,7 +167,6 @@ def update_entry(changes, voc_key):
     if "voc_ref" in changes or "voc_ref_on" in changes:
         operations.record_voc_ref(entry.key, changes.get("voc_ref"), changes.get("voc_ref_on"), user)
     answer = entry_for(user, entry.key).as_record()
-    db.session.commit()
     return answer
 
 
@@ -179,7 +178,6 @@ def record_refs(data):
     """Record many VOC-system references at once: all or nothing; each error names its item
     (``line N``, from 1)."""
     count = operations.record_voc_refs(enumerate(data["items"], start=1), caller())
-    db.session.commit()
     return {"recorded": count}
 
 
@@ -196,5 +194,4 @@ def convert(data, voc_key):
     complaint = operations.convert_to_complaint(entry.key, data, user)
     body = {**complaint_record(complaint), "from_voc": entry.key}
     location = url_for("complaints.get_complaint", ref=complaint.ref)
-    db.session.commit()
     return body, 201, {"Location": location}

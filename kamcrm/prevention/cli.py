@@ -3,32 +3,19 @@ a year's plans (CR2 plan 2.2). The commands call the prevention operations; each
 once or, refused, changes nothing."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
 
-from kamcrm.errors import KamcrmError
 from kamcrm.extensions import db
 from kamcrm.org.models import User
 from kamcrm.periods import bangkok_today
 from kamcrm.prevention import operations
 from kamcrm.prevention.queries import office_years, plan_offices
+from kamcrm.transactions import CommandGroup
 
-prevention_cli = AppGroup("prevention", help="Complaint-prevention plans and their quarter reports (CR2 plan 2.2).")
-
-
-@contextmanager
-def _one_transaction():
-    try:
-        yield
-        db.session.commit()
-    except KamcrmError as error:
-        db.session.rollback()
-        details = "".join(f"\n  {field}: {' '.join(messages)}" for field, messages in error.errors.items())
-        raise click.ClickException(error.message + details) from None
+prevention_cli = CommandGroup("prevention", help="Complaint-prevention plans and their quarter reports (CR2 plan 2.2).")
 
 
 def _actor(username: str | None) -> User | None:
@@ -57,8 +44,7 @@ def plan_command(office, year, title, summary, submitted_on, actor_name):
     data = {"title": title, "summary": summary}
     if submitted_on:
         data["submitted_on"] = submitted_on
-    with _one_transaction():
-        plan = operations.record_plan(office, year, data, _actor(actor_name))
+    plan = operations.record_plan(office, year, data, _actor(actor_name))
     click.echo(f"{office} {year}: plan submitted on {plan.submitted_on.isoformat()}")
 
 
@@ -74,9 +60,8 @@ def report_command(office, year, quarter, text, submitted_on, actor_name):
     data = {"text": text}
     if submitted_on:
         data["submitted_on"] = submitted_on
-    with _one_transaction():
-        report = operations.submit_quarter_report(office, year, quarter, data, _actor(actor_name))
-        record = operations.report_record(report)
+    report = operations.submit_quarter_report(office, year, quarter, data, _actor(actor_name))
+    record = operations.report_record(report)
     click.echo(f"{office} {year} Q{quarter}: submitted on {record['submitted_on']}, due by {record['due_on']}, "
                + ("on time" if record["on_time"] else "late"))
 

@@ -7,19 +7,12 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from kamcrm.errors import KamcrmError
-from kamcrm.extensions import db
+from kamcrm.transactions import CommandGroup
 
 
-@click.group("prospects")
+@click.group("prospects", cls=CommandGroup)
 def prospects_cli() -> None:
     """Generate the prospect lists of a plan year and plan their business visits (SPEC 10)."""
-
-
-def _fail(error: KamcrmError):
-    db.session.rollback()
-    details = "; ".join(f"{field}: {', '.join(map(str, messages))}" for field, messages in error.errors.items())
-    raise click.ClickException(f"{error.message}" + (f" ({details})" if details else "")) from None
 
 
 @prospects_cli.command("generate")
@@ -29,13 +22,9 @@ def generate_command(year: int) -> None:
     """Compute the year's lists and keep them as its next numbered version."""
     from kamcrm.prospects import operations, queries
 
-    try:
-        snapshot = operations.generate_snapshot(year)
-    except KamcrmError as error:
-        _fail(error)
+    snapshot = operations.generate_snapshot(year)
     counts = queries.list_counts(snapshot)
     diff = queries.snapshot_diff(queries.previous_snapshot(snapshot), snapshot)
-    db.session.commit()
     click.echo(json.dumps({"year": year, "version": snapshot.version, "counts": counts,
                            "joined": len(diff["joined"]), "left": len(diff["left"]),
                            "maintenance_available": snapshot.maintenance_available}))
@@ -54,9 +43,5 @@ def plan_visits_command(year: int, version: int | None, planned_on: str | None) 
         day = date.fromisoformat(planned_on) if planned_on else None
     except ValueError:
         raise click.BadParameter(f"{planned_on!r} is not a date; write YYYY-MM-DD", param_hint="--on") from None
-    try:
-        result = operations.plan_visits(queries.snapshot_for(year, version), planned_on=day)
-    except KamcrmError as error:
-        _fail(error)
-    db.session.commit()
+    result = operations.plan_visits(queries.snapshot_for(year, version), planned_on=day)
     click.echo(json.dumps(result))

@@ -159,7 +159,6 @@ def complaints_command(month: str, office_code: str | None, fmt: str, output: Pa
     except NotFound as error:  # not reported yet
         raise click.ClickException(str(error.message)) from None
     content = render_return(view, fmt)
-    db.session.commit()
     if output is None:
         sys.stdout.write(content.decode("utf-8"))
         sys.stdout.flush()

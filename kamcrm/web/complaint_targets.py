@@ -187,7 +187,6 @@ def update_complaint_targets(year: int):
     if not valid:
         flash(_("Nothing was saved: correct the rows marked below."), "error")
         return _render_page(year, forms, 422)
-    db.session.commit()
     flash(ngettext("Saved %(num)d change to the complaint limits and targets.",
                    "Saved %(num)d changes to the complaint limits and targets.", saved)
           if saved else _("Nothing had changed."), "success")
@@ -204,7 +203,6 @@ def reset_complaint_targets(year: int):
         flash(_("The form had expired; nothing was saved. Save again."), "error")
         return redirect(url_for("region.targets", year=year, _anchor="complaint-targets"))
     if operations.reset_complaint_year(year, current_user):
-        db.session.commit()
         flash(_("The complaint limits and targets of this year are the defaults again."), "success")
     else:
         flash(_("Nothing had changed."), "success")

@@ -116,7 +116,6 @@ def new_complaint():
         except KamcrmError as refused:
             apply_errors(form, refused, {"account_no": "account"})
         else:
-            db.session.commit()
             flash(_("Complaint %(ref)s recorded.", ref=complaint.ref), "success")
             return redirect(url_for("complaint_pages.complaint_page", ref=complaint.ref))
     status = 422 if request.method == "POST" else 200
@@ -154,7 +153,6 @@ def complaint_page(ref: str):
 
 
 def _done(complaint: Complaint, message: str):
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("complaint_pages.complaint_page", ref=complaint.ref))
 

@@ -311,7 +311,6 @@ def _save_activity(form: ActivityForm, account: Account | None, problem: str | N
     except KamcrmError as refused:
         apply_errors(form, refused, ACTIVITY_FIELD_NAMES)
         return None
-    db.session.commit()
     return activity
 
 
@@ -452,7 +451,6 @@ def plan_visit(account_no: str):
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            db.session.commit()
             flash(_("Planned: %(type)s on %(date)s.", type=form.type.data, date=_day(form.activity_date.data)), "success")
             return redirect(url_for("kamr.account", account_no=found.account_no) + "#planned")
     return _render_account(found, form, status=422)
@@ -469,7 +467,6 @@ def complete_follow_up(follow_up_id: int):
     form = CompleteFollowUpForm()
     if form.validate_on_submit():
         activity_ops.complete_follow_up(follow_up, current_user)
-        db.session.commit()
         flash(_("Follow-up marked done."), "success")
     if request.args.get("next"):  # the due list's button comes back to the due list
         return redirect(safe_next(request.args["next"]))

@@ -2,7 +2,6 @@
 executive visits against quota, late entries."""
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, render_template, request

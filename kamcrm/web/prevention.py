@@ -125,7 +125,6 @@ def record_plan(code: str):
     if form.validate_on_submit():
         data = {"title": form.title.data, "summary": form.summary.data, "submitted_on": form.submitted_on.data}
         if _attempt(form, lambda: operations.record_plan(code, year, data, current_user)):
-            db.session.commit()
             flash(_("The plan for %(year)s is saved.", year=format_year(year)), "success")
             return redirect(url_for("prevention_pages.office_plan", code=code, year=year))
     return _render(code, year, plan_form=form, status=422)
@@ -142,7 +141,6 @@ def submit_report(code: str, quarter_no: int):
     if form.validate_on_submit():
         data = {"text": form.text.data, "submitted_on": form.submitted_on.data}
         if _attempt(form, lambda: operations.submit_quarter_report(code, year, quarter, data, current_user)):
-            db.session.commit()
             flash(_("The report on quarter %(quarter)s is saved.", quarter=quarter), "success")
             return redirect(url_for("prevention_pages.office_plan", code=code, year=year))
     return _render(code, year, report_forms={quarter: form}, status=422)

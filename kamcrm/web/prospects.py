@@ -132,12 +132,11 @@ def generate(year: int):
     if not form.validate_on_submit() or not FIRST_YEAR + 2 <= year <= LAST_YEAR:
         abort(400)
     try:
-        snapshot = operations.generate_snapshot(year, current_user)
+        with db.session.begin_nested():
+            snapshot = operations.generate_snapshot(year, current_user)
     except KamcrmError as refused:
-        db.session.rollback()
         flash(translate(refused.message), "error")
         return redirect(url_for("prospect_pages.lists", year=year))
-    db.session.commit()
     flash(_("Generated version %(version)s of the %(year)s lists.", version=snapshot.version, year=year), "success")
     return redirect(url_for("prospect_pages.lists", year=year))
 
@@ -151,14 +150,13 @@ def plan_visits(year: int):
         flash(_("Enter a date such as 2026-03-31."), "error")
         return redirect(url_for("prospect_pages.lists", year=year))
     try:
-        snapshot = queries.snapshot_for(year, _version())
-        result = operations.plan_visits(snapshot, current_user, planned_on=form.planned_on.data)
+        with db.session.begin_nested():
+            snapshot = queries.snapshot_for(year, _version())
+            result = operations.plan_visits(snapshot, current_user, planned_on=form.planned_on.data)
     except KamcrmError as refused:
-        db.session.rollback()
         details = " ".join(translate(m) for messages in refused.errors.values() for m in messages)
         flash(f"{translate(refused.message)} {details}".strip(), "error")
         return redirect(url_for("prospect_pages.lists", year=year))
-    db.session.commit()
     flash(_("Planned %(planned)s visits; %(skipped)s listed accounts already had one or are closed; "
             "%(missing)s have no KAMR.", planned=result["planned"], skipped=result["skipped"],
             missing=len(result["without_kamr"])), "success")

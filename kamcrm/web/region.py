@@ -346,7 +346,6 @@ def update_targets(year: int):
     if not valid:
         flash(_("Nothing was saved: correct the rows marked below."), "error")
         return _render_targets(year, forms, 422, sections)
-    db.session.commit()
     flash(ngettext("Saved %(num)d change to the targets.", "Saved %(num)d changes to the targets.", saved)
           if saved else _("Nothing had changed."), "success")
     return redirect(url_for("region.targets", year=year))
@@ -478,7 +477,6 @@ def retier_selection():
                 "Re-tier them again."), "error")
         return _render_tiers(selection=form, status=409)
     if result.ok:
-        db.session.commit()
         changed = sum(1 for _line, number in listed if before.get(number) != new_tier)
         when = format_day(day)
         if removing:
@@ -509,7 +507,7 @@ def retier_file():
     """Import a tiers file (all or nothing); a large one in the background."""
     from kamcrm.imports.importer import import_file, stream_size
     from kamcrm.imports.operations import queue_import
-    from kamcrm.imports.runner import start_in_thread
+    from kamcrm.imports.runner import start_after_this_request
 
     form = RetierFileForm(prefix="file")
     if not form.validate_on_submit():
@@ -521,9 +519,7 @@ def retier_file():
         if size is None or size > current_app.config["IMPORT_BACKGROUND_BYTES"]:
             # Too long for one request: the scheduler process imports it; its page shows how far.
             run = queue_import("tiers", upload.stream, filename, actor=current_user)
-            db.session.commit()
-            if current_app.config.get("IMPORT_RUNNER") == "thread":
-                start_in_thread(current_app._get_current_object())
+            start_after_this_request()
             return redirect(url_for("region.import_run", run_id=run.id))
         # The import keeps its own savepoint and writes nothing unless every row is good.
         result = import_file("tiers", upload.stream, filename, actor=current_user)
@@ -565,7 +561,6 @@ IMPORT_REFRESH_SECONDS = 2
 
 
 def _tiers_saved(result):
-    db.session.commit()
     # A new assignment and a replaced one are both a re-tier to the person who asked for it.
     message = ngettext("Tiers saved: %(num)d account re-tiered.", "Tiers saved: %(num)d accounts re-tiered.",
                        result.created + result.updated)
@@ -683,7 +678,6 @@ def close_or_reopen_quarter():
         else:
             apply_errors(form, refused)
         return _render_quarters(rows, form, 422)  # nothing changed: the same rows
-    db.session.commit()
     if reopening:
         flash(_("Quarter %(label)s is open again.", label=format_quarter(year, quarter)), "success")
     else:

@@ -97,7 +97,6 @@ def record_phone(job_ref: str):
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            db.session.commit()
             flash(_("Phone answer to job %(ref)s recorded.", ref=job.ref), "success")
             return redirect(back)
     for messages in form.errors.values():
@@ -146,7 +145,6 @@ def follow_up(answer_id: int):
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            db.session.commit()
             flash(_("Follow-up recorded."), "success")
             return redirect(url_for(".satisfaction"))
     for messages in form.errors.values():
@@ -191,7 +189,6 @@ def smile_box_follow_ups():
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            db.session.commit()
             flash(_("Follow-up recorded."), "success")
             return redirect(url_for(".smile_box"))
     for messages in form.errors.values():

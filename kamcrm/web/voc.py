@@ -191,7 +191,6 @@ def entry_page(voc_key: str):
 
 
 def _back(entry_key: str, message: str):
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("voc_pages.entry_page", voc_key=entry_key))
 
@@ -244,7 +243,6 @@ def convert(voc_key: str):
             apply_errors(form, refused)
             status = 409 if refused.status == 409 else 422
             return _render(entry_for(current_user, voc_key), convert_form=form, status=status)
-        db.session.commit()
         flash(_("Complaint %(ref)s recorded from %(key)s.", ref=complaint.ref, key=entry.key), "success")
         return redirect(url_for("complaint_pages.complaint_page", ref=complaint.ref))
     return _render(entry, convert_form=form, status=422)
@@ -321,7 +319,6 @@ def refs():
                               item[0].split()[-1].isdigit() else 0)
             flash(_("Nothing was recorded: the list has problems, listed below."), "error")
         else:
-            db.session.commit()
             flash(ngettext("%(num)d VOC-system reference recorded.", "%(num)d VOC-system references recorded.",
                            count), "success")
             return redirect(url_for("voc_pages.register_page", entered="yes"))
