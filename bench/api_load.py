@@ -31,9 +31,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from urllib.parse import quote
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -415,7 +415,7 @@ async def load(
             request = make_request(index)
             try:
                 status, body = await asyncio.wait_for(connection.send(request), REQUEST_TIMEOUT)
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 status, body = 0, b""  # no answer: counted under status 0
             latencies.append(time.perf_counter() - due)
             by_index[index] = latencies[-1]

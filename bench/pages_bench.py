@@ -72,8 +72,8 @@ def measure(database_url: str, repeat: int, query: str) -> list[dict]:
 
     from kamcrm import create_app
     from kamcrm.accounts.models import Account
-    from kamcrm.extensions import db
     from kamcrm.accounts.queries import visible_accounts
+    from kamcrm.extensions import db
     from kamcrm.org.models import User
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,

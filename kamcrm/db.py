@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -84,7 +84,7 @@ def _ping(dbapi_connection) -> None:
 #: Engines already configured. Identity-based: ``sa.event.contains`` cannot guard this, because
 #: the event registry is keyed by ``id()``, and a new engine or pool that reuses a dead one's
 #: address looked "already configured" and went without its listeners.
-_CONFIGURED: "weakref.WeakSet[sa.engine.Engine]" = weakref.WeakSet()
+_CONFIGURED: weakref.WeakSet[sa.engine.Engine] = weakref.WeakSet()
 
 
 def configure_engine(engine: sa.engine.Engine) -> None:
@@ -242,7 +242,7 @@ class ShortLivedAnswers:
     Changes written without the ORM (a Core UPDATE, SQL by hand) call :meth:`clear`.
     """
 
-    _all: "weakref.WeakSet[ShortLivedAnswers]" = weakref.WeakSet()
+    _all: weakref.WeakSet[ShortLivedAnswers] = weakref.WeakSet()
     #: Seconds on a clock that only goes forward (tests move it).
     clock = staticmethod(time.monotonic)
 

@@ -24,7 +24,7 @@ class Message(str):
     msgid: str
     params: dict[str, Any]
 
-    def __new__(cls, msgid: str, **params: Any) -> "Message":
+    def __new__(cls, msgid: str, **params: Any) -> Message:
         message = super().__new__(cls, msgid % params if params else msgid)
         message.msgid = msgid
         message.params = params

@@ -7,14 +7,21 @@ They are plain functions on purpose: a bulk import calls them millions of times.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
 import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Mapping
 
 from kamcrm import limits
 from kamcrm.errors import Message
-from kamcrm.periods import BE_OFFSET, FIRST_ACCOUNT_YEAR, FIRST_YEAR, LAST_YEAR, looks_buddhist, year_in_range
+from kamcrm.periods import (
+    BE_OFFSET,
+    FIRST_ACCOUNT_YEAR,
+    FIRST_YEAR,
+    LAST_YEAR,
+    looks_buddhist,
+    year_in_range,
+)
 
 Errors = dict[str, list[str]]
 
@@ -22,7 +29,7 @@ Errors = dict[str, list[str]]
 #: dates millions of times.
 _MEMORY = 10_000
 _DAYS: dict[str, date] = {}
-_CHOICES: dict[tuple, "Choice"] = {}
+_CHOICES: dict[tuple, Choice] = {}
 
 #: The message of a blank required field.
 REQUIRED = Message("is required")

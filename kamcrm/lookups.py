@@ -6,9 +6,10 @@ operation loads just the keys its row names (:meth:`Lookups.for_keys`).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -50,7 +51,7 @@ class Lookups:
     accounts: dict[str, AccountRef] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, *, offices: bool = True, users: bool = True, accounts: bool = False) -> "Lookups":
+    def load(cls, *, offices: bool = True, users: bool = True, accounts: bool = False) -> Lookups:
         """Return lookups holding every row of the tables asked for (one query each)."""
         found = cls()
         if offices:
@@ -64,7 +65,7 @@ class Lookups:
     @classmethod
     def for_keys(cls, *, office_codes: Iterable[object] = (), usernames: Iterable[object] = (),
                  account_nos: Iterable[object] = (), users: Iterable[object] = (),
-                 accounts: Iterable[object] = ()) -> "Lookups":
+                 accounts: Iterable[object] = ()) -> Lookups:
         """Return lookups holding only the named rows (for validating one record).
 
         ``users`` and ``accounts`` are rows the caller has already loaded in this

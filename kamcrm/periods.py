@@ -49,7 +49,7 @@ class Window:
     def __contains__(self, day: date) -> bool:
         return self.start <= day <= self.end
 
-    def cut(self, last: date) -> "Window | None":
+    def cut(self, last: date) -> Window | None:
         """Return this window ended no later than ``last``, or None if it starts after it."""
         if last < self.start:
             return None
@@ -93,7 +93,7 @@ class QuarterName(str):
     year: int
     quarter: int
 
-    def __new__(cls, year: int, quarter: int) -> "QuarterName":
+    def __new__(cls, year: int, quarter: int) -> QuarterName:
         name = super().__new__(cls, f"{year}-Q{quarter}")
         name.year, name.quarter = year, quarter
         return name

@@ -14,7 +14,6 @@
 """
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface

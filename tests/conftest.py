@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from flask_migrate import upgrade
 
-from kamcrm.throwaway import database_for_tests
 from kamcrm import create_app
 from kamcrm.db import ShortLivedAnswers
 from kamcrm.extensions import db
+from kamcrm.throwaway import database_for_tests
 from tests import factories
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")

@@ -158,8 +158,7 @@ def sign_in(client, user: User) -> str:
     """
     import time
 
-    from kamcrm.org.sessions import SESSION_KEY, start_session
-    from kamcrm.org.sessions import LAST_SEEN_KEY
+    from kamcrm.org.sessions import LAST_SEEN_KEY, SESSION_KEY, start_session
 
     secret = start_session(user)
     with client.session_transaction() as session:

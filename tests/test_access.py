@@ -5,11 +5,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint
 
-from kamcrm.errors import Forbidden, NotFound
-from kamcrm.extensions import db
 from kamcrm.accounts import queries as account_queries
 from kamcrm.activities import access as activity_access
 from kamcrm.activities import queries as activity_queries
+from kamcrm.errors import Forbidden, NotFound
+from kamcrm.extensions import db
 from kamcrm.org import access
 from kamcrm.org.models import ROLES
 from tests import factories

@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 import kamcrm
+from kamcrm.audit.guard import AppendOnlyLog
 from kamcrm.audit.models import AuditEntry
 from kamcrm.audit.operations import record
-from kamcrm.audit.guard import AppendOnlyLog
-from kamcrm.history.queries import AuditFilter, audit_entries
 from kamcrm.errors import Forbidden
 from kamcrm.extensions import db
+from kamcrm.history.queries import AuditFilter, audit_entries
 
 T0 = datetime(2021, 3, 31, 16, 30, tzinfo=timezone.utc)  # 31 Mar 23:30 in Bangkok
 
@@ -152,11 +152,12 @@ def _sweep():
     from kamcrm.activities import operations as activities
     from kamcrm.complaints import operations as complaints
     from kamcrm.compliance import operations as compliance
-    from kamcrm.org import auth, operations as org, tokens
+    from kamcrm.org import auth, tokens
+    from kamcrm.org import operations as org
     from kamcrm.prevention import operations as prevention
     from kamcrm.reports import closing
-    from kamcrm.voc import operations as voc
     from kamcrm.surveys import operations as surveys
+    from kamcrm.voc import operations as voc
 
     now = datetime(2026, 5, 1, 3, tzinfo=timezone.utc)
 

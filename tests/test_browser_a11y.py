@@ -15,10 +15,9 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from kamcrm.periods import bangkok_today
-
 import pytest
 
+from kamcrm.periods import bangkok_today
 from tests.test_browser_pages import PASSWORD, browser, live, open_page, shoot  # noqa: F401
 
 pytestmark = [pytest.mark.browser]

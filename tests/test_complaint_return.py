@@ -40,8 +40,8 @@ from kamcrm.reports.complaint_return import (
 from kamcrm.reports.complaint_return_export import render_return
 from kamcrm.reports.models import ComplaintReturn
 from tests.factories import sign_in
-from tests.test_jobs_race import race, separate_app  # noqa: F401  (a database committed for real)
 from tests.pdfs import pdf_text
+from tests.test_jobs_race import race, separate_app  # noqa: F401  (a database committed for real)
 
 
 def bangkok(*parts) -> datetime:

@@ -33,10 +33,12 @@ def test_complaints_close_to_their_limit_are_in_the_digest(make):
 
 
 def test_the_digest_text_lists_the_complaint(make, app_ctx):
-    from kamcrm.jobs.models import Notification
-    from kamcrm.extensions import db
     from datetime import datetime, timezone
+
     import sqlalchemy as sa
+
+    from kamcrm.extensions import db
+    from kamcrm.jobs.models import Notification
 
     office = make.office(code="CBI")
     kamr = make.user(office=office, email="kamr@example.test")

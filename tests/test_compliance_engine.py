@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from kamcrm.activities.models import Activity
 from kamcrm.compliance import operations as target_ops
 from kamcrm.compliance.engine import (
     COLUMNS,
@@ -20,7 +21,6 @@ from kamcrm.compliance.engine import (
     percentage,
 )
 from kamcrm.compliance.targets import RuleTarget, year_targets
-from kamcrm.activities.models import Activity
 from kamcrm.extensions import db
 from kamcrm.imports.importer import import_file
 from kamcrm.org.scope import office_scope, region_scope

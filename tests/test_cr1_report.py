@@ -9,10 +9,10 @@ from datetime import date, datetime, timezone
 import openpyxl
 import pytest
 
+from kamcrm.extensions import db
 from kamcrm.org.scope import office_scope, region_scope
 from kamcrm.reports.cr1 import SECTIONS, cr1_report, render_cr1
 from kamcrm.surveys.models import SmileBoxDay
-from kamcrm.extensions import db
 from tests.pdfs import pdf_text
 
 AS_OF = date(2021, 5, 15)

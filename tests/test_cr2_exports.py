@@ -11,7 +11,13 @@ import pytest
 from kamcrm.compliance.engine import cr2_report
 from kamcrm.org.scope import office_scope, region_scope
 from kamcrm.prevention.operations import record_plan, submit_quarter_report
-from kamcrm.reports.cr2 import cr2_items, render_cr2, render_cr2_html, render_cr2_pdf, render_cr2_xlsx
+from kamcrm.reports.cr2 import (
+    cr2_items,
+    render_cr2,
+    render_cr2_html,
+    render_cr2_pdf,
+    render_cr2_xlsx,
+)
 from kamcrm.reports.export.pdf import FONT_DIR
 from tests.pdfs import embedded_fonts, pdf_text
 

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from flask import Blueprint
 from flask_migrate import upgrade
 
-from kamcrm import create_app, db as kamcrm_db
+from kamcrm import create_app
+from kamcrm import db as kamcrm_db
 from kamcrm.activities.models import Activity
 from kamcrm.extensions import db
 from kamcrm.org import access

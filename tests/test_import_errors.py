@@ -140,10 +140,10 @@ def test_an_unknown_column_is_reported_and_the_rows_are_still_checked(region):
     "data, filename, expected",
     [
         (b"account_no,type\n", "activities.txt", RowError(1, "file", "'activities.txt' is not a .csv or .xlsx file")),
-        ("account_no,type,activity_date,performed_by\n020000000001,COM,2021-02-01,kamr1\n".encode() + b"\xff\xfe,x\n",
+        (b"account_no,type,activity_date,performed_by\n020000000001,COM,2021-02-01,kamr1\n" + b"\xff\xfe,x\n",
          "a.csv", RowError(3, "file", "the file is not UTF-8 text")),
         (b"PK\x03\x04 not really a workbook", "a.xlsx", RowError(1, "file", "the file is not a readable XLSX workbook")),
-        ("account_no,type,activity_date,performed_by\n020000000001,COM,2021-02-01,kamr1,extra\n".encode(), "a.csv",
+        (b"account_no,type,activity_date,performed_by\n020000000001,COM,2021-02-01,kamr1,extra\n", "a.csv",
          RowError(2, "file", "the row has 5 cells but the header names only 4 columns")),
     ],
     ids=["extension", "not-utf8", "not-xlsx", "too-many-cells"],

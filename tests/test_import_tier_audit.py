@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from kamcrm.accounts import operations as accounts
 from kamcrm.audit.models import AuditEntry
-from kamcrm.history.queries import AuditFilter, audit_entries
 from kamcrm.extensions import db
+from kamcrm.history.queries import AuditFilter, audit_entries
 from kamcrm.imports.importer import import_file
 
 NOW = datetime(2025, 7, 1, 3, 0, tzinfo=timezone.utc)

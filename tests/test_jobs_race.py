@@ -21,8 +21,8 @@ from kamcrm.jobs.models import JobRun
 from kamcrm.jobs.runner import run_due, run_job
 from kamcrm.periods import BANGKOK
 from kamcrm.reports.models import MonthlySummary
-from tests import factories
 from kamcrm.throwaway import database_for_tests
+from tests import factories
 from tests.conftest import MIGRATIONS
 
 NOW = datetime(2021, 2, 6, 0, 30, tzinfo=BANGKOK)

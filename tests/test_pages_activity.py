@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import date, timedelta
+from html import unescape
 
 import pytest
 import sqlalchemy as sa

@@ -117,8 +117,8 @@ def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr_this_period(cli
     from decimal import Decimal
 
     from kamcrm.compliance.engine import coverage, percentage
-    from kamcrm.periods import period_containing
     from kamcrm.compliance.targets import year_targets
+    from kamcrm.periods import period_containing
 
     people = [make.user(role="kamr", office=office, full_name=f"KAMR {n}") for n in (1, 2)]
     for n, (tier, kamr) in enumerate([("STRATEGIC", 0), ("STAR", 0), ("STATUS", 1), ("STRATEGIC", 1)]):

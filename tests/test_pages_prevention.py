@@ -65,7 +65,8 @@ def test_refusals_keep_the_form_and_store_nothing(client, login_as, make):
 
 
 def test_scope_and_roles(client, login_as, make):
-    cbi, ryg = make.office(code="CBI"), make.office(code="RYG", office_class="2")
+    cbi = make.office(code="CBI")
+    make.office(code="RYG", office_class="2")
     make.branch(cbi, code="CBI-B")
     record_plan("RYG", YEAR, {"title": "plan", "submitted_on": f"{YEAR}-01-05"})
     login_as("office_manager", office=cbi)

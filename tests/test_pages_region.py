@@ -36,7 +36,7 @@ def test_a_refused_target_keeps_the_input_beside_its_field(client, staff, value)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="FMS-STAR-target_pct-error"' in html
-    assert f'id="FMS-STAR-target_pct" name="FMS-STAR-target_pct" type="number"' in html or value in html
+    assert 'id="FMS-STAR-target_pct" name="FMS-STAR-target_pct" type="number"' in html or value in html
     assert year_targets(2021).rule("FMS", "STAR").target_pct == 100
 
 
@@ -146,7 +146,7 @@ def test_the_monthly_summary_downloads(client, make, staff, fmt, magic):
     make.activity(make.account(office=make.office(code="CBI")), type="FMS", activity_date=date(2021, 2, 3))
     response = client.get(f"/region/monthly.{fmt}?month=2021-02")
     assert response.status_code == 200 and response.data[:len(magic)] == magic
-    assert f'filename="monthly-' in response.headers["Content-Disposition"]
+    assert 'filename="monthly-' in response.headers["Content-Disposition"]
 
 
 def test_the_accounts_page_hands_its_accounts_to_the_roster(client, make, staff):

@@ -13,7 +13,15 @@ from kamcrm.errors import Forbidden, NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.scope import office_scope, region_scope
 from kamcrm.prevention.operations import record_plan, submit_quarter_report
-from kamcrm.prevention.queries import LATE, MISSING, NOT_DUE, ON_TIME, PENDING, report_due_on, report_state
+from kamcrm.prevention.queries import (
+    LATE,
+    MISSING,
+    NOT_DUE,
+    ON_TIME,
+    PENDING,
+    report_due_on,
+    report_state,
+)
 
 YEAR = 2021
 LATER = date(2022, 3, 1)  # "today" for setting up: every quarter of 2021 has ended

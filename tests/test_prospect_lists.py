@@ -8,8 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from kamcrm.activities.models import Activity
 from kamcrm.activities import operations as activity_ops
+from kamcrm.activities.models import Activity
 from kamcrm.errors import Forbidden, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.scope import office_scope, region_scope
@@ -187,7 +187,6 @@ def test_only_staff_generate_lists(world):
 
 def test_planning_visits_is_idempotent_and_never_doubles_a_visit(world, serviced):
     snapshot = operations.generate_snapshot(YEAR, world["staff"], now=NOW)
-    a = world["accounts"]
     # KW70 already has a BIZ visit this year: it gets no second one
     activity_ops.create_activity({"account_no": "KW70", "type": "BIZ", "activity_date": "2025-01-20",
                                   "performed_by": "kamr1", "channel": "visit"}, None, now=NOW)
@@ -206,7 +205,6 @@ def test_planning_visits_is_idempotent_and_never_doubles_a_visit(world, serviced
 def test_coverage_counts_done_visits_after_the_listing_per_list_and_office(world, serviced):
     snapshot = operations.generate_snapshot(YEAR, world["staff"], now=NOW)
     operations.plan_visits(snapshot, world["staff"], now=NOW)
-    a = world["accounts"]
 
     def done(number, day, **extra):
         activity_ops.create_activity({"account_no": number, "type": "BIZ", "activity_date": day,

@@ -147,9 +147,10 @@ def test_the_kamrs_due_list_shows_the_planned_visits_and_logging_one_records_its
 
 def test_every_surface_gives_one_coverage(client, runner, api_token_for, world, generated):
     """The page's table, the API, the report command and the CR1 rows ask one query."""
+    from datetime import datetime, timezone
+
     from kamcrm.activities import operations as activity_ops
     from kamcrm.org.scope import region_scope
-    from datetime import datetime, timezone
 
     activity_ops.create_activity({"account_no": "KW70", "type": "BIZ", "activity_date": "2025-03-01",
                                   "performed_by": "kamr1", "outcome": "interested"}, None,

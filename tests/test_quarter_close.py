@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import Blueprint
 
 from kamcrm.activities import operations as activities
-from kamcrm.quarters.locks import ensure_period_open
 from kamcrm.audit.models import AuditEntry
 from kamcrm.compliance.engine import cr2_report
 from kamcrm.errors import Conflict, Forbidden, PeriodClosed, ValidationFailed
@@ -17,8 +16,9 @@ from kamcrm.extensions import db
 from kamcrm.org import access
 from kamcrm.org.scope import region_scope, scope_of_office
 from kamcrm.periods import BANGKOK
-from kamcrm.reports import closing
+from kamcrm.quarters.locks import ensure_period_open
 from kamcrm.quarters.models import QuarterClose
+from kamcrm.reports import closing
 
 
 def bangkok(day: date, hour: int = 9) -> datetime:

@@ -61,10 +61,10 @@ class Account(TimestampMixin, db.Model):
 
     office = relationship("Office")
     kamr = relationship("User")
-    tier_assignments: Mapped[list["TierAssignment"]] = relationship(
+    tier_assignments: Mapped[list[TierAssignment]] = relationship(
         back_populates="account", order_by="TierAssignment.effective_from"
     )
-    contacts: Mapped[list["ContactPerson"]] = relationship(back_populates="account")
+    contacts: Mapped[list[ContactPerson]] = relationship(back_populates="account")
 
     __mapper_args__ = {"version_id_col": version}
 

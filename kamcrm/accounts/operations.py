@@ -15,24 +15,23 @@ the system) is also written to the audit log. Operations ``flush()``; the caller
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 
-from kamcrm.accounts.queries import tier_assignment_on
+from kamcrm import fields, limits
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
-from kamcrm.quarters.locks import ACCOUNT_DATES, ensure_period_open
+from kamcrm.accounts.queries import tier_assignment_on
 from kamcrm.audit.operations import Change, changed_fields, record
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm import limits
-from kamcrm import fields
 from kamcrm.lookups import Lookups
 from kamcrm.org.access import in_scope, require_account_change
 from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import FIRST_ACCOUNT_YEAR, bangkok_today
+from kamcrm.quarters.locks import ACCOUNT_DATES, ensure_period_open
 
 #: Fields of an account row: the file's columns, then those only operations set.
 ACCOUNT_FIELDS = (

@@ -10,8 +10,8 @@ so an account outside the caller's offices is ``NotFound``, never ``Forbidden``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased

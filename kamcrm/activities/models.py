@@ -106,7 +106,7 @@ class Activity(TimestampMixin, db.Model):
     account = relationship("Account")
     performed_by = relationship("User", foreign_keys=[performed_by_id])
     recorded_by = relationship("User", foreign_keys=[recorded_by_id])
-    follow_ups: Mapped[list["FollowUp"]] = relationship(
+    follow_ups: Mapped[list[FollowUp]] = relationship(
         back_populates="activity", cascade="all, delete-orphan", order_by="FollowUp.due_on"
     )
 

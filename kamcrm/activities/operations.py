@@ -19,27 +19,34 @@ Operations ``flush()``; the caller commits.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from kamcrm.quarters.locks import ensure_period_open
+from kamcrm import fields, limits
 from kamcrm.accounts.models import Account
-from kamcrm.activities.models import ACTIVITY_TYPES, BIZ_OUTCOMES, CHANNELS, STATUSES, VOC_KINDS, Activity, FollowUp
+from kamcrm.activities.models import (
+    ACTIVITY_TYPES,
+    BIZ_OUTCOMES,
+    CHANNELS,
+    STATUSES,
+    VOC_KINDS,
+    Activity,
+    FollowUp,
+)
 from kamcrm.audit.operations import changed_fields, record, record_now
 from kamcrm.db import utcnow
 from kamcrm.errors import Conflict, Message, PreconditionFailed, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm import limits
-from kamcrm import fields
 from kamcrm.lookups import Lookups
 from kamcrm.org.access import STAFF, performer_refusal
 from kamcrm.org.models import EXEC_ROLES, User
 from kamcrm.org.operations import assign, integrity_guard, own_exec_role, reject_unknown_fields
 from kamcrm.periods import FIRST_YEAR, LAST_YEAR, bangkok_today, is_late_entry, year_in_range
+from kamcrm.quarters.locks import ensure_period_open
 
 #: The activities file's columns.
 ACTIVITY_FILE_FIELDS = (

@@ -41,8 +41,20 @@ The kamcrm JSON API. Authenticate every call with `Authorization: Bearer TOKEN`
 
 def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the documentation page."""
-    from kamcrm.api import (accounts, activities, complaints, docs, imports, offices, prevention, prospects, reports,
-                            targets, users, voc)
+    from kamcrm.api import (
+        accounts,
+        activities,
+        complaints,
+        docs,
+        imports,
+        offices,
+        prevention,
+        prospects,
+        reports,
+        targets,
+        users,
+        voc,
+    )
     from kamcrm.api.blueprint import CONVERTERS, Api, ApiMarshmallowPlugin
     from kamcrm.extensions import csrf
 

@@ -16,6 +16,13 @@ from sqlalchemy.orm import aliased
 from kamcrm import limits
 from kamcrm.accounts import operations
 from kamcrm.accounts.models import TIERS, Account, ContactPerson, TierAssignment
+from kamcrm.accounts.queries import (
+    account_for,
+    ids_with_tier_on,
+    list_conditions,
+    tier_on,
+    with_tier_on,
+)
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.etag import ETAG_HEADER, etag_of, expected_version
 from kamcrm.api.fields import Id, Number, Text
@@ -23,7 +30,6 @@ from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset,
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.accounts.queries import account_for, ids_with_tier_on, list_conditions, tier_on, with_tier_on
 from kamcrm.org.access import requires, scope_for, scope_of
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import Scope

@@ -14,7 +14,9 @@ from sqlalchemy.orm import aliased
 
 from kamcrm import limits
 from kamcrm.accounts.models import Account
+from kamcrm.accounts.queries import account_for, accounts_for, unknown_account
 from kamcrm.activities import operations
+from kamcrm.activities.access import require_activity_change
 from kamcrm.activities.models import (
     ACTIVITY_TYPES,
     BIZ_OUTCOMES,
@@ -24,6 +26,7 @@ from kamcrm.activities.models import (
     Activity,
     FollowUp,
 )
+from kamcrm.activities.queries import activity_for, visible_activities
 from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.etag import ETAG_HEADER, check_if_match, etag_of, expected_version
 from kamcrm.api.fields import Id, Text
@@ -31,9 +34,6 @@ from kamcrm.api.schemas import DateText, PageArgs, changes_of, envelope, offset,
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import KamcrmError, NotFound, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm.accounts.queries import account_for, accounts_for, unknown_account
-from kamcrm.activities.access import require_activity_change
-from kamcrm.activities.queries import activity_for, visible_activities
 from kamcrm.org.access import requires, scope_for
 from kamcrm.org.models import EXEC_ROLES, User
 

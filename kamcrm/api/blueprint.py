@@ -14,8 +14,8 @@ import http
 import flask_smorest
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
-from werkzeug.routing import BaseConverter
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter
 
 from kamcrm.api import errors
 from kamcrm.api.schemas import ErrorSchema

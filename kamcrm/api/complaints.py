@@ -19,7 +19,12 @@ from kamcrm.api.fields import Text
 from kamcrm.api.schemas import PageArgs, changes_of, envelope, offset, page_of
 from kamcrm.complaints import operations
 from kamcrm.complaints.models import CHANNELS, EXCLUSION_REASONS, Complaint
-from kamcrm.complaints.queries import complaint_for, list_conditions, overdue_filter, visible_complaints
+from kamcrm.complaints.queries import (
+    complaint_for,
+    list_conditions,
+    overdue_filter,
+    visible_complaints,
+)
 from kamcrm.db import tune_for_interactive_lists
 from kamcrm.errors import PreconditionFailed
 from kamcrm.extensions import db

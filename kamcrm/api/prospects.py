@@ -6,7 +6,6 @@ staff the region's. An office outside your scope answers 404, like an unknown co
 """
 from __future__ import annotations
 
-
 import marshmallow as ma
 
 from kamcrm.api.blueprint import Blueprint, caller, may_answer

@@ -9,13 +9,18 @@ from kamcrm.api.blueprint import Blueprint, caller, may_answer
 from kamcrm.api.fields import Text
 from kamcrm.api.schemas import PageArgs, envelope, offset, page_of
 from kamcrm.compliance.engine import cr2_report
-from kamcrm.periods import FIRST_YEAR, LAST_YEAR
 from kamcrm.db import utcnow
 from kamcrm.errors import NotFound, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for, scope_of, visible_users
 from kamcrm.org.models import User
-from kamcrm.reports.complaint_return_export import MEDIA_TYPES, RETURN_FORMATS, render_return, return_filename
+from kamcrm.periods import FIRST_YEAR, LAST_YEAR
+from kamcrm.reports.complaint_return_export import (
+    MEDIA_TYPES,
+    RETURN_FORMATS,
+    render_return,
+    return_filename,
+)
 
 PATH = "/reports"
 blp = Blueprint(

@@ -1,9 +1,10 @@
 """Writing to the audit log. Every operation that changes data calls ``record``."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 

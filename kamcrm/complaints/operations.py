@@ -14,9 +14,9 @@ scope (out of scope reads as unknown); refs are unique. Every change is audited,
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Callable, Mapping
 
 import sqlalchemy as sa
 

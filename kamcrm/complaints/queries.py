@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
-from kamcrm.accounts.models import TIERS, Account
+from kamcrm.accounts.models import TIERS
 from kamcrm.accounts.queries import tier_on
 from kamcrm.complaints.models import Complaint
 from kamcrm.complaints.targets import ComplaintTargets, complaint_targets

@@ -12,7 +12,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from kamcrm.complaints.models import ITEMS, ComplaintCategory, ComplaintItemTarget, ComplaintTierLimit
+from kamcrm.complaints.models import (
+    ITEMS,
+    ComplaintCategory,
+    ComplaintItemTarget,
+    ComplaintTierLimit,
+)
 from kamcrm.extensions import db
 
 #: SPEC section 8: category → close within, days, in the table's order.

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from kamcrm.complaints.models import Complaint
 from kamcrm.complaints.queries import MET, MISSED, PENDING, closed_by, is_open, plan2_counts
-from kamcrm.extensions import db
-from kamcrm.periods import BANGKOK, month_end
 from kamcrm.complaints.targets import ComplaintTargets, complaint_targets
+from kamcrm.extensions import db
 from kamcrm.org.scope import Scope
+from kamcrm.periods import BANGKOK, month_end
 
 _CENT = Decimal("0.01")
 

@@ -14,8 +14,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from kamcrm.accounts.models import TIERS, Account
-from kamcrm.activities.models import Activity
 from kamcrm.accounts.queries import active_on, tier_on
+from kamcrm.activities.models import Activity
 from kamcrm.compliance.engine import tune_for_reports
 from kamcrm.compliance.targets import RuleTarget, year_targets
 from kamcrm.extensions import db

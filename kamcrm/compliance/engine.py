@@ -15,10 +15,11 @@ met when that printed figure is at least the target.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -27,7 +28,7 @@ from kamcrm.accounts.queries import active_on, tier_on, tiers_on
 from kamcrm.activities.models import Activity
 from kamcrm.compliance.complaints import complaint_rows
 from kamcrm.compliance.prevention import prevention_entry
-from kamcrm.compliance.targets import COUNT_TYPES, RuleTarget, YearTargets, year_targets
+from kamcrm.compliance.targets import COUNT_TYPES, YearTargets, year_targets
 from kamcrm.db import set_local
 from kamcrm.extensions import db
 from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User

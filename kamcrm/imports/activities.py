@@ -21,7 +21,15 @@ from kamcrm.activities.access import require_activity_change
 from kamcrm.activities.models import Activity
 from kamcrm.errors import Forbidden, Message
 from kamcrm.extensions import db
-from kamcrm.imports.bulk import LOOKUP_BATCH, Errors, Importer, RowErrors, codes_by_id, copy_rows, describer
+from kamcrm.imports.bulk import (
+    LOOKUP_BATCH,
+    Errors,
+    Importer,
+    RowErrors,
+    codes_by_id,
+    copy_rows,
+    describer,
+)
 from kamcrm.lookups import Lookups
 from kamcrm.org.access import performer_refusal
 from kamcrm.periods import is_late_entry, quarter_of

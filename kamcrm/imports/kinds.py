@@ -6,12 +6,13 @@ this module only lists them, in the order a new region loads them.
 """
 from __future__ import annotations
 
+from kamcrm.imports.accounts import AccountImporter, TierImporter
+from kamcrm.imports.activities import ActivityImporter
+
 # Re-exported for importer modules written against this module before the split (they
 # should import from kamcrm.imports.bulk). Imported before the kinds below, so that a kind
 # module importing these names from here finds them while this module is still loading.
 from kamcrm.imports.bulk import Errors, Importer, RowErrors, copy_rows, insert_rows  # noqa: F401, I001
-from kamcrm.imports.accounts import AccountImporter, TierImporter
-from kamcrm.imports.activities import ActivityImporter
 from kamcrm.imports.complaints import ComplaintImporter
 from kamcrm.imports.consumption import ConsumptionImporter
 from kamcrm.imports.org import OfficeImporter, UserImporter

@@ -24,7 +24,8 @@ import csv
 import hashlib
 import io
 import zipfile
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 from xml.parsers import expat
 
 from kamcrm.errors import FileTooLarge, Message
@@ -310,9 +311,9 @@ def _check_shared_strings(archive: zipfile.ZipFile) -> None:
             if name.rpartition(":")[2] == "si":
                 depth -= 1
 
-        def text(data):  # noqa: B023 (expat calls it while this very loop turn parses)
+        def text(data):  # expat calls it while this very loop turn parses: the loop's own depth
             nonlocal length
-            if depth:
+            if depth:  # noqa: B023
                 length += len(data)
                 if length > MAX_CELL_CHARS:
                     raise UnreadableFile(1, Message("a text in the workbook is longer than %(limit)s characters; no "

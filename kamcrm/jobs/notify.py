@@ -13,8 +13,8 @@ import smtplib
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from email.headerregistry import Address
+from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 

@@ -7,12 +7,12 @@ periods whose moment passed while it was down (see ``kamcrm.jobs.runner``).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from kamcrm.jobs import tasks
-from kamcrm.reports.complaint_return import OFFICE_DUE_DAYS, REGION_DUE_DAYS
 from kamcrm.periods import (
     BANGKOK,
     QUARTER_CLOSE_DAYS,
@@ -25,6 +25,7 @@ from kamcrm.periods import (
     quarter_window,
     recording_deadline,
 )
+from kamcrm.reports.complaint_return import OFFICE_DUE_DAYS, REGION_DUE_DAYS
 
 if TYPE_CHECKING:  # APScheduler is imported when the scheduler asks for a trigger
     from apscheduler.triggers.cron import CronTrigger

@@ -47,8 +47,8 @@ def quarter_close(period_key: str, now: datetime) -> str:
     import sqlalchemy as sa
 
     from kamcrm.extensions import db
-    from kamcrm.reports.closing import close_quarter
     from kamcrm.quarters.models import QuarterClose
+    from kamcrm.reports.closing import close_quarter
 
     year, quarter = parse_quarter(period_key)
     existing = db.session.execute(

@@ -16,8 +16,8 @@ allowed everything.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from flask import Flask, current_app, request

@@ -42,8 +42,8 @@ class Office(TimestampMixin, db.Model):
     #: The office above: a branch's class 1-3 office, an office's region.
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offices.id"), index=True)
 
-    parent: Mapped["Office | None"] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list["Office"]] = relationship(back_populates="parent")
+    parent: Mapped[Office | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Office]] = relationship(back_populates="parent")
 
     def __repr__(self) -> str:
         return f"<Office {self.code}>"

@@ -11,19 +11,25 @@ Passwords and tokens are not handled here (see ``kamcrm.org.passwords``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Iterator, Mapping
 
 import sqlalchemy as sa
 
+from kamcrm import fields, limits
 from kamcrm.audit.operations import changed_fields, record
 from kamcrm.errors import Conflict, Message, ValidationFailed
 from kamcrm.extensions import db
-from kamcrm import limits
-from kamcrm import fields
 from kamcrm.lookups import Lookups
 from kamcrm.org import sessions
-from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, OFFICE_CLASSES, ROLES, Office, User
+from kamcrm.org.models import (
+    EXEC_ROLES,
+    MANAGED_OFFICE_CLASSES,
+    OFFICE_CLASSES,
+    ROLES,
+    Office,
+    User,
+)
 
 #: Fields of an office row: the file's columns, then those only operations set.
 OFFICE_FIELDS = ("code", "name", "office_class", "parent_code", "name_en")

@@ -38,7 +38,7 @@ class PreventionPlan(TimestampMixin, db.Model):
 
     office = relationship("Office")
     submitted_by = relationship("User")
-    reports: Mapped[list["PreventionReport"]] = relationship(
+    reports: Mapped[list[PreventionReport]] = relationship(
         back_populates="plan", order_by="PreventionReport.quarter"
     )
 

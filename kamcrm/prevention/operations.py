@@ -12,8 +12,8 @@ replaces it. Every change is audited.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Mapping
 
 from kamcrm import fields, limits
 from kamcrm.audit.operations import changed_fields, record, snapshot

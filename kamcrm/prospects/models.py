@@ -100,7 +100,7 @@ class ProspectSnapshot(db.Model):
     maintenance_available: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
 
     generated_by = relationship("User")
-    members: Mapped[list["ProspectMember"]] = relationship(back_populates="snapshot",
+    members: Mapped[list[ProspectMember]] = relationship(back_populates="snapshot",
                                                            cascade="all, delete-orphan")
 
 

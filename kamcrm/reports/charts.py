@@ -6,9 +6,9 @@ allows neither): every colour is a presentation attribute. Each chart carries
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
 
 from markupsafe import Markup, escape
 

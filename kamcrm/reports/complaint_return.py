@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from kamcrm.compliance.complaints import monthly_complaint_return
 from kamcrm.complaints.models import Complaint
 from kamcrm.complaints.queries import closed_by
+from kamcrm.compliance.complaints import monthly_complaint_return
 from kamcrm.errors import Message, NotFound
 from kamcrm.extensions import db
 from kamcrm.org.access import scope_for

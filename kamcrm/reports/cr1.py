@@ -20,11 +20,11 @@ from kamcrm.db import utcnow
 from kamcrm.extensions import db
 from kamcrm.org.scope import Scope
 from kamcrm.periods import be_year
+from kamcrm.prospects.queries import cr1_rows as prospects_cr1_rows
 from kamcrm.reports.cr2 import MARK, MIMETYPES, column_headings, scope_name
 from kamcrm.reports.export.html import bangkok_timestamp, render_report_template, thai_long_date
 from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css, render_pdf
 from kamcrm.reports.export.xlsx import ReportWorkbook
-from kamcrm.prospects.queries import cr1_rows as prospects_cr1_rows
 from kamcrm.surveys.queries import cr1_rows as surveys_cr1_rows
 from kamcrm.voc.queries import cr1_rows as voc_cr1_rows
 

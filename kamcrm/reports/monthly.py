@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from kamcrm.accounts.models import TIERS, Account
+from kamcrm.accounts.queries import active_on, tier_on
 from kamcrm.activities.models import ACTIVITY_TYPES, Activity
 from kamcrm.activities.queries import is_late_entry
-from kamcrm.accounts.queries import active_on, tier_on
 from kamcrm.compliance.engine import (
     coverage,
     executive_visit_counts,
@@ -33,8 +33,8 @@ from kamcrm.compliance.engine import (
 from kamcrm.compliance.targets import YearTargets, year_targets
 from kamcrm.errors import Message, NotFound
 from kamcrm.extensions import db
-from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User
 from kamcrm.org.access import scope_for
+from kamcrm.org.models import EXEC_ROLES, MANAGED_OFFICE_CLASSES, Office, User
 from kamcrm.org.scope import Scope, region_office, region_scope
 from kamcrm.periods import (
     Window,

@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from kamcrm.extensions import db
 from kamcrm.periods import bangkok_today
 from kamcrm.prospects import queries
 from kamcrm.prospects.models import LISTS, ProspectSnapshot
-from kamcrm.extensions import db
 
 #: The members' columns, in the order of every export.
 MEMBER_FIELDS = ("list_code", "account_no", "account_name", "office_code", "kamr_username", "listed_on",

@@ -18,11 +18,11 @@ from __future__ import annotations
 import random
 import secrets
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 
@@ -35,9 +35,15 @@ from kamcrm.complaints.targets import DEFAULT_CATEGORIES
 from kamcrm.extensions import db
 from kamcrm.imports.bulk import insert_rows
 from kamcrm.org.models import Office, User
+from kamcrm.periods import (
+    BANGKOK,
+    is_late_entry,
+    quarter_close_date,
+    quarter_window,
+    recording_deadline,
+)
 from kamcrm.prevention.models import REPORT_DAYS, PreventionPlan, PreventionReport
 from kamcrm.surveys.models import ServiceJob, SmileBoxDay, SurveyAnswer
-from kamcrm.periods import BANGKOK, is_late_entry, quarter_close_date, quarter_window, recording_deadline
 from kamcrm.voc.models import VocMark
 
 #: The seed of every random choice: the report form's fiscal year (BE 2564).

@@ -15,9 +15,9 @@ the caller commits.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Mapping
 
 import sqlalchemy as sa
 
@@ -27,7 +27,13 @@ from kamcrm.errors import Conflict, Message, ValidationFailed
 from kamcrm.extensions import db
 from kamcrm.lookups import Lookups
 from kamcrm.org.access import office_ids_in_scope, require
-from kamcrm.surveys.models import JOB_KINDS, SURVEY_CHANNELS, SmileBoxDay, SurveyAnswer, SurveyTarget
+from kamcrm.surveys.models import (
+    JOB_KINDS,
+    SURVEY_CHANNELS,
+    SmileBoxDay,
+    SurveyAnswer,
+    SurveyTarget,
+)
 from kamcrm.surveys.queries import LOW_SCORES, job_for
 from kamcrm.surveys.targets import survey_targets
 

@@ -14,11 +14,23 @@ LANGUAGE_NAMES = {"th": "ไทย", "en": "English"}
 def init_app(app: Flask) -> None:
     """Register the page blueprints and the helpers their templates use."""
     from kamcrm.reports import charts
-    from kamcrm.web import i18n
+    from kamcrm.web import (
+        admin,
+        complaint_return,
+        complaint_targets,
+        complaints,
+        i18n,
+        kamr,
+        office,
+        prevention,
+        prospects,
+        region,
+        surveys,
+        views,
+        voc,
+    )
     from kamcrm.web.labels import ROLE_LABELS, TEMPLATE_LABELS, label
     from kamcrm.web.nav import navigation, optional_url
-    from kamcrm.web import (admin, complaint_return, complaint_targets, complaints, kamr, office, prevention,
-                            prospects, region, surveys, views, voc)
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -10,9 +10,9 @@ from sqlalchemy.orm import selectinload
 from kamcrm.errors import KamcrmError
 from kamcrm.extensions import db
 from kamcrm.org import operations as org_ops
-from kamcrm.org.auth import set_password
 from kamcrm.org import tokens as token_ops
 from kamcrm.org.access import requires, token_for, visible_users
+from kamcrm.org.auth import set_password
 from kamcrm.org.models import User
 from kamcrm.org.sessions import SESSION_KEY
 from kamcrm.web.common import apply_errors, page_url_args, paginate

@@ -9,10 +9,10 @@ Nothing here changes what is stored or how the log is searched.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -24,12 +24,26 @@ from kamcrm.extensions import db
 from kamcrm.periods import parse_quarter
 from kamcrm.web import LANGUAGE_NAMES
 from kamcrm.web.i18n import (
-    format_day, format_moment, format_number, format_pct, format_quarter, format_year,
+    format_day,
+    format_moment,
+    format_number,
+    format_pct,
+    format_quarter,
+    format_year,
 )
 from kamcrm.web.labels import (
-    ACTIVITY_TYPE_LABELS, AUDIT_ENTITY_LABELS, AUDIT_FIELD_LABELS, CHANNEL_LABELS,
-    EXEC_ROLE_LABELS, OFFICE_CLASS_LABELS, PERIOD_LABELS, ROLE_LABELS, STATUS_LABELS,
-    TIER_LABELS, VOC_KIND_LABELS, label,
+    ACTIVITY_TYPE_LABELS,
+    AUDIT_ENTITY_LABELS,
+    AUDIT_FIELD_LABELS,
+    CHANNEL_LABELS,
+    EXEC_ROLE_LABELS,
+    OFFICE_CLASS_LABELS,
+    PERIOD_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    TIER_LABELS,
+    VOC_KIND_LABELS,
+    label,
 )
 
 #: Lines of change shown per entry; the rest are counted ("and 3 more").

@@ -1,8 +1,17 @@
 """Pages to sign in and out, change one's password, and manage one's API tokens."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -135,7 +144,7 @@ def my_tokens():
                 expires_days=form.expires_days.data,
             )
         except ValidationFailed as error:
-            for field, messages in error.errors.items():
+            for messages in error.errors.values():
                 # A flash is kept as plain text: translate the messages first.
                 flash(" ".join(translate(message) for message in messages), "error")
             status = 422

@@ -12,7 +12,12 @@ from kamcrm.errors import NotFound
 from kamcrm.org.access import requires
 from kamcrm.periods import bangkok_today, last_complete_month, month_key, parse_month
 from kamcrm.reports.complaint_return import NotReportedYet, complaint_return_for
-from kamcrm.reports.complaint_return_export import MEDIA_TYPES, RETURN_FORMATS, render_return, return_filename
+from kamcrm.reports.complaint_return_export import (
+    MEDIA_TYPES,
+    RETURN_FORMATS,
+    render_return,
+    return_filename,
+)
 
 bp = Blueprint("complaint_return", __name__, url_prefix="/complaints")
 

@@ -12,10 +12,9 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from flask_login import current_user
 from wtforms import DecimalField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
-
-from flask_login import current_user
 
 from kamcrm.accounts.models import TIERS
 from kamcrm.complaints import operations

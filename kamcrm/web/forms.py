@@ -7,14 +7,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    SelectChoice,
     BooleanField,
     DateField,
+    DateTimeLocalField,
     DecimalField,
     HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -24,18 +25,24 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from kamcrm import limits
 from kamcrm.accounts.models import TIERS
 from kamcrm.activities.models import ACTIVITY_TYPES, BIZ_OUTCOMES, CHANNELS, VOC_KINDS
+from kamcrm.complaints.models import CHANNELS as COMPLAINT_CHANNELS
+from kamcrm.complaints.models import EXCLUSION_REASONS
+from kamcrm.complaints.targets import DEFAULT_CATEGORIES
 from kamcrm.org.models import EXEC_ROLES, ROLES
 from kamcrm.periods import FIRST_ACCOUNT_YEAR, FIRST_YEAR, LAST_YEAR, PERIOD_KINDS, bangkok_today
 from kamcrm.web.labels import (
-    ROLE_LABELS,
     ACTIVITY_TYPE_LABELS,
+    BIZ_OUTCOME_LABELS,
     CHANNEL_LABELS,
+    COMPLAINT_CATEGORY_LABELS,
+    COMPLAINT_CHANNEL_LABELS,
+    EXCLUSION_LABELS,
     EXEC_ROLE_LABELS,
     PERIOD_LABELS,
+    ROLE_LABELS,
     STATUS_LABELS,
     TIER_LABELS,
     VOC_KIND_LABELS,
-    BIZ_OUTCOME_LABELS,
 )
 
 REQUIRED = _l("This field is required.")
@@ -262,11 +269,6 @@ class TokenForm(PageForm):
 
 # --- complaints (SPEC section 8) -------------------------------------------------------------
 
-from wtforms import DateTimeLocalField  # noqa: E402
-
-from kamcrm.complaints.models import CHANNELS as COMPLAINT_CHANNELS, EXCLUSION_REASONS  # noqa: E402
-from kamcrm.complaints.targets import DEFAULT_CATEGORIES  # noqa: E402
-from kamcrm.web.labels import COMPLAINT_CATEGORY_LABELS, COMPLAINT_CHANNEL_LABELS, EXCLUSION_LABELS  # noqa: E402
 
 
 def complaint_category_choices(codes) -> list[SelectChoice]:

@@ -14,7 +14,14 @@ from flask_babel import get_locale, refresh
 from flask_login import current_user
 from markupsafe import Markup
 
-from kamcrm.periods import BANGKOK, THAI_MONTHS, THAI_MONTHS_SHORT, be_year, quarter_label, thai_date
+from kamcrm.periods import (
+    BANGKOK,
+    THAI_MONTHS,
+    THAI_MONTHS_SHORT,
+    be_year,
+    quarter_label,
+    thai_date,
+)
 
 #: Name of the cookie that keeps the chosen language for a year.
 LANGUAGE_COOKIE = "lang"

@@ -8,14 +8,6 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from kamcrm.accounts.models import TIERS, Account
-from kamcrm.activities import operations as activity_ops
-from kamcrm.quarters.locks import CLOSED_QUARTER_ROLES
-from kamcrm.activities.models import Activity, FollowUp
-from kamcrm.compliance.due import due_list
-from kamcrm.errors import Forbidden, KamcrmError, NotFound, PeriodClosed, ValidationFailed
-from kamcrm.extensions import db
-from kamcrm.prospects.queries import account_consumption, planned_business_visits
-from kamcrm.lookups import Lookups
 from kamcrm.accounts.queries import (
     account_for,
     list_conditions,
@@ -24,13 +16,21 @@ from kamcrm.accounts.queries import (
     tier_on,
     visible_accounts,
 )
+from kamcrm.activities import operations as activity_ops
 from kamcrm.activities.access import activity_types_for, require_activity_change
+from kamcrm.activities.models import Activity, FollowUp
 from kamcrm.activities.queries import activity_for, visible_activities
+from kamcrm.compliance.due import due_list
+from kamcrm.errors import Forbidden, KamcrmError, NotFound, PeriodClosed, ValidationFailed
+from kamcrm.extensions import db
+from kamcrm.lookups import Lookups
 from kamcrm.org.access import can, requires, scope_of
 from kamcrm.periods import bangkok_today
+from kamcrm.prospects.queries import account_consumption, planned_business_visits
+from kamcrm.quarters.locks import CLOSED_QUARTER_ROLES
 from kamcrm.web import queries
-from kamcrm.web.complaints import account_complaints, complaints_due_soon
 from kamcrm.web.common import Page, apply_errors, page_number, page_url_args, paginate
+from kamcrm.web.complaints import account_complaints, complaints_due_soon
 from kamcrm.web.forms import (
     IMPLIED_CHANNELS,
     ActivityForm,
@@ -38,8 +38,8 @@ from kamcrm.web.forms import (
     PlanVisitForm,
     activity_type_choices,
 )
-from kamcrm.web.redirects import safe_next
 from kamcrm.web.labels import translate
+from kamcrm.web.redirects import safe_next
 
 bp = Blueprint("kamr", __name__)
 

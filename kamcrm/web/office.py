@@ -7,7 +7,6 @@ from decimal import Decimal
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-
 from sqlalchemy.orm import selectinload
 
 from kamcrm.accounts.models import Account

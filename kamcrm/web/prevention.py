@@ -17,7 +17,14 @@ from kamcrm.org.access import can, requires
 from kamcrm.periods import bangkok_today, quarter_window, year_in_range
 from kamcrm.prevention import operations
 from kamcrm.prevention.queries import (
-    LATE, MISSING, NOT_DUE, ON_TIME, PENDING, office_years, plan_office_for, visible_plan_offices,
+    LATE,
+    MISSING,
+    NOT_DUE,
+    ON_TIME,
+    PENDING,
+    office_years,
+    plan_office_for,
+    visible_plan_offices,
 )
 from kamcrm.web.common import apply_errors
 from kamcrm.web.forms import DATE_RANGE, REQUIRED, PageForm

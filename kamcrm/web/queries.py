@@ -11,7 +11,12 @@ from sqlalchemy.orm import selectinload
 
 from kamcrm.accounts.models import Account
 from kamcrm.activities.models import Activity
-from kamcrm.activities.queries import is_late_entry, is_overdue_plan, open_follow_ups, visible_activities
+from kamcrm.activities.queries import (
+    is_late_entry,
+    is_overdue_plan,
+    open_follow_ups,
+    visible_activities,
+)
 from kamcrm.extensions import db
 from kamcrm.org.models import Office, User
 from kamcrm.org.scope import Scope

@@ -9,7 +9,6 @@ Revises: 0005_import_runs
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0006_complaints"
 down_revision = "0005_import_runs"
 branch_labels = None

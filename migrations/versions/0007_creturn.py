@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-
 revision = "0007_creturn"
 down_revision = "0006_complaints"
 branch_labels = None

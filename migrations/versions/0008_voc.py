@@ -10,7 +10,6 @@ Revises: 0007_creturn
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0008_voc"
 down_revision = "0007_creturn"
 branch_labels = None

@@ -9,7 +9,6 @@ Revises: 0008_voc
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0009_surveys"
 down_revision = "0008_voc"
 branch_labels = None

@@ -8,7 +8,6 @@ Revises: 0009_surveys
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0010_prevention"
 down_revision = "0009_surveys"
 branch_labels = None

@@ -14,7 +14,6 @@ Revises: 0010_prevention
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0011_prospects"
 down_revision = "0010_prevention"
 branch_labels = None
