@@ -4,6 +4,7 @@
 Benchmarks are not part of the test run. Each entry maps a name to ``module:function``;
 the function takes the remaining command-line arguments. Add yours to ``BENCHMARKS``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -11,15 +12,42 @@ import sys
 
 #: name → (``module:function``, one line saying what it measures)
 BENCHMARKS = {
-    "import": ("bench.import_bench:main", "flask import activities: 1,000,000 rows into SQLite and PostgreSQL"),
-    "consumption": ("bench.consumption_bench:main", "flask import consumption: 100,000 accounts x 36 months into SQLite"),
-    "pages": ("bench.pages_bench:main", "server time of each main page for each role on the demo region"),
-    "api": ("bench.api_load:main", "the JSON API under load: gunicorn -w 4, PostgreSQL, 100,000 accounts"),
-    "write-profile": ("bench.write_profile:main", "CPU of one POST /activities in process (Flask test client), with cProfile"),
-    "faults": ("bench.fault_bench:main", "PostgreSQL restarted under a write load: 201 or 503 only, 0 acknowledged writes lost"),
-    "hostile": ("bench.hostile_bench:main", "the import refusing hostile files: huge, zip bombs, long strings, wide rows"),
-    "cr2": ("bench.cr2_bench:main", "CR2 report on 100,000 accounts / 2,000,000 activities vs the one-query floor"),
-    "startup": ("bench.startup_bench:main", "flask --app kamcrm --help vs python -c 'import flask, sqlalchemy'"),
+    "import": (
+        "bench.import_bench:main",
+        "flask import activities: 1,000,000 rows into SQLite and PostgreSQL",
+    ),
+    "consumption": (
+        "bench.consumption_bench:main",
+        "flask import consumption: 100,000 accounts x 36 months into SQLite",
+    ),
+    "pages": (
+        "bench.pages_bench:main",
+        "server time of each main page for each role on the demo region",
+    ),
+    "api": (
+        "bench.api_load:main",
+        "the JSON API under load: gunicorn -w 4, PostgreSQL, 100,000 accounts",
+    ),
+    "write-profile": (
+        "bench.write_profile:main",
+        "CPU of one POST /activities in process (Flask test client), with cProfile",
+    ),
+    "faults": (
+        "bench.fault_bench:main",
+        "PostgreSQL restarted under a write load: 201 or 503 only, 0 acknowledged writes lost",
+    ),
+    "hostile": (
+        "bench.hostile_bench:main",
+        "the import refusing hostile files: huge, zip bombs, long strings, wide rows",
+    ),
+    "cr2": (
+        "bench.cr2_bench:main",
+        "CR2 report on 100,000 accounts / 2,000,000 activities vs the one-query floor",
+    ),
+    "startup": (
+        "bench.startup_bench:main",
+        "flask --app kamcrm --help vs python -c 'import flask, sqlalchemy'",
+    ),
 }
 
 

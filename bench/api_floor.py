@@ -6,6 +6,7 @@ no authentication, no database and no validation (and ``/activities/bulk`` answe
 Flask and the load generator cost on this machine before kamcrm does any work, and its
 ceiling is the most any Flask application could reach here.
 """
+
 from __future__ import annotations
 
 from itertools import count

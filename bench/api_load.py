@@ -17,6 +17,7 @@
 
     python -m bench api [--accounts 100000] [--rate 400] [--clients 50] [--requests 12000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -211,7 +212,11 @@ def fill(database_url: str, accounts: int, instance: str) -> dict:
                 tier = (
                     "STRATEGIC"
                     if n < 165
-                    else "STAR" if n < 271 else "STATUS" if n < 543 else "STREAMLINE"
+                    else "STAR"
+                    if n < 271
+                    else "STATUS"
+                    if n < 543
+                    else "STREAMLINE"
                 )
                 tiers.append(
                     {
@@ -607,7 +612,9 @@ def acknowledged_ids(result: dict) -> list[int]:
     for status, body in result["bodies"]:
         if status == 201:
             answer = json.loads(body)
-            ids.extend(item["id"] for item in answer["items"]) if "items" in answer else ids.append(answer["id"])
+            ids.extend(item["id"] for item in answer["items"]) if "items" in answer else ids.append(
+                answer["id"]
+            )
     return ids
 
 
@@ -717,7 +724,11 @@ def main(argv: list[str]) -> int:
         if options.bulk_items:
             bulk = measured(
                 lambda: asyncio.run(
-                    load(options.port, post_bulk(keys, 3, options.bulk_items), **_bulk_bounds(options))
+                    load(
+                        options.port,
+                        post_bulk(keys, 3, options.bulk_items),
+                        **_bulk_bounds(options),
+                    )
                 ),
                 server.pid,
                 database_url,
@@ -749,7 +760,10 @@ def main(argv: list[str]) -> int:
     if "single" in floors:
         print(_line("  floor (no-op)", floors["single"]))
     if bulk:
-        print(_line("POST …/bulk", bulk) + f"  = {bulk['throughput'] * options.bulk_items:.1f} activities/s")
+        print(
+            _line("POST …/bulk", bulk)
+            + f"  = {bulk['throughput'] * options.bulk_items:.1f} activities/s"
+        )
         if "bulk" in floors:
             print(
                 _line("  floor (no-op)", floors["bulk"])
@@ -760,14 +774,25 @@ def main(argv: list[str]) -> int:
         print(f"    {shape:<18} p99 {p99:6.1f} ms")
     per_write = [("POST /activities, per write", writes, 1)]
     if bulk:
-        per_write.append((f"POST /activities/bulk, per activity ({options.bulk_items} a request)", bulk, options.bulk_items))
+        per_write.append(
+            (
+                f"POST /activities/bulk, per activity ({options.bulk_items} a request)",
+                bulk,
+                options.bulk_items,
+            )
+        )
     per_write.append(("GET /accounts, per request", reads, 1))
     for name, result, divisor in per_write:
         spent = ", ".join(f"{side} {ms / divisor:.2f}" for side, ms in result["cpu_ms"].items())
         print(f"CPU ms, {name}: {spent}")
-    for name, kind, divisor in (("floor POST", "single", 1), ("floor bulk, per activity", "bulk", options.bulk_items)):
+    for name, kind, divisor in (
+        ("floor POST", "single", 1),
+        ("floor bulk, per activity", "bulk", options.bulk_items),
+    ):
         if kind in floors:
-            spent = ", ".join(f"{side} {ms / divisor:.2f}" for side, ms in floors[kind]["cpu_ms"].items())
+            spent = ", ".join(
+                f"{side} {ms / divisor:.2f}" for side, ms in floors[kind]["cpu_ms"].items()
+            )
             print(f"CPU ms, {name}: {spent}")
     print(
         f"acknowledged writes: {len(ids)}; found in the database: {found}; "
@@ -842,7 +867,11 @@ def run_floor(options) -> dict:
         if options.bulk_items:
             results["bulk"] = measured(
                 lambda: asyncio.run(
-                    load(options.port, post_bulk(keys, 3, options.bulk_items), **_bulk_bounds(options))
+                    load(
+                        options.port,
+                        post_bulk(keys, 3, options.bulk_items),
+                        **_bulk_bounds(options),
+                    )
                 ),
                 server.pid,
                 None,

@@ -17,6 +17,7 @@ is lost, and kamcrm recovers on its own.
 Exit status 1 when an acknowledged write is missing, any answer is neither 201 nor 503 (a
 500, or no answer), a 503 lacks Retry-After, or no write succeeds after the restart.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,15 @@ import sqlalchemy as sa
 
 from bench.api_load import fill, fresh_database, start_gunicorn, stop_gunicorn
 
-PG_BIN = Path("/usr/lib/postgresql") / (
-    sorted(os.listdir("/usr/lib/postgresql"))[-1] if os.path.isdir("/usr/lib/postgresql") else "15"
-) / "bin"
+PG_BIN = (
+    Path("/usr/lib/postgresql")
+    / (
+        sorted(os.listdir("/usr/lib/postgresql"))[-1]
+        if os.path.isdir("/usr/lib/postgresql")
+        else "15"
+    )
+    / "bin"
+)
 DATABASE = "kamcrm_faultbench"
 
 
@@ -55,22 +62,58 @@ class Cluster:
         self.data = self.folder / "data"
         account = pwd.getpwnam("postgres")
         os.chown(self.folder, account.pw_uid, account.pw_gid)
-        self._as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                           "--no-sync", "-E", "UTF8", "--locale", "C"])
+        self._as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale",
+                "C",
+            ]
+        )
 
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _as_postgres(self, command: list[str]) -> None:
-        prefix = [] if os.geteuid() == pwd.getpwnam("postgres").pw_uid else ["runuser", "-u", "postgres", "--"]
-        subprocess.run(prefix + command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       cwd=self.folder)
+        prefix = (
+            []
+            if os.geteuid() == pwd.getpwnam("postgres").pw_uid
+            else ["runuser", "-u", "postgres", "--"]
+        )
+        subprocess.run(
+            prefix + command,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.folder,
+        )
 
     def _pg_ctl(self, *args: str) -> None:
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=100"
-        self._as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"),
-                           "-w", "-o", options, *args])
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=100"
+        )
+        self._as_postgres(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.folder / "log"),
+                "-w",
+                "-o",
+                options,
+                *args,
+            ]
+        )
 
     def start(self) -> None:
         self._pg_ctl("start")
@@ -97,28 +140,39 @@ class Outcomes:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.rows: list[tuple[float, int, str, int | None, bool]] = []  # (t, status, summary, id, retry-after)
+        self.rows: list[
+            tuple[float, int, str, int | None, bool]
+        ] = []  # (t, status, summary, id, retry-after)
 
     def add(self, *row) -> None:
         with self.lock:
             self.rows.append(row)
 
 
-def _writer(port: int, token: str, accounts: list[str], deadline: float, outcomes: Outcomes, seed: int,
-            started: float) -> None:
+def _writer(
+    port: int,
+    token: str,
+    accounts: list[str],
+    deadline: float,
+    outcomes: Outcomes,
+    seed: int,
+    started: float,
+) -> None:
     rng = random.Random(seed)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     n = 0
     while time.monotonic() < deadline:
         n += 1
         summary = f"fault-bench {seed}-{n}"
-        body = json.dumps({
-            "account_no": rng.choice(accounts),
-            "type": "COM",
-            "channel": "phone",
-            "activity_date": (date.today() - timedelta(days=rng.randrange(60))).isoformat(),
-            "summary": summary,
-        })
+        body = json.dumps(
+            {
+                "account_no": rng.choice(accounts),
+                "type": "COM",
+                "channel": "phone",
+                "activity_date": (date.today() - timedelta(days=rng.randrange(60))).isoformat(),
+                "summary": summary,
+            }
+        )
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
             connection.request("POST", "/api/v1/activities", body, headers)
@@ -132,7 +186,9 @@ def _writer(port: int, token: str, accounts: list[str], deadline: float, outcome
         written = json.loads(payload)["id"] if status == 201 else None
         outcomes.add(time.monotonic() - started, status, summary, written, retry_after)
         if status == 503:
-            time.sleep(0.2)  # a polite client waits; Retry-After asks for more, the bench keeps it short
+            time.sleep(
+                0.2
+            )  # a polite client waits; Retry-After asks for more, the bench keeps it short
     connection.close()
 
 
@@ -144,8 +200,15 @@ def run_load(options, keys: dict, cluster: Cluster) -> tuple[Outcomes, dict]:
     threads = [
         threading.Thread(
             target=_writer,
-            args=(options.port, keys["kamrs"][code][i % len(keys["kamrs"][code])], keys["accounts"][code],
-                  deadline, outcomes, i, started),
+            args=(
+                options.port,
+                keys["kamrs"][code][i % len(keys["kamrs"][code])],
+                keys["accounts"][code],
+                deadline,
+                outcomes,
+                i,
+                started,
+            ),
         )
         for i in range(options.clients)
     ]
@@ -168,8 +231,9 @@ def verdict(outcomes: Outcomes, restart: dict, database_url: str) -> dict:
     acknowledged = [written for _, status, _, written, _ in rows if status == 201]
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
-        found = connection.execute(sa.text("SELECT count(*) FROM activities WHERE id = ANY(:ids)"),
-                                   {"ids": acknowledged}).scalar_one()
+        found = connection.execute(
+            sa.text("SELECT count(*) FROM activities WHERE id = ANY(:ids)"), {"ids": acknowledged}
+        ).scalar_one()
         refused = [summary for _, status, summary, _, _ in rows if status != 201]
         stored_anyway = connection.execute(
             sa.text("SELECT count(*) FROM activities WHERE summary = ANY(:s)"), {"s": refused}
@@ -187,13 +251,17 @@ def verdict(outcomes: Outcomes, restart: dict, database_url: str) -> dict:
         "refused_but_stored": stored_anyway,
         "503_without_retry_after": sum(1 for _, s, _, _, r in rows if s == 503 and not r),
         "restart_s": (restart["began"], restart["ended"]),
-        "first_201_after_restart_s": None if first_ok is None else round(first_ok - restart["ended"], 3),
+        "first_201_after_restart_s": None
+        if first_ok is None
+        else round(first_ok - restart["ended"], 3),
         "last_non_201_s": None if last_error is None else round(last_error, 3),
     }
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench faults", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench faults", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--accounts", type=int, default=2_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -213,7 +281,9 @@ def main(argv: list[str]) -> int:
         database_url = fresh_database(cluster.url, DATABASE)
         instance = tempfile.mkdtemp(prefix="kamcrm-faultbench-instance-")
         keys = fill(database_url, options.accounts, instance)
-        server = start_gunicorn(database_url, options.port, options.workers, instance, options.threads)
+        server = start_gunicorn(
+            database_url, options.port, options.workers, instance, options.threads
+        )
         outcomes, restart = run_load(options, keys, cluster)
         result = verdict(outcomes, restart, database_url)
     finally:
@@ -221,15 +291,26 @@ def main(argv: list[str]) -> int:
             stop_gunicorn(server)
         cluster.stop()
         cluster.remove()
-    print(f"PostgreSQL restarted {result['restart_s'][0]:.2f}–{result['restart_s'][1]:.2f} s into a "
-          f"{options.seconds:g} s write load ({options.clients} clients, gunicorn {options.workers}×"
-          f"{options.threads})")
+    print(
+        f"PostgreSQL restarted {result['restart_s'][0]:.2f}–{result['restart_s'][1]:.2f} s into a "
+        f"{options.seconds:g} s write load ({options.clients} clients, gunicorn {options.workers}×"
+        f"{options.threads})"
+    )
     print(f"  requests {result['requests']}, answers {result['statuses']}")
-    print(f"  acknowledged {result['acknowledged']}, found {result['acknowledged_found']}, "
-          f"lost {result['lost']}; refused but stored {result['refused_but_stored']}")
-    print(f"  503 without Retry-After {result['503_without_retry_after']}; first 201 "
-          f"{result['first_201_after_restart_s']} s after the restart ended; last non-201 at "
-          f"{result['last_non_201_s']} s")
+    print(
+        f"  acknowledged {result['acknowledged']}, found {result['acknowledged_found']}, "
+        f"lost {result['lost']}; refused but stored {result['refused_but_stored']}"
+    )
+    print(
+        f"  503 without Retry-After {result['503_without_retry_after']}; first 201 "
+        f"{result['first_201_after_restart_s']} s after the restart ended; last non-201 at "
+        f"{result['last_non_201_s']} s"
+    )
     bad = set(result["statuses"]) - {201, 503}
-    failed = result["lost"] or bad or result["503_without_retry_after"] or result["first_201_after_restart_s"] is None
+    failed = (
+        result["lost"]
+        or bad
+        or result["503_without_retry_after"]
+        or result["first_201_after_restart_s"] is None
+    )
     return 1 if failed else 0

@@ -19,6 +19,7 @@ read by the child as it exits), the bytes it printed and its last line.
 
     python -m bench hostile [--xfd-rows 20000] [--only NAME,...] [--code CHECKOUT] [--timeout 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,9 @@ sys.argv = ["flask", "--app", "kamcrm", "import", *sys.argv[1:]]
 main()
 """
 
-ACTIVITY_HEADER = b"account_no,type,activity_date,performed_by,status,channel,exec_role,summary,ref,recorded_at\n"
+ACTIVITY_HEADER = (
+    b"account_no,type,activity_date,performed_by,status,channel,exec_role,summary,ref,recorded_at\n"
+)
 
 
 def _bad_rows(path: Path, size: int) -> None:
@@ -57,7 +60,9 @@ def _bad_rows(path: Path, size: int) -> None:
         handle.write(ACTIVITY_HEADER)
         written, n = len(ACTIVITY_HEADER), 0
         while written < size:
-            chunk = b"".join(b"029999999999,XYZ,2021-02-30,nobody,,,,,R%d,\n" % (n + k) for k in range(10_000))
+            chunk = b"".join(
+                b"029999999999,XYZ,2021-02-30,nobody,,,,,R%d,\n" % (n + k) for k in range(10_000)
+            )
             n += 10_000
             handle.write(chunk)
             written += len(chunk)
@@ -75,40 +80,74 @@ def _workbook(rows: list[list]) -> bytes:
     return data.getvalue()
 
 
-def _rewrite(workbook: bytes, path: Path, replace: dict[str, object], add: dict[str, object] | None = None) -> None:
+def _rewrite(
+    workbook: bytes, path: Path, replace: dict[str, object], add: dict[str, object] | None = None
+) -> None:
     """Write ``workbook`` to ``path`` with members replaced (bytes, or a function of the old bytes)."""
     source = zipfile.ZipFile(io.BytesIO(workbook))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
         for member in source.infolist():
             content = source.read(member)
             change = replace.get(member.filename)
-            target.writestr(member.filename, change(content) if callable(change) else (change or content))
+            target.writestr(
+                member.filename, change(content) if callable(change) else (change or content)
+            )
         for name, content in (add or {}).items():
             target.writestr(name, content)
 
 
 def _expanding(path: Path) -> None:
-    good = _workbook([["account_no", "tier", "effective_from"], ["020000000001", "STAR", "2021-01-01"]])
+    good = _workbook(
+        [["account_no", "tier", "effective_from"], ["020000000001", "STAR", "2021-01-01"]]
+    )
     padding = b"<!--" + b" " * (100 * MB) + b"-->"
-    _rewrite(good, path, {"xl/worksheets/sheet1.xml": lambda xml: xml.replace(b"<sheetData>", padding + b"<sheetData>")})
+    _rewrite(
+        good,
+        path,
+        {
+            "xl/worksheets/sheet1.xml": lambda xml: xml.replace(
+                b"<sheetData>", padding + b"<sheetData>"
+            )
+        },
+    )
 
 
 def _long_string(path: Path) -> None:
-    good = _workbook([["account_no", "type", "activity_date", "performed_by", "summary"],
-                      ["020000000001", "COM", "2021-02-01", "kamr1", "PLACEHOLDER"]])
+    good = _workbook(
+        [
+            ["account_no", "type", "activity_date", "performed_by", "summary"],
+            ["020000000001", "COM", "2021-02-01", "kamr1", "PLACEHOLDER"],
+        ]
+    )
     source = zipfile.ZipFile(io.BytesIO(good))
-    strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-               b"<si><t>" + b"x" * (300 * MB) + b"</t></si></sst>")
-    _rewrite(good, path, {
-        "xl/worksheets/sheet1.xml": lambda xml: xml.replace(b't="inlineStr"><is><t>PLACEHOLDER</t></is>',
-                                                            b't="s"><v>0</v>'),
-        "xl/_rels/workbook.xml.rels": source.read("xl/_rels/workbook.xml.rels").replace(b"</Relationships>", (
-            b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"'
-            b' Target="sharedStrings.xml" Id="rId9" /></Relationships>')),
-        "[Content_Types].xml": source.read("[Content_Types].xml").replace(b"</Types>", (
-            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-            b'spreadsheetml.sharedStrings+xml" /></Types>')),
-    }, add={"xl/sharedStrings.xml": strings})
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+        b"<si><t>" + b"x" * (300 * MB) + b"</t></si></sst>"
+    )
+    _rewrite(
+        good,
+        path,
+        {
+            "xl/worksheets/sheet1.xml": lambda xml: xml.replace(
+                b't="inlineStr"><is><t>PLACEHOLDER</t></is>', b't="s"><v>0</v>'
+            ),
+            "xl/_rels/workbook.xml.rels": source.read("xl/_rels/workbook.xml.rels").replace(
+                b"</Relationships>",
+                (
+                    b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"'
+                    b' Target="sharedStrings.xml" Id="rId9" /></Relationships>'
+                ),
+            ),
+            "[Content_Types].xml": source.read("[Content_Types].xml").replace(
+                b"</Types>",
+                (
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                    b'spreadsheetml.sharedStrings+xml" /></Types>'
+                ),
+            ),
+        },
+        add={"xl/sharedStrings.xml": strings},
+    )
 
 
 def _xfd(path: Path, rows: int) -> None:
@@ -150,42 +189,81 @@ def _run_child(kind: str, path: Path, environment: dict, code: Path, timeout: fl
     """Run one import in a fresh process; return its seconds, peak RSS, output size and last line."""
     started = time.perf_counter()
     try:
-        child = subprocess.run([sys.executable, "-c", CHILD, kind, str(path)], env=environment, cwd=code,
-                               capture_output=True, timeout=timeout)
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, kind, str(path)],
+            env=environment,
+            cwd=code,
+            capture_output=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
-        return {"seconds": timeout, "peak_mb": float("nan"), "printed": 0, "exit": "-",
-                "first": f"stopped after {timeout:.0f} s", "last": ""}
+        return {
+            "seconds": timeout,
+            "peak_mb": float("nan"),
+            "printed": 0,
+            "exit": "-",
+            "first": f"stopped after {timeout:.0f} s",
+            "last": "",
+        }
     seconds = time.perf_counter() - started
     errors = child.stderr.decode("utf-8", "replace").rstrip().splitlines()
     peak_kib = int(errors.pop().split()[1])
     output = child.stdout.decode("utf-8", "replace").splitlines() + errors
     lines = [line for line in output if line.strip()]
-    return {"seconds": seconds, "peak_mb": peak_kib / 1024, "printed": len(child.stdout) + len(child.stderr),
-            "exit": child.returncode, "first": lines[0] if lines else "", "last": lines[-1] if lines else ""}
+    return {
+        "seconds": seconds,
+        "peak_mb": peak_kib / 1024,
+        "printed": len(child.stdout) + len(child.stderr),
+        "exit": child.returncode,
+        "first": lines[0] if lines else "",
+        "last": lines[-1] if lines else "",
+    }
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench hostile", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench hostile", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--xfd-rows", type=int, default=20_000)
     parser.add_argument("--only", help="comma-separated file names to run (default: all)")
-    parser.add_argument("--code", type=Path, default=ROOT,
-                        help="a checkout whose kamcrm runs the imports (e.g. a worktree of an older commit)")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds before a child is stopped")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="a checkout whose kamcrm runs the imports (e.g. a worktree of an older commit)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="seconds before a child is stopped"
+    )
     options = parser.parse_args(argv)
     files = generate(options.xfd_rows)
     database = OUT / f"bench-{options.code.resolve().name}.sqlite"
     database.unlink(missing_ok=True)
-    environment = dict(os.environ, KAMCRM_DATABASE_URL=f"sqlite:///{database}",
-                       KAMCRM_INSTANCE_PATH=str(OUT / "instance"), KAMCRM_SECRET_KEY="bench")
-    subprocess.run([*FLASK, "db", "upgrade"], env=environment, cwd=options.code, check=True, capture_output=True)
+    environment = dict(
+        os.environ,
+        KAMCRM_DATABASE_URL=f"sqlite:///{database}",
+        KAMCRM_INSTANCE_PATH=str(OUT / "instance"),
+        KAMCRM_SECRET_KEY="bench",
+    )
+    subprocess.run(
+        [*FLASK, "db", "upgrade"],
+        env=environment,
+        cwd=options.code,
+        check=True,
+        capture_output=True,
+    )
     wanted = set(options.only.split(",")) if options.only else set(files)
-    print(f"{'file':<24} {'size':>10} {'seconds':>8} {'peak MB':>8} {'printed':>10}  exit  first line / last line")
+    print(
+        f"{'file':<24} {'size':>10} {'seconds':>8} {'peak MB':>8} {'printed':>10}  exit  first line / last line"
+    )
     for name, (kind, path) in files.items():
         if name not in wanted:
             continue
         result = _run_child(kind, path, environment, options.code, options.timeout)
-        print(f"{name:<24} {path.stat().st_size / 1024:>8,.0f}KB {result['seconds']:>8.2f} {result['peak_mb']:>8.0f} "
-              f"{result['printed']:>10,}  {result['exit']:>4}  {result['first'][:150]}")
+        print(
+            f"{name:<24} {path.stat().st_size / 1024:>8,.0f}KB {result['seconds']:>8.2f} {result['peak_mb']:>8.0f} "
+            f"{result['printed']:>10,}  {result['exit']:>4}  {result['first'][:150]}"
+        )
         if result["last"] != result["first"]:
             print(f"{'':<74}{result['last'][:150]}")
     return 0

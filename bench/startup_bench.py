@@ -13,6 +13,7 @@ time of a whole process, with its CPU time (user + system, from ``os.wait4``) be
 ``bench/out/startup/REF``, run with the same interpreter and libraries) in the same rounds,
 so the before and after figures come from one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,12 +38,15 @@ COMMANDS = {
 
 def _checkout(ref: str) -> Path:
     """Return a directory holding the files of git revision ``ref`` (extracted once)."""
-    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     target = OUT / f"code-{commit}"
     if not (target / "kamcrm" / "__init__.py").exists():
         target.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", commit], cwd=ROOT, capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     return target
 
@@ -50,7 +54,9 @@ def _checkout(ref: str) -> Path:
 def _run(command: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, float]:
     """Run ``command`` once in ``cwd`` (whose ``kamcrm`` is imported); return wall and CPU seconds."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -85,20 +91,30 @@ def measure(runs: int, before: str | None = None) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench startup", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=15, help="timed runs of each command (median), after one warm-up")
-    parser.add_argument("--before", metavar="REF", help="also measure git revision REF in the same rounds")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench startup", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=15,
+        help="timed runs of each command (median), after one warm-up",
+    )
+    parser.add_argument(
+        "--before", metavar="REF", help="also measure git revision REF in the same rounds"
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()[0]
     figures = measure(args.runs, args.before)
     floor_wall, floor_cpu = figures["floor"]
-    print(f"\nStart-up, median of {args.runs} runs (load average {load_before:.1f} → {os.getloadavg()[0]:.1f})\n")
+    print(
+        f"\nStart-up, median of {args.runs} runs (load average {load_before:.1f} → {os.getloadavg()[0]:.1f})\n"
+    )
     print("| command | wall | CPU | wall ÷ floor |")
     print("|---|---|---|---|")
     for name, (wall, cpu) in figures.items():
         label = 'python -c "import flask, sqlalchemy" (floor)' if name == "floor" else name
-        print(f"| {label} | {wall:.3f} s | {cpu:.3f} s "
-              f"| {wall / floor_wall:.2f}× |")
+        print(f"| {label} | {wall:.3f} s | {cpu:.3f} s | {wall / floor_wall:.2f}× |")
     help_wall = figures["flask --help"][0]
     print(f"\ngoal: flask --app kamcrm --help ≤ {GOAL_S} s")
     return 1 if help_wall > GOAL_S else 0

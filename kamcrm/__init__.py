@@ -1,4 +1,5 @@
 """kamcrm: the Key Account Management CRM backend of a PEA regional office."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ longer than one step. The copy is written beside its target and renamed into pla
 it is complete and passes ``PRAGMA quick_check``, so a failed backup never leaves a file that
 looks like a good one. PostgreSQL is backed up with ``pg_dump`` (README, "Backups").
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,11 @@ def backup_sqlite(database: str | os.PathLike, target: str | os.PathLike) -> Pat
     """
     target = Path(target)
     if target.exists():
-        raise BackupError(Message("The backup file %(path)s already exists; choose another name.",
-                                  path=str(target)))
+        raise BackupError(
+            Message(
+                "The backup file %(path)s already exists; choose another name.", path=str(target)
+            )
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -55,8 +59,12 @@ def backup_sqlite(database: str | os.PathLike, target: str | os.PathLike) -> Pat
         source.close()
     if verdict != "ok":
         partial.unlink(missing_ok=True)
-        raise BackupError(Message("The copy failed its integrity check (%(verdict)s); nothing was kept.",
-                                  verdict=verdict))
+        raise BackupError(
+            Message(
+                "The copy failed its integrity check (%(verdict)s); nothing was kept.",
+                verdict=verdict,
+            )
+        )
     partial.replace(target)
     return target
 
@@ -68,8 +76,12 @@ def default_target(instance_path: str, now: datetime | None = None) -> Path:
 
 
 @click.command("backup")
-@click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: instance/backups/kamcrm-<UTC time>.sqlite).")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: instance/backups/kamcrm-<UTC time>.sqlite).",
+)
 @with_appcontext
 def backup_command(target: Path | None):
     """Write a consistent copy of the SQLite database while kamcrm keeps running."""
@@ -93,4 +105,3 @@ def backup_command(target: Path | None):
         raise click.ClickException(f"The backup failed: {error}") from None
     size = written.stat().st_size
     click.echo(f"Backed up {url.database} to {written} ({size / 1_048_576:.1f} MB).")
-

@@ -1,4 +1,5 @@
 """Register the Flask CLI command groups of every domain package."""
+
 from flask import Flask
 
 

@@ -2,6 +2,7 @@
 
 Nothing here runs at import time; :func:`load_config` is called by ``create_app``.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,15 @@ ENVIRONMENT_KEYS = {
 }
 
 _BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}
-_INTEGER_KEYS = {"SMTP_PORT", "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "PROXY_COUNT",
-                 "IMPORT_MAX_BYTES", "IMPORT_BACKGROUND_BYTES", "IMPORT_POLL_SECONDS"}
+_INTEGER_KEYS = {
+    "SMTP_PORT",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_ABSOLUTE_HOURS",
+    "PROXY_COUNT",
+    "IMPORT_MAX_BYTES",
+    "IMPORT_BACKGROUND_BYTES",
+    "IMPORT_POLL_SECONDS",
+}
 #: Room for a multipart body's own headers and boundaries around an uploaded file.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 

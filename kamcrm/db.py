@@ -1,4 +1,5 @@
 """The declarative base, its naming convention, and shared column types and mixins."""
+
 from __future__ import annotations
 
 import time

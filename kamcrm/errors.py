@@ -5,6 +5,7 @@ messages per field: the API's error body is ``{"code", "message", "errors"}``. A
 that carries values is a ``Message``: English text for the API, the CLI and the logs, and
 its message id and values for pages to translate (``kamcrm.web.i18n.translate``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,7 +45,9 @@ class KamcrmError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None, extra: dict | None = None):
+    def __init__(
+        self, message: str, errors: dict[str, list[str]] | None = None, extra: dict | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
@@ -60,8 +63,12 @@ class ValidationFailed(KamcrmError):
 
     status = 422
 
-    def __init__(self, errors: dict[str, list[str]], message: str = "The input is not valid.",
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        errors: dict[str, list[str]],
+        message: str = "The input is not valid.",
+        extra: dict | None = None,
+    ):
         super().__init__(message, errors, extra)
 
 

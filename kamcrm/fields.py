@@ -5,6 +5,7 @@ value from an XLSX sheet (numbers, dates, booleans). Each parser returns the cle
 and, for a bad one, adds a message naming the value to ``errors`` (field → messages).
 They are plain functions on purpose: a bulk import calls them millions of times.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -51,8 +52,15 @@ def clean(value: object) -> object:
     return value
 
 
-def text(raw: Mapping[str, object], field: str, errors: Errors, *, max_length: int,
-         required: bool = False, one_line: bool = False) -> str | None:
+def text(
+    raw: Mapping[str, object],
+    field: str,
+    errors: Errors,
+    *,
+    max_length: int,
+    required: bool = False,
+    one_line: bool = False,
+) -> str | None:
     """Return the text of ``field``; None when blank.
 
     Every text has a ``max_length`` (``kamcrm.limits``), and no text may hold what no
@@ -74,15 +82,29 @@ def text(raw: Mapping[str, object], field: str, errors: Errors, *, max_length: i
         # A spreadsheet cell holding 1234 for an account number means the text "1234".
         value = _cell_text(value)
     if len(value) > max_length:
-        add_error(errors, field, Message("%(value)s is longer than %(max_length)s characters",
-                                         value=_show(value), max_length=max_length))
+        add_error(
+            errors,
+            field,
+            Message(
+                "%(value)s is longer than %(max_length)s characters",
+                value=_show(value),
+                max_length=max_length,
+            ),
+        )
         return None
     if not _storable(value):
-        add_error(errors, field, Message("contains a NUL character or invalid Unicode; write it as plain text"))
+        add_error(
+            errors,
+            field,
+            Message("contains a NUL character or invalid Unicode; write it as plain text"),
+        )
         return None
     if one_line and not _one_line(value):
-        add_error(errors, field, Message("must be one line without control characters "
-                                         "(no line break or tab)"))
+        add_error(
+            errors,
+            field,
+            Message("must be one line without control characters (no line break or tab)"),
+        )
         return None
     return value
 
@@ -114,12 +136,16 @@ class Choice:
     """A field that takes one of ``choices``, compiled once: each spelling met is remembered,
     so a file that repeats ``COM`` a million times pays one dict lookup per row."""
 
-    def __init__(self, choices: tuple[str, ...], *, what: str, upper: bool = False, lower: bool = False):
+    def __init__(
+        self, choices: tuple[str, ...], *, what: str, upper: bool = False, lower: bool = False
+    ):
         self.choices, self.what, self.upper, self.lower = choices, what, upper, lower
         #: Raw text seen → its choice, or "" for a blank.
         self.spellings: dict[str, str] = {}
 
-    def __call__(self, raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False) -> str | None:
+    def __call__(
+        self, raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False
+    ) -> str | None:
         value = raw.get(field)
         found = self.spellings.get(value) if value.__class__ is str else None
         if found:
@@ -128,12 +154,25 @@ class Choice:
             cleaned = clean(value)
             if cleaned is not None:
                 text_value = _cell_text(cleaned) if not isinstance(cleaned, str) else cleaned
-                key = text_value.upper() if self.upper else text_value.lower() if self.lower else text_value
+                key = (
+                    text_value.upper()
+                    if self.upper
+                    else text_value.lower()
+                    if self.lower
+                    else text_value
+                )
                 if key not in self.choices:
                     # ``what`` is a phrase ("a tier") the page catalogue lists (kamcrm.web.common).
-                    add_error(errors, field, Message("%(value)s is not %(what)s (%(choices)s)",
-                                                     value=_show(text_value), what=Message(self.what),
-                                                     choices=", ".join(self.choices)))
+                    add_error(
+                        errors,
+                        field,
+                        Message(
+                            "%(value)s is not %(what)s (%(choices)s)",
+                            value=_show(text_value),
+                            what=Message(self.what),
+                            choices=", ".join(self.choices),
+                        ),
+                    )
                     return None
                 if value.__class__ is str and len(self.spellings) < _MEMORY:
                     self.spellings[value] = key
@@ -145,8 +184,17 @@ class Choice:
         return None
 
 
-def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: tuple[str, ...], *,
-           required: bool = False, what: str, upper: bool = False, lower: bool = False) -> str | None:
+def choice(
+    raw: Mapping[str, object],
+    field: str,
+    errors: Errors,
+    choices: tuple[str, ...],
+    *,
+    required: bool = False,
+    what: str,
+    upper: bool = False,
+    lower: bool = False,
+) -> str | None:
     """Return the value of ``field`` if it is one of ``choices``; None when blank."""
     key = (choices, what, upper, lower)
     compiled = _CHOICES.get(key)
@@ -155,8 +203,14 @@ def choice(raw: Mapping[str, object], field: str, errors: Errors, choices: tuple
     return compiled(raw, field, errors, required=required)
 
 
-def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool = False,
-        first_year: int = FIRST_YEAR) -> date | None:
+def day(
+    raw: Mapping[str, object],
+    field: str,
+    errors: Errors,
+    *,
+    required: bool = False,
+    first_year: int = FIRST_YEAR,
+) -> date | None:
     """Return the date of ``field`` (``YYYY-MM-DD``, or a date cell); None when blank.
 
     The year must lie between ``first_year`` and ``periods.LAST_YEAR``: a Buddhist-era year
@@ -167,7 +221,11 @@ def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool
     if value.__class__ is str:
         found = _DAYS.get(value)
         if found is not None:
-            return found if found.year >= first_year else _out_of_range(errors, field, value, found, first_year)
+            return (
+                found
+                if found.year >= first_year
+                else _out_of_range(errors, field, value, found, first_year)
+            )
     value = clean(value)
     if value is None:
         if required:
@@ -185,7 +243,11 @@ def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool
         except ValueError:
             pass
     if parsed is None:
-        add_error(errors, field, Message("%(value)s is not a date; write it as YYYY-MM-DD", value=_show(value)))
+        add_error(
+            errors,
+            field,
+            Message("%(value)s is not a date; write it as YYYY-MM-DD", value=_show(value)),
+        )
         return None
     if not year_in_range(parsed.year, FIRST_ACCOUNT_YEAR):
         return _out_of_range(errors, field, value, parsed, first_year)
@@ -198,12 +260,27 @@ def day(raw: Mapping[str, object], field: str, errors: Errors, *, required: bool
 
 def _out_of_range(errors: Errors, field: str, value: object, parsed: date, first_year: int) -> None:
     if looks_buddhist(parsed.year):
-        add_error(errors, field, Message(
-            "%(value)s is in the year %(year)s, a Buddhist-era year? Write the CE year (%(ce_year)s)",
-            value=_show(value), year=parsed.year, ce_year=parsed.year - BE_OFFSET))
+        add_error(
+            errors,
+            field,
+            Message(
+                "%(value)s is in the year %(year)s, a Buddhist-era year? Write the CE year (%(ce_year)s)",
+                value=_show(value),
+                year=parsed.year,
+                ce_year=parsed.year - BE_OFFSET,
+            ),
+        )
     else:
-        add_error(errors, field, Message("%(value)s is not between the years %(first)s and %(last)s",
-                                         value=_show(value), first=first_year, last=LAST_YEAR))
+        add_error(
+            errors,
+            field,
+            Message(
+                "%(value)s is not between the years %(first)s and %(last)s",
+                value=_show(value),
+                first=first_year,
+                last=LAST_YEAR,
+            ),
+        )
     return None
 
 
@@ -221,17 +298,35 @@ def moment(raw: Mapping[str, object], field: str, errors: Errors) -> datetime | 
         except ValueError:
             parsed = None
     if parsed is None:
-        add_error(errors, field, Message("%(value)s is not a timestamp; write it as ISO 8601 with an "
-                                         "offset, e.g. 2021-03-05T14:30:00+07:00", value=_show(value)))
+        add_error(
+            errors,
+            field,
+            Message(
+                "%(value)s is not a timestamp; write it as ISO 8601 with an "
+                "offset, e.g. 2021-03-05T14:30:00+07:00",
+                value=_show(value),
+            ),
+        )
         return None
     if parsed.tzinfo is None:
-        add_error(errors, field, Message("%(value)s has no UTC offset; add one, e.g. +07:00", value=_show(value)))
+        add_error(
+            errors,
+            field,
+            Message("%(value)s has no UTC offset; add one, e.g. +07:00", value=_show(value)),
+        )
         return None
     return parsed
 
 
-def number(raw: Mapping[str, object], field: str, errors: Errors, *, digits: int, places: int,
-           minimum: Decimal | None = Decimal(0)) -> Decimal | None:
+def number(
+    raw: Mapping[str, object],
+    field: str,
+    errors: Errors,
+    *,
+    digits: int,
+    places: int,
+    minimum: Decimal | None = Decimal(0),
+) -> Decimal | None:
     """Return the number in ``field`` as a Decimal fitting NUMERIC(digits, places); None when blank.
 
     Thousands separators (``1,500.50``) are accepted because spreadsheets write them.
@@ -254,7 +349,11 @@ def number(raw: Mapping[str, object], field: str, errors: Errors, *, digits: int
         add_error(errors, field, Message("%(value)s is not a number", value=_show(value)))
         return None
     if minimum is not None and parsed < minimum:
-        add_error(errors, field, Message("%(value)s is below %(minimum)s", value=_show(value), minimum=minimum))
+        add_error(
+            errors,
+            field,
+            Message("%(value)s is below %(minimum)s", value=_show(value), minimum=minimum),
+        )
         return None
     # Check the size before rounding: quantize() cannot hold a value like 1e40 at two places
     # and would raise instead of letting the row be reported.
@@ -268,7 +367,9 @@ def number(raw: Mapping[str, object], field: str, errors: Errors, *, digits: int
     return parsed
 
 
-def boolean(raw: Mapping[str, object], field: str, errors: Errors, *, default: bool | None = False) -> bool | None:
+def boolean(
+    raw: Mapping[str, object], field: str, errors: Errors, *, default: bool | None = False
+) -> bool | None:
     """Return the true/false value of ``field``; ``default`` when blank."""
     value = clean(raw.get(field))
     if value is None:
@@ -282,8 +383,13 @@ def boolean(raw: Mapping[str, object], field: str, errors: Errors, *, default: b
         return True
     if key in _FALSE:
         return False
-    add_error(errors, field, Message("%(value)s is not true or false (write true/false, yes/no or 1/0)",
-                                     value=_show(value)))
+    add_error(
+        errors,
+        field,
+        Message(
+            "%(value)s is not true or false (write true/false, yes/no or 1/0)", value=_show(value)
+        ),
+    )
     return default
 
 
@@ -302,8 +408,14 @@ def email(raw: Mapping[str, object], field: str, errors: Errors) -> str | None:
     if value is None:
         return None
     local, at, domain = value.partition("@")
-    if not (local and at and "." in domain and "@" not in domain and not domain.startswith(".")
-            and not any(character.isspace() or character in _NOT_IN_ADDRESS for character in value)):
+    if not (
+        local
+        and at
+        and "." in domain
+        and "@" not in domain
+        and not domain.startswith(".")
+        and not any(character.isspace() or character in _NOT_IN_ADDRESS for character in value)
+    ):
         add_error(errors, field, Message("%(value)s is not an e-mail address", value=_show(value)))
         return None
     return value

@@ -5,6 +5,7 @@ an import and the CLI refuse the same value with the same message; the page form
 ``Length`` and the OpenAPI document's ``maxLength`` are read from here, so they agree.
 The README's "Text limits" table lists them.
 """
+
 from __future__ import annotations
 
 # Keys and names: the columns' own widths.

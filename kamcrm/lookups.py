@@ -4,6 +4,7 @@ Row validators (``validate_<kind>_row`` in each domain's ``operations``) only re
 dicts, so validating a row runs no SQL. A bulk import preloads whole tables once; a single
 operation loads just the keys its row names (:meth:`Lookups.for_keys`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -63,9 +64,15 @@ class Lookups:
         return found
 
     @classmethod
-    def for_keys(cls, *, office_codes: Iterable[object] = (), usernames: Iterable[object] = (),
-                 account_nos: Iterable[object] = (), users: Iterable[object] = (),
-                 accounts: Iterable[object] = ()) -> Lookups:
+    def for_keys(
+        cls,
+        *,
+        office_codes: Iterable[object] = (),
+        usernames: Iterable[object] = (),
+        account_nos: Iterable[object] = (),
+        users: Iterable[object] = (),
+        accounts: Iterable[object] = (),
+    ) -> Lookups:
         """Return lookups holding only the named rows (for validating one record).
 
         ``users`` and ``accounts`` are rows the caller has already loaded in this
@@ -78,13 +85,23 @@ class Lookups:
         found = cls()
         for user in users:
             if user is not None and user.username in usernames:
-                found.users[user.username] = UserRef(user.id, user.username, user.role, user.office_id,
-                                                     user.exec_role, user.office.parent_id)
+                found.users[user.username] = UserRef(
+                    user.id,
+                    user.username,
+                    user.role,
+                    user.office_id,
+                    user.exec_role,
+                    user.office.parent_id,
+                )
                 usernames.discard(user.username)
         for account in accounts:
             if account is not None and account.account_no in account_nos:
                 found.accounts[account.account_no] = AccountRef(
-                    account.id, account.account_no, account.office_id, account.opened_on, account.closed_on
+                    account.id,
+                    account.account_no,
+                    account.office_id,
+                    account.opened_on,
+                    account.closed_on,
                 )
                 account_nos.discard(account.account_no)
         if office_codes:
@@ -98,14 +115,29 @@ class Lookups:
 
 # The few columns read here, named as plain tables: this base layer maps natural keys to ids
 # for every domain without importing the domains' models (which sit above it).
-Office = sa.table("offices", sa.column("id", sa.Integer), sa.column("code", sa.String),
-                  sa.column("office_class", sa.String), sa.column("parent_id", sa.Integer))
-User = sa.table("users", sa.column("id", sa.Integer), sa.column("username", sa.String),
-                sa.column("role", sa.String), sa.column("office_id", sa.Integer),
-                sa.column("exec_role", sa.String))
-Account = sa.table("accounts", sa.column("id", sa.Integer), sa.column("account_no", sa.String),
-                   sa.column("office_id", sa.Integer), sa.column("opened_on", sa.Date),
-                   sa.column("closed_on", sa.Date))
+Office = sa.table(
+    "offices",
+    sa.column("id", sa.Integer),
+    sa.column("code", sa.String),
+    sa.column("office_class", sa.String),
+    sa.column("parent_id", sa.Integer),
+)
+User = sa.table(
+    "users",
+    sa.column("id", sa.Integer),
+    sa.column("username", sa.String),
+    sa.column("role", sa.String),
+    sa.column("office_id", sa.Integer),
+    sa.column("exec_role", sa.String),
+)
+Account = sa.table(
+    "accounts",
+    sa.column("id", sa.Integer),
+    sa.column("account_no", sa.String),
+    sa.column("office_id", sa.Integer),
+    sa.column("opened_on", sa.Date),
+    sa.column("closed_on", sa.Date),
+)
 
 
 def _offices(codes):
@@ -116,15 +148,27 @@ def _offices(codes):
 
 
 def _users(usernames):
-    query = (sa.select(User.c.id, User.c.username, User.c.role, User.c.office_id, User.c.exec_role, Office.c.parent_id)
-             .join(Office, User.c.office_id == Office.c.id))
+    query = sa.select(
+        User.c.id,
+        User.c.username,
+        User.c.role,
+        User.c.office_id,
+        User.c.exec_role,
+        Office.c.parent_id,
+    ).join(Office, User.c.office_id == Office.c.id)
     if usernames is not None:
         query = query.where(User.c.username.in_(sorted(usernames)))
     return [UserRef(*row) for row in db.session.execute(query)]
 
 
 def _accounts(account_nos):
-    query = sa.select(Account.c.id, Account.c.account_no, Account.c.office_id, Account.c.opened_on, Account.c.closed_on)
+    query = sa.select(
+        Account.c.id,
+        Account.c.account_no,
+        Account.c.office_id,
+        Account.c.opened_on,
+        Account.c.closed_on,
+    )
     if account_nos is not None:
         query = query.where(Account.c.account_no.in_(sorted(account_nos)))
     return [AccountRef(*row) for row in db.session.execute(query)]

@@ -1,4 +1,5 @@
 """Import every model so that metadata (and Alembic) sees the whole schema."""
+
 from kamcrm.accounts.models import Account, ContactPerson, TierAssignment  # noqa: F401
 from kamcrm.activities.models import Activity, FollowUp  # noqa: F401
 from kamcrm.audit.models import AuditEntry  # noqa: F401

@@ -2,6 +2,7 @@
 
 All functions are pure. Business dates are Asia/Bangkok local dates (SPEC section 5).
 """
+
 from __future__ import annotations
 
 import calendar
@@ -30,12 +31,32 @@ FIRST_ACCOUNT_YEAR = 1900
 BE_OFFSET = 543
 
 THAI_MONTHS = (
-    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
 )
 THAI_MONTHS_SHORT = (
-    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-    "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
 )
 
 
@@ -126,8 +147,10 @@ def half_window(year: int, half: int) -> Window:
     """Return the dates of half ``half`` (1 = Jan-Jun, 2 = Jul-Dec) of ``year``."""
     if half not in (1, 2):
         raise ValueError(f"half must be 1 or 2, not {half}")
-    return Window(date(year, 1, 1), date(year, 6, 30)) if half == 1 else Window(
-        date(year, 7, 1), date(year, 12, 31)
+    return (
+        Window(date(year, 1, 1), date(year, 6, 30))
+        if half == 1
+        else Window(date(year, 7, 1), date(year, 12, 31))
     )
 
 
@@ -158,7 +181,9 @@ def period_containing(kind: str, day: date) -> Window:
     raise ValueError(f"unknown period kind {kind!r}")
 
 
-def cumulative_windows(kind: str, year: int, through_quarter: int, as_of: date | None) -> list[Window] | None:
+def cumulative_windows(
+    kind: str, year: int, through_quarter: int, as_of: date | None
+) -> list[Window] | None:
     """Return the windows behind the cumulative column "Q1-k" of a frequency rule.
 
     Every period of ``kind`` that starts on or before the end of quarter ``k`` is taken,
@@ -256,6 +281,8 @@ def parse_month(text: str) -> tuple[int, int]:
     if not year_in_range(year):
         # A month's report reads the month after it (the recording deadline): 9999-12 would
         # overflow there, and no such month holds any record.
-        raise ValueError(f"{text!r} is not a month between {FIRST_YEAR} and {LAST_YEAR}; "
-                         "write it as YYYY-MM (CE), e.g. 2026-10")
+        raise ValueError(
+            f"{text!r} is not a month between {FIRST_YEAR} and {LAST_YEAR}; "
+            "write it as YYYY-MM (CE), e.g. 2026-10"
+        )
     return year, month

@@ -1,4 +1,5 @@
 """Who this process is, as the claims on job runs and background imports record it."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ On a terminal it redraws one line: a bar, the percentage, the time spent and the
 (estimated from the pace so far). Anywhere else (a pipe, a log file, a test) it draws
 nothing, and the command prints its one summary line at the end as before.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,14 @@ class ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, label: str, stream: TextIO | None = None, *, clock: Callable[[], float] = time.monotonic,
-                 terminal: bool | None = None):
+    def __init__(
+        self,
+        label: str,
+        stream: TextIO | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        terminal: bool | None = None,
+    ):
         self.label = label
         self.stream = sys.stderr if stream is None else stream
         self.clock = clock
@@ -52,7 +59,11 @@ class ProgressBar:
             filled = int(fraction * self.WIDTH)
             bar = "#" * filled + "-" * (self.WIDTH - filled)
             percent = f"{fraction * 100:3.0f}%"
-            left = f"{format_duration(spent * (1 - fraction) / fraction)} left" if fraction > 0 else "time left unknown"
+            left = (
+                f"{format_duration(spent * (1 - fraction) / fraction)} left"
+                if fraction > 0
+                else "time left unknown"
+            )
         text = f"{self.label} [{bar}] {percent}  {format_duration(spent)} spent, {left}"
         return f"{text}  {detail}" if detail else text
 

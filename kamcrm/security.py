@@ -12,6 +12,7 @@
    token and sending anonymous page visitors to the login page;
 5. security headers on every response; errors turned into JSON (API) or a page.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -257,8 +258,12 @@ def _handle_http_exception(error: HTTPException):
     if status == 429:
         return _error_page(429, Message("Too many attempts. Wait a while before you try again."))
     if isinstance(error, CSRFError):
-        return _error_page(400, Message("The form expired or was not sent from this site; "
-                                        "reload the page and try again."))
+        return _error_page(
+            400,
+            Message(
+                "The form expired or was not sent from this site; reload the page and try again."
+            ),
+        )
     if status >= 500:
         return error
     description = error.description

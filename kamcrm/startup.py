@@ -8,6 +8,7 @@ and the ``app.extensions["migrate"]`` entry Flask-Migrate and ``migrations/env.p
 and imports Flask-Migrate (and Alembic) the first time either is actually used.
 ``tests/test_startup.py`` checks which libraries ``create_app`` leaves unimported.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -6,6 +6,7 @@ its URL with the function that drops it again. ``database_for_tests(sqlite_path)
 wants: that, on the server ``KAMCRM_TEST_DATABASE_URL`` names, or else a SQLite file.
 Not used by the application itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,9 @@ import sqlalchemy as sa
 TEST_SERVER_VARIABLE = "KAMCRM_TEST_DATABASE_URL"
 
 
-def new_database(server_url: str | sa.engine.URL, prefix: str = "kamcrm_scratch_",
-                 name: str | None = None) -> tuple[str, Callable[[], None]]:
+def new_database(
+    server_url: str | sa.engine.URL, prefix: str = "kamcrm_scratch_", name: str | None = None
+) -> tuple[str, Callable[[], None]]:
     """Create a database on the server and return ``(its URL, drop)``.
 
     ``name`` None gives ``prefix`` and a random suffix, so parallel runs never meet; a fixed
@@ -34,7 +36,9 @@ def new_database(server_url: str | sa.engine.URL, prefix: str = "kamcrm_scratch_
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False), lambda: drop_database(server, name)
+    return server.set(database=name).render_as_string(hide_password=False), lambda: drop_database(
+        server, name
+    )
 
 
 def drop_database(server_url: str | sa.engine.URL, name: str) -> None:
@@ -51,7 +55,9 @@ def tests_server_url() -> sa.engine.URL | None:
     return sa.make_url(raw) if raw else None
 
 
-def database_for_tests(sqlite_path: str | Path, prefix: str = "kamcrm_test_") -> tuple[str, Callable[[], None]]:
+def database_for_tests(
+    sqlite_path: str | Path, prefix: str = "kamcrm_test_"
+) -> tuple[str, Callable[[], None]]:
     """A fresh database for a test: on the test server if one is set, else the SQLite file
     ``sqlite_path`` (whose drop removes the file and its WAL companions)."""
     server = tests_server_url()

@@ -25,6 +25,7 @@ bookkeeping in ``kamcrm.security`` (kept even when the request is then refused),
 claims, each delivered mail in ``kamcrm.jobs.notify`` (a crash must not send it twice), and the
 import runner's progress rows.
 """
+
 from __future__ import annotations
 
 import functools
@@ -93,7 +94,9 @@ def unit_of_work() -> Iterator[None]:
 
 def refusal_text(error: KamcrmError) -> str:
     """An operation's refusal as a command prints it: the message, then each field's reasons."""
-    details = "".join(f"\n  {field}: {' '.join(messages)}" for field, messages in error.errors.items())
+    details = "".join(
+        f"\n  {field}: {' '.join(messages)}" for field, messages in error.errors.items()
+    )
     return f"{error.message}{details}"
 
 

@@ -1,4 +1,5 @@
 """Alembic environment for kamcrm: the engine and metadata come from the Flask app."""
+
 import logging
 from logging.config import fileConfig
 

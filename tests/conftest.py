@@ -3,6 +3,7 @@
 SQLite by default; PostgreSQL when ``KAMCRM_TEST_DATABASE_URL`` is set. On PostgreSQL a
 fresh database is created for the session (so parallel runs never meet) and dropped after.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -118,7 +119,11 @@ def login_as(client, make):
     from kamcrm.org.models import User
 
     def sign_in(role_or_user, **fields) -> User:
-        user = role_or_user if isinstance(role_or_user, User) else make.user(role=role_or_user, **fields)
+        user = (
+            role_or_user
+            if isinstance(role_or_user, User)
+            else make.user(role=role_or_user, **fields)
+        )
         factories.sign_in(client, user)
         return user
 

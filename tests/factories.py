@@ -1,4 +1,5 @@
 """Factories that build valid rows with sensible defaults; every argument can be overridden."""
+
 from __future__ import annotations
 
 import itertools
@@ -19,9 +20,19 @@ class Factories:
         existing = db.session.execute(db.select(Office).filter_by(code=code)).scalar_one_or_none()
         if existing is not None:
             return existing
-        return self._add(Office(code=code, name=fields.pop("name", "กฟฟ. เขต 2"), office_class="region", **fields))
+        return self._add(
+            Office(
+                code=code, name=fields.pop("name", "กฟฟ. เขต 2"), office_class="region", **fields
+            )
+        )
 
-    def office(self, code: str | None = None, office_class: str = "1", parent: Office | None = None, **fields) -> Office:
+    def office(
+        self,
+        code: str | None = None,
+        office_class: str = "1",
+        parent: Office | None = None,
+        **fields,
+    ) -> Office:
         n = next(_sequence)
         if parent is None and office_class != "region":
             parent = self.region()
@@ -38,7 +49,13 @@ class Factories:
     def branch(self, parent: Office, code: str | None = None, **fields) -> Office:
         return self.office(code=code, office_class="branch", parent=parent, **fields)
 
-    def user(self, role: str = "kamr", office: Office | None = None, username: str | None = None, **fields) -> User:
+    def user(
+        self,
+        role: str = "kamr",
+        office: Office | None = None,
+        username: str | None = None,
+        **fields,
+    ) -> User:
         n = next(_sequence)
         office = office or self.office()
         return self._add(
@@ -76,7 +93,9 @@ class Factories:
         return self._add(TierAssignment(account=account, tier=tier, effective_from=effective_from))
 
     def contact(self, account: Account, **fields) -> ContactPerson:
-        return self._add(ContactPerson(account=account, name=fields.pop("name", "คุณสมชาย"), **fields))
+        return self._add(
+            ContactPerson(account=account, name=fields.pop("name", "คุณสมชาย"), **fields)
+        )
 
     def activity(
         self,
@@ -92,7 +111,9 @@ class Factories:
         if type == "EXV" and exec_role is None:
             exec_role = "office_manager"
         performer = performed_by or self.user(office=account.office)
-        recorded = recorded_at or datetime(activity_date.year, activity_date.month, activity_date.day, 3, tzinfo=timezone.utc)
+        recorded = recorded_at or datetime(
+            activity_date.year, activity_date.month, activity_date.day, 3, tzinfo=timezone.utc
+        )
         return self._add(
             Activity(
                 account=account,
@@ -112,9 +133,17 @@ class Factories:
         db.session.flush()
         return row
 
-    def complaint(self, office: Office | None = None, account: Account | None = None, *,
-                  category: str = "OTHER", received_at: datetime | str = "2021-02-01T09:00:00+07:00",
-                  closed_at: datetime | str | None = None, resolution: str | None = None, **fields):
+    def complaint(
+        self,
+        office: Office | None = None,
+        account: Account | None = None,
+        *,
+        category: str = "OTHER",
+        received_at: datetime | str = "2021-02-01T09:00:00+07:00",
+        closed_at: datetime | str | None = None,
+        resolution: str | None = None,
+        **fields,
+    ):
         """Record a complaint through the operation (it works out the day and the close's measures)."""
         from kamcrm.complaints.operations import create_complaint
 
@@ -134,21 +163,44 @@ class Factories:
             row["office_code"] = self.office().code
         return create_complaint(row, None)
 
-    def service_job(self, office: Office, *, kind: str = "meter_install", completed_on: date = date(2021, 2, 1),
-                    **fields):
+    def service_job(
+        self,
+        office: Office,
+        *,
+        kind: str = "meter_install",
+        completed_on: date = date(2021, 2, 1),
+        **fields,
+    ):
         """Add a service job (SPEC section 9)."""
         from kamcrm.surveys.models import ServiceJob
 
-        return self._add(ServiceJob(ref=fields.pop("ref", f"JOB{next(_sequence):06d}"), office_id=office.id,
-                                    kind=kind, completed_on=completed_on, **fields))
+        return self._add(
+            ServiceJob(
+                ref=fields.pop("ref", f"JOB{next(_sequence):06d}"),
+                office_id=office.id,
+                kind=kind,
+                completed_on=completed_on,
+                **fields,
+            )
+        )
 
-    def survey_answer(self, office: Office, *, channel: str = "sms", score: int = 5,
-                      answered_on: date = date(2021, 2, 2), job=None):
+    def survey_answer(
+        self,
+        office: Office,
+        *,
+        channel: str = "sms",
+        score: int = 5,
+        answered_on: date = date(2021, 2, 2),
+        job=None,
+    ):
         """Add a service job of ``office`` (unless ``job`` is given) and an answer to it; return both."""
         from kamcrm.surveys.models import SurveyAnswer
 
         job = job or self.service_job(office)
-        return job, self._add(SurveyAnswer(job_id=job.id, channel=channel, score=score, answered_on=answered_on))
+        return job, self._add(
+            SurveyAnswer(job_id=job.id, channel=channel, score=score, answered_on=answered_on)
+        )
+
 
 def sign_in(client, user: User) -> str:
     """Sign ``client`` in as ``user`` exactly as the login page leaves it; return the secret.

@@ -4,6 +4,7 @@ Python wheels only, so reading a PDF needs no system package: pypdf for the text
 fonts, pypdfium2 (which bundles PDFium) to draw the pages. PDFium's own text extraction is
 not used: it shows the NIKHAHIT glyph of SARA AM as a stray character.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,7 +17,9 @@ from PIL import Image
 def pdf_text(content: bytes) -> str:
     """Return the text of every page (pypdf, which honours the fonts' ToUnicode maps exactly),
     each page ending in a form feed as ``pdftotext`` writes it."""
-    return "".join(page.extract_text() + "\f" for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+    return "".join(
+        page.extract_text() + "\f" for page in pypdf.PdfReader(io.BytesIO(content)).pages
+    )
 
 
 def pdf_pages(content: bytes, dpi: int = 50) -> list[Image.Image]:
@@ -40,7 +43,10 @@ def embedded_fonts(content: bytes) -> set[str]:
         for reference in fonts.values():
             font = reference.get_object()
             descriptors = [font.get("/FontDescriptor")]
-            descriptors += [child.get_object().get("/FontDescriptor") for child in font.get("/DescendantFonts", [])]
+            descriptors += [
+                child.get_object().get("/FontDescriptor")
+                for child in font.get("/DescendantFonts", [])
+            ]
             for descriptor in filter(None, descriptors):
                 descriptor = descriptor.get_object()
                 if any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):

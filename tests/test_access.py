@@ -1,4 +1,5 @@
 """The authorisation layer: the role × action matrix, office scope, and default deny."""
+
 from __future__ import annotations
 
 import pytest
@@ -63,12 +64,18 @@ def region(make):
     """Two class-1 offices, each with a branch and one account per office/branch."""
     east, west = make.office(code="EAST"), make.office(code="WEST")
     east_branch, west_branch = make.branch(east, code="EAST-B"), make.branch(west, code="WEST-B")
-    accounts = {office.code: make.account(office=office) for office in (east, east_branch, west, west_branch)}
+    accounts = {
+        office.code: make.account(office=office)
+        for office in (east, east_branch, west, west_branch)
+    }
     return {"east": east, "east_branch": east_branch, "west": west, "accounts": accounts}
 
 
 def _visible_numbers(user) -> set[str]:
-    return {row.account_no for row in db.session.execute(account_queries.visible_accounts(user)).scalars()}
+    return {
+        row.account_no
+        for row in db.session.execute(account_queries.visible_accounts(user)).scalars()
+    }
 
 
 @pytest.mark.parametrize(
@@ -109,7 +116,13 @@ def test_activities_follow_the_scope_of_their_account(make, region):
     kamr = make.user(role="kamr", office=region["west"])
     mine = make.activity(region["accounts"]["WEST-B"])
     other = make.activity(region["accounts"]["EAST"])
-    ids = set(db.session.execute(activity_queries.visible_activities(kamr).with_only_columns(sa.literal_column("activities.id"))).scalars())
+    ids = set(
+        db.session.execute(
+            activity_queries.visible_activities(kamr).with_only_columns(
+                sa.literal_column("activities.id")
+            )
+        ).scalars()
+    )
     assert mine.id in ids and other.id not in ids
     assert activity_queries.activity_for(kamr, mine.id) is mine
     with pytest.raises(NotFound):
@@ -143,10 +156,14 @@ def test_who_may_record_which_activity(make, region, role, activity_type, allowe
 def test_recording_on_an_account_out_of_scope_is_not_found(make, region):
     manager = make.user(role="office_manager", office=region["east"])
     with pytest.raises(NotFound):
-        activity_access.require_activity_change(manager, "create", "EXV", region["accounts"]["WEST"])
+        activity_access.require_activity_change(
+            manager, "create", "EXV", region["accounts"]["WEST"]
+        )
 
 
-@pytest.mark.parametrize("code, found", [("EAST", True), ("EAST-B", True), ("WEST", False), ("NOPE", False)])
+@pytest.mark.parametrize(
+    "code, found", [("EAST", True), ("EAST-B", True), ("WEST", False), ("NOPE", False)]
+)
 def test_an_office_manager_may_narrow_only_to_offices_in_scope(make, region, code, found):
     manager = make.user(role="office_manager", office=region["east"])
     if found:

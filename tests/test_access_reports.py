@@ -1,4 +1,5 @@
 """Reports and lists never show an office outside the caller's scope, whichever way it is asked."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,7 +26,9 @@ def kamr_and_outsider(make):
 
 
 @pytest.mark.parametrize("template", API_READS)
-def test_an_office_out_of_scope_is_not_found_in_api_reports(app, client, kamr_and_outsider, template):
+def test_an_office_out_of_scope_is_not_found_in_api_reports(
+    app, client, kamr_and_outsider, template
+):
     kamr, outsider = kamr_and_outsider
     path = template.format(office="RYG", user=outsider.username)
     assert any(rule.rule == path.split("?")[0] for rule in app.url_map.iter_rules())

@@ -1,4 +1,5 @@
 """Accounts over the API: lists with filters, ETags and If-Match, tiers and contact persons."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -74,7 +75,11 @@ def test_the_tier_filter_follows_the_assignment_in_force_today(api, world, make,
 
 def test_a_whole_tier_over_the_region_counts_accounts_not_tier_changes(api, world, make):
     # B-0001: STATUS, then STAR, then STRATEGIC from a future date; STAR is in force today.
-    for tier, day in (("STATUS", date(2019, 1, 1)), ("STAR", date(2020, 1, 1)), ("STRATEGIC", date(2999, 1, 1))):
+    for tier, day in (
+        ("STATUS", date(2019, 1, 1)),
+        ("STAR", date(2020, 1, 1)),
+        ("STRATEGIC", date(2999, 1, 1)),
+    ):
         make.tier(world.account_b, tier, day)
     caller = api(world.staff)
 

@@ -1,4 +1,5 @@
 """Activities over the API: record, list, change, delete, bulk, follow-ups, the quarter lock."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -367,7 +368,9 @@ def test_recording_an_activity_reads_the_token_account_and_quarter_once_each(api
     # audit entry. The operation reuses the caller's user and account instead of reading them
     # again.
     assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE", "ROLLBACK")] == [
-        "SELECT", "INSERT", "INSERT"
+        "SELECT",
+        "INSERT",
+        "INSERT",
     ]
 
 
@@ -383,7 +386,8 @@ def test_a_first_write_reads_the_token_account_and_quarter_once_each(api, world,
     sa.event.listen(engine, "before_cursor_execute", remember)
     try:
         response = client.post(
-            "/activities", json={"account_no": "A-0002", "type": "COM", "activity_date": "2021-03-05"}
+            "/activities",
+            json={"account_no": "A-0002", "type": "COM", "activity_date": "2021-03-05"},
         )
     finally:
         sa.event.remove(engine, "before_cursor_execute", remember)
@@ -393,15 +397,26 @@ def test_a_first_write_reads_the_token_account_and_quarter_once_each(api, world,
     # its own; the user and office again (the commit expired them), the account in scope,
     # the quarter lock, the activity, its audit entry.
     assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE", "ROLLBACK")] == [
-        "SELECT", "UPDATE", "SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "INSERT"
+        "SELECT",
+        "UPDATE",
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "INSERT",
+        "INSERT",
     ]
 
 
 def test_a_kamr_cannot_set_recorded_at_over_the_api(api, world):
     response = api(world.kamr_a).post(
         "/activities",
-        json={"account_no": "A-0002", "type": "COM", "activity_date": "2021-03-05",
-              "recorded_at": "2021-03-06T09:00:00+07:00"},
+        json={
+            "account_no": "A-0002",
+            "type": "COM",
+            "activity_date": "2021-03-05",
+            "recorded_at": "2021-03-06T09:00:00+07:00",
+        },
     )
 
     assert response.status_code == 422

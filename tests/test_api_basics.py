@@ -1,4 +1,5 @@
 """The API's contract: the OpenAPI document, the docs page, one error shape, no 500s, paging."""
+
 from __future__ import annotations
 
 import re

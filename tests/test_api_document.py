@@ -1,5 +1,6 @@
 """The OpenAPI document describes real answers strictly: a client generated from it reads the
 CR2 cells as their models, not as untyped objects."""
+
 from __future__ import annotations
 
 import copy
@@ -18,7 +19,11 @@ def _as_json_schema(node):
         return [_as_json_schema(item) for item in node]
     if not isinstance(node, dict):
         return node
-    converted = {key: _as_json_schema(value) for key, value in node.items() if key not in ("nullable", "example")}
+    converted = {
+        key: _as_json_schema(value)
+        for key, value in node.items()
+        if key not in ("nullable", "example")
+    }
     if "$ref" in converted:
         converted["$ref"] = "#/$defs/" + converted["$ref"].removeprefix(REF_PREFIX)
     if node.get("nullable"):
@@ -31,7 +36,9 @@ def cr2_validator(api, world):
     document = api(world.staff).get("/openapi.json").get_json()
     answer = document["paths"]["/api/v1/reports/cr2"]["get"]["responses"]["200"]
     schema = _as_json_schema(answer["content"]["application/json"]["schema"])
-    schema["$defs"] = {name: _as_json_schema(body) for name, body in document["components"]["schemas"].items()}
+    schema["$defs"] = {
+        name: _as_json_schema(body) for name, body in document["components"]["schemas"].items()
+    }
     return jsonschema_rs.Draft202012Validator(schema)
 
 
@@ -51,7 +58,9 @@ def test_a_real_cr2_answer_matches_the_document(cr2_validator, cr2_answer):
 
 @pytest.mark.parametrize("section", ["rules", "executive_visits", "counts", "complaints"])
 @pytest.mark.parametrize("cell", [{"unexpected": 1}, {}], ids=["unknown-field", "empty"])
-def test_a_cr2_cell_that_is_not_its_model_is_refused_by_the_document(cr2_validator, cr2_answer, section, cell):
+def test_a_cr2_cell_that_is_not_its_model_is_refused_by_the_document(
+    cr2_validator, cr2_answer, section, cell
+):
     broken = copy.deepcopy(cr2_answer)
     broken[section][0]["cumulative"]["Q1"] = cell
 
@@ -59,7 +68,9 @@ def test_a_cr2_cell_that_is_not_its_model_is_refused_by_the_document(cr2_validat
 
 
 @pytest.mark.parametrize("cell", [{"unexpected": 1}, {}], ids=["unknown-field", "empty"])
-def test_a_plan_2_2_cell_that_is_not_its_model_is_refused_by_the_document(cr2_validator, cr2_answer, cell):
+def test_a_plan_2_2_cell_that_is_not_its_model_is_refused_by_the_document(
+    cr2_validator, cr2_answer, cell
+):
     assert cr2_answer["complaint_prevention"]["item"] == "2.2"
     broken = copy.deepcopy(cr2_answer)
     broken["complaint_prevention"]["cumulative"]["Q1"] = cell

@@ -6,6 +6,7 @@ with a real token of an admin and of a KAMR. Every answer must be a declared sta
 body and headers matching the document. Examples are bounded per operation so the whole
 run stays well under three minutes on SQLite and on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import logging

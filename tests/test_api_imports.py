@@ -1,4 +1,5 @@
 """Uploading a file: the CLI's all-or-nothing import, with its errors by line number."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Offices and users over the API: read within scope, written by admins."""
+
 from __future__ import annotations
 
 import pytest

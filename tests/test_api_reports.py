@@ -1,4 +1,5 @@
 """Reports over the API: the CR2 JSON of the CLI, the monthly summary, the due list."""
+
 from __future__ import annotations
 
 import json

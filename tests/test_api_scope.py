@@ -4,6 +4,7 @@ Every API route is walked. A route naming a record (an account, activity, contac
 user …) must answer the KAMR of office B about office A's record exactly as it answers
 about a record that does not exist; lists and reports must leave office A out entirely.
 """
+
 from __future__ import annotations
 
 import io
@@ -55,7 +56,11 @@ BODIES = {
     ("PATCH", "/voc/<voc_key>"): {"significant": True},
     ("POST", "/voc/<voc_key>/complaint"): {},
     ("PUT", "/prevention-plans/<year>/<office_code>"): {"title": "x", "submitted_on": "2021-01-10"},
-    ("POST", "/prevention-plans/<year>/<office_code>/reports"): {"quarter": 1, "text": "x", "submitted_on": "2021-04-05"},
+    ("POST", "/prevention-plans/<year>/<office_code>/reports"): {
+        "quarter": 1,
+        "text": "x",
+        "submitted_on": "2021-04-05",
+    },
 }
 #: Routes without a record in the URL, and the test below that covers each.
 COVERED_ELSEWHERE = {
@@ -74,7 +79,10 @@ COVERED_ELSEWHERE = {
     ("GET", "/reports/cr2"): "test_reports_count_only_the_callers_scope",
     ("GET", "/reports/due"): "test_reports_count_only_the_callers_scope",
     ("GET", "/reports/monthly"): "test_reports_count_only_the_callers_scope",
-    ("GET", "/reports/complaints"): "test_the_monthly_complaint_return_answers_for_the_callers_scope",
+    (
+        "GET",
+        "/reports/complaints",
+    ): "test_the_monthly_complaint_return_answers_for_the_callers_scope",
     ("GET", "/reports/cr1"): "tests/test_cr1_report.py::test_the_api_answers_the_callers_scope",
     # The year's targets are the region's, not an office's: readable by all, changed by staff.
     ("GET", "/targets/<year>"): "test_region_wide_routes_refuse_a_kamr",
@@ -86,20 +94,47 @@ COVERED_ELSEWHERE = {
     ("PUT", "/targets/<year>/planned/<tier>"): "test_region_wide_routes_refuse_a_kamr",
     ("GET", "/targets/<year>/complaints"): "test_region_wide_routes_refuse_a_kamr",
     ("DELETE", "/targets/<year>/complaints"): "test_region_wide_routes_refuse_a_kamr",
-    ("PUT", "/targets/<year>/complaints/categories/<category>"): "test_region_wide_routes_refuse_a_kamr",
-    ("PUT", "/targets/<year>/complaints/tier-limits/<category>/<tier>"): "test_region_wide_routes_refuse_a_kamr",
+    (
+        "PUT",
+        "/targets/<year>/complaints/categories/<category>",
+    ): "test_region_wide_routes_refuse_a_kamr",
+    (
+        "PUT",
+        "/targets/<year>/complaints/tier-limits/<category>/<tier>",
+    ): "test_region_wide_routes_refuse_a_kamr",
     ("PATCH", "/targets/<year>/complaints/items/<item>"): "test_region_wide_routes_refuse_a_kamr",
     ("POST", "/imports/<kind>"): "test_region_wide_routes_refuse_a_kamr",
     # A background run is its uploader's alone (anyone else, staff included, gets 404).
-    ("GET", "/imports/<run_id>"): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
+    (
+        "GET",
+        "/imports/<run_id>",
+    ): "tests/test_import_background.py::test_only_the_uploader_sees_a_run",
     ("GET", "/voc"): "tests/test_api_voc.py::test_the_list_leaves_other_offices_out",
-    ("POST", "/voc/refs"): "tests/test_api_voc.py::test_a_list_naming_another_offices_entry_is_refused_whole",
+    (
+        "POST",
+        "/voc/refs",
+    ): "tests/test_api_voc.py::test_a_list_naming_another_offices_entry_is_refused_whole",
     # A year's prospect lists: an office manager reads their own office's members only.
-    ("GET", "/prospects/<year>"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
-    ("POST", "/prospects/<year>/snapshots"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
-    ("POST", "/prospects/<year>/visits"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
-    ("GET", "/prospects/<year>/settings"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
-    ("PATCH", "/prospects/<year>/settings"): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    (
+        "GET",
+        "/prospects/<year>",
+    ): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    (
+        "POST",
+        "/prospects/<year>/snapshots",
+    ): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    (
+        "POST",
+        "/prospects/<year>/visits",
+    ): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    (
+        "GET",
+        "/prospects/<year>/settings",
+    ): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
+    (
+        "PATCH",
+        "/prospects/<year>/settings",
+    ): "tests/test_prospect_pages.py::test_the_api_generates_plans_and_reads_in_scope",
 }
 
 
@@ -128,8 +163,15 @@ def office_a_records(world, make):
     """Keys of office A's records: an account, its activity, contact and follow-up."""
     from kamcrm.activities.models import FollowUp
 
-    activity = make.activity(world.account_a, "COM", date(2021, 2, 1), performed_by=world.kamr_a,
-                             voc_kind="complaint", voc_category="OTHER", voc_text="the meter is wrong")
+    activity = make.activity(
+        world.account_a,
+        "COM",
+        date(2021, 2, 1),
+        performed_by=world.kamr_a,
+        voc_kind="complaint",
+        voc_category="OTHER",
+        voc_text="the meter is wrong",
+    )
     contact = make.contact(world.account_a)
     follow_up = FollowUp(activity=activity, action="Call back", due_on=date(2021, 2, 15))
     db.session.add(follow_up)
@@ -260,11 +302,20 @@ def test_writes_into_another_office_are_refused(api, world):
         "items.0.account_no": ["No account has the number 'A-0001'."]
     }
     assert account.status_code == 403
-    on_account = stranger.post("/complaints", json={"ref": "N-1", "account_no": "A-0001", "category": "OTHER"})
-    in_office = stranger.post("/complaints", json={"ref": "N-2", "office_code": "OA", "category": "OTHER"})
+    on_account = stranger.post(
+        "/complaints", json={"ref": "N-1", "account_no": "A-0001", "category": "OTHER"}
+    )
+    in_office = stranger.post(
+        "/complaints", json={"ref": "N-2", "office_code": "OA", "category": "OTHER"}
+    )
     assert (on_account.status_code, on_account.get_json()["errors"]) == (
-        422, {"account_no": ["unknown account 'A-0001'"]})
-    assert (in_office.status_code, in_office.get_json()["errors"]) == (422, {"office_code": ["unknown office 'OA'"]})
+        422,
+        {"account_no": ["unknown account 'A-0001'"]},
+    )
+    assert (in_office.status_code, in_office.get_json()["errors"]) == (
+        422,
+        {"office_code": ["unknown office 'OA'"]},
+    )
 
 
 def test_region_wide_routes_refuse_a_kamr(api, world):

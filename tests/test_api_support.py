@@ -3,6 +3,7 @@
 Test modules import the fixtures they use from here (``from tests.test_api_support import
 api, world``); this module holds no tests of its own.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """A year's targets over the API: read by everyone, changed by regional staff."""
+
 from __future__ import annotations
 
 import pytest

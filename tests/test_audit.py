@@ -1,4 +1,5 @@
 """The audit log: every change is recorded, staff can read it, nobody can change it."""
+
 from __future__ import annotations
 
 import importlib
@@ -28,8 +29,16 @@ def _entry(action="update", entity="accounts", key="020000000001", actor=None, a
     return entry
 
 
-@pytest.mark.parametrize("role, allowed", [("kamr", False), ("office_manager", False), ("executive", False),
-                                           ("regional_staff", True), ("admin", True)])
+@pytest.mark.parametrize(
+    "role, allowed",
+    [
+        ("kamr", False),
+        ("office_manager", False),
+        ("executive", False),
+        ("regional_staff", True),
+        ("admin", True),
+    ],
+)
 def test_only_regional_staff_and_admins_read_the_log(make, role, allowed):
     _entry()
     reader = make.user(role=role)
@@ -45,10 +54,21 @@ def log(make):
     """A few entries by two people and the system, over two Bangkok days."""
     somchai, malee = make.user(username="somchai"), make.user(username="malee")
     return {
-        "first": _entry("create", "accounts", "020000000001", somchai, T0, after={"name": "บริษัท ไทยเหล็ก จำกัด"}),
-        "second": _entry("update", "accounts", "020000000001", malee, T0 + timedelta(hours=1),
-                         before={"tier": "STAR"}, after={"tier": "STRATEGIC"}),
-        "third": _entry("delete", "activities", "17", None, T0 + timedelta(days=2), reason="duplicate entry"),
+        "first": _entry(
+            "create", "accounts", "020000000001", somchai, T0, after={"name": "บริษัท ไทยเหล็ก จำกัด"}
+        ),
+        "second": _entry(
+            "update",
+            "accounts",
+            "020000000001",
+            malee,
+            T0 + timedelta(hours=1),
+            before={"tier": "STAR"},
+            after={"tier": "STRATEGIC"},
+        ),
+        "third": _entry(
+            "delete", "activities", "17", None, T0 + timedelta(days=2), reason="duplicate entry"
+        ),
         "somchai": somchai,
     }
 
@@ -69,8 +89,20 @@ def log(make):
         (AuditFilter(text="DUPLICATE"), ["third"]),
         (AuditFilter(text="100%"), []),
     ],
-    ids=["all-newest-first", "entity", "entity-key-action", "actor", "system", "unknown-actor",
-         "bangkok-date-to", "bangkok-day", "text-in-values", "thai-text", "text-in-reason", "wildcards-literal"],
+    ids=[
+        "all-newest-first",
+        "entity",
+        "entity-key-action",
+        "actor",
+        "system",
+        "unknown-actor",
+        "bangkok-date-to",
+        "bangkok-day",
+        "text-in-values",
+        "thai-text",
+        "text-in-reason",
+        "wildcards-literal",
+    ],
 )
 def test_the_log_filters(log, criteria, expected):
     found = audit_entries(None, criteria).items
@@ -81,7 +113,11 @@ def test_the_log_is_paginated(log):
     first = audit_entries(None, page=1, per_page=2)
     second = audit_entries(None, page=2, per_page=2)
     assert (first.total, first.pages) == (3, 2)
-    assert [e.id for e in first.items + second.items] == [log["third"].id, log["second"].id, log["first"].id]
+    assert [e.id for e in first.items + second.items] == [
+        log["third"].id,
+        log["second"].id,
+        log["first"].id,
+    ]
 
 
 def test_an_entry_cannot_be_changed(log):
@@ -96,8 +132,11 @@ def test_an_entry_cannot_be_deleted(log):
         db.session.flush()
 
 
-@pytest.mark.parametrize("statement", [sa.update(AuditEntry).values(reason="x"), sa.delete(AuditEntry)],
-                         ids=["bulk-update", "bulk-delete"])
+@pytest.mark.parametrize(
+    "statement",
+    [sa.update(AuditEntry).values(reason="x"), sa.delete(AuditEntry)],
+    ids=["bulk-update", "bulk-delete"],
+)
 def test_no_bulk_statement_touches_the_log(log, statement):
     with pytest.raises(AppendOnlyLog):
         db.session.execute(statement)
@@ -131,19 +170,44 @@ def world(make):
     account = make.account(office=office, account_no="020000000001")
     activity = make.activity(account, performed_by=kamr, activity_date=date(2026, 1, 5))
     contact = make.contact(account)
-    follow_up = add_follow_up(activity, {"action": "send quote", "due_on": "2026-02-01"}, actor=admin)
+    follow_up = add_follow_up(
+        activity, {"action": "send quote", "due_on": "2026-02-01"}, actor=admin
+    )
     complaint = make.complaint(office, ref="C-1", received_at="2026-01-05T09:00:00+07:00")
-    closed = make.complaint(office, ref="C-2", received_at="2026-01-05T09:00:00+07:00",
-                            closed_at="2026-01-06T09:00:00+07:00")
+    closed = make.complaint(
+        office,
+        ref="C-2",
+        received_at="2026-01-05T09:00:00+07:00",
+        closed_at="2026-01-06T09:00:00+07:00",
+    )
     job = make.service_job(office, ref="J-1", completed_on=date(2026, 1, 5))
     _, low = make.survey_answer(office, score=1, answered_on=date(2026, 1, 6))
     from kamcrm.surveys.models import SmileBoxDay
 
-    db.session.add(SmileBoxDay(office_id=office.id, day=date(2026, 1, 5), served=10, score_1=1, score_2=0,
-                               score_3=5, followed_up=0))
-    return {"office": office, "admin": admin, "kamr": kamr, "account": account,
-            "activity": activity, "contact": contact, "follow_up": follow_up,
-            "complaint": complaint, "closed_complaint": closed, "job": job, "low_answer": low}
+    db.session.add(
+        SmileBoxDay(
+            office_id=office.id,
+            day=date(2026, 1, 5),
+            served=10,
+            score_1=1,
+            score_2=0,
+            score_3=5,
+            followed_up=0,
+        )
+    )
+    return {
+        "office": office,
+        "admin": admin,
+        "kamr": kamr,
+        "account": account,
+        "activity": activity,
+        "contact": contact,
+        "follow_up": follow_up,
+        "complaint": complaint,
+        "closed_complaint": closed,
+        "job": job,
+        "low_answer": low,
+    }
 
 
 def _sweep():
@@ -163,60 +227,362 @@ def _sweep():
 
     def voice(w) -> str:
         """Give the world's activity a complaint-kind voice; return its VOC key."""
-        w["activity"].voc_kind, w["activity"].voc_category, w["activity"].voc_text = "complaint", "OTHER", "x"
+        w["activity"].voc_kind, w["activity"].voc_category, w["activity"].voc_text = (
+            "complaint",
+            "OTHER",
+            "x",
+        )
         db.session.flush()
         return f"A{w['activity'].id}"
 
     later = date(2026, 5, 1)
     return [
-        ("create_office", lambda w: org.create_office({"code": "RYG", "name": "ระยอง", "office_class": "2"}, w["admin"]), "offices", "create"),
-        ("update_office", lambda w: org.update_office(w["office"], {"name": "ชลบุรี"}, w["admin"]), "offices", "update"),
-        ("create_user", lambda w: org.create_user({"username": "new", "full_name": "N", "role": "kamr", "office_code": "CBI"}, w["admin"]), "users", "create"),
-        ("update_user", lambda w: org.update_user(w["kamr"], {"full_name": "Someone"}, w["admin"]), "users", "update"),
-        ("set_password", lambda w: auth.set_password(w["kamr"], "a long enough password", w["admin"]), "users", "update"),
-        ("issue_token", lambda w: tokens.issue_token(w["kamr"], "etl", w["kamr"]), "api_tokens", "create"),
-        ("revoke_token", lambda w: tokens.revoke_token(tokens.issue_token(w["kamr"], "etl", None)[0], w["kamr"]), "api_tokens", "revoke"),
-        ("create_account", lambda w: accounts.create_account({"account_no": "020000000002", "name": "X", "office_code": "CBI"}, w["admin"]), "accounts", "create"),
-        ("update_account", lambda w: accounts.update_account(w["account"], {"notes": "ok"}, w["admin"]), "accounts", "update"),
-        ("set_tier", lambda w: accounts.set_tier(w["account"], "STAR", "2026-01-01", w["admin"]), "tier_assignments", "create"),
-        ("add_contact", lambda w: accounts.add_contact(w["account"], {"name": "คุณนก"}, w["admin"]), "contact_persons", "create"),
-        ("update_contact", lambda w: accounts.update_contact(w["contact"], {"phone": "038000000"}, w["admin"]), "contact_persons", "update"),
-        ("delete_contact", lambda w: accounts.delete_contact(w["contact"], w["admin"]), "contact_persons", "delete"),
-        ("create_activity", lambda w: activities.create_activity({"account_no": "020000000001", "type": "RBA", "activity_date": "2026-01-06", "performed_by": "kamr1"}, w["kamr"], now=now), "activities", "create"),
-        ("update_activity", lambda w: activities.update_activity(w["activity"], {"summary": "met"}, w["kamr"], now=now), "activities", "update"),
-        ("delete_activity", lambda w: activities.delete_activity(w["activity"], w["kamr"]), "activities", "delete"),
-        ("add_follow_up", lambda w: activities.add_follow_up(w["activity"], {"action": "call", "due_on": "2026-02-01"}, w["kamr"]), "follow_ups", "create"),
-        ("complete_follow_up", lambda w: activities.complete_follow_up(w["follow_up"], w["kamr"], done_on=date(2026, 1, 20)), "follow_ups", "update"),
-        ("materialise_year", lambda w: compliance.materialise_year(2026, w["admin"]), "year_targets", "create"),
-        ("update_rule", lambda w: compliance.update_rule(2026, "FMS", "STAR", {"target_pct": 90}, w["admin"]), "frequency_rules", "update"),
-        ("add_rule", lambda w: compliance.add_rule(2026, "PLN", "STAR", {"period": "year", "min_count": 1, "target_pct": 50, "item": "1.1.3"}, w["admin"]), "frequency_rules", "create"),
-        ("remove_rule", lambda w: compliance.remove_rule(2026, "FMS", "STAR", w["admin"]), "frequency_rules", "delete"),
-        ("set_quota", lambda w: compliance.set_quota(2026, "office_manager", 5, w["admin"]), "executive_visit_quotas", "update"),
-        ("set_planned", lambda w: compliance.set_planned(2026, "STAR", 100, w["admin"]), "planned_populations", "update"),
-        ("reset_year", lambda w: (compliance.materialise_year(2026, None), compliance.reset_year(2026, w["admin"])), "year_targets", "delete"),
-        ("create_complaint", lambda w: complaints.create_complaint({"ref": "C-3", "office_code": "CBI", "category": "OTHER"}, w["kamr"], now=now), "complaints", "create"),
-        ("update_complaint", lambda w: complaints.update_complaint(w["complaint"], {"summary": "x"}, w["kamr"], now=now), "complaints", "update"),
-        ("close_complaint", lambda w: complaints.close_complaint(w["complaint"], "fixed", w["kamr"], now=now), "complaints", "close"),
-        ("reopen_complaint", lambda w: complaints.reopen_complaint(w["closed_complaint"], w["kamr"], now=now), "complaints", "reopen"),
-        ("reassign_complaint", lambda w: complaints.reassign_complaint(w["complaint"], "kamr1", w["admin"], now=now), "complaints", "update"),
-        ("exclude_complaint", lambda w: complaints.exclude_complaint(w["complaint"], "duplicate", w["admin"], now=now), "complaints", "update"),
-        ("materialise_complaint_year", lambda w: complaints.materialise_complaint_year(2026, w["admin"]), "complaint_targets", "create"),
-        ("set_category_limit", lambda w: complaints.set_category_limit(2026, "OTHER", 10, w["admin"]), "complaint_categories", "update"),
-        ("set_tier_limit", lambda w: complaints.set_tier_limit(2026, "OTHER", "STAR", 5, w["admin"]), "complaint_tier_limits", "update"),
-        ("set_item_target", lambda w: complaints.set_item_target(2026, "2.1d", target_pct=75, actor=w["admin"]), "complaint_item_targets", "update"),
-        ("mark_significant", lambda w: voc.mark_significant(voice(w), True, w["admin"], now=now), "voc_entries", "update"),
-        ("record_voc_ref", lambda w: voc.record_voc_ref(voice(w), "V-1", "2026-01-06", w["admin"], now=now), "voc_entries", "update"),
-        ("record_voc_refs", lambda w: voc.record_voc_refs([(2, {"key": voice(w), "voc_ref": "V-1", "voc_ref_on": "2026-01-06"})], w["admin"], now=now), "voc_entries", "update"),
-        ("convert_to_complaint", lambda w: voc.convert_to_complaint(voice(w), None, w["admin"], now=now), "voc_entries", "update"),
-        ("set_survey_targets", lambda w: surveys.set_survey_targets(w["admin"], 2026, {"quota_extension": 4}), "survey_targets", "update"),
-        ("record_phone_answer", lambda w: surveys.record_phone_answer(w["admin"], "J-1", {"score": 4, "answered_on": "2026-01-10"}, today=date(2026, 5, 1)), "survey_answers", "create"),
-        ("set_smile_box_follow_ups", lambda w: surveys.set_smile_box_follow_ups(w["admin"], "CBI", "2026-01-05", 1), "smile_box_days", "update"),
-        ("record_follow_up", lambda w: surveys.record_follow_up(w["admin"], w["low_answer"], date(2026, 1, 8), "called", today=date(2026, 5, 1)), "survey_answers", "update"),
-        ("reset_complaint_year", lambda w: (complaints.materialise_complaint_year(2026, None), complaints.reset_complaint_year(2026, w["admin"])), "complaint_targets", "delete"),
-        ("record_plan", lambda w: prevention.record_plan("CBI", 2026, {"title": "แผน"}, w["admin"], today=later), "prevention_plans", "create"),
-        ("submit_quarter_report", lambda w: (prevention.record_plan("CBI", 2026, {"title": "แผน"}, None, today=later), prevention.submit_quarter_report("CBI", 2026, 1, {"text": "ผล"}, w["admin"], today=later)), "prevention_reports", "create"),
-        ("close_quarter", lambda w: closing.close_quarter(2026, 1, w["admin"], now), "quarter_closes", "close"),
-        ("reopen_quarter", lambda w: (closing.close_quarter(2026, 1, None, now), closing.reopen_quarter(2026, 1, w["admin"], reason="late")), "quarter_closes", "reopen"),
+        (
+            "create_office",
+            lambda w: org.create_office(
+                {"code": "RYG", "name": "ระยอง", "office_class": "2"}, w["admin"]
+            ),
+            "offices",
+            "create",
+        ),
+        (
+            "update_office",
+            lambda w: org.update_office(w["office"], {"name": "ชลบุรี"}, w["admin"]),
+            "offices",
+            "update",
+        ),
+        (
+            "create_user",
+            lambda w: org.create_user(
+                {"username": "new", "full_name": "N", "role": "kamr", "office_code": "CBI"},
+                w["admin"],
+            ),
+            "users",
+            "create",
+        ),
+        (
+            "update_user",
+            lambda w: org.update_user(w["kamr"], {"full_name": "Someone"}, w["admin"]),
+            "users",
+            "update",
+        ),
+        (
+            "set_password",
+            lambda w: auth.set_password(w["kamr"], "a long enough password", w["admin"]),
+            "users",
+            "update",
+        ),
+        (
+            "issue_token",
+            lambda w: tokens.issue_token(w["kamr"], "etl", w["kamr"]),
+            "api_tokens",
+            "create",
+        ),
+        (
+            "revoke_token",
+            lambda w: tokens.revoke_token(tokens.issue_token(w["kamr"], "etl", None)[0], w["kamr"]),
+            "api_tokens",
+            "revoke",
+        ),
+        (
+            "create_account",
+            lambda w: accounts.create_account(
+                {"account_no": "020000000002", "name": "X", "office_code": "CBI"}, w["admin"]
+            ),
+            "accounts",
+            "create",
+        ),
+        (
+            "update_account",
+            lambda w: accounts.update_account(w["account"], {"notes": "ok"}, w["admin"]),
+            "accounts",
+            "update",
+        ),
+        (
+            "set_tier",
+            lambda w: accounts.set_tier(w["account"], "STAR", "2026-01-01", w["admin"]),
+            "tier_assignments",
+            "create",
+        ),
+        (
+            "add_contact",
+            lambda w: accounts.add_contact(w["account"], {"name": "คุณนก"}, w["admin"]),
+            "contact_persons",
+            "create",
+        ),
+        (
+            "update_contact",
+            lambda w: accounts.update_contact(w["contact"], {"phone": "038000000"}, w["admin"]),
+            "contact_persons",
+            "update",
+        ),
+        (
+            "delete_contact",
+            lambda w: accounts.delete_contact(w["contact"], w["admin"]),
+            "contact_persons",
+            "delete",
+        ),
+        (
+            "create_activity",
+            lambda w: activities.create_activity(
+                {
+                    "account_no": "020000000001",
+                    "type": "RBA",
+                    "activity_date": "2026-01-06",
+                    "performed_by": "kamr1",
+                },
+                w["kamr"],
+                now=now,
+            ),
+            "activities",
+            "create",
+        ),
+        (
+            "update_activity",
+            lambda w: activities.update_activity(
+                w["activity"], {"summary": "met"}, w["kamr"], now=now
+            ),
+            "activities",
+            "update",
+        ),
+        (
+            "delete_activity",
+            lambda w: activities.delete_activity(w["activity"], w["kamr"]),
+            "activities",
+            "delete",
+        ),
+        (
+            "add_follow_up",
+            lambda w: activities.add_follow_up(
+                w["activity"], {"action": "call", "due_on": "2026-02-01"}, w["kamr"]
+            ),
+            "follow_ups",
+            "create",
+        ),
+        (
+            "complete_follow_up",
+            lambda w: activities.complete_follow_up(
+                w["follow_up"], w["kamr"], done_on=date(2026, 1, 20)
+            ),
+            "follow_ups",
+            "update",
+        ),
+        (
+            "materialise_year",
+            lambda w: compliance.materialise_year(2026, w["admin"]),
+            "year_targets",
+            "create",
+        ),
+        (
+            "update_rule",
+            lambda w: compliance.update_rule(2026, "FMS", "STAR", {"target_pct": 90}, w["admin"]),
+            "frequency_rules",
+            "update",
+        ),
+        (
+            "add_rule",
+            lambda w: compliance.add_rule(
+                2026,
+                "PLN",
+                "STAR",
+                {"period": "year", "min_count": 1, "target_pct": 50, "item": "1.1.3"},
+                w["admin"],
+            ),
+            "frequency_rules",
+            "create",
+        ),
+        (
+            "remove_rule",
+            lambda w: compliance.remove_rule(2026, "FMS", "STAR", w["admin"]),
+            "frequency_rules",
+            "delete",
+        ),
+        (
+            "set_quota",
+            lambda w: compliance.set_quota(2026, "office_manager", 5, w["admin"]),
+            "executive_visit_quotas",
+            "update",
+        ),
+        (
+            "set_planned",
+            lambda w: compliance.set_planned(2026, "STAR", 100, w["admin"]),
+            "planned_populations",
+            "update",
+        ),
+        (
+            "reset_year",
+            lambda w: (
+                compliance.materialise_year(2026, None),
+                compliance.reset_year(2026, w["admin"]),
+            ),
+            "year_targets",
+            "delete",
+        ),
+        (
+            "create_complaint",
+            lambda w: complaints.create_complaint(
+                {"ref": "C-3", "office_code": "CBI", "category": "OTHER"}, w["kamr"], now=now
+            ),
+            "complaints",
+            "create",
+        ),
+        (
+            "update_complaint",
+            lambda w: complaints.update_complaint(
+                w["complaint"], {"summary": "x"}, w["kamr"], now=now
+            ),
+            "complaints",
+            "update",
+        ),
+        (
+            "close_complaint",
+            lambda w: complaints.close_complaint(w["complaint"], "fixed", w["kamr"], now=now),
+            "complaints",
+            "close",
+        ),
+        (
+            "reopen_complaint",
+            lambda w: complaints.reopen_complaint(w["closed_complaint"], w["kamr"], now=now),
+            "complaints",
+            "reopen",
+        ),
+        (
+            "reassign_complaint",
+            lambda w: complaints.reassign_complaint(w["complaint"], "kamr1", w["admin"], now=now),
+            "complaints",
+            "update",
+        ),
+        (
+            "exclude_complaint",
+            lambda w: complaints.exclude_complaint(
+                w["complaint"], "duplicate", w["admin"], now=now
+            ),
+            "complaints",
+            "update",
+        ),
+        (
+            "materialise_complaint_year",
+            lambda w: complaints.materialise_complaint_year(2026, w["admin"]),
+            "complaint_targets",
+            "create",
+        ),
+        (
+            "set_category_limit",
+            lambda w: complaints.set_category_limit(2026, "OTHER", 10, w["admin"]),
+            "complaint_categories",
+            "update",
+        ),
+        (
+            "set_tier_limit",
+            lambda w: complaints.set_tier_limit(2026, "OTHER", "STAR", 5, w["admin"]),
+            "complaint_tier_limits",
+            "update",
+        ),
+        (
+            "set_item_target",
+            lambda w: complaints.set_item_target(2026, "2.1d", target_pct=75, actor=w["admin"]),
+            "complaint_item_targets",
+            "update",
+        ),
+        (
+            "mark_significant",
+            lambda w: voc.mark_significant(voice(w), True, w["admin"], now=now),
+            "voc_entries",
+            "update",
+        ),
+        (
+            "record_voc_ref",
+            lambda w: voc.record_voc_ref(voice(w), "V-1", "2026-01-06", w["admin"], now=now),
+            "voc_entries",
+            "update",
+        ),
+        (
+            "record_voc_refs",
+            lambda w: voc.record_voc_refs(
+                [(2, {"key": voice(w), "voc_ref": "V-1", "voc_ref_on": "2026-01-06"})],
+                w["admin"],
+                now=now,
+            ),
+            "voc_entries",
+            "update",
+        ),
+        (
+            "convert_to_complaint",
+            lambda w: voc.convert_to_complaint(voice(w), None, w["admin"], now=now),
+            "voc_entries",
+            "update",
+        ),
+        (
+            "set_survey_targets",
+            lambda w: surveys.set_survey_targets(w["admin"], 2026, {"quota_extension": 4}),
+            "survey_targets",
+            "update",
+        ),
+        (
+            "record_phone_answer",
+            lambda w: surveys.record_phone_answer(
+                w["admin"], "J-1", {"score": 4, "answered_on": "2026-01-10"}, today=date(2026, 5, 1)
+            ),
+            "survey_answers",
+            "create",
+        ),
+        (
+            "set_smile_box_follow_ups",
+            lambda w: surveys.set_smile_box_follow_ups(w["admin"], "CBI", "2026-01-05", 1),
+            "smile_box_days",
+            "update",
+        ),
+        (
+            "record_follow_up",
+            lambda w: surveys.record_follow_up(
+                w["admin"], w["low_answer"], date(2026, 1, 8), "called", today=date(2026, 5, 1)
+            ),
+            "survey_answers",
+            "update",
+        ),
+        (
+            "reset_complaint_year",
+            lambda w: (
+                complaints.materialise_complaint_year(2026, None),
+                complaints.reset_complaint_year(2026, w["admin"]),
+            ),
+            "complaint_targets",
+            "delete",
+        ),
+        (
+            "record_plan",
+            lambda w: prevention.record_plan(
+                "CBI", 2026, {"title": "แผน"}, w["admin"], today=later
+            ),
+            "prevention_plans",
+            "create",
+        ),
+        (
+            "submit_quarter_report",
+            lambda w: (
+                prevention.record_plan("CBI", 2026, {"title": "แผน"}, None, today=later),
+                prevention.submit_quarter_report(
+                    "CBI", 2026, 1, {"text": "ผล"}, w["admin"], today=later
+                ),
+            ),
+            "prevention_reports",
+            "create",
+        ),
+        (
+            "close_quarter",
+            lambda w: closing.close_quarter(2026, 1, w["admin"], now),
+            "quarter_closes",
+            "close",
+        ),
+        (
+            "reopen_quarter",
+            lambda w: (
+                closing.close_quarter(2026, 1, None, now),
+                closing.reopen_quarter(2026, 1, w["admin"], reason="late"),
+            ),
+            "quarter_closes",
+            "reopen",
+        ),
     ]
 
 
@@ -232,8 +598,21 @@ def test_every_change_is_recorded(world, name, call, entity, action):
 
 
 #: Names of operations that change data (a new one must join the sweep above).
-_CHANGING = ("create_", "update_", "delete_", "add_", "remove_", "set_", "reset_", "complete_",
-             "materialise_", "close_", "reopen_", "issue_", "revoke_")
+_CHANGING = (
+    "create_",
+    "update_",
+    "delete_",
+    "add_",
+    "remove_",
+    "set_",
+    "reset_",
+    "complete_",
+    "materialise_",
+    "close_",
+    "reopen_",
+    "issue_",
+    "revoke_",
+)
 #: Operations whose changes are audited by the operation they delegate to, or that are
 #: no separate change: ``close_due_quarter`` calls ``close_quarter``; ``change_password``
 #: calls ``set_password``.
@@ -248,7 +627,11 @@ def _changing_operations():
     for module_name in modules:
         module = importlib.import_module(module_name)
         for name, function in inspect.getmembers(module, inspect.isfunction):
-            if function.__module__ == module_name and name.startswith(_CHANGING) and name not in _DELEGATING:
+            if (
+                function.__module__ == module_name
+                and name.startswith(_CHANGING)
+                and name not in _DELEGATING
+            ):
                 yield f"{module_name}.{name}"
 
 
@@ -267,15 +650,44 @@ def test_record_many_writes_what_record_writes(make):
     from kamcrm.audit.operations import Change, record_many
 
     malee = make.user(username="malee")
-    single = _entry("update", "tier_assignments", "020000000001@2026-01-01", malee, T0,
-                    before={"tier": "STAR"}, after={"tier": "STATUS"}, reason="re-tiering")
-    assert record_many([Change("update", "tier_assignments", "020000000002@2026-01-01", {"tier": "STAR"},
-                               {"tier": "STATUS"}),
-                        Change("create", "tier_assignments", "020000000003@2026-01-01", None,
-                               {"tier": None, "effective_from": date(2026, 1, 1)})],
-                       actor=malee, reason="re-tiering", occurred_at=T0) == 2
+    single = _entry(
+        "update",
+        "tier_assignments",
+        "020000000001@2026-01-01",
+        malee,
+        T0,
+        before={"tier": "STAR"},
+        after={"tier": "STATUS"},
+        reason="re-tiering",
+    )
+    assert (
+        record_many(
+            [
+                Change(
+                    "update",
+                    "tier_assignments",
+                    "020000000002@2026-01-01",
+                    {"tier": "STAR"},
+                    {"tier": "STATUS"},
+                ),
+                Change(
+                    "create",
+                    "tier_assignments",
+                    "020000000003@2026-01-01",
+                    None,
+                    {"tier": None, "effective_from": date(2026, 1, 1)},
+                ),
+            ],
+            actor=malee,
+            reason="re-tiering",
+            occurred_at=T0,
+        )
+        == 2
+    )
     assert record_many([], actor=malee) == 0
-    rows = db.session.execute(sa.select(AuditEntry).where(AuditEntry.id > single.id).order_by(AuditEntry.id)).scalars()
+    rows = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.id > single.id).order_by(AuditEntry.id)
+    ).scalars()
     fields = ("occurred_at", "actor_id", "actor_name", "action", "entity", "before", "reason")
     assert [tuple(getattr(row, name) for name in fields) for row in rows] == [
         tuple(getattr(single, name) for name in fields),

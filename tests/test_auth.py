@@ -1,4 +1,5 @@
 """Signing in and out of pages, passwords, idle timeout, cookies and security headers."""
+
 from __future__ import annotations
 
 import functools
@@ -81,18 +82,25 @@ def test_a_signed_in_user_who_is_deactivated_loses_the_session(client, login_as,
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+)
 def test_the_next_page_must_be_on_this_site(client, member, target):
     response = _login(client, "somchai", PASSWORD, next=target)
     assert response.status_code == 302
-    assert "evil" not in response.headers["Location"] and "javascript" not in response.headers["Location"]
+    assert (
+        "evil" not in response.headers["Location"]
+        and "javascript" not in response.headers["Location"]
+    )
 
 
 def test_a_sign_in_is_audited_and_remembered(client, member):
     _login(client, "somchai", PASSWORD)
     db.session.expire_all()
     assert member.last_login_at is not None
-    entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "login")).scalar_one()
+    entry = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.action == "login")
+    ).scalar_one()
     assert (entry.entity, entry.entity_key, entry.actor_id) == ("users", "somchai", member.id)
 
 
@@ -151,7 +159,9 @@ def test_activity_keeps_the_session_alive(app, client, login_as):
 
 
 def _cookie_flags(response, name="session") -> str:
-    cookie = next(value for value in response.headers.getlist("Set-Cookie") if value.startswith(name + "="))
+    cookie = next(
+        value for value in response.headers.getlist("Set-Cookie") if value.startswith(name + "=")
+    )
     return cookie.lower()
 
 
@@ -186,19 +196,27 @@ def test_pages_send_the_security_headers(client, login_as, path):
 def test_a_user_changes_their_own_password(client, login_as, member):
     login_as(member)
     new = "a much better passphrase"
-    response = client.post("/account/password", data={
-        "current_password": PASSWORD, "password": new, "confirm": new})
+    response = client.post(
+        "/account/password", data={"current_password": PASSWORD, "password": new, "confirm": new}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert verify_password(member.password_hash, new)
-    entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "update")).scalar_one()
+    entry = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.action == "update")
+    ).scalar_one()
     assert entry.entity_key == "somchai" and "argon2" not in str(entry.after)
 
 
 @pytest.mark.parametrize(
     "current, new, confirm, field",
     [
-        ("wrong password", "a much better passphrase", "a much better passphrase", "current_password"),
+        (
+            "wrong password",
+            "a much better passphrase",
+            "a much better passphrase",
+            "current_password",
+        ),
         (PASSWORD, "short", "short", "password"),
         (PASSWORD, "somchai", "somchai", "password"),
         (PASSWORD, "a much better passphrase", "a different passphrase", "confirm"),
@@ -215,7 +233,9 @@ def test_a_bad_password_change_is_refused(member, current, new, confirm, field):
 
 def test_only_an_admin_sets_another_users_password(make, member):
     with pytest.raises(Forbidden):
-        auth.set_password(member, "a much better passphrase", actor=make.user(role="regional_staff"))
+        auth.set_password(
+            member, "a much better passphrase", actor=make.user(role="regional_staff")
+        )
     auth.set_password(member, "a much better passphrase", actor=make.user(role="admin"))
     assert verify_password(member.password_hash, "a much better passphrase")
 
@@ -226,14 +246,26 @@ def test_a_username_with_a_nul_byte_is_just_wrong(client, member, username):
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("current, new, confirm, field", [
-    ("wrong password", "a much better passphrase", "a much better passphrase", "current_password"),
-    (PASSWORD, PASSWORD, PASSWORD, "password"),
-], ids=["wrong-current", "unchanged"])
-def test_the_password_page_refuses_a_bad_change_beside_its_field(client, member, current, new, confirm, field):
+@pytest.mark.parametrize(
+    "current, new, confirm, field",
+    [
+        (
+            "wrong password",
+            "a much better passphrase",
+            "a much better passphrase",
+            "current_password",
+        ),
+        (PASSWORD, PASSWORD, PASSWORD, "password"),
+    ],
+    ids=["wrong-current", "unchanged"],
+)
+def test_the_password_page_refuses_a_bad_change_beside_its_field(
+    client, member, current, new, confirm, field
+):
     _login(client, "somchai", PASSWORD)
-    response = client.post("/account/password", data={
-        "current_password": current, "password": new, "confirm": confirm})
+    response = client.post(
+        "/account/password", data={"current_password": current, "password": new, "confirm": confirm}
+    )
     assert response.status_code == 422
     assert f'id="{field}-errors"' in response.get_data(as_text=True)
     assert verify_password(member.password_hash, PASSWORD)

@@ -1,4 +1,5 @@
 """``flask users …``: create, set-password, deactivate, token, tokens, revoke-token, demo-logins."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,15 +25,37 @@ def _user(username) -> User:
 
 
 def test_create_makes_an_audited_user(runner, office):
-    result = runner.invoke(args=["users", "create", "nok", "--role", "office_manager", "--office", "CBI",
-                                 "--full-name", "นกน้อย ใจดี", "--email", "nok@example.org"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "nok",
+            "--role",
+            "office_manager",
+            "--office",
+            "CBI",
+            "--full-name",
+            "นกน้อย ใจดี",
+            "--email",
+            "nok@example.org",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = _user("nok")
     assert (user.role, user.office.code, user.exec_role, user.full_name) == (
-        "office_manager", "CBI", "office_manager", "นกน้อย ใจดี")
-    assert db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.entity == "users", AuditEntry.action == "create")
-    ).scalar_one().entity_key == "nok"
+        "office_manager",
+        "CBI",
+        "office_manager",
+        "นกน้อย ใจดี",
+    )
+    assert (
+        db.session.execute(
+            sa.select(AuditEntry).where(AuditEntry.entity == "users", AuditEntry.action == "create")
+        )
+        .scalar_one()
+        .entity_key
+        == "nok"
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,7 +87,9 @@ def test_set_password_asks_twice_without_echo(runner, make):
 
 def test_set_password_reads_stdin_for_scripts(runner, make):
     make.user(username="nok")
-    result = runner.invoke(args=["users", "set-password", "nok", "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        args=["users", "set-password", "nok", "--password-stdin"], input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     assert verify_password(_user("nok").password_hash, PASSWORD)
 
@@ -72,7 +97,9 @@ def test_set_password_reads_stdin_for_scripts(runner, make):
 def test_set_password_refuses_a_short_password(runner, make):
     make.user(username="nok")
     db.session.commit()  # the command rolls back its own work only (a savepoint here)
-    result = runner.invoke(args=["users", "set-password", "nok", "--password-stdin"], input="short\n")
+    result = runner.invoke(
+        args=["users", "set-password", "nok", "--password-stdin"], input="short\n"
+    )
     assert result.exit_code == 1 and "at least" in result.output
     assert _user("nok").password_hash is None
 
@@ -82,7 +109,9 @@ def test_deactivate_stops_the_user_and_is_audited(runner, make):
     result = runner.invoke(args=["users", "deactivate", "nok"])
     assert result.exit_code == 0, result.output
     assert _user("nok").active is False
-    entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "update")).scalar_one()
+    entry = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.action == "update")
+    ).scalar_one()
     assert entry.after == {"active": False}
 
 
@@ -108,8 +137,16 @@ def test_tokens_lists_without_secrets_and_revoke_token_revokes(runner, make):
     assert "revoked" in runner.invoke(args=["users", "tokens", "nok"]).output
 
 
-@pytest.mark.parametrize("args", [["set-password", "ghost"], ["deactivate", "ghost"], ["token", "ghost"],
-                                  ["tokens", "ghost"], ["revoke-token", "999999"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["set-password", "ghost"],
+        ["deactivate", "ghost"],
+        ["token", "ghost"],
+        ["tokens", "ghost"],
+        ["revoke-token", "999999"],
+    ],
+)
 def test_commands_name_what_they_could_not_find(runner, args):
     result = runner.invoke(args=["users", *args], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 1 and ("ghost" in result.output or "999999" in result.output)

@@ -1,5 +1,6 @@
 """Repeated failed sign-ins are slowed down, then locked, without revealing any username,
 and without locking the real user out: the locks hold back the addresses that failed."""
+
 from __future__ import annotations
 
 import functools
@@ -21,14 +22,19 @@ def stored_hash() -> str:
 @pytest.fixture
 def limited(extra_app):
     """An app with rate limits on: 3 failed sign-ins a minute, 5 an hour."""
-    application = extra_app({"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute;5 per hour"})
+    application = extra_app(
+        {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute;5 per hour"}
+    )
     Factories().user(role="kamr", username="somchai", password_hash=stored_hash())
     return application
 
 
 def _attempt(client, username, password, address="10.0.0.1"):
-    return client.post("/login", data={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def test_after_the_allowed_failures_even_the_right_password_waits(limited):
@@ -64,45 +70,66 @@ def test_addresses_that_failed_for_a_username_wait_while_others_may_still_try(li
 
 def test_an_attacker_on_a_username_does_not_stop_the_real_user_elsewhere(limited):
     attacker, user = limited.test_client(), limited.test_client()
-    assert [_attempt(attacker, "somchai", "wrong", address="203.0.113.7").status_code
-            for _ in range(4)] == [401, 401, 401, 429]
-    assert _attempt(attacker, "somchai", PASSWORD, address="203.0.113.7").status_code == 429  # still slowed
+    assert [
+        _attempt(attacker, "somchai", "wrong", address="203.0.113.7").status_code for _ in range(4)
+    ] == [401, 401, 401, 429]
+    assert (
+        _attempt(attacker, "somchai", PASSWORD, address="203.0.113.7").status_code == 429
+    )  # still slowed
 
     assert _attempt(user, "somchai", PASSWORD, address="10.0.0.20").status_code == 302
 
 
 def test_one_address_guessing_many_usernames_waits(extra_app):
-    application = extra_app({"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute",
-                             "LOGIN_ADDRESS_RATE_LIMIT": "4 per minute"})
+    application = extra_app(
+        {
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT": "3 per minute",
+            "LOGIN_ADDRESS_RATE_LIMIT": "4 per minute",
+        }
+    )
     Factories().user(role="kamr", username="somchai", password_hash=stored_hash())
     client = application.test_client()
-    assert [_attempt(client, f"user{n}", "wrong", address="203.0.113.7").status_code
-            for n in range(5)] == [401, 401, 401, 401, 429]
+    assert [
+        _attempt(client, f"user{n}", "wrong", address="203.0.113.7").status_code for n in range(5)
+    ] == [401, 401, 401, 401, 429]
     assert _attempt(client, "somchai", PASSWORD, address="203.0.113.7").status_code == 429
     assert _attempt(client, "somchai", PASSWORD, address="10.0.0.20").status_code == 302
 
 
 def _behind_proxy(client, username, password, forwarded_for, proxy="10.9.9.9"):
-    return client.post("/login", data={"username": username, "password": password},
-                       headers={"X-Forwarded-For": forwarded_for}, environ_base={"REMOTE_ADDR": proxy})
+    return client.post(
+        "/login",
+        data={"username": username, "password": password},
+        headers={"X-Forwarded-For": forwarded_for},
+        environ_base={"REMOTE_ADDR": proxy},
+    )
 
 
 def test_the_forwarded_address_counts_only_behind_a_configured_proxy(extra_app):
-    settings = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute",
-                "LOGIN_ADDRESS_RATE_LIMIT": "3 per minute"}
+    settings = {
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "3 per minute",
+        "LOGIN_ADDRESS_RATE_LIMIT": "3 per minute",
+    }
     application = extra_app({**settings, "PROXY_COUNT": 1})
     Factories().user(role="kamr", username="somchai", password_hash=stored_hash())
     client = application.test_client()
     # Behind the proxy: failures from A (any usernames) hold back A, not B.
-    assert [_behind_proxy(client, f"user{n}", "wrong", "198.51.100.1").status_code
-            for n in range(4)] == [401, 401, 401, 429]
+    assert [
+        _behind_proxy(client, f"user{n}", "wrong", "198.51.100.1").status_code for n in range(4)
+    ] == [401, 401, 401, 429]
     assert _behind_proxy(client, "somchai", PASSWORD, "198.51.100.2").status_code == 302
 
     # Without PROXY_COUNT the header is anybody's to write, so it is ignored: changing it
     # does not get an attacker new attempts.
     direct = extra_app(settings).test_client()
-    answers = [_behind_proxy(direct, "somchai", "wrong", f"198.51.100.{n}", proxy="203.0.113.7").status_code
-               for n in range(4)]
+    answers = [
+        _behind_proxy(
+            direct, "somchai", "wrong", f"198.51.100.{n}", proxy="203.0.113.7"
+        ).status_code
+        for n in range(4)
+    ]
     assert answers == [401, 401, 401, 429]
 
 
@@ -136,9 +163,15 @@ def test_redis_keeps_the_counts_when_configured(extra_app):
 
     url = "redis://127.0.0.1:6379/15"
     prefix = "kamcrm-test-" + uuid.uuid4().hex
-    application = extra_app({"RATELIMIT_ENABLED": True, "REDIS_URL": url, "RATELIMIT_KEY_PREFIX": prefix,
-                             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
-                             "LOGIN_RATE_LIMIT": "2 per minute"})
+    application = extra_app(
+        {
+            "RATELIMIT_ENABLED": True,
+            "REDIS_URL": url,
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
+            "LOGIN_RATE_LIMIT": "2 per minute",
+        }
+    )
     assert application.config["RATELIMIT_STORAGE_URI"] == url
     server = redis.Redis.from_url(url)
     try:

@@ -4,6 +4,7 @@ The holes of "a hostile user" (part 3): dates in year 9999 or typed in the Buddh
 activities outside their account's life, unbounded text, NUL characters from a page form,
 numbers of thousands of digits, page numbers beyond the database's integers.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,7 +20,9 @@ from kamcrm.imports.importer import import_file
 from kamcrm.periods import bangkok_today
 from tests.test_api_support import api, world  # noqa: F401  (fixtures)
 
-ACTIVITY_HEADER = "account_no,type,activity_date,performed_by,status,channel,exec_role,summary,ref,recorded_at\n"
+ACTIVITY_HEADER = (
+    "account_no,type,activity_date,performed_by,status,channel,exec_role,summary,ref,recorded_at\n"
+)
 
 
 def _activities() -> int:
@@ -27,7 +30,9 @@ def _activities() -> int:
 
 
 def _import_activities(rows: str):
-    return import_file("activities", io.BytesIO((ACTIVITY_HEADER + rows).encode("utf-8")), "activities.csv")
+    return import_file(
+        "activities", io.BytesIO((ACTIVITY_HEADER + rows).encode("utf-8")), "activities.csv"
+    )
 
 
 @pytest.fixture
@@ -36,8 +41,14 @@ def signed_in_kamr(login_as, world):
 
 
 def _page_form(**fields) -> dict:
-    return {"account": "A-0001", "type": "COM", "activity_date": "2021-03-05", "status": "done",
-            "channel": "visit", **fields}
+    return {
+        "account": "A-0001",
+        "type": "COM",
+        "activity_date": "2021-03-05",
+        "status": "done",
+        "channel": "visit",
+        **fields,
+    }
 
 
 # --- dates: year 9999, Buddhist-era years, the account's life ---------------------------------
@@ -46,7 +57,12 @@ def _page_form(**fields) -> dict:
 def test_a_planned_activity_in_year_9999_is_refused_by_the_api(api, world):
     response = api(world.kamr_a).post(
         "/activities",
-        json={"account_no": "A-0001", "type": "COM", "activity_date": "9999-12-31", "status": "planned"},
+        json={
+            "account_no": "A-0001",
+            "type": "COM",
+            "activity_date": "9999-12-31",
+            "status": "planned",
+        },
     )
 
     assert response.status_code == 422
@@ -63,7 +79,9 @@ def test_a_planned_activity_in_year_9999_is_refused_by_the_import(world):
 
 
 def test_a_planned_activity_in_year_9999_is_refused_by_the_page_form(client, signed_in_kamr):
-    response = client.post("/activities/new", data=_page_form(activity_date="9999-12-31", status="planned"))
+    response = client.post(
+        "/activities/new", data=_page_form(activity_date="9999-12-31", status="planned")
+    )
 
     assert response.status_code == 422
     assert 'id="activity_date-error"' in response.get_data(as_text=True)
@@ -71,8 +89,10 @@ def test_a_planned_activity_in_year_9999_is_refused_by_the_page_form(client, sig
 
 
 def test_a_buddhist_era_year_in_a_plan_is_refused_with_the_ce_year_it_means(client, signed_in_kamr):
-    response = client.post("/accounts/A-0001/plan", data={"type": "FMS", "activity_date": "2569-12-20",
-                                                          "channel": "visit"})
+    response = client.post(
+        "/accounts/A-0001/plan",
+        data={"type": "FMS", "activity_date": "2569-12-20", "channel": "visit"},
+    )
 
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -111,8 +131,10 @@ def test_a_planned_visit_after_the_account_closed_is_refused(client, signed_in_k
     db.session.commit()
     later = date.fromordinal(bangkok_today().toordinal() + 7)
 
-    response = client.post("/accounts/A-0001/plan", data={"type": "FMS", "activity_date": later.isoformat(),
-                                                          "channel": "visit"})
+    response = client.post(
+        "/accounts/A-0001/plan",
+        data={"type": "FMS", "activity_date": later.isoformat(), "channel": "visit"},
+    )
 
     assert response.status_code == 422
     assert _activities() == 0
@@ -156,17 +178,25 @@ def test_the_monthly_page_of_month_9999_12_answers_without_an_error(client, logi
 
 @pytest.mark.parametrize("path", ["/accounts", "/activities"])
 def test_a_json_number_of_5000_digits_is_malformed_input(api, world, path):
-    body = ('{"account_no": "X-1", "name": "X", "office_code": "OA", "transformer_kva": %s}' % ("9" * 5000)
-            if path == "/accounts" else
-            '{"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05", "ref": %s}' % ("9" * 5000))
+    body = (
+        '{"account_no": "X-1", "name": "X", "office_code": "OA", "transformer_kva": %s}'
+        % ("9" * 5000)
+        if path == "/accounts"
+        else '{"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05", "ref": %s}'
+        % ("9" * 5000)
+    )
 
     response = api(world.staff).post(path, data=body, content_type="application/json")
 
     assert response.status_code == 400
-    assert "A number in the JSON body has far too many digits." in str(response.get_json()["errors"])
+    assert "A number in the JSON body has far too many digits." in str(
+        response.get_json()["errors"]
+    )
 
 
-@pytest.mark.parametrize("path", ["/accounts?page=99999999999999999999", "/region/audit?page=99999999999999999999"])
+@pytest.mark.parametrize(
+    "path", ["/accounts?page=99999999999999999999", "/region/audit?page=99999999999999999999"]
+)
 def test_a_page_beyond_the_databases_integers_shows_an_empty_page(client, login_as, world, path):
     login_as(world.staff)
 
@@ -187,8 +217,12 @@ def test_the_audit_command_takes_a_page_beyond_the_databases_integers(runner, wo
 def test_the_api_refuses_a_summary_longer_than_the_documented_maximum(api, world):
     response = api(world.kamr_a).post(
         "/activities",
-        json={"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05",
-              "summary": "x" * (limits.SUMMARY + 1)},
+        json={
+            "account_no": "A-0001",
+            "type": "COM",
+            "activity_date": "2021-03-05",
+            "summary": "x" * (limits.SUMMARY + 1),
+        },
     )
 
     assert response.status_code == 422
@@ -201,15 +235,21 @@ def test_the_api_refuses_a_summary_longer_than_the_documented_maximum(api, world
 def test_the_api_takes_a_summary_of_exactly_the_maximum(api, world):
     response = api(world.kamr_a).post(
         "/activities",
-        json={"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05",
-              "summary": "x" * limits.SUMMARY},
+        json={
+            "account_no": "A-0001",
+            "type": "COM",
+            "activity_date": "2021-03-05",
+            "summary": "x" * limits.SUMMARY,
+        },
     )
 
     assert response.status_code == 201
 
 
 def test_the_import_refuses_a_summary_longer_than_the_maximum(world):
-    result = _import_activities(f"A-0001,COM,2021-03-05,kamr.a,done,,,{'x' * (limits.SUMMARY + 1)},,\n")
+    result = _import_activities(
+        f"A-0001,COM,2021-03-05,kamr.a,done,,,{'x' * (limits.SUMMARY + 1)},,\n"
+    )
 
     assert [(error.line, error.field) for error in result.errors] == [(2, "summary")]
     assert _activities() == 0
@@ -226,7 +266,12 @@ def test_the_page_form_refuses_a_summary_longer_than_the_maximum(client, signed_
 def test_the_api_refuses_account_notes_longer_than_the_maximum(api, world):
     response = api(world.staff).post(
         "/accounts",
-        json={"account_no": "X-1", "name": "X", "office_code": "OA", "notes": "n" * (limits.ACCOUNT_NOTES + 1)},
+        json={
+            "account_no": "X-1",
+            "name": "X",
+            "office_code": "OA",
+            "notes": "n" * (limits.ACCOUNT_NOTES + 1),
+        },
     )
 
     assert response.status_code == 422
@@ -238,7 +283,9 @@ def test_the_page_form_refuses_a_nul_character(client, signed_in_kamr, field):
     extra = {"voc_kind": "feedback"} if field == "voc_text" else {}
     extra |= {"follow_up_due": "2021-03-20"} if field == "follow_up_action" else {}
 
-    response = client.post("/activities/new", data=_page_form(**{field: "before\x00after"}, **extra))
+    response = client.post(
+        "/activities/new", data=_page_form(**{field: "before\x00after"}, **extra)
+    )
 
     assert response.status_code == 422
     assert _activities() == 0
@@ -253,10 +300,15 @@ def test_the_import_refuses_a_nul_character(world):
 def test_a_follow_up_done_in_year_9999_is_refused(api, world, make):
     activity = make.activity(world.account_a, performed_by=world.kamr_a)
     caller = api(world.kamr_a)
-    added = caller.post(f"/activities/{activity.id}/follow-ups", json={"action": "Send the quote", "due_on": "2021-02-10"})
+    added = caller.post(
+        f"/activities/{activity.id}/follow-ups",
+        json={"action": "Send the quote", "due_on": "2021-02-10"},
+    )
 
-    response = caller.post(f"/activities/{activity.id}/follow-ups/{added.get_json()['id']}/complete",
-                           json={"done_on": "9999-12-31"})
+    response = caller.post(
+        f"/activities/{activity.id}/follow-ups/{added.get_json()['id']}/complete",
+        json={"done_on": "9999-12-31"},
+    )
 
     assert response.status_code == 422
     assert "done_on" in response.get_json()["errors"]
@@ -265,8 +317,13 @@ def test_a_follow_up_done_in_year_9999_is_refused(api, world, make):
 def test_a_reason_longer_than_the_maximum_is_refused_before_the_audit_log_keeps_it(api, world):
     response = api(world.staff).post(
         "/activities",
-        json={"account_no": "A-0001", "type": "COM", "activity_date": "2021-03-05", "performed_by": "kamr.a",
-              "reason": "r" * (limits.REASON + 1)},
+        json={
+            "account_no": "A-0001",
+            "type": "COM",
+            "activity_date": "2021-03-05",
+            "performed_by": "kamr.a",
+            "reason": "r" * (limits.REASON + 1),
+        },
     )
 
     assert response.status_code == 422
@@ -278,7 +335,9 @@ def test_the_import_command_refuses_a_reason_longer_than_the_maximum(runner, wor
     path = tmp_path / "activities.csv"
     path.write_text(ACTIVITY_HEADER + "A-0001,COM,2021-03-05,kamr.a,done,,,,,\n", encoding="utf-8")
 
-    result = runner.invoke(args=["import", "activities", str(path), "--reason", "r" * (limits.REASON + 1)])
+    result = runner.invoke(
+        args=["import", "activities", str(path), "--reason", "r" * (limits.REASON + 1)]
+    )
 
     assert result.exit_code != 0
     assert f"is longer than {limits.REASON} characters" in result.output

@@ -8,6 +8,7 @@ coverage table read on a phone, one name for each heatmap cell, the Buddhist-era
 and the folded header menu. The server, its data and the signed-in tabs are those of
 tests/test_browser_pages.py (a module-scoped server of this module's own).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,10 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe" / "axe.min.js"
 #: Pages each role opens besides those in its navigation bar.
 EXTRA_PAGES = {
     "kamr": ["/activities/new", "/accounts/{account}"],
-    "office_manager": ["/activities/new", "/office/coverage/accounts?type=FMS&tier=STRATEGIC&column=Q1"],
+    "office_manager": [
+        "/activities/new",
+        "/office/coverage/accounts?type=FMS&tier=STRATEGIC&column=Q1",
+    ],
     "executive": ["/activities/new"],
     "regional_staff": ["/account/password"],
     "admin": [],
@@ -48,13 +52,17 @@ def axe_violations(page) -> list[dict]:
 
 
 def main_pages(page, role: str, facts) -> list[str]:
-    links = page.eval_on_selector_all("nav.main-nav a", "links => links.map(a => a.getAttribute('href'))")
+    links = page.eval_on_selector_all(
+        "nav.main-nav a", "links => links.map(a => a.getAttribute('href'))"
+    )
     return links + [path.format(account=facts["accounts"][0]) for path in EXTRA_PAGES[role]]
 
 
 @pytest.mark.parametrize("locale", ["th", "en"])
 @pytest.mark.parametrize("width", [1280, 375])
-def test_no_main_page_has_a_serious_accessibility_violation_for_any_role(open_page, live, width, locale):
+def test_no_main_page_has_a_serious_accessibility_violation_for_any_role(
+    open_page, live, width, locale
+):
     _, facts = live
     found = {}
     for role in [None] + sorted(EXTRA_PAGES):
@@ -88,7 +96,7 @@ def test_errors_are_alerts_and_other_messages_a_status_of_paragraphs(open_page, 
     assert page.locator("[role=status] .flash").count() == 0
 
     manager = open_page("office_manager")
-    manager.goto("/office/coverage?as_of=31-02-2026")        # a date that is no date: a warning
+    manager.goto("/office/coverage?as_of=31-02-2026")  # a date that is no date: a warning
     note = manager.locator("[role=status] > p.flash-warning")
     assert note.count() == 1 and note.is_visible()
     # No list item carries a live role, and no live list holds items of its own.
@@ -98,8 +106,13 @@ def test_errors_are_alerts_and_other_messages_a_status_of_paragraphs(open_page, 
 
 # --- wide tables ---------------------------------------------------------------------------------
 
-WIDE_TABLE_PAGES = ["/office/coverage", "/office/executive-visits", "/region/cr2", "/region/monthly",
-                    "/region/audit"]
+WIDE_TABLE_PAGES = [
+    "/office/coverage",
+    "/office/executive-visits",
+    "/region/cr2",
+    "/region/monthly",
+    "/region/audit",
+]
 
 SCROLLING_BOXES = """() => Array.from(document.querySelectorAll('main *'))
     .filter(el => el.scrollWidth > el.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowX))
@@ -115,10 +128,13 @@ def test_every_wide_table_that_scrolls_is_a_named_region_in_the_tab_order(open_p
             page.goto(path)
             for box in page.evaluate(SCROLLING_BOXES):
                 scrolling += 1
-                assert box["tabindex"] == "0" and box["role"] == "region" and box["label"].strip(), \
-                    (width, path, box)
+                assert (
+                    box["tabindex"] == "0" and box["role"] == "region" and box["label"].strip()
+                ), (width, path, box)
         if width == 375:
-            assert scrolling >= 3      # the check checked something: monthly and visits scroll on a phone
+            assert (
+                scrolling >= 3
+            )  # the check checked something: monthly and visits scroll on a phone
 
 
 def test_the_keyboard_reaches_and_scrolls_a_wide_table_with_a_visible_focus(open_page):
@@ -129,7 +145,9 @@ def test_the_keyboard_reaches_and_scrolls_a_wide_table_with_a_visible_focus(open
     assert wrap.get_attribute("aria-label") == page.locator("#coverage-h").inner_text().strip()
     for _ in range(80):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.closest('section[aria-labelledby=coverage-h]') !== null"):
+        if page.evaluate(
+            "document.activeElement.closest('section[aria-labelledby=coverage-h]') !== null"
+        ):
             break
     else:
         pytest.fail("Tab never reached the table's scroll box")
@@ -143,7 +161,9 @@ def test_the_keyboard_reaches_and_scrolls_a_wide_table_with_a_visible_focus(open
         if page.evaluate("document.activeElement.scrollLeft") > 0:
             break
         page.wait_for_timeout(100)
-    assert page.evaluate("document.activeElement.scrollLeft") > 0, "the arrow keys did not scroll the table"
+    assert page.evaluate("document.activeElement.scrollLeft") > 0, (
+        "the arrow keys did not scroll the table"
+    )
     shoot(page, "a11y-monthly-table-focused-en-375")
 
 
@@ -155,13 +175,16 @@ def test_a_phone_shows_every_quarter_of_a_coverage_rule_without_scrolling(open_p
     page.goto("/office/coverage")
     row = page.locator("table.coverage tbody tr").first
     cells = row.locator("td[data-label]")
-    assert cells.count() == 7                 # item, rule, target and four quarters (the tier heads the card)
+    assert cells.count() == 7  # item, rule, target and four quarters (the tier heads the card)
     for n in range(cells.count()):
         box = cells.nth(n).bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, cells.nth(n).get_attribute("data-label")
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, cells.nth(n).get_attribute(
+            "data-label"
+        )
     # Each figure is read with its quarter's name beside it.
-    label = page.evaluate("""cell => getComputedStyle(cell, '::before').content""",
-                          cells.nth(4).element_handle())
+    label = page.evaluate(
+        """cell => getComputedStyle(cell, '::before').content""", cells.nth(4).element_handle()
+    )
     assert "1" in label and label not in ("none", "normal", '""')
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shoot(page, "a11y-coverage-th-375")
@@ -174,16 +197,21 @@ def test_each_heatmap_cell_is_one_link_that_says_what_it_opens(open_page):
     page = open_page("regional_staff", locale="en")
     page.goto("/region/")
     heatmap = page.locator("svg.heatmap")
-    assert heatmap.get_attribute("role") != "img"        # an image's links would be hidden
+    assert heatmap.get_attribute("role") != "img"  # an image's links would be hidden
     assert "office" in heatmap.locator("desc").text_content()
-    links = page.get_by_role("link", name=re.compile(r"^CBI, FMS Strategic: .+ of .+ target, .+ — open the accounts$"))
+    links = page.get_by_role(
+        "link", name=re.compile(r"^CBI, FMS Strategic: .+ of .+ target, .+ — open the accounts$")
+    )
     assert links.count() == 1
     # One focusable element per cell, none inside another.
     nested = page.evaluate("""() => Array.from(document.querySelectorAll('svg.heatmap a'))
         .filter(a => a.querySelector('a, [tabindex], [role=img]') || a.parentElement.closest('a, [role=img]')).length""")
     assert nested == 0
     links.first.focus()
-    assert page.evaluate("getComputedStyle(document.activeElement.querySelector('rect')).strokeWidth") == "3px"
+    assert (
+        page.evaluate("getComputedStyle(document.activeElement.querySelector('rect')).strokeWidth")
+        == "3px"
+    )
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "/office/coverage/accounts" in page.url and "office=CBI" in page.url
@@ -196,20 +224,24 @@ def _be(day) -> str:
     return f"{day.day}/{day.month}/{day.year + 543}"
 
 
-def test_a_thai_date_field_shows_and_takes_a_buddhist_era_date_and_sends_iso(open_page, browser, live):
+def test_a_thai_date_field_shows_and_takes_a_buddhist_era_date_and_sends_iso(
+    open_page, browser, live
+):
     base, facts = live
     today = bangkok_today()
     page = open_page("office_manager")
     page.goto("/office/coverage")
     field = page.locator("#pick-as-of")
     assert field.get_attribute("type") == "text" and field.input_value() == _be(today)
-    assert page.get_by_label("ณ วันที่").get_attribute("id") == "pick-as-of"   # the label stays attached
+    assert (
+        page.get_by_label("ณ วันที่").get_attribute("id") == "pick-as-of"
+    )  # the label stays attached
     hint = page.locator("#" + field.get_attribute("aria-describedby").split()[0])
     assert "2569" in hint.inner_text()
     field.fill("3/1/2569")
     with page.expect_navigation():
         page.click("form.filters button[type=submit]")
-    assert "as_of=2026-01-03" in page.url                          # URLs stay ISO
+    assert "as_of=2026-01-03" in page.url  # URLs stay ISO
     assert page.input_value("#pick-as-of") == "3/1/2569"
 
     # English pages, and pages without scripts, keep the browser's own date field.
@@ -245,16 +277,16 @@ def test_a_christian_era_year_in_a_thai_date_field_is_refused_aloud(open_page):
     assert "2569" in error.inner_text()
     assert page.get_attribute("#pick-as-of", "aria-invalid") == "true"
     assert "pick-as-of-be-error" in page.get_attribute("#pick-as-of", "aria-describedby")
-    page.click("form.filters button[type=submit]")                  # nothing is sent
+    page.click("form.filters button[type=submit]")  # nothing is sent
     assert page.url == before and page.evaluate("document.activeElement.id") == "pick-as-of"
     page.fill("#pick-as-of", "31/2/2569")
     page.keyboard.press("Tab")
-    assert error.is_visible()                                      # no 31 February
+    assert error.is_visible()  # no 31 February
     page.fill("#pick-as-of", "1/2/2569")
     page.keyboard.press("Tab")
     assert not error.is_visible() and page.get_attribute("#pick-as-of", "aria-invalid") is None
     page.focus("#pick-as-of")
-    page.keyboard.press("ArrowUp")                                 # the arrows step a day
+    page.keyboard.press("ArrowUp")  # the arrows step a day
     assert page.input_value("#pick-as-of") == "2/2/2569"
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
@@ -275,7 +307,10 @@ def test_a_plan_saved_with_a_buddhist_era_date_is_stored_on_its_ce_day(open_page
     assert page.locator(".flash-success").count() == 1
     english = open_page("kamr", locale="en")
     english.goto(f"/accounts/{number}")
-    assert english.locator("#planned").filter(has_text="SEM").filter(has_text=str(day.year)).count() == 1
+    assert (
+        english.locator("#planned").filter(has_text="SEM").filter(has_text=str(day.year)).count()
+        == 1
+    )
 
 
 # --- the header on a phone ---------------------------------------------------------------------
@@ -287,7 +322,7 @@ def test_on_a_phone_the_header_folds_into_a_menu_button(open_page):
     button = page.get_by_role("button", name=re.compile("เมนู"))
     assert button.get_attribute("aria-expanded") == "false"
     header = page.locator("header.site-header").bounding_box()
-    assert header["height"] <= 70                                  # one line, not a third of the screen
+    assert header["height"] <= 70  # one line, not a third of the screen
     assert not page.locator("nav.main-nav").is_visible()
     shoot(page, "a11y-menu-closed-th-375")
     button.click()
@@ -296,7 +331,7 @@ def test_on_a_phone_the_header_folds_into_a_menu_button(open_page):
     assert page.locator("a[hreflang=en]").is_visible()
     shoot(page, "a11y-menu-open-th-375")
     page.locator("nav.main-nav a").first.focus()
-    page.keyboard.press("Escape")                                  # Escape folds it, focus goes back
+    page.keyboard.press("Escape")  # Escape folds it, focus goes back
     assert button.get_attribute("aria-expanded") == "false"
     assert page.evaluate("document.activeElement.classList.contains('menu-toggle')")
     # On a wide screen nothing folds and there is no button.

@@ -6,6 +6,7 @@ tests/test_browser_pages.py (a module-scoped server of this module's own).
 Screenshots of the pages changed here, at 1280 and 375 px in Thai and English, go to
 test-artifacts/screens/forms-*.png.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,12 @@ def _submit(page, selector: str = "main form.stack button[type=submit]") -> None
 
 
 def _current_tier(page, account_no: str) -> str:
-    return page.locator("table.current-tiers tr").filter(has_text=account_no).locator("td.tier").inner_text()
+    return (
+        page.locator("table.current-tiers tr")
+        .filter(has_text=account_no)
+        .locator("td.tier")
+        .inner_text()
+    )
 
 
 def test_staff_cannot_remove_a_tier_without_saying_so(open_page, live):
@@ -37,13 +43,13 @@ def test_staff_cannot_remove_a_tier_without_saying_so(open_page, live):
     number = facts["accounts"][11]  # a Streamline account no other test here uses
     page = open_page("regional_staff")
     page.goto(f"/region/tiers?accounts={number}")
-    assert page.input_value("#pick-tier") == ""           # no tier is never where it starts
+    assert page.input_value("#pick-tier") == ""  # no tier is never where it starts
     assert _current_tier(page, number) == "Streamline"
     page.fill("#pick-effective_from", bangkok_today().isoformat())
-    _submit(page)                                          # nothing chosen: refused
+    _submit(page)  # nothing chosen: refused
     assert page.locator("#pick-tier-error").is_visible()
     page.select_option("#pick-tier", "NONE")
-    _submit(page)                                          # "no tier" without the tick: refused
+    _submit(page)  # "no tier" without the tick: refused
     assert page.locator("#pick-confirm_removal-error").is_visible()
     assert _current_tier(page, number) == "Streamline"
     page.check("#pick-confirm_removal")
@@ -77,9 +83,9 @@ def test_a_phone_call_is_never_saved_as_a_visit_by_default(open_page, live):
     assert page.input_value("#type") == "" and page.input_value("#channel") == ""
     page.fill("#account", facts["accounts"][9])
     page.select_option("#type", "COM")
-    assert page.input_value("#channel") == ""              # a communication implies no channel
+    assert page.input_value("#channel") == ""  # a communication implies no channel
     _submit(page)
-    assert page.locator("#channel-error").is_visible()     # the user must say it was a call
+    assert page.locator("#channel-error").is_visible()  # the user must say it was a call
     page.select_option("#channel", "phone")
     _submit(page)
     assert page.locator(".flash-success").count() == 1
@@ -93,10 +99,10 @@ def test_choosing_a_site_type_presets_its_channel_until_the_user_picks_one(open_
     page.select_option("#type", "FMS")
     assert page.input_value("#channel") == "visit"
     page.select_option("#type", "COM")
-    assert page.input_value("#channel") == ""              # the preset follows the type...
+    assert page.input_value("#channel") == ""  # the preset follows the type...
     page.select_option("#channel", "email")
     page.select_option("#type", "FMS")
-    assert page.input_value("#channel") == "email"         # ...but never overrides a choice
+    assert page.input_value("#channel") == "email"  # ...but never overrides a choice
 
 
 def test_the_plan_form_makes_the_user_choose_the_type(open_page, live):
@@ -123,7 +129,7 @@ def test_logging_a_done_activity_offers_to_mark_its_plan_done(open_page, live):
     page.select_option("#channel", "meeting")
     _submit(page)
     question = page.locator("#plan-question")
-    assert question.is_visible()                           # asked first; nothing saved yet
+    assert question.is_visible()  # asked first; nothing saved yet
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
         shoot(page, f"forms-plan-question-th-{width}")
@@ -191,7 +197,10 @@ def test_targets_edited_in_several_rows_are_all_saved_by_one_button(open_page):
     page.fill("#STAR-planned", "120")
     _submit(page, "#targets-form button[type=submit]")
     assert page.input_value("#RBA-STREAMLINE-target_pct") in ("55", "55.00")
-    assert page.input_value("#office_manager-quota") == "4" and page.input_value("#STAR-planned") == "120"
+    assert (
+        page.input_value("#office_manager-quota") == "4"
+        and page.input_value("#STAR-planned") == "120"
+    )
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
         shoot(page, f"forms-targets-th-{width}")
@@ -237,8 +246,11 @@ def test_the_monthly_summary_opens_on_the_last_complete_month(open_page):
 def test_tier_names_in_dense_tables_are_not_small_bold(open_page):
     page = open_page("office_manager")
     page.goto("/office/coverage")
-    style = page.eval_on_selector("table.coverage .tier", """cell => {
-        const s = getComputedStyle(cell); return [parseFloat(s.fontSize), parseInt(s.fontWeight)]; }""")
+    style = page.eval_on_selector(
+        "table.coverage .tier",
+        """cell => {
+        const s = getComputedStyle(cell); return [parseFloat(s.fontSize), parseInt(s.fontWeight)]; }""",
+    )
     size, weight = style
     assert size >= 15 and weight <= 600
     for width in (1280, 375):

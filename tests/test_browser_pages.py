@@ -9,6 +9,7 @@ is built once for the module; tests that change it use accounts of their own.
 
 Screenshots of each main page at 1280 and 375 px go to test-artifacts/screens/.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,15 @@ from kamcrm.periods import bangkok_today
 from kamcrm.throwaway import database_for_tests
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parent.parent
 SCREENS = ROOT / "test-artifacts" / "screens"
 PASSWORD = "kamcrm-browser-test-1"
@@ -52,13 +60,21 @@ def _load_region(today: date) -> dict:
     region = make.region(name="การไฟฟ้าส่วนภูมิภาค เขต 2 (ภาคกลาง)", name_en="PEA Region 2")
     chonburi = make.office(code="CBI", name="กฟฟ. ชลบุรี", name_en="PEA Chonburi", parent=region)
     make.branch(chonburi, code="CBI-B1", name="กฟส. บ้านบึง")
-    rayong = make.office(code="RYG", name="กฟฟ. ระยอง", name_en="PEA Rayong", office_class="2", parent=region)
+    rayong = make.office(
+        code="RYG", name="กฟฟ. ระยอง", name_en="PEA Rayong", office_class="2", parent=region
+    )
     users = {
         "kamr": make.user("kamr", chonburi, "kamr.cbi", full_name="สมศรี ใจดี"),
-        "office_manager": make.user("office_manager", chonburi, "manager.cbi", full_name="ประเสริฐ มั่นคง",
-                                    exec_role="office_manager"),
-        "executive": make.user("executive", region, "exec.r2", full_name="วิชัย ผู้ช่วย",
-                               exec_role="assistant_director"),
+        "office_manager": make.user(
+            "office_manager",
+            chonburi,
+            "manager.cbi",
+            full_name="ประเสริฐ มั่นคง",
+            exec_role="office_manager",
+        ),
+        "executive": make.user(
+            "executive", region, "exec.r2", full_name="วิชัย ผู้ช่วย", exec_role="assistant_director"
+        ),
         "regional_staff": make.user("regional_staff", region, "staff.r2", full_name="มาลี กบล."),
         "admin": make.user("admin", region, "admin.r2", full_name="ผู้ดูแล ระบบ"),
     }
@@ -69,23 +85,48 @@ def _load_region(today: date) -> dict:
     tiers = ["STRATEGIC"] * 4 + ["STAR"] * 3 + ["STATUS"] * 3 + ["STREAMLINE"] * 2
     accounts = []
     for n, tier in enumerate(tiers, start=1):
-        accounts.append(make.account(
-            office=chonburi, tier=tier, tier_from=date(today.year - 1, 1, 1), account_no=f"0200{n:08d}",
-            name=f"บริษัท อุตสาหกรรมตะวันออก {n} จำกัด", kamr=kamr, sector="ยานยนต์" if n % 2 else "ปิโตรเคมี",
-            industrial_estate="นิคมอมตะซิตี้" if n % 3 else None, transformer_kva=1000 + 250 * n,
-        ))
+        accounts.append(
+            make.account(
+                office=chonburi,
+                tier=tier,
+                tier_from=date(today.year - 1, 1, 1),
+                account_no=f"0200{n:08d}",
+                name=f"บริษัท อุตสาหกรรมตะวันออก {n} จำกัด",
+                kamr=kamr,
+                sector="ยานยนต์" if n % 2 else "ปิโตรเคมี",
+                industrial_estate="นิคมอมตะซิตี้" if n % 3 else None,
+                transformer_kva=1000 + 250 * n,
+            )
+        )
     for n, tier in enumerate(["STRATEGIC", "STAR", "STATUS"], start=1):
-        make.account(office=rayong, tier=tier, account_no=f"0300{n:08d}", name=f"บริษัท ระยองเคมี {n} จำกัด")
+        make.account(
+            office=rayong, tier=tier, account_no=f"0300{n:08d}", name=f"บริษัท ระยองเคมี {n} จำกัด"
+        )
     # Half the Strategic accounts have their FMS; everybody had a COM early in the year.
     for account in accounts[:2]:
-        make.activity(account, type="FMS", activity_date=start + timedelta(days=20), performed_by=kamr)
+        make.activity(
+            account, type="FMS", activity_date=start + timedelta(days=20), performed_by=kamr
+        )
     for account in accounts[:8]:
-        make.activity(account, type="COM", activity_date=max(start, today - timedelta(days=3)), performed_by=kamr)
-    make.contact(accounts[0], name="คุณวิไล รักงาน", position="ผู้จัดการโรงงาน", phone="038-123456",
-                 email="wilai@example.com")
+        make.activity(
+            account,
+            type="COM",
+            activity_date=max(start, today - timedelta(days=3)),
+            performed_by=kamr,
+        )
+    make.contact(
+        accounts[0],
+        name="คุณวิไล รักงาน",
+        position="ผู้จัดการโรงงาน",
+        phone="038-123456",
+        email="wilai@example.com",
+    )
     db.session.commit()
-    return {"users": {role: user.username for role, user in users.items()},
-            "accounts": [a.account_no for a in accounts], "names": [a.name for a in accounts]}
+    return {
+        "users": {role: user.username for role, user in users.items()},
+        "accounts": [a.account_no for a in accounts],
+        "names": [a.name for a in accounts],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +134,15 @@ def live(tmp_path_factory):
     """Serve kamcrm with the module's region; yield (base URL, facts about the data)."""
     tmp = tmp_path_factory.mktemp("browser")
     url, drop = _own_database_url(tmp)
-    app = create_app({
-        "SECRET_KEY": "browser-test-secret",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "WTF_CSRF_ENABLED": True,
-        "RATELIMIT_ENABLED": False,
-        "OUTBOX_DIR": str(tmp / "outbox"),
-    })
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-test-secret",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": True,
+            "RATELIMIT_ENABLED": False,
+            "OUTBOX_DIR": str(tmp / "outbox"),
+        }
+    )
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")
         facts = _load_region(bangkok_today())
@@ -128,8 +171,11 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `make test` (as root it installs it) "
-                    "or `sudo apt-get install -y chromium`", pytrace=False)
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: run `make test` (as root it installs it) "
+            "or `sudo apt-get install -y chromium`",
+            pytrace=False,
+        )
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -148,10 +194,18 @@ def open_page(browser, live):
     base, facts = live
     contexts = []
 
-    def open_as(role: str | None = None, width: int = 1280, locale: str | None = None,
-                bypass_csp: bool = False):
-        context = browser.new_context(viewport={"width": width, "height": 900}, base_url=base,
-                                      accept_downloads=True, bypass_csp=bypass_csp)
+    def open_as(
+        role: str | None = None,
+        width: int = 1280,
+        locale: str | None = None,
+        bypass_csp: bool = False,
+    ):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900},
+            base_url=base,
+            accept_downloads=True,
+            bypass_csp=bypass_csp,
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -176,18 +230,34 @@ def shoot(page, name: str) -> None:
 
 
 def nav_links(page) -> list[str]:
-    return page.eval_on_selector_all("nav.main-nav a", "links => links.map(a => a.getAttribute('href'))")
+    return page.eval_on_selector_all(
+        "nav.main-nav a", "links => links.map(a => a.getAttribute('href'))"
+    )
 
 
 # --- roles ------------------------------------------------------------------------------------
 
 ROLE_PAGES = {
-    "kamr": ({"/due", "/accounts"}, {"/region/targets", "/region/audit", "/admin/users"}, "/region/targets"),
-    "office_manager": ({"/office/coverage", "/office/kamrs", "/region/cr2"}, {"/region/targets", "/admin/users"},
-                       "/region/audit"),
-    "executive": ({"/region/", "/region/cr2"}, {"/region/targets", "/admin/users"}, "/region/tiers"),
-    "regional_staff": ({"/region/", "/region/targets", "/region/tiers", "/region/audit", "/region/quarters"},
-                       {"/admin/users"}, "/admin/users"),
+    "kamr": (
+        {"/due", "/accounts"},
+        {"/region/targets", "/region/audit", "/admin/users"},
+        "/region/targets",
+    ),
+    "office_manager": (
+        {"/office/coverage", "/office/kamrs", "/region/cr2"},
+        {"/region/targets", "/admin/users"},
+        "/region/audit",
+    ),
+    "executive": (
+        {"/region/", "/region/cr2"},
+        {"/region/targets", "/admin/users"},
+        "/region/tiers",
+    ),
+    "regional_staff": (
+        {"/region/", "/region/targets", "/region/tiers", "/region/audit", "/region/quarters"},
+        {"/admin/users"},
+        "/admin/users",
+    ),
     "admin": ({"/region/", "/admin/users", "/region/audit"}, set(), None),
 }
 
@@ -207,8 +277,11 @@ def test_each_role_signs_in_and_sees_only_its_pages(open_page, role):
 
 
 def _coverage_cell(page, type_: str, tier: str) -> str:
-    row = page.locator("table.coverage tbody tr").filter(has_text=type_).filter(
-        has=page.locator("th.tier", has_text=tier.title()))
+    row = (
+        page.locator("table.coverage tbody tr")
+        .filter(has_text=type_)
+        .filter(has=page.locator("th.tier", has_text=tier.title()))
+    )
     return row.first.locator("td strong").last.inner_text()
 
 
@@ -224,15 +297,18 @@ def test_logging_an_activity_changes_the_due_list_and_the_coverage(open_page, li
     due_fms = page.locator("table.due tbody tr").filter(has_text=target_no).filter(has_text="FMS")
     assert due_fms.count() == 1
     with page.expect_navigation():
-        page.click("a.quick-log")                                # click 1: from any page
+        page.click("a.quick-log")  # click 1: from any page
     page.fill("#account", target_name.split()[1] + " 3 ")
     page.select_option("#type", "FMS")
     page.fill("#summary", "ตรวจวัดอุณหภูมิหม้อแปลงด้วยกล้องถ่ายภาพความร้อน")
     with page.expect_navigation():
-        page.click("main button[type=submit]")                        # click 2: saved
+        page.click("main button[type=submit]")  # click 2: saved
     assert page.locator(".flash-success").count() == 1
     assert page.url.endswith("/due") or page.goto("/due")
-    assert page.locator("table.due tbody tr").filter(has_text=target_no).filter(has_text="FMS").count() == 0
+    assert (
+        page.locator("table.due tbody tr").filter(has_text=target_no).filter(has_text="FMS").count()
+        == 0
+    )
 
     manager.goto("/office/coverage")
     assert _coverage_cell(manager, "FMS", "STRATEGIC") != before
@@ -290,7 +366,10 @@ def test_the_language_switch_is_one_click_away(open_page):
     assert page.locator("h1").inner_text() == "ลูกค้าของฉัน"
     with page.expect_navigation():
         page.click("a[hreflang=en]")
-    assert page.get_attribute("html", "lang") == "en" and page.locator("h1").inner_text() == "My accounts"
+    assert (
+        page.get_attribute("html", "lang") == "en"
+        and page.locator("h1").inner_text() == "My accounts"
+    )
     with page.expect_navigation():
         page.click("a[hreflang=th]")
     assert page.locator("h1").inner_text() == "ลูกค้าของฉัน"
@@ -319,10 +398,22 @@ def test_the_keyboard_reaches_a_visible_skip_link_first(open_page):
 
 SCREENS_BY_ROLE = {
     "kamr": ["/due", "/activities/new", "/accounts", "/accounts/{account}"],
-    "office_manager": ["/office/coverage", "/office/coverage/accounts?type=FMS&tier=STRATEGIC&column=Q1",
-                       "/office/kamrs", "/office/executive-visits", "/office/late-entries"],
-    "regional_staff": ["/region/", "/region/cr2", "/region/monthly", "/region/targets", "/region/tiers",
-                       "/region/quarters", "/region/audit"],
+    "office_manager": [
+        "/office/coverage",
+        "/office/coverage/accounts?type=FMS&tier=STRATEGIC&column=Q1",
+        "/office/kamrs",
+        "/office/executive-visits",
+        "/office/late-entries",
+    ],
+    "regional_staff": [
+        "/region/",
+        "/region/cr2",
+        "/region/monthly",
+        "/region/targets",
+        "/region/tiers",
+        "/region/quarters",
+        "/region/audit",
+    ],
     "admin": ["/admin/users"],
 }
 

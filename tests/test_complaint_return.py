@@ -14,6 +14,7 @@ CBI reports received 3, closed 1, open at month end 2; 2.1a total met 1, missed 
 1: 50.00 %, provisional. Then D is closed on Mar 25, recorded after the due day (a late
 close): now closed 2, open 1, met 2 of 3 = 66.67 %, final; the kept copy keeps 50.00 %.
 """
+
 from __future__ import annotations
 
 import io
@@ -55,18 +56,32 @@ def world(make):
     branch = make.branch(cbi, code="CBI-B")
     ryg = make.office(code="RYG", name="กฟฟ. ระยอง")
     star = make.account(office=cbi, tier="STAR")
-    a = make.complaint(branch, ref="A", category="METER_BILLING", received_at="2021-03-01T09:00:00+07:00")
-    b = make.complaint(account=star, ref="B", category="OTHER", received_at="2021-03-01T09:00:00+07:00",
-                       closed_at="2021-03-05T09:00:00+07:00")
+    a = make.complaint(
+        branch, ref="A", category="METER_BILLING", received_at="2021-03-01T09:00:00+07:00"
+    )
+    b = make.complaint(
+        account=star,
+        ref="B",
+        category="OTHER",
+        received_at="2021-03-01T09:00:00+07:00",
+        closed_at="2021-03-05T09:00:00+07:00",
+    )
     d = make.complaint(cbi, ref="D", category="OTHER", received_at="2021-03-20T09:00:00+07:00")
-    make.complaint(ryg, ref="R", category="OTHER", received_at="2021-03-03T09:00:00+07:00",
-                   closed_at="2021-03-04T09:00:00+07:00")
+    make.complaint(
+        ryg,
+        ref="R",
+        category="OTHER",
+        received_at="2021-03-03T09:00:00+07:00",
+        closed_at="2021-03-04T09:00:00+07:00",
+    )
     db.session.commit()
     return SimpleNamespace(region=region, cbi=cbi, branch=branch, ryg=ryg, a=a, b=b, d=d)
 
 
 def total_row(view: dict) -> dict:
-    return next(row["month"] for row in view["rows"] if row["item"] == "2.1a" and row["category"] is None)
+    return next(
+        row["month"] for row in view["rows"] if row["item"] == "2.1a" and row["category"] is None
+    )
 
 
 def late_close(complaint) -> None:
@@ -80,28 +95,40 @@ def late_close(complaint) -> None:
 # --- due days ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("year, month, office_day, region_day", [
-    (2021, 3, date(2021, 4, 10), date(2021, 4, 20)),
-    (2021, 12, date(2022, 1, 10), date(2022, 1, 20)),
-    (2024, 2, date(2024, 3, 10), date(2024, 3, 20)),  # Feb 29 + 10 days
-])
-def test_a_return_falls_due_on_the_10th_or_20th_day_after_the_month(year, month, office_day, region_day):
+@pytest.mark.parametrize(
+    "year, month, office_day, region_day",
+    [
+        (2021, 3, date(2021, 4, 10), date(2021, 4, 20)),
+        (2021, 12, date(2022, 1, 10), date(2022, 1, 20)),
+        (2024, 2, date(2024, 3, 10), date(2024, 3, 20)),  # Feb 29 + 10 days
+    ],
+)
+def test_a_return_falls_due_on_the_10th_or_20th_day_after_the_month(
+    year, month, office_day, region_day
+):
     assert due_on(year, month, region=False) == office_day
     assert due_on(year, month, region=True) == region_day
     key = f"{year:04d}-{month:02d}"
-    for name, day in (("complaint_return_offices", office_day), ("complaint_return_region", region_day)):
+    for name, day in (
+        ("complaint_return_offices", office_day),
+        ("complaint_return_region", region_day),
+    ):
         cadence = job_named(name).cadence
-        assert cadence.due_at(cadence.parse(key)) == datetime.combine(day, datetime.min.time(), BANGKOK).replace(
-            hour=23, minute=30)
+        assert cadence.due_at(cadence.parse(key)) == datetime.combine(
+            day, datetime.min.time(), BANGKOK
+        ).replace(hour=23, minute=30)
 
 
-@pytest.mark.parametrize("name, now, latest", [
-    ("complaint_return_offices", bangkok(2021, 4, 10, 23, 29), "2021-02"),
-    ("complaint_return_offices", bangkok(2021, 4, 10, 23, 30), "2021-03"),
-    ("complaint_return_region", bangkok(2021, 4, 20, 23, 29), "2021-02"),
-    ("complaint_return_region", bangkok(2021, 4, 20, 23, 30), "2021-03"),
-    ("complaint_return_offices", bangkok(2022, 1, 11, 8, 0), "2021-12"),
-])
+@pytest.mark.parametrize(
+    "name, now, latest",
+    [
+        ("complaint_return_offices", bangkok(2021, 4, 10, 23, 29), "2021-02"),
+        ("complaint_return_offices", bangkok(2021, 4, 10, 23, 30), "2021-03"),
+        ("complaint_return_region", bangkok(2021, 4, 20, 23, 29), "2021-02"),
+        ("complaint_return_region", bangkok(2021, 4, 20, 23, 30), "2021-03"),
+        ("complaint_return_offices", bangkok(2022, 1, 11, 8, 0), "2021-12"),
+    ],
+)
 def test_the_job_falls_due_on_the_bangkok_due_day(name, now, latest):
     cadence = job_named(name).cadence
     assert cadence.key(cadence.latest_due(now)) == latest
@@ -121,7 +148,10 @@ def test_the_job_keeps_each_office_and_the_region_once(world):
     assert offices.outcome == "done", offices.message
     assert "kept 2 reported office complaint returns of 2021-03" in offices.message
     kept = db.session.execute(sa.select(ComplaintReturn.scope_code, ComplaintReturn.kind)).all()
-    assert sorted(kept) == [("CBI", "reported"), ("RYG", "reported")]  # the branch rolls up into CBI
+    assert sorted(kept) == [
+        ("CBI", "reported"),
+        ("RYG", "reported"),
+    ]  # the branch rolls up into CBI
     # A second scheduler (or the same one again) does not double it.
     assert run_job("complaint_return_offices", now, "2021-03").outcome == "skipped"
     forced = run_job("complaint_return_offices", now, "2021-03", force=True)
@@ -138,18 +168,35 @@ def test_the_job_keeps_each_office_and_the_region_once(world):
 def test_the_kept_copy_stays_after_a_late_close_and_now_moves(world):
     run_job("complaint_return_offices", utcnow(), "2021-03")
     reported = complaint_return_report("2021-03", office_scope("CBI"), utcnow(), as_reported=True)
-    assert (reported["kind"], reported["due_on"], reported["scope_name"]) == ("reported", "2021-04-10", "กฟฟ. ชลบุรี")
+    assert (reported["kind"], reported["due_on"], reported["scope_name"]) == (
+        "reported",
+        "2021-04-10",
+        "กฟฟ. ชลบุรี",
+    )
     assert (reported["received"], reported["closed"], reported["open_at_month_end"]) == (3, 1, 2)
     assert {k: total_row(reported)[k] for k in ("met", "missed", "pending", "pct", "final")} == {
-        "met": 1, "missed": 1, "pending": 1, "pct": 50.0, "final": False}
+        "met": 1,
+        "missed": 1,
+        "pending": 1,
+        "pct": 50.0,
+        "final": False,
+    }
     assert reported["changes"] == {"figures": [], "complaints": []}
 
     late_close(world.d)
     now = complaint_return_report("2021-03", office_scope("CBI"), utcnow())
     assert (now["kind"], now["closed"], now["open_at_month_end"]) == ("on_demand", 2, 1)
     assert {k: total_row(now)[k] for k in ("met", "missed", "pending", "pct", "final")} == {
-        "met": 2, "missed": 1, "pending": 0, "pct": 66.67, "final": True}
-    moved = {change["figure"]: (change["reported"], change["now"]) for change in now["changes"]["figures"]}
+        "met": 2,
+        "missed": 1,
+        "pending": 0,
+        "pct": 66.67,
+        "final": True,
+    }
+    moved = {
+        change["figure"]: (change["reported"], change["now"])
+        for change in now["changes"]["figures"]
+    }
     assert moved["closed"] == (1, 2) and moved["open_at_month_end"] == (2, 1)
     assert moved["2.1a.total.pct"] == (50.0, 66.67) and moved["2.1a.OTHER.pending"] == (1, 0)
     assert moved["group.none.met"] == (0, 1)  # D has no key account
@@ -187,7 +234,11 @@ def test_the_xlsx_reads_back_with_the_figures_and_the_changes(late_view):
     assert sheet[0][0] == "รายงานผลการแก้ไขข้อร้องเรียนของลูกค้า ประจำเดือนมีนาคม 2564"
     assert "กำหนดส่งรายงานภายใน 10 เม.ย. 2564" in sheet[1][0]
     by_label = {row[0]: row[1:] for row in sheet if row and row[0]}
-    assert (by_label["รับในเดือน"][0], by_label["ปิดในเดือน"][0], by_label["ค้าง ณ สิ้นเดือน"][0]) == (3, 2, 1)
+    assert (by_label["รับในเดือน"][0], by_label["ปิดในเดือน"][0], by_label["ค้าง ณ สิ้นเดือน"][0]) == (
+        3,
+        2,
+        1,
+    )
     total = next(row for label, row in by_label.items() if label.startswith("2.1 (ก) รวมทุกประเภท"))
     assert total[:7] == [3, 0, 2, 1, 0, "66.67%", "✗ ไม่ผ่าน"]  # below the 85 % target
     star = by_label["Star"]
@@ -208,7 +259,9 @@ def test_the_pdf_is_thai_with_buddhist_era_years(late_view):
 
 def test_the_html_and_json_say_the_same(late_view):
     html = render_return(late_view, "html").decode("utf-8")
-    assert "ประจำเดือนมีนาคม 2564" in html and "66.67%" in html and "4. ตัวเลขที่เปลี่ยนไปจากที่รายงาน" in html
+    assert (
+        "ประจำเดือนมีนาคม 2564" in html and "66.67%" in html and "4. ตัวเลขที่เปลี่ยนไปจากที่รายงาน" in html
+    )
     assert json.loads(render_return(late_view, "json"))["changes"]["complaints"][0]["ref"] == "D"
 
 
@@ -218,27 +271,55 @@ def test_the_html_and_json_say_the_same(late_view):
 def test_the_command_writes_every_format(world, runner, tmp_path):
     for fmt, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
         target = tmp_path / f"r.{fmt}"
-        result = runner.invoke(args=["report", "complaints", "--month", "2021-03", "--office", "CBI",
-                                     "--format", fmt, "--output", str(target)])
+        result = runner.invoke(
+            args=[
+                "report",
+                "complaints",
+                "--month",
+                "2021-03",
+                "--office",
+                "CBI",
+                "--format",
+                fmt,
+                "--output",
+                str(target),
+            ]
+        )
         assert result.exit_code == 0, result.output
-        assert target.read_bytes()[:len(magic)] == magic
+        assert target.read_bytes()[: len(magic)] == magic
     html = runner.invoke(args=["report", "complaints", "--month", "2021-03", "--format", "html"])
     assert html.exit_code == 0 and "ประจำเดือนมีนาคม 2564" in html.output
-    shown = json.loads(runner.invoke(args=["report", "complaints", "--month", "2021-03", "--office", "CBI"]).output)
-    assert (shown["scope"], shown["received"], shown["kind"], shown["reported_at"]) == ("CBI", 3, "on_demand", None)
+    shown = json.loads(
+        runner.invoke(args=["report", "complaints", "--month", "2021-03", "--office", "CBI"]).output
+    )
+    assert (shown["scope"], shown["received"], shown["kind"], shown["reported_at"]) == (
+        "CBI",
+        3,
+        "on_demand",
+        None,
+    )
     # Each one made now is kept on demand, as the monthly summary's are.
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ComplaintReturn)
-                              .where(ComplaintReturn.kind == "on_demand")).scalar() == 4
+    assert (
+        db.session.execute(
+            sa.select(sa.func.count())
+            .select_from(ComplaintReturn)
+            .where(ComplaintReturn.kind == "on_demand")
+        ).scalar()
+        == 4
+    )
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["--month", "2021-13"], 2, "not a month"),
-    (["--month", "March"], 2, "not a month"),
-    (["--month", "2021-03", "--office", "NOPE"], 2, "no office has the code 'NOPE'"),
-    (["--month", "2021-03", "--format", "pdf"], 2, "give --output FILE"),
-    (["--month", "2021-03", "--format", "docx"], 2, "docx"),
-    (["--month", "2021-03", "--as-reported"], 1, "was reported yet"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--month", "2021-13"], 2, "not a month"),
+        (["--month", "March"], 2, "not a month"),
+        (["--month", "2021-03", "--office", "NOPE"], 2, "no office has the code 'NOPE'"),
+        (["--month", "2021-03", "--format", "pdf"], 2, "give --output FILE"),
+        (["--month", "2021-03", "--format", "docx"], 2, "docx"),
+        (["--month", "2021-03", "--as-reported"], 1, "was reported yet"),
+    ],
+)
 def test_the_command_refuses_bad_input_clearly(world, runner, args, code, message):
     result = runner.invoke(args=["report", "complaints", *args])
     assert result.exit_code == code and message in result.output, result.output
@@ -255,12 +336,19 @@ def test_an_office_manager_sees_their_office_and_not_another(world, make, client
     page = client.get("/complaints/return?month=2021-03")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert 'id="return-rows"' in html and "CBI" in html and "/complaints/return.xlsx?month=2021-03" in html
+    assert (
+        'id="return-rows"' in html
+        and "CBI" in html
+        and "/complaints/return.xlsx?month=2021-03" in html
+    )
     assert client.get("/complaints/return?month=2021-03&office=RYG").status_code == 404
     assert client.get("/complaints/return.pdf?month=2021-03&office=RYG").status_code == 404
     download = client.get("/complaints/return.xlsx?month=2021-03")
     assert download.status_code == 200 and download.data[:2] == b"PK"
-    assert 'filename="complaints-CBI-2021-03-on_demand.xlsx"' in download.headers["Content-Disposition"]
+    assert (
+        'filename="complaints-CBI-2021-03-on_demand.xlsx"'
+        in download.headers["Content-Disposition"]
+    )
 
 
 def test_regional_staff_see_the_region_and_the_changes(world, make, client):
@@ -272,8 +360,14 @@ def test_regional_staff_see_the_region_and_the_changes(world, make, client):
     run_job("complaint_return_offices", utcnow(), "2021-03")
     late_close(world.d)
     html = client.get("/complaints/return?month=2021-03&office=CBI").get_data(as_text=True)
-    assert 'id="return-changes"' in html and 'id="return-changed-complaints"' in html and ">D</a>" in html
-    reported = client.get("/complaints/return?month=2021-03&office=CBI&view=reported").get_data(as_text=True)
+    assert (
+        'id="return-changes"' in html
+        and 'id="return-changed-complaints"' in html
+        and ">D</a>" in html
+    )
+    reported = client.get("/complaints/return?month=2021-03&office=CBI&view=reported").get_data(
+        as_text=True
+    )
     assert 'id="return-rows"' in reported
     region = client.get("/complaints/return?month=2021-03").get_data(as_text=True)
     assert "R2" in region and 'id="return-changes"' not in region  # the region is not reported yet
@@ -301,14 +395,34 @@ def test_the_api_answers_each_format_within_the_callers_scope(world, make, clien
     body = client.get("/api/v1/reports/complaints?month=2021-03", headers=headers)
     assert body.status_code == 200 and body.get_json()["scope"] == "CBI"
     assert body.get_json()["changes"] is None
-    assert client.get("/api/v1/reports/complaints?month=2021-03&office=RYG", headers=headers).status_code == 404
+    assert (
+        client.get(
+            "/api/v1/reports/complaints?month=2021-03&office=RYG", headers=headers
+        ).status_code
+        == 404
+    )
     xlsx = client.get("/api/v1/reports/complaints?month=2021-03&format=xlsx", headers=headers)
-    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK" and "attachment" in xlsx.headers["Content-Disposition"]
-    pdf = client.get("/api/v1/reports/complaints?month=2021-03", headers={**headers, "Accept": "application/pdf"})
+    assert (
+        xlsx.status_code == 200
+        and xlsx.data[:2] == b"PK"
+        and "attachment" in xlsx.headers["Content-Disposition"]
+    )
+    pdf = client.get(
+        "/api/v1/reports/complaints?month=2021-03", headers={**headers, "Accept": "application/pdf"}
+    )
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data[:4] == b"%PDF"
-    assert client.get("/api/v1/reports/complaints?month=2021-03&format=docx", headers=headers).status_code == 422
-    assert client.get("/api/v1/reports/complaints?month=2021-03&as_reported=true",
-                      headers=headers).status_code == 404
+    assert (
+        client.get(
+            "/api/v1/reports/complaints?month=2021-03&format=docx", headers=headers
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/api/v1/reports/complaints?month=2021-03&as_reported=true", headers=headers
+        ).status_code
+        == 404
+    )
 
 
 # --- two hosts ------------------------------------------------------------------------------
@@ -328,15 +442,25 @@ def test_two_schedulers_racing_for_the_office_returns_keep_each_once(separate_ap
     results = race(separate_app, lambda: run_job("complaint_return_offices", due, "2021-03"))
     assert sorted(result.outcome for result in results) == ["done", "skipped"]
     with separate_app.app_context():
-        kept = db.session.execute(sa.select(ComplaintReturn.scope_code, sa.func.count())
-                                  .group_by(ComplaintReturn.scope_code)).all()
+        kept = db.session.execute(
+            sa.select(ComplaintReturn.scope_code, sa.func.count()).group_by(
+                ComplaintReturn.scope_code
+            )
+        ).all()
         assert dict(kept) == {"CBI": 1, "RYG": 1}
         assert db.session.execute(sa.select(JobRun.state)).scalars().all() == ["done"]
 
 
 def test_the_api_document_lists_every_format_of_the_return(client):
-    operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/reports/complaints"]["get"]
+    operation = client.get("/api/v1/openapi.json").get_json()["paths"][
+        "/api/v1/reports/complaints"
+    ]["get"]
     assert set(operation["responses"]["200"]["content"]) == {
-        "application/json", "text/html", "application/pdf",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-    assert {"month", "office", "as_reported", "format"} <= {p["name"] for p in operation["parameters"]}
+        "application/json",
+        "text/html",
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    assert {"month", "office", "as_reported", "format"} <= {
+        p["name"] for p in operation["parameters"]
+    }

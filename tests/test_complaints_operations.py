@@ -1,5 +1,6 @@
 """The complaint register: recording, working and closing complaints, one operation per
 action, with a clear error and nothing stored for bad input (SPEC section 8)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -33,19 +34,31 @@ def _count() -> int:
 
 
 def _audit(ref):
-    return db.session.execute(
-        sa.select(AuditEntry.action).where(AuditEntry.entity == "complaints", AuditEntry.entity_key == ref)
-        .order_by(AuditEntry.id)
-    ).scalars().all()
+    return (
+        db.session.execute(
+            sa.select(AuditEntry.action)
+            .where(AuditEntry.entity == "complaints", AuditEntry.entity_key == ref)
+            .order_by(AuditEntry.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def test_a_kamr_records_a_complaint_on_an_account_of_their_office(make):
     account = make.account()
     kamr = make.user(office=account.office)
     complaint = create_complaint(
-        {"ref": "C-1", "account_no": account.account_no, "category": "meter_billing",
-         "received_at": "2021-02-10T23:30:00+07:00", "channel": "chat", "urgent": "yes"},
-        kamr, now=NOW,
+        {
+            "ref": "C-1",
+            "account_no": account.account_no,
+            "category": "meter_billing",
+            "received_at": "2021-02-10T23:30:00+07:00",
+            "channel": "chat",
+            "urgent": "yes",
+        },
+        kamr,
+        now=NOW,
     )
     assert complaint.office_id == account.office_id  # the account's office when none is given
     assert complaint.category == "METER_BILLING"
@@ -59,11 +72,23 @@ def test_close_reopen_and_close_again_keep_every_close_in_the_audit_log(make):
     office = make.office()
     manager = make.user(role="office_manager", office=office)
     complaint = make.complaint(office, received_at="2021-02-01T09:00:00+07:00")
-    close_complaint(complaint, "meter replaced", manager, closed_at=datetime(2021, 2, 5, 3, tzinfo=timezone.utc), now=NOW)
+    close_complaint(
+        complaint,
+        "meter replaced",
+        manager,
+        closed_at=datetime(2021, 2, 5, 3, tzinfo=timezone.utc),
+        now=NOW,
+    )
     assert complaint.days_to_close == 4
     reopen_complaint(complaint, manager, now=NOW)
     assert complaint.closed_at is None and complaint.days_to_close is None
-    close_complaint(complaint, "meter replaced again", manager, closed_at=datetime(2021, 2, 20, 3, tzinfo=timezone.utc), now=NOW)
+    close_complaint(
+        complaint,
+        "meter replaced again",
+        manager,
+        closed_at=datetime(2021, 2, 20, 3, tzinfo=timezone.utc),
+        now=NOW,
+    )
     assert complaint.days_to_close == 19  # the figures use the last close
     assert _audit(complaint.ref) == ["create", "close", "reopen", "close"]
 
@@ -105,14 +130,30 @@ def test_a_kamr_may_not_exclude_or_reassign(make):
         ({"channel": "pigeon"}, "channel"),
         ({"office_code": None}, "office_code"),
     ],
-    ids=["category", "office", "account", "user", "closed-before-received", "closed-in-future",
-         "close-without-resolution", "exclusion-reason", "received-no-time", "channel", "no-office"],
+    ids=[
+        "category",
+        "office",
+        "account",
+        "user",
+        "closed-before-received",
+        "closed-in-future",
+        "close-without-resolution",
+        "exclusion-reason",
+        "received-no-time",
+        "channel",
+        "no-office",
+    ],
 )
 def test_bad_input_is_refused_and_nothing_is_stored(make, changes, field):
     office = make.office()
     before = _count()
-    row = {"ref": "BAD-1", "office_code": office.code, "category": "OTHER",
-           "received_at": "2021-02-01T09:00:00+07:00", **changes}
+    row = {
+        "ref": "BAD-1",
+        "office_code": office.code,
+        "category": "OTHER",
+        "received_at": "2021-02-01T09:00:00+07:00",
+        **changes,
+    }
     with pytest.raises(ValidationFailed) as raised:
         create_complaint(row, None, now=NOW)
     assert field in raised.value.errors
@@ -124,10 +165,14 @@ def test_an_account_or_office_outside_the_callers_scope_is_unknown(make):
     kamr = make.user(office=mine)
     account = make.account(office=theirs)
     with pytest.raises(ValidationFailed) as raised:
-        create_complaint({"ref": "X-1", "account_no": account.account_no, "category": "OTHER"}, kamr, now=NOW)
+        create_complaint(
+            {"ref": "X-1", "account_no": account.account_no, "category": "OTHER"}, kamr, now=NOW
+        )
     assert "account_no" in raised.value.errors
     with pytest.raises(ValidationFailed) as raised:
-        create_complaint({"ref": "X-2", "office_code": theirs.code, "category": "OTHER"}, kamr, now=NOW)
+        create_complaint(
+            {"ref": "X-2", "office_code": theirs.code, "category": "OTHER"}, kamr, now=NOW
+        )
     assert "office_code" in raised.value.errors
     assert _count() == 0
 
@@ -164,14 +209,19 @@ def test_update_with_a_stale_version_is_refused(make):
 
     complaint = make.complaint()
     with pytest.raises(PreconditionFailed):
-        update_complaint(complaint, {"summary": "x"}, None, now=NOW, expected_version=complaint.version + 1)
+        update_complaint(
+            complaint, {"summary": "x"}, None, now=NOW, expected_version=complaint.version + 1
+        )
 
 
 def test_defaults_hold_for_any_year_and_a_change_is_stored_for_that_year_only(make):
     defaults = complaint_targets(2030)
     assert defaults.categories[2] == ("METER_BILLING", 15)
     assert [(t.item, t.limit_days, t.limit_hours, float(t.target_pct)) for t in defaults.items] == [
-        ("2.1a", None, None, 85.0), ("2.1b", None, 24, 100.0), ("2.1c", 30, None, 100.0), ("2.1d", 15, None, 70.0),
+        ("2.1a", None, None, 85.0),
+        ("2.1b", None, 24, 100.0),
+        ("2.1c", 30, None, 100.0),
+        ("2.1d", 15, None, 70.0),
     ]
     set_category_limit(2021, "METER_BILLING", 10)
     set_tier_limit(2021, "METER_BILLING", "STRATEGIC", 5)
@@ -181,7 +231,9 @@ def test_defaults_hold_for_any_year_and_a_change_is_stored_for_that_year_only(ma
     assert changed.limit_days("METER_BILLING", "STRATEGIC") == 5
     assert changed.limit_days("POWER_QUALITY", "STRATEGIC") == 25
     assert float(changed.item("2.1d").target_pct) == 75.0
-    assert complaint_targets(2022) == complaint_targets(2030).__class__(**{**complaint_targets(2022).__dict__})
+    assert complaint_targets(2022) == complaint_targets(2030).__class__(
+        **{**complaint_targets(2022).__dict__}
+    )
     assert complaint_targets(2022).limit_days("METER_BILLING", None) == 15
     with pytest.raises(ValidationFailed):
         set_tier_limit(2021, "METER_BILLING", "GOLD", 3)

@@ -1,4 +1,5 @@
 """The compliance engine against hand-computed cases for every edge of SPEC section 5."""
+
 from __future__ import annotations
 
 import io
@@ -70,26 +71,56 @@ def test_report_has_the_spec_shape(world, make):
     make.account(office=world["O1"], tier="STRATEGIC")
     report = region_report(as_of=date(YEAR, 6, 30))
 
-    assert list(report) == ["report", "year", "as_of", "scope", "rules", "executive_visits", "counts", "complaints",
-                            "complaint_prevention"]
-    assert (report["report"], report["year"], report["as_of"], report["scope"]) == ("CR2", YEAR, "2021-06-30", "R2")
+    assert list(report) == [
+        "report",
+        "year",
+        "as_of",
+        "scope",
+        "rules",
+        "executive_visits",
+        "counts",
+        "complaints",
+        "complaint_prevention",
+    ]
+    assert (report["report"], report["year"], report["as_of"], report["scope"]) == (
+        "CR2",
+        YEAR,
+        "2021-06-30",
+        "R2",
+    )
     first = report["rules"][0]
     assert list(first) == [
-        "item", "type", "tier", "period", "min_count", "target_pct", "planned_population", "cumulative",
+        "item",
+        "type",
+        "tier",
+        "period",
+        "min_count",
+        "target_pct",
+        "planned_population",
+        "cumulative",
     ]
     assert list(first["cumulative"]) == list(COLUMNS)
     assert list(first["cumulative"]["Q1"]) == ["population", "met", "pct", "target_met"]
     assert first["cumulative"]["Q1-3"] is None and first["cumulative"]["Q1-4"] is None
     exv = report["executive_visits"][0]
     assert list(exv) == ["item", "exec_role", "quota_per_quarter", "units", "cumulative"]
-    assert list(exv["cumulative"]["Q1"]) == ["target", "achieved", "pct", "unit_quarters", "unit_quarters_met"]
+    assert list(exv["cumulative"]["Q1"]) == [
+        "target",
+        "achieved",
+        "pct",
+        "unit_quarters",
+        "unit_quarters_met",
+    ]
     assert [(c["item"], c["type"]) for c in report["counts"]] == [("1.1.3", "PLN"), ("1.5", "BOI")]
     assert list(report["counts"][0]["cumulative"]["Q1"]) == ["activities", "accounts"]
 
 
 def test_rules_follow_the_section_4_table(world):
     report = region_report()
-    assert [(r["item"], r["type"], r["tier"], r["period"], r["target_pct"], r["planned_population"]) for r in report["rules"]] == [
+    assert [
+        (r["item"], r["type"], r["tier"], r["period"], r["target_pct"], r["planned_population"])
+        for r in report["rules"]
+    ] == [
         ("1.1.1", "FMS", "STRATEGIC", "year", 100.0, 165),
         ("1.1.1", "FMS", "STAR", "year", 100.0, 106),
         ("1.1.1", "FMS", "STATUS", "year", 100.0, 272),
@@ -104,7 +135,9 @@ def test_rules_follow_the_section_4_table(world):
         ("1.3", "SEM", "STRATEGIC", "year", 100.0, 165),
     ]
     assert [(v["exec_role"], v["quota_per_quarter"]) for v in report["executive_visits"]] == [
-        ("region_director", 1), ("assistant_director", 3), ("office_manager", 6),
+        ("region_director", 1),
+        ("assistant_director", 3),
+        ("office_manager", 6),
     ]
 
 
@@ -121,8 +154,18 @@ def test_spec_example_figures(world, make):
 
     report = region_report(as_of=date(YEAR, 6, 30))
 
-    assert rule_cell(report, "FMS", "STRATEGIC", "Q1") == {"population": 165, "met": 40, "pct": 24.24, "target_met": False}
-    assert rule_cell(report, "FMS", "STRATEGIC", "Q1-2") == {"population": 166, "met": 90, "pct": 54.22, "target_met": False}
+    assert rule_cell(report, "FMS", "STRATEGIC", "Q1") == {
+        "population": 165,
+        "met": 40,
+        "pct": 24.24,
+        "target_met": False,
+    }
+    assert rule_cell(report, "FMS", "STRATEGIC", "Q1-2") == {
+        "population": 166,
+        "met": 90,
+        "pct": 54.22,
+        "target_met": False,
+    }
 
 
 # --- tiers and activity on a day ----------------------------------------------------------
@@ -181,10 +224,18 @@ def test_account_without_any_tier_history_is_in_no_population(world, make):
         (None, date(YEAR, 4, 1), True),  # closed the day after
         (date(YEAR, 3, 31), date(YEAR, 3, 31), False),  # opened and closed the same day
     ],
-    ids=["opened-on-last-day", "opened-after", "closed-on-last-day", "closed-after", "opened-and-closed"],
+    ids=[
+        "opened-on-last-day",
+        "opened-after",
+        "closed-on-last-day",
+        "closed-after",
+        "opened-and-closed",
+    ],
 )
 def test_active_on_the_window_end(world, make, opened_on, closed_on, in_q1):
-    account = make.account(office=world["O1"], tier="STRATEGIC", opened_on=opened_on, closed_on=closed_on)
+    account = make.account(
+        office=world["O1"], tier="STRATEGIC", opened_on=opened_on, closed_on=closed_on
+    )
     make.activity(account, "COM", date(YEAR, 1, 10))
 
     report = region_report()
@@ -220,7 +271,9 @@ def test_closed_account_keeps_counting_in_windows_it_was_active_at_the_end_of(wo
         (date(YEAR + 1, 1, 1), {"Q1": 0, "Q1-4": 0}),
     ],
 )
-def test_yearly_rule_counts_activities_from_jan_1_to_the_column_end(world, make, activity_date, expected):
+def test_yearly_rule_counts_activities_from_jan_1_to_the_column_end(
+    world, make, activity_date, expected
+):
     account = make.account(office=world["O1"], tier="STRATEGIC")
     make.activity(account, "FMS", activity_date)
 
@@ -258,7 +311,12 @@ def test_quarterly_rule_needs_a_communication_in_every_quarter(world, make):
 
     report = region_report()
 
-    assert rule_cell(report, "COM", "STRATEGIC", "Q1-2") == {"population": 2, "met": 1, "pct": 50.0, "target_met": False}
+    assert rule_cell(report, "COM", "STRATEGIC", "Q1-2") == {
+        "population": 2,
+        "met": 1,
+        "pct": 50.0,
+        "target_met": False,
+    }
     assert figures(report, "COM", "STRATEGIC", "Q1-3") == (3, 2)
     assert rule_cell(report, "COM", "STRATEGIC", "Q1-4")["pct"] == 50.0
 
@@ -286,7 +344,9 @@ def test_only_done_activities_count(world, make, status):
 
     assert all(r["cumulative"]["Q1-4"]["met"] == 0 for r in report["rules"])
     assert all(v["cumulative"]["Q1-4"]["achieved"] == 0 for v in report["executive_visits"])
-    assert all(c["cumulative"]["Q1-4"] == {"activities": 0, "accounts": 0} for c in report["counts"])
+    assert all(
+        c["cumulative"]["Q1-4"] == {"activities": 0, "accounts": 0} for c in report["counts"]
+    )
 
 
 def test_another_type_does_not_meet_a_rule(world, make):
@@ -351,7 +411,9 @@ def test_as_of_before_the_year_nulls_every_column(world, make):
     report = cr2_report(YEAR, date(YEAR - 1, 12, 31), region_scope())
 
     assert all(value is None for r in report["rules"] for value in r["cumulative"].values())
-    assert all(value is None for v in report["executive_visits"] for value in v["cumulative"].values())
+    assert all(
+        value is None for v in report["executive_visits"] for value in v["cumulative"].values()
+    )
     assert all(value is None for c in report["counts"] for value in c["cumulative"].values())
 
 
@@ -401,7 +463,9 @@ def test_office_manager_units_are_class_1_to_3_offices_with_branch_visits_rolled
     at_office = [make.account(office=world["O1"], tier=None, tier_from=None) for _ in range(2)]
     at_region = make.account(office=world["region"], tier="STAR")
     for account in at_branch + at_office + [at_region]:
-        make.activity(account, "EXV", date(YEAR, 2, 1), performed_by=manager, exec_role="office_manager")
+        make.activity(
+            account, "EXV", date(YEAR, 2, 1), performed_by=manager, exec_role="office_manager"
+        )
 
     region = region_report()
     office = cr2_report(YEAR, date(YEAR, 12, 31), office_scope("O1"))
@@ -409,16 +473,31 @@ def test_office_manager_units_are_class_1_to_3_offices_with_branch_visits_rolled
 
     # Region: units O1 and O2; O1 met its 6 in Q1, the regional office's account counts for nobody.
     assert visits(region, "office_manager", "Q1") == {
-        "target": 12, "achieved": 6, "pct": 50.0, "unit_quarters": 2, "unit_quarters_met": 1,
+        "target": 12,
+        "achieved": 6,
+        "pct": 50.0,
+        "unit_quarters": 2,
+        "unit_quarters_met": 1,
     }
-    assert next(v for v in office["executive_visits"] if v["exec_role"] == "office_manager")["units"] == 1
+    assert (
+        next(v for v in office["executive_visits"] if v["exec_role"] == "office_manager")["units"]
+        == 1
+    )
     assert visits(office, "office_manager", "Q1") == {
-        "target": 6, "achieved": 6, "pct": 100.0, "unit_quarters": 1, "unit_quarters_met": 1,
+        "target": 6,
+        "achieved": 6,
+        "pct": 100.0,
+        "unit_quarters": 1,
+        "unit_quarters_met": 1,
     }
     # A branch's scope counts its own accounts for its parent office's one unit.
     assert visits(branch, "office_manager", "Q1")["achieved"] == 4
     assert visits(branch, "office_manager", "Q1-2") == {
-        "target": 12, "achieved": 4, "pct": 33.33, "unit_quarters": 2, "unit_quarters_met": 0,
+        "target": 12,
+        "achieved": 4,
+        "pct": 33.33,
+        "unit_quarters": 2,
+        "unit_quarters_met": 0,
     }
 
 
@@ -426,17 +505,29 @@ def test_region_director_counts_the_region_as_one_unit(world, make):
     director = make.user(role="executive", office=world["region"], exec_role="region_director")
     account = make.account(office=world["O2"], tier="STAR")
     at_region = make.account(office=world["region"], tier="STAR")
-    make.activity(account, "EXV", date(YEAR, 4, 2), performed_by=director, exec_role="region_director")
-    make.activity(at_region, "EXV", date(YEAR, 4, 3), performed_by=director, exec_role="region_director")
+    make.activity(
+        account, "EXV", date(YEAR, 4, 2), performed_by=director, exec_role="region_director"
+    )
+    make.activity(
+        at_region, "EXV", date(YEAR, 4, 3), performed_by=director, exec_role="region_director"
+    )
 
     region = region_report()
     office = cr2_report(YEAR, date(YEAR, 12, 31), office_scope("O1"))
 
     assert visits(region, "region_director", "Q1") == {
-        "target": 1, "achieved": 0, "pct": 0.0, "unit_quarters": 1, "unit_quarters_met": 0,
+        "target": 1,
+        "achieved": 0,
+        "pct": 0.0,
+        "unit_quarters": 1,
+        "unit_quarters_met": 0,
     }
     assert visits(region, "region_director", "Q1-2") == {
-        "target": 2, "achieved": 2, "pct": 100.0, "unit_quarters": 2, "unit_quarters_met": 1,
+        "target": 2,
+        "achieved": 2,
+        "pct": 100.0,
+        "unit_quarters": 2,
+        "unit_quarters_met": 1,
     }
     assert visits(office, "region_director", "Q1-2")["target"] == 2
     assert visits(office, "region_director", "Q1-2")["achieved"] == 0
@@ -445,38 +536,63 @@ def test_region_director_counts_the_region_as_one_unit(world, make):
 def test_several_assistant_directors_are_one_unit_each(world, make):
     first = make.user(role="executive", office=world["region"], exec_role="assistant_director")
     second = make.user(role="executive", office=world["region"], exec_role="assistant_director")
-    make.user(role="executive", office=world["region"], exec_role="assistant_director", active=False)
+    make.user(
+        role="executive", office=world["region"], exec_role="assistant_director", active=False
+    )
     stand_in = make.user(role="regional_staff", office=world["region"])
     accounts = [make.account(office=world["O1"], tier="STAR") for _ in range(4)]
     for account in accounts[:3]:
-        make.activity(account, "EXV", date(YEAR, 1, 20), performed_by=first, exec_role="assistant_director")
-    make.activity(accounts[3], "EXV", date(YEAR, 2, 20), performed_by=second, exec_role="assistant_director")
-    make.activity(accounts[3], "EXV", date(YEAR, 2, 21), performed_by=stand_in, exec_role="assistant_director")
+        make.activity(
+            account, "EXV", date(YEAR, 1, 20), performed_by=first, exec_role="assistant_director"
+        )
+    make.activity(
+        accounts[3], "EXV", date(YEAR, 2, 20), performed_by=second, exec_role="assistant_director"
+    )
+    make.activity(
+        accounts[3], "EXV", date(YEAR, 2, 21), performed_by=stand_in, exec_role="assistant_director"
+    )
 
     report = region_report()
     entry = next(v for v in report["executive_visits"] if v["exec_role"] == "assistant_director")
 
     assert entry["units"] == 2
     assert visits(report, "assistant_director", "Q1") == {
-        "target": 6, "achieved": 4, "pct": 66.67, "unit_quarters": 2, "unit_quarters_met": 1,
+        "target": 6,
+        "achieved": 4,
+        "pct": 66.67,
+        "unit_quarters": 2,
+        "unit_quarters_met": 1,
     }
 
 
 def test_a_deactivated_assistant_director_counts_in_a_year_they_visited(world, make):
-    gone = make.user(role="executive", office=world["region"], exec_role="assistant_director", active=False)
+    gone = make.user(
+        role="executive", office=world["region"], exec_role="assistant_director", active=False
+    )
     account = make.account(office=world["O1"], tier="STAR")
-    make.activity(account, "EXV", date(YEAR, 1, 20), performed_by=gone, exec_role="assistant_director")
+    make.activity(
+        account, "EXV", date(YEAR, 1, 20), performed_by=gone, exec_role="assistant_director"
+    )
 
     assert region_report()["executive_visits"][1]["units"] == 1
-    assert region_report(year=YEAR + 1, as_of=date(YEAR + 1, 12, 31))["executive_visits"][1]["units"] == 0
+    assert (
+        region_report(year=YEAR + 1, as_of=date(YEAR + 1, 12, 31))["executive_visits"][1]["units"]
+        == 0
+    )
 
 
 def test_same_account_visited_twice_in_a_quarter_counts_once(world, make):
     manager = make.user(role="office_manager", office=world["O2"], exec_role="office_manager")
     account = make.account(office=world["O2"], tier="STAR")
-    make.activity(account, "EXV", date(YEAR, 1, 3), performed_by=manager, exec_role="office_manager")
-    make.activity(account, "EXV", date(YEAR, 3, 31), performed_by=manager, exec_role="office_manager")
-    make.activity(account, "EXV", date(YEAR, 4, 1), performed_by=manager, exec_role="office_manager")
+    make.activity(
+        account, "EXV", date(YEAR, 1, 3), performed_by=manager, exec_role="office_manager"
+    )
+    make.activity(
+        account, "EXV", date(YEAR, 3, 31), performed_by=manager, exec_role="office_manager"
+    )
+    make.activity(
+        account, "EXV", date(YEAR, 4, 1), performed_by=manager, exec_role="office_manager"
+    )
 
     report = cr2_report(YEAR, date(YEAR, 12, 31), office_scope("O2"))
 
@@ -487,7 +603,9 @@ def test_same_account_visited_twice_in_a_quarter_counts_once(world, make):
 def test_visits_after_as_of_do_not_count(world, make):
     manager = make.user(role="office_manager", office=world["O2"], exec_role="office_manager")
     account = make.account(office=world["O2"], tier="STAR")
-    make.activity(account, "EXV", date(YEAR, 5, 16), performed_by=manager, exec_role="office_manager")
+    make.activity(
+        account, "EXV", date(YEAR, 5, 16), performed_by=manager, exec_role="office_manager"
+    )
 
     report = cr2_report(YEAR, date(YEAR, 5, 15), office_scope("O2"))
 
@@ -500,13 +618,23 @@ def test_seed_figures_for_item_1_2(world, make):
     manager = make.user(role="office_manager", office=world["O2"], exec_role="office_manager")
     accounts = [make.account(office=world["O2"], tier="STAR") for _ in range(6)]
     for account in accounts:
-        make.activity(account, "EXV", date(YEAR, 2, 1), performed_by=manager, exec_role="office_manager")
-        make.activity(account, "EXV", date(YEAR, 5, 1), performed_by=manager, exec_role="office_manager")
+        make.activity(
+            account, "EXV", date(YEAR, 2, 1), performed_by=manager, exec_role="office_manager"
+        )
+        make.activity(
+            account, "EXV", date(YEAR, 5, 1), performed_by=manager, exec_role="office_manager"
+        )
 
     report = cr2_report(YEAR, date(YEAR, 6, 30), office_scope("O2"))
 
-    assert (visits(report, "office_manager", "Q1")["target"], visits(report, "office_manager", "Q1")["achieved"]) == (6, 6)
-    assert (visits(report, "office_manager", "Q1-2")["target"], visits(report, "office_manager", "Q1-2")["achieved"]) == (12, 12)
+    assert (
+        visits(report, "office_manager", "Q1")["target"],
+        visits(report, "office_manager", "Q1")["achieved"],
+    ) == (6, 6)
+    assert (
+        visits(report, "office_manager", "Q1-2")["target"],
+        visits(report, "office_manager", "Q1-2")["achieved"],
+    ) == (12, 12)
 
 
 def test_counts_of_planning_and_boi_contacts(world, make):
@@ -551,9 +679,12 @@ def test_reimported_ref_moves_an_activity_out_of_a_window(world, make):
 
     assert figures(region_report(), "COM", "STRATEGIC", "Q1") == (1, 0)
     assert figures(region_report(), "COM", "STRATEGIC", "Q1-2") == (2, 1)
-    assert db.session.execute(
-        sa.select(sa.func.count()).select_from(Activity).where(Activity.ref == "CRM-0001")
-    ).scalar() == 1
+    assert (
+        db.session.execute(
+            sa.select(sa.func.count()).select_from(Activity).where(Activity.ref == "CRM-0001")
+        ).scalar()
+        == 1
+    )
 
 
 def test_changed_target_decides_target_met(world, make):
@@ -561,18 +692,35 @@ def test_changed_target_decides_target_met(world, make):
     for account in accounts[:2]:
         make.activity(account, "RBA", date(YEAR, 2, 1))
 
-    assert rule_cell(region_report(), "RBA", "STREAMLINE", "Q1") == {"population": 5, "met": 2, "pct": 40.0, "target_met": True}
+    assert rule_cell(region_report(), "RBA", "STREAMLINE", "Q1") == {
+        "population": 5,
+        "met": 2,
+        "pct": 40.0,
+        "target_met": True,
+    }
     target_ops.update_rule(YEAR, "RBA", "STREAMLINE", {"target_pct": "40.01"})
     assert rule_cell(region_report(), "RBA", "STREAMLINE", "Q1")["target_met"] is False
 
 
 def test_empty_population_has_null_pct_and_target_met(world):
-    assert rule_cell(region_report(), "SEM", "STRATEGIC", "Q1") == {"population": 0, "met": 0, "pct": None, "target_met": None}
+    assert rule_cell(region_report(), "SEM", "STRATEGIC", "Q1") == {
+        "population": 0,
+        "met": 0,
+        "pct": None,
+        "target_met": None,
+    }
 
 
 @pytest.mark.parametrize(
     ("part", "whole", "expected"),
-    [(1, 800, "0.13"), (1, 3, "33.33"), (2, 3, "66.67"), (1, 8, "12.50"), (5, 4, "125.00"), (0, 7, "0.00")],
+    [
+        (1, 800, "0.13"),
+        (1, 3, "33.33"),
+        (2, 3, "66.67"),
+        (1, 8, "12.50"),
+        (5, 4, "125.00"),
+        (0, 7, "0.00"),
+    ],
 )
 def test_percentage_rounds_half_up_to_two_decimals(part, whole, expected):
     assert percentage(part, whole) == Decimal(expected)
@@ -647,7 +795,9 @@ def test_coverage_by_kamr_matches_the_accounts_behind_each_figure(world, make):
         for kamr in kamrs:
             behind = db.session.execute(accounts_behind(scope, rule, window)).all()
             mine = [done for account, done in behind if account.kamr_id == kamr.id]
-            expected = Coverage(population=len(mine), met=sum(done >= rule.min_count for done in mine))
+            expected = Coverage(
+                population=len(mine), met=sum(done >= rule.min_count for done in mine)
+            )
             assert found[kamr.id][(rule, window)] == expected
 
 
@@ -658,7 +808,9 @@ def test_coverage_is_grouped_by_unit_or_by_kamr_not_both(world):
         coverage(region_scope(), [pair], by_unit=True, by_kamr=True)
 
 
-@pytest.mark.parametrize(("met", "expected"), [(True, ["met"]), (False, ["missed"]), (None, ["met", "missed"])])
+@pytest.mark.parametrize(
+    ("met", "expected"), [(True, ["met"]), (False, ["missed"]), (None, ["met", "missed"])]
+)
 def test_accounts_behind_a_cell(world, make, met, expected):
     rule = year_targets(YEAR).rule("COM", "STAR")
     accounts = {
@@ -675,5 +827,8 @@ def test_accounts_behind_a_cell(world, make, met, expected):
         accounts_behind(office_scope("O1"), rule, windows[-1], met=met).order_by("name")
     ).all()
 
-    assert windows == [Window(date(YEAR, 1, 1), date(YEAR, 3, 31)), Window(date(YEAR, 4, 1), date(YEAR, 6, 30))]
+    assert windows == [
+        Window(date(YEAR, 1, 1), date(YEAR, 3, 31)),
+        Window(date(YEAR, 4, 1), date(YEAR, 6, 30)),
+    ]
     assert [row.Account.name for row in rows] == expected

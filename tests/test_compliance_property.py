@@ -1,4 +1,5 @@
 """cr2_report agrees with a brute-force reading of SPEC section 5 on random small worlds."""
+
 from __future__ import annotations
 
 import calendar
@@ -69,7 +70,9 @@ def random_world(rng):
 
 
 targets_strategy = st.lists(
-    st.tuples(st.sampled_from(("year", "half", "quarter")), st.integers(1, 2)), min_size=12, max_size=12
+    st.tuples(st.sampled_from(("year", "half", "quarter")), st.integers(1, 2)),
+    min_size=12,
+    max_size=12,
 )
 
 
@@ -132,13 +135,18 @@ def reference_report(world, targets, as_of, in_scope, units_om):
                     if active_on(account, end) and tier_on(account, end) == rule.tier:
                         n += 1
                         hits = sum(
-                            1 for x in done
-                            if x["account_id"] == account["id"] and x["type"] == rule.type and start <= x["date"] <= end
+                            1
+                            for x in done
+                            if x["account_id"] == account["id"]
+                            and x["type"] == rule.type
+                            and start <= x["date"] <= end
                         )
                         m += hits >= rule.min_count
             p = pct(m, n)
             cumulative[column] = {
-                "population": n, "met": m, "pct": None if p is None else float(p),
+                "population": n,
+                "met": m,
+                "pct": None if p is None else float(p),
                 "target_met": None if p is None else p >= rule.target_pct,
             }
         rules.append(cumulative)
@@ -157,11 +165,17 @@ def reference_report(world, targets, as_of, in_scope, units_om):
         return office["parent_id"] if office["class"] == "branch" else None
 
     directors = {
-        u["id"] for u in world["users"]
-        if u["exec_role"] == "assistant_director" and (
-            u["active"] or any(
-                x["performer_id"] == u["id"] and x["type"] == "EXV" and x["exec_role"] == "assistant_director"
-                and x["date"].year == YEAR for x in done
+        u["id"]
+        for u in world["users"]
+        if u["exec_role"] == "assistant_director"
+        and (
+            u["active"]
+            or any(
+                x["performer_id"] == u["id"]
+                and x["type"] == "EXV"
+                and x["exec_role"] == "assistant_director"
+                and x["date"].year == YEAR
+                for x in done
             )
         )
     }
@@ -180,8 +194,11 @@ def reference_report(world, targets, as_of, in_scope, units_om):
                 end = min(end, as_of)
                 for unit in units[role]:
                     visited = {
-                        x["account_id"] for x in done
-                        if x["type"] == "EXV" and x["exec_role"] == role and start <= x["date"] <= end
+                        x["account_id"]
+                        for x in done
+                        if x["type"] == "EXV"
+                        and x["exec_role"] == role
+                        and start <= x["date"] <= end
                         and x["account_id"] in scoped_ids
                         and unit_of(x["account_id"], role, x["performer_id"]) == unit
                     }
@@ -190,8 +207,11 @@ def reference_report(world, targets, as_of, in_scope, units_om):
             target = quota[role] * k * len(units[role])
             p = pct(achieved, target)
             cumulative[column] = {
-                "target": target, "achieved": achieved, "pct": None if p is None else float(p),
-                "unit_quarters": k * len(units[role]), "unit_quarters_met": met_quarters,
+                "target": target,
+                "achieved": achieved,
+                "pct": None if p is None else float(p),
+                "unit_quarters": k * len(units[role]),
+                "unit_quarters_met": met_quarters,
             }
         visits.append(cumulative)
 
@@ -203,10 +223,16 @@ def reference_report(world, targets, as_of, in_scope, units_om):
                 cumulative[column] = None
                 continue
             rows = [
-                x for x in done
-                if x["type"] == type_ and x["account_id"] in scoped_ids and date(YEAR, 1, 1) <= x["date"] <= ends[k - 1]
+                x
+                for x in done
+                if x["type"] == type_
+                and x["account_id"] in scoped_ids
+                and date(YEAR, 1, 1) <= x["date"] <= ends[k - 1]
             ]
-            cumulative[column] = {"activities": len(rows), "accounts": len({x["account_id"] for x in rows})}
+            cumulative[column] = {
+                "activities": len(rows),
+                "accounts": len({x["account_id"] for x in rows}),
+            }
         counts.append(cumulative)
     return rules, visits, counts
 
@@ -241,31 +267,57 @@ def build_world(make, accounts_spec, activities_spec):
         if opened is not None and closed is not None and closed < opened:
             opened, closed = closed, opened
         account = make.account(
-            office=offices[spec["office"]], tier=None, tier_from=None, opened_on=opened, closed_on=closed
+            office=offices[spec["office"]],
+            tier=None,
+            tier_from=None,
+            opened_on=opened,
+            closed_on=closed,
         )
         tiers = dict(spec["tiers"])  # one assignment per day, as the unique key demands
         for start, tier in tiers.items():
             make.tier(account, tier, start)
         rows.append(account)
         world["accounts"].append(
-            {"id": account.id, "office_id": account.office_id, "opened_on": opened, "closed_on": closed,
-             "tiers": list(tiers.items())}
+            {
+                "id": account.id,
+                "office_id": account.office_id,
+                "opened_on": opened,
+                "closed_on": closed,
+                "tiers": list(tiers.items()),
+            }
         )
         world["account_office"][account.id] = account.office_id
     for spec in activities_spec:
         account = rows[spec["account"]]
         performer = users[spec["performer"]]
         role = spec["exec_role"] if spec["type"] == "EXV" else None
-        make.activity(account, spec["type"], spec["date"], performed_by=performer, status=spec["status"], exec_role=role)
+        make.activity(
+            account,
+            spec["type"],
+            spec["date"],
+            performed_by=performer,
+            status=spec["status"],
+            exec_role=role,
+        )
         world["activities"].append(
-            {"account_id": account.id, "type": spec["type"], "date": spec["date"], "status": spec["status"],
-             "exec_role": role, "performer_id": performer.id}
+            {
+                "account_id": account.id,
+                "type": spec["type"],
+                "date": spec["date"],
+                "status": spec["status"],
+                "exec_role": role,
+                "performer_id": performer.id,
+            }
         )
     return world, offices
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     seed=st.integers(0, 2**32 - 1),
     rule_shapes=targets_strategy,

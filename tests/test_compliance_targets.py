@@ -1,4 +1,5 @@
 """Yearly targets: the SPEC section 4 defaults, per-year changes, their audit and their CLI."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ def audit_entries(entity=None):
 
 def stored_rows(year):
     return sum(
-        db.session.execute(sa.select(sa.func.count()).select_from(model).where(model.year == year)).scalar()
+        db.session.execute(
+            sa.select(sa.func.count()).select_from(model).where(model.year == year)
+        ).scalar()
         for model in (FrequencyRule, ExecutiveVisitQuota, PlannedPopulation)
     )
 
@@ -36,7 +39,12 @@ def test_a_year_without_rows_uses_the_defaults(app_ctx):
     assert targets == default_targets(YEAR)
     assert not targets.stored
     assert [q.quota_per_quarter for q in targets.quotas] == [1, 3, 6]
-    assert dict(targets.planned) == {"STRATEGIC": 165, "STAR": 106, "STATUS": 272, "STREAMLINE": None}
+    assert dict(targets.planned) == {
+        "STRATEGIC": 165,
+        "STAR": 106,
+        "STATUS": 272,
+        "STREAMLINE": None,
+    }
     assert len(targets.rules) == 12
 
 
@@ -47,7 +55,9 @@ def test_first_change_copies_the_defaults_and_changes_one_figure(app_ctx):
     defaults = default_targets(YEAR)
     assert changed.stored
     assert changed.rule("FMS", "STAR").target_pct == Decimal("95.00")
-    assert [r for r in changed.rules if r.key != "FMS:STAR"] == [r for r in defaults.rules if r.key != "FMS:STAR"]
+    assert [r for r in changed.rules if r.key != "FMS:STAR"] == [
+        r for r in defaults.rules if r.key != "FMS:STAR"
+    ]
     assert changed.quotas == defaults.quotas and changed.planned == defaults.planned
 
 
@@ -59,7 +69,9 @@ def test_a_change_to_one_year_leaves_other_years_on_the_defaults(app_ctx):
 
 def test_every_change_is_audited(app_ctx, make):
     staff = make.user(role="regional_staff", office=make.region())
-    operations.update_rule(YEAR, "COM", "STREAMLINE", {"period": "quarter", "min_count": "2"}, actor=staff)
+    operations.update_rule(
+        YEAR, "COM", "STREAMLINE", {"period": "quarter", "min_count": "2"}, actor=staff
+    )
     operations.set_planned(YEAR, "STAR", "110", actor=staff)
 
     entries = audit_entries()
@@ -101,14 +113,26 @@ def test_reset_returns_a_year_to_the_defaults(app_ctx):
     [
         (lambda: operations.update_rule(YEAR, "FMS", "STAR", {"target_pct": "101"}), "target_pct"),
         (lambda: operations.update_rule(YEAR, "FMS", "STAR", {"target_pct": "abc"}), "target_pct"),
-        (lambda: operations.update_rule(YEAR, "FMS", "STAR", {"target_pct": "99.999"}), "target_pct"),
+        (
+            lambda: operations.update_rule(YEAR, "FMS", "STAR", {"target_pct": "99.999"}),
+            "target_pct",
+        ),
         (lambda: operations.update_rule(YEAR, "FMS", "STAR", {"min_count": "0"}), "min_count"),
         (lambda: operations.update_rule(YEAR, "FMS", "STAR", {"period": "month"}), "period"),
         (lambda: operations.update_rule(YEAR, "FMS", "STAR", {"colour": "red"}), "rule"),
-        (lambda: operations.add_rule(YEAR, "EXV", "STAR", {"period": "year", "target_pct": "1"}), "type"),
-        (lambda: operations.add_rule(YEAR, "SEM", "GOLD", {"period": "year", "target_pct": "1"}), "tier"),
+        (
+            lambda: operations.add_rule(YEAR, "EXV", "STAR", {"period": "year", "target_pct": "1"}),
+            "type",
+        ),
+        (
+            lambda: operations.add_rule(YEAR, "SEM", "GOLD", {"period": "year", "target_pct": "1"}),
+            "tier",
+        ),
         (lambda: operations.add_rule(YEAR, "SEM", "STAR", {"period": "year"}), "target_pct"),
-        (lambda: operations.add_rule(YEAR, "FMS", "STAR", {"period": "year", "target_pct": "1"}), "rule"),
+        (
+            lambda: operations.add_rule(YEAR, "FMS", "STAR", {"period": "year", "target_pct": "1"}),
+            "rule",
+        ),
         (lambda: operations.set_quota(YEAR, "ceo", 1), "exec_role"),
         (lambda: operations.set_quota(YEAR, "office_manager", "-1"), "quota"),
         (lambda: operations.set_planned(YEAR, "STAR", "many"), "planned"),
@@ -139,31 +163,56 @@ def test_cli_show_prints_the_defaults(runner):
 def test_cli_show_as_json(runner):
     result = runner.invoke(args=["targets", "show", "--year", "2021", "--format", "json"])
     data = json.loads(result.output)
-    assert data["executive_visit_quotas"] == {"region_director": 1, "assistant_director": 3, "office_manager": 6}
+    assert data["executive_visit_quotas"] == {
+        "region_director": 1,
+        "assistant_director": 3,
+        "office_manager": 6,
+    }
     assert data["rules"][10] == {
-        "item": "1.1.3", "type": "COM", "tier": "STREAMLINE", "period": "half", "min_count": 1, "target_pct": 100.0,
+        "item": "1.1.3",
+        "type": "COM",
+        "tier": "STREAMLINE",
+        "period": "half",
+        "min_count": 1,
+        "target_pct": 100.0,
     }
 
 
 def test_cli_set_changes_rules_quotas_and_plans(runner, app_ctx):
     result = runner.invoke(
         args=[
-            "targets", "set", "--year", "2022",
-            "--rule", "FMS:STAR:target_pct=95",
-            "--rule", "com:streamline:period=quarter,min_count=2",
-            "--quota", "office_manager=5",
-            "--planned", "STAR=110",
-            "--planned", "STRATEGIC=none",
-            "--add-rule", "SEM:STAR:period=year,target_pct=50",
-            "--remove-rule", "RBA:STREAMLINE",
+            "targets",
+            "set",
+            "--year",
+            "2022",
+            "--rule",
+            "FMS:STAR:target_pct=95",
+            "--rule",
+            "com:streamline:period=quarter,min_count=2",
+            "--quota",
+            "office_manager=5",
+            "--planned",
+            "STAR=110",
+            "--planned",
+            "STRATEGIC=none",
+            "--add-rule",
+            "SEM:STAR:period=year,target_pct=50",
+            "--remove-rule",
+            "RBA:STREAMLINE",
         ]
     )
     assert result.exit_code == 0, result.output
     targets = year_targets(2022)
     assert targets.rule("FMS", "STAR").target_pct == Decimal("95.00")
-    assert (targets.rule("COM", "STREAMLINE").period, targets.rule("COM", "STREAMLINE").min_count) == ("quarter", 2)
+    assert (
+        targets.rule("COM", "STREAMLINE").period,
+        targets.rule("COM", "STREAMLINE").min_count,
+    ) == ("quarter", 2)
     assert targets.quota("office_manager") == 5
-    assert targets.planned_population("STAR") == 110 and targets.planned_population("STRATEGIC") is None
+    assert (
+        targets.planned_population("STAR") == 110
+        and targets.planned_population("STRATEGIC") is None
+    )
     assert targets.rule("SEM", "STAR") is not None and targets.rule("RBA", "STREAMLINE") is None
 
 
@@ -179,7 +228,9 @@ def test_cli_set_changes_rules_quotas_and_plans(runner, app_ctx):
 )
 def test_cli_set_refuses_bad_input_and_changes_nothing(runner, app_ctx, args, message):
     # A good change given together with the bad one must not be applied either.
-    result = runner.invoke(args=["targets", "set", "--year", "2023", "--quota", "office_manager=9", *args])
+    result = runner.invoke(
+        args=["targets", "set", "--year", "2023", "--quota", "office_manager=9", *args]
+    )
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
@@ -208,14 +259,35 @@ def test_cli_reset(runner, app_ctx):
 
 
 def test_cli_sets_and_shows_a_years_complaint_limits_and_targets(runner, app_ctx):
-    result = runner.invoke(args=[
-        "targets", "set", "--year", "2022", "--complaint-limit", "METER_BILLING=10",
-        "--complaint-tier-limit", "METER_BILLING:STRATEGIC=5", "--complaint-target", "2.1d=75",
-    ])
+    result = runner.invoke(
+        args=[
+            "targets",
+            "set",
+            "--year",
+            "2022",
+            "--complaint-limit",
+            "METER_BILLING=10",
+            "--complaint-tier-limit",
+            "METER_BILLING:STRATEGIC=5",
+            "--complaint-target",
+            "2.1d=75",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "METER_BILLING     10 d  (STRATEGIC 5 d)" in result.output
-    shown = json.loads(runner.invoke(args=["targets", "show", "--year", "2022", "--format", "json"]).output)
-    assert shown["complaints"]["tier_limits"] == [{"category": "METER_BILLING", "tier": "STRATEGIC", "limit_days": 5}]
-    assert shown["complaints"]["items"][3] == {"item": "2.1d", "limit_days": 15, "limit_hours": None, "target_pct": 75.0}
-    bad = runner.invoke(args=["targets", "set", "--year", "2022", "--complaint-tier-limit", "WEATHER:STAR=3"])
+    shown = json.loads(
+        runner.invoke(args=["targets", "show", "--year", "2022", "--format", "json"]).output
+    )
+    assert shown["complaints"]["tier_limits"] == [
+        {"category": "METER_BILLING", "tier": "STRATEGIC", "limit_days": 5}
+    ]
+    assert shown["complaints"]["items"][3] == {
+        "item": "2.1d",
+        "limit_days": 15,
+        "limit_hours": None,
+        "target_pct": 75.0,
+    }
+    bad = runner.invoke(
+        args=["targets", "set", "--year", "2022", "--complaint-tier-limit", "WEATHER:STAR=3"]
+    )
     assert bad.exit_code != 0 and "nothing was changed" in bad.output

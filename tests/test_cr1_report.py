@@ -1,5 +1,6 @@
 """The CR1 report (surveys 3.3) as JSON, HTML, XLSX and PDF, its command, its API and its page;
 each format read back."""
+
 from __future__ import annotations
 
 import io
@@ -30,25 +31,45 @@ def world(make):
             job = make.service_job(cbi, kind=kind, completed_on=q1)
             make.survey_answer(cbi, channel="phone", score=5, answered_on=q1, job=job)
     make.survey_answer(ryg, score=4)  # an SMS answer: no quota, but counts for the mean
-    db.session.add(SmileBoxDay(office_id=cbi.id, day=q1, served=100, score_1=1, score_2=1, score_3=68,
-                               followed_up=1))
+    db.session.add(
+        SmileBoxDay(
+            office_id=cbi.id, day=q1, served=100, score_1=1, score_2=1, score_3=68, followed_up=1
+        )
+    )
     db.session.flush()
     return cbi, ryg
 
 
 def test_the_report_is_every_section_in_order(world):
     report = cr1_report(2021, AS_OF, region_scope())
-    assert SECTIONS and report["report"] == "CR1" and report["scope"] == "R2" and report["as_of"] == "2021-05-15"
+    assert (
+        SECTIONS
+        and report["report"] == "CR1"
+        and report["scope"] == "R2"
+        and report["as_of"] == "2021-05-15"
+    )
     keys = [row["key"] for row in report["rows"]]
-    assert keys[:3] == ["survey_quota_meter_install", "survey_quota_extension", "survey_quota_dedicated_transformer"]
+    assert keys[:3] == [
+        "survey_quota_meter_install",
+        "survey_quota_extension",
+        "survey_quota_dedicated_transformer",
+    ]
     rows = {row["key"]: row for row in report["rows"]}
     # CBI met all three quotas in Q1, RYG none: 1 of 2 office-quarters each.
     assert rows["survey_quota_extension"]["cumulative"]["Q1"]["numerator"] == 1
     # 7 fives + one 4: 39 / 8 = 4.875.
-    assert rows["survey_satisfaction"]["cumulative"]["Q1"] == {"value": 4.875, "numerator": 39, "denominator": 8,
-                                                               "target_met": True}
-    assert rows["smile_box_share"]["cumulative"]["Q1"] == {"value": 70.0, "numerator": 70, "denominator": 100,
-                                                           "target_met": True}
+    assert rows["survey_satisfaction"]["cumulative"]["Q1"] == {
+        "value": 4.875,
+        "numerator": 39,
+        "denominator": 8,
+        "target_met": True,
+    }
+    assert rows["smile_box_share"]["cumulative"]["Q1"] == {
+        "value": 70.0,
+        "numerator": 70,
+        "denominator": 100,
+        "target_met": True,
+    }
     assert rows["smile_box_followed_up"]["cumulative"]["Q1"]["value"] == 50.0
     office = {row["key"]: row for row in cr1_report(2021, AS_OF, office_scope("RYG"))["rows"]}
     assert office["survey_quota_extension"]["cumulative"]["Q1"]["value"] == 0.0
@@ -74,11 +95,15 @@ def test_json_html_xlsx_and_pdf_read_back(world):
 
 
 def test_the_command_writes_each_format(app, runner, world, tmp_path):
-    result = runner.invoke(args=["report", "cr1", "--year", "2021", "--as-of", "2021-05-15", "--office", "CBI"])
+    result = runner.invoke(
+        args=["report", "cr1", "--year", "2021", "--as-of", "2021-05-15", "--office", "CBI"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["scope"] == "CBI"
     target = tmp_path / "cr1.xlsx"
-    result = runner.invoke(args=["report", "cr1", "--year", "2021", "--format", "xlsx", "--output", str(target)])
+    result = runner.invoke(
+        args=["report", "cr1", "--year", "2021", "--format", "xlsx", "--output", str(target)]
+    )
     assert result.exit_code == 0 and target.read_bytes()[:2] == b"PK"
     result = runner.invoke(args=["report", "cr1", "--year", "2021", "--office", "NOPE"])
     assert result.exit_code != 0 and "NOPE" in result.output
@@ -91,7 +116,9 @@ def test_the_api_answers_the_callers_scope(client, make, world, api_token_for):
     response = client.get("/api/v1/reports/cr1?year=2021&as_of=2021-05-15", headers=headers)
     assert response.status_code == 200 and response.get_json()["scope"] == "RYG"
     assert response.get_data() == render_cr1(cr1_report(2021, AS_OF, office_scope("RYG")), "json")
-    assert client.get("/api/v1/reports/cr1?year=2021&office=CBI", headers=headers).status_code == 404
+    assert (
+        client.get("/api/v1/reports/cr1?year=2021&office=CBI", headers=headers).status_code == 404
+    )
     assert client.get("/api/v1/reports/cr1?year=20x1", headers=headers).status_code == 422
 
 

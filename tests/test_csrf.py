@@ -1,4 +1,5 @@
 """Every page form needs a CSRF token; the API (bearer tokens only) does not."""
+
 from __future__ import annotations
 
 import functools
@@ -47,7 +48,9 @@ def _csrf_token(client, path: str) -> str:
 
 def test_a_page_post_without_a_csrf_token_is_refused(protected):
     application, _ = protected
-    response = application.test_client().post("/login", data={"username": "somchai", "password": PASSWORD})
+    response = application.test_client().post(
+        "/login", data={"username": "somchai", "password": PASSWORD}
+    )
     assert response.status_code == 400
     # The sign-in page is Thai by default, and so is the reason it gives.
     assert "แบบฟอร์มหมดอายุหรือไม่ได้ส่งจากเว็บไซต์นี้" in response.get_data(as_text=True)
@@ -57,16 +60,28 @@ def test_a_page_post_with_the_forms_csrf_token_passes(protected):
     application, _ = protected
     client = application.test_client()
     token = _csrf_token(client, "/login")
-    response = client.post("/login", data={"username": "somchai", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "somchai", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
 
 
 def test_signing_out_needs_a_csrf_token_too(protected):
     application, _ = protected
     client = application.test_client()
-    client.post("/login", data={"username": "somchai", "password": PASSWORD, "csrf_token": _csrf_token(client, "/login")})
+    client.post(
+        "/login",
+        data={
+            "username": "somchai",
+            "password": PASSWORD,
+            "csrf_token": _csrf_token(client, "/login"),
+        },
+    )
     assert client.post("/logout").status_code == 400
-    assert client.post("/logout", data={"csrf_token": _csrf_token(client, "/logout")}).status_code == 302
+    assert (
+        client.post("/logout", data={"csrf_token": _csrf_token(client, "/logout")}).status_code
+        == 302
+    )
 
 
 def test_the_api_is_exempt_because_it_takes_only_bearer_tokens(protected):
@@ -74,5 +89,8 @@ def test_the_api_is_exempt_because_it_takes_only_bearer_tokens(protected):
     user = make.user()
     raw = tokens.issue_token(user, "script", actor=user)[1]
     client = application.test_client()
-    assert client.post("/api/v1/_probe/echo", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    assert (
+        client.post("/api/v1/_probe/echo", headers={"Authorization": f"Bearer {raw}"}).status_code
+        == 200
+    )
     assert client.post("/api/v1/_probe/echo").status_code == 401

@@ -1,4 +1,5 @@
 """Pooled server connections: an idle one the server dropped is replaced, a busy one is not pinged."""
+
 from __future__ import annotations
 
 import time
@@ -13,7 +14,9 @@ from kamcrm.db import configure_engine
 @pytest.fixture
 def server_engine(database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip("needs a database server (set KAMCRM_TEST_DATABASE_URL); SQLite has no pool to go stale")
+        pytest.skip(
+            "needs a database server (set KAMCRM_TEST_DATABASE_URL); SQLite has no pool to go stale"
+        )
     engine = sa.create_engine(database_url, pool_size=1, max_overflow=0)
     configure_engine(engine)
     yield engine
@@ -56,7 +59,9 @@ def test_an_idle_connection_the_server_dropped_is_replaced_without_an_error(
 def test_a_connection_reused_at_once_is_not_pinged_and_an_idle_one_is(server_engine, monkeypatch):
     pings = []
     real_ping = kamcrm_db._ping
-    monkeypatch.setattr(kamcrm_db, "_ping", lambda connection: pings.append(1) or real_ping(connection))
+    monkeypatch.setattr(
+        kamcrm_db, "_ping", lambda connection: pings.append(1) or real_ping(connection)
+    )
 
     _backend_pid(server_engine)  # a new connection: nothing to test
     _backend_pid(server_engine)  # back from the pool at once

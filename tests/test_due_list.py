@@ -1,4 +1,5 @@
 """The due list: what each account still needs this period, most urgent first."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,12 @@ TODAY = date(2021, 5, 20)  # Q2, H1
 def world(make):
     region = make.region()
     o1 = make.office(code="O1", office_class="1")
-    return {"region": region, "O1": o1, "B1": make.branch(o1, code="B1"), "O2": make.office(code="O2")}
+    return {
+        "region": region,
+        "O1": o1,
+        "B1": make.branch(o1, code="B1"),
+        "O2": make.office(code="O2"),
+    }
 
 
 def needs(items, account=None):
@@ -81,8 +87,15 @@ def test_most_urgent_first(world, make):
 
     # The quarter ends first (41 days), COM for the higher tier before the lower one; then
     # the half (STREAMLINE: none here); then the year, the STATUS FMS needing 2 first.
-    assert order == sorted(order, key=lambda o: (o[0], -o[1], ["STRATEGIC", "STAR", "STATUS", "STREAMLINE"].index(o[2])))
-    assert items[0].account_no == strategic.account_no and items[0].type == "COM" and items[0].days_left == 41
+    assert order == sorted(
+        order,
+        key=lambda o: (o[0], -o[1], ["STRATEGIC", "STAR", "STATUS", "STREAMLINE"].index(o[2])),
+    )
+    assert (
+        items[0].account_no == strategic.account_no
+        and items[0].type == "COM"
+        and items[0].days_left == 41
+    )
     assert items[1].account_no == status.account_no and items[1].type == "COM"
     assert (items[2].account_no, items[2].type, items[2].needed) == (status.account_no, "FMS", 2)
 
@@ -95,7 +108,12 @@ def test_days_left_is_zero_on_the_last_day(world, make):
 
 @pytest.mark.parametrize(
     ("opened_on", "closed_on", "due"),
-    [(None, None, True), (date(2021, 5, 21), None, False), (None, TODAY, False), (None, date(2021, 5, 21), True)],
+    [
+        (None, None, True),
+        (date(2021, 5, 21), None, False),
+        (None, TODAY, False),
+        (None, date(2021, 5, 21), True),
+    ],
 )
 def test_only_accounts_active_today(world, make, opened_on, closed_on, due):
     make.account(office=world["O1"], tier="STAR", opened_on=opened_on, closed_on=closed_on)
@@ -121,7 +139,9 @@ def test_scope_kamr_and_office(world, make):
     make.account(office=world["O2"], tier="STREAMLINE")
     make.account(office=world["region"], tier="STREAMLINE")
 
-    assert {i.account_no for i in due_list(region_scope(), TODAY, kamr_id=kamr.id)} == {mine.account_no}
+    assert {i.account_no for i in due_list(region_scope(), TODAY, kamr_id=kamr.id)} == {
+        mine.account_no
+    }
     assert len({i.account_no for i in due_list(office_scope("O1"), TODAY)}) == 2
     assert len({i.account_no for i in due_list(region_scope(), TODAY)}) == 4
     item = due_list(region_scope(), TODAY, kamr_id=kamr.id)[0]
@@ -137,7 +157,10 @@ def test_paging_and_count(world, make):
 
 
 def test_due_list_agrees_with_the_cr2_report_as_of_today(world, make):
-    accounts = [make.account(office=world["O1"], tier=tier) for tier in ("STRATEGIC", "STAR", "STATUS", "STREAMLINE")]
+    accounts = [
+        make.account(office=world["O1"], tier=tier)
+        for tier in ("STRATEGIC", "STAR", "STATUS", "STREAMLINE")
+    ]
     make.activity(accounts[0], "FMS", date(2021, 2, 1))
     make.activity(accounts[1], "COM", date(2021, 4, 1))
     make.activity(accounts[3], "COM", date(2021, 2, 1))
@@ -165,7 +188,9 @@ def test_cli_json_for_a_kamr(runner, world, make):
     kamr = make.user(office=world["O1"], username="kamr1")
     make.account(office=world["O1"], tier="STREAMLINE", account_no="ACC-2", kamr=kamr)
     make.account(office=world["O1"], tier="STREAMLINE", account_no="ACC-3")
-    result = runner.invoke(args=["report", "due", "--user", "kamr1", "--today", "2021-05-20", "--format", "json"])
+    result = runner.invoke(
+        args=["report", "due", "--user", "kamr1", "--today", "2021-05-20", "--format", "json"]
+    )
     data = json.loads(result.output)
     assert data["total"] == 2
     assert {item["account_no"] for item in data["items"]} == {"ACC-2"}

@@ -5,6 +5,7 @@ nothing, and the next request after the fault succeeds on its own. A database er
 bug (a missing table) stays a 500. The PostgreSQL restart under load is in
 ``bench/fault_bench.py``.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -61,7 +62,11 @@ def file_app(tmp_path, monkeypatch):
 
 
 def _activity(day=None) -> dict:
-    return {"account_no": "A-1", "type": "COM", "activity_date": (day or bangkok_today()).isoformat()}
+    return {
+        "account_no": "A-1",
+        "type": "COM",
+        "activity_date": (day or bangkok_today()).isoformat(),
+    }
 
 
 def _stored(application) -> int:
@@ -104,7 +109,16 @@ def test_a_page_form_sent_while_sqlite_is_locked_gets_the_busy_page_in_both_lang
     other_writer = sqlite3.connect(path, isolation_level=None)
     other_writer.execute("BEGIN IMMEDIATE")
     try:
-        answer = client.post("/activities/new", data={"account": "A-1", "type": "COM", "status": "done", "channel": "visit", "activity_date": bangkok_today().isoformat()})
+        answer = client.post(
+            "/activities/new",
+            data={
+                "account": "A-1",
+                "type": "COM",
+                "status": "done",
+                "channel": "visit",
+                "activity_date": bangkok_today().isoformat(),
+            },
+        )
     finally:
         other_writer.execute("ROLLBACK")
         other_writer.close()
@@ -123,7 +137,9 @@ def test_an_unreachable_postgresql_answers_503_with_retry_after(tmp_path):
     application = create_app(_settings(url, tmp_path))
     client = application.test_client()
 
-    api = client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {TOKEN_PREFIX}some-token"})
+    api = client.get(
+        "/api/v1/accounts", headers={"Authorization": f"Bearer {TOKEN_PREFIX}some-token"}
+    )
     page = client.post("/login", data={"username": "kamr1", "password": "secret-password"})
 
     assert (api.status_code, page.status_code) == (503, 503)
@@ -189,7 +205,9 @@ def region_on_file(tmp_path):
                 account = make.account(office=office, tier=tier)
                 for k, kind in enumerate(("FMS", "RBA", "COM", "SEM")):
                     if (n + k) % 3:
-                        make.activity(account, kind, date(2021, 1, 4) + timedelta(days=29 * n + 7 * k))
+                        make.activity(
+                            account, kind, date(2021, 1, 4) + timedelta(days=29 * n + 7 * k)
+                        )
         db.session.commit()
     yield application
     with application.app_context():
@@ -243,7 +261,9 @@ def test_a_backup_never_overwrites_a_file(region_on_file, tmp_path):
 
 
 def test_backup_on_postgresql_points_at_pg_dump(tmp_path):
-    application = create_app(_settings("postgresql+psycopg://kamcrm:secret@127.0.0.1:9/kamcrm", tmp_path))
+    application = create_app(
+        _settings("postgresql+psycopg://kamcrm:secret@127.0.0.1:9/kamcrm", tmp_path)
+    )
 
     result = _cli(application, "backup")
 

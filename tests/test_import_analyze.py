@@ -4,6 +4,7 @@ The threshold (``ANALYZE_ROWS``, 10,000 rows) is lowered here so that a small fi
 as large; what is checked is that the statistics exist afterwards, on both databases, and
 that a small import leaves them alone.
 """
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,9 @@ def region(make):
 
 
 def _activities_file(rows: int) -> io.BytesIO:
-    lines = [f"02000000000{1 + n % 3},COM,2021-05-{1 + n % 28:02d},kamr1,,,R-{n},\n" for n in range(rows)]
+    lines = [
+        f"02000000000{1 + n % 3},COM,2021-05-{1 + n % 28:02d},kamr1,,,R-{n},\n" for n in range(rows)
+    ]
     return io.BytesIO((HEADER + "".join(lines)).encode("utf-8"))
 
 
@@ -45,9 +48,11 @@ def _rows_the_planner_knows(table: str) -> int | None:
             "SELECT stat FROM sqlite_stat1 WHERE tbl = ? ORDER BY idx LIMIT 1", (table,)
         ).scalar()
         return None if stat is None else int(stat.split()[0])
-    return int(connection.exec_driver_sql(
-        "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,)
-    ).scalar())
+    return int(
+        connection.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,)
+        ).scalar()
+    )
 
 
 def test_a_large_import_analyzes_the_tables_it_wrote(region, monkeypatch):
@@ -66,9 +71,13 @@ def test_a_small_or_refused_import_does_not(region, monkeypatch):
     monkeypatch.setattr(importer, "analyze_tables", analyzed.append)
     monkeypatch.setattr(importer, "ANALYZE_ROWS", 20)
     assert import_file("activities", _activities_file(19), "a.csv", now=NOW).ok
-    bad = io.BytesIO((HEADER + "".join(
-        f"020000000001,COM,2021-05-01,kamr1,,,S-{n},\n" for n in range(25)
-    ) + "029999999999,COM,2021-05-01,kamr1,,,S-99,\n").encode("utf-8"))
+    bad = io.BytesIO(
+        (
+            HEADER
+            + "".join(f"020000000001,COM,2021-05-01,kamr1,,,S-{n},\n" for n in range(25))
+            + "029999999999,COM,2021-05-01,kamr1,,,S-99,\n"
+        ).encode("utf-8")
+    )
     assert not import_file("activities", bad, "b.csv", now=NOW).ok
     assert analyzed == []
     larger = io.BytesIO(_activities_file(25).getvalue().replace(b"R-", b"T-"))

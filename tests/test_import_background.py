@@ -3,6 +3,7 @@
 The API answers 202 with a ``Location``; the page shows the run's progress and refreshes
 itself; the run is the same all-or-nothing import as the CLI's, held to the uploader's rights.
 """
+
 from __future__ import annotations
 
 import io
@@ -59,36 +60,51 @@ def test_a_large_upload_answers_202_and_is_imported_by_the_runner(api, world, in
     done = staff.get(location.removeprefix("/api/v1")).get_json()
     assert done["status"] == "done"
     assert (done["rows_done"], done["rows_total"], done["percent"]) == (2, 2, 100.0)
-    assert {key: done["result"][key] for key in ("ok", "rows", "created")} == {"ok": True, "rows": 2, "created": 2}
+    assert {key: done["result"][key] for key in ("ok", "rows", "created")} == {
+        "ok": True,
+        "rows": 2,
+        "created": 2,
+    }
     assert _activities() == 2
     assert db.session.get(ImportRun, done["id"]).content is None  # the file is not kept
 
 
-def test_an_upload_up_to_the_background_threshold_is_imported_inside_the_request(api, world, app, monkeypatch):
+def test_an_upload_up_to_the_background_threshold_is_imported_inside_the_request(
+    api, world, app, monkeypatch
+):
     monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_BYTES", len(GOOD))
     staff = api(world.staff)
     assert _upload(staff, GOOD).status_code == 201
     assert _activities() == 2
-    one_byte_more = GOOD.replace(b"R1", b"R10").replace(b"R2", b"R20")[:len(GOOD) + 1]
+    one_byte_more = GOOD.replace(b"R1", b"R10").replace(b"R2", b"R20")[: len(GOOD) + 1]
     assert _upload(staff, one_byte_more).status_code == 202
 
 
-def test_a_refused_background_import_stores_nothing_and_reports_its_first_errors(api, world, in_background):
+def test_a_refused_background_import_stores_nothing_and_reports_its_first_errors(
+    api, world, in_background
+):
     rows = "".join(f"A-0001,XYZ,2021-03-01,kamr.a,R{n}\n" for n in range(1500))
     staff = api(world.staff)
-    location = _upload(staff, f"{HEADER}\n{rows}".encode()).headers["Location"].removeprefix("/api/v1")
+    location = (
+        _upload(staff, f"{HEADER}\n{rows}".encode()).headers["Location"].removeprefix("/api/v1")
+    )
 
     run_queued_imports()
 
     body = staff.get(location).get_json()
     assert body["status"] == "failed"
     assert len(body["result"]["errors"]) == 1000 and body["result"]["more_errors"] == 500
-    assert body["result"]["errors"][0] == {"line": 2, "field": "type", "message": body["result"]["errors"][0][
-        "message"]} and "XYZ" in body["result"]["errors"][0]["message"]
+    assert (
+        body["result"]["errors"][0]
+        == {"line": 2, "field": "type", "message": body["result"]["errors"][0]["message"]}
+        and "XYZ" in body["result"]["errors"][0]["message"]
+    )
     assert _activities() == 0
 
 
-def test_rows_are_held_to_the_uploaders_rights_when_the_run_happens(api, world, in_background, make):
+def test_rows_are_held_to_the_uploaders_rights_when_the_run_happens(
+    api, world, in_background, make
+):
     # Staff queue a file, then become an executive, whose role may not create COM or FMS visits.
     uploader = make.user("regional_staff", office=world.region, username="staff2")
     run = queue_import("activities", io.BytesIO(GOOD), "m.csv", actor=uploader)
@@ -101,12 +117,16 @@ def test_rows_are_held_to_the_uploaders_rights_when_the_run_happens(api, world, 
     run = db.session.get(ImportRun, run.id)
     assert run.status == "failed"
     assert [error["message"] for error in run.result["import"]["errors"]] == [
-        "Your role may not create COM activities.", "Your role may not create FMS activities."]
+        "Your role may not create COM activities.",
+        "Your role may not create FMS activities.",
+    ]
     assert _activities() == 0
 
 
 def test_a_kind_the_uploader_may_not_import_is_refused_before_queueing(api, world, in_background):
-    response = _upload(api(world.staff), b"code,name,office_class\nX,Y,1\n", "offices.csv", kind="offices")
+    response = _upload(
+        api(world.staff), b"code,name,office_class\nX,Y,1\n", "offices.csv", kind="offices"
+    )
     assert response.status_code == 403
     assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar_one() == 0
 
@@ -171,11 +191,16 @@ def test_the_jobs_command_runs_queued_imports(app, world, runner):
 TIERS = b"account_no,tier,effective_from\nA-0001,STAR,2021-07-01\n"
 
 
-def test_a_large_tiers_file_on_the_page_goes_to_a_progress_page(client, login_as, world, in_background):
+def test_a_large_tiers_file_on_the_page_goes_to_a_progress_page(
+    client, login_as, world, in_background
+):
     login_as(world.staff)
 
-    response = client.post("/region/tiers/file", data={"file-file": (io.BytesIO(TIERS), "tiers.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/region/tiers/file",
+        data={"file-file": (io.BytesIO(TIERS), "tiers.csv")},
+        content_type="multipart/form-data",
+    )
 
     assert response.status_code == 302
     page_url = response.headers["Location"]
@@ -199,12 +224,16 @@ def test_a_large_tiers_file_on_the_page_goes_to_a_progress_page(client, login_as
     assert '<meta http-equiv="refresh"' not in done
 
 
-def test_the_progress_page_of_a_refused_file_lists_its_problems(client, login_as, world, in_background):
+def test_the_progress_page_of_a_refused_file_lists_its_problems(
+    client, login_as, world, in_background
+):
     login_as(world.staff)
     rows = "".join(f"NOPE-{n},STAR,2021-07-01\n" for n in range(1200)).encode()
-    page_url = client.post("/region/tiers/file", data={
-        "file-file": (io.BytesIO(b"account_no,tier,effective_from\n" + rows), "tiers.csv")},
-        content_type="multipart/form-data").headers["Location"]
+    page_url = client.post(
+        "/region/tiers/file",
+        data={"file-file": (io.BytesIO(b"account_no,tier,effective_from\n" + rows), "tiers.csv")},
+        content_type="multipart/form-data",
+    ).headers["Location"]
 
     run_queued_imports()
 

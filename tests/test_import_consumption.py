@@ -1,5 +1,6 @@
 """``flask --app kamcrm import consumption FILE`` (SPEC section 10): all or nothing,
 line-numbered refusals, and a month imported again replaces the stored one."""
+
 from __future__ import annotations
 
 import io
@@ -18,7 +19,9 @@ HEADER = "account_no,month,kwh,peak_kw,peak_kva,revenue_thb\n"
 
 
 def run(text: str, **options):
-    return import_file("consumption", io.BytesIO(text.encode("utf-8")), "consumption.csv", **options)
+    return import_file(
+        "consumption", io.BytesIO(text.encode("utf-8")), "consumption.csv", **options
+    )
 
 
 @pytest.fixture
@@ -28,12 +31,18 @@ def accounts(make):
 
 
 def stored():
-    return [(c.account_id, c.month, c.kwh, c.peak_kw, c.peak_kva, c.revenue_thb)
-            for c in db.session.scalars(sa.select(Consumption).order_by(Consumption.account_id, Consumption.month))]
+    return [
+        (c.account_id, c.month, c.kwh, c.peak_kw, c.peak_kva, c.revenue_thb)
+        for c in db.session.scalars(
+            sa.select(Consumption).order_by(Consumption.account_id, Consumption.month)
+        )
+    ]
 
 
 def test_a_good_file_is_stored(accounts):
-    result = run(HEADER + "A1,2024-01,\"12,500.5\",40,,51234.25\nA1,2024-02,100,,55.5,\nA2,2024-01,0,,,\n")
+    result = run(
+        HEADER + 'A1,2024-01,"12,500.5",40,,51234.25\nA1,2024-02,100,,55.5,\nA2,2024-01,0,,,\n'
+    )
     assert result.ok, result.errors
     assert (result.rows, result.created, result.updated) == (3, 3, 0)
     a1, a2 = (a.id for a in accounts)
@@ -56,21 +65,24 @@ def test_a_month_imported_again_replaces_the_stored_one(accounts):
     ]
 
 
-@pytest.mark.parametrize("row, field, words", [
-    ("A1,2024-1,10,,,", "month", "not a month"),
-    ("A1,2024-13,10,,,", "month", "not a month"),
-    ("A1,01/2024,10,,,", "month", "not a month"),
-    ("A1,2999-01,10,,,", "month", "not between"),
-    ("A1,2024-01,-5,,,", "kwh", "negative"),
-    ("A1,2024-01,,,,", "kwh", "required"),
-    ("A1,2024-01,abc,,,", "kwh", "not a number"),
-    ("A1,2024-01,nan,,,", "kwh", "not a number"),
-    ("A1,2024-01,400000000,,,", "kwh", "beyond any real account"),
-    ("A1,2024-01,10,-1,,", "peak_kw", "negative"),
-    ("A1,2024-01,10,600000,,", "peak_kw", "beyond any real account"),
-    ("A1,2024-01,10,,1e9,", "peak_kva", "beyond any real account"),
-    ("NOPE,2024-01,10,,,", "account_no", "unknown account 'NOPE'"),
-])
+@pytest.mark.parametrize(
+    "row, field, words",
+    [
+        ("A1,2024-1,10,,,", "month", "not a month"),
+        ("A1,2024-13,10,,,", "month", "not a month"),
+        ("A1,01/2024,10,,,", "month", "not a month"),
+        ("A1,2999-01,10,,,", "month", "not between"),
+        ("A1,2024-01,-5,,,", "kwh", "negative"),
+        ("A1,2024-01,,,,", "kwh", "required"),
+        ("A1,2024-01,abc,,,", "kwh", "not a number"),
+        ("A1,2024-01,nan,,,", "kwh", "not a number"),
+        ("A1,2024-01,400000000,,,", "kwh", "beyond any real account"),
+        ("A1,2024-01,10,-1,,", "peak_kw", "negative"),
+        ("A1,2024-01,10,600000,,", "peak_kw", "beyond any real account"),
+        ("A1,2024-01,10,,1e9,", "peak_kva", "beyond any real account"),
+        ("NOPE,2024-01,10,,,", "account_no", "unknown account 'NOPE'"),
+    ],
+)
 def test_bad_rows_are_refused_with_their_line_and_nothing_is_stored(accounts, row, field, words):
     result = run(HEADER + "A2,2024-01,10,,,\n" + row + "\n")
     assert not result.ok

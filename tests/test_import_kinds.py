@@ -1,5 +1,6 @@
 """The registry of import kinds: every kind in the order a region loads them, each built on
 the bulk writer, and the names importer modules take from ``kamcrm.imports.kinds``."""
+
 import importlib
 import sys
 import textwrap
@@ -29,18 +30,24 @@ def test_a_kind_module_taking_importer_from_kinds_loads_while_kinds_lists_it(tmp
     package = tmp_path / "kindcheck"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "extra.py").write_text(textwrap.dedent("""
+    (package / "extra.py").write_text(
+        textwrap.dedent("""
         from kindcheck.registry import Errors, Importer, RowErrors
 
         class ExtraImporter(Importer):
             kind = "extra"
-    """))
+    """)
+    )
     source = Path(kinds.__file__).read_text(encoding="utf-8")
-    source = source.replace("from kamcrm.imports.org import OfficeImporter, UserImporter\n",
-                            "from kamcrm.imports.org import OfficeImporter, UserImporter\n"
-                            "from kindcheck.extra import ExtraImporter\n")
+    source = source.replace(
+        "from kamcrm.imports.org import OfficeImporter, UserImporter\n",
+        "from kamcrm.imports.org import OfficeImporter, UserImporter\n"
+        "from kindcheck.extra import ExtraImporter\n",
+    )
     source += "\nIMPORTERS[ExtraImporter.kind] = ExtraImporter\n"
-    (package / "registry.py").write_text(source.replace("kamcrm.imports.kinds", "kindcheck.registry"))
+    (package / "registry.py").write_text(
+        source.replace("kamcrm.imports.kinds", "kindcheck.registry")
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         registry = importlib.import_module("kindcheck.registry")

@@ -1,5 +1,6 @@
 """``flask import service_jobs|surveys|smile_box`` (SPEC section 9): all or nothing,
 line-numbered errors, a re-imported key updates, and the importer's scope holds."""
+
 from __future__ import annotations
 
 import io
@@ -39,7 +40,9 @@ def jobs():
 
 
 def answers():
-    return {(a.job.ref, a.channel): a for a in db.session.execute(sa.select(SurveyAnswer)).scalars()}
+    return {
+        (a.job.ref, a.channel): a for a in db.session.execute(sa.select(SurveyAnswer)).scalars()
+    }
 
 
 def errors_of(result):
@@ -47,27 +50,41 @@ def errors_of(result):
 
 
 def test_service_jobs_are_imported_and_a_reimported_ref_updates(region):
-    result = run("service_jobs", JOBS + "J1,CBI,meter_install,020000000001,นาย ก,0812345678,2021-03-01\n"
-                 "J2,LCB,Extension,999,นาง ข,,2021-03-02\n")
+    result = run(
+        "service_jobs",
+        JOBS + "J1,CBI,meter_install,020000000001,นาย ก,0812345678,2021-03-01\n"
+        "J2,LCB,Extension,999,นาง ข,,2021-03-02\n",
+    )
     assert result.ok, result.errors
     assert (result.created, result.updated) == (2, 0)
     found = jobs()
-    assert found["J1"].account.account_no == "020000000001" and found["J1"].completed_on == date(2021, 3, 1)
-    assert found["J2"].kind == "extension" and found["J2"].account_id is None and found["J2"].account_no == "999"
-    result = run("service_jobs", "ref,office_code,kind,completed_on\nJ1,CBI,meter_install,2021-03-05\n")
+    assert found["J1"].account.account_no == "020000000001" and found["J1"].completed_on == date(
+        2021, 3, 1
+    )
+    assert (
+        found["J2"].kind == "extension"
+        and found["J2"].account_id is None
+        and found["J2"].account_no == "999"
+    )
+    result = run(
+        "service_jobs", "ref,office_code,kind,completed_on\nJ1,CBI,meter_install,2021-03-05\n"
+    )
     assert result.ok and (result.created, result.updated) == (0, 1)
     db.session.expire_all()
     job = jobs()["J1"]
     assert job.completed_on == date(2021, 3, 5) and job.phone == "0812345678"  # left out: kept
 
 
-@pytest.mark.parametrize("row, field", [
-    ("J1,CBI,repair,,,,2021-03-01", "kind"),
-    ("J1,XXX,meter_install,,,,2021-03-01", "office_code"),
-    ("J1,CBI,meter_install,,,,2021-04-02", "completed_on"),  # the future
-    ("J1,CBI,meter_install,,,,2564-03-01", "completed_on"),  # a BE year
-    (",CBI,meter_install,,,,2021-03-01", "ref"),
-])
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ("J1,CBI,repair,,,,2021-03-01", "kind"),
+        ("J1,XXX,meter_install,,,,2021-03-01", "office_code"),
+        ("J1,CBI,meter_install,,,,2021-04-02", "completed_on"),  # the future
+        ("J1,CBI,meter_install,,,,2564-03-01", "completed_on"),  # a BE year
+        (",CBI,meter_install,,,,2021-03-01", "ref"),
+    ],
+)
 def test_a_bad_job_row_refuses_the_whole_file(region, row, field):
     result = run("service_jobs", JOBS + "J0,CBI,extension,,,,2021-03-01\n" + row + "\n")
     assert not result.ok and errors_of(result) == [(3, field)]
@@ -75,21 +92,29 @@ def test_a_bad_job_row_refuses_the_whole_file(region, row, field):
 
 
 def test_a_duplicate_ref_in_one_file_stores_nothing(region):
-    result = run("service_jobs", JOBS + "J1,CBI,extension,,,,2021-03-01\nJ1,CBI,extension,,,,2021-03-02\n")
+    result = run(
+        "service_jobs", JOBS + "J1,CBI,extension,,,,2021-03-01\nJ1,CBI,extension,,,,2021-03-02\n"
+    )
     assert errors_of(result) == [(3, "ref")] and "first on line 2" in result.errors[0].message
     assert jobs() == {}
 
 
 @pytest.fixture
 def with_jobs(region):
-    assert run("service_jobs", JOBS + "J1,CBI,meter_install,,,,2021-03-01\nJ2,LCB,extension,,,,2021-03-02\n"
-               "J3,RYG,extension,,,,2021-03-02\n").ok
+    assert run(
+        "service_jobs",
+        JOBS + "J1,CBI,meter_install,,,,2021-03-01\nJ2,LCB,extension,,,,2021-03-02\n"
+        "J3,RYG,extension,,,,2021-03-02\n",
+    ).ok
     return region
 
 
 def test_answers_are_keyed_by_job_and_channel(with_jobs):
-    result = run("surveys", ANSWERS + "J1,sms,2021-03-01,5,ดีมาก,\nJ1,phone,2021-03-10,2,ช้า,สมชาย\n"
-                 "J2,SMS,2021-03-03,4,,\n")
+    result = run(
+        "surveys",
+        ANSWERS + "J1,sms,2021-03-01,5,ดีมาก,\nJ1,phone,2021-03-10,2,ช้า,สมชาย\n"
+        "J2,SMS,2021-03-03,4,,\n",
+    )
     assert result.ok, result.errors
     assert result.created == 3
     found = answers()
@@ -101,16 +126,19 @@ def test_answers_are_keyed_by_job_and_channel(with_jobs):
     assert answers()[("J1", "phone")].score == 3
 
 
-@pytest.mark.parametrize("row, field", [
-    ("J1,phone,2021-03-10,6,,", "score"),
-    ("J1,phone,2021-03-10,0,,", "score"),
-    ("J1,phone,2021-03-10,4.5,,", "score"),
-    ("J1,phone,2021-03-10,five,,", "score"),
-    ("J9,phone,2021-03-10,4,,", "job_ref"),
-    ("J1,email,2021-03-10,4,,", "channel"),
-    ("J1,phone,2021-02-28,4,,", "answered_on"),  # before the job was completed
-    ("J1,phone,2021-04-01,4,,", "answered_on"),  # the future
-])
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ("J1,phone,2021-03-10,6,,", "score"),
+        ("J1,phone,2021-03-10,0,,", "score"),
+        ("J1,phone,2021-03-10,4.5,,", "score"),
+        ("J1,phone,2021-03-10,five,,", "score"),
+        ("J9,phone,2021-03-10,4,,", "job_ref"),
+        ("J1,email,2021-03-10,4,,", "channel"),
+        ("J1,phone,2021-02-28,4,,", "answered_on"),  # before the job was completed
+        ("J1,phone,2021-04-01,4,,", "answered_on"),  # the future
+    ],
+)
 def test_a_bad_answer_row_refuses_the_whole_file(with_jobs, row, field):
     result = run("surveys", ANSWERS + "J2,sms,2021-03-03,4,,\n" + row + "\n")
     assert not result.ok and errors_of(result) == [(3, field)]
@@ -129,16 +157,21 @@ def test_smile_box_days_replace_on_reimport(region):
     result = run("smile_box", BOX + "CBI,2021-03-01,120,1,1,90\n")
     assert result.ok and result.updated == 1
     db.session.expire_all()
-    day = db.session.execute(sa.select(SmileBoxDay).join(SmileBoxDay.office).where(SmileBoxDay.office.has(code="CBI"))).scalar_one()
+    day = db.session.execute(
+        sa.select(SmileBoxDay).join(SmileBoxDay.office).where(SmileBoxDay.office.has(code="CBI"))
+    ).scalar_one()
     assert (day.served, day.score_1, day.score_2, day.score_3) == (120, 1, 1, 90)
 
 
-@pytest.mark.parametrize("row, field", [
-    ("CBI,2021-03-01,10,5,5,5", "served"),  # more ratings than served
-    ("CBI,2021-03-01,-1,0,0,0", "served"),
-    ("CBI,2021-03-01,10,x,0,0", "score_1"),
-    ("CBI,2021-03-02,10,0,0,0", "day"),  # CBI 2021-03-02 again
-])
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ("CBI,2021-03-01,10,5,5,5", "served"),  # more ratings than served
+        ("CBI,2021-03-01,-1,0,0,0", "served"),
+        ("CBI,2021-03-01,10,x,0,0", "score_1"),
+        ("CBI,2021-03-02,10,0,0,0", "day"),  # CBI 2021-03-02 again
+    ],
+)
 def test_a_bad_smile_box_row_refuses_the_whole_file(region, row, field):
     result = run("smile_box", BOX + "CBI,2021-03-02,10,1,1,1\n" + row + "\n")
     assert not result.ok and errors_of(result) == [(3, field)]

@@ -2,6 +2,7 @@
 
 Every test passes "now" explicitly; nothing reads the clock.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -23,18 +24,24 @@ def bangkok(*parts) -> datetime:
 
 
 def runs(job: str) -> dict[str, str]:
-    rows = db.session.execute(sa.select(JobRun.period_key, JobRun.state).where(JobRun.job == job)).all()
+    rows = db.session.execute(
+        sa.select(JobRun.period_key, JobRun.state).where(JobRun.job == job)
+    ).all()
     return dict(rows)
 
 
 def reported(month: date, scope_code: str) -> list[MonthlySummary]:
-    return db.session.execute(
-        sa.select(MonthlySummary).where(
-            MonthlySummary.month == month,
-            MonthlySummary.scope_code == scope_code,
-            MonthlySummary.kind == "reported",
+    return (
+        db.session.execute(
+            sa.select(MonthlySummary).where(
+                MonthlySummary.month == month,
+                MonthlySummary.scope_code == scope_code,
+                MonthlySummary.kind == "reported",
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
 
 
 # --- when periods fall due ---------------------------------------------------------------
@@ -87,7 +94,12 @@ def test_the_scheduler_trigger_fires_exactly_when_each_period_falls_due(job):
 
 @pytest.mark.parametrize(
     "name, key",
-    [("monthly_summary", "2021-00"), ("quarter_close", "2021-Q5"), ("weekly_digest", "2021-W60"), ("follow_up_reminders", "2021-02-30")],
+    [
+        ("monthly_summary", "2021-00"),
+        ("quarter_close", "2021-Q5"),
+        ("weekly_digest", "2021-W60"),
+        ("follow_up_reminders", "2021-02-30"),
+    ],
 )
 def test_a_malformed_period_is_refused_with_its_format(app_ctx, name, key):
     with pytest.raises(ValueError):
@@ -126,7 +138,9 @@ def test_a_done_period_is_claimed_again_only_with_force(app_ctx, force):
 def test_a_failed_period_is_claimed_again_without_force(app_ctx):
     first = claim_run("monthly_summary", "2021-01", NOW)
     fail_run(first.run_id, NOW, "boom")
-    assert claim_run("monthly_summary", "2021-01", NOW + timedelta(minutes=5)).run_id == first.run_id
+    assert (
+        claim_run("monthly_summary", "2021-01", NOW + timedelta(minutes=5)).run_id == first.run_id
+    )
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -235,10 +249,18 @@ def test_the_quarter_close_job_leaves_a_quarter_an_admin_reopened(offices, make)
 def test_catch_up_runs_every_month_missed_since_the_last_done_run(offices):
     run_job("monthly_summary", bangkok(2021, 1, 6, 1, 0))  # 2020-12, then the scheduler went down
     back_up = bangkok(2021, 5, 20, 9, 0)
-    assert due_periods(job_named("monthly_summary"), back_up) == ["2021-01", "2021-02", "2021-03", "2021-04"]
+    assert due_periods(job_named("monthly_summary"), back_up) == [
+        "2021-01",
+        "2021-02",
+        "2021-03",
+        "2021-04",
+    ]
     results = run_due(back_up, names=("monthly_summary",))
     assert [(r.period_key, r.outcome) for r in results] == [
-        ("2021-01", "done"), ("2021-02", "done"), ("2021-03", "done"), ("2021-04", "done")
+        ("2021-01", "done"),
+        ("2021-02", "done"),
+        ("2021-03", "done"),
+        ("2021-04", "done"),
     ]
     assert due_periods(job_named("monthly_summary"), back_up) == []
 
@@ -247,7 +269,12 @@ def test_catch_up_is_bounded_to_the_jobs_look_back(app_ctx):
     back_up = bangkok(2021, 5, 20, 9, 0)
     assert due_periods(job_named("monthly_summary"), back_up)[0] == "2020-05"
     assert len(due_periods(job_named("monthly_summary"), back_up)) == 12
-    assert due_periods(job_named("quarter_close"), back_up) == ["2020-Q2", "2020-Q3", "2020-Q4", "2021-Q1"]
+    assert due_periods(job_named("quarter_close"), back_up) == [
+        "2020-Q2",
+        "2020-Q3",
+        "2020-Q4",
+        "2021-Q1",
+    ]
     assert due_periods(job_named("weekly_digest"), back_up) == ["2021-W20"]
 
 
@@ -302,5 +329,7 @@ def test_the_scheduler_has_one_entry_per_job_and_is_not_started_by_building_it(a
 
     scheduler = build_scheduler(app, BackgroundScheduler)
     # Every periodic job, and the poll that runs queued imports.
-    assert [entry.id for entry in scheduler.get_jobs()] == [job.name for job in JOBS] + [IMPORTS_JOB_ID]
+    assert [entry.id for entry in scheduler.get_jobs()] == [job.name for job in JOBS] + [
+        IMPORTS_JOB_ID
+    ]
     assert not scheduler.running

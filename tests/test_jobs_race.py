@@ -5,6 +5,7 @@ race; these tests build a throwaway database of their own (an SQLite file, or a 
 PostgreSQL database when ``KAMCRM_TEST_DATABASE_URL`` is set), migrated like production,
 and race two threads, each with its own app context, session and connection.
 """
+
 from __future__ import annotations
 
 import threading
@@ -34,7 +35,12 @@ def separate_app(tmp_path):
     """An app on a database of its own, committed for real, dropped afterwards."""
     url, drop = database_for_tests(tmp_path / "race.sqlite", "kamcrm_race_")
     application = create_app(
-        {"TESTING": True, "SECRET_KEY": "race", "SQLALCHEMY_DATABASE_URI": url, "OUTBOX_DIR": str(tmp_path / "outbox")}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "race",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+        }
     )
     with application.app_context():
         upgrade(directory=MIGRATIONS, revision="heads")
@@ -75,7 +81,9 @@ def race(application, work) -> list:
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_claims_for_the_same_run_on_separate_connections_give_one_winner(separate_app, attempt):
-    claims = race(separate_app, lambda: claim_run("monthly_summary", "2021-01", NOW, bind=db.engine))
+    claims = race(
+        separate_app, lambda: claim_run("monthly_summary", "2021-01", NOW, bind=db.engine)
+    )
     assert sorted(claim.won for claim in claims) == [False, True]
     with separate_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 1

@@ -1,5 +1,6 @@
 """A user's name or address can add no recipient to kamcrm's e-mails, and one message that
 cannot be written or sent never stops the others."""
+
 from __future__ import annotations
 
 import email
@@ -23,8 +24,12 @@ from tests.test_api_support import api, world  # noqa: F401  (fixtures)
 NOW = datetime(2021, 3, 1, 7, 30, tzinfo=BANGKOK)
 MONDAY_JOB = datetime(2021, 3, 1, 7, 0, tzinfo=BANGKOK)
 #: Names that try to be recipients: ASCII, and Thai (which the header encodes).
-INJECTED_NAMES = ["Name <eve@evil.example>, Name", "สมชาย <eve@evil.example>, Name",
-                  "สมชาย Bcc: eve@evil.example", 'สมชาย "x" eve@evil.example, \\ (c)']
+INJECTED_NAMES = [
+    "Name <eve@evil.example>, Name",
+    "สมชาย <eve@evil.example>, Name",
+    "สมชาย Bcc: eve@evil.example",
+    'สมชาย "x" eve@evil.example, \\ (c)',
+]
 
 
 class RecordingSmtp:
@@ -68,8 +73,10 @@ def outbox(app, tmp_path, monkeypatch):
 
 
 def _read_outbox(folder) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            for path in sorted(folder.glob("*.eml"))]
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(folder.glob("*.eml"))
+    ]
 
 
 def _store_directly(user: User, **columns) -> None:
@@ -79,7 +86,9 @@ def _store_directly(user: User, **columns) -> None:
 
 
 def _follow_up_for(make, user, office, due_on=date(2021, 2, 26)):
-    activity = make.activity(make.account(office=office), performed_by=user, activity_date=date(2021, 2, 1))
+    activity = make.activity(
+        make.account(office=office), performed_by=user, activity_date=date(2021, 2, 1)
+    )
     db.session.add(FollowUp(activity=activity, action="ส่งใบเสนอราคา", due_on=due_on))
     db.session.flush()
 
@@ -103,7 +112,9 @@ def test_a_name_with_an_address_and_a_comma_adds_no_recipient(make, office, smtp
     assert recipients == ["somchai@example.test"]
     # ... and a mail program reading the message sent finds the same one address.
     received = email.message_from_bytes(sent, policy=email.policy.default)
-    assert [(a.display_name, a.addr_spec) for a in received["To"].addresses] == [(name, "somchai@example.test")]
+    assert [(a.display_name, a.addr_spec) for a in received["To"].addresses] == [
+        (name, "somchai@example.test")
+    ]
 
 
 def test_a_line_break_in_a_stored_name_stops_no_digest(make, office, outbox):
@@ -118,7 +129,10 @@ def test_a_line_break_in_a_stored_name_stops_no_digest(make, office, outbox):
     assert result.outcome == "done" and "3 e-mailed via outbox" in result.message
     messages = _read_outbox(outbox)
     assert sorted(a.addr_spec for m in messages for a in m["To"].addresses) == [
-        "kamr0@example.test", "kamr1@example.test", "kamr2@example.test"]
+        "kamr0@example.test",
+        "kamr1@example.test",
+        "kamr2@example.test",
+    ]
     assert all(m["Bcc"] is None for m in messages)
 
 
@@ -135,7 +149,9 @@ def test_an_address_that_is_not_one_recipient_fails_alone(make, office, outbox):
     assert "2 e-mailed via outbox" in result.message and "1 failed to send" in result.message
     addresses = sorted(a.addr_spec for m in _read_outbox(outbox) for a in m["To"].addresses)
     assert addresses == ["kamr1@example.test", "kamr2@example.test"]
-    unsent = db.session.execute(sa.select(Notification.user_id).where(Notification.sent_at.is_(None))).scalars()
+    unsent = db.session.execute(
+        sa.select(Notification.user_id).where(Notification.sent_at.is_(None))
+    ).scalars()
     assert list(unsent) == [people[0].id]  # kept for a later attempt, in-app meanwhile
 
 
@@ -161,13 +177,21 @@ def test_a_digest_that_cannot_be_written_stops_no_other(make, office, outbox, mo
     assert len(_read_outbox(outbox)) == 2
 
 
-BAD_NAMES = ["สมชาย\nใจดี", "Name\r\nBcc: eve@evil.example", "tab\tname", "esc\x1bname", "line\u2028sep"]
+BAD_NAMES = [
+    "สมชาย\nใจดี",
+    "Name\r\nBcc: eve@evil.example",
+    "tab\tname",
+    "esc\x1bname",
+    "line\u2028sep",
+]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_the_api_refuses_a_name_with_a_line_break_or_control_character(api, world, name):
-    created = api(world.admin).post("/users", json={"username": "kamr.c", "full_name": name,
-                                                    "role": "kamr", "office_code": "OB"})
+    created = api(world.admin).post(
+        "/users",
+        json={"username": "kamr.c", "full_name": name, "role": "kamr", "office_code": "OB"},
+    )
     changed = api(world.admin).patch("/users/kamr.a", json={"full_name": name})
 
     for response in (created, changed):
@@ -175,8 +199,15 @@ def test_the_api_refuses_a_name_with_a_line_break_or_control_character(api, worl
         assert "control characters" in response.get_json()["errors"]["full_name"][0]
 
 
-@pytest.mark.parametrize("address", ["a@b.example,eve@evil.example", "Eve<eve@evil.example>",
-                                     "a@b.example\r\nbcc:eve@evil.example", "a@b@evil.example"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@b.example,eve@evil.example",
+        "Eve<eve@evil.example>",
+        "a@b.example\r\nbcc:eve@evil.example",
+        "a@b@evil.example",
+    ],
+)
 def test_the_api_refuses_an_address_that_is_not_one_address(api, world, address):
     response = api(world.admin).patch("/users/kamr.a", json={"email": address})
 
@@ -190,21 +221,42 @@ def admin(login_as, make):
 
 def test_the_users_page_refuses_a_name_with_a_line_break(client, admin, office):
     client.set_cookie("lang", "en")
-    response = client.post("/admin/users", data={
-        "username": "somchai", "full_name": "สมชาย\r\nใจดี", "role": "kamr", "office_code": "CBI",
-        "password": "correct horse battery", "confirm": "correct horse battery"})
+    response = client.post(
+        "/admin/users",
+        data={
+            "username": "somchai",
+            "full_name": "สมชาย\r\nใจดี",
+            "role": "kamr",
+            "office_code": "CBI",
+            "password": "correct horse battery",
+            "confirm": "correct horse battery",
+        },
+    )
 
     assert response.status_code == 422
     assert "must be one line without control characters" in response.get_data(as_text=True)
-    assert db.session.execute(sa.select(User).filter_by(username="somchai")).scalar_one_or_none() is None
+    assert (
+        db.session.execute(sa.select(User).filter_by(username="somchai")).scalar_one_or_none()
+        is None
+    )
 
 
 def test_the_thai_users_page_says_so_in_thai(client, admin, office):
-    response = client.post("/admin/users", data={
-        "username": "somchai", "full_name": "สมชาย\nใจดี", "role": "kamr", "office_code": "CBI",
-        "password": "correct horse battery", "confirm": "correct horse battery"})
+    response = client.post(
+        "/admin/users",
+        data={
+            "username": "somchai",
+            "full_name": "สมชาย\nใจดี",
+            "role": "kamr",
+            "office_code": "CBI",
+            "password": "correct horse battery",
+            "confirm": "correct horse battery",
+        },
+    )
 
-    assert response.status_code == 422 and "ต้องเป็นข้อความบรรทัดเดียว" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "ต้องเป็นข้อความบรรทัดเดียว" in response.get_data(
+        as_text=True
+    )
 
 
 def test_a_users_file_with_a_line_break_in_a_name_is_refused(make, office):

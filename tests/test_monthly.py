@@ -1,4 +1,5 @@
 """The monthly CRM-Plus-style summary (SPEC section 6.2): figures, snapshots and differences."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -39,9 +40,13 @@ def world(make):
     }
 
 
-def logged(make, account, performer, type_="COM", day=date(2021, 1, 15), recorded_at=None, **fields):
+def logged(
+    make, account, performer, type_="COM", day=date(2021, 1, 15), recorded_at=None, **fields
+):
     """An activity recorded at ``recorded_at`` (default: on its own day), late or not by the rule."""
-    recorded_at = recorded_at or datetime.combine(day, datetime.min.time(), tzinfo=BANGKOK) + timedelta(hours=10)
+    recorded_at = recorded_at or datetime.combine(
+        day, datetime.min.time(), tzinfo=BANGKOK
+    ) + timedelta(hours=10)
     return make.activity(
         account,
         type=type_,
@@ -88,27 +93,51 @@ def test_accounts_are_counted_by_their_tier_on_the_months_last_day(world, make, 
 
 @pytest.mark.parametrize(
     "status, day, counted",
-    [("done", date(2021, 1, 31), 1), ("planned", date(2021, 1, 20), 0), ("cancelled", date(2021, 1, 20), 0),
-     ("done", date(2021, 2, 1), 0), ("done", date(2020, 12, 31), 0)],
+    [
+        ("done", date(2021, 1, 31), 1),
+        ("planned", date(2021, 1, 20), 0),
+        ("cancelled", date(2021, 1, 20), 0),
+        ("done", date(2021, 2, 1), 0),
+        ("done", date(2020, 12, 31), 0),
+    ],
 )
 def test_only_done_activities_dated_in_the_month_are_counted(world, make, status, day, counted):
     account = make.account(office=world["RYG"])
     logged(make, account, world["kamr_ryg"], "FMS", day, status=status)
-    assert row(build_summary(2021, 1, region_scope()), "RYG")["activities"]["FMS"]["activities"] == counted
+    assert (
+        row(build_summary(2021, 1, region_scope()), "RYG")["activities"]["FMS"]["activities"]
+        == counted
+    )
 
 
 def test_activities_per_type_count_activities_and_distinct_accounts(world, make):
     first, second = make.account(office=world["CBI"]), make.account(office=world["CBI-B"])
-    for account, day in ((first, date(2021, 1, 4)), (first, date(2021, 1, 20)), (second, date(2021, 1, 9))):
+    for account, day in (
+        (first, date(2021, 1, 4)),
+        (first, date(2021, 1, 20)),
+        (second, date(2021, 1, 9)),
+    ):
         logged(make, account, world["kamr_cbi"], "COM", day)
-    assert row(build_summary(2021, 1, region_scope()), "CBI")["activities"]["COM"] == {"activities": 3, "accounts": 2}
+    assert row(build_summary(2021, 1, region_scope()), "CBI")["activities"]["COM"] == {
+        "activities": 3,
+        "accounts": 2,
+    }
 
 
 @pytest.mark.parametrize("month", [1, 2, 3, 5, 12])
 @pytest.mark.parametrize("scope_code", [None, "CBI", "RYG"])
-def test_year_to_date_fms_and_rba_coverage_is_the_engines_cr2_cell_at_the_months_end(world, make, month, scope_code):
-    accounts = [make.account(office=world[code], tier=tier) for code, tier in
-                (("CBI", "STRATEGIC"), ("CBI-B", "STAR"), ("RYG", "STRATEGIC"), ("RYG", "STREAMLINE"))]
+def test_year_to_date_fms_and_rba_coverage_is_the_engines_cr2_cell_at_the_months_end(
+    world, make, month, scope_code
+):
+    accounts = [
+        make.account(office=world[code], tier=tier)
+        for code, tier in (
+            ("CBI", "STRATEGIC"),
+            ("CBI-B", "STAR"),
+            ("RYG", "STRATEGIC"),
+            ("RYG", "STREAMLINE"),
+        )
+    ]
     logged(make, accounts[0], world["kamr_cbi"], "FMS", date(2021, 1, 5))
     logged(make, accounts[1], world["kamr_cbi"], "RBA", date(2021, 2, 5))
     logged(make, accounts[2], world["kamr_ryg"], "FMS", date(2021, 4, 30))
@@ -122,7 +151,11 @@ def test_year_to_date_fms_and_rba_coverage_is_the_engines_cr2_cell_at_the_months
         if rule["type"] in ("FMS", "RBA"):
             expected = rule["cumulative"][column]
             got = cell(summary["total"], rule["type"], rule["tier"])
-            assert (got["population"], got["met"], got["pct"]) == (expected["population"], expected["met"], expected["pct"])
+            assert (got["population"], got["met"], got["pct"]) == (
+                expected["population"],
+                expected["met"],
+                expected["pct"],
+            )
 
 
 @pytest.mark.parametrize("month, met", [(3, 1), (4, 0), (5, 1)])
@@ -141,11 +174,15 @@ def test_executive_visits_show_the_month_and_the_quarter_against_the_office_quot
     logged(make, first, manager, "EXV", date(2021, 1, 10), exec_role="office_manager")
     logged(make, first, manager, "EXV", date(2021, 2, 10), exec_role="office_manager")
     logged(make, second, manager, "EXV", date(2021, 2, 12), exec_role="office_manager")
-    visits = row(build_summary(2021, 2, region_scope()), "CBI")["executive_visits"]["office_manager"]
+    visits = row(build_summary(2021, 2, region_scope()), "CBI")["executive_visits"][
+        "office_manager"
+    ]
     assert visits == {"visits": 2, "accounts": 2, "quarter_accounts": 2, "quarter_target": 6}
 
 
-@pytest.mark.parametrize("scope", [region_scope, lambda: office_scope("CBI")], ids=["region", "office"])
+@pytest.mark.parametrize(
+    "scope", [region_scope, lambda: office_scope("CBI")], ids=["region", "office"]
+)
 def test_an_account_visited_by_two_executives_is_one_exv_account(world, make, scope):
     account = make.account(office=world["CBI"])
     manager = make.user(role="office_manager", office=world["CBI"], exec_role="office_manager")
@@ -160,7 +197,9 @@ def test_an_account_visited_by_two_executives_is_one_exv_account(world, make, sc
 
 
 def test_late_entries_are_listed_with_their_accounts_and_people(world, make):
-    account = make.account(office=world["CBI-B"], account_no="020000000777", name="บริษัท ไทยสตีล จำกัด")
+    account = make.account(
+        office=world["CBI-B"], account_no="020000000777", name="บริษัท ไทยสตีล จำกัด"
+    )
     on_time = datetime(2021, 2, 5, 23, 59, tzinfo=BANGKOK)
     late = datetime(2021, 2, 6, 0, 1, tzinfo=BANGKOK)
     logged(make, account, world["kamr_cbi"], "FMS", date(2021, 1, 20), recorded_at=on_time)
@@ -169,12 +208,22 @@ def test_late_entries_are_listed_with_their_accounts_and_people(world, make):
     assert row(summary, "CBI")["late"] == {"month": 1, "year_to_date": 1}
     [entry] = summary["late_entries"]
     assert (entry["type"], entry["account_no"], entry["office"], entry["performed_by"]) == (
-        "RBA", "020000000777", "CBI", "somchai")
+        "RBA",
+        "020000000777",
+        "CBI",
+        "somchai",
+    )
     assert entry["deadline"] == "2021-02-05"
-    assert summary["late_by_user"] == [{
-        "username": "somchai", "full_name": world["kamr_cbi"].full_name, "offices": ["CBI"],
-        "entries": 1, "in_month": 1, "accounts": ["020000000777"],
-    }]
+    assert summary["late_by_user"] == [
+        {
+            "username": "somchai",
+            "full_name": world["kamr_cbi"].full_name,
+            "offices": ["CBI"],
+            "entries": 1,
+            "in_month": 1,
+            "accounts": ["020000000777"],
+        }
+    ]
 
 
 def test_an_office_scope_shows_only_that_office(world, make):
@@ -182,7 +231,9 @@ def test_an_office_scope_shows_only_that_office(world, make):
     make.account(office=world["RYG"], tier="STAR")
     summary = build_summary(2021, 1, office_scope("RYG"))
     assert [r["code"] for r in summary["offices"]] == ["RYG"]
-    assert summary["total"]["accounts"]["STRATEGIC"] == 0 and summary["total"]["accounts"]["STAR"] == 1
+    assert (
+        summary["total"]["accounts"]["STRATEGIC"] == 0 and summary["total"]["accounts"]["STAR"] == 1
+    )
 
 
 @pytest.mark.parametrize("code", ["RYG", "CBI-B"])
@@ -205,7 +256,14 @@ def test_each_offices_part_of_the_region_summary_is_its_own_summary(world, make)
         account = make.account(office=world[code], tier=tier)
         logged(make, account, manager, "COM", date(2021, 1, 3))
         logged(make, account, manager, "EXV", date(2021, 1, 4), exec_role="office_manager")
-        logged(make, account, manager, "RBA", date(2021, 1, 5), recorded_at=datetime(2021, 3, 1, tzinfo=timezone.utc))
+        logged(
+            make,
+            account,
+            manager,
+            "RBA",
+            date(2021, 1, 5),
+            recorded_at=datetime(2021, 3, 1, tzinfo=timezone.utc),
+        )
     region = build_summary(2021, 1, region_scope())
     for code in ("CBI", "RYG"):
         assert narrow_to_office(region, code) == build_summary(2021, 1, office_scope(code))
@@ -226,8 +284,14 @@ def test_a_late_entry_changes_as_of_now_but_not_as_reported(world, make):
     account = make.account(office=world["CBI"], tier="STAR")
     logged(make, account, world["kamr_cbi"], "COM", date(2021, 1, 8))
     keep_reported_summaries(2021, 1, REPORTED_AT)
-    late = logged(make, account, world["kamr_cbi"], "FMS", date(2021, 1, 28),
-                  recorded_at=datetime(2021, 2, 12, 9, tzinfo=BANGKOK))
+    late = logged(
+        make,
+        account,
+        world["kamr_cbi"],
+        "FMS",
+        date(2021, 1, 28),
+        recorded_at=datetime(2021, 2, 12, 9, tzinfo=BANGKOK),
+    )
     now = datetime(2021, 2, 15, tzinfo=BANGKOK)
 
     as_reported = monthly_report("2021-01", region_scope(), now, as_reported=True)
@@ -242,7 +306,10 @@ def test_a_late_entry_changes_as_of_now_but_not_as_reported(world, make):
         assert datetime.fromisoformat(view["reported_at"]) == REPORTED_AT
         [change] = view["changes"]["activities"]
         assert (change["id"], change["change"], change["is_late"]) == (late.id, "added", True)
-        moved = {(f["office"], f["figure"]): (f["reported"], f["now"]) for f in view["changes"]["figures"]}
+        moved = {
+            (f["office"], f["figure"]): (f["reported"], f["now"])
+            for f in view["changes"]["figures"]
+        }
         assert moved[("CBI", "activities.FMS.activities")] == (0, 1)
         assert moved[("R2", "late.month")] == (0, 1)
 
@@ -261,8 +328,12 @@ def test_changes_since_reported_list_every_activity_that_changed_or_went_away(wo
     else:
         db.session.delete(activity)
     db.session.flush()
-    changes = monthly_report("2021-01", region_scope(), REPORTED_AT + timedelta(days=9))["changes"]["activities"]
-    expected = {"cancel": "removed", "redate": "removed", "delete": "deleted", "change": "changed"}[edit]
+    changes = monthly_report("2021-01", region_scope(), REPORTED_AT + timedelta(days=9))["changes"][
+        "activities"
+    ]
+    expected = {"cancel": "removed", "redate": "removed", "delete": "deleted", "change": "changed"}[
+        edit
+    ]
     assert [(c["id"], c["change"]) for c in changes] == [(activity.id, expected)]
 
 

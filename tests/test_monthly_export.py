@@ -1,4 +1,5 @@
 """The monthly summary in every format reads as a Thai document: Thai month names, BE years."""
+
 from __future__ import annotations
 
 import io
@@ -29,8 +30,14 @@ def view(make):
     kamr = make.user(office=office, username="somchai", full_name="สมชาย ใจดี")
     make.activity(account, type="FMS", activity_date=date(2021, 1, 10), performed_by=kamr)
     keep_reported_summaries(2021, 1, REPORTED_AT)
-    make.activity(account, type="RBA", activity_date=date(2021, 1, 12), performed_by=kamr,
-                  recorded_at=datetime(2021, 2, 8, 2, tzinfo=timezone.utc), is_late=True)
+    make.activity(
+        account,
+        type="RBA",
+        activity_date=date(2021, 1, 12),
+        performed_by=kamr,
+        recorded_at=datetime(2021, 2, 8, 2, tzinfo=timezone.utc),
+        is_late=True,
+    )
     return monthly_report("2021-01", region_scope(), NOW)
 
 
@@ -54,7 +61,9 @@ def text_of(fmt: str, content: bytes, tmp_path) -> str:
 @pytest.mark.parametrize("fmt", MONTHLY_FORMATS)
 def test_every_format_names_the_month_in_thai_with_the_be_year_and_the_office(view, fmt, tmp_path):
     text = text_of(fmt, render_monthly(view, fmt), tmp_path)
-    expected = ["2021-01", OFFICE_NAME] if fmt == "json" else ["มกราคม 2564", OFFICE_NAME, "CRM Plus"]
+    expected = (
+        ["2021-01", OFFICE_NAME] if fmt == "json" else ["มกราคม 2564", OFFICE_NAME, "CRM Plus"]
+    )
     for words in expected:
         assert words in text
 
@@ -88,8 +97,12 @@ def test_html_says_whether_it_is_as_reported_or_as_of_now(view):
 
 @pytest.mark.parametrize(
     "name, words",
-    [("accounts.STAR", "จำนวนลูกค้า Star"), ("coverage.FMS.STRATEGIC.pct", "ความครอบคลุม FMS Strategic: ร้อยละ"),
-     ("late.month", "บันทึกล่าช้าในเดือน"), ("executive_visits.office_manager.visits", "ผู้จัดการ กฟฟ. (ครั้ง)")],
+    [
+        ("accounts.STAR", "จำนวนลูกค้า Star"),
+        ("coverage.FMS.STRATEGIC.pct", "ความครอบคลุม FMS Strategic: ร้อยละ"),
+        ("late.month", "บันทึกล่าช้าในเดือน"),
+        ("executive_visits.office_manager.visits", "ผู้จัดการ กฟฟ. (ครั้ง)"),
+    ],
 )
 def test_changed_figures_are_named_in_thai(name, words):
     assert figure_name(name) == words
@@ -100,14 +113,18 @@ def test_changed_figures_are_named_in_thai(name, words):
 
 def test_report_monthly_writes_a_pdf_and_keeps_an_on_demand_snapshot(runner, view, tmp_path):
     target = tmp_path / "r2.pdf"
-    result = runner.invoke(args=["report", "monthly", "--month", "2021-01", "--format", "pdf", "--output", str(target)])
+    result = runner.invoke(
+        args=["report", "monthly", "--month", "2021-01", "--format", "pdf", "--output", str(target)]
+    )
     assert result.exit_code == 0, result.output
     assert target.read_bytes().startswith(b"%PDF")
     assert kept_summary(2021, 1, "R2", "on_demand") is not None
 
 
 def test_report_monthly_as_reported_prints_the_kept_json(runner, view):
-    result = runner.invoke(args=["report", "monthly", "--month", "2021-01", "--office", "CBI", "--as-reported"])
+    result = runner.invoke(
+        args=["report", "monthly", "--month", "2021-01", "--office", "CBI", "--as-reported"]
+    )
     data = json.loads(result.output)
     assert (data["kind"], data["scope"]) == ("reported", "CBI")
     assert data["total"]["activities"]["RBA"]["activities"] == 0

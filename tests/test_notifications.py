@@ -1,4 +1,5 @@
 """Notifications: once per person and period, in-app always, e-mailed by SMTP or to the outbox."""
+
 from __future__ import annotations
 
 import email
@@ -47,7 +48,10 @@ def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
 
 def test_a_message_is_notified_once_per_person_and_subject(make):
     somchai, suda = make.user(), make.user()
-    messages = [Message(somchai.id, "สรุปประจำสัปดาห์ 2021-W09", "ก"), Message(suda.id, "สรุปประจำสัปดาห์ 2021-W09", "ข")]
+    messages = [
+        Message(somchai.id, "สรุปประจำสัปดาห์ 2021-W09", "ก"),
+        Message(suda.id, "สรุปประจำสัปดาห์ 2021-W09", "ข"),
+    ]
     first = notify_once("weekly_digest", messages, NOW)
     again = notify_once("weekly_digest", messages, NOW + timedelta(hours=1))
     assert first == again and len(first) == 2
@@ -56,7 +60,9 @@ def test_a_message_is_notified_once_per_person_and_subject(make):
 
 def test_without_smtp_each_message_is_written_to_the_outbox_in_thai(make, outbox):
     user = make.user(full_name="สมชาย ใจดี", email="somchai@example.test")
-    [notification_id] = notify_once("weekly_digest", [Message(user.id, "สรุปงานประจำสัปดาห์", "ลูกค้า 3 ราย")], NOW)
+    [notification_id] = notify_once(
+        "weekly_digest", [Message(user.id, "สรุปงานประจำสัปดาห์", "ลูกค้า 3 ราย")], NOW
+    )
     delivery = deliver([notification_id], NOW)
     assert (delivery.sent, delivery.channel) == (1, "outbox")
     [message] = read_outbox(outbox)
@@ -137,10 +143,17 @@ def office_people(make):
     }
 
 
-def follow_up(make, performer, due_on, done_on=None, assignee=None, office=None, action="ส่งใบเสนอราคา"):
-    activity = make.activity(make.account(office=office or performer.office), performed_by=performer,
-                             activity_date=date(2021, 2, 1))
-    row = FollowUp(activity=activity, action=action, due_on=due_on, done_on=done_on, assignee=assignee)
+def follow_up(
+    make, performer, due_on, done_on=None, assignee=None, office=None, action="ส่งใบเสนอราคา"
+):
+    activity = make.activity(
+        make.account(office=office or performer.office),
+        performed_by=performer,
+        activity_date=date(2021, 2, 1),
+    )
+    row = FollowUp(
+        activity=activity, action=action, due_on=due_on, done_on=done_on, assignee=assignee
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -156,7 +169,9 @@ def follow_up(make, performer, due_on, done_on=None, assignee=None, office=None,
         (date(2021, 2, 20), date(2021, 2, 25), False),  # done
     ],
 )
-def test_open_follow_ups_due_soon_or_overdue_are_reminded(office_people, make, due_on, done_on, reminded):
+def test_open_follow_ups_due_soon_or_overdue_are_reminded(
+    office_people, make, due_on, done_on, reminded
+):
     follow_up(make, office_people["kamr"], due_on, done_on)
     output = send_follow_up_reminders("2021-03-01", NOW)
     assert len(notifications("follow_up_reminder")) == int(reminded)
@@ -165,7 +180,13 @@ def test_open_follow_ups_due_soon_or_overdue_are_reminded(office_people, make, d
 
 def test_a_reminder_goes_to_the_assignee_or_else_to_who_performed_the_activity(office_people, make):
     follow_up(make, office_people["kamr"], date(2021, 3, 2), action="ติดตั้งมิเตอร์")
-    follow_up(make, office_people["kamr"], date(2021, 3, 2), assignee=office_people["other_kamr"], action="ตรวจหม้อแปลง")
+    follow_up(
+        make,
+        office_people["kamr"],
+        date(2021, 3, 2),
+        assignee=office_people["other_kamr"],
+        action="ตรวจหม้อแปลง",
+    )
     send_follow_up_reminders("2021-03-01", NOW)
     told = {n.user_id: n.body for n in notifications("follow_up_reminder")}
     assert set(told) == {office_people["kamr"].id, office_people["other_kamr"].id}
@@ -192,11 +213,24 @@ def digest_of(digests, user):
     return next(d for d in digests if d.user.id == user.id)
 
 
-def test_a_kamr_hears_of_their_own_overdue_follow_ups_and_plans_and_the_manager_of_all(office_people, make):
+def test_a_kamr_hears_of_their_own_overdue_follow_ups_and_plans_and_the_manager_of_all(
+    office_people, make
+):
     kamr, manager = office_people["kamr"], office_people["manager"]
     follow_up(make, kamr, date(2021, 2, 25), action="ส่งเอกสาร")
-    follow_up(make, office_people["other_kamr"], date(2021, 2, 26), office=office_people["branch"], action="นัดประชุม")
-    make.activity(make.account(office=kamr.office), performed_by=kamr, status="planned", activity_date=date(2021, 2, 22))
+    follow_up(
+        make,
+        office_people["other_kamr"],
+        date(2021, 2, 26),
+        office=office_people["branch"],
+        action="นัดประชุม",
+    )
+    make.activity(
+        make.account(office=kamr.office),
+        performed_by=kamr,
+        status="planned",
+        activity_date=date(2021, 2, 22),
+    )
     digests = weekly_digests("2021-W09")
     mine, managers = digest_of(digests, kamr), digest_of(digests, manager)
     assert [item["action"] for item in mine.overdue_follow_ups] == ["ส่งเอกสาร"]
@@ -213,11 +247,19 @@ def test_a_kamr_hears_of_their_own_overdue_follow_ups_and_plans_and_the_manager_
         (datetime(2021, 2, 21, 23, 59, tzinfo=BANGKOK), False),  # the week before
     ],
 )
-def test_a_digest_lists_the_late_entries_recorded_in_the_past_week(office_people, make, recorded_at, told):
+def test_a_digest_lists_the_late_entries_recorded_in_the_past_week(
+    office_people, make, recorded_at, told
+):
     kamr = office_people["kamr"]
     day = date(2021, 1, 12)
-    make.activity(make.account(office=kamr.office), type="FMS", performed_by=kamr, activity_date=day,
-                  recorded_at=recorded_at, is_late=is_late_entry(day, recorded_at))
+    make.activity(
+        make.account(office=kamr.office),
+        type="FMS",
+        performed_by=kamr,
+        activity_date=day,
+        recorded_at=recorded_at,
+        is_late=is_late_entry(day, recorded_at),
+    )
     digests = weekly_digests("2021-W09")
     assert len(digest_of(digests, kamr).late_entries) == int(told)
     assert len(digest_of(digests, office_people["manager"]).late_entries) == int(told)
@@ -234,7 +276,9 @@ def test_people_with_nothing_to_hear_get_no_digest(office_people, make):
 def test_a_digest_is_written_in_thai_with_buddhist_era_dates(office_people, make):
     follow_up(make, office_people["kamr"], date(2021, 2, 25), action="ส่งรายงานผลตรวจ")
     send_weekly_digests("2021-W09", MONDAY)
-    body = next(n.body for n in notifications("weekly_digest") if n.user_id == office_people["kamr"].id)
+    body = next(
+        n.body for n in notifications("weekly_digest") if n.user_id == office_people["kamr"].id
+    )
     assert "ส่งรายงานผลตรวจ" in body and "25 กุมภาพันธ์ 2564" in body
 
 
@@ -243,7 +287,9 @@ class UnreachableSmtp(FakeSmtp):
         raise ConnectionRefusedError(f"{host}:{port} refused the connection")
 
 
-def test_an_unreachable_mail_server_leaves_the_notifications_in_app_and_unsent(app, office_people, make, monkeypatch):
+def test_an_unreachable_mail_server_leaves_the_notifications_in_app_and_unsent(
+    app, office_people, make, monkeypatch
+):
     monkeypatch.setattr("smtplib.SMTP", UnreachableSmtp)
     monkeypatch.setitem(app.config, "SMTP_HOST", "mail.pea.test")
     follow_up(make, office_people["kamr"], date(2021, 2, 26))
@@ -270,9 +316,12 @@ def test_a_kamr_hears_what_their_accounts_still_need_most_urgent_first(office_pe
 
 
 def test_the_office_manager_hears_what_the_branch_accounts_still_need(office_people, make):
-    branch_account = make.account(office=office_people["branch"], tier="STREAMLINE", kamr=office_people["other_kamr"])
+    branch_account = make.account(
+        office=office_people["branch"], tier="STREAMLINE", kamr=office_people["other_kamr"]
+    )
     due = digest_of(weekly_digests("2021-W09"), office_people["manager"]).due
     assert {(item["account_no"], item["type"]) for item in due} == {
-        (branch_account.account_no, "COM"), (branch_account.account_no, "RBA")
+        (branch_account.account_no, "COM"),
+        (branch_account.account_no, "RBA"),
     }
     assert not digest_of(weekly_digests("2021-W09"), office_people["kamr"]).due

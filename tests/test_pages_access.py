@@ -1,4 +1,5 @@
 """Pages by role: each role's home, navigation, and the pages it may not open."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,13 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, path):
 
 @pytest.mark.parametrize(
     "role, home",
-    [("kamr", "/due"), ("office_manager", "/office/coverage"), ("executive", "/region/"),
-     ("regional_staff", "/region/"), ("admin", "/region/")],
+    [
+        ("kamr", "/due"),
+        ("office_manager", "/office/coverage"),
+        ("executive", "/region/"),
+        ("regional_staff", "/region/"),
+        ("admin", "/region/"),
+    ],
 )
 def test_home_sends_each_role_to_its_work_page(client, login_as, office, role, home):
     login_as(role, office=office)
@@ -60,11 +66,21 @@ def _nav_links(html: str) -> list[str]:
     "role, present, absent",
     [
         ("kamr", ["/due", "/accounts"], ["/region/targets", "/region/audit", "/admin/users"]),
-        ("office_manager", ["/office/coverage", "/office/kamrs"], ["/region/targets", "/region/audit"]),
-        ("regional_staff", ["/region/", "/region/targets", "/region/tiers", "/region/audit"], ["/admin/users"]),
+        (
+            "office_manager",
+            ["/office/coverage", "/office/kamrs"],
+            ["/region/targets", "/region/audit"],
+        ),
+        (
+            "regional_staff",
+            ["/region/", "/region/targets", "/region/tiers", "/region/audit"],
+            ["/admin/users"],
+        ),
     ],
 )
-def test_navigation_shows_only_the_pages_of_the_role(client, login_as, office, role, present, absent):
+def test_navigation_shows_only_the_pages_of_the_role(
+    client, login_as, office, role, present, absent
+):
     login_as(role, office=office)
     links = _nav_links(client.get("/accounts").get_data(as_text=True))
     assert set(present) <= set(links)

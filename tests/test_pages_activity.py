@@ -1,4 +1,5 @@
 """Logging an activity from a page, planning a visit, completing a follow-up."""
+
 from __future__ import annotations
 
 import re
@@ -25,15 +26,24 @@ def kamr(login_as, make, office):
 
 @pytest.fixture
 def account(make, office, kamr):
-    return make.account(office=office, account_no="020001234567", name="บริษัท ไทยสตีล จำกัด", kamr=kamr)
+    return make.account(
+        office=office, account_no="020001234567", name="บริษัท ไทยสตีล จำกัด", kamr=kamr
+    )
 
 
 def _activities(account) -> list[Activity]:
-    return list(db.session.execute(sa.select(Activity).where(Activity.account_id == account.id)).scalars())
+    return list(
+        db.session.execute(sa.select(Activity).where(Activity.account_id == account.id)).scalars()
+    )
 
 
 def _form(**fields) -> dict:
-    base = {"type": "FMS", "activity_date": bangkok_today().isoformat(), "status": "done", "channel": "visit"}
+    base = {
+        "type": "FMS",
+        "activity_date": bangkok_today().isoformat(),
+        "status": "done",
+        "channel": "visit",
+    }
     base.update(fields)
     return base
 
@@ -47,8 +57,11 @@ def test_an_activity_is_logged_with_the_account_found_by_number_or_name(client, 
 
 
 def test_after_saving_the_user_goes_back_where_they_came_from_with_a_message(client, account):
-    response = client.post("/activities/new", data=_form(account=account.account_no, next="/accounts"),
-                           follow_redirects=True)
+    response = client.post(
+        "/activities/new",
+        data=_form(account=account.account_no, next="/accounts"),
+        follow_redirects=True,
+    )
     assert response.request.path == "/accounts"
     assert "flash-success" in response.get_data(as_text=True)
 
@@ -66,12 +79,20 @@ def test_the_new_form_has_sensible_defaults(client, kamr):
     "fields, field_id, kept",
     [
         ({"account": "no such account"}, "account", "no such account"),
-        ({"activity_date": (bangkok_today() + timedelta(days=3)).isoformat(), "summary": "ตรวจหม้อแปลง"},
-         "activity_date", "ตรวจหม้อแปลง"),
+        (
+            {
+                "activity_date": (bangkok_today() + timedelta(days=3)).isoformat(),
+                "summary": "ตรวจหม้อแปลง",
+            },
+            "activity_date",
+            "ตรวจหม้อแปลง",
+        ),
         ({"type": "FMS", "exec_role": "office_manager", "summary": "x"}, None, None),
     ],
 )
-def test_a_refused_form_keeps_the_input_and_shows_the_error_beside_the_field(client, account, fields, field_id, kept):
+def test_a_refused_form_keeps_the_input_and_shows_the_error_beside_the_field(
+    client, account, fields, field_id, kept
+):
     data = _form(**{"account": account.account_no, **fields})
     response = client.post("/activities/new", data=data)
     if field_id is None:  # exec_role is ignored for a non-EXV type: it saves
@@ -92,8 +113,12 @@ def test_an_ambiguous_name_lists_the_candidates(client, make, office, kamr, acco
 
 def test_a_follow_up_is_saved_with_the_activity(client, account):
     due = bangkok_today() + timedelta(days=7)
-    client.post("/activities/new", data=_form(account=account.account_no, follow_up_action="ส่งรายงาน",
-                                               follow_up_due=due.isoformat()))
+    client.post(
+        "/activities/new",
+        data=_form(
+            account=account.account_no, follow_up_action="ส่งรายงาน", follow_up_due=due.isoformat()
+        ),
+    )
     [saved] = _activities(account)
     assert [(f.action, f.due_on) for f in saved.follow_ups] == [("ส่งรายงาน", due)]
 
@@ -103,7 +128,10 @@ def test_an_executive_visit_counts_for_the_executive_role(client, login_as, make
     html = client.get("/activities/new").get_data(as_text=True)
     assert '<option selected value="EXV">' in html
     assert '<option selected value="assistant_director">' in html
-    client.post("/activities/new", data=_form(account=account.account_no, type="EXV", exec_role="assistant_director"))
+    client.post(
+        "/activities/new",
+        data=_form(account=account.account_no, type="EXV", exec_role="assistant_director"),
+    )
     assert [(a.type, a.exec_role) for a in _activities(account)] == [("EXV", "assistant_director")]
 
 
@@ -115,14 +143,19 @@ def test_an_executive_may_not_log_other_types(client, login_as, office, account)
 
 
 def test_the_account_search_answers_number_and_name_matches(client, account):
-    assert client.get("/accounts/search?q=0200012").get_json()["results"][0]["account_no"] == account.account_no
+    assert (
+        client.get("/accounts/search?q=0200012").get_json()["results"][0]["account_no"]
+        == account.account_no
+    )
     assert client.get("/accounts/search?q=สตีล").get_json()["results"][0]["name"] == account.name
 
 
 def test_planning_the_next_visit_adds_a_planned_activity(client, account):
     day = bangkok_today() + timedelta(days=10)
-    response = client.post(f"/accounts/{account.account_no}/plan",
-                           data={"type": "RBA", "activity_date": day.isoformat(), "channel": "visit"})
+    response = client.post(
+        f"/accounts/{account.account_no}/plan",
+        data={"type": "RBA", "activity_date": day.isoformat(), "channel": "visit"},
+    )
     assert response.status_code == 302
     [planned] = _activities(account)
     assert (planned.type, planned.status, planned.activity_date) == ("RBA", "planned", day)
@@ -130,7 +163,9 @@ def test_planning_the_next_visit_adds_a_planned_activity(client, account):
 
 
 def test_a_refused_plan_shows_the_error_on_the_account_page(client, account):
-    response = client.post(f"/accounts/{account.account_no}/plan", data={"type": "RBA", "activity_date": ""})
+    response = client.post(
+        f"/accounts/{account.account_no}/plan", data={"type": "RBA", "activity_date": ""}
+    )
     assert response.status_code == 422
     assert 'id="activity_date-error"' in response.get_data(as_text=True)
 
@@ -147,25 +182,43 @@ def test_a_follow_up_is_marked_done(client, make, account, kamr):
 def test_the_account_page_shows_profile_contacts_tiers_and_timeline(client, make, account, kamr):
     make.contact(account, name="คุณวิไล", phone="038-123456")
     make.tier(account, "STAR", date(2021, 1, 1))
-    make.activity(account, type="COM", performed_by=kamr, summary="แจ้งแผนดับไฟ", voc_kind="request",
-                  voc_text="ขอแจ้งล่วงหน้า 7 วัน")
+    make.activity(
+        account,
+        type="COM",
+        performed_by=kamr,
+        summary="แจ้งแผนดับไฟ",
+        voc_kind="request",
+        voc_text="ขอแจ้งล่วงหน้า 7 วัน",
+    )
     html = client.get(f"/accounts/{account.account_no}").get_data(as_text=True)
-    for expected in ("คุณวิไล", "038-123456", "Star", "แจ้งแผนดับไฟ", "ขอแจ้งล่วงหน้า 7 วัน",
-                     "1 ม.ค. 2564", "1 กุมภาพันธ์ 2564"):
+    for expected in (
+        "คุณวิไล",
+        "038-123456",
+        "Star",
+        "แจ้งแผนดับไฟ",
+        "ขอแจ้งล่วงหน้า 7 วัน",
+        "1 ม.ค. 2564",
+        "1 กุมภาพันธ์ 2564",
+    ):
         assert expected in html
 
 
-@pytest.mark.parametrize("language, message", [("th", "วันที่ไม่ถูกต้อง"), ("en", "Not a valid date value.")])
+@pytest.mark.parametrize(
+    "language, message", [("th", "วันที่ไม่ถูกต้อง"), ("en", "Not a valid date value.")]
+)
 def test_form_messages_come_in_the_page_language(client, account, language, message):
     client.set_cookie("lang", language)
-    html = client.post("/activities/new", data=_form(account=account.account_no, activity_date="31/02/2564")) \
-        .get_data(as_text=True)
+    html = client.post(
+        "/activities/new", data=_form(account=account.account_no, activity_date="31/02/2564")
+    ).get_data(as_text=True)
     assert message in html
 
 
 def test_a_done_activity_dated_in_the_future_is_refused_in_thai_with_thai_dates(client, account):
     future = bangkok_today() + timedelta(days=3)
-    response = client.post("/activities/new", data=_form(account=account.account_no, activity_date=future.isoformat()))
+    response = client.post(
+        "/activities/new", data=_form(account=account.account_no, activity_date=future.isoformat())
+    )
 
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -174,8 +227,10 @@ def test_a_done_activity_dated_in_the_future_is_refused_in_thai_with_thai_dates(
 
 
 def test_a_kamr_logging_an_executive_visit_is_told_in_thai_that_the_role_may_not(client, account):
-    response = client.post("/activities/new", data=_form(account=account.account_no, type="EXV",
-                                                          exec_role="office_manager"))
+    response = client.post(
+        "/activities/new",
+        data=_form(account=account.account_no, type="EXV", exec_role="office_manager"),
+    )
 
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -207,8 +262,9 @@ def test_a_date_in_a_closed_quarter_is_refused_beside_the_date(client, account):
 
     last_year = bangkok_today().year - 1
     close_quarter(last_year, 1, None)
-    response = client.post("/activities/new", data=_form(account="020001234567",
-                                                          activity_date=f"{last_year}-02-03"))
+    response = client.post(
+        "/activities/new", data=_form(account="020001234567", activity_date=f"{last_year}-02-03")
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     error = html.split('id="activity_date-error"', 1)[1].split("</p>", 1)[0]

@@ -1,5 +1,6 @@
 """The audit log page reads as a record of business changes: record kinds and fields by
 their labels, values the page's way, and for a change only what changed."""
+
 from __future__ import annotations
 
 import re
@@ -18,13 +19,25 @@ from kamcrm.web.audit_display import change_lines, shown_entries
 
 #: 2021-Q1 closes on 16 April (Bangkok); 03:00 UTC is 10:00 in Bangkok.
 CLOSED_AT = datetime(2021, 4, 16, 3, 0, tzinfo=timezone.utc)
-RAW_FORMS = ("True", "False", "None", "{'", "['", "_at:", "frequency_rules", "year_targets",
-             "quarter_closes", "users ")
+RAW_FORMS = (
+    "True",
+    "False",
+    "None",
+    "{'",
+    "['",
+    "_at:",
+    "frequency_rules",
+    "year_targets",
+    "quarter_closes",
+    "users ",
+)
 
 
 @pytest.fixture
 def staff(login_as, make):
-    return login_as("regional_staff", office=make.region(), username="staff1", full_name="Somsri Audit")
+    return login_as(
+        "regional_staff", office=make.region(), username="staff1", full_name="Somsri Audit"
+    )
 
 
 def _log(client, query: str = "", language: str = "en") -> str:
@@ -40,10 +53,19 @@ def _text(html: str) -> str:
 
 
 def test_a_target_change_shows_the_rule_by_name_and_only_what_changed(client, staff):
-    client.post("/region/targets/2021", data={
-        "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
+    client.post(
+        "/region/targets/2021",
+        data={
+            "RBA-STREAMLINE-period": "year",
+            "RBA-STREAMLINE-min_count": "1",
+            "RBA-STREAMLINE-target_pct": "55",
+        },
+    )
     text = _text(_log(client))
-    assert "Frequency rule RBA – relationship building · Streamline · 2021 (2021:RBA:STREAMLINE)" in text
+    assert (
+        "Frequency rule RBA – relationship building · Streamline · 2021 (2021:RBA:STREAMLINE)"
+        in text
+    )
     assert "Target % : 40% → 55%" in text
     assert "Period :" not in text and "At least :" not in text  # unchanged fields are left out
     # The first change stores the year's targets: summarised, not dumped.
@@ -100,10 +122,19 @@ def test_an_unknown_record_type_in_a_link_stays_selected(client, staff):
 def test_the_names_of_a_page_are_read_in_one_query(app, make):
     people = [make.user(role="regional_staff", username=f"actor{n}") for n in range(5)]
     kamrs = [make.user(role="kamr", username=f"kamr{n}") for n in range(5)]
-    entries = [AuditEntry(occurred_at=CLOSED_AT, actor_id=who.id, actor_name=who.username, action="update",
-                          entity="accounts", entity_key=f"A-{n}", before={"kamr_username": None},
-                          after={"kamr_username": kamr.username})
-               for n, (who, kamr) in enumerate(zip(people, kamrs))]
+    entries = [
+        AuditEntry(
+            occurred_at=CLOSED_AT,
+            actor_id=who.id,
+            actor_name=who.username,
+            action="update",
+            entity="accounts",
+            entity_key=f"A-{n}",
+            before={"kamr_username": None},
+            after={"kamr_username": kamr.username},
+        )
+        for n, (who, kamr) in enumerate(zip(people, kamrs))
+    ]
     statements = []
     connection = db.session.connection()
     sa.event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
@@ -116,12 +147,28 @@ def test_the_names_of_a_page_are_read_in_one_query(app, make):
 
 def test_a_list_of_rules_shows_only_the_rules_that_differ(app, app_ctx):
     rule = {"item": "1.1.2", "type": "RBA", "period": "year", "min_count": 1}
-    before = [{**rule, "tier": "STAR", "target_pct": 100.0}, {**rule, "tier": "STREAMLINE", "target_pct": 40.0}]
-    after = [{**rule, "tier": "STAR", "target_pct": 100.0}, {**rule, "tier": "STREAMLINE", "target_pct": 55.0}]
-    entry = AuditEntry(action="update", entity="year_targets", entity_key="2021",
-                       before={"rules": before}, after={"rules": after})
+    before = [
+        {**rule, "tier": "STAR", "target_pct": 100.0},
+        {**rule, "tier": "STREAMLINE", "target_pct": 40.0},
+    ]
+    after = [
+        {**rule, "tier": "STAR", "target_pct": 100.0},
+        {**rule, "tier": "STREAMLINE", "target_pct": 55.0},
+    ]
+    entry = AuditEntry(
+        action="update",
+        entity="year_targets",
+        entity_key="2021",
+        before={"rules": before},
+        after={"rules": after},
+    )
     with app.test_request_context(headers={"Cookie": "lang=en"}):
         refresh()
         lines = change_lines(entry)
     assert [(line.label, line.before, line.value) for line in lines] == [
-        ("Frequency rules: RBA · Streamline", "1.1.2 · 1 per year · 40%", "1.1.2 · 1 per year · 55%")]
+        (
+            "Frequency rules: RBA · Streamline",
+            "1.1.2 · 1 per year · 40%",
+            "1.1.2 · 1 per year · 55%",
+        )
+    ]

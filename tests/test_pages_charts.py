@@ -1,4 +1,5 @@
 """Server-rendered SVG charts: status against target, bars, heatmap, accessible colours."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,7 @@ from tests.pdfs import pdf_text
 
 
 def _relative_luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -23,8 +24,16 @@ def contrast(a: str, b: str) -> float:
 
 @pytest.mark.parametrize(
     "pct, target, expected",
-    [(100, 100, "met"), (54.22, 50, "met"), (85, 100, "near"), (80, 100, "near"),
-     (79.99, 100, "below"), (0, 40, "below"), (None, 100, "none"), (0, 0, "met")],
+    [
+        (100, 100, "met"),
+        (54.22, 50, "met"),
+        (85, 100, "near"),
+        (80, 100, "near"),
+        (79.99, 100, "below"),
+        (0, 40, "below"),
+        (None, 100, "none"),
+        (0, 0, "met"),
+    ],
 )
 def test_status_compares_the_percentage_with_its_target(pct, target, expected):
     assert charts.status(pct, target) == expected
@@ -38,7 +47,11 @@ def test_white_text_on_every_status_colour_meets_wcag_aa(state):
 @pytest.mark.parametrize("pct, width", [(0, None), (54.22, "54.22"), (100, "100"), (130, "100")])
 def test_progress_bar_fills_to_the_percentage_capped_at_100(pct, width):
     svg = ElementTree.fromstring(str(charts.progress_bar(pct, 100, label="FMS")))
-    fills = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") in charts.COLOURS.values()]
+    fills = [
+        r
+        for r in svg.iter("{http://www.w3.org/2000/svg}rect")
+        if r.get("fill") in charts.COLOURS.values()
+    ]
     assert [r.get("width") for r in fills] == ([] if width is None else [width])
     assert svg.get("role") == "img" and svg.get("aria-label") == "FMS"
 
@@ -63,10 +76,21 @@ def test_heatmap_colours_and_links_each_cell():
 
 
 def test_a_linked_heatmap_is_a_group_of_cells_each_with_one_name():
-    cells = [[charts.HeatCell(37.5, 100, href="/x", title="CBI, FMS: 37.5% of 100% target — open the accounts"),
-              charts.HeatCell(None, title="CBI, RBA: no accounts")]]
-    svg = ElementTree.fromstring(str(charts.heatmap(["CBI"], ["FMS", "RBA"], cells, label="map",
-                                                    description="one row per office")))
+    cells = [
+        [
+            charts.HeatCell(
+                37.5, 100, href="/x", title="CBI, FMS: 37.5% of 100% target — open the accounts"
+            ),
+            charts.HeatCell(None, title="CBI, RBA: no accounts"),
+        ]
+    ]
+    svg = ElementTree.fromstring(
+        str(
+            charts.heatmap(
+                ["CBI"], ["FMS", "RBA"], cells, label="map", description="one row per office"
+            )
+        )
+    )
     ns = "{http://www.w3.org/2000/svg}"
     assert svg.get("role") == "group" and svg.get("aria-label") == "map"  # no links inside an image
     assert svg.find(f"{ns}desc").text == "one row per office"
@@ -78,7 +102,9 @@ def test_a_linked_heatmap_is_a_group_of_cells_each_with_one_name():
     # The headings are in every cell's name already: screen readers skip them.
     assert all(t.get("aria-hidden") == "true" for t in svg.findall(f"{ns}text"))
     # Without links (as in the PDFs) the heatmap stays one image.
-    plain = ElementTree.fromstring(str(charts.heatmap(["CBI"], ["FMS"], [[charts.HeatCell(50)]], label="map")))
+    plain = ElementTree.fromstring(
+        str(charts.heatmap(["CBI"], ["FMS"], [[charts.HeatCell(50)]], label="map"))
+    )
     assert plain.get("role") == "img" and plain.get("aria-label") == "map"
 
 
@@ -89,29 +115,52 @@ def test_charts_escape_labels():
 
 
 def test_bar_chart_scales_to_the_largest_value_or_target():
-    svg = ElementTree.fromstring(str(charts.bar_chart([charts.Bar("a", 3, 6), charts.Bar("b", 12, 6)])))
-    bars = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") in charts.COLOURS.values()]
+    svg = ElementTree.fromstring(
+        str(charts.bar_chart([charts.Bar("a", 3, 6), charts.Bar("b", 12, 6)]))
+    )
+    bars = [
+        r
+        for r in svg.iter("{http://www.w3.org/2000/svg}rect")
+        if r.get("fill") in charts.COLOURS.values()
+    ]
     widths = [float(r.get("width")) for r in bars]
     assert widths[1] == pytest.approx(4 * widths[0])
 
 
 def test_charts_use_no_inline_style_or_script():
-    svg_text = str(charts.heatmap(["a"], ["b"], [[charts.HeatCell(1)]])) + str(charts.progress_bar(1))
+    svg_text = str(charts.heatmap(["a"], ["b"], [[charts.HeatCell(1)]])) + str(
+        charts.progress_bar(1)
+    )
     assert not re.search(r"\sstyle=|<script", svg_text)
 
 
 def _css_colours() -> dict[str, str]:
     from pathlib import Path
 
-    css = (Path(__file__).resolve().parent.parent / "kamcrm" / "static" / "css" / "kamcrm.css").read_text()
+    css = (
+        Path(__file__).resolve().parent.parent / "kamcrm" / "static" / "css" / "kamcrm.css"
+    ).read_text()
     return dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
 
 
 @pytest.mark.parametrize(
     "foreground, background",
-    [("ink", "paper"), ("ink", "canvas"), ("muted", "paper"), ("muted", "canvas"), ("link", "paper"),
-     ("below", "paper"), ("below", "error-bg"), ("ink", "ok-bg"), ("ink", "warn-bg"), ("paper", "brand"),
-     ("paper", "brand-dark"), ("paper", "met"), ("paper", "near"), ("paper", "none")],
+    [
+        ("ink", "paper"),
+        ("ink", "canvas"),
+        ("muted", "paper"),
+        ("muted", "canvas"),
+        ("link", "paper"),
+        ("below", "paper"),
+        ("below", "error-bg"),
+        ("ink", "ok-bg"),
+        ("ink", "warn-bg"),
+        ("paper", "brand"),
+        ("paper", "brand-dark"),
+        ("paper", "met"),
+        ("paper", "near"),
+        ("paper", "none"),
+    ],
 )
 def test_page_text_colours_meet_wcag_aa(foreground, background):
     colours = _css_colours()

@@ -1,5 +1,6 @@
 """Complaint pages: a KAMR records a complaint on the account page and closes it; the lists
 show the time left; managers exclude and reassign; out of scope is out of sight."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -24,10 +25,17 @@ def test_a_kamr_records_a_complaint_from_the_account_page_and_closes_it(client, 
     assert f"/complaints/new?account={account.account_no}" in page
     form = client.get(f"/complaints/new?account={account.account_no}").get_data(as_text=True)
     assert f'value="{account.account_no}"' in form
-    response = client.post("/complaints/new", data={
-        "ref": "K-1", "account": account.account_no, "office_code": "", "category": "METER_BILLING",
-        "channel": "phone", "summary": "bill too high",
-    })
+    response = client.post(
+        "/complaints/new",
+        data={
+            "ref": "K-1",
+            "account": account.account_no,
+            "office_code": "",
+            "category": "METER_BILLING",
+            "channel": "phone",
+            "summary": "bill too high",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     complaint = _complaint("K-1")
     assert complaint.office_id == office.id and complaint.assigned_to_id == kamr.id
@@ -37,7 +45,9 @@ def test_a_kamr_records_a_complaint_from_the_account_page_and_closes_it(client, 
     assert refused.status_code == 422 and _complaint("K-1").closed_at is None
     closed = client.post("/complaints/K-1/close", data={"resolution": "re-read the meter"})
     assert closed.status_code == 302 and _complaint("K-1").closed_at is not None
-    assert 'href="/complaints/K-1"' not in client.get("/complaints?view=mine").get_data(as_text=True)
+    assert 'href="/complaints/K-1"' not in client.get("/complaints?view=mine").get_data(
+        as_text=True
+    )
     assert client.post("/complaints/K-1/reopen").status_code == 302
     assert _complaint("K-1").closed_at is None
 
@@ -46,14 +56,20 @@ def test_a_bad_complaint_is_shown_beside_its_field_and_nothing_is_stored(client,
     office = make.office(code="CBI")
     login_as("kamr", office=office)
     client.get("/language/en")
-    response = client.post("/complaints/new", data={
-        "ref": "K-2", "account": "NOPE", "office_code": "", "category": "OTHER"})
+    response = client.post(
+        "/complaints/new",
+        data={"ref": "K-2", "account": "NOPE", "office_code": "", "category": "OTHER"},
+    )
     assert response.status_code == 422
-    assert "NOPE" in response.get_data(as_text=True).split('id="account"')[1]  # beside the account field
+    assert (
+        "NOPE" in response.get_data(as_text=True).split('id="account"')[1]
+    )  # beside the account field
     assert _complaint("K-2") is None
 
 
-def test_the_office_manager_sees_the_offices_overdue_complaints_and_not_others(client, login_as, make):
+def test_the_office_manager_sees_the_offices_overdue_complaints_and_not_others(
+    client, login_as, make
+):
     office, other = make.office(code="CBI"), make.office(code="RYG")
     branch = make.branch(office, code="CBI-B")
     long_ago = (datetime.now(timezone.utc) - timedelta(days=40)).astimezone(BANGKOK).isoformat()
@@ -69,7 +85,10 @@ def test_the_office_manager_sees_the_offices_overdue_complaints_and_not_others(c
     everything = client.get("/complaints?view=open").get_data(as_text=True)
     assert "NEW-1" in everything and "THEIRS-1" not in everything
     assert client.get("/complaints/THEIRS-1").status_code == 404
-    assert client.post("/complaints/LATE-1/exclude", data={"excluded": "misconduct"}).status_code == 302
+    assert (
+        client.post("/complaints/LATE-1/exclude", data={"excluded": "misconduct"}).status_code
+        == 302
+    )
     assert _complaint("LATE-1").excluded == "misconduct"
 
 
@@ -99,15 +118,35 @@ def test_the_due_list_shows_complaints_close_to_their_limit(client, login_as, ma
     client.get("/language/en")
     now = datetime.now(timezone.utc)
     # OTHER: 20 days. Received 18 days ago: 2 days left; 10 days ago: 10 days left.
-    make.complaint(office, ref="SOON-1", category="OTHER", assigned_to=kamr.username,
-                   received_at=(now - timedelta(days=18)).astimezone(BANGKOK).isoformat())
-    make.complaint(office, ref="LATER-1", category="OTHER", assigned_to=kamr.username,
-                   received_at=(now - timedelta(days=10)).astimezone(BANGKOK).isoformat())
+    make.complaint(
+        office,
+        ref="SOON-1",
+        category="OTHER",
+        assigned_to=kamr.username,
+        received_at=(now - timedelta(days=18)).astimezone(BANGKOK).isoformat(),
+    )
+    make.complaint(
+        office,
+        ref="LATER-1",
+        category="OTHER",
+        assigned_to=kamr.username,
+        received_at=(now - timedelta(days=10)).astimezone(BANGKOK).isoformat(),
+    )
     # Urgent, 24 hours: received 20 hours ago leaves 4.
-    make.complaint(office, ref="URG-1", category="OTHER", urgent="yes", assigned_to=kamr.username,
-                   received_at=(now - timedelta(hours=20)).astimezone(BANGKOK).isoformat())
-    make.complaint(office, ref="NOT-MINE", category="OTHER",
-                   received_at=(now - timedelta(days=18)).astimezone(BANGKOK).isoformat())
+    make.complaint(
+        office,
+        ref="URG-1",
+        category="OTHER",
+        urgent="yes",
+        assigned_to=kamr.username,
+        received_at=(now - timedelta(hours=20)).astimezone(BANGKOK).isoformat(),
+    )
+    make.complaint(
+        office,
+        ref="NOT-MINE",
+        category="OTHER",
+        received_at=(now - timedelta(days=18)).astimezone(BANGKOK).isoformat(),
+    )
     page = client.get("/due").get_data(as_text=True)
     section = page.split('id="complaints-due-h"')[1].split("</section>")[0]
     assert "SOON-1" in section and "URG-1" in section

@@ -1,4 +1,5 @@
 """The CR2 report downloads from its page as the compliance exporters render it."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,8 +22,12 @@ def covered(make, office):
 
 
 @pytest.mark.parametrize("fmt, magic", [("xlsx", b"PK"), ("pdf", b"%PDF")])
-def test_the_cr2_downloads_as_a_spreadsheet_and_a_pdf(client, login_as, make, office, covered, fmt, magic):
+def test_the_cr2_downloads_as_a_spreadsheet_and_a_pdf(
+    client, login_as, make, office, covered, fmt, magic
+):
     login_as("office_manager", office=office)
     response = client.get(f"/region/cr2.{fmt}?{YEAR_ARGS}")
-    assert response.status_code == 200 and response.data[:len(magic)] == magic
-    assert f'filename="CR2_CBI_2021_as-of_2021-06-30.{fmt}"' in response.headers["Content-Disposition"]
+    assert response.status_code == 200 and response.data[: len(magic)] == magic
+    assert (
+        f'filename="CR2_CBI_2021_as-of_2021-06-30.{fmt}"' in response.headers["Content-Disposition"]
+    )

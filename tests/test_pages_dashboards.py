@@ -1,5 +1,6 @@
 """Office and region dashboards: coverage matrix, the accounts behind a figure, KAMRs,
 executive visits, late entries, the region heatmap and CR2 downloads."""
+
 from __future__ import annotations
 
 import re
@@ -39,15 +40,21 @@ def test_the_coverage_matrix_shows_the_engine_figures_with_bars(client, login_as
     assert "ไตรมาสที่ 1-2/2564" in html
 
 
-@pytest.mark.parametrize("show, present, absent", [
-    ("uncovered", ["A-MISSED"], ["A-VISITED"]),
-    ("covered", ["A-VISITED"], ["A-MISSED"]),
-    ("all", ["A-VISITED", "A-MISSED"], []),
-])
-def test_a_figure_opens_the_accounts_behind_it(client, login_as, office, covered, show, present, absent):
+@pytest.mark.parametrize(
+    "show, present, absent",
+    [
+        ("uncovered", ["A-MISSED"], ["A-VISITED"]),
+        ("covered", ["A-VISITED"], ["A-MISSED"]),
+        ("all", ["A-VISITED", "A-MISSED"], []),
+    ],
+)
+def test_a_figure_opens_the_accounts_behind_it(
+    client, login_as, office, covered, show, present, absent
+):
     login_as("office_manager", office=office)
-    html = client.get(f"/office/coverage/accounts?type=FMS&tier=STRATEGIC&column=Q1&show={show}&{YEAR_ARGS}") \
-        .get_data(as_text=True)
+    html = client.get(
+        f"/office/coverage/accounts?type=FMS&tier=STRATEGIC&column=Q1&show={show}&{YEAR_ARGS}"
+    ).get_data(as_text=True)
     for number in present:
         assert number in html
     for number in absent:
@@ -56,7 +63,12 @@ def test_a_figure_opens_the_accounts_behind_it(client, login_as, office, covered
 
 def test_an_unknown_cell_is_not_found(client, login_as, office):
     login_as("office_manager", office=office)
-    assert client.get(f"/office/coverage/accounts?type=XXX&tier=STAR&column=Q1&{YEAR_ARGS}").status_code == 404
+    assert (
+        client.get(
+            f"/office/coverage/accounts?type=XXX&tier=STAR&column=Q1&{YEAR_ARGS}"
+        ).status_code
+        == 404
+    )
 
 
 def test_the_kamr_breakdown_shows_each_kamr_coverage(client, login_as, office, covered):
@@ -68,15 +80,25 @@ def test_the_kamr_breakdown_shows_each_kamr_coverage(client, login_as, office, c
 
 def test_executive_visits_are_shown_against_the_quota(client, login_as, make, office, covered):
     manager = login_as("office_manager", office=office, exec_role="office_manager")
-    make.activity(covered[0], type="EXV", exec_role="office_manager", activity_date=date(2021, 1, 20),
-                  performed_by=manager)
+    make.activity(
+        covered[0],
+        type="EXV",
+        exec_role="office_manager",
+        activity_date=date(2021, 1, 20),
+        performed_by=manager,
+    )
     html = client.get(f"/office/executive-visits?{YEAR_ARGS}").get_data(as_text=True)
     assert "CBI" in html and "1 / 12" in html
 
 
 def test_late_entries_are_listed_and_tallied(client, login_as, make, office, covered):
-    make.activity(covered[1], type="COM", activity_date=date(2021, 3, 2), is_late=True,
-                  recorded_at=datetime(2021, 4, 20, 3, tzinfo=timezone.utc))
+    make.activity(
+        covered[1],
+        type="COM",
+        activity_date=date(2021, 3, 2),
+        is_late=True,
+        recorded_at=datetime(2021, 4, 20, 3, tzinfo=timezone.utc),
+    )
     login_as("office_manager", office=office)
     html = client.get(f"/office/late-entries?{YEAR_ARGS}").get_data(as_text=True)
     assert "A-MISSED" in html and "2 มี.ค. 2564" in html
@@ -113,7 +135,9 @@ def test_a_bad_report_parameter_falls_back_with_a_message(client, login_as, offi
     assert response.status_code == 200 and "flash-warning" in response.get_data(as_text=True)
 
 
-def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr_this_period(client, login_as, make, office):
+def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr_this_period(
+    client, login_as, make, office
+):
     from decimal import Decimal
 
     from kamcrm.compliance.engine import coverage, percentage
@@ -121,24 +145,36 @@ def test_the_kamr_breakdown_agrees_with_the_engine_for_each_kamr_this_period(cli
     from kamcrm.periods import period_containing
 
     people = [make.user(role="kamr", office=office, full_name=f"KAMR {n}") for n in (1, 2)]
-    for n, (tier, kamr) in enumerate([("STRATEGIC", 0), ("STAR", 0), ("STATUS", 1), ("STRATEGIC", 1)]):
+    for n, (tier, kamr) in enumerate(
+        [("STRATEGIC", 0), ("STAR", 0), ("STATUS", 1), ("STRATEGIC", 1)]
+    ):
         account = make.account(office=office, tier=tier, kamr=people[kamr])
         if n % 2 == 0:
-            make.activity(account, type="COM", activity_date=date(2021, 5, 3), performed_by=people[kamr])
-            make.activity(account, type="FMS", activity_date=date(2021, 1, 9), performed_by=people[kamr])
+            make.activity(
+                account, type="COM", activity_date=date(2021, 5, 3), performed_by=people[kamr]
+            )
+            make.activity(
+                account, type="FMS", activity_date=date(2021, 1, 9), performed_by=people[kamr]
+            )
     login_as("office_manager", office=office)
     html = client.get(f"/office/kamrs?{YEAR_ARGS}").get_data(as_text=True)
     targets = year_targets(2021)
     for person in people:
         row = re.search(re.escape(person.full_name) + r".*?</tr>", html, re.S).group(0)
         for type_ in ("FMS", "COM"):
-            pairs = [(r, period_containing(r.period, date(2021, 6, 30)).cut(date(2021, 6, 30)))
-                     for r in targets.rules if r.type == type_]
+            pairs = [
+                (r, period_containing(r.period, date(2021, 6, 30)).cut(date(2021, 6, 30)))
+                for r in targets.rules
+                if r.type == type_
+            ]
             found = coverage(office_scope("CBI"), pairs, kamr_id=person.id)
             met = sum(c.met for c in found.values())
             population = sum(c.population for c in found.values())
             assert f"{met}/{population}" in row
-            assert percentage(met, population) is None or f"{percentage(met, population).normalize():f}" in row
+            assert (
+                percentage(met, population) is None
+                or f"{percentage(met, population).normalize():f}" in row
+            )
 
 
 def test_an_unknown_download_format_is_not_found(client, login_as, office):
@@ -151,8 +187,13 @@ def test_visits_piled_into_one_quarter_do_not_show_as_met(client, login_as, make
     # but the office missed Q2's quota, so no page may paint it green.
     manager = login_as("office_manager", office=office, exec_role="office_manager")
     for n in range(12):
-        make.activity(make.account(office=office, account_no=f"EXV-{n:02d}"), type="EXV",
-                      exec_role="office_manager", activity_date=date(2021, 2, 1), performed_by=manager)
+        make.activity(
+            make.account(office=office, account_no=f"EXV-{n:02d}"),
+            type="EXV",
+            exec_role="office_manager",
+            activity_date=date(2021, 2, 1),
+            performed_by=manager,
+        )
 
     visits = client.get(f"/office/executive-visits?{YEAR_ARGS}").get_data(as_text=True)
     row = re.search(r"<th scope=\"row\">CBI.*?</tr>", visits, re.S).group(0)
@@ -185,7 +226,11 @@ def test_chart_labels_abbreviate_office_names_instead_of_cutting_them(client, lo
     assert "BPG กฟอ.บ้านโป่ง" in html.split("</svg>")[0]
 
 
-def test_an_office_managers_dashboard_is_headed_by_the_office_not_the_region(client, login_as, office):
+def test_an_office_managers_dashboard_is_headed_by_the_office_not_the_region(
+    client, login_as, office
+):
     login_as("office_manager", office=office)
-    heading = re.search(r"<h1>(.*?)</h1>", client.get(f"/region/?{YEAR_ARGS}").get_data(as_text=True), re.S).group(1)
+    heading = re.search(
+        r"<h1>(.*?)</h1>", client.get(f"/region/?{YEAR_ARGS}").get_data(as_text=True), re.S
+    ).group(1)
     assert "ผลการดำเนินงานของ CBI" in heading and "เขต" not in heading

@@ -1,4 +1,5 @@
 """Thai first, English one click away; every page string translated; Thai dates in BE years."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -21,7 +22,14 @@ CATALOGUES = ROOT / "kamcrm" / "translations"
 def _source_messages() -> set:
     with open(ROOT / "babel.cfg") as config:
         method_map, options_map = parse_mapping_cfg(config)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "Message": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "Message": None,
+    }
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
@@ -54,10 +62,16 @@ def test_every_page_string_has_a_thai_translation():
 def test_the_compiled_catalogue_matches_its_source(language):
     with open(CATALOGUES / language / "LC_MESSAGES" / "messages.mo", "rb") as handle:
         # Babel writes an untranslated plural as its own msgids; that is no translation.
-        compiled = {_key(m.id): _key(m.string) for m in read_mo(handle)
-                    if m.id and _translated(m) and _key(m.string) != _key(m.id)}
-    source = {_key(m.id): _key(m.string) for m in _catalogue(language)
-              if m.id and _translated(m) and _key(m.string) != _key(m.id)}
+        compiled = {
+            _key(m.id): _key(m.string)
+            for m in read_mo(handle)
+            if m.id and _translated(m) and _key(m.string) != _key(m.id)
+        }
+    source = {
+        _key(m.id): _key(m.string)
+        for m in _catalogue(language)
+        if m.id and _translated(m) and _key(m.string) != _key(m.id)
+    }
     assert compiled == source
 
 
@@ -98,8 +112,13 @@ def test_an_unknown_language_changes_nothing(client):
 
 @pytest.mark.parametrize(
     "language, style, expected",
-    [("th", "medium", "5 มีนาคม 2564"), ("th", "short", "5 มี.ค. 2564"),
-     ("en", "medium", "5 March 2021"), ("en", "short", "5 Mar 2021"), ("th", "iso", "2021-03-05")],
+    [
+        ("th", "medium", "5 มีนาคม 2564"),
+        ("th", "short", "5 มี.ค. 2564"),
+        ("en", "medium", "5 March 2021"),
+        ("en", "short", "5 Mar 2021"),
+        ("th", "iso", "2021-03-05"),
+    ],
 )
 def test_dates_show_thai_months_and_be_years_on_thai_pages(app, language, style, expected):
     with app.test_request_context(), force_locale(language):
@@ -115,7 +134,10 @@ def test_cumulative_columns_are_headed_like_the_report_form(app, language, expec
 
 def test_timestamps_show_in_bangkok_time(app):
     with app.test_request_context(), force_locale("th"):
-        assert i18n.format_moment(datetime(2021, 3, 31, 18, 30, tzinfo=timezone.utc)) == "1 เม.ย. 2564 01:30"
+        assert (
+            i18n.format_moment(datetime(2021, 3, 31, 18, 30, tzinfo=timezone.utc))
+            == "1 เม.ย. 2564 01:30"
+        )
 
 
 @pytest.mark.parametrize("value, expected", [(54.22, "54.22%"), (100.0, "100%"), (None, "–")])
@@ -124,8 +146,15 @@ def test_percentages_print_up_to_two_decimals(app, value, expected):
         assert i18n.format_pct(value) == expected
 
 
-@pytest.mark.parametrize("value, digits, expected", [(1234567, 0, "1,234,567"), (None, 0, ""),
-                                                     (Decimal("1250.50"), 0, "1,250.50"), (3.14159, 2, "3.14")])
+@pytest.mark.parametrize(
+    "value, digits, expected",
+    [
+        (1234567, 0, "1,234,567"),
+        (None, 0, ""),
+        (Decimal("1250.50"), 0, "1,250.50"),
+        (3.14159, 2, "3.14"),
+    ],
+)
 def test_numbers_are_grouped(value, digits, expected):
     assert i18n.format_number(value, digits) == expected
 

@@ -1,4 +1,5 @@
 """Quarter close from the regional office's page."""
+
 from __future__ import annotations
 
 import re
@@ -38,14 +39,23 @@ def test_a_quarter_not_offered_is_refused_beside_the_field(client, staff, quarte
     response = client.post("/region/quarters", data={"quarter": quarter, "action": "close"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="quarter-error"' in html
-    assert db.session.execute(sa.select(sa.func.count()).select_from(QuarterClose)).scalar_one() == 0
+    assert (
+        db.session.execute(sa.select(sa.func.count()).select_from(QuarterClose)).scalar_one() == 0
+    )
 
 
 def test_staff_may_not_reopen_a_quarter(client, staff):
     client.post("/region/quarters", data={"quarter": DUE, "action": "close"})
-    response = client.post("/region/quarters", data={"quarter": DUE, "action": "reopen", "reason": "แก้ไข"})
+    response = client.post(
+        "/region/quarters", data={"quarter": DUE, "action": "reopen", "reason": "แก้ไข"}
+    )
     assert response.status_code == 422
-    assert db.session.execute(sa.select(QuarterClose).filter_by(year=YEAR, quarter=1)).scalar_one().reopened_at is None
+    assert (
+        db.session.execute(sa.select(QuarterClose).filter_by(year=YEAR, quarter=1))
+        .scalar_one()
+        .reopened_at
+        is None
+    )
 
 
 def test_staff_are_not_offered_a_reopen_they_may_not_do(client, staff):

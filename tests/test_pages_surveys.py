@@ -1,5 +1,6 @@
 """Survey pages: the call list and its phone-answer form, quota, satisfaction and its
 follow-ups, Smile Box; each within the viewer's scope, every change one operation."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,7 +22,9 @@ def world(make):
     ryg = make.office(code="RYG", parent=region)
     today = bangkok_today()
     jobs = {
-        "mine": make.service_job(cbi, ref="J-CBI", completed_on=today - timedelta(days=15), customer_name="นาย ก"),
+        "mine": make.service_job(
+            cbi, ref="J-CBI", completed_on=today - timedelta(days=15), customer_name="นาย ก"
+        ),
         "branch": make.service_job(branch, ref="J-LCB", kind="extension", completed_on=today),
         "late": make.service_job(cbi, ref="J-OLD", completed_on=today - timedelta(days=16)),
         "theirs": make.service_job(ryg, ref="J-RYG", completed_on=today),
@@ -55,16 +58,29 @@ def test_a_phone_answer_is_recorded_from_the_call_list_in_one_post(client, login
     region, cbi, _, jobs = world
     staff = login_as("regional_staff", office=region)
     today = bangkok_today()
-    response = client.post("/surveys/jobs/J-CBI/phone?office=CBI",
-                           data={"score": "2", "answered_on": today.isoformat(), "comment": "รอนาน"})
+    response = client.post(
+        "/surveys/jobs/J-CBI/phone?office=CBI",
+        data={"score": "2", "answered_on": today.isoformat(), "comment": "รอนาน"},
+    )
     assert response.status_code == 302 and "/surveys/calls" in response.headers["Location"]
     answer = db.session.execute(sa.select(SurveyAnswer)).scalar_one()
-    assert (answer.score, answer.channel, answer.comment, answer.surveyed_by) == (2, "phone", "รอนาน", staff.full_name)
-    assert db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "survey_answers")).scalar_one()
-    assert "<td>J-CBI</td>" not in text(client.get("/surveys/calls?office=CBI"))  # answered: off the list
+    assert (answer.score, answer.channel, answer.comment, answer.surveyed_by) == (
+        2,
+        "phone",
+        "รอนาน",
+        staff.full_name,
+    )
+    assert db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.entity == "survey_answers")
+    ).scalar_one()
+    assert "<td>J-CBI</td>" not in text(
+        client.get("/surveys/calls?office=CBI")
+    )  # answered: off the list
     # The low score is now a follow-up for the office.
     assert "<td>J-CBI</td>" in text(client.get("/surveys/satisfaction"))
-    again = client.post("/surveys/jobs/J-CBI/phone", data={"score": "4", "answered_on": today.isoformat()})
+    again = client.post(
+        "/surveys/jobs/J-CBI/phone", data={"score": "4", "answered_on": today.isoformat()}
+    )
     assert again.status_code == 303
     assert db.session.execute(sa.select(sa.func.count()).select_from(SurveyAnswer)).scalar() == 1
 
@@ -90,8 +106,10 @@ def test_a_low_score_is_followed_up(client, login_as, make, world):
     _, theirs = make.survey_answer(ryg, score=1, job=jobs["theirs"], answered_on=bangkok_today())
     login_as("office_manager", office=cbi)
     assert client.post(f"/surveys/answers/{theirs.id}/follow-up", data={}).status_code == 404
-    response = client.post(f"/surveys/answers/{low.id}/follow-up",
-                           data={"followed_up_on": bangkok_today().isoformat(), "note": "โทรขอโทษแล้ว"})
+    response = client.post(
+        f"/surveys/answers/{low.id}/follow-up",
+        data={"followed_up_on": bangkok_today().isoformat(), "note": "โทรขอโทษแล้ว"},
+    )
     assert response.status_code == 302
     db.session.refresh(low)
     assert low.followed_up_on == bangkok_today() and low.follow_up_note == "โทรขอโทษแล้ว"
@@ -105,7 +123,9 @@ def test_a_kamr_sees_the_pages_but_records_nothing(client, login_as, world):
     assert client.post("/surveys/jobs/J-CBI/phone", data={"score": "5"}).status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/surveys/quota", "/surveys/satisfaction", "/surveys/smile-box", "/surveys/cr1"])
+@pytest.mark.parametrize(
+    "path", ["/surveys/quota", "/surveys/satisfaction", "/surveys/smile-box", "/surveys/cr1"]
+)
 def test_the_figure_pages_answer_in_thai(client, login_as, world, path):
     region, *_ = world
     login_as("regional_staff", office=region)
@@ -129,19 +149,43 @@ def test_the_survey_targets_are_edited_on_the_targets_page_and_audited(client, l
     login_as("regional_staff", office=region)
     page = text(client.get("/region/targets?year=2021"))
     assert 'id="survey-targets"' in page and 'value="4.4718"' in page
-    response = client.post("/region/targets/2021", data={
-        "surveys-quota_meter_install": "4", "surveys-quota_extension": "3", "surveys-quota_dedicated_transformer": "1",
-        "surveys-satisfaction_target": "4.5000", "surveys-smile_box_share_pct": "75"})
+    response = client.post(
+        "/region/targets/2021",
+        data={
+            "surveys-quota_meter_install": "4",
+            "surveys-quota_extension": "3",
+            "surveys-quota_dedicated_transformer": "1",
+            "surveys-satisfaction_target": "4.5000",
+            "surveys-smile_box_share_pct": "75",
+        },
+    )
     assert response.status_code == 302
     targets = survey_targets(2021)
-    assert targets.quotas["meter_install"] == 4 and targets.satisfaction == Decimal("4.5000") and targets.stored
-    entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "survey_targets")).scalar_one()
-    assert entry.after["quotas"]["meter_install"] == 4 and entry.before["quotas"]["meter_install"] == 3
+    assert (
+        targets.quotas["meter_install"] == 4
+        and targets.satisfaction == Decimal("4.5000")
+        and targets.stored
+    )
+    entry = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.entity == "survey_targets")
+    ).scalar_one()
+    assert (
+        entry.after["quotas"]["meter_install"] == 4 and entry.before["quotas"]["meter_install"] == 3
+    )
     assert survey_targets(2022).quotas["meter_install"] == 3  # other years keep the defaults
-    refused = client.post("/region/targets/2021", data={
-        "surveys-quota_meter_install": "-1", "surveys-quota_extension": "3", "surveys-quota_dedicated_transformer": "1",
-        "surveys-satisfaction_target": "6", "surveys-smile_box_share_pct": "75",
-        "RBA-STREAMLINE-period": "year", "RBA-STREAMLINE-min_count": "1", "RBA-STREAMLINE-target_pct": "55"})
+    refused = client.post(
+        "/region/targets/2021",
+        data={
+            "surveys-quota_meter_install": "-1",
+            "surveys-quota_extension": "3",
+            "surveys-quota_dedicated_transformer": "1",
+            "surveys-satisfaction_target": "6",
+            "surveys-smile_box_share_pct": "75",
+            "RBA-STREAMLINE-period": "year",
+            "RBA-STREAMLINE-min_count": "1",
+            "RBA-STREAMLINE-target_pct": "55",
+        },
+    )
     assert refused.status_code == 422 and 'id="surveys-satisfaction_target-error"' in text(refused)
     assert survey_targets(2021).quotas["meter_install"] == 4  # nothing of the form was saved
     assert 'value="-1"' in text(refused)  # what was typed is kept
@@ -154,20 +198,40 @@ def test_an_office_records_its_smile_box_follow_ups(client, login_as, world):
 
     _, cbi, ryg, _ = world
     for office in (cbi, ryg):
-        db.session.add(SmileBoxDay(office_id=office.id, day=date(2021, 3, 1), served=50, score_1=2, score_2=1,
-                                   score_3=40, followed_up=0))
+        db.session.add(
+            SmileBoxDay(
+                office_id=office.id,
+                day=date(2021, 3, 1),
+                served=50,
+                score_1=2,
+                score_2=1,
+                score_3=40,
+                followed_up=0,
+            )
+        )
     db.session.flush()
     login_as("office_manager", office=cbi)
     assert 'id="smile-box-follow-ups"' in text(client.get("/surveys/smile-box"))
-    response = client.post("/surveys/smile-box/follow-ups", data={"office_code": "CBI", "day": "2021-03-01",
-                                                                  "followed_up": "3"})
+    response = client.post(
+        "/surveys/smile-box/follow-ups",
+        data={"office_code": "CBI", "day": "2021-03-01", "followed_up": "3"},
+    )
     assert response.status_code == 302
-    too_many = client.post("/surveys/smile-box/follow-ups", data={"office_code": "CBI", "day": "2021-03-01",
-                                                                  "followed_up": "4"})
+    too_many = client.post(
+        "/surveys/smile-box/follow-ups",
+        data={"office_code": "CBI", "day": "2021-03-01", "followed_up": "4"},
+    )
     assert too_many.status_code == 303
-    theirs = client.post("/surveys/smile-box/follow-ups", data={"office_code": "RYG", "day": "2021-03-01",
-                                                                "followed_up": "1"})
+    theirs = client.post(
+        "/surveys/smile-box/follow-ups",
+        data={"office_code": "RYG", "day": "2021-03-01", "followed_up": "1"},
+    )
     assert theirs.status_code == 303  # another office reads as unknown
-    days = {row.office_id: row.followed_up for row in db.session.execute(sa.select(SmileBoxDay)).scalars()}
+    days = {
+        row.office_id: row.followed_up
+        for row in db.session.execute(sa.select(SmileBoxDay)).scalars()
+    }
     assert days == {cbi.id: 3, ryg.id: 0}
-    assert db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "smile_box_days")).scalar_one()
+    assert db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.entity == "smile_box_days")
+    ).scalar_one()

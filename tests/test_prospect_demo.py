@@ -1,4 +1,5 @@
 """The demo region's three years of consumption give every prospect list a realistic handful."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """Quarter close (SPEC section 5): when it may happen, the CR2 snapshot, the lock, reopening."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,15 @@ def region(make):
     staff = make.user(role="regional_staff", office=make.region())
     admin = make.user(role="admin", office=make.region())
     kamr = make.user(role="kamr", office=office)
-    return {"office": office, "branch": branch, "other": other, "accounts": accounts,
-            "staff": staff, "admin": admin, "kamr": kamr}
+    return {
+        "office": office,
+        "branch": branch,
+        "other": other,
+        "accounts": accounts,
+        "staff": staff,
+        "admin": admin,
+        "kamr": kamr,
+    }
 
 
 @pytest.mark.parametrize(
@@ -59,8 +67,16 @@ def region(make):
         (AFTER_CLOSE, "admin", False, None),
         (AFTER_CLOSE, None, False, None),
     ],
-    ids=["not-ended", "not-due", "staff-forcing", "admin-forcing", "operator-forcing",
-         "staff-on-time", "admin-on-time", "job-on-time"],
+    ids=[
+        "not-ended",
+        "not-due",
+        "staff-forcing",
+        "admin-forcing",
+        "operator-forcing",
+        "staff-on-time",
+        "admin-on-time",
+        "job-on-time",
+    ],
 )
 def test_when_a_quarter_may_be_closed(region, now, role, force, outcome):
     actor = {"regional_staff": region["staff"], "admin": region["admin"], None: None}[role]
@@ -88,7 +104,9 @@ def test_closing_keeps_the_cr2_of_the_region_and_of_each_class_1_to_3_office(reg
     assert set(row.snapshot) == {region_code, "CBI", "RYG"}  # branches roll up, not kept apart
     quarter_end = date(2021, 3, 31)
     assert row.snapshot[region_code] == _json(cr2_report(2021, quarter_end, region_scope()))
-    assert row.snapshot["CBI"] == _json(cr2_report(2021, quarter_end, scope_of_office(region["office"])))
+    assert row.snapshot["CBI"] == _json(
+        cr2_report(2021, quarter_end, scope_of_office(region["office"]))
+    )
     assert row.snapshot["CBI"]["as_of"] == "2021-03-31"
 
 
@@ -96,9 +114,16 @@ def test_the_snapshot_stays_as_it_was_at_closing(region):
     closing.close_quarter(2021, 1, region["staff"], AFTER_CLOSE)
     kept = _json(closing.closed_snapshot(region["staff"], 2021, 1, "CBI"))
     activities.create_activity(
-        {"account_no": region["accounts"][0].account_no, "type": "FMS", "activity_date": "2021-03-01",
-         "performed_by": region["kamr"].username}, actor=region["staff"], reason="late report from CBI",
-        now=AFTER_CLOSE)
+        {
+            "account_no": region["accounts"][0].account_no,
+            "type": "FMS",
+            "activity_date": "2021-03-01",
+            "performed_by": region["kamr"].username,
+        },
+        actor=region["staff"],
+        reason="late report from CBI",
+        now=AFTER_CLOSE,
+    )
     db.session.expire_all()
     assert closing.closed_snapshot(region["staff"], 2021, 1, "CBI") == kept
     assert kept != _json(cr2_report(2021, date(2021, 3, 31), scope_of_office(region["office"])))
@@ -119,9 +144,15 @@ def test_a_closed_quarter_cannot_be_closed_again(region):
 
 
 def _log(action):
-    return db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.entity == "quarter_closes", AuditEntry.action == action)
-    ).scalars().all()
+    return (
+        db.session.execute(
+            sa.select(AuditEntry).where(
+                AuditEntry.entity == "quarter_closes", AuditEntry.action == action
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
 def test_reopening_is_an_audited_admin_action_with_a_reason(region):
@@ -130,12 +161,20 @@ def test_reopening_is_an_audited_admin_action_with_a_reason(region):
         closing.reopen_quarter(2021, 1, region["staff"], reason="correction")
     with pytest.raises(ValidationFailed):
         closing.reopen_quarter(2021, 1, region["admin"], reason="  ")
-    row = closing.reopen_quarter(2021, 1, region["admin"], AFTER_CLOSE + timedelta(days=2),
-                                 reason="CBI found 40 unreported visits")
+    row = closing.reopen_quarter(
+        2021,
+        1,
+        region["admin"],
+        AFTER_CLOSE + timedelta(days=2),
+        reason="CBI found 40 unreported visits",
+    )
     assert row.reopened_by_id == region["admin"].id
     [entry] = _log("reopen")
     assert (entry.entity_key, entry.reason, entry.actor_id) == (
-        "2021-Q1", "CBI found 40 unreported visits", region["admin"].id)
+        "2021-Q1",
+        "CBI found 40 unreported visits",
+        region["admin"].id,
+    )
     assert len(_log("close")) == 1
 
 
@@ -148,20 +187,37 @@ def test_a_reopened_quarter_closes_again_with_a_fresh_snapshot(region):
     closing.close_quarter(2021, 1, region["staff"], AFTER_CLOSE)
     closing.reopen_quarter(2021, 1, region["admin"], reason="late visits")
     activities.create_activity(
-        {"account_no": region["accounts"][2].account_no, "type": "FMS", "activity_date": "2021-03-02",
-         "performed_by": region["kamr"].username}, actor=region["kamr"], now=AFTER_CLOSE)
+        {
+            "account_no": region["accounts"][2].account_no,
+            "type": "FMS",
+            "activity_date": "2021-03-02",
+            "performed_by": region["kamr"].username,
+        },
+        actor=region["kamr"],
+        now=AFTER_CLOSE,
+    )
     row = closing.close_quarter(2021, 1, region["staff"], AFTER_CLOSE + timedelta(days=3))
     assert row.reopened_at is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(QuarterClose)) == 1
-    assert row.snapshot["RYG"] == _json(cr2_report(2021, date(2021, 3, 31), scope_of_office(region["other"])))
+    assert row.snapshot["RYG"] == _json(
+        cr2_report(2021, date(2021, 3, 31), scope_of_office(region["other"]))
+    )
 
 
 def _new_activity(region, actor, reason=None, day="2021-03-15"):
     # Staff record in the KAMR's name; anyone else only in their own.
     performer = region["kamr"] if actor is None or actor.role in access.STAFF else actor
     return activities.create_activity(
-        {"account_no": region["accounts"][0].account_no, "type": "COM", "activity_date": day,
-         "performed_by": performer.username}, actor=actor, reason=reason, now=AFTER_CLOSE)
+        {
+            "account_no": region["accounts"][0].account_no,
+            "type": "COM",
+            "activity_date": day,
+            "performed_by": performer.username,
+        },
+        actor=actor,
+        reason=reason,
+        now=AFTER_CLOSE,
+    )
 
 
 @pytest.mark.parametrize("role", ["kamr", "office_manager"])
@@ -171,7 +227,9 @@ def test_after_closing_others_are_refused_with_the_quarter_named(make, region, r
     existing = db.session.execute(sa.select(activities.Activity)).scalars().first()
     attempts = [
         lambda: _new_activity(region, actor),
-        lambda: activities.update_activity(existing, {"summary": "changed"}, actor=actor, now=AFTER_CLOSE),
+        lambda: activities.update_activity(
+            existing, {"summary": "changed"}, actor=actor, now=AFTER_CLOSE
+        ),
         lambda: activities.delete_activity(existing, actor=actor),
     ]
     for attempt in attempts:
@@ -187,7 +245,9 @@ def test_after_closing_staff_change_activities_with_a_reason_that_is_audited(reg
         _new_activity(region, actor)
     activity = _new_activity(region, actor, reason="visit reported late by CBI")
     entry = db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.entity == "activities", AuditEntry.entity_key == str(activity.id))
+        sa.select(AuditEntry).where(
+            AuditEntry.entity == "activities", AuditEntry.entity_key == str(activity.id)
+        )
     ).scalar_one()
     assert entry.reason == "visit reported late by CBI"
 
@@ -205,8 +265,13 @@ def test_after_reopening_everyone_may_change_the_quarter_again(region):
 
 @pytest.mark.parametrize(
     "today, expected",
-    [(date(2021, 4, 15), (2020, 4)), (date(2021, 4, 16), (2021, 1)), (date(2021, 12, 31), (2021, 3)),
-     (date(2022, 1, 15), (2021, 3)), (date(2022, 1, 16), (2021, 4))],
+    [
+        (date(2021, 4, 15), (2020, 4)),
+        (date(2021, 4, 16), (2021, 1)),
+        (date(2021, 12, 31), (2021, 3)),
+        (date(2022, 1, 15), (2021, 3)),
+        (date(2022, 1, 16), (2021, 4)),
+    ],
 )
 def test_the_last_due_quarter(today, expected):
     assert closing.last_due_quarter(today) == expected
@@ -246,7 +311,8 @@ def test_a_closed_quarter_answers_409_with_its_name(extra_app):
     closing.close_quarter(2021, 1, None, AFTER_CLOSE)
     raw = issue_token(kamr, "x", actor=None)[1]
     response = application.test_client().post(
-        "/api/v1/_probe/lock/2021-02-01", headers={"Authorization": f"Bearer {raw}"})
+        "/api/v1/_probe/lock/2021-02-01", headers={"Authorization": f"Bearer {raw}"}
+    )
     assert response.status_code == 409
     assert "2021-Q1" in response.get_json()["message"]
 
@@ -259,7 +325,9 @@ def test_the_periods_commands_close_list_and_reopen(runner, region):
     assert again.exit_code == 1 and "already closed" in again.output
     no_reason = runner.invoke(args=["periods", "reopen", "2021-Q1"])
     assert no_reason.exit_code == 2
-    by_staff = runner.invoke(args=["periods", "reopen", "2021-Q1", "--reason", "late", "--by", region["staff"].username])
+    by_staff = runner.invoke(
+        args=["periods", "reopen", "2021-Q1", "--reason", "late", "--by", region["staff"].username]
+    )
     assert by_staff.exit_code == 1
     reopened = runner.invoke(args=["periods", "reopen", "2021-Q1", "--reason", "late visits"])
     assert reopened.exit_code == 0, reopened.output

@@ -1,4 +1,5 @@
 """The PDFs draw the charts the pages draw: the same SVG, inline in the HTML WeasyPrint renders."""
+
 from __future__ import annotations
 
 import re
@@ -17,6 +18,7 @@ from tests.pdfs import pdf_pages, pdf_text
 
 GENERATED = datetime(2021, 7, 5, 3, 15, tzinfo=timezone.utc)
 NOW = datetime(2021, 2, 20, 3, 0, tzinfo=timezone.utc)
+
 
 @pytest.fixture
 def cr2_of_an_office(make):
@@ -60,7 +62,7 @@ def html_to_pdf(monkeypatch):
 
 def pixels_of(pages: list[Image.Image], colour: str, tolerance: int = 12) -> int:
     """Count the pixels within ``tolerance`` of ``colour`` (``#rrggbb``) on all pages."""
-    want = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    want = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return sum(
         count
         for page in pages
@@ -77,15 +79,21 @@ def result_cells(html: str) -> list[tuple[str, str]]:
 # --- CR2 ---------------------------------------------------------------------------------------
 
 
-def test_every_cr2_cell_with_a_percentage_carries_the_pages_progress_bar(cr2_of_an_office, html_to_pdf):
+def test_every_cr2_cell_with_a_percentage_carries_the_pages_progress_bar(
+    cr2_of_an_office, html_to_pdf
+):
     render_cr2_pdf(cr2_of_an_office, generated_at=GENERATED)
     [html] = html_to_pdf
 
     cells = result_cells(html)
     strategic_q1 = cr2_of_an_office["rules"][0]["cumulative"]["Q1"]
-    expected_bar = str(charts.progress_bar(strategic_q1["pct"], 100, label="ร้อยละ 50.00 เป้าหมาย 100"))
+    expected_bar = str(
+        charts.progress_bar(strategic_q1["pct"], 100, label="ร้อยละ 50.00 เป้าหมาย 100")
+    )
     assert expected_bar in html  # the very bar the CR2 page draws for that cell
-    assert cells and all(("<svg" in content) == (state in ("met", "missed")) for state, content in cells)
+    assert cells and all(
+        ("<svg" in content) == (state in ("met", "missed")) for state, content in cells
+    )
     assert sum(state in ("met", "missed") for state, _ in cells) == html.count('<svg class="bar ')
 
 
@@ -119,7 +127,9 @@ def test_every_monthly_coverage_figure_carries_the_pages_progress_bar(monthly_vi
     render_monthly(monthly_view, "pdf")
     [html] = html_to_pdf
 
-    fms_star = next(c for c in monthly_view["total"]["coverage"] if (c["type"], c["tier"]) == ("FMS", "STAR"))
+    fms_star = next(
+        c for c in monthly_view["total"]["coverage"] if (c["type"], c["tier"]) == ("FMS", "STAR")
+    )
     assert (fms_star["met"], fms_star["population"]) == (2, 3)
     assert str(charts.progress_bar(fms_star["pct"], fms_star["target_pct"], label="66.67%")) in html
     cells = sum(len(row["coverage"]) for row in [*monthly_view["offices"], monthly_view["total"]])
@@ -130,7 +140,9 @@ def test_every_monthly_coverage_figure_carries_the_pages_progress_bar(monthly_vi
 def test_the_workbook_stays_figures_only(monthly_view):
     tables = monthly_export.monthly_tables(monthly_view)
     coverage = [table for table in tables if table.bars]
-    assert coverage and all(len(bars) == len(table.header) - 1 for table in coverage for bars in table.bars)
+    assert coverage and all(
+        len(bars) == len(table.header) - 1 for table in coverage for bars in table.bars
+    )
     assert b"<svg" not in render_monthly(monthly_view, "xlsx")
 
 

@@ -15,6 +15,7 @@ route's declared access rule (``kamcrm.org.access``) and the role's scope:
 A route added later is walked automatically. A route without a rule fails here (default
 deny), and so does a URL parameter this file cannot fill: add it to ``PLAIN`` or ``SCOPED``.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,10 +35,22 @@ ANONYMOUS = "anonymous"
 
 #: URL parameters that name no row: one valid value each.
 PLAIN = {
-    "year": 2021, "tier": "STAR", "type": "FMS", "type_": "FMS", "exec_role": "office_manager",
-    "role": "office_manager", "kind": "accounts", "fmt": "json", "filename": "css/kamcrm.css",
-    "code_or_region": "CBI", "month": "2021-03", "quarter": "2021-Q1", "run_id": 1,
-    "quarter_no": 1, "category": "OTHER", "item": "2.1d",
+    "year": 2021,
+    "tier": "STAR",
+    "type": "FMS",
+    "type_": "FMS",
+    "exec_role": "office_manager",
+    "role": "office_manager",
+    "kind": "accounts",
+    "fmt": "json",
+    "filename": "css/kamcrm.css",
+    "code_or_region": "CBI",
+    "month": "2021-03",
+    "quarter": "2021-Q1",
+    "run_id": 1,
+    "quarter_no": 1,
+    "category": "OTHER",
+    "item": "2.1d",
 }
 
 #: URL parameters naming a row, with the roles that see the row outside the caller's office.
@@ -59,10 +72,15 @@ SCOPED = {
 
 
 def _routes():
-    application = create_app({
-        "TESTING": True, "SECRET_KEY": "collect", "SQLALCHEMY_DATABASE_URI": "sqlite://",
-        "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False,
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "collect",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     found = []
     for rule in application.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -77,10 +95,18 @@ def _cases():
     for endpoint, method, path, arguments in ROUTES:
         scoped = [name for name in arguments if name in SCOPED]
         for role in (ANONYMOUS, *ROLES):
-            yield pytest.param(endpoint, method, arguments, role, True, id=f"{method} {path} {role}")
+            yield pytest.param(
+                endpoint, method, arguments, role, True, id=f"{method} {path} {role}"
+            )
             if scoped and role != ANONYMOUS:
-                yield pytest.param(endpoint, method, arguments, role, False,
-                                   id=f"{method} {path} {role} out-of-scope")
+                yield pytest.param(
+                    endpoint,
+                    method,
+                    arguments,
+                    role,
+                    False,
+                    id=f"{method} {path} {role} out-of-scope",
+                )
 
 
 @dataclass
@@ -102,18 +128,31 @@ def world(make):
     for name, office in (("inside", cbi), ("outside", ryg)):
         owner = make.user(role="kamr", office=office)
         account = make.account(office=office)
-        activity = make.activity(account, performed_by=owner, activity_date=date(2021, 2, 1),
-                                 voc_kind="complaint", voc_category="OTHER", voc_text="the lights flicker")
+        activity = make.activity(
+            account,
+            performed_by=owner,
+            activity_date=date(2021, 2, 1),
+            voc_kind="complaint",
+            voc_category="OTHER",
+            voc_text="the lights flicker",
+        )
         contact = make.contact(account)
         follow_up = add_follow_up(activity, {"action": "send a quote", "due_on": "2021-03-01"})
         complaint = make.complaint(office, closed_at="2021-02-02T09:00:00+07:00")
         job, answer = make.survey_answer(office, score=1)
         sides[name] = {
-            "ref": complaint.ref, "voc_key": f"A{activity.id}",
-            "job_ref": job.ref, "answer_id": answer.id,
-            "account_no": account.account_no, "activity_id": activity.id, "contact_id": contact.id,
-            "follow_up_id": follow_up.id, "code": office.code, "office_code": office.code,
-            "username": owner.username, "user_id": owner.id,
+            "ref": complaint.ref,
+            "voc_key": f"A{activity.id}",
+            "job_ref": job.ref,
+            "answer_id": answer.id,
+            "account_no": account.account_no,
+            "activity_id": activity.id,
+            "contact_id": contact.id,
+            "follow_up_id": follow_up.id,
+            "code": office.code,
+            "office_code": office.code,
+            "username": owner.username,
+            "user_id": owner.id,
             "token_id": issue_token(owner, "theirs", actor=None)[0].id,
         }
     assert region is not None
@@ -122,7 +161,9 @@ def world(make):
 
 def _url(app, endpoint, arguments, values):
     missing = [name for name in arguments if name not in values]
-    assert not missing, f"tests/test_routes_by_role.py cannot fill URL parameter(s) {missing}: add them"
+    assert not missing, (
+        f"tests/test_routes_by_role.py cannot fill URL parameter(s) {missing}: add them"
+    )
     with app.test_request_context():
         return url_for(endpoint, **{name: values[name] for name in arguments})
 
@@ -132,8 +173,9 @@ def _sign_in(client, user):
 
 
 @pytest.mark.parametrize("endpoint, method, arguments, role, inside", list(_cases()))
-def test_every_route_answers_every_role_as_its_rule_says(app, client, make, world, endpoint, method,
-                                                          arguments, role, inside):
+def test_every_route_answers_every_role_as_its_rule_says(
+    app, client, make, world, endpoint, method, arguments, role, inside
+):
     rows, office = world
     rule = access.rule_for(app, endpoint, method)
     assert rule is not None, f"{method} {endpoint} declares no access rule"
@@ -178,7 +220,9 @@ def test_every_route_answers_every_role_as_its_rule_says(app, client, make, worl
 
 
 def test_every_route_declares_a_rule(app):
-    undeclared = [f"{method} {rule.rule}" for rule, method, found in access.route_rules(app) if found is None]
+    undeclared = [
+        f"{method} {rule.rule}" for rule, method, found in access.route_rules(app) if found is None
+    ]
     assert undeclared == []
 
 

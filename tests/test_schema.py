@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe, and it guards its data."""
+
 from datetime import date
 
 import pytest
@@ -83,4 +84,5 @@ def test_the_base_layers_plain_tables_name_real_columns_of_their_models(name):
     for column in plain.columns:
         assert column.name in mapped.columns, f"{plain.name}.{column.name} is not a model column"
         assert column.type._type_affinity is mapped.columns[column.name].type._type_affinity, (
-            f"{plain.name}.{column.name}: {column.type!r} in lookups, {mapped.columns[column.name].type!r} in the model")
+            f"{plain.name}.{column.name}: {column.type!r} in lookups, {mapped.columns[column.name].type!r} in the model"
+        )

@@ -1,4 +1,5 @@
 """Scope: what a person attached to an office can see (SPEC section 1)."""
+
 import sqlalchemy as sa
 
 from kamcrm.extensions import db
@@ -63,6 +64,8 @@ def test_a_resolved_scope_covers_the_same_offices(make):
         resolved = scope.resolved()
         assert _visible_codes(resolved) == _visible_codes(scope) == expected
         assert (resolved.code, resolved.office_id, resolved.unit_office_id) == (
-            scope.code, scope.office_id, scope.unit_office_id
+            scope.code,
+            scope.office_id,
+            scope.unit_office_id,
         )
         assert resolved.resolved() is resolved

@@ -1,4 +1,5 @@
 """The demo region: the FY plan's tiered populations, and the same ``today`` gives the same rows."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,23 +23,36 @@ from kamcrm.seed.demo import STREAMLINE_ACCOUNTS, seed_demo
 VOLATILE = {("users", "password_hash"), ("audit_entries", "occurred_at")}
 #: Columns that hold the id of a row of another table named by a column beside them (the VOC
 #: marks' source), rebased like foreign keys.
-SOURCE_IDS = {("voc_marks", "source_id"): ("source", {"activity": "activities", "complaint": "complaints"})}
+SOURCE_IDS = {
+    ("voc_marks", "source_id"): ("source", {"activity": "activities", "complaint": "complaints"})
+}
 
 
 def tiers_on(day: date) -> dict[str, int]:
     """Accounts active on ``day`` per tier on ``day`` (SPEC section 2), counted in SQL."""
     latest = (
-        sa.select(TierAssignment.account_id, sa.func.max(TierAssignment.effective_from).label("since"))
-        .where(TierAssignment.effective_from <= day).group_by(TierAssignment.account_id).subquery()
+        sa.select(
+            TierAssignment.account_id, sa.func.max(TierAssignment.effective_from).label("since")
+        )
+        .where(TierAssignment.effective_from <= day)
+        .group_by(TierAssignment.account_id)
+        .subquery()
     )
     rows = db.session.execute(
         sa.select(TierAssignment.tier, sa.func.count())
-        .join(latest, sa.and_(latest.c.account_id == TierAssignment.account_id,
-                              latest.c.since == TierAssignment.effective_from))
+        .join(
+            latest,
+            sa.and_(
+                latest.c.account_id == TierAssignment.account_id,
+                latest.c.since == TierAssignment.effective_from,
+            ),
+        )
         .join(Account, Account.id == TierAssignment.account_id)
-        .where(sa.or_(Account.opened_on.is_(None), Account.opened_on <= day),
-               sa.or_(Account.closed_on.is_(None), Account.closed_on > day),
-               TierAssignment.tier.is_not(None))
+        .where(
+            sa.or_(Account.opened_on.is_(None), Account.opened_on <= day),
+            sa.or_(Account.closed_on.is_(None), Account.closed_on > day),
+            TierAssignment.tier.is_not(None),
+        )
         .group_by(TierAssignment.tier)
     ).all()
     return dict(rows)
@@ -47,8 +61,11 @@ def tiers_on(day: date) -> dict[str, int]:
 def digest() -> str:
     """A digest of every row of every table; ids are taken relative to each table's first id
     (PostgreSQL sequences do not roll back, so absolute ids differ between two seeds)."""
-    first = {table.name: db.session.scalar(sa.select(sa.func.min(table.c.id))) or 0
-             for table in db.metadata.sorted_tables if "id" in table.c}
+    first = {
+        table.name: db.session.scalar(sa.select(sa.func.min(table.c.id))) or 0
+        for table in db.metadata.sorted_tables
+        if "id" in table.c
+    }
     summary = hashlib.sha256()
     for table in db.metadata.sorted_tables:
         columns = [column for column in table.c if (table.name, column.name) not in VOLATILE]
@@ -80,7 +97,10 @@ def test_on_its_today_the_region_holds_the_plans_tiered_populations(app_ctx, tod
     result = seed_demo(today, passwords=False, close_quarters=False)
     counts = tiers_on(today)
     assert {tier: counts[tier] for tier in ("STRATEGIC", "STAR", "STATUS")} == {
-        "STRATEGIC": 165, "STAR": 106, "STATUS": 272}
+        "STRATEGIC": 165,
+        "STAR": 106,
+        "STATUS": 272,
+    }
     assert abs(counts["STREAMLINE"] - STREAMLINE_ACCOUNTS) <= 100
     assert result.tiers_today == counts
 
@@ -96,25 +116,45 @@ def test_the_demo_is_imperfect_the_way_a_real_region_is(app_ctx):
     seed_demo(today, passwords=False, close_quarters=False)
 
     def count(*conditions):
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(*conditions))
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(Activity).where(*conditions)
+        )
 
     assert count(Activity.is_late.is_(True)) > 0
     assert count(Activity.status == "planned", Activity.activity_date > today) > 0
     assert count(Activity.status == "cancelled") > 0
     assert count(Activity.status == "done", Activity.activity_date > today) == 0
-    exec_roles = db.session.scalars(sa.select(Activity.exec_role).where(Activity.type == "EXV").distinct()).all()
+    exec_roles = db.session.scalars(
+        sa.select(Activity.exec_role).where(Activity.type == "EXV").distinct()
+    ).all()
     assert sorted(exec_roles) == ["assistant_director", "office_manager", "region_director"]
     assert {kind for kind in db.session.scalars(sa.select(Activity.type).distinct())} == {
-        "FMS", "RBA", "COM", "EXV", "SEM", "PLN", "BOI"}
+        "FMS",
+        "RBA",
+        "COM",
+        "EXV",
+        "SEM",
+        "PLN",
+        "BOI",
+    }
     assert count(Activity.voc_kind.is_not(None)) > 0
-    accounts_with_a_tier_change = db.session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(TierAssignment.account_id).group_by(TierAssignment.account_id)
-        .having(sa.func.count() > 1).subquery()))
+    accounts_with_a_tier_change = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            sa.select(TierAssignment.account_id)
+            .group_by(TierAssignment.account_id)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+    )
     assert accounts_with_a_tier_change > 0
 
 
-def test_the_command_loads_the_region_and_leaves_sign_ins_for_the_owner_only(app, runner, monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+def test_the_command_loads_the_region_and_leaves_sign_ins_for_the_owner_only(
+    app, runner, monkeypatch
+):
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
     result = runner.invoke(args=["seed", "demo", "--today", "2026-11-24"])
     assert result.exit_code == 0, result.output
     assert "Loaded the demo region as of 2026-11-24" in result.stdout
@@ -127,24 +167,39 @@ def test_the_command_loads_the_region_and_leaves_sign_ins_for_the_owner_only(app
     # The "as reported" view has something to show: each month whose deadline has passed.
     from kamcrm.reports.models import MonthlySummary
 
-    kept = db.session.scalars(sa.select(MonthlySummary.month).where(
-        MonthlySummary.kind == "reported", MonthlySummary.scope_code == "R2")).all()
+    kept = db.session.scalars(
+        sa.select(MonthlySummary.month).where(
+            MonthlySummary.kind == "reported", MonthlySummary.scope_code == "R2"
+        )
+    ).all()
     assert sorted(kept) == [date(2026, month, 1) for month in range(1, 11)]
     # And the complaint returns whose due day has passed: October's office returns fell due
     # on Nov 10 and the region's on Nov 20, so both are kept by Nov 24.
     from kamcrm.reports.models import ComplaintReturn
 
-    returns = db.session.execute(sa.select(ComplaintReturn.scope_code, ComplaintReturn.month).where(
-        ComplaintReturn.kind == "reported")).all()
-    assert sorted(month for code, month in returns if code == "R2") == [date(2026, m, 1) for m in range(1, 11)]
-    assert len({code for code, _ in returns}) > 2 and max(month for _, month in returns) == date(2026, 10, 1)
+    returns = db.session.execute(
+        sa.select(ComplaintReturn.scope_code, ComplaintReturn.month).where(
+            ComplaintReturn.kind == "reported"
+        )
+    ).all()
+    assert sorted(month for code, month in returns if code == "R2") == [
+        date(2026, m, 1) for m in range(1, 11)
+    ]
+    assert len({code for code, _ in returns}) > 2 and max(month for _, month in returns) == date(
+        2026, 10, 1
+    )
 
 
-@pytest.mark.parametrize("options, exit_code, words", [
-    ([], 1, "The database already holds 1 offices"),
-    (["--if-empty"], 0, "the demo region was not loaded"),
-])
-def test_the_command_never_adds_the_demo_to_a_database_with_offices(make, runner, options, exit_code, words):
+@pytest.mark.parametrize(
+    "options, exit_code, words",
+    [
+        ([], 1, "The database already holds 1 offices"),
+        (["--if-empty"], 0, "the demo region was not loaded"),
+    ],
+)
+def test_the_command_never_adds_the_demo_to_a_database_with_offices(
+    make, runner, options, exit_code, words
+):
     make.region("R9")
     db.session.commit()  # a command's refusal rolls back its own transaction, not the region
     result = runner.invoke(args=["seed", "demo", *options])
@@ -163,7 +218,9 @@ def test_the_demo_region_has_a_realistic_year_of_complaints(app_ctx):
     assert result.counts["complaints"] > 1000
 
     def count(*conditions):
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Complaint).where(*conditions))
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(Complaint).where(*conditions)
+        )
 
     assert count(Complaint.urgent.is_(True), Complaint.channel == "chat") > 10
     assert count(Complaint.excluded == "misconduct") > 10
@@ -177,7 +234,9 @@ def test_the_demo_region_has_a_realistic_year_of_complaints(app_ctx):
 
     def pct(code):
         rows = cr2_report(2026, today, office_scope(code))["complaints"]
-        return next(r for r in rows if r["item"] == "2.1a" and r["category"] is None)["cumulative"]["Q1-4"]["pct"]
+        return next(r for r in rows if r["item"] == "2.1a" and r["category"] is None)["cumulative"][
+            "Q1-4"
+        ]["pct"]
 
     assert pct(slow) < pct(fast)  # some offices are slow
 
@@ -205,7 +264,10 @@ def test_the_demo_region_has_significant_voices_some_entered_in_the_voc_system(a
         return row["cumulative"]["Q1-4"]["value"]
 
     assert 0 < q4("voc_entered") < q4("voc_significant")
-    by_office = sum(q4("voc_significant", r["office_code"]) for r in rows
-                    if r["office_code"] and r["key"] == "voc_significant")
+    by_office = sum(
+        q4("voc_significant", r["office_code"])
+        for r in rows
+        if r["office_code"] and r["key"] == "voc_significant"
+    )
     # the regional office's own accounts' voices count for the region only
     assert 0 < by_office <= q4("voc_significant")

@@ -1,5 +1,6 @@
 """Page sessions live on the server: signing out, a new password and the absolute lifetime
 end them, whatever copies of the cookie are kept."""
+
 from __future__ import annotations
 
 import functools
@@ -45,7 +46,9 @@ def _signed_in(client) -> bool:
 
 
 def _rows(user) -> list[UserSession]:
-    return list(db.session.execute(sa.select(UserSession).where(UserSession.user_id == user.id)).scalars())
+    return list(
+        db.session.execute(sa.select(UserSession).where(UserSession.user_id == user.id)).scalars()
+    )
 
 
 def test_a_cookie_saved_before_signing_out_signs_nobody_in(app, member):
@@ -74,20 +77,27 @@ def test_signing_in_again_ends_the_session_signed_in_before(app, member):
     assert not _signed_in(replay)
 
 
-def test_a_password_change_signs_out_the_other_sessions_and_keeps_this_one(app, member, api_token_for):
+def test_a_password_change_signs_out_the_other_sessions_and_keeps_this_one(
+    app, member, api_token_for
+):
     session_a, session_b = app.test_client(), app.test_client()
     _sign_in(session_a)
     _sign_in(session_b)
     token = api_token_for(member)
 
-    response = session_a.post("/account/password", data={
-        "current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = session_a.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
 
     assert response.status_code == 302
     assert _signed_in(session_a)
     assert not _signed_in(session_b)
     # API tokens are not sessions: they stay until revoked.
-    assert session_b.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        session_b.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
 
 
 def test_a_password_set_by_an_admin_signs_the_user_out_everywhere(app, make, member):
@@ -96,8 +106,10 @@ def test_a_password_set_by_an_admin_signs_the_user_out_everywhere(app, make, mem
     admin = make.user(role="admin", office=make.region())
     sign_in(admin_client, admin)
 
-    response = admin_client.post(f"/admin/users/{member.id}/password",
-                                 data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = admin_client.post(
+        f"/admin/users/{member.id}/password",
+        data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
 
     assert response.status_code == 302
     assert not _signed_in(user_client)
@@ -108,8 +120,9 @@ def test_a_password_set_at_the_cli_signs_the_user_out(app, runner, member):
     client = app.test_client()
     _sign_in(client)
 
-    result = runner.invoke(args=["users", "set-password", "somchai", "--password-stdin"],
-                           input=NEW_PASSWORD + "\n")
+    result = runner.invoke(
+        args=["users", "set-password", "somchai", "--password-stdin"], input=NEW_PASSWORD + "\n"
+    )
 
     assert result.exit_code == 0, result.output
     assert not _signed_in(client)
@@ -117,11 +130,16 @@ def test_a_password_set_at_the_cli_signs_the_user_out(app, runner, member):
 
 def _age(user, **delta) -> None:
     """Move the user's session's start back by ``delta`` (it stays active: seen just now)."""
-    db.session.execute(sa.update(UserSession).where(UserSession.user_id == user.id)
-                       .values(created_at=datetime.now(timezone.utc) - timedelta(**delta)))
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id)
+        .values(created_at=datetime.now(timezone.utc) - timedelta(**delta))
+    )
 
 
-def test_a_session_older_than_the_absolute_lifetime_is_refused_even_while_active(app, client, login_as, member):
+def test_a_session_older_than_the_absolute_lifetime_is_refused_even_while_active(
+    app, client, login_as, member
+):
     login_as(member)
     hours = app.config["SESSION_ABSOLUTE_HOURS"]
     _age(member, hours=hours, seconds=-60)

@@ -4,6 +4,7 @@ packages they need (deploy/system-packages), and CI uses the same step.
 The script is run for real, with `dpkg-query`, `id` and `apt-get` replaced on PATH by small
 stand-ins, so that a machine with everything installed can still show what a fresh one does.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,10 +24,10 @@ def _stand_ins(tmp_path: Path, installed: set[str], uid: int) -> dict[str, str]:
     scripts = {
         "dpkg-query": "#!/bin/sh\n"
         "for last; do :; done\n"
-        f"case \" {' '.join(sorted(installed))} \" in *\" $last \"*) printf 'install ok installed';; "
-        "*) echo \"dpkg-query: no packages found matching $last\" >&2; exit 1;; esac\n",
+        f'case " {" ".join(sorted(installed))} " in *" $last "*) printf \'install ok installed\';; '
+        '*) echo "dpkg-query: no packages found matching $last" >&2; exit 1;; esac\n',
         "id": f"#!/bin/sh\necho {uid}\n",
-        "apt-get": f"#!/bin/sh\necho \"$*\" >> {calls}\n",
+        "apt-get": f'#!/bin/sh\necho "$*" >> {calls}\n',
     }
     for name, text in scripts.items():
         path = bin_dir / name
@@ -44,18 +45,25 @@ def _packages(group: str) -> list[str]:
 
 
 def test_the_test_group_holds_what_pdfs_and_browser_tests_need_and_run_holds_no_browser():
-    assert {"libharfbuzz-subset0", "libpango-1.0-0", "chromium", "libatomic1"} <= set(_packages("test"))
+    assert {"libharfbuzz-subset0", "libpango-1.0-0", "chromium", "libatomic1"} <= set(
+        _packages("test")
+    )
     assert "libharfbuzz-subset0" in _packages("run")
     assert "chromium" not in _packages("run")
 
 
 def test_a_user_who_is_not_root_is_told_the_exact_command_and_nothing_is_installed(tmp_path):
-    env = _stand_ins(tmp_path, installed={"libpango-1.0-0", "libpangoft2-1.0-0", "fontconfig"}, uid=1000)
+    env = _stand_ins(
+        tmp_path, installed={"libpango-1.0-0", "libpangoft2-1.0-0", "fontconfig"}, uid=1000
+    )
 
     result = _run(env, "test")
 
     assert result.returncode == 1
-    assert "sudo apt-get install -y libharfbuzz-subset0 shared-mime-info chromium libatomic1" in result.stderr
+    assert (
+        "sudo apt-get install -y libharfbuzz-subset0 shared-mime-info chromium libatomic1"
+        in result.stderr
+    )
     assert not (tmp_path / "apt-calls").exists()
 
 
@@ -90,7 +98,11 @@ def test_make_test_and_make_run_install_the_packages_first_and_ci_keeps_no_list_
         env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
         return subprocess.run(
             ["make", "--no-print-directory", "-n", target, "PORT=5123"],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.splitlines()
 
     test_steps = planned("test")
@@ -106,5 +118,7 @@ def test_make_test_and_make_run_install_the_packages_first_and_ci_keeps_no_list_
 
 def test_demo_logins_name_the_address_the_server_listens_on(runner, make):
     make.user(role="kamr")
-    output = runner.invoke(args=["users", "demo-logins", "--host", "0.0.0.0", "--port", "8123"]).output
+    output = runner.invoke(
+        args=["users", "demo-logins", "--host", "0.0.0.0", "--port", "8123"]
+    ).output
     assert "http://0.0.0.0:8123/login" in output

@@ -3,6 +3,7 @@
 Checked in a fresh interpreter (this test process has imported everything already).
 The time itself is measured by ``python -m bench startup``, not here.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,9 @@ def _modules_after(code: str, tmp_path) -> set[str]:
         "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
     )
     env = dict(
-        os.environ, KAMCRM_INSTANCE_PATH=str(tmp_path), KAMCRM_DATABASE_URL=f"sqlite:///{tmp_path}/s.sqlite"
+        os.environ,
+        KAMCRM_INSTANCE_PATH=str(tmp_path),
+        KAMCRM_DATABASE_URL=f"sqlite:///{tmp_path}/s.sqlite",
     )
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True

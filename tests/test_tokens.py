@@ -1,4 +1,5 @@
 """API tokens: shown once, stored hashed, named, expiring, revocable; the API never uses cookies."""
+
 from __future__ import annotations
 
 import time
@@ -85,7 +86,13 @@ def test_a_session_cookie_does_not_authenticate_the_api(api):
 
 def _state(make, kind):
     user = make.user()
-    token, raw = tokens.issue_token(user, "script", actor=user, now=NOW - timedelta(days=10), expires_days=5 if kind == "expired" else None)
+    token, raw = tokens.issue_token(
+        user,
+        "script",
+        actor=user,
+        now=NOW - timedelta(days=10),
+        expires_days=5 if kind == "expired" else None,
+    )
     if kind == "revoked":
         tokens.revoke_token(token, actor=user)
     if kind == "deactivated":
@@ -100,12 +107,19 @@ def _state(make, kind):
 
 @pytest.mark.parametrize(
     "kind, words",
-    [("expired", "expired"), ("revoked", "revoked"), ("deactivated", "deactivated"),
-     ("unknown", "not valid"), ("malformed", "not valid")],
+    [
+        ("expired", "expired"),
+        ("revoked", "revoked"),
+        ("deactivated", "deactivated"),
+        ("unknown", "not valid"),
+        ("malformed", "not valid"),
+    ],
 )
 def test_a_bad_token_gets_a_clear_401(api, kind, words):
     application, make = api
-    response = application.test_client().get("/api/v1/_probe/me", headers=_bearer(_state(make, kind)))
+    response = application.test_client().get(
+        "/api/v1/_probe/me", headers=_bearer(_state(make, kind))
+    )
     assert response.status_code == 401
     body = response.get_json()
     assert body["code"] == 401 and words in body["message"]
@@ -146,7 +160,9 @@ def test_a_token_expires_at_its_expiry(make):
         tokens.verify_token(raw, now=NOW + timedelta(days=1))
 
 
-@pytest.mark.parametrize("name, days, field", [("", None, "name"), ("x" * 101, None, "name"), ("ok", 0, "expires_days")])
+@pytest.mark.parametrize(
+    "name, days, field", [("", None, "name"), ("x" * 101, None, "name"), ("ok", 0, "expires_days")]
+)
 def test_a_token_needs_a_name_and_a_sensible_expiry(make, name, days, field):
     user = make.user()
     with pytest.raises(ValidationFailed) as refused:
@@ -154,7 +170,9 @@ def test_a_token_needs_a_name_and_a_sensible_expiry(make, name, days, field):
     assert field in refused.value.errors
 
 
-@pytest.mark.parametrize("role, allowed", [("kamr", False), ("regional_staff", False), ("admin", True)])
+@pytest.mark.parametrize(
+    "role, allowed", [("kamr", False), ("regional_staff", False), ("admin", True)]
+)
 def test_only_admins_manage_other_peoples_tokens(make, role, allowed):
     owner, other = make.user(), make.user(role=role)
     if allowed:
@@ -180,18 +198,25 @@ def test_issuing_and_revoking_are_audited_without_the_secret(make):
     user = make.user()
     token, raw = tokens.issue_token(user, "x", actor=user)
     tokens.revoke_token(token, actor=user)
-    entries = db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.entity == "api_tokens").order_by(AuditEntry.id)
-    ).scalars().all()
+    entries = (
+        db.session.execute(
+            sa.select(AuditEntry).where(AuditEntry.entity == "api_tokens").order_by(AuditEntry.id)
+        )
+        .scalars()
+        .all()
+    )
     assert [entry.action for entry in entries] == ["create", "revoke"]
-    assert all(raw not in str(entry.after) and token.token_hash not in str(entry.after) for entry in entries)
+    assert all(
+        raw not in str(entry.after) and token.token_hash not in str(entry.after)
+        for entry in entries
+    )
 
 
 def test_the_tokens_page_shows_a_new_token_once(client, login_as):
     user = login_as("kamr")
     first = client.post("/account/tokens", data={"name": "laptop"})
     raw = next(word for word in first.get_data(as_text=True).split() if "kam_" in word)
-    raw = raw[raw.index("kam_"):].split("<")[0]
+    raw = raw[raw.index("kam_") :].split("<")[0]
     stored = db.session.execute(sa.select(ApiToken).where(ApiToken.user_id == user.id)).scalar_one()
     assert stored.token_hash == tokens.digest(raw)
     assert raw not in client.get("/account/tokens").get_data(as_text=True)
@@ -199,7 +224,9 @@ def test_the_tokens_page_shows_a_new_token_once(client, login_as):
 
 def test_a_refused_token_and_a_revoked_one_are_told_in_thai(client, login_as):
     user = login_as("kamr")
-    refused = client.post("/account/tokens", data={"name": "lap\ttop"})  # the operation refuses a tab
+    refused = client.post(
+        "/account/tokens", data={"name": "lap\ttop"}
+    )  # the operation refuses a tab
     mine, _ = tokens.issue_token(user, "laptop", actor=user)
     revoked = client.post(f"/account/tokens/{mine.id}/revoke", follow_redirects=True)
 

@@ -4,6 +4,7 @@ The operations flush and never commit (``kamcrm.transactions``); these tests cou
 commits the application makes, and show that a commit the database refuses is answered like
 any other database error, because it runs before the answer leaves.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -48,14 +49,18 @@ def _office(code):
 
 def test_a_write_is_committed_once_by_the_request(admin_api, commits):
     response = admin_api.post(
-        "/offices", json={"code": "OB2", "name": "สาขา", "office_class": "branch", "parent_code": "OB"})
+        "/offices",
+        json={"code": "OB2", "name": "สาขา", "office_class": "branch", "parent_code": "OB"},
+    )
 
     assert (response.status_code, len(commits)) == (201, 1)
     assert _office("OB2") is not None
 
 
 def test_a_refused_write_commits_nothing_and_stores_nothing(admin_api, commits):
-    response = admin_api.post("/offices", json={"code": "NEW", "name": "Orphan", "office_class": "branch"})
+    response = admin_api.post(
+        "/offices", json={"code": "NEW", "name": "Orphan", "office_class": "branch"}
+    )
 
     assert (response.status_code, len(commits)) == (422, 0)
     assert _office("NEW") is None
@@ -67,13 +72,17 @@ def test_a_read_commits_nothing(admin_api, commits):
     assert (response.status_code, len(commits)) == (200, 0)
 
 
-def test_a_commit_the_database_cannot_take_is_answered_503_like_any_database_outage(admin_api, monkeypatch):
+def test_a_commit_the_database_cannot_take_is_answered_503_like_any_database_outage(
+    admin_api, monkeypatch
+):
     def locked():
         raise sa.exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
 
     monkeypatch.setattr(db.session, "commit", locked)
     response = admin_api.post(
-        "/offices", json={"code": "OB3", "name": "สาขา", "office_class": "branch", "parent_code": "OB"})
+        "/offices",
+        json={"code": "OB3", "name": "สาขา", "office_class": "branch", "parent_code": "OB"},
+    )
 
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert response.get_json()["code"] == 503
@@ -86,7 +95,9 @@ def test_a_command_commits_once_when_it_succeeds(runner, world, commits):
 
 
 def test_a_refused_command_commits_nothing_and_says_why(runner, world, commits):
-    result = runner.invoke(args=["users", "create", "new.user", "--role", "kamr", "--office", "NOPE"])
+    result = runner.invoke(
+        args=["users", "create", "new.user", "--role", "kamr", "--office", "NOPE"]
+    )
 
     assert result.exit_code != 0 and len(commits) == 0
     assert "NOPE" in result.output or "office" in result.output.lower()
@@ -96,8 +107,13 @@ def _commits_in(path):
     import ast
 
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "commit"]
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
 
 
 def test_no_view_and_no_command_commits_for_itself():
@@ -106,7 +122,14 @@ def test_no_view_and_no_command_commits_for_itself():
     from pathlib import Path
 
     package = Path(__file__).resolve().parent.parent / "kamcrm"
-    surfaces = [*package.glob("web/*.py"), *package.glob("api/*.py"), *package.glob("*/cli.py"),
-                package / "reports" / "closing.py", package / "reports" / "prospects.py"]
-    found = {str(path.relative_to(package)): lines for path in surfaces if (lines := _commits_in(path))}
+    surfaces = [
+        *package.glob("web/*.py"),
+        *package.glob("api/*.py"),
+        *package.glob("*/cli.py"),
+        package / "reports" / "closing.py",
+        package / "reports" / "prospects.py",
+    ]
+    found = {
+        str(path.relative_to(package)): lines for path in surfaces if (lines := _commits_in(path))
+    }
     assert found == {}

@@ -1,5 +1,6 @@
 """The VOC register (SPEC section 9): who sees which voice, the marks, bulk references all or
 nothing, turning a voice into a complaint once, and the CR1 3.4 counts worked out by hand."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,16 +20,30 @@ from tests.test_api_support import world  # noqa: F401  (fixture)
 NOW = "2021-12-20T10:00:00+07:00"
 
 
-def voice(make, account, day, kind="feedback", *, by=None, category="SERVICE", text="a voice", **fields):
+def voice(
+    make, account, day, kind="feedback", *, by=None, category="SERVICE", text="a voice", **fields
+):
     """An activity with a customer's voice; returns its register key."""
-    activity = make.activity(account, "COM", day, performed_by=by, voc_kind=kind, voc_category=category,
-                             voc_text=text, **fields)
+    activity = make.activity(
+        account,
+        "COM",
+        day,
+        performed_by=by,
+        voc_kind=kind,
+        voc_category=category,
+        voc_text=text,
+        **fields,
+    )
     return f"A{activity.id}"
 
 
 def keys(user, **filters) -> list[str]:
     statement = register(user, Filters(**filters))
-    return [] if statement is None else [VocEntry.from_row(row).key for row in db.session.execute(statement)]
+    return (
+        []
+        if statement is None
+        else [VocEntry.from_row(row).key for row in db.session.execute(statement)]
+    )
 
 
 def test_a_key_names_a_source_and_an_id():
@@ -42,15 +57,23 @@ def test_a_key_names_a_source_and_an_id():
 def test_the_register_reads_voices_of_done_activities_and_complaints(make, world):
     heard = voice(make, world.account_a, date(2021, 2, 1), "request", by=world.kamr_a)
     make.activity(world.account_a, "COM", date(2021, 2, 2), performed_by=world.kamr_a)  # no voice
-    voice(make, world.account_a, date(2021, 2, 3), status="planned", by=world.kamr_a)  # not heard yet
-    complaint = make.complaint(world.office_b, ref="CB-1", received_at="2021-02-04T23:30:00+07:00",
-                               summary="outage")
+    voice(
+        make, world.account_a, date(2021, 2, 3), status="planned", by=world.kamr_a
+    )  # not heard yet
+    complaint = make.complaint(
+        world.office_b, ref="CB-1", received_at="2021-02-04T23:30:00+07:00", summary="outage"
+    )
 
     found = keys(world.staff)
 
     assert found == [f"C{complaint.id}", heard]
     entry = entry_for(world.staff, f"C{complaint.id}")
-    assert (entry.kind, entry.day, entry.text, entry.office_code) == ("complaint", date(2021, 2, 4), "outage", "OB")
+    assert (entry.kind, entry.day, entry.text, entry.office_code) == (
+        "complaint",
+        date(2021, 2, 4),
+        "outage",
+        "OB",
+    )
     assert entry_for(world.staff, heard).kamr_username == "kamr.a"
 
 
@@ -71,7 +94,9 @@ def test_scope_kamr_own_accounts_manager_office_with_branches_staff_region(make,
 
 
 def test_filters(make, world):
-    feedback = voice(make, world.account_a, date(2021, 2, 1), "feedback", by=world.kamr_a, category="PRICE")
+    feedback = voice(
+        make, world.account_a, date(2021, 2, 1), "feedback", by=world.kamr_a, category="PRICE"
+    )
     request = voice(make, world.account_a1, date(2021, 3, 1), "request", by=world.kamr_a)
     on_b = voice(make, world.account_b, date(2021, 4, 1), "complaint", by=world.kamr_b)
     operations.mark_significant(request, True, world.staff)
@@ -103,14 +128,17 @@ def test_only_managers_and_staff_mark_and_record(make, world):
     assert (mark.significant, mark.significant_at, mark.significant_by_id) == (False, None, None)
 
 
-@pytest.mark.parametrize("ref, day, field", [
-    ("VOC-1", None, "voc_ref_on"),
-    (None, "2021-02-03", "voc_ref"),
-    ("VOC-1", "2021-01-31", "voc_ref_on"),  # before the voice was heard
-    ("VOC-1", "2099-01-01", "voc_ref_on"),  # in the future
-    ("VOC-1", "31/01/2021", "voc_ref_on"),
-    ("two\nlines", "2021-02-03", "voc_ref"),
-])
+@pytest.mark.parametrize(
+    "ref, day, field",
+    [
+        ("VOC-1", None, "voc_ref_on"),
+        (None, "2021-02-03", "voc_ref"),
+        ("VOC-1", "2021-01-31", "voc_ref_on"),  # before the voice was heard
+        ("VOC-1", "2099-01-01", "voc_ref_on"),  # in the future
+        ("VOC-1", "31/01/2021", "voc_ref_on"),
+        ("two\nlines", "2021-02-03", "voc_ref"),
+    ],
+)
 def test_a_bad_reference_is_refused(make, world, ref, day, field):
     key = voice(make, world.account_a, date(2021, 2, 1), by=world.kamr_a)
     with pytest.raises(ValidationFailed) as refused:
@@ -124,19 +152,31 @@ def test_marks_are_audited(make, world):
     key = voice(make, world.account_a, date(2021, 2, 1), by=world.kamr_a)
     operations.mark_significant(key, True, world.manager_a)
     operations.record_voc_ref(key, "VOC-7", "2021-02-05", world.manager_a)
-    entries = db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "voc_entries",
-                                                             AuditEntry.entity_key == key)
-                                 .order_by(AuditEntry.id)).scalars().all()
-    assert [entry.after for entry in entries] == [{"significant": True},
-                                                  {"voc_ref": "VOC-7", "voc_ref_on": "2021-02-05"}]
+    entries = (
+        db.session.execute(
+            sa.select(AuditEntry)
+            .where(AuditEntry.entity == "voc_entries", AuditEntry.entity_key == key)
+            .order_by(AuditEntry.id)
+        )
+        .scalars()
+        .all()
+    )
+    assert [entry.after for entry in entries] == [
+        {"significant": True},
+        {"voc_ref": "VOC-7", "voc_ref_on": "2021-02-05"},
+    ]
 
 
 def test_a_list_of_references_is_recorded_whole(make, world):
     first = voice(make, world.account_a, date(2021, 2, 1), by=world.kamr_a)
     second = voice(make, world.account_a1, date(2021, 2, 2), by=world.kamr_a)
-    count = operations.record_voc_refs([(2, {"key": first, "voc_ref": "V-1", "voc_ref_on": "2021-02-03"}),
-                                        (3, {"key": second.lower(), "voc_ref": "V-2", "voc_ref_on": "2021-02-04"})],
-                                       world.manager_a)
+    count = operations.record_voc_refs(
+        [
+            (2, {"key": first, "voc_ref": "V-1", "voc_ref_on": "2021-02-03"}),
+            (3, {"key": second.lower(), "voc_ref": "V-2", "voc_ref_on": "2021-02-04"}),
+        ],
+        world.manager_a,
+    )
     assert count == 2
     assert mark_of("activity", int(second[1:])).voc_ref == "V-2"
 
@@ -148,7 +188,10 @@ def test_one_bad_line_stores_nothing_and_every_bad_line_is_named(make, world):
     lines = [
         (2, {"key": good, "voc_ref": "V-1", "voc_ref_on": "2021-02-03"}),
         (3, {"key": other, "voc_ref": "V-2", "voc_ref_on": "2021-13-01"}),
-        (4, {"key": theirs, "voc_ref": "V-3", "voc_ref_on": "2021-02-04"}),  # out of the manager's scope
+        (
+            4,
+            {"key": theirs, "voc_ref": "V-3", "voc_ref_on": "2021-02-04"},
+        ),  # out of the manager's scope
         (5, {"key": good, "voc_ref": "V-4", "voc_ref_on": "2021-02-04"}),
         (6, {"key": "Q1", "voc_ref": "V-5", "voc_ref_on": "2021-02-04"}),
     ]
@@ -161,12 +204,22 @@ def test_one_bad_line_stores_nothing_and_every_bad_line_is_named(make, world):
 
 
 def test_a_complaint_voice_becomes_a_complaint_once_linked_both_ways(make, world):
-    key = voice(make, world.account_a, date(2021, 2, 1), "complaint", by=world.kamr_a,
-                category="power_quality", text="voltage drops every evening")
+    key = voice(
+        make,
+        world.account_a,
+        date(2021, 2, 1),
+        "complaint",
+        by=world.kamr_a,
+        category="power_quality",
+        text="voltage drops every evening",
+    )
     complaint = operations.convert_to_complaint(key, None, world.kamr_a)
 
-    assert (complaint.ref, complaint.category, complaint.summary) == (f"VOC-{key}", "POWER_QUALITY",
-                                                                      "voltage drops every evening")
+    assert (complaint.ref, complaint.category, complaint.summary) == (
+        f"VOC-{key}",
+        "POWER_QUALITY",
+        "voltage drops every evening",
+    )
     assert complaint.account_id == world.account_a.id and complaint.office_id == world.office_a.id
     assert complaint.received_on == date(2021, 2, 1)
     assert entry_for(world.kamr_a, key).complaint_ref == complaint.ref
@@ -184,7 +237,9 @@ def test_only_a_complaint_kind_voice_on_an_activity_converts(make, world):
         with pytest.raises(Conflict):
             operations.convert_to_complaint(key, None, world.staff)
     # a category that is none of the year's is the complaint operation's refusal, and nothing is linked
-    odd = voice(make, world.account_a, date(2021, 2, 1), "complaint", by=world.kamr_a, category="weird")
+    odd = voice(
+        make, world.account_a, date(2021, 2, 1), "complaint", by=world.kamr_a, category="weird"
+    )
     with pytest.raises(ValidationFailed) as refused:
         operations.convert_to_complaint(odd, None, world.staff)
     assert "category" in refused.value.errors
@@ -226,9 +281,18 @@ def test_cr1_counts_by_hand_for_the_region_and_each_office(cr1_world):
     assert cells(rows, "voc_entered", "OB") == [0, 1, 1, 1]
     assert {r["office_code"] for r in rows} == {None, "OA", "OB"}
     row = rows[0]
-    assert (row["item"], row["unit"], row["target"], row["label"]) == ("3.4", "count", None,
-                                                                       "Significant customer voices")
-    assert row["cumulative"]["Q1"] == {"value": 1, "numerator": None, "denominator": None, "target_met": None}
+    assert (row["item"], row["unit"], row["target"], row["label"]) == (
+        "3.4",
+        "count",
+        None,
+        "Significant customer voices",
+    )
+    assert row["cumulative"]["Q1"] == {
+        "value": 1,
+        "numerator": None,
+        "denominator": None,
+        "target_met": None,
+    }
 
 
 def test_cr1_columns_are_cut_at_as_of(cr1_world):
@@ -279,7 +343,9 @@ def test_a_survey_comment_is_a_voice_of_the_jobs_office_and_counts_once_signific
 
     job, answer = make.survey_answer(world.office_b, score=2, answered_on=date(2021, 2, 5))
     answer.comment = "the crew left the gate open"
-    _job, silent = make.survey_answer(world.office_b, answered_on=date(2021, 2, 6))  # no comment: no voice
+    _job, silent = make.survey_answer(
+        world.office_b, answered_on=date(2021, 2, 6)
+    )  # no comment: no voice
     db.session.flush()
     key = f"S{answer.id}"
 
@@ -287,11 +353,19 @@ def test_a_survey_comment_is_a_voice_of_the_jobs_office_and_counts_once_signific
     assert keys(world.manager_a, source="survey") == []  # office B's job is out of A's sight
     entry = entry_for(world.staff, key)
     assert (entry.kind, entry.day, entry.text, entry.office_code, entry.source_ref) == (
-        "feedback", date(2021, 2, 5), "the crew left the gate open", "OB", job.ref)
+        "feedback",
+        date(2021, 2, 5),
+        "the crew left the gate open",
+        "OB",
+        job.ref,
+    )
     assert keys(world.staff, kind="complaint", source="survey") == []
     assert silent.id != answer.id and isinstance(silent, SurveyAnswer)
 
     operations.mark_significant(key, True, world.staff)
-    total = next(row for row in cr1_rows(db.session, year=2021, as_of=date(2021, 12, 31), scope=region_scope())
-                 if row["key"] == "voc_significant" and row["office_code"] is None)
+    total = next(
+        row
+        for row in cr1_rows(db.session, year=2021, as_of=date(2021, 12, 31), scope=region_scope())
+        if row["key"] == "voc_significant" and row["office_code"] is None
+    )
     assert total["cumulative"]["Q1"]["value"] == 1

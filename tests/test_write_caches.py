@@ -4,6 +4,7 @@ Each is dropped at once by a change made through this process (revoking, deactiv
 changing a role; closing, reopening), and a change made elsewhere (another worker or host,
 here a Core statement the ORM never sees) is seen at most ``*_CACHE_SECONDS`` later.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -73,7 +74,9 @@ def test_a_verified_token_is_taken_on_trust_for_a_few_seconds(make, clock):
     assert tokens.verify_token(raw, now=NOW) is user
     assert _statements(lambda: tokens.verify_token(raw, now=NOW + timedelta(seconds=10))) == []
     clock.advance(tokens.TOKEN_CACHE_SECONDS)
-    assert _statements(lambda: tokens.verify_token(raw, now=NOW + timedelta(seconds=20))) == ["SELECT"]
+    assert _statements(lambda: tokens.verify_token(raw, now=NOW + timedelta(seconds=20))) == [
+        "SELECT"
+    ]
 
 
 def test_a_revoked_token_is_refused_at_once_though_it_was_just_verified(make, clock):
@@ -92,7 +95,9 @@ def test_a_revoked_token_is_refused_over_the_api_on_the_next_call(api, world, ma
     db.session.commit()
     headers = {"Authorization": f"Bearer {raw}"}
     assert api(None).client.get("/api/v1/offices", headers=headers).status_code == 200
-    token = db.session.execute(sa.select(ApiToken).where(ApiToken.token_hash == tokens.digest(raw))).scalar_one()
+    token = db.session.execute(
+        sa.select(ApiToken).where(ApiToken.token_hash == tokens.digest(raw))
+    ).scalar_one()
     tokens.revoke_token(token, actor=world.kamr_a)
     db.session.commit()
 
@@ -125,8 +130,11 @@ def test_a_revocation_made_elsewhere_is_seen_within_the_bound(make, clock):
     # Another worker or host revokes it: this process's ORM never sees the change.
     _user, token, raw = _token(make)
     tokens.verify_token(raw, now=NOW)
-    db.session.execute(sa.update(ApiToken.__table__).where(ApiToken.__table__.c.id == token.id)
-                       .values(revoked_at=NOW))
+    db.session.execute(
+        sa.update(ApiToken.__table__)
+        .where(ApiToken.__table__.c.id == token.id)
+        .values(revoked_at=NOW)
+    )
     clock.advance(tokens.TOKEN_CACHE_SECONDS - 0.5)
     tokens.verify_token(raw, now=NOW)  # still trusted: the documented bound
     clock.advance(0.5)
@@ -163,7 +171,8 @@ AFTER_Q1 = datetime(2021, 4, 16, 2, 0, tzinfo=timezone.utc)
 def _record(region, day="2021-03-10"):
     return activities.create_activity(
         {"account_no": region["account"].account_no, "type": "COM", "activity_date": day},
-        region["kamr"], now=AFTER_Q1,
+        region["kamr"],
+        now=AFTER_Q1,
     )
 
 
@@ -193,8 +202,11 @@ def test_a_close_rolled_back_leaves_the_quarter_open(region, clock):
 
 def test_a_close_made_elsewhere_is_seen_within_the_bound(region, clock):
     _record(region)
-    db.session.execute(sa.insert(QuarterClose.__table__).values(
-        year=2021, quarter=1, closed_at=AFTER_Q1, snapshot={}))
+    db.session.execute(
+        sa.insert(QuarterClose.__table__).values(
+            year=2021, quarter=1, closed_at=AFTER_Q1, snapshot={}
+        )
+    )
     clock.advance(locks.QUARTER_LOCK_CACHE_SECONDS - 0.5)
     _record(region)  # still taken as open: the documented bound
     clock.advance(0.5)
@@ -206,7 +218,12 @@ def test_the_lock_is_asked_once_per_quarter_while_kept(region, clock):
     _record(region, "2021-03-10")
     # The account's lookup (no account given); the lock only for a quarter not yet asked.
     assert _statements(lambda: _record(region, "2021-02-10")) == ["SELECT", "INSERT", "INSERT"]
-    assert _statements(lambda: _record(region, "2020-11-10")) == ["SELECT", "SELECT", "INSERT", "INSERT"]
+    assert _statements(lambda: _record(region, "2020-11-10")) == [
+        "SELECT",
+        "SELECT",
+        "INSERT",
+        "INSERT",
+    ]
 
 
 # --- the lean create_activity ------------------------------------------------------------------
@@ -215,12 +232,29 @@ def test_the_lock_is_asked_once_per_quarter_while_kept(region, clock):
 def test_a_new_activity_is_the_row_stored_and_its_audit_entry_the_same_as_before(region, clock):
     activity = _record(region)
     db.session.flush()
-    stored = db.session.execute(sa.select(Activity.__table__).where(Activity.__table__.c.id == activity.id)).one()
-    entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.entity == "activities")).scalar_one()
-    assert (stored.version, stored.is_late, stored.status, stored.recorded_by_id) == (1, True, "done", region["kamr"].id)  # after 5 April: late
-    assert activity.version == 1 and activity.account is region["account"] and activity.performed_by is region["kamr"]
+    stored = db.session.execute(
+        sa.select(Activity.__table__).where(Activity.__table__.c.id == activity.id)
+    ).one()
+    entry = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.entity == "activities")
+    ).scalar_one()
+    assert (stored.version, stored.is_late, stored.status, stored.recorded_by_id) == (
+        1,
+        True,
+        "done",
+        region["kamr"].id,
+    )  # after 5 April: late
+    assert (
+        activity.version == 1
+        and activity.account is region["account"]
+        and activity.performed_by is region["kamr"]
+    )
     assert (entry.action, entry.entity_key, entry.actor_name, entry.before) == (
-        "create", str(activity.id), region["kamr"].username, None)
+        "create",
+        str(activity.id),
+        region["kamr"].username,
+        None,
+    )
     assert entry.after == activities.activity_record(activity)
     # It is a row of the session like any loaded one: it can be changed and deleted.
     activities.update_activity(activity, {"summary": "called back"}, region["kamr"], now=AFTER_Q1)

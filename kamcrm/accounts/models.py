@@ -1,4 +1,5 @@
 """Key accounts, tier history and contact persons (SPEC section 2)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -20,9 +21,12 @@ class Account(TimestampMixin, db.Model):
     __tablename__ = "accounts"
     __table_args__ = (
         sa.CheckConstraint(
-            "closed_on IS NULL OR opened_on IS NULL OR closed_on >= opened_on", name="closed_after_opened"
+            "closed_on IS NULL OR opened_on IS NULL OR closed_on >= opened_on",
+            name="closed_after_opened",
         ),
-        sa.CheckConstraint("transformer_kva IS NULL OR transformer_kva >= 0", name="kva_not_negative"),
+        sa.CheckConstraint(
+            "transformer_kva IS NULL OR transformer_kva >= 0", name="kva_not_negative"
+        ),
         sa.CheckConstraint(
             "monthly_revenue_thb IS NULL OR monthly_revenue_thb >= 0", name="revenue_not_negative"
         ),

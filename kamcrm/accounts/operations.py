@@ -12,6 +12,7 @@ a tier ``roster.retier``; an office outside the actor's scope is unknown to them
 dates follow the quarter lock (staff and a reason inside a closed quarter). ``actor`` (None:
 the system) is also written to the audit log. Operations ``flush()``; the caller commits.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -35,9 +36,21 @@ from kamcrm.quarters.locks import ACCOUNT_DATES, ensure_period_open
 
 #: Fields of an account row: the file's columns, then those only operations set.
 ACCOUNT_FIELDS = (
-    "account_no", "name", "office_code", "tier", "tier_effective_from", "kamr_username", "sector",
-    "industrial_estate", "transformer_kva", "monthly_revenue_thb", "boi", "spp_area", "opened_on",
-    "closed_on", "notes",
+    "account_no",
+    "name",
+    "office_code",
+    "tier",
+    "tier_effective_from",
+    "kamr_username",
+    "sector",
+    "industrial_estate",
+    "transformer_kva",
+    "monthly_revenue_thb",
+    "boi",
+    "spp_area",
+    "opened_on",
+    "closed_on",
+    "notes",
 )
 #: Fields of a tier row (the tiers file).
 TIER_FIELDS = ("account_no", "tier", "effective_from")
@@ -68,14 +81,20 @@ def validate_account_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[d
     """
     errors: fields.Errors = {}
     values = {
-        "account_no": fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO),
+        "account_no": fields.text(
+            raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO
+        ),
         "name": fields.text(raw, "name", errors, required=True, max_length=limits.ACCOUNT_NAME),
         "office_id": None,
         "kamr_id": None,
         "sector": fields.text(raw, "sector", errors, max_length=limits.SECTOR),
-        "industrial_estate": fields.text(raw, "industrial_estate", errors, max_length=limits.INDUSTRIAL_ESTATE),
+        "industrial_estate": fields.text(
+            raw, "industrial_estate", errors, max_length=limits.INDUSTRIAL_ESTATE
+        ),
         "transformer_kva": fields.number(raw, "transformer_kva", errors, digits=12, places=2),
-        "monthly_revenue_thb": fields.number(raw, "monthly_revenue_thb", errors, digits=16, places=2),
+        "monthly_revenue_thb": fields.number(
+            raw, "monthly_revenue_thb", errors, digits=16, places=2
+        ),
         "boi": fields.boolean(raw, "boi", errors),
         "spp_area": fields.boolean(raw, "spp_area", errors),
         "opened_on": fields.day(raw, "opened_on", errors, first_year=FIRST_ACCOUNT_YEAR),
@@ -84,37 +103,65 @@ def validate_account_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[d
     }
     if "notes" in raw:
         values["notes"] = fields.text(raw, "notes", errors, max_length=limits.ACCOUNT_NOTES)
-    office_code = fields.text(raw, "office_code", errors, required=True, max_length=limits.OFFICE_CODE)
+    office_code = fields.text(
+        raw, "office_code", errors, required=True, max_length=limits.OFFICE_CODE
+    )
     if office_code is not None:
         office = lookups.offices.get(office_code)
         if office is None:
-            fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=office_code))
+            fields.add_error(
+                errors, "office_code", Message("unknown office '%(code)s'", code=office_code)
+            )
         else:
             values["office_id"] = office.id
     kamr = fields.text(raw, "kamr_username", errors, max_length=limits.USERNAME)
     if kamr is not None:
         user = lookups.users.get(kamr)
         if user is None:
-            fields.add_error(errors, "kamr_username", Message("unknown user '%(username)s'", username=kamr))
+            fields.add_error(
+                errors, "kamr_username", Message("unknown user '%(username)s'", username=kamr)
+            )
         elif user.role not in ACCOUNT_OWNER_ROLES:
-            fields.add_error(errors, "kamr_username",
-                             Message("'%(username)s' is %(article)s %(role)s, not a KAMR or office manager",
-                                     username=kamr, article=_article(user.role), role=user.role))
+            fields.add_error(
+                errors,
+                "kamr_username",
+                Message(
+                    "'%(username)s' is %(article)s %(role)s, not a KAMR or office manager",
+                    username=kamr,
+                    article=_article(user.role),
+                    role=user.role,
+                ),
+            )
         else:
             values["kamr_id"] = user.id
             office_id = values["office_id"]
             if office_id is not None and office_id not in (user.office_id, user.office_parent_id):
-                fields.add_error(errors, "kamr_username",
-                                 Message("'%(username)s' works at another office; an account is assigned "
-                                         "to a KAMR of its office or its branches", username=kamr))
+                fields.add_error(
+                    errors,
+                    "kamr_username",
+                    Message(
+                        "'%(username)s' works at another office; an account is assigned "
+                        "to a KAMR of its office or its branches",
+                        username=kamr,
+                    ),
+                )
     opened_on, closed_on = values["opened_on"], values["closed_on"]
     if opened_on is not None and closed_on is not None and closed_on < opened_on:
-        fields.add_error(errors, "closed_on", Message("%(closed_on)s is before opened_on %(opened_on)s",
-                                                      closed_on=closed_on, opened_on=opened_on))
+        fields.add_error(
+            errors,
+            "closed_on",
+            Message(
+                "%(closed_on)s is before opened_on %(opened_on)s",
+                closed_on=closed_on,
+                opened_on=opened_on,
+            ),
+        )
     tier = fields.choice(raw, "tier", errors, TIERS, what="a tier", upper=True)
     effective_from = fields.day(raw, "tier_effective_from", errors, first_year=FIRST_ACCOUNT_YEAR)
-    if "tier" not in errors and "tier_effective_from" not in errors and (
-        tier is not None or effective_from is not None
+    if (
+        "tier" not in errors
+        and "tier_effective_from" not in errors
+        and (tier is not None or effective_from is not None)
     ):
         values["tier_assignment"] = (tier, effective_from or opened_on or ALWAYS)
     return values, errors
@@ -129,13 +176,19 @@ def validate_tier_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     values = {
         "account_id": None,
         "tier": fields.choice(raw, "tier", errors, TIERS, what="a tier", upper=True),
-        "effective_from": fields.day(raw, "effective_from", errors, required=True, first_year=FIRST_ACCOUNT_YEAR),
+        "effective_from": fields.day(
+            raw, "effective_from", errors, required=True, first_year=FIRST_ACCOUNT_YEAR
+        ),
     }
     account_no = fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO)
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None:
-            fields.add_error(errors, "account_no", Message("unknown account '%(account_no)s'", account_no=account_no))
+            fields.add_error(
+                errors,
+                "account_no",
+                Message("unknown account '%(account_no)s'", account_no=account_no),
+            )
         else:
             values["account_id"] = account.id
     return values, errors
@@ -156,6 +209,7 @@ def validate_contact_row(raw: Mapping[str, object]) -> tuple[dict, fields.Errors
 
 # --- accounts --------------------------------------------------------------------------------
 
+
 def account_record(account: Account, on: date | None = None) -> dict:
     """Return an account as a file row, with its tier on ``on`` (default: today in Bangkok)."""
     assignment = tier_assignment_on(account, on or bangkok_today())
@@ -164,7 +218,9 @@ def account_record(account: Account, on: date | None = None) -> dict:
         "name": account.name,
         "office_code": account.office.code if account.office is not None else None,
         "tier": assignment.tier if assignment is not None else None,
-        "tier_effective_from": assignment.effective_from.isoformat() if assignment is not None else None,
+        "tier_effective_from": assignment.effective_from.isoformat()
+        if assignment is not None
+        else None,
         "kamr_username": account.kamr.username if account.kamr is not None else None,
         "sector": account.sector,
         "industrial_estate": account.industrial_estate,
@@ -184,13 +240,16 @@ def create_account(data: Mapping[str, object], actor=None, *, reason: str | None
     An ``opened_on`` or ``closed_on`` inside a closed quarter needs staff and a ``reason``.
     """
     reject_unknown_fields(data, ACCOUNT_FIELDS, "an account")
-    lookups = Lookups.for_keys(office_codes=[data.get("office_code")], usernames=[data.get("kamr_username")])
+    lookups = Lookups.for_keys(
+        office_codes=[data.get("office_code")], usernames=[data.get("kamr_username")]
+    )
     values, errors = validate_account_row(data, lookups)
     _check_office_in_scope(values, data.get("office_code"), actor, errors)
     if errors:
         raise ValidationFailed(errors)
-    require_account_change(actor, {name for name, value in data.items() if value not in (None, "")},
-                           created=True)
+    require_account_change(
+        actor, {name for name, value in data.items() if value not in (None, "")}, created=True
+    )
     for name in COVERAGE_DATES:
         if values[name] is not None:
             ensure_period_open(values[name], actor, reason, subject=ACCOUNT_DATES)
@@ -202,13 +261,23 @@ def create_account(data: Mapping[str, object], actor=None, *, reason: str | None
     with integrity_guard(message):
         db.session.add(account)
         if assignment is not None:
-            db.session.add(TierAssignment(account=account, tier=assignment[0], effective_from=assignment[1]))
-    record("create", "accounts", account.account_no, actor=actor, after=account_record(account), reason=reason)
+            db.session.add(
+                TierAssignment(account=account, tier=assignment[0], effective_from=assignment[1])
+            )
+    record(
+        "create",
+        "accounts",
+        account.account_no,
+        actor=actor,
+        after=account_record(account),
+        reason=reason,
+    )
     return account
 
 
-def changed_account_fields(account: Account | None, values: Mapping[str, object],
-                           given: Iterable[str]) -> set[str]:
+def changed_account_fields(
+    account: Account | None, values: Mapping[str, object], given: Iterable[str]
+) -> set[str]:
     """Return the fields of the account file among ``given`` whose validated ``values`` differ
     from ``account`` (None: a new account, every given field is set); what the permission
     layer decides a change by. Works on an Account or on a row of the accounts table."""
@@ -230,11 +299,19 @@ def _value(account, column: str):
 def _check_office_in_scope(values: dict, code, actor, errors: fields.Errors) -> None:
     # An office the actor cannot see is, to them, an office that does not exist.
     if values["office_id"] is not None and not in_scope(actor, values["office_id"]):
-        fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=str(code).strip()))
+        fields.add_error(
+            errors, "office_code", Message("unknown office '%(code)s'", code=str(code).strip())
+        )
 
 
-def update_account(account: Account, changes: Mapping[str, object], actor=None, *,
-                   reason: str | None = None, expected_version: int | None = None) -> Account:
+def update_account(
+    account: Account,
+    changes: Mapping[str, object],
+    actor=None,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Account:
     """Change the fields of ``account`` named in ``changes`` (a partial row); bump its version.
 
     ``tier`` in ``changes`` assigns that tier from ``tier_effective_from``, or from today
@@ -257,7 +334,9 @@ def update_account(account: Account, changes: Mapping[str, object], actor=None, 
     merged["tier_effective_from"] = (
         (changes.get("tier_effective_from") or bangkok_today().isoformat()) if tier_given else None
     )
-    lookups = Lookups.for_keys(office_codes=[merged.get("office_code")], usernames=[merged.get("kamr_username")])
+    lookups = Lookups.for_keys(
+        office_codes=[merged.get("office_code")], usernames=[merged.get("kamr_username")]
+    )
     values, errors = validate_account_row(merged, lookups)
     if values["office_id"] != account.office_id:
         _check_office_in_scope(values, merged.get("office_code"), actor, errors)
@@ -285,11 +364,21 @@ def update_account(account: Account, changes: Mapping[str, object], actor=None, 
         new.update(tier=assignment[0], tier_effective_from=assignment[1].isoformat())
         old.update(tier=before["tier"], tier_effective_from=before["tier_effective_from"])
     if new:
-        record("update", "accounts", account.account_no, actor=actor, before=old, after=new, reason=reason)
+        record(
+            "update",
+            "accounts",
+            account.account_no,
+            actor=actor,
+            before=old,
+            after=new,
+            reason=reason,
+        )
     return account
 
 
-def set_tier(account: Account, tier: str | None, effective_from: date | str, actor=None) -> TierAssignment:
+def set_tier(
+    account: Account, tier: str | None, effective_from: date | str, actor=None
+) -> TierAssignment:
     """Give ``account`` the tier ``tier`` (None: no tier) from ``effective_from`` on.
 
     An assignment already starting on that date is replaced. The account's version is bumped.
@@ -307,18 +396,33 @@ def set_tier(account: Account, tier: str | None, effective_from: date | str, act
     held = None
     if existing is None:
         held = {"tier": tiers_held_before([(account.id, day)]).get((account.id, day))}
-    with integrity_guard(Message("Account '%(account_no)s' already has a tier from %(day)s.",
-                                 account_no=account.account_no, day=day)):
+    with integrity_guard(
+        Message(
+            "Account '%(account_no)s' already has a tier from %(day)s.",
+            account_no=account.account_no,
+            day=day,
+        )
+    ):
         assignment = _assign_tier(account, values["tier"], day)
         account.updated_at = utcnow()
     if before is None or before["tier"] != assignment.tier:
-        change = tier_change(account.account_no, day, assignment.tier, before or held, created=before is None)
-        record(change.action, change.entity, change.entity_key, actor=actor, before=change.before,
-               after=change.after)
+        change = tier_change(
+            account.account_no, day, assignment.tier, before or held, created=before is None
+        )
+        record(
+            change.action,
+            change.entity,
+            change.entity_key,
+            actor=actor,
+            before=change.before,
+            after=change.after,
+        )
     return assignment
 
 
-def tier_change(account_no: str, day: date, tier: str | None, before: dict | None, *, created: bool) -> Change:
+def tier_change(
+    account_no: str, day: date, tier: str | None, before: dict | None, *, created: bool
+) -> Change:
     """Return the audit entry of giving account ``account_no`` the tier ``tier`` from ``day``.
 
     One shape for every entry point (``set_tier``, the tiers and accounts imports): entity
@@ -329,8 +433,13 @@ def tier_change(account_no: str, day: date, tier: str | None, before: dict | Non
     """
     key = f"{account_no}@{day.isoformat()}"
     if created:
-        return Change("create", "tier_assignments", key, before,
-                      {"account_no": account_no, "tier": tier, "effective_from": day.isoformat()})
+        return Change(
+            "create",
+            "tier_assignments",
+            key,
+            before,
+            {"account_no": account_no, "tier": tier, "effective_from": day.isoformat()},
+        )
     return Change("update", "tier_assignments", key, before, {"tier": tier})
 
 
@@ -345,8 +454,9 @@ def tiers_held_before(keys: Iterable[tuple[int, date]]) -> dict[tuple[int, date]
     held = {}
     for start in range(0, len(ids), 1000):
         history: dict[int, list[tuple[date, str | None]]] = {}
-        query = (sa.select(table.c.account_id, table.c.effective_from, table.c.tier)
-                 .where(table.c.account_id.in_(ids[start:start + 1000])))
+        query = sa.select(table.c.account_id, table.c.effective_from, table.c.tier).where(
+            table.c.account_id.in_(ids[start : start + 1000])
+        )
         for account_id, effective_from, tier in db.session.execute(query):
             history.setdefault(account_id, []).append((effective_from, tier))
         for account_id, assignments in history.items():
@@ -380,27 +490,37 @@ def _assignment_at(account: Account, day: date) -> TierAssignment | None:
 
 
 def _number_taken(account_no: str) -> Message:
-    return Message("An account with the number '%(account_no)s' already exists.", account_no=account_no)
+    return Message(
+        "An account with the number '%(account_no)s' already exists.", account_no=account_no
+    )
 
 
 def _account_exists(account_no: str) -> bool:
-    return db.session.execute(
-        sa.select(sa.literal(True)).where(Account.account_no == account_no)
-    ).first() is not None
+    return (
+        db.session.execute(
+            sa.select(sa.literal(True)).where(Account.account_no == account_no)
+        ).first()
+        is not None
+    )
 
 
 def _account_ref(account: Account):
     from kamcrm.lookups import AccountRef
 
-    return AccountRef(account.id, account.account_no, account.office_id, account.opened_on, account.closed_on)
+    return AccountRef(
+        account.id, account.account_no, account.office_id, account.opened_on, account.closed_on
+    )
 
 
 # --- contact persons -------------------------------------------------------------------------
 
+
 def contact_record(contact: ContactPerson) -> dict:
     """Return a contact person as a row (also its audit snapshot)."""
-    return {"account_no": contact.account.account_no,
-            **{name: getattr(contact, name) for name in CONTACT_FIELDS}}
+    return {
+        "account_no": contact.account.account_no,
+        **{name: getattr(contact, name) for name in CONTACT_FIELDS},
+    }
 
 
 def add_contact(account: Account, data: Mapping[str, object], actor=None) -> ContactPerson:
@@ -416,7 +536,9 @@ def add_contact(account: Account, data: Mapping[str, object], actor=None) -> Con
     return contact
 
 
-def update_contact(contact: ContactPerson, changes: Mapping[str, object], actor=None) -> ContactPerson:
+def update_contact(
+    contact: ContactPerson, changes: Mapping[str, object], actor=None
+) -> ContactPerson:
     """Change the fields of a contact person named in ``changes``."""
     reject_unknown_fields(changes, CONTACT_FIELDS, "a contact person")
     before = contact_record(contact)

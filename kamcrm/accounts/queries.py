@@ -7,6 +7,7 @@ written here once: the tier an account holds on a day (``tier_on``, ``tiers_on``
 Scope comes from the permission layer (``kamcrm.org.access``): out of scope is out of sight,
 so an account outside the caller's offices is ``NotFound``, never ``Forbidden``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -72,7 +73,9 @@ def accounts_for(user, account_nos: Iterable[str], action: str = "accounts.view"
     numbers = sorted({number for number in account_nos if isinstance(number, str)})
     if not numbers:
         return {}
-    found = db.session.execute(visible_accounts(user).where(Account.account_no.in_(numbers))).scalars()
+    found = db.session.execute(
+        visible_accounts(user).where(Account.account_no.in_(numbers))
+    ).scalars()
     return {account.account_no: account for account in found}
 
 
@@ -96,9 +99,16 @@ def search_condition(text: str) -> sa.ColumnElement[bool]:
     )
 
 
-def list_conditions(day: date, *, search: str | None = None, tier: str | None = None,
-                    sector: str | None = None, industrial_estate: str | None = None,
-                    kamr_id: int | None = None, include_closed: bool = False) -> list:
+def list_conditions(
+    day: date,
+    *,
+    search: str | None = None,
+    tier: str | None = None,
+    sector: str | None = None,
+    industrial_estate: str | None = None,
+    kamr_id: int | None = None,
+    include_closed: bool = False,
+) -> list:
     """The WHERE conditions of an account list as of ``day`` (scope is the caller's part).
 
     By default the list holds the accounts active on ``day`` (SPEC section 2): a closed
@@ -204,8 +214,11 @@ def with_tier_on(name: str, day: date) -> sa.ColumnElement[bool]:
 def tier_in_force(assignments: Iterable[TierAssignment], day: date) -> TierAssignment | None:
     """The assignment in force on ``day`` among an account's loaded ``assignments``
     (the latest ``effective_from`` on or before it), for a page that holds them already."""
-    return max((a for a in assignments if a.effective_from <= day), key=lambda a: a.effective_from,
-               default=None)
+    return max(
+        (a for a in assignments if a.effective_from <= day),
+        key=lambda a: a.effective_from,
+        default=None,
+    )
 
 
 def tier_assignment_on(account: Account, day: date) -> TierAssignment | None:

@@ -1,5 +1,6 @@
 """Which activity types a role may record, edit or delete: the role matrix of
 ``kamcrm.org.access`` refined by type (executive visits have their own permission)."""
+
 from __future__ import annotations
 
 from kamcrm.activities.models import ACTIVITY_TYPES
@@ -31,4 +32,8 @@ def require_activity_change(user, verb: str, activity_type: str, account) -> Non
     if account is not None and not in_scope(user, account.office_id):
         raise NotFound(Message("No such account."))
     if not may_change_activity_type(user, verb, activity_type):
-        raise Forbidden(Message("Your role may not %(verb)s %(type)s activities.", verb=verb, type=activity_type))
+        raise Forbidden(
+            Message(
+                "Your role may not %(verb)s %(type)s activities.", verb=verb, type=activity_type
+            )
+        )

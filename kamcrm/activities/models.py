@@ -1,4 +1,5 @@
 """One contact with one account, and the follow-up actions it produced (SPEC section 3)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -40,16 +41,26 @@ class Activity(TimestampMixin, db.Model):
         ),
         sa.CheckConstraint(one_of("outcome", BIZ_OUTCOMES, nullable=True), name="outcome"),
         #: Only a business visit has an outcome and a quoted value.
-        sa.CheckConstraint("type = 'BIZ' OR (outcome IS NULL AND quoted_value_thb IS NULL)",
-                           name="outcome_only_for_biz"),
-        sa.CheckConstraint("quoted_value_thb IS NULL OR quoted_value_thb >= 0", name="quoted_value_not_negative"),
+        sa.CheckConstraint(
+            "type = 'BIZ' OR (outcome IS NULL AND quoted_value_thb IS NULL)",
+            name="outcome_only_for_biz",
+        ),
+        sa.CheckConstraint(
+            "quoted_value_thb IS NULL OR quoted_value_thb >= 0", name="quoted_value_not_negative"
+        ),
         # The compliance engine scans done activities of a type by date; account_id makes
         # the index covering, so the scan never touches the table.
         sa.Index("ix_activities_status_type_date", "status", "type", "activity_date", "account_id"),
         # An account's activities by date; status and type ride along so that an office's
         # CR2 and due list, which read its accounts' year by status and type, never touch
         # the table for rows they do not count (migration 0002 replaced ix_activities_account_date).
-        sa.Index("ix_activities_account_date_status_type", "account_id", "activity_date", "status", "type"),
+        sa.Index(
+            "ix_activities_account_date_status_type",
+            "account_id",
+            "activity_date",
+            "status",
+            "type",
+        ),
         sa.Index("ix_activities_performer_date", "performed_by_id", "activity_date"),
         sa.Index("ix_activities_date_late", "activity_date", "is_late"),
         # Done executive visits (CR2 item 1.2) with every column their count reads, so that

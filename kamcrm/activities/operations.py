@@ -17,6 +17,7 @@ actor's scope and checked the actor's role; these functions do not decide visibi
 ``actor`` (a User, or None for the system) is recorded as ``recorded_by`` and in the audit log.
 Operations ``flush()``; the caller commits.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -50,11 +51,25 @@ from kamcrm.quarters.locks import ensure_period_open
 
 #: The activities file's columns.
 ACTIVITY_FILE_FIELDS = (
-    "account_no", "type", "activity_date", "performed_by", "status", "channel", "exec_role",
-    "summary", "ref", "recorded_at",
+    "account_no",
+    "type",
+    "activity_date",
+    "performed_by",
+    "status",
+    "channel",
+    "exec_role",
+    "summary",
+    "ref",
+    "recorded_at",
 )
 #: Fields of an activity row: the file's columns, then those only operations set.
-ACTIVITY_FIELDS = ACTIVITY_FILE_FIELDS + ("voc_kind", "voc_category", "voc_text", "outcome", "quoted_value_thb")
+ACTIVITY_FIELDS = ACTIVITY_FILE_FIELDS + (
+    "voc_kind",
+    "voc_category",
+    "voc_text",
+    "outcome",
+    "quoted_value_thb",
+)
 # Compiled once: the bulk import validates millions of rows with them.
 _TYPE = fields.Choice(ACTIVITY_TYPES, what="an activity type", upper=True)
 _STATUS = fields.Choice(STATUSES, what="a status", lower=True)
@@ -67,8 +82,9 @@ _OUTCOME = fields.Choice(BIZ_OUTCOMES, what="an outcome", lower=True)
 FOLLOW_UP_FIELDS = ("action", "due_on", "assignee", "done_on")
 
 
-def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
-                          today: date | None = None) -> tuple[dict, fields.Errors]:
+def validate_activity_row(
+    raw: Mapping[str, object], lookups: Lookups, *, today: date | None = None
+) -> tuple[dict, fields.Errors]:
     """Check an activity row against ``lookups.accounts`` and ``lookups.users``; return (values, errors).
 
     ``values`` holds ``account_id``, ``office_id`` (the account's), ``type``, ``activity_date``,
@@ -92,17 +108,29 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
     }
     if "voc_kind" in raw or "voc_category" in raw or "voc_text" in raw:
         values["voc_kind"] = _VOC_KIND(raw, "voc_kind", errors)
-        values["voc_category"] = fields.text(raw, "voc_category", errors, max_length=limits.VOC_CATEGORY)
+        values["voc_category"] = fields.text(
+            raw, "voc_category", errors, max_length=limits.VOC_CATEGORY
+        )
         values["voc_text"] = fields.text(raw, "voc_text", errors, max_length=limits.VOC_TEXT)
-        if values["voc_kind"] is None and "voc_kind" not in errors and (values["voc_category"] or values["voc_text"]):
-            fields.add_error(errors, "voc_kind", Message("is required when the customer's voice is given"))
+        if (
+            values["voc_kind"] is None
+            and "voc_kind" not in errors
+            and (values["voc_category"] or values["voc_text"])
+        ):
+            fields.add_error(
+                errors, "voc_kind", Message("is required when the customer's voice is given")
+            )
     if "outcome" in raw or "quoted_value_thb" in raw:
         _check_biz_outcome(raw, values, errors)
     account_no = fields.text(raw, "account_no", errors, required=True, max_length=limits.ACCOUNT_NO)
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None:
-            fields.add_error(errors, "account_no", Message("unknown account '%(account_no)s'", account_no=account_no))
+            fields.add_error(
+                errors,
+                "account_no",
+                Message("unknown account '%(account_no)s'", account_no=account_no),
+            )
         else:
             values["account_id"] = account.id
             values["office_id"] = account.office_id
@@ -112,17 +140,27 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
     if performer is not None:
         user = lookups.users.get(performer)
         if user is None:
-            fields.add_error(errors, "performed_by", Message("unknown user '%(username)s'", username=performer))
+            fields.add_error(
+                errors, "performed_by", Message("unknown user '%(username)s'", username=performer)
+            )
         else:
             values["performed_by_id"] = user.id
     kind, exec_role = values["type"], values["exec_role"]
     if kind == "EXV" and exec_role is None and "exec_role" not in errors:
-        fields.add_error(errors, "exec_role",
-                         Message("an executive visit (EXV) needs the role it counts for (%(roles)s)",
-                                 roles=", ".join(EXEC_ROLES)))
+        fields.add_error(
+            errors,
+            "exec_role",
+            Message(
+                "an executive visit (EXV) needs the role it counts for (%(roles)s)",
+                roles=", ".join(EXEC_ROLES),
+            ),
+        )
     elif kind is not None and kind != "EXV" and exec_role is not None:
-        fields.add_error(errors, "exec_role",
-                         Message("only an executive visit (EXV) has an exec_role, not %(type)s", type=kind))
+        fields.add_error(
+            errors,
+            "exec_role",
+            Message("only an executive visit (EXV) has an exec_role, not %(type)s", type=kind),
+        )
     elif kind == "EXV" and exec_role is not None and user is not None:
         # The visit counts against the quota of the role given: only the performer's own.
         own = own_exec_role(user.role, user.exec_role)
@@ -130,9 +168,16 @@ def validate_activity_row(raw: Mapping[str, object], lookups: Lookups, *,
             fields.add_error(errors, "exec_role", _exec_role_refusal(user.username, exec_role, own))
     day = values["activity_date"]
     if today is not None and day is not None and values["status"] == "done" and day > today:
-        fields.add_error(errors, "activity_date",
-                         Message("%(day)s is after today (%(today)s); a done activity cannot lie in the "
-                                 "future (plan it with status planned)", day=day, today=today))
+        fields.add_error(
+            errors,
+            "activity_date",
+            Message(
+                "%(day)s is after today (%(today)s); a done activity cannot lie in the "
+                "future (plan it with status planned)",
+                day=day,
+                today=today,
+            ),
+        )
     return values, errors
 
 
@@ -143,8 +188,15 @@ def _check_biz_outcome(raw: Mapping[str, object], values: dict, errors: fields.E
     if values["type"] is not None and values["type"] != "BIZ":
         for name in ("outcome", "quoted_value_thb"):
             if values[name] is not None:
-                fields.add_error(errors, name, Message("only a business visit (BIZ) has an %(field)s, not %(type)s",
-                                                       field=name, type=values["type"]))
+                fields.add_error(
+                    errors,
+                    name,
+                    Message(
+                        "only a business visit (BIZ) has an %(field)s, not %(type)s",
+                        field=name,
+                        type=values["type"],
+                    ),
+                )
 
 
 def _check_account_life(day: date | None, account, errors: fields.Errors) -> None:
@@ -153,21 +205,41 @@ def _check_account_life(day: date | None, account, errors: fields.Errors) -> Non
     if day is None:
         return
     if account.opened_on is not None and day < account.opened_on:
-        fields.add_error(errors, "activity_date",
-                         Message("%(day)s is before the account opened (%(opened_on)s)",
-                                 day=day, opened_on=account.opened_on))
+        fields.add_error(
+            errors,
+            "activity_date",
+            Message(
+                "%(day)s is before the account opened (%(opened_on)s)",
+                day=day,
+                opened_on=account.opened_on,
+            ),
+        )
     elif account.closed_on is not None and day > account.closed_on:
-        fields.add_error(errors, "activity_date",
-                         Message("%(day)s is after the account closed (%(closed_on)s)",
-                                 day=day, closed_on=account.closed_on))
+        fields.add_error(
+            errors,
+            "activity_date",
+            Message(
+                "%(day)s is after the account closed (%(closed_on)s)",
+                day=day,
+                closed_on=account.closed_on,
+            ),
+        )
 
 
 def _exec_role_refusal(username: str, exec_role: str, own: str | None) -> Message:
     if own is None:
-        return Message("'%(username)s' makes no executive visits, so none counts for %(exec_role)s",
-                       username=username, exec_role=exec_role)
-    return Message("'%(username)s' visits as %(own)s, not %(exec_role)s; an executive visit counts "
-                   "for its performer's own role", username=username, own=own, exec_role=exec_role)
+        return Message(
+            "'%(username)s' makes no executive visits, so none counts for %(exec_role)s",
+            username=username,
+            exec_role=exec_role,
+        )
+    return Message(
+        "'%(username)s' visits as %(own)s, not %(exec_role)s; an executive visit counts "
+        "for its performer's own role",
+        username=username,
+        own=own,
+        exec_role=exec_role,
+    )
 
 
 def activity_record(activity: Activity) -> dict:
@@ -188,13 +260,21 @@ def activity_record(activity: Activity) -> dict:
         "voc_category": activity.voc_category,
         "voc_text": activity.voc_text,
         "outcome": activity.outcome,
-        "quoted_value_thb": None if activity.quoted_value_thb is None else str(activity.quoted_value_thb),
+        "quoted_value_thb": None
+        if activity.quoted_value_thb is None
+        else str(activity.quoted_value_thb),
         "is_late": activity.is_late,
     }
 
 
-def create_activity(data: Mapping[str, object], actor=None, *, reason: str | None = None,
-                    now: datetime | None = None, account=None) -> Activity:
+def create_activity(
+    data: Mapping[str, object],
+    actor=None,
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
+    account=None,
+) -> Activity:
     """Record an activity from a row of ``ACTIVITY_FIELDS``.
 
     ``performed_by`` defaults to the actor. ``recorded_at`` defaults to ``now`` (default: the
@@ -210,8 +290,12 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     data = dict(data)
     if not data.get("performed_by") and actor is not None:
         data["performed_by"] = actor.username
-    lookups = Lookups.for_keys(usernames=[data.get("performed_by")], account_nos=[data.get("account_no")],
-                               users=[actor], accounts=[account])
+    lookups = Lookups.for_keys(
+        usernames=[data.get("performed_by")],
+        account_nos=[data.get("account_no")],
+        users=[actor],
+        accounts=[account],
+    )
     values, errors = validate_activity_row(data, lookups, today=bangkok_today(now))
     _check_recorded_at(values["recorded_at"], actor, errors)
     refused = performer_refusal(actor, values["performed_by_id"])
@@ -230,9 +314,14 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
     values.update(
         is_late=is_late_entry(values["activity_date"], values["recorded_at"]),
         recorded_by_id=getattr(actor, "id", None),
-        voc_kind=values.get("voc_kind"), voc_category=values.get("voc_category"),
-        voc_text=values.get("voc_text"), outcome=values.get("outcome"),
-        quoted_value_thb=values.get("quoted_value_thb"), version=1, created_at=stamp, updated_at=stamp,
+        voc_kind=values.get("voc_kind"),
+        voc_category=values.get("voc_category"),
+        voc_text=values.get("voc_text"),
+        outcome=values.get("outcome"),
+        quoted_value_thb=values.get("quoted_value_thb"),
+        version=1,
+        created_at=stamp,
+        updated_at=stamp,
     )
     # Two Core statements, not the unit of work: the INSERT gives back the id, and the audit
     # entry goes straight after it (the ORM's flush of the two objects was the largest part
@@ -246,11 +335,19 @@ def create_activity(data: Mapping[str, object], actor=None, *, reason: str | Non
             # The connection asked for inside the guard: that is when its SAVEPOINT is sent.
             activity_id = db.session.connection().execute(_INSERT_ACTIVITY, values).scalar_one()
     activity = _as_stored(
-        activity_id, values,
+        activity_id,
+        values,
         account if isinstance(account, Account) and account.id == values["account_id"] else None,
         actor if isinstance(actor, User) and actor.id == values["performed_by_id"] else None,
     )
-    record_now("create", "activities", activity_id, actor=actor, after=activity_record(activity), reason=reason)
+    record_now(
+        "create",
+        "activities",
+        activity_id,
+        actor=actor,
+        after=activity_record(activity),
+        reason=reason,
+    )
     return activity
 
 
@@ -280,9 +377,15 @@ def _as_stored(activity_id: int, values: dict, account=None, performer=None) -> 
     return activity
 
 
-def update_activity(activity: Activity, changes: Mapping[str, object], actor=None, *,
-                    reason: str | None = None, now: datetime | None = None,
-                    expected_version: int | None = None) -> Activity:
+def update_activity(
+    activity: Activity,
+    changes: Mapping[str, object],
+    actor=None,
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> Activity:
     """Change the fields of ``activity`` named in ``changes`` (a partial row); bump its version.
 
     Both the old and the new date must lie in an open quarter (or the actor is staff and
@@ -292,9 +395,13 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
     reason = clean_reason(reason)
     if expected_version is not None and expected_version != activity.version:
         raise PreconditionFailed(
-            Message("Activity %(id)s changed since version %(expected)s (it is now version "
-                    "%(version)s); reload it and try again.",
-                    id=activity.id, expected=expected_version, version=activity.version)
+            Message(
+                "Activity %(id)s changed since version %(expected)s (it is now version "
+                "%(version)s); reload it and try again.",
+                id=activity.id,
+                expected=expected_version,
+                version=activity.version,
+            )
         )
     now = now or utcnow()
     before = activity_record(activity)
@@ -302,8 +409,12 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
     merged.update(changes)
     if not merged.get("recorded_at"):
         merged["recorded_at"] = before["recorded_at"]
-    lookups = Lookups.for_keys(usernames=[merged.get("performed_by")], account_nos=[merged.get("account_no")],
-                               users=[actor, activity.performed_by], accounts=[activity.account])
+    lookups = Lookups.for_keys(
+        usernames=[merged.get("performed_by")],
+        account_nos=[merged.get("account_no")],
+        users=[actor, activity.performed_by],
+        accounts=[activity.account],
+    )
     values, errors = validate_activity_row(merged, lookups, today=bangkok_today(now))
     _check_recorded_at(values["recorded_at"], actor, errors, stored=activity.recorded_at)
     refused = performer_refusal(actor, values["performed_by_id"], activity.performed_by_id)
@@ -320,11 +431,16 @@ def update_activity(activity: Activity, changes: Mapping[str, object], actor=Non
         ensure_period_open(values["activity_date"], actor, reason)
     values.pop("office_id")
     with integrity_guard(message):
-        assign(activity, {**values, "is_late": is_late_entry(values["activity_date"], values["recorded_at"])})
+        assign(
+            activity,
+            {**values, "is_late": is_late_entry(values["activity_date"], values["recorded_at"])},
+        )
     db.session.refresh(activity, ["account", "performed_by"])
     old, new = changed_fields(before, activity_record(activity))
     if new:
-        record("update", "activities", activity.id, actor=actor, before=old, after=new, reason=reason)
+        record(
+            "update", "activities", activity.id, actor=actor, before=old, after=new, reason=reason
+        )
     return activity
 
 
@@ -332,7 +448,14 @@ def delete_activity(activity: Activity, actor=None, *, reason: str | None = None
     """Delete an activity and its follow-ups (the quarter lock applies)."""
     reason = clean_reason(reason)
     ensure_period_open(activity.activity_date, actor, reason)
-    record("delete", "activities", activity.id, actor=actor, before=activity_record(activity), reason=reason)
+    record(
+        "delete",
+        "activities",
+        activity.id,
+        actor=actor,
+        before=activity_record(activity),
+        reason=reason,
+    )
     db.session.delete(activity)
     db.session.flush()
 
@@ -351,12 +474,15 @@ def clean_reason(reason: str | None) -> str | None:
     return cleaned
 
 
-RECORDED_AT_REFUSED = Message("only regional staff may set when an activity was recorded "
-                              "(it decides whether the entry is late); leave it out to record it now")
+RECORDED_AT_REFUSED = Message(
+    "only regional staff may set when an activity was recorded "
+    "(it decides whether the entry is late); leave it out to record it now"
+)
 
 
-def _check_recorded_at(given: datetime | None, actor, errors: fields.Errors,
-                       stored: datetime | None = None) -> None:
+def _check_recorded_at(
+    given: datetime | None, actor, errors: fields.Errors, stored: datetime | None = None
+) -> None:
     """Refuse a ``recorded_at`` other than the stored one unless the actor is staff.
 
     It decides whether the entry is late, so only staff (importing history, correcting an
@@ -368,16 +494,24 @@ def _check_recorded_at(given: datetime | None, actor, errors: fields.Errors,
 
 
 def _ref_taken(ref: str) -> bool:
-    return db.session.execute(sa.select(sa.literal(True)).where(Activity.ref == ref)).first() is not None
+    return (
+        db.session.execute(sa.select(sa.literal(True)).where(Activity.ref == ref)).first()
+        is not None
+    )
 
 
 # --- follow-ups ------------------------------------------------------------------------------
 
-def validate_follow_up_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict, fields.Errors]:
+
+def validate_follow_up_row(
+    raw: Mapping[str, object], lookups: Lookups
+) -> tuple[dict, fields.Errors]:
     """Check a follow-up action (``assignee`` is a username); return (values, errors)."""
     errors: fields.Errors = {}
     values = {
-        "action": fields.text(raw, "action", errors, required=True, max_length=limits.FOLLOW_UP_ACTION),
+        "action": fields.text(
+            raw, "action", errors, required=True, max_length=limits.FOLLOW_UP_ACTION
+        ),
         "due_on": fields.day(raw, "due_on", errors, required=True),
         "done_on": fields.day(raw, "done_on", errors),
         "assignee_id": None,
@@ -386,7 +520,9 @@ def validate_follow_up_row(raw: Mapping[str, object], lookups: Lookups) -> tuple
     if assignee is not None:
         user = lookups.users.get(assignee)
         if user is None:
-            fields.add_error(errors, "assignee", Message("unknown user '%(username)s'", username=assignee))
+            fields.add_error(
+                errors, "assignee", Message("unknown user '%(username)s'", username=assignee)
+            )
         else:
             values["assignee_id"] = user.id
     return values, errors
@@ -406,7 +542,9 @@ def follow_up_record(follow_up: FollowUp) -> dict:
 def add_follow_up(activity: Activity, data: Mapping[str, object], actor=None) -> FollowUp:
     """Add a follow-up action with its due date to ``activity``; the assignee defaults to the performer."""
     reject_unknown_fields(data, FOLLOW_UP_FIELDS, "a follow-up")
-    values, errors = validate_follow_up_row(data, Lookups.for_keys(usernames=[data.get("assignee")]))
+    values, errors = validate_follow_up_row(
+        data, Lookups.for_keys(usernames=[data.get("assignee")])
+    )
     if errors:
         raise ValidationFailed(errors)
     if values["assignee_id"] is None:
@@ -418,13 +556,24 @@ def add_follow_up(activity: Activity, data: Mapping[str, object], actor=None) ->
     return follow_up
 
 
-def complete_follow_up(follow_up: FollowUp, actor=None, *, done_on: date | None = None,
-                       now: datetime | None = None) -> FollowUp:
+def complete_follow_up(
+    follow_up: FollowUp, actor=None, *, done_on: date | None = None, now: datetime | None = None
+) -> FollowUp:
     """Mark a follow-up done on ``done_on`` (default: today in Bangkok)."""
     done_on = done_on or bangkok_today(now)
     if not year_in_range(done_on.year):
-        raise ValidationFailed({"done_on": [Message("%(value)s is not between the years %(first)s and %(last)s",
-                                                    value=f"'{done_on}'", first=FIRST_YEAR, last=LAST_YEAR)]})
+        raise ValidationFailed(
+            {
+                "done_on": [
+                    Message(
+                        "%(value)s is not between the years %(first)s and %(last)s",
+                        value=f"'{done_on}'",
+                        first=FIRST_YEAR,
+                        last=LAST_YEAR,
+                    )
+                ]
+            }
+        )
     if follow_up.done_on == done_on:
         return follow_up
     before = follow_up_record(follow_up)

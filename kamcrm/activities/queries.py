@@ -2,6 +2,7 @@
 rules that pick activities out, each written once for the pages, the API, the digests and
 the reports: a late entry, an overdue plan, an open follow-up that is due.
 """
+
 from __future__ import annotations
 
 from datetime import date

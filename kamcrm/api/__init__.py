@@ -11,6 +11,7 @@ Conventions (also in README, "JSON API"):
 * A single account or activity carries an ``ETag``; ``PATCH``/``DELETE`` honour an optional
   ``If-Match`` and answer 412 when it is stale.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -87,8 +88,19 @@ def init_app(app: Flask) -> None:
             "schema": {"type": "string"},
         },
     )
-    for module in (offices, users, accounts, activities, complaints, prevention, targets, reports, imports, voc,
-                   prospects):
+    for module in (
+        offices,
+        users,
+        accounts,
+        activities,
+        complaints,
+        prevention,
+        targets,
+        reports,
+        imports,
+        voc,
+        prospects,
+    ):
         # Bearer tokens only, never the session cookie: cross-site forgery has nothing to ride.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=URL_PREFIX + module.PATH)

@@ -4,6 +4,7 @@ Every account is looked up through the permission layer (``account_for``, and li
 ``scope_for``/``scope_of``): one outside the caller's scope answers 404 and never appears in
 a list.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -50,7 +51,9 @@ _NUMERIC = {"minimum": 0}
 class AccountSchema(ma.Schema):
     """An account, as a row of the accounts file; ``tier`` is the tier in force today."""
 
-    account_no = Text(required=True, doc={"maxLength": limits.ACCOUNT_NO, "example": "020012345678"})
+    account_no = Text(
+        required=True, doc={"maxLength": limits.ACCOUNT_NO, "example": "020012345678"}
+    )
     name = Text(required=True, doc={"maxLength": limits.ACCOUNT_NAME})
     office_code = Text(required=True, doc={"maxLength": limits.OFFICE_CODE})
     tier = Text(allow_none=True, doc={"enum": list(TIERS)})
@@ -101,7 +104,8 @@ class AccountListArgs(PageArgs):
         metadata={"description": "The tier in force today."},
     )
     kamr = Text(
-        validate=ma.validate.Length(max=limits.USERNAME), metadata={"description": "Username of the KAMR."}
+        validate=ma.validate.Length(max=limits.USERNAME),
+        metadata={"description": "Username of the KAMR."},
     )
     sector = Text(validate=ma.validate.Length(max=limits.SECTOR))
     industrial_estate = Text(validate=ma.validate.Length(max=limits.INDUSTRIAL_ESTATE))
@@ -111,9 +115,11 @@ class AccountListArgs(PageArgs):
     )
     include_closed = ma.fields.Boolean(
         load_default=False,
-        metadata={"description": "Also list accounts not active today (closed, or not yet "
-                                 "opened). By default only active accounts are listed, as "
-                                 "on the pages."},
+        metadata={
+            "description": "Also list accounts not active today (closed, or not yet "
+            "opened). By default only active accounts are listed, as "
+            "on the pages."
+        },
     )
     sort = Text(
         load_default="account_no",
@@ -168,7 +174,10 @@ KAMR = aliased(User, name="kamr")
 #: for the rows of the page only, where a join ran for every matching account (an office's
 #: thousands) before the page was cut.
 OFFICE_CODE = (
-    sa.select(Office.code).where(Office.id == Account.office_id).correlate(Account).scalar_subquery()
+    sa.select(Office.code)
+    .where(Office.id == Account.office_id)
+    .correlate(Account)
+    .scalar_subquery()
 )
 KAMR_USERNAME = (
     sa.select(KAMR.username).where(KAMR.id == Account.kamr_id).correlate(Account).scalar_subquery()

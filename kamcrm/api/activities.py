@@ -5,6 +5,7 @@ Who may record which type on which account is the permission layer's call
 validation, shared with the pages and the import). An account outside the caller's scope
 named in a body is reported exactly like an unknown one.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -41,7 +42,7 @@ PATH = "/activities"
 blp = Blueprint(
     "activities",
     __name__,
-    description="Activities (SPEC section 7, activities file) " "and their follow-up actions.",
+    description="Activities (SPEC section 7, activities file) and their follow-up actions.",
 )
 
 #: Most activities one bulk request may create.
@@ -65,7 +66,9 @@ class ActivitySchema(ma.Schema):
     account_no = Text(required=True, doc={"maxLength": limits.ACCOUNT_NO})
     type = Text(required=True, doc={"enum": list(ACTIVITY_TYPES)})
     activity_date = DateText(required=True, doc=_DATE)
-    performed_by = Text(doc={"maxLength": limits.USERNAME}, metadata={"description": "Username; default: you."})
+    performed_by = Text(
+        doc={"maxLength": limits.USERNAME}, metadata={"description": "Username; default: you."}
+    )
     status = Text(doc={"enum": list(STATUSES)}, metadata={"description": "Default: done."})
     channel = Text(allow_none=True, doc={"enum": list(CHANNELS)})
     exec_role = Text(
@@ -75,7 +78,9 @@ class ActivitySchema(ma.Schema):
     )
     summary = Text(allow_none=True, doc={"maxLength": limits.SUMMARY})
     ref = Text(
-        allow_none=True, doc={"maxLength": limits.ACTIVITY_REF}, metadata={"description": "External id; unique."}
+        allow_none=True,
+        doc={"maxLength": limits.ACTIVITY_REF},
+        metadata={"description": "External id; unique."},
     )
     recorded_at = Text(
         doc={"format": "date-time"},
@@ -87,10 +92,16 @@ class ActivitySchema(ma.Schema):
     voc_kind = Text(allow_none=True, doc={"enum": list(VOC_KINDS)})
     voc_category = Text(allow_none=True, doc={"maxLength": limits.VOC_CATEGORY})
     voc_text = Text(allow_none=True, doc={"maxLength": limits.VOC_TEXT})
-    outcome = Text(allow_none=True, doc={"enum": list(BIZ_OUTCOMES)},
-                   metadata={"description": "What came of a business visit (BIZ only)."})
-    quoted_value_thb = Text(allow_none=True, doc={"pattern": r"^[0-9,]+(\.[0-9]{1,2})?$"},
-                            metadata={"description": "The value quoted at a business visit, THB (BIZ only)."})
+    outcome = Text(
+        allow_none=True,
+        doc={"enum": list(BIZ_OUTCOMES)},
+        metadata={"description": "What came of a business visit (BIZ only)."},
+    )
+    quoted_value_thb = Text(
+        allow_none=True,
+        doc={"pattern": r"^[0-9,]+(\.[0-9]{1,2})?$"},
+        metadata={"description": "The value quoted at a business visit, THB (BIZ only)."},
+    )
     is_late = ma.fields.Boolean(
         dump_only=True,
         metadata={

@@ -7,6 +7,7 @@
 * A nullable nested object is documented as ``allOf: [$ref]`` with ``nullable``, so the
   named model stands (see ``NullableRefConverter``).
 """
+
 from __future__ import annotations
 
 import http
@@ -95,7 +96,9 @@ class ApiParser(FlaskParser):
         except ValueError:
             # Not a syntax error (webargs answers those): Python refuses to read an integer
             # of more than 4,300 digits, which no field could take anyway.
-            flask_smorest.abort(400, messages={"json": ["A number in the JSON body has far too many digits."]})
+            flask_smorest.abort(
+                400, messages={"json": ["A number in the JSON body has far too many digits."]}
+            )
 
 
 class NullableRefConverter(OpenAPIConverter):
@@ -108,7 +111,12 @@ class NullableRefConverter(OpenAPIConverter):
     """
 
     def field2nullable(self, field, ret) -> dict:
-        if field.allow_none and "$ref" in ret and self.openapi_version.major == 3 and self.openapi_version.minor == 0:
+        if (
+            field.allow_none
+            and "$ref" in ret
+            and self.openapi_version.major == 3
+            and self.openapi_version.minor == 0
+        ):
             return {"allOf": [{"$ref": ret.pop("$ref")}], "nullable": True}
         return super().field2nullable(field, ret)
 

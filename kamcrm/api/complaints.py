@@ -5,6 +5,7 @@ validation, shared with the pages and the import). A complaint handled outside t
 scope answers 404; an office, account or user outside it named in a body is reported
 exactly like an unknown one.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -31,7 +32,9 @@ from kamcrm.extensions import db
 from kamcrm.org.access import requires, scope_for
 
 PATH = "/complaints"
-blp = Blueprint("complaints", __name__, description="Complaints and their time limits (SPEC section 8).")
+blp = Blueprint(
+    "complaints", __name__, description="Complaints and their time limits (SPEC section 8)."
+)
 _REF_RULE = "<key:ref>"
 _MOMENT = {"format": "date-time", "example": "2021-03-05T14:30:00+07:00"}
 
@@ -39,20 +42,34 @@ _MOMENT = {"format": "date-time", "example": "2021-03-05T14:30:00+07:00"}
 class ComplaintSchema(ma.Schema):
     """A complaint: a row of the complaints file."""
 
-    ref = Text(required=True, doc={"maxLength": limits.COMPLAINT_REF}, metadata={"description": "Unique."})
-    office_code = Text(allow_none=True, doc={"maxLength": limits.OFFICE_CODE},
-                       metadata={"description": "The handling office; default: the account's."})
+    ref = Text(
+        required=True, doc={"maxLength": limits.COMPLAINT_REF}, metadata={"description": "Unique."}
+    )
+    office_code = Text(
+        allow_none=True,
+        doc={"maxLength": limits.OFFICE_CODE},
+        metadata={"description": "The handling office; default: the account's."},
+    )
     account_no = Text(allow_none=True, doc={"maxLength": limits.ACCOUNT_NO})
-    category = Text(required=True, metadata={"description": "One of the categories of the year received."})
+    category = Text(
+        required=True, metadata={"description": "One of the categories of the year received."}
+    )
     channel = Text(allow_none=True, doc={"enum": list(CHANNELS)})
     urgent = ma.fields.Boolean(load_default=None, allow_none=True)
     received_at = Text(doc=_MOMENT, metadata={"description": "ISO 8601 with offset; default: now."})
-    closed_at = Text(allow_none=True, doc=_MOMENT, metadata={"description": "Blank while open; needs a resolution."})
+    closed_at = Text(
+        allow_none=True,
+        doc=_MOMENT,
+        metadata={"description": "Blank while open; needs a resolution."},
+    )
     excluded = Text(allow_none=True, doc={"enum": list(EXCLUSION_REASONS)})
     summary = Text(allow_none=True, doc={"maxLength": limits.COMPLAINT_SUMMARY})
     resolution = Text(allow_none=True, doc={"maxLength": limits.COMPLAINT_RESOLUTION})
-    assigned_to = Text(allow_none=True, doc={"maxLength": limits.USERNAME},
-                       metadata={"description": "Username; default: you."})
+    assigned_to = Text(
+        allow_none=True,
+        doc={"maxLength": limits.USERNAME},
+        metadata={"description": "Username; default: you."},
+    )
 
 
 ComplaintChangesSchema = changes_of(ComplaintSchema, "ComplaintChangesSchema")
@@ -67,15 +84,23 @@ class CloseSchema(ma.Schema):
 
 
 class ComplaintListArgs(PageArgs):
-    office = Text(validate=ma.validate.Length(max=limits.OFFICE_CODE),
-                  metadata={"description": "Office code: complaints handled by that office and its branches."})
+    office = Text(
+        validate=ma.validate.Length(max=limits.OFFICE_CODE),
+        metadata={
+            "description": "Office code: complaints handled by that office and its branches."
+        },
+    )
     account_no = Text(validate=ma.validate.Length(max=limits.ACCOUNT_NO))
     category = Text(validate=ma.validate.Length(max=30))
     status = Text(validate=ma.validate.OneOf(("open", "closed")), doc={"enum": ["open", "closed"]})
     urgent = ma.fields.Boolean()
-    from_ = ma.fields.Date(data_key="from", metadata={"description": "Received (Bangkok date) on or after."})
+    from_ = ma.fields.Date(
+        data_key="from", metadata={"description": "Received (Bangkok date) on or after."}
+    )
     to = ma.fields.Date(metadata={"description": "Received (Bangkok date) on or before."})
-    overdue = ma.fields.Boolean(metadata={"description": "true: only open complaints already past their limit."})
+    overdue = ma.fields.Boolean(
+        metadata={"description": "true: only open complaints already past their limit."}
+    )
 
 
 def _body(complaint: Complaint) -> dict:
@@ -105,9 +130,12 @@ def list_complaints(args):
     tune_for_interactive_lists(db.session)
     account_id = None
     if "account_no" in args:
-        account_id = db.session.execute(
-            sa.select(Account.id).where(Account.account_no == args["account_no"])
-        ).scalar_one_or_none() or -1
+        account_id = (
+            db.session.execute(
+                sa.select(Account.id).where(Account.account_no == args["account_no"])
+            ).scalar_one_or_none()
+            or -1
+        )
     conditions = list_conditions(
         office_scope=scope_for(user, args["office"]) if "office" in args else None,
         account_id=account_id,
@@ -123,25 +151,39 @@ def list_complaints(args):
     elif args.get("overdue") is False:
         overdue_ids = overdue_filter(visible).with_only_columns(Complaint.id)
         visible = visible.where(Complaint.id.not_in(overdue_ids))
-    total = db.session.execute(visible.with_only_columns(sa.func.count(Complaint.id)).order_by(None)).scalar_one()
-    complaints = db.session.execute(
-        visible.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-        .limit(args["per_page"]).offset(offset(args))
-        .options(sa.orm.joinedload(Complaint.office), sa.orm.joinedload(Complaint.account),
-                 sa.orm.joinedload(Complaint.assigned_to))
-    ).scalars().all()
+    total = db.session.execute(
+        visible.with_only_columns(sa.func.count(Complaint.id)).order_by(None)
+    ).scalar_one()
+    complaints = (
+        db.session.execute(
+            visible.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+            .limit(args["per_page"])
+            .offset(offset(args))
+            .options(
+                sa.orm.joinedload(Complaint.office),
+                sa.orm.joinedload(Complaint.account),
+                sa.orm.joinedload(Complaint.assigned_to),
+            )
+        )
+        .scalars()
+        .all()
+    )
     return page_of([_body(complaint) for complaint in complaints], total, args)
 
 
 @blp.route("", methods=["POST"])
 @requires("complaints.create")
 @blp.arguments(ComplaintSchema)
-@blp.response(201, ComplaintSchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
+@blp.response(
+    201, ComplaintSchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}}
+)
 @may_answer(409)
 def create_complaint(data):
     """Record a complaint handled in your scope; ``assigned_to`` defaults to you."""
     complaint = operations.create_complaint(_drop_unset(data), caller())
-    answer = _with_etag(complaint, 201, {"Location": url_for("complaints.get_complaint", ref=complaint.ref)})
+    answer = _with_etag(
+        complaint, 201, {"Location": url_for("complaints.get_complaint", ref=complaint.ref)}
+    )
     return answer
 
 
@@ -168,8 +210,9 @@ def update_complaint(changes, ref):
     """
     user = caller()
     complaint = complaint_for(user, ref)
-    complaint = operations.update_complaint(complaint, _drop_unset(dict(changes)), user,
-                                            expected_version=expected_version(complaint))
+    complaint = operations.update_complaint(
+        complaint, _drop_unset(dict(changes)), user, expected_version=expected_version(complaint)
+    )
     answer = _with_etag(complaint)
     return answer
 
@@ -177,8 +220,10 @@ def update_complaint(changes, ref):
 def _check_version(complaint: Complaint) -> None:
     expected = expected_version(complaint)
     if expected is not None and expected != complaint.version:
-        raise PreconditionFailed(f"Complaint {complaint.ref} changed since you read it (it is now version "
-                                 f"{complaint.version}); fetch it again.")
+        raise PreconditionFailed(
+            f"Complaint {complaint.ref} changed since you read it (it is now version "
+            f"{complaint.version}); fetch it again."
+        )
 
 
 @blp.route(f"/{_REF_RULE}/close", methods=["POST"])
@@ -194,7 +239,8 @@ def close_complaint(data, ref):
     _check_version(complaint)
     if data.get("closed_at"):
         complaint = operations.update_complaint(
-            complaint, {"closed_at": data["closed_at"], "resolution": data["resolution"]}, user)
+            complaint, {"closed_at": data["closed_at"], "resolution": data["resolution"]}, user
+        )
     else:
         complaint = operations.close_complaint(complaint, data["resolution"], user)
     answer = _with_etag(complaint)

@@ -1,4 +1,5 @@
 """The interactive API documentation page, served from files inside the package."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, url_for

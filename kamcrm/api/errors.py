@@ -6,6 +6,7 @@ so a client never sees an HTML page or a 500 for something it sent. These handle
 the API blueprints; a URL under ``/api/`` that matches no view is answered in the same
 shape by the application-wide handlers of ``kamcrm.security``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,12 @@ def error_body(status: int, message: str | None = None, errors: Mapping | None =
     }
 
 
-def error_response(status: int, message: str | None = None, errors: Mapping | None = None,
-                   headers: Mapping | None = None) -> tuple[dict, int, dict]:
+def error_response(
+    status: int,
+    message: str | None = None,
+    errors: Mapping | None = None,
+    headers: Mapping | None = None,
+) -> tuple[dict, int, dict]:
     """Return the whole answer ``(body, status, headers)``: every API error is built here,
     whichever handler (a blueprint's, or the application's for unrouted URLs) answers."""
     answer_headers = dict(headers or {})

@@ -5,6 +5,7 @@ Account and Activity carry ``version`` as SQLAlchemy's ``version_id_col``: every
 a writer who slips in between still loses: the flush matches no row, SQLAlchemy raises
 ``StaleDataError`` and the API answers 412 just the same.
 """
+
 from __future__ import annotations
 
 from flask import request

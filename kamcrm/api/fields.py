@@ -5,6 +5,7 @@ no database can store (NUL characters, lone surrogates, numbers beyond any colum
 meaning of a value (a known office, a tier, a date in an open quarter) is the operations'
 business, checked once, there.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -7,6 +7,7 @@ row as ``line.<N>.<field>`` (the header is line 1, as a spreadsheet shows it): t
 202 with a ``Location`` to poll (``GET /imports/<id>``), and the scheduler process imports it.
 A file larger than ``IMPORT_MAX_BYTES`` answers 413.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -44,8 +45,9 @@ class ImportArgs(ma.Schema):
 class ImportRefusedSchema(ErrorSchema):
     """A refused file: the error body, with the first 1,000 problems and how many more."""
 
-    more_errors = ma.fields.Integer(metadata={"description": "How many problems there were beyond `errors` "
-                                                            "(a refused file's)."})
+    more_errors = ma.fields.Integer(
+        metadata={"description": "How many problems there were beyond `errors` (a refused file's)."}
+    )
 
 
 class ImportErrorSchema(ma.Schema):
@@ -67,9 +69,15 @@ class ImportResultSchema(ma.Schema):
     created = ma.fields.Integer(required=True)
     updated = ma.fields.Integer(required=True)
     unchanged = ma.fields.Integer(required=True)
-    errors = ma.fields.List(ma.fields.Nested(ImportErrorSchema), metadata={
-        "description": "The first 1,000 problems of a refused file (a background run's only)."})
-    more_errors = ma.fields.Integer(metadata={"description": "How many problems there were beyond `errors`."})
+    errors = ma.fields.List(
+        ma.fields.Nested(ImportErrorSchema),
+        metadata={
+            "description": "The first 1,000 problems of a refused file (a background run's only)."
+        },
+    )
+    more_errors = ma.fields.Integer(
+        metadata={"description": "How many problems there were beyond `errors`."}
+    )
 
 
 class RunErrorSchema(ma.Schema):
@@ -85,11 +93,14 @@ class ImportRunSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     kind = ma.fields.String(required=True)
     filename = ma.fields.String(required=True)
-    status = ma.fields.String(required=True, metadata={"enum": ["queued", "running", "done", "failed"]})
+    status = ma.fields.String(
+        required=True, metadata={"enum": ["queued", "running", "done", "failed"]}
+    )
     bytes = ma.fields.Integer(required=True)
     rows_done = ma.fields.Integer(required=True)
-    rows_total = ma.fields.Integer(required=True, allow_none=True,
-                                   metadata={"description": "Estimated until the run ends."})
+    rows_total = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Estimated until the run ends."}
+    )
     percent = ma.fields.Float(required=True, allow_none=True)
     created_at = ma.fields.DateTime(required=True)
     started_at = ma.fields.DateTime(required=True, allow_none=True)
@@ -104,9 +115,17 @@ def run_status(run) -> dict:
     outcome = run.result or {}
     error = outcome.get("error")
     return {
-        "id": run.id, "kind": run.kind, "filename": run.filename, "status": run.status, "bytes": run.size,
-        "rows_done": progress.rows_done, "rows_total": progress.rows_total, "percent": progress.percent,
-        "created_at": run.created_at, "started_at": run.started_at, "finished_at": run.finished_at,
+        "id": run.id,
+        "kind": run.kind,
+        "filename": run.filename,
+        "status": run.status,
+        "bytes": run.size,
+        "rows_done": progress.rows_done,
+        "rows_total": progress.rows_total,
+        "percent": progress.percent,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
         "result": outcome.get("import"),
         "error": {"code": error["code"], "message": error["message"]} if error else None,
     }
@@ -117,10 +136,17 @@ def run_status(run) -> dict:
 @blp.arguments(ImportArgs, location="query")
 @blp.arguments(UploadSchema, location="files")
 @blp.response(201, ImportResultSchema)
-@blp.alt_response(202, schema=ImportRunSchema, description="The file is large: it is imported in the "
-                  "background. Poll the `Location` (GET /imports/{id}) until its status is done or failed.")
-@blp.alt_response(422, schema=ImportRefusedSchema, description="Nothing was imported: the file's problems, "
-                  "keyed `line.<N>.<field>`.")
+@blp.alt_response(
+    202,
+    schema=ImportRunSchema,
+    description="The file is large: it is imported in the "
+    "background. Poll the `Location` (GET /imports/{id}) until its status is done or failed.",
+)
+@blp.alt_response(
+    422,
+    schema=ImportRefusedSchema,
+    description="Nothing was imported: the file's problems, keyed `line.<N>.<field>`.",
+)
 @may_answer(404, 413)
 def run_import(args, files, kind):
     """Import a file of ``kind`` (regional staff): all rows, or none.
@@ -132,7 +158,9 @@ def run_import(args, files, kind):
     upload = files["file"]
     size = stream_size(upload.stream)
     if size is None or size > current_app.config["IMPORT_BACKGROUND_BYTES"]:
-        run = queue_import(kind, upload.stream, upload.filename or "", actor=caller(), reason=args.get("reason"))
+        run = queue_import(
+            kind, upload.stream, upload.filename or "", actor=caller(), reason=args.get("reason")
+        )
         start_after_this_request()
         # Returned as a response of its own: the decorator would dump it as the 201 schema.
         response = jsonify(ImportRunSchema().dump(run_status(run)))
@@ -150,8 +178,10 @@ def run_import(args, files, kind):
         lines = len({error.line for error in result.errors})
         message = f"Nothing was imported: {lines} line(s) of the file are not valid."
         if result.more_errors:
-            message = (f"Nothing was imported: the first {len(result.errors):,} problems are listed, "
-                       f"and {result.more_errors:,} more errors.")
+            message = (
+                f"Nothing was imported: the first {len(result.errors):,} problems are listed, "
+                f"and {result.more_errors:,} more errors."
+            )
         raise ValidationFailed(errors, message=message, extra={"more_errors": result.more_errors})
     return result.as_dict()
 

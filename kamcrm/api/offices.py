@@ -1,4 +1,5 @@
 """Offices: everyone reads those in their scope; admins create and change them."""
+
 from __future__ import annotations
 
 import marshmallow as ma

@@ -4,6 +4,7 @@ Everyone reads the plans of the class 1-3 offices in their scope; office manager
 their own office's and regional staff any office's. An office outside the caller's scope,
 a branch office and an unknown code all answer 404.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -23,8 +24,11 @@ from kamcrm.prevention.models import PreventionPlan
 from kamcrm.prevention.queries import plan_for, plan_of, plan_office_for, plan_offices
 
 PATH = "/prevention-plans"
-blp = Blueprint("prevention", __name__,
-                description="Complaint-prevention plans of class 1-3 offices and their quarter reports (CR2 plan 2.2).")
+blp = Blueprint(
+    "prevention",
+    __name__,
+    description="Complaint-prevention plans of class 1-3 offices and their quarter reports (CR2 plan 2.2).",
+)
 _PLAN_RULE = "/<year:year>/<key:office_code>"
 _DATE = {"format": "date", "example": "2021-04-08"}
 
@@ -33,7 +37,9 @@ class QuarterReportSchema(ma.Schema):
     """The report on one quarter of a plan, due 10 days after the quarter's end."""
 
     quarter = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=4))
-    due_on = ma.fields.String(required=True, metadata={"format": "date", "description": "Last day it is on time."})
+    due_on = ma.fields.String(
+        required=True, metadata={"format": "date", "description": "Last day it is on time."}
+    )
     submitted_on = ma.fields.String(required=True, metadata={"format": "date"})
     on_time = ma.fields.Boolean(required=True)
     text = ma.fields.String(required=True)
@@ -60,7 +66,9 @@ class PlanInputSchema(ma.Schema):
 
     title = Text(required=True, doc={"maxLength": limits.PREVENTION_TITLE})
     summary = Text(allow_none=True, doc={"maxLength": limits.PREVENTION_TEXT})
-    submitted_on = DateText(doc=_DATE, metadata={"description": "Bangkok date, not in the future; default today."})
+    submitted_on = DateText(
+        doc=_DATE, metadata={"description": "Bangkok date, not in the future; default today."}
+    )
 
 
 class ReportInputSchema(ma.Schema):
@@ -68,14 +76,20 @@ class ReportInputSchema(ma.Schema):
 
     quarter = ma.fields.Integer(required=True, metadata={"minimum": 1, "maximum": 4})
     text = Text(required=True, doc={"maxLength": limits.PREVENTION_TEXT})
-    submitted_on = DateText(doc=_DATE, metadata={
-        "description": "Bangkok date after the quarter's end, not in the future; default today."})
+    submitted_on = DateText(
+        doc=_DATE,
+        metadata={
+            "description": "Bangkok date after the quarter's end, not in the future; default today."
+        },
+    )
 
 
 class PlanListArgs(PageArgs):
     year = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=9999))
-    office = Text(validate=ma.validate.Length(max=limits.OFFICE_CODE),
-                  metadata={"description": "Office code: that office (a branch's scope holds no plan)."})
+    office = Text(
+        validate=ma.validate.Length(max=limits.OFFICE_CODE),
+        metadata={"description": "Office code: that office (a branch's scope holds no plan)."},
+    )
 
 
 def _with_etag(plan: PreventionPlan, status: int = 200, headers: dict | None = None):
@@ -95,14 +109,29 @@ def list_plans(args):
     user = caller()
     scope = scope_for(user, args["office"]) if "office" in args else scope_for(user)
     offices = plan_offices(scope).with_only_columns(Office.id).order_by(None)
-    visible = (sa.select(PreventionPlan).join(Office, Office.id == PreventionPlan.office_id)
-               .where(PreventionPlan.year == args["year"], PreventionPlan.office_id.in_(offices)))
-    total = db.session.execute(visible.with_only_columns(sa.func.count(PreventionPlan.id))).scalar_one()
-    plans = db.session.execute(
-        visible.order_by(Office.code).limit(args["per_page"]).offset(offset(args))
-        .options(sa.orm.contains_eager(PreventionPlan.office), sa.orm.selectinload(PreventionPlan.reports),
-                 sa.orm.joinedload(PreventionPlan.submitted_by))
-    ).unique().scalars().all()
+    visible = (
+        sa.select(PreventionPlan)
+        .join(Office, Office.id == PreventionPlan.office_id)
+        .where(PreventionPlan.year == args["year"], PreventionPlan.office_id.in_(offices))
+    )
+    total = db.session.execute(
+        visible.with_only_columns(sa.func.count(PreventionPlan.id))
+    ).scalar_one()
+    plans = (
+        db.session.execute(
+            visible.order_by(Office.code)
+            .limit(args["per_page"])
+            .offset(offset(args))
+            .options(
+                sa.orm.contains_eager(PreventionPlan.office),
+                sa.orm.selectinload(PreventionPlan.reports),
+                sa.orm.joinedload(PreventionPlan.submitted_by),
+            )
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     return page_of([operations.plan_record(plan) for plan in plans], total, args)
 
 
@@ -144,5 +173,7 @@ def post_report(data, year, office_code):
     report = operations.submit_quarter_report(office_code, year, data["quarter"], values, user)
     plan = report.plan
     db.session.refresh(plan)
-    answer = _with_etag(plan, 201, {"Location": url_for("prevention.get_plan", year=year, office_code=office_code)})
+    answer = _with_etag(
+        plan, 201, {"Location": url_for("prevention.get_plan", year=year, office_code=office_code)}
+    )
     return answer

@@ -4,6 +4,7 @@ version, planning its business visits, and the year's thresholds.
 Office managers read their own office's members (with its branches); executives and regional
 staff the region's. An office outside your scope answers 404, like an unknown code.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -15,16 +16,24 @@ from kamcrm.prospects import operations, queries
 from kamcrm.reports.prospects import prospects_report
 
 PATH = "/prospects"
-blp = Blueprint("prospects", __name__, description="Prospect lists and their business visits (SPEC section 10).")
+blp = Blueprint(
+    "prospects", __name__, description="Prospect lists and their business visits (SPEC section 10)."
+)
 _YEAR = "<year:year>"
 
 
 class ProspectReportArgs(ma.Schema):
-    office = Text(validate=ma.validate.Length(max=20),
-                  metadata={"description": "Office code: that office with its branches; default your scope."})
-    version = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1_000_000),
-                                metadata={"description": "The snapshot's version; default the newest."})
-    as_of = ma.fields.Date(metadata={"description": "Coverage up to this day; default today, capped at Dec 31."})
+    office = Text(
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "Office code: that office with its branches; default your scope."},
+    )
+    version = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=1_000_000),
+        metadata={"description": "The snapshot's version; default the newest."},
+    )
+    as_of = ma.fields.Date(
+        metadata={"description": "Coverage up to this day; default today, capped at Dec 31."}
+    )
 
 
 class ProspectReportSchema(ma.Schema):
@@ -55,9 +64,13 @@ class ProspectSnapshotCreatedSchema(ma.Schema):
 
 
 class PlanVisitsSchema(ma.Schema):
-    version = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1_000_000),
-                                metadata={"description": "The snapshot; default the newest."})
-    planned_on = ma.fields.Date(metadata={"description": "Default: today, or Jan 1 of the year when later."})
+    version = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=1_000_000),
+        metadata={"description": "The snapshot; default the newest."},
+    )
+    planned_on = ma.fields.Date(
+        metadata={"description": "Default: today, or Jan 1 of the year when later."}
+    )
 
 
 class PlannedVisitsSchema(ma.Schema):
@@ -65,8 +78,12 @@ class PlannedVisitsSchema(ma.Schema):
     version = ma.fields.Integer()
     listed_accounts = ma.fields.Integer()
     planned = ma.fields.Integer()
-    skipped = ma.fields.Integer(metadata={"description": "Listed accounts that already have a BIZ visit this year "
-                                                         "or are not open on the planned day."})
+    skipped = ma.fields.Integer(
+        metadata={
+            "description": "Listed accounts that already have a BIZ visit this year "
+            "or are not open on the planned day."
+        }
+    )
     without_kamr = ma.fields.List(ma.fields.String())
 
 
@@ -107,9 +124,14 @@ def generate(year):
     """Generate the year's lists as its next numbered version (regional staff)."""
     snapshot = operations.generate_snapshot(year, caller())
     diff = queries.snapshot_diff(queries.previous_snapshot(snapshot), snapshot)
-    answer = {"year": year, "version": snapshot.version, "counts": queries.list_counts(snapshot),
-              "joined": len(diff["joined"]), "left": len(diff["left"]),
-              "maintenance_available": snapshot.maintenance_available}
+    answer = {
+        "year": year,
+        "version": snapshot.version,
+        "counts": queries.list_counts(snapshot),
+        "joined": len(diff["joined"]),
+        "left": len(diff["left"]),
+        "maintenance_available": snapshot.maintenance_available,
+    }
     return answer
 
 

@@ -1,5 +1,6 @@
 """Reports: the CR2 report (the JSON of ``report cr2 --format json``), the due list and the
 monthly summary, each computed within the caller's scope (``office`` narrows it)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -140,23 +141,48 @@ class ComplaintRowSchema(ma.Schema):
 class PreventionCellSchema(ma.Schema):
     """Plan 2.2 in one cumulative column, over the class 1-3 offices in scope."""
 
-    offices = ma.fields.Integer(required=True, metadata={"description": "Class 1-3 offices in scope."})
-    with_plan = ma.fields.Integer(required=True, metadata={
-        "description": "Offices whose plan for the year was submitted by the column's last day."})
+    offices = ma.fields.Integer(
+        required=True, metadata={"description": "Class 1-3 offices in scope."}
+    )
+    with_plan = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Offices whose plan for the year was submitted by the column's last day."
+        },
+    )
     plan_pct = ma.fields.Float(required=True, allow_none=True)
-    reports_due = ma.fields.Integer(required=True, metadata={
-        "description": "Offices × quarters 1..k that have ended by as_of."})
-    on_time = ma.fields.Integer(required=True, metadata={
-        "description": "Reports submitted by as_of, at most 10 days after their quarter's end."})
-    late = ma.fields.Integer(required=True, metadata={"description": "Reports submitted by as_of, after that."})
-    missing = ma.fields.Integer(required=True, metadata={
-        "description": "No report by as_of, which is past the due day."})
-    pending = ma.fields.Integer(required=True, metadata={
-        "description": "No report yet, and the due day has not passed."})
-    pct = ma.fields.Float(required=True, allow_none=True, metadata={
-        "description": "100 × on_time / (on_time + late + missing); null when that is 0."})
-    target_met = ma.fields.Boolean(required=True, allow_none=True, metadata={
-        "description": "Every office has a plan and every judged report was on time; null without offices."})
+    reports_due = ma.fields.Integer(
+        required=True, metadata={"description": "Offices × quarters 1..k that have ended by as_of."}
+    )
+    on_time = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Reports submitted by as_of, at most 10 days after their quarter's end."
+        },
+    )
+    late = ma.fields.Integer(
+        required=True, metadata={"description": "Reports submitted by as_of, after that."}
+    )
+    missing = ma.fields.Integer(
+        required=True, metadata={"description": "No report by as_of, which is past the due day."}
+    )
+    pending = ma.fields.Integer(
+        required=True, metadata={"description": "No report yet, and the due day has not passed."}
+    )
+    pct = ma.fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "100 × on_time / (on_time + late + missing); null when that is 0."
+        },
+    )
+    target_met = ma.fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Every office has a plan and every judged report was on time; null without offices."
+        },
+    )
     final = ma.fields.Boolean(required=True, metadata={"description": "No report is pending."})
 
 
@@ -164,8 +190,9 @@ class PreventionSchema(ma.Schema):
     """CR2 plan 2.2: complaint-prevention plans and their quarter reports."""
 
     item = ma.fields.String(required=True, metadata={"enum": ["2.2"]})
-    report_days = ma.fields.Integer(required=True, metadata={
-        "description": "Days after a quarter's end its report is on time."})
+    report_days = ma.fields.Integer(
+        required=True, metadata={"description": "Days after a quarter's end its report is on time."}
+    )
     offices = ma.fields.Integer(required=True)
     cumulative = ma.fields.Nested(
         _cumulative(PreventionCellSchema, "PreventionCumulativeSchema"), required=True
@@ -182,10 +209,14 @@ class Cr2Schema(ma.Schema):
     rules = ma.fields.List(ma.fields.Nested(RuleRowSchema), required=True)
     executive_visits = ma.fields.List(ma.fields.Nested(VisitRowSchema), required=True)
     counts = ma.fields.List(ma.fields.Nested(CountRowSchema), required=True)
-    complaints = ma.fields.List(ma.fields.Nested(ComplaintRowSchema), required=True,
-                                metadata={"description": "CR2 plan 2.1 (SPEC section 8)."})
-    complaint_prevention = ma.fields.Nested(PreventionSchema, required=True,
-                                            metadata={"description": "CR2 plan 2.2 (SPEC section 8)."})
+    complaints = ma.fields.List(
+        ma.fields.Nested(ComplaintRowSchema),
+        required=True,
+        metadata={"description": "CR2 plan 2.1 (SPEC section 8)."},
+    )
+    complaint_prevention = ma.fields.Nested(
+        PreventionSchema, required=True, metadata={"description": "CR2 plan 2.2 (SPEC section 8)."}
+    )
 
 
 @blp.route("/cr2", methods=["GET"])
@@ -394,15 +425,21 @@ class ComplaintReturnArgs(ma.Schema):
     )
     office = Text(
         validate=ma.validate.Length(max=20),
-        metadata={"description": "Office code: that office with its branches; default your whole scope."},
+        metadata={
+            "description": "Office code: that office with its branches; default your whole scope."
+        },
     )
     as_reported = ma.fields.Boolean(
         load_default=False,
-        metadata={"description": "The return kept on its due day (404 if none yet) instead of one computed now."},
+        metadata={
+            "description": "The return kept on its due day (404 if none yet) instead of one computed now."
+        },
     )
     format = ma.fields.String(
         validate=ma.validate.OneOf(RETURN_FORMATS),
-        metadata={"description": "json, html, xlsx or pdf; default from the Accept header, else json."},
+        metadata={
+            "description": "json, html, xlsx or pdf; default from the Accept header, else json."
+        },
     )
 
 
@@ -417,7 +454,9 @@ class ComplaintReturnRowSchema(ma.Schema):
 
 
 class CustomerGroupSchema(ma.Schema):
-    tier = ma.fields.String(required=True, allow_none=True, metadata={"description": "null: not a key account."})
+    tier = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null: not a key account."}
+    )
     month = ma.fields.Nested(ComplaintCellSchema, required=True)
 
 
@@ -440,8 +479,11 @@ class ReturnComplaintChangeSchema(ma.Schema):
 
 class ReturnChangesSchema(ma.Schema):
     figures = ma.fields.List(ma.fields.Nested(ReturnFigureChangeSchema), required=True)
-    complaints = ma.fields.List(ma.fields.Nested(ReturnComplaintChangeSchema), required=True,
-                                metadata={"description": "Complaints of the month changed after it was reported."})
+    complaints = ma.fields.List(
+        ma.fields.Nested(ReturnComplaintChangeSchema),
+        required=True,
+        metadata={"description": "Complaints of the month changed after it was reported."},
+    )
 
 
 class ComplaintReturnSchema(ma.Schema):
@@ -460,10 +502,22 @@ class ComplaintReturnSchema(ma.Schema):
     customer_groups = ma.fields.List(ma.fields.Nested(CustomerGroupSchema), required=True)
     kind = ma.fields.String(required=True, metadata={"enum": ["reported", "on_demand"]})
     generated_at = ma.fields.String(required=True, metadata={"format": "date-time"})
-    reported_at = ma.fields.String(required=True, allow_none=True, metadata={
-        "format": "date-time", "description": "When the job kept the return as reported; null: not yet."})
-    changes = ma.fields.Nested(ReturnChangesSchema, required=True, allow_none=True, metadata={
-        "description": "What differs between the reported copy and now; null while nothing was reported."})
+    reported_at = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "When the job kept the return as reported; null: not yet.",
+        },
+    )
+    changes = ma.fields.Nested(
+        ReturnChangesSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "What differs between the reported copy and now; null while nothing was reported."
+        },
+    )
 
 
 def _return_format(args) -> str:
@@ -478,7 +532,8 @@ def _return_format(args) -> str:
 #: The return's other formats, documented beside the JSON (``format`` or ``Accept``).
 _RETURN_DOCUMENTS = {
     MEDIA_TYPES[fmt].split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
-    for fmt in RETURN_FORMATS if fmt != "json"
+    for fmt in RETURN_FORMATS
+    if fmt != "json"
 }
 
 
@@ -498,13 +553,18 @@ def complaint_return(args):
 
     fmt = _return_format(args)
     try:
-        view = complaint_return_for(caller(), args["month"], args.get("office"), utcnow(),
-                                    as_reported=args["as_reported"])
+        view = complaint_return_for(
+            caller(), args["month"], args.get("office"), utcnow(), as_reported=args["as_reported"]
+        )
     except ValueError as error:  # a month that does not exist, e.g. 2021-13
         raise ValidationFailed({"month": [str(error)]}) from None
     # The bytes of ``flask report complaints --format …``.
-    response = current_app.response_class(render_return(view, fmt), mimetype=MEDIA_TYPES[fmt].split(";")[0])
+    response = current_app.response_class(
+        render_return(view, fmt), mimetype=MEDIA_TYPES[fmt].split(";")[0]
+    )
     if fmt in ("xlsx", "pdf"):
-        response.headers["Content-Disposition"] = f'attachment; filename="{return_filename(view, fmt)}"'
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{return_filename(view, fmt)}"'
+        )
     response.vary.add("Accept")
     return response

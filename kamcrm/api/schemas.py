@@ -3,6 +3,7 @@
 Field names follow the interchange files of SPEC section 7 (``account_no``, ``office_code``,
 ``tier``, ``kamr_username``, ``performed_by``, ``activity_date`` …).
 """
+
 from __future__ import annotations
 
 import copy

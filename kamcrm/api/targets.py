@@ -3,6 +3,7 @@
 A year without targets of its own uses the defaults; the first change stores the defaults
 of that year and then the change (``kamcrm.compliance.operations``).
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -180,7 +181,9 @@ class ComplaintTargetsSchema(ma.Schema):
     plan 2.1 item targets (SPEC section 8)."""
 
     year = ma.fields.Integer(required=True)
-    stored = ma.fields.Boolean(required=True, metadata={"description": "False: the year uses SPEC 8's defaults."})
+    stored = ma.fields.Boolean(
+        required=True, metadata={"description": "False: the year uses SPEC 8's defaults."}
+    )
     categories = ma.fields.List(ma.fields.Nested(ComplaintCategorySchema), required=True)
     tier_limits = ma.fields.List(ma.fields.Nested(ComplaintTierLimitSchema), required=True)
     items = ma.fields.List(ma.fields.Nested(ComplaintItemTargetSchema), required=True)
@@ -191,8 +194,11 @@ class CategoryLimitSchema(ma.Schema):
 
 
 class TierLimitSchema(ma.Schema):
-    limit_days = Int32(required=True, allow_none=True,
-                       metadata={"minimum": 0, "maximum": 3660, "description": "null: the category's own limit."})
+    limit_days = Int32(
+        required=True,
+        allow_none=True,
+        metadata={"minimum": 0, "maximum": 3660, "description": "null: the category's own limit."},
+    )
 
 
 class ItemTargetChangesSchema(ma.Schema):
@@ -246,7 +252,9 @@ def set_category_limit(data, year, category):
 @may_answer(404)
 def set_tier_limit(data, year, category, tier):
     """Set (or with null remove) a category's limit for accounts of a tier (regional staff)."""
-    complaint_operations.set_tier_limit(year, category.upper(), tier.upper(), data["limit_days"], caller())
+    complaint_operations.set_tier_limit(
+        year, category.upper(), tier.upper(), data["limit_days"], caller()
+    )
     return _complaint_answer(year)
 
 

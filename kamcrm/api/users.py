@@ -3,6 +3,7 @@
 Passwords and tokens are not part of this resource (``flask users set-password`` and
 ``users token``, or the token page).
 """
+
 from __future__ import annotations
 
 import marshmallow as ma

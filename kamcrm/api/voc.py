@@ -1,6 +1,7 @@
 """The VOC register (SPEC section 9): list and read entries, mark one significant or record
 its PEA VOC-system reference, record many references at once (all or nothing), and turn a
 complaint-kind voice into a complaint. An entry outside the caller's scope answers 404."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -23,7 +24,9 @@ from kamcrm.voc.models import KINDS, SOURCES, VOC_REF_LENGTH
 from kamcrm.voc.queries import Filters, VocEntry, entry_for, register
 
 PATH = "/voc"
-blp = Blueprint("voc", __name__, description="The customer's voice: the VOC register (SPEC section 9).")
+blp = Blueprint(
+    "voc", __name__, description="The customer's voice: the VOC register (SPEC section 9)."
+)
 _KEY_RULE = "<key:voc_key>"
 _DAY = {"format": "date", "example": "2021-03-31"}
 
@@ -34,19 +37,31 @@ class VocEntrySchema(ma.Schema):
     key = Text(required=True, metadata={"description": "A12: activity 12; C7: complaint 7."})
     source = Text(required=True, doc={"enum": list(SOURCES)})
     source_id = ma.fields.Integer(required=True)
-    day = Text(required=True, doc=_DAY, metadata={"description": "Bangkok date heard (a complaint's day received)."})
+    day = Text(
+        required=True,
+        doc=_DAY,
+        metadata={"description": "Bangkok date heard (a complaint's day received)."},
+    )
     kind = Text(required=True, doc={"enum": list(KINDS)})
     category = Text(allow_none=True)
     text = Text(allow_none=True)
     office_code = Text(required=True, metadata={"description": "The handling office."})
     account_no = Text(allow_none=True)
-    kamr_username = Text(allow_none=True, metadata={"description": "Who heard it, or the account's KAMR."})
+    kamr_username = Text(
+        allow_none=True, metadata={"description": "Who heard it, or the account's KAMR."}
+    )
     significant = ma.fields.Boolean(required=True)
     voc_ref = Text(allow_none=True, metadata={"description": "Its reference in PEA's VOC system."})
     voc_ref_on = Text(allow_none=True, doc=_DAY)
-    complaint_ref = Text(allow_none=True, metadata={"description": "The complaint it was turned into."})
-    from_voc = Text(allow_none=True, metadata={"description": "For a complaint: the entry it was turned from."})
-    source_ref = Text(allow_none=True, metadata={"description": "The source's own number (a complaint's ref)."})
+    complaint_ref = Text(
+        allow_none=True, metadata={"description": "The complaint it was turned into."}
+    )
+    from_voc = Text(
+        allow_none=True, metadata={"description": "For a complaint: the entry it was turned from."}
+    )
+    source_ref = Text(
+        allow_none=True, metadata={"description": "The source's own number (a complaint's ref)."}
+    )
 
 
 VocEntryPage = envelope(VocEntrySchema, "VocEntryPage")
@@ -71,8 +86,11 @@ class VocRefSchema(ma.Schema):
 class VocRefListSchema(ma.Schema):
     """Many references at once; errors name the item by its number (from 1)."""
 
-    items = ma.fields.List(ma.fields.Nested(VocRefSchema), required=True,
-                           validate=ma.validate.Length(min=1, max=operations.MAX_REF_LINES))
+    items = ma.fields.List(
+        ma.fields.Nested(VocRefSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=operations.MAX_REF_LINES),
+    )
 
 
 class VocRefResultSchema(ma.Schema):
@@ -82,8 +100,12 @@ class VocRefResultSchema(ma.Schema):
 class ConvertSchema(ma.Schema):
     """The complaint a voice becomes; what is left out comes from the voice."""
 
-    ref = Text(doc={"maxLength": limits.COMPLAINT_REF}, metadata={"description": "Default VOC-<key>."})
-    category = Text(metadata={"description": "Default: the voice's category when it is one of the year's."})
+    ref = Text(
+        doc={"maxLength": limits.COMPLAINT_REF}, metadata={"description": "Default VOC-<key>."}
+    )
+    category = Text(
+        metadata={"description": "Default: the voice's category when it is one of the year's."}
+    )
     channel = Text(allow_none=True, doc={"enum": list(CHANNELS)})
     urgent = ma.fields.Boolean()
     received_at = Text(metadata={"description": "Default: when the voice was recorded."})
@@ -104,9 +126,16 @@ class ConvertedSchema(ma.Schema):
 class VocListArgs(PageArgs):
     kind = Text(validate=ma.validate.OneOf(KINDS), doc={"enum": list(KINDS)})
     category = Text(validate=ma.validate.Length(max=100))
-    office = Text(validate=ma.validate.Length(max=limits.OFFICE_CODE),
-                  metadata={"description": "Office code: entries of that office and its branches (404 outside your scope)."})
-    kamr = Text(validate=ma.validate.Length(max=limits.USERNAME), metadata={"description": "Username of the KAMR."})
+    office = Text(
+        validate=ma.validate.Length(max=limits.OFFICE_CODE),
+        metadata={
+            "description": "Office code: entries of that office and its branches (404 outside your scope)."
+        },
+    )
+    kamr = Text(
+        validate=ma.validate.Length(max=limits.USERNAME),
+        metadata={"description": "Username of the KAMR."},
+    )
     significant = ma.fields.Boolean()
     entered = ma.fields.Boolean(metadata={"description": "true: has a VOC-system reference."})
     from_ = ma.fields.Date(data_key="from")
@@ -124,19 +153,28 @@ def list_entries(args):
     tune_for_interactive_lists(db.session)
     kamr_id = None
     if "kamr" in args:
-        kamr_id = db.session.execute(
-            visible_users(user).with_only_columns(User.id).where(User.username == args["kamr"])
-        ).scalar_one_or_none() or -1
+        kamr_id = (
+            db.session.execute(
+                visible_users(user).with_only_columns(User.id).where(User.username == args["kamr"])
+            ).scalar_one_or_none()
+            or -1
+        )
     filters = Filters(
-        kind=args.get("kind"), category=args.get("category"),
+        kind=args.get("kind"),
+        category=args.get("category"),
         office_scope=scope_for(user, args["office"]) if "office" in args else None,
-        kamr_id=kamr_id, significant=args.get("significant"), entered=args.get("entered"),
-        day_from=args.get("from_"), day_to=args.get("to"),
+        kamr_id=kamr_id,
+        significant=args.get("significant"),
+        entered=args.get("entered"),
+        day_from=args.get("from_"),
+        day_to=args.get("to"),
     )
     statement = register(user, filters)
     if statement is None:
         return page_of([], 0, args)
-    total = db.session.execute(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
     rows = db.session.execute(statement.limit(args["per_page"]).offset(offset(args))).all()
     return page_of([VocEntry.from_row(row).as_record() for row in rows], total, args)
 
@@ -161,11 +199,15 @@ def update_entry(changes, voc_key):
     user = caller()
     entry = entry_for(user, voc_key)
     if not changes:
-        raise ValidationFailed({"significant": [Message("give significant, or voc_ref with voc_ref_on")]})
+        raise ValidationFailed(
+            {"significant": [Message("give significant, or voc_ref with voc_ref_on")]}
+        )
     if "significant" in changes:
         operations.mark_significant(entry.key, changes["significant"], user)
     if "voc_ref" in changes or "voc_ref_on" in changes:
-        operations.record_voc_ref(entry.key, changes.get("voc_ref"), changes.get("voc_ref_on"), user)
+        operations.record_voc_ref(
+            entry.key, changes.get("voc_ref"), changes.get("voc_ref_on"), user
+        )
     answer = entry_for(user, entry.key).as_record()
     return answer
 

@@ -3,6 +3,7 @@
 The ORM refuses it (``AppendOnlyLog``), row by row and in bulk, whatever code asks.
 Importing this module installs the guard (``kamcrm.security`` does, at start-up).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import event

@@ -1,4 +1,5 @@
 """The append-only audit log."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,7 +27,9 @@ class AuditEntry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, index=True, nullable=False
+    )
     #: Null for changes made by the system (jobs, migrations).
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     #: The actor's username at the time, kept even if the user is renamed.

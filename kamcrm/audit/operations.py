@@ -1,4 +1,5 @@
 """Writing to the audit log. Every operation that changes data calls ``record``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -72,17 +73,20 @@ def record_now(
     it: for the operations on the API's hot path (``create_activity``). ``before``/``after``
     must already be JSON-safe (an operation's ``*_record``).
     """
-    db.session.connection().execute(_INSERT_ENTRY, {
-        "occurred_at": utcnow(),
-        "actor_id": getattr(actor, "id", None),
-        "actor_name": getattr(actor, "username", None),
-        "action": action,
-        "entity": entity,
-        "entity_key": str(entity_key),
-        "before": before,
-        "after": after,
-        "reason": reason,
-    })
+    db.session.connection().execute(
+        _INSERT_ENTRY,
+        {
+            "occurred_at": utcnow(),
+            "actor_id": getattr(actor, "id", None),
+            "actor_name": getattr(actor, "username", None),
+            "action": action,
+            "entity": entity,
+            "entity_key": str(entity_key),
+            "before": before,
+            "after": after,
+            "reason": reason,
+        },
+    )
 
 
 class Change(NamedTuple):
@@ -95,8 +99,13 @@ class Change(NamedTuple):
     after: dict | None = None
 
 
-def record_many(changes: Iterable[Change], *, actor=None, reason: str | None = None,
-                occurred_at: datetime | None = None) -> int:
+def record_many(
+    changes: Iterable[Change],
+    *,
+    actor=None,
+    reason: str | None = None,
+    occurred_at: datetime | None = None,
+) -> int:
     """Write many audit entries by one actor in one set-based INSERT; return how many.
 
     The bulk form of :func:`record` for imports: the same entries, written with Core
@@ -106,9 +115,17 @@ def record_many(changes: Iterable[Change], *, actor=None, reason: str | None = N
     when = occurred_at or utcnow()
     actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None)
     rows = [
-        {"occurred_at": when, "actor_id": actor_id, "actor_name": actor_name, "action": change.action,
-         "entity": change.entity, "entity_key": str(change.entity_key), "before": json_safe(change.before),
-         "after": json_safe(change.after), "reason": reason}
+        {
+            "occurred_at": when,
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "action": change.action,
+            "entity": change.entity,
+            "entity_key": str(change.entity_key),
+            "before": json_safe(change.before),
+            "after": json_safe(change.after),
+            "reason": reason,
+        }
         for change in changes
     ]
     if rows:

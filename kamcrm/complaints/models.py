@@ -1,5 +1,6 @@
 """A customer's complaint, and the yearly categories, limits and targets it is measured
 against (SPEC section 8)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -22,9 +23,18 @@ ITEMS = ("2.1a", "2.1b", "2.1c", "2.1d")
 
 #: ``ix_complaints_received_office``: the day received, then every column plan 2.1 reads.
 RECEIVED_INDEX_COLUMNS = (
-    "received_on", "office_id", "category", "urgent", "excluded", "received_at", "closed_at",
-    "days_to_close", "micros_to_close", "account_id",
+    "received_on",
+    "office_id",
+    "category",
+    "urgent",
+    "excluded",
+    "received_at",
+    "closed_at",
+    "days_to_close",
+    "micros_to_close",
+    "account_id",
 )
+
 
 class Complaint(TimestampMixin, db.Model):
     """A complaint handled by an office, with the moments it came in and was (last) closed."""
@@ -33,7 +43,9 @@ class Complaint(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint(one_of("channel", CHANNELS, nullable=True), name="channel"),
         sa.CheckConstraint(one_of("excluded", EXCLUSION_REASONS, nullable=True), name="excluded"),
-        sa.CheckConstraint("closed_at IS NULL OR closed_at >= received_at", name="closed_after_received"),
+        sa.CheckConstraint(
+            "closed_at IS NULL OR closed_at >= received_at", name="closed_after_received"
+        ),
         #: The close's measures exist exactly when the complaint is closed.
         sa.CheckConstraint(
             "(closed_at IS NULL AND days_to_close IS NULL AND micros_to_close IS NULL) OR "
@@ -140,7 +152,9 @@ class ComplaintItemTarget(TimestampMixin, db.Model):
         sa.CheckConstraint(one_of("item", ITEMS), name="item"),
         sa.CheckConstraint("target_pct >= 0 AND target_pct <= 100", name="target_pct_range"),
         sa.CheckConstraint("limit_days IS NULL OR limit_days >= 0", name="limit_days_not_negative"),
-        sa.CheckConstraint("limit_hours IS NULL OR limit_hours >= 0", name="limit_hours_not_negative"),
+        sa.CheckConstraint(
+            "limit_hours IS NULL OR limit_hours >= 0", name="limit_hours_not_negative"
+        ),
         sa.UniqueConstraint("year", "item"),
     )
 

@@ -12,6 +12,7 @@ of ``EXCLUSION_REASONS``; the account, the office and the assigned user lie in t
 scope (out of scope reads as unknown); refs are unique. Every change is audited, a close as
 ``close`` and a reopen as ``reopen``. Operations ``flush()``; the caller commits.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -49,8 +50,18 @@ from kamcrm.periods import FIRST_YEAR, LAST_YEAR, bangkok_date, year_in_range
 
 #: The complaints file's columns (SPEC section 7).
 COMPLAINT_FIELDS = (
-    "ref", "office_code", "account_no", "category", "channel", "urgent", "received_at",
-    "closed_at", "excluded", "summary", "resolution", "assigned_to",
+    "ref",
+    "office_code",
+    "account_no",
+    "category",
+    "channel",
+    "urgent",
+    "received_at",
+    "closed_at",
+    "excluded",
+    "summary",
+    "resolution",
+    "assigned_to",
 )
 _CHANNEL = fields.Choice(CHANNELS, what="a complaint channel", lower=True)
 _EXCLUDED = fields.Choice(EXCLUSION_REASONS, what="an exclusion reason", lower=True)
@@ -71,9 +82,14 @@ def targets_memo() -> TargetsOf:
     return targets_of
 
 
-def validate_complaint_row(raw: Mapping[str, object], lookups: Lookups, *, now: datetime,
-                           targets_of: TargetsOf, office_ids: frozenset[int] | None = None
-                           ) -> tuple[dict, fields.Errors]:
+def validate_complaint_row(
+    raw: Mapping[str, object],
+    lookups: Lookups,
+    *,
+    now: datetime,
+    targets_of: TargetsOf,
+    office_ids: frozenset[int] | None = None,
+) -> tuple[dict, fields.Errors]:
     """Check a complaint row; return (values, errors).
 
     ``office_ids`` are the offices the actor sees (None: every office); an office, account
@@ -93,7 +109,9 @@ def validate_complaint_row(raw: Mapping[str, object], lookups: Lookups, *, now: 
         "closed_at": fields.moment(raw, "closed_at", errors),
         "excluded": _EXCLUDED(raw, "excluded", errors),
         "summary": fields.text(raw, "summary", errors, max_length=limits.COMPLAINT_SUMMARY),
-        "resolution": fields.text(raw, "resolution", errors, max_length=limits.COMPLAINT_RESOLUTION),
+        "resolution": fields.text(
+            raw, "resolution", errors, max_length=limits.COMPLAINT_RESOLUTION
+        ),
         "assigned_to_id": None,
     }
 
@@ -105,7 +123,11 @@ def validate_complaint_row(raw: Mapping[str, object], lookups: Lookups, *, now: 
     if account_no is not None:
         account = lookups.accounts.get(account_no)
         if account is None or not visible(account.office_id):
-            fields.add_error(errors, "account_no", Message("unknown account '%(account_no)s'", account_no=account_no))
+            fields.add_error(
+                errors,
+                "account_no",
+                Message("unknown account '%(account_no)s'", account_no=account_no),
+            )
             account = None
         else:
             values["account_id"] = account.id
@@ -113,7 +135,9 @@ def validate_complaint_row(raw: Mapping[str, object], lookups: Lookups, *, now: 
     if office_code is not None:
         office = lookups.offices.get(office_code)
         if office is None or not visible(office.id):
-            fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=office_code))
+            fields.add_error(
+                errors, "office_code", Message("unknown office '%(code)s'", code=office_code)
+            )
         else:
             values["office_id"] = office.id
     elif account is not None:
@@ -124,7 +148,9 @@ def validate_complaint_row(raw: Mapping[str, object], lookups: Lookups, *, now: 
     if assignee is not None:
         user = lookups.users.get(assignee)
         if user is None or not visible(user.office_id):
-            fields.add_error(errors, "assigned_to", Message("unknown user '%(username)s'", username=assignee))
+            fields.add_error(
+                errors, "assigned_to", Message("unknown user '%(username)s'", username=assignee)
+            )
         else:
             values["assigned_to_id"] = user.id
 
@@ -135,29 +161,58 @@ def validate_complaint_row(raw: Mapping[str, object], lookups: Lookups, *, now: 
     if received_at is not None:
         received_on = bangkok_date(received_at)
         if not year_in_range(received_on.year):
-            fields.add_error(errors, "received_at", Message("%(value)s is not between the years %(first)s and %(last)s",
-                                                            value=f"'{received_at.isoformat()}'",
-                                                            first=FIRST_YEAR, last=LAST_YEAR))
+            fields.add_error(
+                errors,
+                "received_at",
+                Message(
+                    "%(value)s is not between the years %(first)s and %(last)s",
+                    value=f"'{received_at.isoformat()}'",
+                    first=FIRST_YEAR,
+                    last=LAST_YEAR,
+                ),
+            )
             received_at = None
         elif received_at > now:
-            fields.add_error(errors, "received_at", Message("%(moment)s is in the future", moment=received_at.isoformat()))
+            fields.add_error(
+                errors,
+                "received_at",
+                Message("%(moment)s is in the future", moment=received_at.isoformat()),
+            )
         else:
             values["received_on"] = received_on
     if category is not None and received_at is not None:
         codes = targets_of(bangkok_date(received_at).year).category_codes
         key = category.upper()
         if key not in codes:
-            fields.add_error(errors, "category", Message("%(value)s is not a complaint category of %(year)s (%(choices)s)",
-                                                         value=repr(category), year=bangkok_date(received_at).year,
-                                                         choices=", ".join(codes)))
+            fields.add_error(
+                errors,
+                "category",
+                Message(
+                    "%(value)s is not a complaint category of %(year)s (%(choices)s)",
+                    value=repr(category),
+                    year=bangkok_date(received_at).year,
+                    choices=", ".join(codes),
+                ),
+            )
         else:
             values["category"] = key
     if closed_at is not None:
         if closed_at > now:
-            fields.add_error(errors, "closed_at", Message("%(moment)s is in the future", moment=closed_at.isoformat()))
+            fields.add_error(
+                errors,
+                "closed_at",
+                Message("%(moment)s is in the future", moment=closed_at.isoformat()),
+            )
         elif received_at is not None and closed_at < received_at:
-            fields.add_error(errors, "closed_at", Message("%(closed)s is before the complaint was received (%(received)s)",
-                                                          closed=closed_at.isoformat(), received=received_at.isoformat()))
+            fields.add_error(
+                errors,
+                "closed_at",
+                Message(
+                    "%(closed)s is before the complaint was received (%(received)s)",
+                    closed=closed_at.isoformat(),
+                    received=received_at.isoformat(),
+                ),
+            )
         elif values["resolution"] is None and "resolution" not in errors:
             fields.add_error(errors, "resolution", Message("is required to close a complaint"))
     if received_at is not None and closed_at is not None and "closed_at" not in errors:
@@ -187,7 +242,9 @@ def complaint_record(complaint: Complaint) -> dict:
         "excluded": complaint.excluded,
         "summary": complaint.summary,
         "resolution": complaint.resolution,
-        "assigned_to": complaint.assigned_to.username if complaint.assigned_to is not None else None,
+        "assigned_to": complaint.assigned_to.username
+        if complaint.assigned_to is not None
+        else None,
     }
 
 
@@ -202,15 +259,23 @@ def _lookups(data: Mapping[str, object], actor, complaint: Complaint | None = No
 
 
 def _ref_taken(ref: str) -> bool:
-    return db.session.execute(sa.select(sa.literal(True)).where(Complaint.ref == ref)).first() is not None
+    return (
+        db.session.execute(sa.select(sa.literal(True)).where(Complaint.ref == ref)).first()
+        is not None
+    )
 
 
 def _duplicate(ref) -> Message:
     return Message("A complaint with the ref '%(ref)s' already exists.", ref=ref)
 
 
-def create_complaint(data: Mapping[str, object], actor=None, *, now: datetime | None = None,
-                     targets_of: TargetsOf | None = None) -> Complaint:
+def create_complaint(
+    data: Mapping[str, object],
+    actor=None,
+    *,
+    now: datetime | None = None,
+    targets_of: TargetsOf | None = None,
+) -> Complaint:
     """Record a complaint from a row of ``COMPLAINT_FIELDS``.
 
     ``assigned_to`` defaults to the actor (the person recording it); ``received_at`` to now.
@@ -225,7 +290,10 @@ def create_complaint(data: Mapping[str, object], actor=None, *, now: datetime | 
     if not data.get("assigned_to") and actor is not None:
         data["assigned_to"] = actor.username
     values, errors = validate_complaint_row(
-        data, _lookups(data, actor), now=now, targets_of=targets_of or targets_memo(),
+        data,
+        _lookups(data, actor),
+        now=now,
+        targets_of=targets_of or targets_memo(),
         office_ids=office_ids_in_scope(actor),
     )
     if errors:
@@ -238,14 +306,25 @@ def create_complaint(data: Mapping[str, object], actor=None, *, now: datetime | 
     after = complaint_record(complaint)
     record("create", "complaints", complaint.ref, actor=actor, after=after)
     if complaint.closed_at is not None:
-        record("close", "complaints", complaint.ref, actor=actor,
-               after={"closed_at": after["closed_at"], "resolution": complaint.resolution})
+        record(
+            "close",
+            "complaints",
+            complaint.ref,
+            actor=actor,
+            after={"closed_at": after["closed_at"], "resolution": complaint.resolution},
+        )
     return complaint
 
 
-def update_complaint(complaint: Complaint, changes: Mapping[str, object], actor=None, *,
-                     now: datetime | None = None, expected_version: int | None = None,
-                     targets_of: TargetsOf | None = None) -> Complaint:
+def update_complaint(
+    complaint: Complaint,
+    changes: Mapping[str, object],
+    actor=None,
+    *,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+    targets_of: TargetsOf | None = None,
+) -> Complaint:
     """Change the fields of ``complaint`` named in ``changes`` (a partial row).
 
     A change that sets ``closed_at`` on an open complaint is audited as ``close``, one that
@@ -254,9 +333,14 @@ def update_complaint(complaint: Complaint, changes: Mapping[str, object], actor=
     reject_unknown_fields(changes, COMPLAINT_FIELDS, "a complaint")
     if expected_version is not None and expected_version != complaint.version:
         raise PreconditionFailed(
-            Message("Complaint %(ref)s changed since version %(expected)s (it is now version "
-                    "%(version)s); reload it and try again.",
-                    ref=complaint.ref, expected=expected_version, version=complaint.version))
+            Message(
+                "Complaint %(ref)s changed since version %(expected)s (it is now version "
+                "%(version)s); reload it and try again.",
+                ref=complaint.ref,
+                expected=expected_version,
+                version=complaint.version,
+            )
+        )
     now = now or utcnow()
     before = complaint_record(complaint)
     merged = dict(before)
@@ -265,12 +349,18 @@ def update_complaint(complaint: Complaint, changes: Mapping[str, object], actor=
         # A new account moves the complaint to that account's office, as at creation.
         merged["office_code"] = None
     values, errors = validate_complaint_row(
-        merged, _lookups(merged, actor, complaint), now=now, targets_of=targets_of or targets_memo(),
+        merged,
+        _lookups(merged, actor, complaint),
+        now=now,
+        targets_of=targets_of or targets_memo(),
         office_ids=office_ids_in_scope(actor),
     )
     if errors:
         raise ValidationFailed(errors)
-    require(actor, _action_of({key for key, value in values.items() if getattr(complaint, key) != value}))
+    require(
+        actor,
+        _action_of({key for key, value in values.items() if getattr(complaint, key) != value}),
+    )
     ref = values["ref"]
     if ref != complaint.ref and _ref_taken(ref):
         raise Conflict(_duplicate(ref))
@@ -303,14 +393,24 @@ def _action_of(changed: set[str]) -> str:
     return "complaints.edit"
 
 
-def close_complaint(complaint: Complaint, resolution: str | None, actor=None, *,
-                    closed_at: datetime | None = None, now: datetime | None = None) -> Complaint:
+def close_complaint(
+    complaint: Complaint,
+    resolution: str | None,
+    actor=None,
+    *,
+    closed_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Complaint:
     """Close ``complaint`` at ``closed_at`` (default now) with its ``resolution`` (required)."""
     now = now or utcnow()
     if not (resolution or "").strip():
-        raise ValidationFailed({"resolution": [Message("is required to close a complaint")]},
-                               message=Message("A resolution is required to close a complaint."))
-    return update_complaint(complaint, {"closed_at": closed_at or now, "resolution": resolution}, actor, now=now)
+        raise ValidationFailed(
+            {"resolution": [Message("is required to close a complaint")]},
+            message=Message("A resolution is required to close a complaint."),
+        )
+    return update_complaint(
+        complaint, {"closed_at": closed_at or now, "resolution": resolution}, actor, now=now
+    )
 
 
 def reopen_complaint(complaint: Complaint, actor=None, *, now: datetime | None = None) -> Complaint:
@@ -320,19 +420,30 @@ def reopen_complaint(complaint: Complaint, actor=None, *, now: datetime | None =
     return update_complaint(complaint, {"closed_at": None}, actor, now=now)
 
 
-def reassign_complaint(complaint: Complaint, username: str | None, actor=None, *,
-                       now: datetime | None = None) -> Complaint:
+def reassign_complaint(
+    complaint: Complaint, username: str | None, actor=None, *, now: datetime | None = None
+) -> Complaint:
     """Give ``complaint`` to the user ``username`` (None: to nobody)."""
     return update_complaint(complaint, {"assigned_to": username}, actor, now=now)
 
 
-def exclude_complaint(complaint: Complaint, reason: str | None, actor=None, *,
-                      now: datetime | None = None) -> Complaint:
+def exclude_complaint(
+    complaint: Complaint, reason: str | None, actor=None, *, now: datetime | None = None
+) -> Complaint:
     """Exclude ``complaint`` from the figures for ``reason`` (one of ``EXCLUSION_REASONS``);
     None counts it again."""
     if reason is not None and reason not in EXCLUSION_REASONS:
-        raise ValidationFailed({"excluded": [Message("%(value)s is not an exclusion reason (%(choices)s)",
-                                                     value=repr(reason), choices=", ".join(EXCLUSION_REASONS))]})
+        raise ValidationFailed(
+            {
+                "excluded": [
+                    Message(
+                        "%(value)s is not an exclusion reason (%(choices)s)",
+                        value=repr(reason),
+                        choices=", ".join(EXCLUSION_REASONS),
+                    )
+                ]
+            }
+        )
     return update_complaint(complaint, {"excluded": reason}, actor, now=now)
 
 
@@ -341,8 +452,18 @@ def exclude_complaint(complaint: Complaint, reason: str | None, actor=None, *,
 
 def _check_year(year: int) -> None:
     if not year_in_range(year):
-        raise ValidationFailed({"year": [Message("%(value)s is not between the years %(first)s and %(last)s",
-                                                 value=year, first=FIRST_YEAR, last=LAST_YEAR)]})
+        raise ValidationFailed(
+            {
+                "year": [
+                    Message(
+                        "%(value)s is not between the years %(first)s and %(last)s",
+                        value=year,
+                        first=FIRST_YEAR,
+                        last=LAST_YEAR,
+                    )
+                ]
+            }
+        )
 
 
 def materialise_complaint_year(year: int, actor=None) -> bool:
@@ -355,8 +476,15 @@ def materialise_complaint_year(year: int, actor=None) -> bool:
     for position, (code, days) in enumerate(defaults.categories):
         db.session.add(ComplaintCategory(year=year, code=code, limit_days=days, position=position))
     for target in defaults.items:
-        db.session.add(ComplaintItemTarget(year=year, item=target.item, limit_days=target.limit_days,
-                                           limit_hours=target.limit_hours, target_pct=target.target_pct))
+        db.session.add(
+            ComplaintItemTarget(
+                year=year,
+                item=target.item,
+                limit_days=target.limit_days,
+                limit_hours=target.limit_hours,
+                target_pct=target.target_pct,
+            )
+        )
     db.session.flush()
     record("create", "complaint_targets", year, actor=actor, after=defaults.as_dict())
     return True
@@ -364,8 +492,16 @@ def materialise_complaint_year(year: int, actor=None) -> bool:
 
 def _limit_value(value, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 3660:
-        raise ValidationFailed({field: [Message("%(value)s is not a whole number of days or hours from 0 to 3660",
-                                                value=repr(value))]})
+        raise ValidationFailed(
+            {
+                field: [
+                    Message(
+                        "%(value)s is not a whole number of days or hours from 0 to 3660",
+                        value=repr(value),
+                    )
+                ]
+            }
+        )
     return value
 
 
@@ -374,22 +510,39 @@ def set_category_limit(year: int, code: str, limit_days: int, actor=None) -> Com
     limit_days = _limit_value(limit_days, "limit_days")
     code = (code or "").strip().upper()
     if not code or len(code) > 30 or not code.replace("_", "").isalnum():
-        raise ValidationFailed({"category": [Message("%(value)s is not a category code (letters, digits, _)",
-                                                     value=repr(code))]})
+        raise ValidationFailed(
+            {
+                "category": [
+                    Message(
+                        "%(value)s is not a category code (letters, digits, _)", value=repr(code)
+                    )
+                ]
+            }
+        )
     materialise_complaint_year(year, actor)
-    row = db.session.execute(sa.select(ComplaintCategory).filter_by(year=year, code=code)).scalar_one_or_none()
+    row = db.session.execute(
+        sa.select(ComplaintCategory).filter_by(year=year, code=code)
+    ).scalar_one_or_none()
     before = None if row is None else {"limit_days": row.limit_days}
     if row is None:
         position = db.session.execute(
-            sa.select(sa.func.coalesce(sa.func.max(ComplaintCategory.position), -1) + 1).filter_by(year=year)
+            sa.select(sa.func.coalesce(sa.func.max(ComplaintCategory.position), -1) + 1).filter_by(
+                year=year
+            )
         ).scalar()
         row = ComplaintCategory(year=year, code=code, limit_days=limit_days, position=position)
         db.session.add(row)
     row.limit_days = limit_days
     db.session.flush()
     if before != {"limit_days": limit_days}:
-        record("create" if before is None else "update", "complaint_categories", f"{year}:{code}",
-               actor=actor, before=before, after={"limit_days": limit_days})
+        record(
+            "create" if before is None else "update",
+            "complaint_categories",
+            f"{year}:{code}",
+            actor=actor,
+            before=before,
+            after={"limit_days": limit_days},
+        )
     return row
 
 
@@ -397,12 +550,25 @@ def set_tier_limit(year: int, category: str, tier: str, limit_days: int | None, 
     """Set (or with None remove) the limit of ``category`` for accounts of ``tier`` in ``year``."""
     errors: fields.Errors = {}
     if tier not in TIERS:
-        fields.add_error(errors, "tier", Message("%(value)s is not a tier (%(choices)s)",
-                                                 value=repr(tier), choices=", ".join(TIERS)))
+        fields.add_error(
+            errors,
+            "tier",
+            Message(
+                "%(value)s is not a tier (%(choices)s)", value=repr(tier), choices=", ".join(TIERS)
+            ),
+        )
     codes = complaint_targets(year).category_codes
     if category not in codes:
-        fields.add_error(errors, "category", Message("%(value)s is not a complaint category of %(year)s (%(choices)s)",
-                                                     value=repr(category), year=year, choices=", ".join(codes)))
+        fields.add_error(
+            errors,
+            "category",
+            Message(
+                "%(value)s is not a complaint category of %(year)s (%(choices)s)",
+                value=repr(category),
+                year=year,
+                choices=", ".join(codes),
+            ),
+        )
     if errors:
         raise ValidationFailed(errors)
     if limit_days is not None:
@@ -416,36 +582,67 @@ def set_tier_limit(year: int, category: str, tier: str, limit_days: int | None, 
         if row is not None:
             db.session.delete(row)
     elif row is None:
-        db.session.add(ComplaintTierLimit(year=year, category=category, tier=tier, limit_days=limit_days))
+        db.session.add(
+            ComplaintTierLimit(year=year, category=category, tier=tier, limit_days=limit_days)
+        )
     else:
         row.limit_days = limit_days
     db.session.flush()
     after = None if limit_days is None else {"limit_days": limit_days}
     if before != after:
-        record("update", "complaint_tier_limits", f"{year}:{category}:{tier}", actor=actor, before=before, after=after)
+        record(
+            "update",
+            "complaint_tier_limits",
+            f"{year}:{category}:{tier}",
+            actor=actor,
+            before=before,
+            after=after,
+        )
 
 
-def set_item_target(year: int, item: str, *, target_pct=None, limit_days=None, limit_hours=None,
-                    actor=None) -> ComplaintItemTarget:
+def set_item_target(
+    year: int, item: str, *, target_pct=None, limit_days=None, limit_hours=None, actor=None
+) -> ComplaintItemTarget:
     """Change the target % and/or the limit (days or hours) of a plan 2 item in ``year``."""
     if item not in ITEMS:
-        raise ValidationFailed({"item": [Message("%(value)s is not a plan 2 item (%(choices)s)",
-                                                 value=repr(item), choices=", ".join(ITEMS))]})
+        raise ValidationFailed(
+            {
+                "item": [
+                    Message(
+                        "%(value)s is not a plan 2 item (%(choices)s)",
+                        value=repr(item),
+                        choices=", ".join(ITEMS),
+                    )
+                ]
+            }
+        )
     errors: fields.Errors = {}
     pct = None
     if target_pct is not None:
         pct = fields.number({"target_pct": target_pct}, "target_pct", errors, digits=5, places=2)
         if pct is not None and pct > Decimal(100):
-            fields.add_error(errors, "target_pct", Message("%(value)s is above 100", value=target_pct))
+            fields.add_error(
+                errors, "target_pct", Message("%(value)s is above 100", value=target_pct)
+            )
     if item == "2.1a" and (limit_days is not None or limit_hours is not None):
-        fields.add_error(errors, "limit_days", Message("2.1a is measured against each category's own limit"))
+        fields.add_error(
+            errors, "limit_days", Message("2.1a is measured against each category's own limit")
+        )
     if limit_days is not None and limit_hours is not None:
-        fields.add_error(errors, "limit_hours", Message("give a limit in days or in hours, not both"))
+        fields.add_error(
+            errors, "limit_hours", Message("give a limit in days or in hours, not both")
+        )
     if errors:
         raise ValidationFailed(errors)
     materialise_complaint_year(year, actor)
-    row = db.session.execute(sa.select(ComplaintItemTarget).filter_by(year=year, item=item)).scalar_one()
-    before = {"target_pct": float(row.target_pct), "limit_days": row.limit_days, "limit_hours": row.limit_hours}
+    row = db.session.execute(
+        sa.select(ComplaintItemTarget).filter_by(year=year, item=item)
+    ).scalar_one()
+    before = {
+        "target_pct": float(row.target_pct),
+        "limit_days": row.limit_days,
+        "limit_hours": row.limit_hours,
+    }
     if pct is not None:
         row.target_pct = pct
     if limit_days is not None:
@@ -453,10 +650,16 @@ def set_item_target(year: int, item: str, *, target_pct=None, limit_days=None, l
     if limit_hours is not None:
         row.limit_hours, row.limit_days = _limit_value(limit_hours, "limit_hours"), None
     db.session.flush()
-    after = {"target_pct": float(row.target_pct), "limit_days": row.limit_days, "limit_hours": row.limit_hours}
+    after = {
+        "target_pct": float(row.target_pct),
+        "limit_days": row.limit_days,
+        "limit_hours": row.limit_hours,
+    }
     if before != after:
         old, new = changed_fields(before, after)
-        record("update", "complaint_item_targets", f"{year}:{item}", actor=actor, before=old, after=new)
+        record(
+            "update", "complaint_item_targets", f"{year}:{item}", actor=actor, before=old, after=new
+        )
     return row
 
 

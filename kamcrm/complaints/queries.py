@@ -12,6 +12,7 @@ worked out here in Python, so the SQL compares columns with values on both datab
 A complaint's 2.1a limit is its category's limit in the year it came in, or the limit the
 year sets for that category and the tier the account held on r ("by customer group").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ MET, MISSED, PENDING = "met", "missed", "pending"
 
 def end_of_day(day: date) -> datetime:
     """Return T: the last instant of ``day`` in Bangkok, in UTC."""
-    return (datetime.combine(day + timedelta(days=1), time(0), BANGKOK) - _MICRO).astimezone(timezone.utc)
+    return (datetime.combine(day + timedelta(days=1), time(0), BANGKOK) - _MICRO).astimezone(
+        timezone.utc
+    )
 
 
 def days_between(received_at: datetime, closed_at: datetime) -> int:
@@ -95,7 +98,9 @@ class Measure:
 
     @property
     def missed(self):
-        return sa.or_(sa.and_(self.closed, sa.not_(self.within)), sa.and_(sa.not_(self.closed), self.past))
+        return sa.or_(
+            sa.and_(self.closed, sa.not_(self.within)), sa.and_(sa.not_(self.closed), self.past)
+        )
 
     @property
     def pending(self):
@@ -120,7 +125,9 @@ def measure_fixed(limit: Limit, as_of: date, complaint=Complaint) -> Measure:
     return Measure(closed, within, past)
 
 
-def category_limit_case(targets: ComplaintTargets, value, category_column, tier_column) -> sa.ColumnElement:
+def category_limit_case(
+    targets: ComplaintTargets, value, category_column, tier_column
+) -> sa.ColumnElement:
     """Return ``CASE`` giving ``value(N)`` for each complaint's 2.1a limit N (NULL: its
     category is not one of the year's). The (category, tier) limits come first."""
     whens = [
@@ -139,9 +146,16 @@ def measure_by_category(targets: ComplaintTargets, as_of: date, complaint, tier_
     """
     limit = category_limit_case(targets, lambda days: days, complaint.category, tier_column)
     threshold = category_limit_case(
-        targets, lambda days: sa.literal(as_of - timedelta(days=days), sa.Date), complaint.category, tier_column
+        targets,
+        lambda days: sa.literal(as_of - timedelta(days=days), sa.Date),
+        complaint.category,
+        tier_column,
     )
-    return Measure(closed_by(as_of, complaint), complaint.days_to_close <= limit, complaint.received_on < threshold)
+    return Measure(
+        closed_by(as_of, complaint),
+        complaint.days_to_close <= limit,
+        complaint.received_on < threshold,
+    )
 
 
 def tier_when_received(complaint=Complaint) -> sa.ColumnElement:
@@ -152,7 +166,9 @@ def tier_when_received(complaint=Complaint) -> sa.ColumnElement:
 _UNKNOWN = object()
 
 
-def limit_for(complaint: Complaint, targets: ComplaintTargets | None = None, tier=_UNKNOWN) -> Limit | None:
+def limit_for(
+    complaint: Complaint, targets: ComplaintTargets | None = None, tier=_UNKNOWN
+) -> Limit | None:
     """Return the 2.1a limit of one complaint (its category's, or its tier's). ``tier`` is
     the account's tier on the day received when the caller has read it already (see
     ``with_tier``); otherwise it is read here."""
@@ -160,13 +176,16 @@ def limit_for(complaint: Complaint, targets: ComplaintTargets | None = None, tie
     if tier is _UNKNOWN:
         tier = None
         if complaint.account_id is not None:
-            tier = db.session.execute(sa.select(tier_on(complaint.account_id, complaint.received_on))).scalar()
+            tier = db.session.execute(
+                sa.select(tier_on(complaint.account_id, complaint.received_on))
+            ).scalar()
     days = targets.limit_days(complaint.category, tier)
     return None if days is None else Limit(days=days)
 
 
-def time_left(complaint: Complaint, now: datetime, targets: ComplaintTargets | None = None,
-              tier=_UNKNOWN) -> timedelta | None:
+def time_left(
+    complaint: Complaint, now: datetime, targets: ComplaintTargets | None = None, tier=_UNKNOWN
+) -> timedelta | None:
     """Return how long an open complaint has until its limit (negative: past it); None when
     closed or its category has no limit. Urgent complaints count against the hours limit
     of 2.1b when that is the nearer."""
@@ -179,7 +198,9 @@ def time_left(complaint: Complaint, now: datetime, targets: ComplaintTargets | N
         deadlines.append(limit.deadline(complaint.received_at))
     urgent = targets.item("2.1b")
     if complaint.urgent and (urgent.limit_days is not None or urgent.limit_hours is not None):
-        deadlines.append(Limit(urgent.limit_days, urgent.limit_hours).deadline(complaint.received_at))
+        deadlines.append(
+            Limit(urgent.limit_days, urgent.limit_hours).deadline(complaint.received_at)
+        )
     if not deadlines:
         return None
     return min(deadlines) - now
@@ -217,7 +238,9 @@ def visible_complaints(user) -> sa.Select:
 
 def complaint_for(user, ref: str, action: str = "complaints.view") -> Complaint:
     """Return complaint ``ref`` if ``user`` sees it and may do ``action`` to it."""
-    complaint = db.session.execute(visible_complaints(user).where(Complaint.ref == ref)).scalar_one_or_none()
+    complaint = db.session.execute(
+        visible_complaints(user).where(Complaint.ref == ref)
+    ).scalar_one_or_none()
     if complaint is None:
         raise NotFound(Message("No complaint has the ref %(ref)r.", ref=ref))
     if not can(user, action):
@@ -261,14 +284,19 @@ def is_due_soon(today: date, now: datetime, years) -> sa.ColumnElement[bool]:
         targets = complaint_targets(year)
         # Days left = (r + N) − today ≤ ALERT_DAYS  ⇔  r ≤ today + ALERT_DAYS − N.
         threshold = category_limit_case(
-            targets, lambda days: sa.literal(today + timedelta(days=ALERT_DAYS - days), sa.Date),
-            Complaint.category, tier)
+            targets,
+            lambda days: sa.literal(today + timedelta(days=ALERT_DAYS - days), sa.Date),
+            Complaint.category,
+            tier,
+        )
         in_year = sa.extract("year", Complaint.received_on) == year
         conditions.append(sa.and_(in_year, Complaint.received_on <= threshold))
         urgent = targets.item("2.1b")
         if urgent.limit_hours is not None:
             latest = now - timedelta(hours=urgent.limit_hours - ALERT_HOURS_URGENT)
-            conditions.append(sa.and_(in_year, Complaint.urgent.is_(True), Complaint.received_at <= latest))
+            conditions.append(
+                sa.and_(in_year, Complaint.urgent.is_(True), Complaint.received_at <= latest)
+            )
     if not conditions:
         return sa.false()
     return sa.and_(Complaint.closed_at.is_(None), sa.or_(*conditions))
@@ -283,16 +311,25 @@ def open_years(statement: sa.Select) -> list[int]:
     """Return the years in which the open complaints of ``statement`` came in."""
     inner = statement.where(Complaint.closed_at.is_(None)).subquery()
     return sorted(
-        int(year) for year in db.session.execute(
+        int(year)
+        for year in db.session.execute(
             sa.select(sa.extract("year", inner.c.received_on)).distinct()
-        ).scalars() if year is not None
+        ).scalars()
+        if year is not None
     )
 
 
-def list_conditions(*, office_scope: Scope | None = None, account_id: int | None = None,
-                    category: str | None = None, status: str | None = None, urgent: bool | None = None,
-                    received_from: date | None = None, received_to: date | None = None,
-                    assigned_to_id: int | None = None) -> list:
+def list_conditions(
+    *,
+    office_scope: Scope | None = None,
+    account_id: int | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    urgent: bool | None = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    assigned_to_id: int | None = None,
+) -> list:
     """Return the WHERE conditions of a complaint list's filters (pages and API share them)."""
     conditions = []
     if office_scope is not None:
@@ -336,8 +373,15 @@ _STATUS_CODES = {MET: 0, MISSED: 1, PENDING: 2}
 _ITEMS = ("2.1a", "2.1b", "2.1c", "2.1d")
 
 
-def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: list[date], *,
-                 start: date | None = None, by_tier: bool = False) -> dict:
+def plan2_counts(
+    scope: Scope,
+    targets: ComplaintTargets,
+    as_of: date,
+    ends: list[date],
+    *,
+    start: date | None = None,
+    by_tier: bool = False,
+) -> dict:
     """Return the raw counts of plan 2.1 for complaints received from Jan 1 of the targets'
     year up to each of ``ends`` (the live columns), as of the end of ``as_of``, in one query.
 
@@ -368,8 +412,11 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
             Complaint.excluded,
             # Read only when something depends on it: a year without (category, tier) limits
             # measures every complaint by its category alone.
-            (sa.case((Complaint.account_id.is_not(None), tier_when_received()), else_=None)
-             if targets.tier_limits or by_tier else sa.null()).label("tier"),
+            (
+                sa.case((Complaint.account_id.is_not(None), tier_when_received()), else_=None)
+                if targets.tier_limits or by_tier
+                else sa.null()
+            ).label("tier"),
         )
         .where(Complaint.received_on.between(start, max(ends)), scope.covers(Complaint.office_id))
         .subquery("received")
@@ -392,13 +439,20 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
     counted = statuses.c.is_excluded.is_(False)
     columns = [
         sa.func.count().filter(statuses.c.is_excluded.is_(True)).label("x"),
-        sa.func.count().filter(statuses.c.is_excluded.is_(True), statuses.c.urgent.is_(True)).label("xu"),
+        sa.func.count()
+        .filter(statuses.c.is_excluded.is_(True), statuses.c.urgent.is_(True))
+        .label("xu"),
     ]
     for item in _ITEMS:
-        chosen = [counted] + ([statuses.c.urgent.is_(True)] if targets.item(item).urgent_only else [])
+        chosen = [counted] + (
+            [statuses.c.urgent.is_(True)] if targets.item(item).urgent_only else []
+        )
         for status, code in _STATUS_CODES.items():
-            columns.append(sa.func.count().filter(*chosen, statuses.c[f"s_{item}"] == code)
-                           .label(f"{item}_{status}"))
+            columns.append(
+                sa.func.count()
+                .filter(*chosen, statuses.c[f"s_{item}"] == code)
+                .label(f"{item}_{status}")
+            )
     groups = (statuses.c.category, statuses.c.tier, statuses.c.bucket)
     rows = db.session.execute(sa.select(*groups, *columns).group_by(*groups)).mappings().all()
 
@@ -419,9 +473,17 @@ def plan2_counts(scope: Scope, targets: ComplaintTargets, as_of: date, ends: lis
             if row["category"] in targets.category_codes:
                 cells.append((found[(end, row["category"])], "2.1a", row["x"]))
                 if by_tier:
-                    cells.append((found.setdefault((end, ("tier", row["tier"])), empty()), "2.1a", row["x"]))
+                    cells.append(
+                        (found.setdefault((end, ("tier", row["tier"])), empty()), "2.1a", row["x"])
+                    )
             for item in ("2.1b", "2.1c", "2.1d"):
-                cells.append((found[(end, item)], item, row["xu"] if targets.item(item).urgent_only else row["x"]))
+                cells.append(
+                    (
+                        found[(end, item)],
+                        item,
+                        row["xu"] if targets.item(item).urgent_only else row["x"],
+                    )
+                )
             for cell, item, excluded in cells:
                 cell["excluded"] += excluded
                 for status in (MET, MISSED, PENDING):

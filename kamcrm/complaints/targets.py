@@ -5,6 +5,7 @@ A year with no stored rows uses the defaults. The first change to a year writes 
 defaults to the tables (``operations.materialise_complaint_year``), so from then on the
 stored rows are the whole truth for that year, as with the activity targets.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -94,8 +95,12 @@ class ComplaintTargets:
                 for (category, tier), days in self.tier_limits
             ],
             "items": [
-                {"item": t.item, "limit_days": t.limit_days, "limit_hours": t.limit_hours,
-                 "target_pct": float(t.target_pct)}
+                {
+                    "item": t.item,
+                    "limit_days": t.limit_days,
+                    "limit_hours": t.limit_hours,
+                    "target_pct": float(t.target_pct),
+                }
                 for t in self.items
             ],
         }
@@ -107,15 +112,20 @@ def default_complaint_targets(year: int) -> ComplaintTargets:
         year=year,
         categories=DEFAULT_CATEGORIES,
         tier_limits=(),
-        items=tuple(ItemTarget(item, *DEFAULT_ITEMS[item][:2], Decimal(DEFAULT_ITEMS[item][2])) for item in ITEMS),
+        items=tuple(
+            ItemTarget(item, *DEFAULT_ITEMS[item][:2], Decimal(DEFAULT_ITEMS[item][2]))
+            for item in ITEMS
+        ),
     )
 
 
 def has_stored_complaint_targets(year: int) -> bool:
     """Return whether ``year`` has complaint settings of its own."""
     stored = sa.or_(
-        *(sa.exists().where(model.year == year)
-          for model in (ComplaintCategory, ComplaintTierLimit, ComplaintItemTarget))
+        *(
+            sa.exists().where(model.year == year)
+            for model in (ComplaintCategory, ComplaintTierLimit, ComplaintItemTarget)
+        )
     )
     return bool(db.session.execute(sa.select(stored)).scalar())
 
@@ -128,7 +138,9 @@ def complaint_targets(year: int) -> ComplaintTargets:
         .order_by(ComplaintCategory.position, ComplaintCategory.code)
     ).all()
     tier_limits = db.session.execute(
-        sa.select(ComplaintTierLimit.category, ComplaintTierLimit.tier, ComplaintTierLimit.limit_days)
+        sa.select(
+            ComplaintTierLimit.category, ComplaintTierLimit.tier, ComplaintTierLimit.limit_days
+        )
         .where(ComplaintTierLimit.year == year)
         .order_by(ComplaintTierLimit.category, ComplaintTierLimit.tier)
     ).all()
@@ -146,8 +158,14 @@ def complaint_targets(year: int) -> ComplaintTargets:
         categories=tuple((code, days) for code, days in categories),
         tier_limits=tuple(((category, tier), days) for category, tier, days in tier_limits),
         items=tuple(
-            ItemTarget(item, items[item].limit_days, items[item].limit_hours, Decimal(items[item].target_pct))
-            if item in items else defaults.item(item)
+            ItemTarget(
+                item,
+                items[item].limit_days,
+                items[item].limit_hours,
+                Decimal(items[item].target_pct),
+            )
+            if item in items
+            else defaults.item(item)
             for item in ITEMS
         ),
         stored=True,

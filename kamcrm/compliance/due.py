@@ -6,6 +6,7 @@ rule's tier today and has fewer than ``min_count`` done activities of the rule's
 dated from the period's start to today — exactly the figure the CR2 report would show
 as of today. Most urgent first: fewest days left, then most missing, then tier order.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -100,7 +101,14 @@ def due_query(scope: Scope, today: date, *, kamr_id: int | None = None) -> sa.Se
         columns.append(
             sa.func.sum(
                 sa.case(
-                    (sa.and_(of_type, Activity.status == "done", Activity.activity_date.between(period.start, today)), 1),
+                    (
+                        sa.and_(
+                            of_type,
+                            Activity.status == "done",
+                            Activity.activity_date.between(period.start, today),
+                        ),
+                        1,
+                    ),
                     else_=0,
                 )
             ).label(done_label)
@@ -108,7 +116,14 @@ def due_query(scope: Scope, today: date, *, kamr_id: int | None = None) -> sa.Se
         columns.append(
             sa.func.sum(
                 sa.case(
-                    (sa.and_(of_type, Activity.status == "planned", Activity.activity_date.between(today, period.end)), 1),
+                    (
+                        sa.and_(
+                            of_type,
+                            Activity.status == "planned",
+                            Activity.activity_date.between(today, period.end),
+                        ),
+                        1,
+                    ),
                     else_=0,
                 )
             ).label(planned_label)
@@ -156,7 +171,11 @@ def due_query(scope: Scope, today: date, *, kamr_id: int | None = None) -> sa.Se
         .join(Office, Office.id == due.c.office_id)
         .outerjoin(User, User.id == due.c.kamr_id)
         .order_by(
-            due.c.days_left, due.c.needed.desc(), due.c.tier_rank, due.c.account_no, due.c.rule_position
+            due.c.days_left,
+            due.c.needed.desc(),
+            due.c.tier_rank,
+            due.c.account_no,
+            due.c.rule_position,
         )
     )
 
@@ -213,4 +232,6 @@ def due_count(scope: Scope, today: date | None = None, *, kamr_id: int | None = 
     if query is None:
         return 0
     tune_for_reports()
-    return db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar()
+    return db.session.execute(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    ).scalar()

@@ -12,6 +12,7 @@ Building blocks other modules reuse:
 Percentages are rounded half up (``Decimal.ROUND_HALF_UP``) to 2 decimals, and a target is
 met when that printed figure is at least the target.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -86,7 +87,8 @@ def _segments(windows: Iterable[Window]) -> tuple[list[Window], dict[Window, lis
     pieces = [Window(a, b - _ONE_DAY) for a, b in zip(points, points[1:])]
     pieces = [p for p in pieces if any(w.start <= p.start and p.end <= w.end for w in windows)]
     members = {
-        w: [i for i, p in enumerate(pieces) if w.start <= p.start and p.end <= w.end] for w in windows
+        w: [i for i, p in enumerate(pieces) if w.start <= p.start and p.end <= w.end]
+        for w in windows
     }
     return pieces, members
 
@@ -142,7 +144,9 @@ def coverage(
     tiers = tiers_on(ends, sa.select(Account.id).where(*account_filter))
     account_columns = [Account.id.label("account_id")]
     for i, end in enumerate(ends):
-        account_columns.append(sa.case((active_on(end), tiers.c[f"t{i}"]), else_=None).label(f"t{i}"))
+        account_columns.append(
+            sa.case((active_on(end), tiers.c[f"t{i}"]), else_=None).label(f"t{i}")
+        )
     accounts = (
         sa.select(*account_columns)
         .outerjoin(tiers, tiers.c.account_id == Account.id)
@@ -162,7 +166,10 @@ def coverage(
         for si, piece in enumerate(pieces):
             done_columns.append(
                 _count_where(
-                    sa.and_(Activity.type == type_, Activity.activity_date.between(piece.start, piece.end))
+                    sa.and_(
+                        Activity.type == type_,
+                        Activity.activity_date.between(piece.start, piece.end),
+                    )
                 ).label(f"d{ti}_{si}")
             )
     done = sa.select(Activity.account_id, *done_columns).where(
@@ -171,9 +178,7 @@ def coverage(
         Activity.activity_date.between(min(p.start for p in pieces), max(p.end for p in pieces)),
     )
     if not scope.is_region or kamr_id is not None:
-        done = done.where(
-            Activity.account_id.in_(sa.select(Account.id).where(*account_filter))
-        )
+        done = done.where(Activity.account_id.in_(sa.select(Account.id).where(*account_filter)))
     done = done.group_by(Activity.account_id).subquery("done")
 
     figures = []
@@ -197,7 +202,9 @@ def coverage(
         met_label[(rule, window)] = label
         # With no done rows at all the LEFT JOIN gives NULL, which fails the comparison.
         figures.append(
-            _count_where(sa.and_(tier_column == rule.tier, done_count >= rule.min_count)).label(label)
+            _count_where(sa.and_(tier_column == rule.tier, done_count >= rule.min_count)).label(
+                label
+            )
         )
 
     query = sa.select(*figures).select_from(
@@ -236,7 +243,10 @@ def frequency_coverage(
     With ``by_unit`` the answer is keyed first by quota unit (see ``coverage``).
     """
     return coverage(
-        scope, [(rule, window) for rule in rules for window in windows], by_unit=by_unit, kamr_id=kamr_id
+        scope,
+        [(rule, window) for rule in rules for window in windows],
+        by_unit=by_unit,
+        kamr_id=kamr_id,
     )
 
 
@@ -383,7 +393,9 @@ def activity_counts(scope: Scope, types: Sequence[str], ends: Sequence[date]) ->
         in_range = Activity.activity_date <= end
         columns.append(_count_where(in_range).label(f"a{i}"))
         columns.append(
-            sa.func.count(sa.distinct(sa.case((in_range, Activity.account_id), else_=None))).label(f"c{i}")
+            sa.func.count(sa.distinct(sa.case((in_range, Activity.account_id), else_=None))).label(
+                f"c{i}"
+            )
         )
     query = (
         sa.select(Activity.type, *columns)
@@ -395,7 +407,9 @@ def activity_counts(scope: Scope, types: Sequence[str], ends: Sequence[date]) ->
         .group_by(Activity.type)
     )
     if not scope.is_region:
-        query = query.where(Activity.account_id.in_(sa.select(Account.id).where(scope.covers(Account.office_id))))
+        query = query.where(
+            Activity.account_id.in_(sa.select(Account.id).where(scope.covers(Account.office_id)))
+        )
     rows = {row["type"]: row for row in db.session.execute(query).mappings().all()}
     found = {}
     for type_ in types:

@@ -2,6 +2,7 @@
 
 A year with no rows of its own uses the defaults of SPEC section 4 (see ``targets``).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,4 +1,5 @@
 """Changing a year's targets (regional staff). Every change is audited; callers commit."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -68,9 +69,7 @@ def update_rule(year: int, type_: str, tier: str, changes: dict, actor=None) -> 
     """Change fields (period, min_count, target_pct, item) of the rule ``type_``/``tier``."""
     unknown = sorted(set(changes) - set(RULE_FIELDS))
     if unknown:
-        raise ValidationFailed(
-            {"rule": [_unknown_field(name) for name in unknown]}
-        )
+        raise ValidationFailed({"rule": [_unknown_field(name) for name in unknown]})
     values = _clean_rule_values(changes)
     materialise_year(year, actor)
     rule = _stored_rule(year, type_, tier)
@@ -83,7 +82,14 @@ def update_rule(year: int, type_: str, tier: str, changes: dict, actor=None) -> 
     db.session.flush()
     after = snapshot(rule, _RULE_AUDIT_FIELDS)
     if before != after:
-        record("update", "frequency_rules", f"{year}:{type_}:{tier}", actor=actor, before=before, after=after)
+        record(
+            "update",
+            "frequency_rules",
+            f"{year}:{type_}:{tier}",
+            actor=actor,
+            before=before,
+            after=after,
+        )
     return rule
 
 
@@ -91,8 +97,13 @@ def add_rule(year: int, type_: str, tier: str, values: dict, actor=None) -> Freq
     """Add a rule for ``type_``/``tier`` (period and target_pct required; min_count default 1)."""
     errors = {}
     if type_ not in RULE_TYPES:
-        errors["type"] = [Message("%(value)s is not a rule type; use one of %(choices)s",
-                                  value=repr(type_), choices=", ".join(RULE_TYPES))]
+        errors["type"] = [
+            Message(
+                "%(value)s is not a rule type; use one of %(choices)s",
+                value=repr(type_),
+                choices=", ".join(RULE_TYPES),
+            )
+        ]
     if tier not in TIERS:
         errors["tier"] = [_not_a_tier(tier)]
     unknown = sorted(set(values) - set(RULE_FIELDS))
@@ -100,14 +111,26 @@ def add_rule(year: int, type_: str, tier: str, values: dict, actor=None) -> Freq
         errors["rule"] = [_unknown_field(name) for name in unknown]
     for required in ("period", "target_pct"):
         if required not in values:
-            errors.setdefault(required, []).append(Message("a new rule needs %(field)s", field=required))
+            errors.setdefault(required, []).append(
+                Message("a new rule needs %(field)s", field=required)
+            )
     if errors:
         raise ValidationFailed(errors)
     cleaned = _clean_rule_values(values)
     materialise_year(year, actor)
     if _stored_rule(year, type_, tier) is not None:
-        raise ValidationFailed({"rule": [Message("%(year)s already has a rule %(type)s:%(tier)s",
-                                                 year=year, type=type_, tier=tier)]})
+        raise ValidationFailed(
+            {
+                "rule": [
+                    Message(
+                        "%(year)s already has a rule %(type)s:%(tier)s",
+                        year=year,
+                        type=type_,
+                        tier=tier,
+                    )
+                ]
+            }
+        )
     rule = FrequencyRule(
         year=year,
         type=type_,
@@ -121,7 +144,13 @@ def add_rule(year: int, type_: str, tier: str, values: dict, actor=None) -> Freq
     db.session.add(rule)
     _renumber(year)
     db.session.flush()
-    record("create", "frequency_rules", f"{year}:{type_}:{tier}", actor=actor, after=snapshot(rule, _RULE_AUDIT_FIELDS))
+    record(
+        "create",
+        "frequency_rules",
+        f"{year}:{type_}:{tier}",
+        actor=actor,
+        after=snapshot(rule, _RULE_AUDIT_FIELDS),
+    )
     return rule
 
 
@@ -141,8 +170,15 @@ def set_quota(year: int, exec_role: str, quota: int | str, actor=None) -> Execut
     """Set the per-quarter executive-visit quota of ``exec_role``."""
     if exec_role not in EXEC_ROLES:
         raise ValidationFailed(
-            {"exec_role": [Message("%(value)s is not an executive role; use one of %(choices)s",
-                                   value=repr(exec_role), choices=", ".join(EXEC_ROLES))]}
+            {
+                "exec_role": [
+                    Message(
+                        "%(value)s is not an executive role; use one of %(choices)s",
+                        value=repr(exec_role),
+                        choices=", ".join(EXEC_ROLES),
+                    )
+                ]
+            }
         )
     value = _whole_number("quota", quota, allow_none=False)
     materialise_year(year, actor)
@@ -159,8 +195,12 @@ def set_quota(year: int, exec_role: str, quota: int | str, actor=None) -> Execut
     db.session.flush()
     if before != {"quota_per_quarter": value}:
         record(
-            "update", "executive_visit_quotas", f"{year}:{exec_role}", actor=actor,
-            before=before, after={"quota_per_quarter": value},
+            "update",
+            "executive_visit_quotas",
+            f"{year}:{exec_role}",
+            actor=actor,
+            before=before,
+            after={"quota_per_quarter": value},
         )
     return row
 
@@ -183,7 +223,14 @@ def set_planned(year: int, tier: str, planned: int | str | None, actor=None) -> 
         row.planned = value
     db.session.flush()
     if before != {"planned": value}:
-        record("update", "planned_populations", f"{year}:{tier}", actor=actor, before=before, after={"planned": value})
+        record(
+            "update",
+            "planned_populations",
+            f"{year}:{tier}",
+            actor=actor,
+            before=before,
+            after={"planned": value},
+        )
     return row
 
 
@@ -201,11 +248,19 @@ def reset_year(year: int, actor=None) -> bool:
 
 
 def _unknown_field(name: str) -> Message:
-    return Message("unknown field %(name)s; use one of %(choices)s", name=repr(name), choices=", ".join(RULE_FIELDS))
+    return Message(
+        "unknown field %(name)s; use one of %(choices)s",
+        name=repr(name),
+        choices=", ".join(RULE_FIELDS),
+    )
 
 
 def _not_a_tier(tier) -> Message:
-    return Message("%(value)s is not a tier; use one of %(choices)s", value=repr(tier), choices=", ".join(TIERS))
+    return Message(
+        "%(value)s is not a tier; use one of %(choices)s",
+        value=repr(tier),
+        choices=", ".join(TIERS),
+    )
 
 
 def _no_rule(year: int, type_: str, tier: str) -> Message:
@@ -215,8 +270,15 @@ def _no_rule(year: int, type_: str, tier: str) -> Message:
 def _check_year(year: int) -> None:
     low, high = FIRST_YEAR, LAST_YEAR
     if not isinstance(year, int) or not year_in_range(year):
-        raise ValidationFailed({"year": [Message("the year must be between %(low)s and %(high)s (CE)",
-                                                 low=low, high=high)]})
+        raise ValidationFailed(
+            {
+                "year": [
+                    Message(
+                        "the year must be between %(low)s and %(high)s (CE)", low=low, high=high
+                    )
+                ]
+            }
+        )
 
 
 def _stored_rule(year: int, type_: str, tier: str) -> FrequencyRule | None:
@@ -228,7 +290,9 @@ def _stored_rule(year: int, type_: str, tier: str) -> FrequencyRule | None:
 def _renumber(year: int) -> None:
     # ``position`` mirrors the section 4 order so that any reader ordering by it agrees.
     rules = db.session.execute(sa.select(FrequencyRule).filter_by(year=year)).scalars().all()
-    for position, rule in enumerate(sorted(rules, key=lambda r: rule_order(r.item, r.type, r.tier))):
+    for position, rule in enumerate(
+        sorted(rules, key=lambda r: rule_order(r.item, r.type, r.tier))
+    ):
         rule.position = position
 
 
@@ -238,8 +302,13 @@ def _clean_rule_values(values: dict) -> dict:
         try:
             if name == "period":
                 if raw not in PERIOD_KINDS:
-                    raise ValueError(Message("%(value)s is not a period; use one of %(choices)s",
-                                             value=repr(raw), choices=", ".join(PERIOD_KINDS)))
+                    raise ValueError(
+                        Message(
+                            "%(value)s is not a period; use one of %(choices)s",
+                            value=repr(raw),
+                            choices=", ".join(PERIOD_KINDS),
+                        )
+                    )
                 cleaned[name] = raw
             elif name == "min_count":
                 number = _whole_number(name, raw, allow_none=False)
@@ -252,7 +321,9 @@ def _clean_rule_values(values: dict) -> dict:
                 text = str(raw).strip()
                 parts = text.split(".")
                 if not (1 <= len(text) <= 10 and all(part.isdigit() for part in parts)):
-                    raise ValueError(Message("%(value)s is not an item number such as 1.1.3", value=repr(raw)))
+                    raise ValueError(
+                        Message("%(value)s is not an item number such as 1.1.3", value=repr(raw))
+                    )
                 cleaned[name] = text
         except ValidationFailed as error:
             errors.update(error.errors)
@@ -274,7 +345,9 @@ def _whole_number(name: str, raw, allow_none: bool) -> int | None:
     try:
         number = int(str(raw).strip())
     except ValueError:
-        raise ValidationFailed({name: [Message("%(value)s is not a whole number", value=repr(raw))]}) from None
+        raise ValidationFailed(
+            {name: [Message("%(value)s is not a whole number", value=repr(raw))]}
+        ) from None
     if number < 0:
         raise ValidationFailed({name: [Message("%(field)s cannot be negative", field=name)]})
     if number > 1_000_000:

@@ -14,6 +14,7 @@ offices in scope (N):
   (null when that is 0); ``target_met``: every office has a plan and every judged report
   was on time (null when there are no offices); ``final`` = (pending = 0).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -32,8 +33,9 @@ def _pct(part: int, whole: int) -> float | None:
     return float((Decimal(100) * part / Decimal(whole)).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
-def prevention_entry(scope: Scope, year: int, as_of: date, columns: tuple[str, ...],
-                     ends: list[date | None]) -> dict:
+def prevention_entry(
+    scope: Scope, year: int, as_of: date, columns: tuple[str, ...], ends: list[date | None]
+) -> dict:
     """Return the CR2 JSON's ``complaint_prevention`` entry (see the module's rules)."""
     counts = prevention_counts(scope, year, as_of, [end for end in ends if end is not None])
     offices = counts["offices"]
@@ -64,7 +66,9 @@ def prevention_entry(scope: Scope, year: int, as_of: date, columns: tuple[str, .
             "missing": missing,
             "pending": pending,
             "pct": pct,
-            "target_met": None if not offices else (with_plan == offices and (pct is None or pct >= 100)),
+            "target_met": None
+            if not offices
+            else (with_plan == offices and (pct is None or pct >= 100)),
             "final": pending == 0,
         }
     return {"item": "2.2", "report_days": REPORT_DAYS, "offices": offices, "cumulative": cumulative}

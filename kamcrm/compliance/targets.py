@@ -4,6 +4,7 @@ A year with no stored rows uses the defaults. The first change to a year's targe
 writes the defaults of that year to the tables (see ``operations.materialise_year``), so
 from then on the stored rows are the whole truth for that year.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -158,7 +159,10 @@ def default_targets(year: int) -> YearTargets:
 def has_stored_targets(year: int) -> bool:
     """Return whether ``year`` has targets of its own in the database."""
     stored = sa.or_(
-        *(sa.exists().where(model.year == year) for model in (FrequencyRule, ExecutiveVisitQuota, PlannedPopulation))
+        *(
+            sa.exists().where(model.year == year)
+            for model in (FrequencyRule, ExecutiveVisitQuota, PlannedPopulation)
+        )
     )
     return bool(db.session.execute(sa.select(stored)).scalar())
 
@@ -169,9 +173,11 @@ def year_targets(year: int) -> YearTargets:
     A stored year's rules are exactly its rows (it may have dropped or added a rule);
     quotas and planned populations fall back to the default for a role or tier without a row.
     """
-    rules = db.session.execute(
-        sa.select(FrequencyRule).where(FrequencyRule.year == year)
-    ).scalars().all()
+    rules = (
+        db.session.execute(sa.select(FrequencyRule).where(FrequencyRule.year == year))
+        .scalars()
+        .all()
+    )
     quotas = dict(
         db.session.execute(
             sa.select(ExecutiveVisitQuota.exec_role, ExecutiveVisitQuota.quota_per_quarter).where(
@@ -200,7 +206,9 @@ def year_targets(year: int) -> YearTargets:
     return YearTargets(
         year=year,
         rules=rule_targets,
-        quotas=tuple(QuotaTarget(role, quotas.get(role, DEFAULT_QUOTAS[role])) for role in EXEC_ROLES),
+        quotas=tuple(
+            QuotaTarget(role, quotas.get(role, DEFAULT_QUOTAS[role])) for role in EXEC_ROLES
+        ),
         planned=tuple((tier, planned.get(tier, DEFAULT_PLANNED[tier])) for tier in TIERS),
         stored=True,
     )

@@ -1,4 +1,5 @@
 """``flask audit list``: read the audit log from the command line (read only)."""
+
 from __future__ import annotations
 
 import json
@@ -41,23 +42,39 @@ def _changes(entry) -> str:
 def list_command(entity, key, actor, action, date_from, date_to, text, page, per_page, as_json):
     """List audit entries, newest first (times in Asia/Bangkok)."""
     criteria = AuditFilter(
-        entity=entity, key=key, actor=actor, action=action, text=text,
+        entity=entity,
+        key=key,
+        actor=actor,
+        action=action,
+        text=text,
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,
     )
     result = audit_entries(None, criteria, page=page, per_page=per_page)
     for entry in result.items:
         if as_json:
-            click.echo(json.dumps({
-                "id": entry.id, "occurred_at": entry.occurred_at.isoformat(),
-                "actor": entry.actor_name, "action": entry.action, "entity": entry.entity,
-                "key": entry.entity_key, "before": entry.before, "after": entry.after,
-                "reason": entry.reason,
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": entry.id,
+                        "occurred_at": entry.occurred_at.isoformat(),
+                        "actor": entry.actor_name,
+                        "action": entry.action,
+                        "entity": entry.entity,
+                        "key": entry.entity_key,
+                        "before": entry.before,
+                        "after": entry.after,
+                        "reason": entry.reason,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             continue
         when = entry.occurred_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M:%S")
-        line = (f"{when}  {entry.actor_name or 'system':<16} {entry.action:<7} "
-                f"{entry.entity}/{entry.entity_key}")
+        line = (
+            f"{when}  {entry.actor_name or 'system':<16} {entry.action:<7} "
+            f"{entry.entity}/{entry.entity_key}"
+        )
         changes = _changes(entry)
         if changes:
             line += f"  {changes}"

@@ -5,6 +5,7 @@ The log is read through ``audit_entries``, used by the API, the audit page and
 sits above ``org``; writing an entry (``kamcrm.audit``) sits below it, because every domain's
 operation records its changes.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,13 @@ def _text_condition(text: str) -> sa.ColumnElement[bool]:
     needle = text.strip().lower()
     # SQLite keeps JSON with non-ASCII characters escaped (\u0e01…); search that form too.
     escaped = json.dumps(needle)[1:-1]
-    columns = [AuditEntry.entity_key, AuditEntry.actor_name, AuditEntry.reason,
-               sa.cast(AuditEntry.before, sa.Text), sa.cast(AuditEntry.after, sa.Text)]
+    columns = [
+        AuditEntry.entity_key,
+        AuditEntry.actor_name,
+        AuditEntry.reason,
+        sa.cast(AuditEntry.before, sa.Text),
+        sa.cast(AuditEntry.after, sa.Text),
+    ]
     conditions = []
     for column in columns:
         lowered = sa.func.lower(column)
@@ -111,8 +117,9 @@ def audit_conditions(criteria: AuditFilter) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def audit_entries(user, criteria: AuditFilter | None = None, page: int = 1,
-                  per_page: int = 50) -> AuditPage:
+def audit_entries(
+    user, criteria: AuditFilter | None = None, page: int = 1, per_page: int = 50
+) -> AuditPage:
     """Return one page of audit entries matching ``criteria``, newest first.
 
     Only ``audit.view`` holders (regional staff, admins; ``user`` None = the system) may

@@ -9,6 +9,7 @@ Rights: each row is checked against the actor's scope (an account outside it is 
 role (the role for its type; only staff name another performer or say when it was recorded),
 and against the quarter lock, for the new date and, for a change, the stored one.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -51,12 +52,34 @@ class ActivityImporter(Importer):
     columns = activity_ops.ACTIVITY_FILE_FIELDS
     required = ("account_no", "type", "activity_date", "performed_by")
     #: Columns written for a new activity, in this order.
-    insert_columns = ("account_id", "type", "activity_date", "status", "channel", "performed_by_id",
-                      "exec_role", "summary", "ref", "recorded_at", "recorded_by_id", "is_late",
-                      "version", "created_at", "updated_at")
-    _columns = {"account_id": "account_no", "type": "type", "activity_date": "activity_date",
-                "status": "status", "channel": "channel", "performed_by_id": "performed_by",
-                "exec_role": "exec_role", "summary": "summary", "recorded_at": "recorded_at"}
+    insert_columns = (
+        "account_id",
+        "type",
+        "activity_date",
+        "status",
+        "channel",
+        "performed_by_id",
+        "exec_role",
+        "summary",
+        "ref",
+        "recorded_at",
+        "recorded_by_id",
+        "is_late",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+    _columns = {
+        "account_id": "account_no",
+        "type": "type",
+        "activity_date": "activity_date",
+        "status": "status",
+        "channel": "channel",
+        "performed_by_id": "performed_by",
+        "exec_role": "exec_role",
+        "summary": "summary",
+        "recorded_at": "recorded_at",
+    }
 
     def __init__(self, context):
         super().__init__(context)
@@ -67,14 +90,19 @@ class ActivityImporter(Importer):
         #: The audit's ``describe`` (account numbers and usernames), once a row changes one.
         self._describe = None
         # Refs are unique within a file, so only refs already in the table can match.
-        self.refs_in_table = db.session.execute(
-            sa.select(sa.literal(True)).where(Activity.ref.is_not(None)).limit(1)
-        ).first() is not None
+        self.refs_in_table = (
+            db.session.execute(
+                sa.select(sa.literal(True)).where(Activity.ref.is_not(None)).limit(1)
+            ).first()
+            is not None
+        )
         connection = db.session.connection()
         self.dialect = connection.dialect.name
         self.recorded_by_id = getattr(context.actor, "id", None)
         #: (name, CREATE statement) of the indexes dropped for a large SQLite import.
-        self.deferred_indexes: list[tuple[str, str]] | None = None if self.dialect == "sqlite" else []
+        self.deferred_indexes: list[tuple[str, str]] | None = (
+            None if self.dialect == "sqlite" else []
+        )
         self.validate = activity_ops.validate_activity_row
 
     def lock_error(self, day: date) -> str | None:
@@ -103,7 +131,9 @@ class ActivityImporter(Importer):
             if first is None:
                 self.seen[ref] = line
             else:
-                errors.setdefault("ref", []).append(f"'{ref}' appears again (first on line {first})")
+                errors.setdefault("ref", []).append(
+                    f"'{ref}' appears again (first on line {first})"
+                )
         if errors:
             return errors
         self.pending.append((line, values))
@@ -115,7 +145,8 @@ class ActivityImporter(Importer):
         actor = self.context.actor
         if values["account_id"] is not None and not self.sees(values["office_id"]):
             errors.setdefault("account_no", []).append(
-                Message("unknown account '%(account_no)s'", account_no=str(account_no).strip()))
+                Message("unknown account '%(account_no)s'", account_no=str(account_no).strip())
+            )
         if values["type"] is not None:
             try:
                 require_activity_change(actor, "create", values["type"], None)
@@ -131,17 +162,21 @@ class ActivityImporter(Importer):
         if actor is None:
             return []
         errors: Errors = {}
-        refused = performer_refusal(actor, values["performed_by_id"], old["performed_by_id"] if old else None)
+        refused = performer_refusal(
+            actor, values["performed_by_id"], old["performed_by_id"] if old else None
+        )
         if refused is not None:
             errors["performed_by"] = [refused]
-        activity_ops._check_recorded_at(values["recorded_at"], actor, errors,
-                                        stored=old["recorded_at"] if old else None)
+        activity_ops._check_recorded_at(
+            values["recorded_at"], actor, errors, stored=old["recorded_at"] if old else None
+        )
         if old is not None:
             if self.offices_of is None:
                 self.offices_of = {ref.id: ref.office_id for ref in self.lookups.accounts.values()}
             if not self.sees(self.offices_of.get(old["account_id"])):
-                errors.setdefault("ref", []).append(Message("'%(ref)s' is an activity outside your offices",
-                                                            ref=values["ref"]))
+                errors.setdefault("ref", []).append(
+                    Message("'%(ref)s' is an activity outside your offices", ref=values["ref"])
+                )
             try:
                 require_activity_change(actor, "edit", old["type"], None)
             except Forbidden as refused_edit:
@@ -154,7 +189,9 @@ class ActivityImporter(Importer):
         chunk, self.pending = self.pending, []
         if not chunk:
             return []
-        existing = self._existing([values["ref"] for _, values in chunk if values["ref"] is not None])
+        existing = self._existing(
+            [values["ref"] for _, values in chunk if values["ref"] is not None]
+        )
         errors: RowErrors = []
         new_rows, changed = [], []
         for line, values in chunk:
@@ -168,7 +205,9 @@ class ActivityImporter(Importer):
                 continue
             message = self.lock_error(old["activity_date"]) if self.closed else None
             if message:
-                errors.append((line, "ref", f"'{values['ref']}' is dated {old['activity_date']}: {message}"))
+                errors.append(
+                    (line, "ref", f"'{values['ref']}' is dated {old['activity_date']}: {message}")
+                )
                 continue
             changed.append((values, old))
         if write and not errors:
@@ -211,10 +250,17 @@ class ActivityImporter(Importer):
         if not refs or not self.refs_in_table:
             return {}
         table = Activity.__table__
-        wanted = [table.c.id, table.c.ref, *(table.c[name] for name in self._columns), table.c.is_late]
+        wanted = [
+            table.c.id,
+            table.c.ref,
+            *(table.c[name] for name in self._columns),
+            table.c.is_late,
+        ]
         found = {}
         for start in range(0, len(refs), LOOKUP_BATCH):
-            for row in db.session.execute(sa.select(*wanted).where(table.c.ref.in_(refs[start:start + LOOKUP_BATCH]))):
+            for row in db.session.execute(
+                sa.select(*wanted).where(table.c.ref.in_(refs[start : start + LOOKUP_BATCH]))
+            ):
                 found[row.ref] = row._mapping
         return found
 
@@ -232,8 +278,10 @@ class ActivityImporter(Importer):
         elif self.dialect == "postgresql":
             copy_rows(connection, "activities", self.insert_columns, tuples)
         else:  # any other database: the portable way
-            db.session.execute(sa.insert(Activity.__table__),
-                               [dict(zip(self.insert_columns, row)) for row in tuples])
+            db.session.execute(
+                sa.insert(Activity.__table__),
+                [dict(zip(self.insert_columns, row)) for row in tuples],
+            )
         self.context.created += len(tuples)
 
     def _update(self, changed: list[tuple[dict, Any]]) -> None:
@@ -254,8 +302,12 @@ class ActivityImporter(Importer):
                 context.unchanged += 1
                 continue
             describe = self._describer()
-            context.audit_update("activities", old["id"], dict(describe(name, old[name]) for name in differing),
-                                 dict(describe(name, row[name]) for name in differing))
+            context.audit_update(
+                "activities",
+                old["id"],
+                dict(describe(name, old[name]) for name in differing),
+                dict(describe(name, row[name]) for name in differing),
+            )
             updates.append((old["id"], row))
         _update_activities(updates, context.now)
         context.updated += len(updates)
@@ -264,14 +316,24 @@ class ActivityImporter(Importer):
     def _describer(self):
         """Return the audit's ``describe`` for activities, building the code maps once."""
         if self._describe is None:
-            self._describe = describer({
-                "account_id": ("account_no", codes_by_id(self.lookups.accounts.values(), "account_no")),
-                "performed_by_id": ("performed_by", codes_by_id(self.lookups.users.values(), "username")),
-            })
+            self._describe = describer(
+                {
+                    "account_id": (
+                        "account_no",
+                        codes_by_id(self.lookups.accounts.values(), "account_no"),
+                    ),
+                    "performed_by_id": (
+                        "performed_by",
+                        codes_by_id(self.lookups.users.values(), "username"),
+                    ),
+                }
+            )
         return self._describe
 
 
-def _insert_tuples(rows: list[dict], now: datetime, recorded_by: int | None, *, sqlite: bool) -> list[tuple]:
+def _insert_tuples(
+    rows: list[dict], now: datetime, recorded_by: int | None, *, sqlite: bool
+) -> list[tuple]:
     """Return the new activities of ``rows`` as tuples in ``ActivityImporter.insert_columns``'
     order: on SQLite, dates and naive-UTC timestamps already in the text SQLAlchemy stores."""
     utc = timezone.utc
@@ -284,14 +346,45 @@ def _insert_tuples(rows: list[dict], now: datetime, recorded_by: int | None, *, 
         day = v["activity_date"]
         late = is_late_entry(day, recorded_at)
         if sqlite:
-            append((v["account_id"], v["type"], day.isoformat(), v["status"], v["channel"],
-                    v["performed_by_id"], v["exec_role"], v["summary"], v["ref"],
+            append(
+                (
+                    v["account_id"],
+                    v["type"],
+                    day.isoformat(),
+                    v["status"],
+                    v["channel"],
+                    v["performed_by_id"],
+                    v["exec_role"],
+                    v["summary"],
+                    v["ref"],
                     recorded_at.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds"),
-                    recorded_by, 1 if late else 0, 1, stamp, stamp))
+                    recorded_by,
+                    1 if late else 0,
+                    1,
+                    stamp,
+                    stamp,
+                )
+            )
         else:
-            append((v["account_id"], v["type"], day, v["status"], v["channel"],
-                    v["performed_by_id"], v["exec_role"], v["summary"], v["ref"],
-                    recorded_at, recorded_by, late, 1, now, now))
+            append(
+                (
+                    v["account_id"],
+                    v["type"],
+                    day,
+                    v["status"],
+                    v["channel"],
+                    v["performed_by_id"],
+                    v["exec_role"],
+                    v["summary"],
+                    v["ref"],
+                    recorded_at,
+                    recorded_by,
+                    late,
+                    1,
+                    now,
+                    now,
+                )
+            )
     return tuples
 
 
@@ -300,10 +393,20 @@ def _update_activities(updates: list[tuple[int, dict]], now: datetime) -> None:
     table = Activity.__table__
     # Rows differ in which columns they carry (a blank recorded_at keeps the old one).
     for keys in {tuple(sorted(row)) for _, row in updates}:
-        batch = [{**{"v_" + name: value for name, value in row.items()}, "_id": key, "v_updated_at": now}
-                 for key, row in updates if tuple(sorted(row)) == keys]
-        statement = sa.update(table).where(table.c.id == sa.bindparam("_id")).values(
-            {**{name: sa.bindparam("v_" + name) for name in keys}, "updated_at": sa.bindparam("v_updated_at"),
-             "version": table.c.version + 1}
+        batch = [
+            {**{"v_" + name: value for name, value in row.items()}, "_id": key, "v_updated_at": now}
+            for key, row in updates
+            if tuple(sorted(row)) == keys
+        ]
+        statement = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("_id"))
+            .values(
+                {
+                    **{name: sa.bindparam("v_" + name) for name in keys},
+                    "updated_at": sa.bindparam("v_updated_at"),
+                    "version": table.c.version + 1,
+                }
+            )
         )
         db.session.execute(statement, batch, execution_options={"synchronize_session": False})

@@ -23,6 +23,7 @@ the CLI's operator) may do everything, within the quarter lock.
 New rows go in with ``insert_rows`` (COPY on PostgreSQL, ``executemany`` elsewhere), or, for a
 kind that builds its own tuples, ``copy_rows``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -62,8 +63,15 @@ class Upserted(NamedTuple):
 class Context:
     """What every importer of one run shares: actor, reason, clock, header and counters."""
 
-    def __init__(self, *, header: list[str], actor=None, reason: str | None = None, now: datetime,
-                 rows_to_come=lambda: None):
+    def __init__(
+        self,
+        *,
+        header: list[str],
+        actor=None,
+        reason: str | None = None,
+        now: datetime,
+        rows_to_come=lambda: None,
+    ):
         self.header = set(header)
         #: Estimate of the rows of the file not read yet (None: unknown).
         self.rows_to_come = rows_to_come
@@ -129,12 +137,24 @@ class Importer:
         if first is None:
             self.seen[key] = line
         else:
-            errors.setdefault(field, []).append(Message("%(shown)s appears again (first on line %(first)s)",
-                                                        shown=shown, first=first))
+            errors.setdefault(field, []).append(
+                Message(
+                    "%(shown)s appears again (first on line %(first)s)", shown=shown, first=first
+                )
+            )
 
-    def upsert(self, table: sa.Table, key_columns: tuple[str, ...], rows: list[dict],
-               update_columns: list[str], *, entity: str, describe: Describe, versioned: bool = False,
-               counted: bool = True) -> Upserted:
+    def upsert(
+        self,
+        table: sa.Table,
+        key_columns: tuple[str, ...],
+        rows: list[dict],
+        update_columns: list[str],
+        *,
+        entity: str,
+        describe: Describe,
+        versioned: bool = False,
+        counted: bool = True,
+    ) -> Upserted:
         """Insert the rows whose key is new, update the changed ones.
 
         ``describe(name, value)`` turns a column value into its file form for the audit log
@@ -145,8 +165,11 @@ class Importer:
         if not rows:
             return Upserted({}, set())
         context = self.context
-        key_of = (lambda row: row[key_columns[0]]) if len(key_columns) == 1 else (
-            lambda row: tuple(row[name] for name in key_columns))
+        key_of = (
+            (lambda row: row[key_columns[0]])
+            if len(key_columns) == 1
+            else (lambda row: tuple(row[name] for name in key_columns))
+        )
         existing = _stored_by_key(table, key_columns, update_columns, rows, key_of)
         inserts, updates, changed_keys = [], [], set()
         unchanged = 0
@@ -155,15 +178,26 @@ class Importer:
             old = existing.get(key)
             if old is None:
                 changed_keys.add(key)
-                inserts.append({**row, "created_at": context.now, "updated_at": context.now,
-                                **({"version": 1} if versioned else {})})
+                inserts.append(
+                    {
+                        **row,
+                        "created_at": context.now,
+                        "updated_at": context.now,
+                        **({"version": 1} if versioned else {}),
+                    }
+                )
                 continue
             changed = [name for name in update_columns if old[name] != row[name]]
             if not changed:
                 unchanged += 1
                 continue
-            updates.append({**{"v_" + name: row[name] for name in update_columns},
-                            "_id": old["id"], "v_updated_at": context.now})
+            updates.append(
+                {
+                    **{"v_" + name: row[name] for name in update_columns},
+                    "_id": old["id"],
+                    "v_updated_at": context.now,
+                }
+            )
             changed_keys.add(key)
             before = dict(describe(name, old[name]) for name in changed)
             after = dict(describe(name, row[name]) for name in changed)
@@ -184,18 +218,28 @@ class Importer:
         return [column for column, field in columns.items() if field in self.context.header]
 
 
-def _stored_by_key(table: sa.Table, key_columns: tuple[str, ...], update_columns: list[str],
-                   rows: list[dict], key_of: Callable[[Any], Any]) -> dict[Any, Any]:
+def _stored_by_key(
+    table: sa.Table,
+    key_columns: tuple[str, ...],
+    update_columns: list[str],
+    rows: list[dict],
+    key_of: Callable[[Any], Any],
+) -> dict[Any, Any]:
     """Return the stored rows (id, key and ``update_columns``) whose key one of ``rows`` has."""
     existing = {}
-    wanted = [table.c.id, *(table.c[name] for name in key_columns),
-              *(table.c[name] for name in update_columns if name not in key_columns)]
+    wanted = [
+        table.c.id,
+        *(table.c[name] for name in key_columns),
+        *(table.c[name] for name in update_columns if name not in key_columns),
+    ]
     # Look rows up by the first key column only: PostgreSQL plans a row-value IN list
     # as a filter over the whole table. The whole key is matched here.
     firsts = sorted({row[key_columns[0]] for row in rows})
     wanted_keys = {key_of(row) for row in rows}
     for start in range(0, len(firsts), LOOKUP_BATCH):
-        query = sa.select(*wanted).where(table.c[key_columns[0]].in_(firsts[start:start + LOOKUP_BATCH]))
+        query = sa.select(*wanted).where(
+            table.c[key_columns[0]].in_(firsts[start : start + LOOKUP_BATCH])
+        )
         for found in db.session.execute(query):
             key = key_of(found._mapping)
             if key in wanted_keys:
@@ -203,8 +247,9 @@ def _stored_by_key(table: sa.Table, key_columns: tuple[str, ...], update_columns
     return existing
 
 
-def _update_rows(table: sa.Table, update_columns: list[str], updates: list[dict], *,
-                 versioned: bool) -> None:
+def _update_rows(
+    table: sa.Table, update_columns: list[str], updates: list[dict], *, versioned: bool
+) -> None:
     """Set ``update_columns`` (bound as ``v_<name>``) on the rows ``_id`` of ``updates``."""
     # Bound names differ from column names: SQLAlchemy reserves those for itself.
     assignments = {name: sa.bindparam("v_" + name) for name in update_columns}
@@ -228,8 +273,12 @@ def insert_rows(table: sa.Table, rows: list[dict]) -> None:
     copy_rows(connection, table.name, names, [tuple(row[name] for name in names) for row in rows])
 
 
-def copy_rows(connection: sa.Connection, table_name: str, names: list[str] | tuple[str, ...],
-              tuples: list[tuple]) -> None:
+def copy_rows(
+    connection: sa.Connection,
+    table_name: str,
+    names: list[str] | tuple[str, ...],
+    tuples: list[tuple],
+) -> None:
     """Stream ``tuples`` into ``table_name`` with PostgreSQL's COPY, on the session's connection."""
     driver = connection.connection.driver_connection
     columns = ", ".join(f'"{name}"' for name in names)
@@ -253,6 +302,7 @@ def _key_text(key, describe: Describe, key_columns: tuple[str, ...]) -> str:
 
 # --- ids back into codes, for the audit log ------------------------------------------------------
 
+
 def codes_by_id(refs: Iterable, attribute: str) -> dict[int, Any]:
     """Return ``{ref.id: ref.<attribute>}`` for lookup refs: the natural key of each id
     (``lookups.offices.values()`` with ``"code"``, accounts with ``"account_no"``, users
@@ -261,7 +311,9 @@ def codes_by_id(refs: Iterable, attribute: str) -> dict[int, Any]:
     return {ref.id: natural_key(ref) for ref in refs}
 
 
-def describer(renamed: Mapping[str, tuple[str, Mapping[int, Any]]], *, iso_times: bool = False) -> Describe:
+def describer(
+    renamed: Mapping[str, tuple[str, Mapping[int, Any]]], *, iso_times: bool = False
+) -> Describe:
     """Return a ``describe`` for ``Importer.upsert``: each column of ``renamed`` (``column:
     (field, codes by id)``) becomes its file field holding the code of its id; other columns
     keep their name and value, or with ``iso_times`` their timestamps in UTC ISO form and their

@@ -1,4 +1,5 @@
 """``flask --app kamcrm import KIND FILE``: load an interchange file, all or nothing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,9 @@ from kamcrm.transactions import in_one_transaction
 @click.command("import")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--reason", help="Why activities of a closed quarter change (written to the audit log).")
+@click.option(
+    "--reason", help="Why activities of a closed quarter change (written to the audit log)."
+)
 @with_appcontext
 @in_one_transaction
 def import_command(kind: str, file: Path, reason: str | None) -> None:
@@ -41,8 +44,11 @@ def import_command(kind: str, file: Path, reason: str | None) -> None:
             click.echo(f"… and {result.more_errors:,} more errors.", err=True)
         bad_lines = len({error.line for error in result.errors})
         if result.more_errors:
-            click.echo(f"Nothing was imported: {result.rows:,} rows read in {file.name}; the first "
-                       f"{len(result.errors):,} problems ({bad_lines:,} lines) are listed.", err=True)
+            click.echo(
+                f"Nothing was imported: {result.rows:,} rows read in {file.name}; the first "
+                f"{len(result.errors):,} problems ({bad_lines:,} lines) are listed.",
+                err=True,
+            )
         else:
             click.echo(f"Nothing was imported: {bad_lines:,} bad line(s) in {file.name}.", err=True)
         raise SystemExit(1)

@@ -5,6 +5,7 @@ file leaves out are filled from the stored complaint. Rights: a row's office and
 complaint must lie in the actor's scope, and the role must allow ``complaints.create``,
 ``complaints.edit`` or, when the row changes ``excluded``, ``complaints.exclude``.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -30,9 +31,22 @@ class ComplaintImporter(Importer):
     columns = complaint_ops.COMPLAINT_FIELDS
     required = ("ref", "category", "received_at")
     #: Columns a row sets, besides ``ref`` (the key).
-    update_columns = ["office_id", "account_id", "category", "channel", "urgent", "received_at", "received_on",
-                      "closed_at", "days_to_close", "micros_to_close", "excluded", "summary", "resolution",
-                      "assigned_to_id"]
+    update_columns = [
+        "office_id",
+        "account_id",
+        "category",
+        "channel",
+        "urgent",
+        "received_at",
+        "received_on",
+        "closed_at",
+        "days_to_close",
+        "micros_to_close",
+        "excluded",
+        "summary",
+        "resolution",
+        "assigned_to_id",
+    ]
 
     def __init__(self, context):
         super().__init__(context)
@@ -52,12 +66,27 @@ class ComplaintImporter(Importer):
 
     def _stored(self, refs: list[str]) -> dict[str, dict]:
         """Return the stored complaints of ``refs`` as file rows, with their office id."""
-        office, account, user = (sa.orm.aliased(Office), sa.orm.aliased(Account), sa.orm.aliased(User))
+        office, account, user = (
+            sa.orm.aliased(Office),
+            sa.orm.aliased(Account),
+            sa.orm.aliased(User),
+        )
         query = (
-            sa.select(Complaint.ref, Complaint.office_id, office.code.label("office_code"), account.account_no,
-                      Complaint.category, Complaint.channel, Complaint.urgent, Complaint.received_at,
-                      Complaint.closed_at, Complaint.excluded, Complaint.summary, Complaint.resolution,
-                      user.username.label("assigned_to"))
+            sa.select(
+                Complaint.ref,
+                Complaint.office_id,
+                office.code.label("office_code"),
+                account.account_no,
+                Complaint.category,
+                Complaint.channel,
+                Complaint.urgent,
+                Complaint.received_at,
+                Complaint.closed_at,
+                Complaint.excluded,
+                Complaint.summary,
+                Complaint.resolution,
+                user.username.label("assigned_to"),
+            )
             .join(office, office.id == Complaint.office_id)
             .outerjoin(account, account.id == Complaint.account_id)
             .outerjoin(user, user.id == Complaint.assigned_to_id)
@@ -81,13 +110,29 @@ class ComplaintImporter(Importer):
             rows.append({**values, "recorded_by_id": getattr(self.context.actor, "id", None)})
         if errors or not write:
             return errors
-        describe = describer({
-            "office_id": ("office_code", codes_by_id(self.lookups.offices.values(), "code")),
-            "account_id": ("account_no", codes_by_id(self.lookups.accounts.values(), "account_no")),
-            "assigned_to_id": ("assigned_to", codes_by_id(self.lookups.users.values(), "username")),
-        }, iso_times=True)
-        self.upsert(Complaint.__table__, ("ref",), rows, self.update_columns, entity="complaints",
-                    describe=describe, versioned=True)
+        describe = describer(
+            {
+                "office_id": ("office_code", codes_by_id(self.lookups.offices.values(), "code")),
+                "account_id": (
+                    "account_no",
+                    codes_by_id(self.lookups.accounts.values(), "account_no"),
+                ),
+                "assigned_to_id": (
+                    "assigned_to",
+                    codes_by_id(self.lookups.users.values(), "username"),
+                ),
+            },
+            iso_times=True,
+        )
+        self.upsert(
+            Complaint.__table__,
+            ("ref",),
+            rows,
+            self.update_columns,
+            entity="complaints",
+            describe=describe,
+            versioned=True,
+        )
         return []
 
     def _checked(self, line: int, raw: dict, old: dict | None) -> tuple[dict | None, RowErrors]:
@@ -100,14 +145,30 @@ class ComplaintImporter(Importer):
                 if name not in context.header:
                     merged[name] = old[name]
             if not self.sees(old["office_id"]):
-                return None, [(line, "ref", Message("'%(ref)s' is the ref of a complaint outside your scope",
-                                                    ref=old["ref"]))]
+                return None, [
+                    (
+                        line,
+                        "ref",
+                        Message(
+                            "'%(ref)s' is the ref of a complaint outside your scope", ref=old["ref"]
+                        ),
+                    )
+                ]
         values, row_errors = complaint_ops.validate_complaint_row(
-            merged, self.lookups, now=context.now, targets_of=self.targets_of, office_ids=self.visible)
+            merged,
+            self.lookups,
+            now=context.now,
+            targets_of=self.targets_of,
+            office_ids=self.visible,
+        )
         if context.actor is not None and not row_errors:
             action = "complaints.create" if old is None else "complaints.edit"
             if old is not None and (values["excluded"] != old["excluded"]):
                 action = "complaints.exclude"
             if not can(context.actor, action):
-                row_errors["ref"] = [Message("Your role may not do this (%(action)s).", action=action)]
-        return values, [(line, field, message) for field, messages in row_errors.items() for message in messages]
+                row_errors["ref"] = [
+                    Message("Your role may not do this (%(action)s).", action=action)
+                ]
+        return values, [
+            (line, field, message) for field, messages in row_errors.items() for message in messages
+        ]

@@ -7,6 +7,7 @@ hold hundreds of MB), and the good rows are upserted in chunks by the domain's
 ``ConsumptionWriter``. A month already stored for an account is replaced. Only regional
 staff and admins import consumption (``consumption.import``), so rows need no scope check.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -32,7 +33,9 @@ class ConsumptionImporter(Importer):
     def __init__(self, context):
         super().__init__(context)
         accounts = sa.table("accounts", sa.column("id"), sa.column("account_no"))
-        self.account_ids = dict(db.session.execute(sa.select(accounts.c.account_no, accounts.c.id)).all())
+        self.account_ids = dict(
+            db.session.execute(sa.select(accounts.c.account_no, accounts.c.id)).all()
+        )
         #: Per account id, one bit per month (since January of FIRST_YEAR) already in the file.
         self.months_seen: dict[int, int] = {}
         self.writer = prospect_ops.ConsumptionWriter(context.actor)
@@ -48,15 +51,23 @@ class ConsumptionImporter(Importer):
         account_id, month = row[0], row[1]
         key = self.month_keys.get(month)
         if key is None:
-            key = self.month_keys[month] = (1 << ((month.year - FIRST_YEAR) * 12 + month.month - 1),
-                                            month.isoformat() if self.sqlite else month)
+            key = self.month_keys[month] = (
+                1 << ((month.year - FIRST_YEAR) * 12 + month.month - 1),
+                month.isoformat() if self.sqlite else month,
+            )
         bit, stored = key
         seen = self.months_seen.get(account_id, 0)
         if seen & bit:
-            return {"month": [Message("account %(account_no)s has %(month)s on an earlier line already; "
-                                      "a file gives each account's month once",
-                                      account_no=str(raw.get("account_no")).strip(),
-                                      month=month.strftime("%Y-%m"))]}
+            return {
+                "month": [
+                    Message(
+                        "account %(account_no)s has %(month)s on an earlier line already; "
+                        "a file gives each account's month once",
+                        account_no=str(raw.get("account_no")).strip(),
+                        month=month.strftime("%Y-%m"),
+                    )
+                ]
+            }
         self.months_seen[account_id] = seen | bit
         self.pending.append((account_id, stored, *row[2:]))
         return None

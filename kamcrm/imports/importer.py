@@ -7,6 +7,7 @@ nothing is changed, and the result lists the first ``MAX_REPORTED_ERRORS`` probl
 ``(line, field, message)`` and counts the rest (``more_errors``): a file of a million bad rows
 once answered 234 MB of errors. The caller commits the session when ``result.ok``.
 """
+
 from __future__ import annotations
 
 import os
@@ -131,17 +132,33 @@ class ImportResult:
     def as_dict(self) -> dict:
         """Return the result as JSON-ready data (the API's answer)."""
         return {
-            "kind": self.kind, "filename": self.filename, "sha256": self.sha256, "ok": self.ok,
-            "rows": self.rows, "created": self.created, "updated": self.updated,
+            "kind": self.kind,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "ok": self.ok,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
             "unchanged": self.unchanged,
-            "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in self.errors],
+            "errors": [
+                {"line": e.line, "field": e.field, "message": e.message} for e in self.errors
+            ],
             "more_errors": self.more_errors,
         }
 
 
-def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reason: str | None = None,
-                now: datetime | None = None, progress: Callable[[ImportProgress], None] | None = None,
-                chunk_size: int = CHUNK_SIZE, max_bytes: int | None = None) -> ImportResult:
+def import_file(
+    kind: str,
+    stream: BinaryIO,
+    filename: str,
+    *,
+    actor=None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    progress: Callable[[ImportProgress], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    max_bytes: int | None = None,
+) -> ImportResult:
     """Import the file ``stream`` (binary; ``filename`` decides CSV or XLSX) of ``kind``.
 
     ``actor`` is the User importing (None: the system, e.g. the CLI) and ``reason`` the
@@ -174,14 +191,35 @@ def import_file(kind: str, stream: BinaryIO, filename: str, *, actor=None, reaso
         result.errors.append(RowError(error.line, "file", error.message))
         return result
     try:
-        return _import_table(table, importer_class, result, total_bytes, actor=actor, reason=reason, now=now,
-                             progress=progress, chunk_size=chunk_size, started=started)
+        return _import_table(
+            table,
+            importer_class,
+            result,
+            total_bytes,
+            actor=actor,
+            reason=reason,
+            now=now,
+            progress=progress,
+            chunk_size=chunk_size,
+            started=started,
+        )
     finally:
         table.close()
 
 
-def _import_table(table: TableFile, importer_class, result: ImportResult, total_bytes: int | None, *, actor,
-                  reason, now, progress, chunk_size, started) -> ImportResult:
+def _import_table(
+    table: TableFile,
+    importer_class,
+    result: ImportResult,
+    total_bytes: int | None,
+    *,
+    actor,
+    reason,
+    now,
+    progress,
+    chunk_size,
+    started,
+) -> ImportResult:
     """Check the header and every row of an open file, writing the good rows; see ``import_file``."""
     kind, filename = result.kind, result.filename
     header_errors, readable = _check_header(table.header, importer_class)
@@ -206,8 +244,13 @@ def _import_table(table: TableFile, importer_class, result: ImportResult, total_
         reported_at = time.perf_counter()
         progress(ImportProgress(rows, table.fraction_read(total_bytes), reported_at - started))
 
-    context = Context(header=[name for name in header if name], actor=actor, reason=reason,
-                      now=now or utcnow(), rows_to_come=rows_to_come)
+    context = Context(
+        header=[name for name in header if name],
+        actor=actor,
+        reason=reason,
+        now=now or utcnow(),
+        rows_to_come=rows_to_come,
+    )
     savepoint = db.session.begin_nested()
     restore_cache = _widen_sqlite_cache()
     try:
@@ -216,8 +259,11 @@ def _import_table(table: TableFile, importer_class, result: ImportResult, total_
         try:
             for line, cells, problem in table.rows(width):
                 rows += 1
-                if progress is not None and rows % PROGRESS_EVERY == 0 and (
-                        time.perf_counter() - reported_at >= PROGRESS_SECONDS):
+                if (
+                    progress is not None
+                    and rows % PROGRESS_EVERY == 0
+                    and (time.perf_counter() - reported_at >= PROGRESS_SECONDS)
+                ):
                     report()
                 if problem is not None:
                     errors.append(RowError(line, "file", problem))
@@ -227,8 +273,11 @@ def _import_table(table: TableFile, importer_class, result: ImportResult, total_
                     if errors.full:  # a file of bad rows: count them, keep nothing
                         errors.count(sum(map(len, row_errors.values())))
                     else:
-                        errors.extend(RowError(line, name, message)
-                                      for name, messages in row_errors.items() for message in messages)
+                        errors.extend(
+                            RowError(line, name, message)
+                            for name, messages in row_errors.items()
+                            for message in messages
+                        )
                 if len(importer.pending) >= chunk_size:
                     errors.extend(RowError(*error) for error in importer.flush(not errors))
         except UnreadableFile as error:
@@ -242,11 +291,28 @@ def _import_table(table: TableFile, importer_class, result: ImportResult, total_
             errors.sort(key=lambda error: error.line)
             savepoint.rollback()
         else:
-            result.created, result.updated, result.unchanged = context.created, context.updated, context.unchanged
-            record("create", "imports", f"{kind}:{table.sha256[:16]}", actor=actor, reason=reason, after={
-                "kind": kind, "file": filename, "sha256": table.sha256, "bytes": table.size, "rows": rows,
-                "created": context.created, "updated": context.updated, "unchanged": context.unchanged,
-            })
+            result.created, result.updated, result.unchanged = (
+                context.created,
+                context.updated,
+                context.unchanged,
+            )
+            record(
+                "create",
+                "imports",
+                f"{kind}:{table.sha256[:16]}",
+                actor=actor,
+                reason=reason,
+                after={
+                    "kind": kind,
+                    "file": filename,
+                    "sha256": table.sha256,
+                    "bytes": table.size,
+                    "rows": rows,
+                    "created": context.created,
+                    "updated": context.updated,
+                    "unchanged": context.unchanged,
+                },
+            )
             savepoint.commit()
             if context.created + context.updated >= ANALYZE_ROWS:
                 analyze_tables(importer_class.analyzed_tables)
@@ -255,9 +321,13 @@ def _import_table(table: TableFile, importer_class, result: ImportResult, total_
         # can get here. Nothing of the file is kept.
         if savepoint.is_active:
             savepoint.rollback()
-        raise Conflict(Message("Another change to the same records was saved while %(file)s was being "
-                               "imported; nothing was imported. Import the file again.",
-                               file=filename)) from error
+        raise Conflict(
+            Message(
+                "Another change to the same records was saved while %(file)s was being "
+                "imported; nothing was imported. Import the file again.",
+                file=filename,
+            )
+        ) from error
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()
@@ -334,8 +404,16 @@ def _check_header(header: list[str] | None, importer_class) -> tuple[list[RowErr
     columns are wrong: they are reported and left out)."""
     expected = ", ".join(importer_class.columns)
     if header is None:
-        return [RowError(1, "file", Message("the file is empty; the first line must name the columns (%(expected)s)",
-                                            expected=expected))], False
+        return [
+            RowError(
+                1,
+                "file",
+                Message(
+                    "the file is empty; the first line must name the columns (%(expected)s)",
+                    expected=expected,
+                ),
+            )
+        ], False
     errors, readable = [], True
     seen = set()
     for position, name in enumerate(_trimmed(header), start=1):
@@ -343,8 +421,17 @@ def _check_header(header: list[str] | None, importer_class) -> tuple[list[RowErr
             errors.append(RowError(1, f"column {position}", Message("the column has no name")))
             readable = False
         elif name not in importer_class.columns:
-            errors.append(RowError(1, name, Message("unknown column; a file of %(kind)s has the columns %(expected)s",
-                                                    kind=importer_class.kind, expected=expected)))
+            errors.append(
+                RowError(
+                    1,
+                    name,
+                    Message(
+                        "unknown column; a file of %(kind)s has the columns %(expected)s",
+                        kind=importer_class.kind,
+                        expected=expected,
+                    ),
+                )
+            )
         elif name in seen:
             errors.append(RowError(1, name, Message("the column appears twice")))
             readable = False

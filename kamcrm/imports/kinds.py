@@ -4,6 +4,7 @@ Each kind's importer lives in its own module (``kamcrm.imports.org``, ``.account
 ``.activities``, ``.complaints`` …) and builds on the bulk writer in ``kamcrm.imports.bulk``;
 this module only lists them, in the order a new region loads them.
 """
+
 from __future__ import annotations
 
 from kamcrm.imports.accounts import AccountImporter, TierImporter
@@ -21,6 +22,14 @@ from kamcrm.imports.surveys import SURVEY_IMPORTERS
 #: The importer of each kind of file, by the KIND the command takes.
 IMPORTERS: dict[str, type[Importer]] = {
     importer.kind: importer
-    for importer in (OfficeImporter, UserImporter, AccountImporter, TierImporter, ActivityImporter,
-                     ComplaintImporter, *SURVEY_IMPORTERS, ConsumptionImporter)
+    for importer in (
+        OfficeImporter,
+        UserImporter,
+        AccountImporter,
+        TierImporter,
+        ActivityImporter,
+        ComplaintImporter,
+        *SURVEY_IMPORTERS,
+        ConsumptionImporter,
+    )
 }

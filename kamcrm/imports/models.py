@@ -1,4 +1,5 @@
 """Queued imports: an uploaded file waiting for (or being imported by) the scheduler process."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -5,6 +5,7 @@ A web request never imports a large file itself: :func:`queue_import` keeps the 
 ``import_file`` the CLI and the small uploads use. Several web hosts share one database and
 one scheduler, so the file is kept in the database.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,16 @@ from kamcrm.imports.readers import too_large
 from kamcrm.org.access import require
 
 
-def queue_import(kind: str, stream: BinaryIO, filename: str, *, actor, reason: str | None = None,
-                 now: datetime | None = None, max_bytes: int | None = None) -> ImportRun:
+def queue_import(
+    kind: str,
+    stream: BinaryIO,
+    filename: str,
+    *,
+    actor,
+    reason: str | None = None,
+    now: datetime | None = None,
+    max_bytes: int | None = None,
+) -> ImportRun:
     """Keep an upload of ``kind`` to be imported in the background by ``actor``; flush.
 
     What can be refused before reading a row is refused now, as ``import_file`` would: an
@@ -43,9 +52,17 @@ def queue_import(kind: str, stream: BinaryIO, filename: str, *, actor, reason: s
     content = stream.read(max_bytes + 1)
     if len(content) > max_bytes:
         raise too_large(filename, max_bytes)
-    run = ImportRun(kind=kind, filename=(filename or kind)[:255], actor_id=actor.id if actor is not None else None,
-                    reason=reason, status="queued", content=content, size=len(content), rows_done=0,
-                    created_at=now or utcnow())
+    run = ImportRun(
+        kind=kind,
+        filename=(filename or kind)[:255],
+        actor_id=actor.id if actor is not None else None,
+        reason=reason,
+        status="queued",
+        content=content,
+        size=len(content),
+        rows_done=0,
+        created_at=now or utcnow(),
+    )
     db.session.add(run)
     db.session.flush()
     return run
@@ -89,22 +106,37 @@ def progress_of(run: ImportRun) -> RunProgress:
 def result_json(result: ImportResult) -> dict:
     """Return an import's result as JSON, each message with its id and values for pages."""
     data = result.as_dict()
-    data["errors"] = [{"line": error.line, "field": error.field, "message": str(error.message),
-                       **message_parts(error.message)} for error in result.errors]
+    data["errors"] = [
+        {
+            "line": error.line,
+            "field": error.field,
+            "message": str(error.message),
+            **message_parts(error.message),
+        }
+        for error in result.errors
+    ]
     return data
 
 
 def reported_errors(data: dict) -> list[RowError]:
     """Return a stored result's errors with their messages translatable again."""
-    return [RowError(error["line"], error["field"], message_from(error)) for error in data.get("errors", [])]
+    return [
+        RowError(error["line"], error["field"], message_from(error))
+        for error in data.get("errors", [])
+    ]
 
 
 def message_parts(message) -> dict:
     """Return a ``Message``'s id and values, JSON-ready (nothing for a plain string)."""
     if not isinstance(message, Message):
         return {}
-    return {"msgid": message.msgid, "params": {name: value if isinstance(value, (int, float)) else str(value)
-                                               for name, value in message.params.items()}}
+    return {
+        "msgid": message.msgid,
+        "params": {
+            name: value if isinstance(value, (int, float)) else str(value)
+            for name, value in message.params.items()
+        },
+    }
 
 
 def message_from(data: dict):

@@ -4,6 +4,7 @@ Both kinds need one action for every row (``offices.manage``, ``users.manage``),
 before the file is read; rows are checked by ``kamcrm.org.operations``' own validators and
 written by ``Importer.upsert`` (see ``kamcrm.imports.bulk``).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -47,7 +48,11 @@ class OfficeImporter(Importer):
             if values["code"] is not None:
                 self.duplicate(values["code"], line, "code", f"'{values['code']}'", row_errors)
             if row_errors:
-                errors.extend((line, field, message) for field, messages in row_errors.items() for message in messages)
+                errors.extend(
+                    (line, field, message)
+                    for field, messages in row_errors.items()
+                    for message in messages
+                )
             else:
                 good.append(values)
         if errors or not write:
@@ -66,8 +71,9 @@ class OfficeImporter(Importer):
             office_class = raw.get("office_class")
             office_class = office_class.strip().lower() if isinstance(office_class, str) else ""
             known = in_database.get(code)
-            lookups.offices[code] = OfficeRef(known.id if known else None, code, office_class,
-                                              known.parent_id if known else None)
+            lookups.offices[code] = OfficeRef(
+                known.id if known else None, code, office_class, known.parent_id if known else None
+            )
 
     def _write(self, good: list[dict], codes: dict[int, str]) -> None:
         """Upsert the checked rows level by level (``OFFICE_LEVELS``); ``codes`` (office code
@@ -81,12 +87,23 @@ class OfficeImporter(Importer):
                 if OFFICE_LEVELS[values["office_class"]] != level:
                     continue
                 parent = values["parent_code"]
-                rows.append({"code": values["code"], "name": values["name"],
-                             "office_class": values["office_class"],
-                             "parent_id": ids.get(parent) if parent else None})
+                rows.append(
+                    {
+                        "code": values["code"],
+                        "name": values["name"],
+                        "office_class": values["office_class"],
+                        "parent_id": ids.get(parent) if parent else None,
+                    }
+                )
             codes.update({value: key for key, value in ids.items()})
-            self.upsert(Office.__table__, ("code",), rows, update_columns, entity="offices",
-                        describe=describe)
+            self.upsert(
+                Office.__table__,
+                ("code",),
+                rows,
+                update_columns,
+                entity="offices",
+                describe=describe,
+            )
 
     @staticmethod
     def _ids() -> dict[str, int]:
@@ -100,8 +117,13 @@ class UserImporter(Importer):
     columns = ("username", "full_name", "role", "office_code", "exec_role", "email")
     required = ("username", "full_name", "role", "office_code")
     permission = "users.manage"
-    _columns = {"full_name": "full_name", "role": "role", "office_id": "office_code",
-                "exec_role": "exec_role", "email": "email"}
+    _columns = {
+        "full_name": "full_name",
+        "role": "role",
+        "office_id": "office_code",
+        "exec_role": "exec_role",
+        "email": "email",
+    }
 
     def __init__(self, context):
         super().__init__(context)
@@ -128,12 +150,26 @@ class UserImporter(Importer):
             # has none); an executive keeps the one they have.
             columns.append("exec_role")
             executives = [row["username"] for row in rows if row["role"] == "executive"]
-            held = dict(db.session.execute(
-                sa.select(User.username, User.exec_role).where(User.username.in_(executives))
-            ).all()) if executives else {}
+            held = (
+                dict(
+                    db.session.execute(
+                        sa.select(User.username, User.exec_role).where(
+                            User.username.in_(executives)
+                        )
+                    ).all()
+                )
+                if executives
+                else {}
+            )
             for row in rows:
                 if row["role"] == "executive":
                     row["exec_role"] = held.get(row["username"])
-        self.upsert(User.__table__, ("username",), [{**row, "active": True} for row in rows],
-                    columns, entity="users", describe=self._describe)
+        self.upsert(
+            User.__table__,
+            ("username",),
+            [{**row, "active": True} for row in rows],
+            columns,
+            entity="users",
+            describe=self._describe,
+        )
         return []

@@ -18,6 +18,7 @@ Every file is read as if it were hostile, with bounded memory and time:
   a value beyond the header's last column is the row's problem (a cell in column XFD once
   made every row 16,384 cells wide).
 """
+
 from __future__ import annotations
 
 import csv
@@ -63,8 +64,14 @@ class UnreadableFile(Exception):
 
 def too_large(filename: str, max_bytes: int) -> FileTooLarge:
     """Return the error for a file over the size limit."""
-    return FileTooLarge(Message("%(filename)s is larger than the %(limit)s MB an import takes; split it into "
-                                "smaller files", filename=filename, limit=_megabytes(max_bytes)))
+    return FileTooLarge(
+        Message(
+            "%(filename)s is larger than the %(limit)s MB an import takes; split it into "
+            "smaller files",
+            filename=filename,
+            limit=_megabytes(max_bytes),
+        )
+    )
 
 
 def _grouped(number: int) -> str:
@@ -140,15 +147,21 @@ class TableFile:
             self._parsed = _csv_rows(self._source)
             self._done_bytes = lambda: self._source.size
         else:
-            raise UnreadableFile(1, Message("'%(filename)s' is not a .csv or .xlsx file", filename=filename))
+            raise UnreadableFile(
+                1, Message("'%(filename)s' is not a .csv or .xlsx file", filename=filename)
+            )
         self.header: list[str] | None = None
         first = next(self._parsed, None)
         if first is not None:
             line, cells = first
             cells, extra = _bounded(cells, MAX_HEADER_COLUMNS)
             if extra:
-                raise UnreadableFile(line, Message("the first line names more than %(limit)s columns",
-                                                   limit=MAX_HEADER_COLUMNS))
+                raise UnreadableFile(
+                    line,
+                    Message(
+                        "the first line names more than %(limit)s columns", limit=MAX_HEADER_COLUMNS
+                    ),
+                )
             self.header = [_header_name(cell) for cell in cells]
 
     def rows(self, width: int) -> Iterator[tuple[int, list, Message | None]]:
@@ -161,13 +174,27 @@ class TableFile:
         for line, cells in self._parsed:
             cells, extra = _bounded(cells, width)
             if extra:
-                yield line, cells, Message("the row has %(cells)s cells but the header names only %(width)s columns",
-                                           cells=extra, width=width)
+                yield (
+                    line,
+                    cells,
+                    Message(
+                        "the row has %(cells)s cells but the header names only %(width)s columns",
+                        cells=extra,
+                        width=width,
+                    ),
+                )
                 continue
             longest = self._longest(cells)
             if longest > MAX_CELL_CHARS:
-                yield line, cells, Message("a cell holds %(length)s characters; no field takes more than "
-                                           "%(limit)s", length=_grouped(longest), limit=_grouped(MAX_CELL_CHARS))
+                yield (
+                    line,
+                    cells,
+                    Message(
+                        "a cell holds %(length)s characters; no field takes more than %(limit)s",
+                        length=_grouped(longest),
+                        limit=_grouped(MAX_CELL_CHARS),
+                    ),
+                )
                 continue
             yield line, cells, None
 
@@ -212,7 +239,9 @@ def _bounded(cells, width: int) -> tuple[list, int]:
     present (never widened to the sheet's dimension).
     """
     if isinstance(cells, dict):
-        beyond = [column for column, value in cells.items() if column > width and value not in (None, "")]
+        beyond = [
+            column for column, value in cells.items() if column > width and value not in (None, "")
+        ]
         if beyond:
             return [], max(beyond)
         row = [None] * width
@@ -241,8 +270,14 @@ def _decoded_lines(source: _HashingReader) -> Iterator[str]:
             return
         number += 1
         if len(raw) > MAX_LINE_BYTES:
-            raise UnreadableFile(number, Message("the line is longer than %(limit)s MB; no row of an interchange "
-                                                 "file is that long", limit=_megabytes(MAX_LINE_BYTES)))
+            raise UnreadableFile(
+                number,
+                Message(
+                    "the line is longer than %(limit)s MB; no row of an interchange "
+                    "file is that long",
+                    limit=_megabytes(MAX_LINE_BYTES),
+                ),
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -261,7 +296,9 @@ def _csv_rows(source: _HashingReader) -> Iterator[tuple[int, list]]:
         except StopIteration:
             return
         except csv.Error as error:
-            raise UnreadableFile(reader.line_num, Message("the file is not valid CSV (%(error)s)", error=str(error))) from None
+            raise UnreadableFile(
+                reader.line_num, Message("the file is not valid CSV (%(error)s)", error=str(error))
+            ) from None
         first_line, line = line, reader.line_num + 1
         if any(cells):
             yield first_line, cells
@@ -277,15 +314,27 @@ def _check_members(archive: zipfile.ZipFile) -> None:
     for member in archive.infolist():
         total += member.file_size
         if total > XLSX_MAX_UNCOMPRESSED_BYTES:
-            raise UnreadableFile(1, Message("the workbook expands to more than %(limit)s MB of data; an import takes "
-                                            "less (save it as CSV, or split it)",
-                                            limit=_megabytes(XLSX_MAX_UNCOMPRESSED_BYTES)))
-        if member.file_size > XLSX_RATIO_FROM_BYTES and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1):
-            raise UnreadableFile(1, Message("the workbook's part %(part)s expands %(ratio)s times; a real sheet "
-                                            "expands at most %(limit)s times, so the file is refused",
-                                            part=member.filename[:100],
-                                            ratio=_grouped(member.file_size // max(member.compress_size, 1)),
-                                            limit=XLSX_MAX_RATIO))
+            raise UnreadableFile(
+                1,
+                Message(
+                    "the workbook expands to more than %(limit)s MB of data; an import takes "
+                    "less (save it as CSV, or split it)",
+                    limit=_megabytes(XLSX_MAX_UNCOMPRESSED_BYTES),
+                ),
+            )
+        if member.file_size > XLSX_RATIO_FROM_BYTES and member.file_size > XLSX_MAX_RATIO * max(
+            member.compress_size, 1
+        ):
+            raise UnreadableFile(
+                1,
+                Message(
+                    "the workbook's part %(part)s expands %(ratio)s times; a real sheet "
+                    "expands at most %(limit)s times, so the file is refused",
+                    part=member.filename[:100],
+                    ratio=_grouped(member.file_size // max(member.compress_size, 1)),
+                    limit=XLSX_MAX_RATIO,
+                ),
+            )
 
 
 def _check_shared_strings(archive: zipfile.ZipFile) -> None:
@@ -316,12 +365,22 @@ def _check_shared_strings(archive: zipfile.ZipFile) -> None:
             if depth:  # noqa: B023
                 length += len(data)
                 if length > MAX_CELL_CHARS:
-                    raise UnreadableFile(1, Message("a text in the workbook is longer than %(limit)s characters; no "
-                                                    "field takes that much", limit=_grouped(MAX_CELL_CHARS)))
+                    raise UnreadableFile(
+                        1,
+                        Message(
+                            "a text in the workbook is longer than %(limit)s characters; no "
+                            "field takes that much",
+                            limit=_grouped(MAX_CELL_CHARS),
+                        ),
+                    )
 
         parser = expat.ParserCreate()
         parser.buffer_text = True
-        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = (
+            start,
+            end,
+            text,
+        )
         try:
             with archive.open(member) as stream:
                 while chunk := stream.read(1 << 16):
@@ -345,8 +404,14 @@ def _check_text_runs(archive: zipfile.ZipFile, name: str) -> None:
             run += len(pieces[0])
             longest = max(run, max(map(len, pieces[1:]), default=0))
             if longest > XLSX_MAX_TEXT_BYTES:
-                raise UnreadableFile(1, Message("a text in the workbook is longer than %(limit)s characters; no "
-                                                "field takes that much", limit=_grouped(MAX_CELL_CHARS)))
+                raise UnreadableFile(
+                    1,
+                    Message(
+                        "a text in the workbook is longer than %(limit)s characters; no "
+                        "field takes that much",
+                        limit=_grouped(MAX_CELL_CHARS),
+                    ),
+                )
             if len(pieces) > 1:
                 run = len(pieces[-1])
 
@@ -389,16 +454,26 @@ def _sheet_rows(sheet, source: _CountingReader) -> Iterator[tuple[int, dict]]:
     from openpyxl.worksheet._reader import WorkSheetParser
 
     book = sheet.parent
-    parser = WorkSheetParser(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
-                             date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+    parser = WorkSheetParser(
+        source,
+        sheet._shared_strings,
+        data_only=True,
+        epoch=book.epoch,
+        date_formats=book._date_formats,
+        timedelta_formats=book._timedelta_formats,
+    )
     try:
         for line, cells in parser.parse():
-            values = {cell["column"]: cell["value"] for cell in cells if cell["value"] not in (None, "")}
+            values = {
+                cell["column"]: cell["value"] for cell in cells if cell["value"] not in (None, "")
+            }
             if values:
                 yield line, values
     except UnreadableFile:
         raise
     except Exception:  # a sheet that breaks off or holds malformed XML
-        raise UnreadableFile(parser.row_counter or 1, Message("the file is not a readable XLSX workbook")) from None
+        raise UnreadableFile(
+            parser.row_counter or 1, Message("the file is not a readable XLSX workbook")
+        ) from None
     finally:
         source.close()

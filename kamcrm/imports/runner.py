@@ -12,6 +12,7 @@ from a connection of its own, while the import's transaction stays open. SQLite 
 at a time and the import holds it, so there (one host by definition) the progress is a small
 file in the instance folder instead.
 """
+
 from __future__ import annotations
 
 import io
@@ -53,24 +54,39 @@ def claim_next_run(now: datetime, *, bind=None, claimed_by: str | None = None) -
     bind = db.engine if bind is None else bind
     claimed_by = claimed_by or claimant()
     host = claimed_by.rpartition(":")[0]
-    with Session(bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
+    with Session(
+        bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
         candidates = session.execute(
             sa.select(ImportRun.id, ImportRun.status, ImportRun.heartbeat_at, ImportRun.claimed_by)
-            .where(sa.or_(ImportRun.status == "queued",
-                          sa.and_(ImportRun.status == "running",
-                                  sa.or_(ImportRun.heartbeat_at < now - STALE_AFTER,
-                                         ImportRun.claimed_by.startswith(f"{host}:", autoescape=True)))))
-            .order_by(ImportRun.id).limit(10)
+            .where(
+                sa.or_(
+                    ImportRun.status == "queued",
+                    sa.and_(
+                        ImportRun.status == "running",
+                        sa.or_(
+                            ImportRun.heartbeat_at < now - STALE_AFTER,
+                            ImportRun.claimed_by.startswith(f"{host}:", autoescape=True),
+                        ),
+                    ),
+                )
+            )
+            .order_by(ImportRun.id)
+            .limit(10)
         ).all()
         for candidate in candidates:
-            if candidate.status == "running" and candidate.heartbeat_at >= now - STALE_AFTER and (
-                    _alive_here(candidate.claimed_by, host)):
+            if (
+                candidate.status == "running"
+                and candidate.heartbeat_at >= now - STALE_AFTER
+                and (_alive_here(candidate.claimed_by, host))
+            ):
                 continue  # a live process of this host is on it
             seen = [ImportRun.status == candidate.status]
             if candidate.status == "running":
                 seen.append(ImportRun.heartbeat_at == candidate.heartbeat_at)
             taken = session.execute(
-                sa.update(ImportRun).where(ImportRun.id == candidate.id, *seen)
+                sa.update(ImportRun)
+                .where(ImportRun.id == candidate.id, *seen)
                 .values(status="running", claimed_by=claimed_by, started_at=now, heartbeat_at=now)
                 .execution_options(synchronize_session=False)
             ).rowcount
@@ -112,17 +128,32 @@ def run_import(run_id: int) -> ImportRun:
     writer = _ProgressWriter(run_id)
     outcome: dict
     try:
-        result = import_file(run.kind, io.BytesIO(content), run.filename, actor=actor, reason=run.reason,
-                             progress=writer)
+        result = import_file(
+            run.kind,
+            io.BytesIO(content),
+            run.filename,
+            actor=actor,
+            reason=run.reason,
+            progress=writer,
+        )
     except KamcrmError as error:
         db.session.rollback()
-        outcome = {"import": None, "error": {"code": error.status, "message": str(error.message),
-                                             **message_parts(error.message)}}
+        outcome = {
+            "import": None,
+            "error": {
+                "code": error.status,
+                "message": str(error.message),
+                **message_parts(error.message),
+            },
+        }
         status, rows = "failed", writer.rows
     except Exception as error:  # noqa: BLE001 — any failure must end the run, not leave it running
         db.session.rollback()
         log.exception("import run %s failed", run_id)
-        outcome = {"import": None, "error": {"code": 500, "message": f"{type(error).__name__}: {error}"}}
+        outcome = {
+            "import": None,
+            "error": {"code": 500, "message": f"{type(error).__name__}: {error}"},
+        }
         status, rows = "failed", writer.rows
     else:
         if not result.ok:
@@ -158,6 +189,7 @@ def start_in_thread(app: Flask) -> None:
     For a single-process server without a scheduler (a developer's ``flask run``); the
     claims keep two threads or a scheduler from running one file twice.
     """
+
     def work() -> None:
         with app.app_context():
             try:
@@ -200,13 +232,16 @@ class _ProgressWriter:
         if self._on_sqlite:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             scratch = self._path.with_suffix(".tmp")
-            scratch.write_text(json.dumps({"rows_done": state.rows, "rows_total": state.rows_total}))
+            scratch.write_text(
+                json.dumps({"rows_done": state.rows, "rows_total": state.rows_total})
+            )
             os.replace(scratch, self._path)  # a reader sees the old file or the new, never half
             return
         # Its own connection, committed at once: the import's transaction stays open.
         with Session(bind=db.engine, join_transaction_mode="create_savepoint") as session:
             session.execute(
-                sa.update(ImportRun).where(ImportRun.id == self.run_id)
+                sa.update(ImportRun)
+                .where(ImportRun.id == self.run_id)
                 .values(rows_done=state.rows, rows_total=state.rows_total, heartbeat_at=utcnow())
                 .execution_options(synchronize_session=False)
             )

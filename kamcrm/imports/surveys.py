@@ -8,6 +8,7 @@ a re-imported day replaces its counts (``followed_up`` only when the file has th
 since the office records it later). Every row's office, and an answer's job, must lie in
 the importer's scope; the kinds need ``imports.run`` (regional staff and admin).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,7 +28,9 @@ def _audit_value(name, value):
 
 
 def _row_errors(line: int, row_errors: Errors) -> RowErrors:
-    return [(line, field, message) for field, messages in row_errors.items() for message in messages]
+    return [
+        (line, field, message) for field, messages in row_errors.items() for message in messages
+    ]
 
 
 class ServiceJobImporter(Importer):
@@ -38,8 +41,15 @@ class ServiceJobImporter(Importer):
     columns = survey_ops.JOB_FIELDS
     required = ("ref", "office_code", "kind", "completed_on")
     permission = "imports.run"
-    _columns = {"office_id": "office_code", "kind": "kind", "account_no": "account_no", "account_id": "account_no",
-                "customer_name": "customer_name", "phone": "phone", "completed_on": "completed_on"}
+    _columns = {
+        "office_id": "office_code",
+        "kind": "kind",
+        "account_no": "account_no",
+        "account_id": "account_no",
+        "customer_name": "customer_name",
+        "phone": "phone",
+        "completed_on": "completed_on",
+    }
 
     def __init__(self, context):
         super().__init__(context)
@@ -47,8 +57,9 @@ class ServiceJobImporter(Importer):
         self.codes = {ref.id: ref.code for ref in self.lookups.offices.values()}
 
     def check(self, line, raw):
-        values, errors = survey_ops.validate_job_row(raw, self.lookups, today=self.context.today,
-                                                     office_ids=self.visible)
+        values, errors = survey_ops.validate_job_row(
+            raw, self.lookups, today=self.context.today, office_ids=self.visible
+        )
         if values["ref"] is not None:
             self.duplicate(values["ref"], line, "ref", f"'{values['ref']}'", errors)
         if errors:
@@ -61,11 +72,19 @@ class ServiceJobImporter(Importer):
         if not pending:
             return []
         refs = [values["ref"] for _, values in pending]
-        stored = dict(db.session.execute(
-            sa.select(ServiceJob.ref, ServiceJob.office_id).where(ServiceJob.ref.in_(refs))).all())
+        stored = dict(
+            db.session.execute(
+                sa.select(ServiceJob.ref, ServiceJob.office_id).where(ServiceJob.ref.in_(refs))
+            ).all()
+        )
         errors: RowErrors = [
-            (line, "ref", Message("'%(ref)s' is the ref of a job outside your scope", ref=values["ref"]))
-            for line, values in pending if values["ref"] in stored and not self.sees(stored[values["ref"]])
+            (
+                line,
+                "ref",
+                Message("'%(ref)s' is the ref of a job outside your scope", ref=values["ref"]),
+            )
+            for line, values in pending
+            if values["ref"] in stored and not self.sees(stored[values["ref"]])
         ]
         if errors or not write:
             return errors
@@ -75,8 +94,14 @@ class ServiceJobImporter(Importer):
                 return "office_code", self.codes.get(value)
             return _audit_value(name, value)
 
-        self.upsert(ServiceJob.__table__, ("ref",), [values for _, values in pending],
-                    self.present(self._columns), entity="service_jobs", describe=describe)
+        self.upsert(
+            ServiceJob.__table__,
+            ("ref",),
+            [values for _, values in pending],
+            self.present(self._columns),
+            entity="service_jobs",
+            describe=describe,
+        )
         return []
 
 
@@ -87,7 +112,12 @@ class SurveyImporter(Importer):
     columns = survey_ops.ANSWER_FIELDS
     required = ("job_ref", "channel", "answered_on", "score")
     permission = "imports.run"
-    _columns = {"answered_on": "answered_on", "score": "score", "comment": "comment", "surveyed_by": "surveyed_by"}
+    _columns = {
+        "answered_on": "answered_on",
+        "score": "score",
+        "comment": "comment",
+        "surveyed_by": "surveyed_by",
+    }
 
     def check(self, line, raw):
         ref, channel = raw.get("job_ref"), raw.get("channel")
@@ -105,12 +135,16 @@ class SurveyImporter(Importer):
         pending, self.pending = self.pending, []
         if not pending:
             return []
-        refs = sorted({raw["job_ref"].strip() for _, raw in pending if isinstance(raw.get("job_ref"), str)})
+        refs = sorted(
+            {raw["job_ref"].strip() for _, raw in pending if isinstance(raw.get("job_ref"), str)}
+        )
         jobs = {}
         for start in range(0, len(refs), 1000):
             for job in db.session.execute(
-                    sa.select(ServiceJob.id, ServiceJob.ref, ServiceJob.office_id, ServiceJob.completed_on)
-                    .where(ServiceJob.ref.in_(refs[start:start + 1000]))):
+                sa.select(
+                    ServiceJob.id, ServiceJob.ref, ServiceJob.office_id, ServiceJob.completed_on
+                ).where(ServiceJob.ref.in_(refs[start : start + 1000]))
+            ):
                 if self.sees(job.office_id):
                     jobs[job.ref] = job
         errors: RowErrors = []
@@ -132,8 +166,14 @@ class SurveyImporter(Importer):
                 return "job_ref", refs_of.get(value)
             return _audit_value(name, value)
 
-        self.upsert(SurveyAnswer.__table__, ("job_id", "channel"), rows, self.present(self._columns),
-                    entity="survey_answers", describe=describe)
+        self.upsert(
+            SurveyAnswer.__table__,
+            ("job_id", "channel"),
+            rows,
+            self.present(self._columns),
+            entity="survey_answers",
+            describe=describe,
+        )
         return []
 
 
@@ -151,11 +191,17 @@ class SmileBoxImporter(Importer):
         self.codes = {ref.id: ref.code for ref in self.lookups.offices.values()}
 
     def check(self, line, raw):
-        values, errors = survey_ops.validate_smile_box_row(raw, self.lookups, today=self.context.today,
-                                                           office_ids=self.visible)
+        values, errors = survey_ops.validate_smile_box_row(
+            raw, self.lookups, today=self.context.today, office_ids=self.visible
+        )
         if values["office_id"] is not None and values["day"] is not None:
-            self.duplicate((values["office_id"], values["day"]), line, "day",
-                           f"'{self.codes[values['office_id']]}' on {values['day'].isoformat()}", errors)
+            self.duplicate(
+                (values["office_id"], values["day"]),
+                line,
+                "day",
+                f"'{self.codes[values['office_id']]}' on {values['day'].isoformat()}",
+                errors,
+            )
         if errors:
             return errors
         self.pending.append((line, values))
@@ -174,8 +220,14 @@ class SmileBoxImporter(Importer):
                 return "office_code", self.codes.get(value)
             return _audit_value(name, value)
 
-        self.upsert(SmileBoxDay.__table__, ("office_id", "day"), [values for _, values in pending], update,
-                    entity="smile_box_days", describe=describe)
+        self.upsert(
+            SmileBoxDay.__table__,
+            ("office_id", "day"),
+            [values for _, values in pending],
+            update,
+            entity="smile_box_days",
+            describe=describe,
+        )
         return []
 
 

@@ -14,6 +14,7 @@ on the state the taker saw, so two takers of the same row cannot both win either
 * ``done`` — taken over only with ``force``; every job body only fills in what is
   missing for its period, so a forced rerun repeats no side effect.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,7 +72,9 @@ def claim_run(
     bind = db.engine if bind is None else bind
     claimed_by = claimed_by or claimant()
     with _own_session(bind) as session:
-        run = JobRun(job=job, period_key=period_key, state="running", claimed_by=claimed_by, started_at=now)
+        run = JobRun(
+            job=job, period_key=period_key, state="running", claimed_by=claimed_by, started_at=now
+        )
         session.add(run)
         try:
             session.commit()
@@ -93,7 +96,13 @@ def claim_run(
                 JobRun.started_at == existing.started_at,
                 JobRun.claimed_by == existing.claimed_by,
             )
-            .values(state="running", claimed_by=claimed_by, started_at=now, finished_at=None, message=note)
+            .values(
+                state="running",
+                claimed_by=claimed_by,
+                started_at=now,
+                finished_at=None,
+                message=note,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         session.commit()
@@ -119,7 +128,9 @@ def _refusal(run: JobRun, now: datetime, force: bool) -> str:
     if force:
         return ""
     finished = run.finished_at.isoformat() if run.finished_at else "?"
-    return f"already done at {finished} ({run.message or 'no message'}); use --force to run it again"
+    return (
+        f"already done at {finished} ({run.message or 'no message'}); use --force to run it again"
+    )
 
 
 def finish_run(run_id: int, now: datetime, message: str) -> None:

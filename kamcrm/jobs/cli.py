@@ -1,4 +1,5 @@
 """``flask jobs``: list the scheduled jobs, run one for a period, catch up, or run the scheduler."""
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,10 @@ def list_jobs() -> None:
 
 @jobs.command("run")
 @click.argument("name")
-@click.option("--period", help="Period to run for (YYYY-MM, YYYY-Qn, YYYY-Www or YYYY-MM-DD); default the latest due.")
+@click.option(
+    "--period",
+    help="Period to run for (YYYY-MM, YYYY-Qn, YYYY-Www or YYYY-MM-DD); default the latest due.",
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -80,7 +84,9 @@ def imports() -> None:
     ran = run_queued_imports()
     for run_id in ran:
         run = db.session.get(ImportRun, run_id)
-        click.echo(f"import {run.id} ({run.kind}, {run.filename}): {run.status}, {run.rows_done:,} rows")
+        click.echo(
+            f"import {run.id} ({run.kind}, {run.filename}): {run.status}, {run.rows_done:,} rows"
+        )
     if not ran:
         click.echo("no import is queued")
 
@@ -90,5 +96,7 @@ def scheduler() -> None:
     """Run the scheduler in the foreground (one process per deployment)."""
     from kamcrm.jobs.scheduler import serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     serve(current_app._get_current_object())

@@ -4,6 +4,7 @@ Each becomes one in-app notification per person per period (the period is in the
 subject, so a rerun adds nothing), e-mailed after the job commits. The figures are
 read set-based for everyone at once and then handed out per person.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,12 +57,19 @@ def send_follow_up_reminders(period_key: str, now: datetime) -> JobOutput:
     subject = f"[kamcrm] งานติดตามที่ครบกำหนด {thai_date(today)}"
     messages, failed = _write_each(
         sorted(items.items()),
-        lambda entry: Message(entry[0], subject, render_template(
-            "email/follow_up_reminder.txt", today=today, items=entry[1], thai_date=thai_date)),
+        lambda entry: Message(
+            entry[0],
+            subject,
+            render_template(
+                "email/follow_up_reminder.txt", today=today, items=entry[1], thai_date=thai_date
+            ),
+        ),
     )
     ids = notify_once("follow_up_reminder", messages, now)
     count = sum(len(found) for found in items.values())
-    return JobOutput(f"reminded {len(messages)} people of {count} follow-ups{_failures(failed)}", ids)
+    return JobOutput(
+        f"reminded {len(messages)} people of {count} follow-ups{_failures(failed)}", ids
+    )
 
 
 def _write_each(entries, write) -> tuple[list[Message], int]:
@@ -75,7 +83,10 @@ def _write_each(entries, write) -> tuple[list[Message], int]:
         try:
             messages.append(write(entry))
         except Exception:  # noqa: BLE001 — isolate one message; the run goes on
-            log.exception("could not write a notification (%r)", entry[0] if isinstance(entry, tuple) else entry)
+            log.exception(
+                "could not write a notification (%r)",
+                entry[0] if isinstance(entry, tuple) else entry,
+            )
             failed += 1
     return messages, failed
 
@@ -118,8 +129,15 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.due or self.overdue_follow_ups or self.overdue_plans or self.late_entries
-                    or self.complaints or any(self.survey_quota.values()) or self.survey_closing)
+        return not (
+            self.due
+            or self.overdue_follow_ups
+            or self.overdue_plans
+            or self.late_entries
+            or self.complaints
+            or any(self.survey_quota.values())
+            or self.survey_closing
+        )
 
 
 def week_start(period_key: str) -> date:
@@ -135,12 +153,16 @@ def weekly_digests(period_key: str) -> list[Digest]:
     account of the office and its branches.
     """
     monday = week_start(period_key)
-    people = db.session.execute(
-        sa.select(User)
-        .join(Office, Office.id == User.office_id)
-        .where(User.active.is_(True), User.role.in_(DIGEST_ROLES))
-        .order_by(User.id)
-    ).scalars().all()
+    people = (
+        db.session.execute(
+            sa.select(User)
+            .join(Office, Office.id == User.office_id)
+            .where(User.active.is_(True), User.role.in_(DIGEST_ROLES))
+            .order_by(User.id)
+        )
+        .scalars()
+        .all()
+    )
     digests = {person.id: Digest(person) for person in people}
     managers_of = defaultdict(list)
     for person in people:
@@ -149,7 +171,11 @@ def weekly_digests(period_key: str) -> list[Digest]:
 
     def readers(row) -> set[int]:
         """The KAMR of the account (or the person it concerns) and the managers above it."""
-        found = {row.user_id} if row.user_id in digests and digests[row.user_id].user.role == "kamr" else set()
+        found = (
+            {row.user_id}
+            if row.user_id in digests and digests[row.user_id].user.role == "kamr"
+            else set()
+        )
         found.update(managers_of.get(row.office_id, ()))
         found.update(managers_of.get(row.office_parent_id, ()))
         return found
@@ -188,10 +214,20 @@ def _add_survey_calls(digests: dict, managers_of: dict, monday: date) -> None:
         for reader in managers_of.get(line.office.id, ()):
             digests[reader].survey_quota[line.kind] = line.missing
     parents = dict(db.session.execute(sa.select(Office.id, Office.parent_id)).all())
-    for job, office_code in db.session.execute(survey_queries.closing_this_week(region, monday)).all():
-        item = {"ref": job.ref, "office_code": office_code, "kind": job.kind, "customer_name": job.customer_name,
-                "phone": job.phone, "days_left": survey_queries.window_days_left(job.completed_on, monday)}
-        for reader in set(managers_of.get(job.office_id, ())) | set(managers_of.get(parents.get(job.office_id), ())):
+    for job, office_code in db.session.execute(
+        survey_queries.closing_this_week(region, monday)
+    ).all():
+        item = {
+            "ref": job.ref,
+            "office_code": office_code,
+            "kind": job.kind,
+            "customer_name": job.customer_name,
+            "phone": job.phone,
+            "days_left": survey_queries.window_days_left(job.completed_on, monday),
+        }
+        for reader in set(managers_of.get(job.office_id, ())) | set(
+            managers_of.get(parents.get(job.office_id), ())
+        ):
             digests[reader].survey_closing.append(item)
 
 
@@ -200,16 +236,26 @@ def complaints_due_soon(now: datetime) -> list[tuple]:
     (``complaints.queries.is_due_soon``, the due list's rule), least time left first; the
     row names who hears of it (the assigned user, the office)."""
     statement = with_tier(due_soon_filter(sa.select(Complaint), now)).options(
-        joinedload(Complaint.office), joinedload(Complaint.account))
+        joinedload(Complaint.office), joinedload(Complaint.account)
+    )
     found = []
-    for complaint, left in times_left([(row[0], row[1]) for row in db.session.execute(statement)], now):
+    for complaint, left in times_left(
+        [(row[0], row[1]) for row in db.session.execute(statement)], now
+    ):
         row = _Reader(complaint.assigned_to_id, complaint.office_id, complaint.office.parent_id)
-        found.append((row, {
-            "ref": complaint.ref, "category": complaint.category, "urgent": complaint.urgent,
-            "received_at": complaint.received_at.astimezone(BANGKOK),
-            "account_no": complaint.account.account_no if complaint.account else None,
-            "hours_left": None if left is None else int(left.total_seconds() // 3600),
-        }))
+        found.append(
+            (
+                row,
+                {
+                    "ref": complaint.ref,
+                    "category": complaint.category,
+                    "urgent": complaint.urgent,
+                    "received_at": complaint.received_at.astimezone(BANGKOK),
+                    "account_no": complaint.account.account_no if complaint.account else None,
+                    "hours_left": None if left is None else int(left.total_seconds() // 3600),
+                },
+            )
+        )
     return sorted(found, key=lambda pair: (pair[1]["hours_left"] is None, pair[1]["hours_left"]))
 
 
@@ -220,7 +266,9 @@ def send_complaint_breaches(period_key: str, now: datetime) -> JobOutput:
     today = bangkok_date(now)
     managers_of = defaultdict(list)
     for user_id, office_id in db.session.execute(
-        sa.select(User.id, User.office_id).where(User.active.is_(True), User.role == "office_manager")
+        sa.select(User.id, User.office_id).where(
+            User.active.is_(True), User.role == "office_manager"
+        )
     ):
         managers_of[office_id].append(user_id)
     open_ones = sa.select(Complaint).where(Complaint.closed_at.is_(None))
@@ -233,15 +281,21 @@ def send_complaint_breaches(period_key: str, now: datetime) -> JobOutput:
         open_ones.where(Complaint.urgent.is_(True)).options(joinedload(Complaint.office))
     ).scalars():
         urgent = complaint_targets(complaint.received_on.year).item("2.1b")
-        if urgent.limit_hours is not None and now - complaint.received_at > timedelta(hours=urgent.limit_hours):
+        if urgent.limit_hours is not None and now - complaint.received_at > timedelta(
+            hours=urgent.limit_hours
+        ):
             breached.append((complaint, "hours"))
     messages = []
     for complaint, limit in breached:
         what = "เกิน 24 ชั่วโมง (เร่งด่วน)" if limit == "hours" else "เกินกำหนดเวลาแก้ไขของประเภท"
         subject = f"[kamcrm] ข้อร้องเรียน {complaint.ref} {what}"
-        body = (f"ข้อร้องเรียน {complaint.ref} ({complaint.category}) รับเรื่องเมื่อ "
-                f"{thai_date(bangkok_date(complaint.received_at))} ยังไม่ได้แก้ไขแล้วเสร็จ และ{what}\n")
-        readers = set(managers_of.get(complaint.office_id, ())) | set(managers_of.get(complaint.office.parent_id, ()))
+        body = (
+            f"ข้อร้องเรียน {complaint.ref} ({complaint.category}) รับเรื่องเมื่อ "
+            f"{thai_date(bangkok_date(complaint.received_at))} ยังไม่ได้แก้ไขแล้วเสร็จ และ{what}\n"
+        )
+        readers = set(managers_of.get(complaint.office_id, ())) | set(
+            managers_of.get(complaint.office.parent_id, ())
+        )
         messages.extend(Message(user_id, subject, body) for user_id in sorted(readers))
     ids = notify_once("complaint_breach", messages, now)
     return JobOutput(f"{len(breached)} complaints past a limit; {len(messages)} notifications", ids)
@@ -324,7 +378,10 @@ def due_items(people: list[User], today: date) -> dict[int, list[dict]]:
     for person in people:
         if person.role == "office_manager":
             managers_of[person.office_id].add(person.id)
-    offices = {row.code: row for row in db.session.execute(sa.select(Office.code, Office.id, Office.parent_id))}
+    offices = {
+        row.code: row
+        for row in db.session.execute(sa.select(Office.code, Office.id, Office.parent_id))
+    }
     found = defaultdict(list)
     for item in due_list(region_scope(), today):
         office = offices[item.office_code]
@@ -342,10 +399,19 @@ def send_weekly_digests(period_key: str, now: datetime) -> JobOutput:
     subject = f"[kamcrm] สรุปงานประจำสัปดาห์ {period_key} ({thai_date(monday)})"
     messages, failed = _write_each(
         [digest for digest in weekly_digests(period_key) if not digest.is_empty],
-        lambda digest: Message(digest.user.id, subject, render_template(
-            "email/weekly_digest.txt", digest=digest, monday=monday, thai_date=thai_date,
-            limit=DIGEST_LIST_LIMIT)),
+        lambda digest: Message(
+            digest.user.id,
+            subject,
+            render_template(
+                "email/weekly_digest.txt",
+                digest=digest,
+                monday=monday,
+                thai_date=thai_date,
+                limit=DIGEST_LIST_LIMIT,
+            ),
+        ),
     )
     ids = notify_once("weekly_digest", messages, now)
-    return JobOutput(f"sent {len(messages)} weekly digests for {period_key}{_failures(failed)}", ids)
-
+    return JobOutput(
+        f"sent {len(messages)} weekly digests for {period_key}{_failures(failed)}", ids
+    )

@@ -1,4 +1,5 @@
 """Claims on job runs and in-app notifications."""
+
 from __future__ import annotations
 
 from datetime import datetime

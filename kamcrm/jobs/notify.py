@@ -5,6 +5,7 @@ delivery happens after that commit, because an e-mail cannot be rolled back. Whe
 ``SMTP_HOST`` is set messages go out by SMTP; otherwise each is written as one ``.eml``
 file into ``OUTBOX_DIR``, where people and tests can read it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,7 +71,11 @@ def notify_once(kind: str, messages: list[Message], now: datetime) -> list[int]:
             ids.append(known)
             continue
         row = Notification(
-            user_id=message.user_id, kind=kind, subject=message.subject, body=message.body, created_at=now
+            user_id=message.user_id,
+            kind=kind,
+            subject=message.subject,
+            body=message.body,
+            created_at=now,
         )
         db.session.add(row)
         db.session.flush()
@@ -116,8 +121,11 @@ def deliver(notification_ids: list[int], now: datetime) -> Delivery:
             try:
                 transport.send(compose(notification, email, full_name, now))
             except Exception:  # noqa: BLE001 — one bad message must not keep the rest from going
-                log.exception("could not deliver notification %s to user %s",
-                              notification.id, notification.user_id)
+                log.exception(
+                    "could not deliver notification %s to user %s",
+                    notification.id,
+                    notification.user_id,
+                )
                 failed += 1
                 continue
             notification.sent_at = now
@@ -140,7 +148,9 @@ def compose(notification: Notification, email: str, full_name: str, now: datetim
     message["Message-ID"] = make_msgid(idstring=f"kamcrm-{notification.kind}-{notification.id}")
     message.set_content(notification.body)
     message.add_alternative(
-        render_template("email/notification.html", subject=notification.subject, body=notification.body),
+        render_template(
+            "email/notification.html", subject=notification.subject, body=notification.body
+        ),
         subtype="html",
     )
     return message

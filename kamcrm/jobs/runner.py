@@ -1,4 +1,5 @@
 """Running a job for a period: claim, work, commit once, and catch-up after downtime."""
+
 from __future__ import annotations
 
 import logging
@@ -47,11 +48,15 @@ def resolve_period(job: Job, now: datetime, period_key: str | None = None) -> st
     start = job.cadence.parse(period_key)
     due = job.cadence.due_at(start)
     if due > now:
-        raise PeriodNotDue(f"{job.name} for {job.cadence.key(start)} is not due until {due.isoformat()}")
+        raise PeriodNotDue(
+            f"{job.name} for {job.cadence.key(start)} is not due until {due.isoformat()}"
+        )
     return job.cadence.key(start)
 
 
-def run_job(name: str, now: datetime, period_key: str | None = None, *, force: bool = False) -> RunResult:
+def run_job(
+    name: str, now: datetime, period_key: str | None = None, *, force: bool = False
+) -> RunResult:
     """Claim and run job ``name`` for one period, committing its work and the claim's end.
 
     Errors in the work are caught: the work is rolled back, the run is marked failed
@@ -107,14 +112,20 @@ def due_periods(job: Job, now: datetime) -> list[str]:
     ``job.catch_up`` periods; a period someone is running right now is left to them.
     """
     latest = job.cadence.latest_due(now)
-    candidates = [job.cadence.key(job.cadence.shift(latest, -back)) for back in range(job.catch_up)][::-1]
+    candidates = [
+        job.cadence.key(job.cadence.shift(latest, -back)) for back in range(job.catch_up)
+    ][::-1]
     runs = db.session.execute(
         sa.select(JobRun.period_key, JobRun.state, JobRun.started_at).where(
             JobRun.job == job.name, JobRun.period_key.in_(candidates)
         )
     ).all()
     done = [run.period_key for run in runs if run.state == "done"]
-    busy = {run.period_key for run in runs if run.state == "running" and now - run.started_at <= STALE_AFTER}
+    busy = {
+        run.period_key
+        for run in runs
+        if run.state == "running" and now - run.started_at <= STALE_AFTER
+    }
     last_done = max(done, default="")
     # Keys of one job sort in time order, so "after the last done" is a string comparison.
     return [key for key in candidates if key > last_done and key not in busy]

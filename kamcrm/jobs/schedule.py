@@ -5,6 +5,7 @@ that sorts in time order (``2026-10``, ``2026-Q3``, ``2026-W47``, ``2026-10-06``
 falls due at a fixed Bangkok moment; the scheduler fires then, and on start it catches up
 periods whose moment passed while it was down (see ``kamcrm.jobs.runner``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -80,7 +81,9 @@ class MonthAfterDeadline(Cadence):
     """A month, due at 00:30 on the day after its 5-day recording deadline (the 6th)."""
 
     MOMENT = time(0, 30)
-    description = f"day {RECORDING_GRACE_DAYS + 1} of each month, 00:30 Asia/Bangkok, for the month before"
+    description = (
+        f"day {RECORDING_GRACE_DAYS + 1} of each month, 00:30 Asia/Bangkok, for the month before"
+    )
 
     def key(self, start):
         return f"{start.year:04d}-{start.month:02d}"
@@ -140,7 +143,9 @@ class MonthAfterDays(Cadence):
         return _at(last_day + timedelta(days=self.days), self.MOMENT)
 
     def trigger(self):
-        return CronTrigger(day=self.days, hour=self.MOMENT.hour, minute=self.MOMENT.minute, timezone=BANGKOK)
+        return CronTrigger(
+            day=self.days, hour=self.MOMENT.hour, minute=self.MOMENT.minute, timezone=BANGKOK
+        )
 
 
 class QuarterAfterClose(Cadence):
@@ -191,7 +196,9 @@ class IsoWeek(Cadence):
             year_text, week_text = key.strip().upper().split("-W")
             return date.fromisocalendar(int(year_text), int(week_text), 1)
         except ValueError:
-            raise ValueError(f"{key!r} is not a week; write it as YYYY-Www, e.g. 2026-W47") from None
+            raise ValueError(
+                f"{key!r} is not a week; write it as YYYY-Www, e.g. 2026-W47"
+            ) from None
 
     def containing(self, day):
         return day - timedelta(days=day.weekday())

@@ -10,6 +10,7 @@ Besides the periodic jobs, the scheduler looks for queued imports every
 ``IMPORT_POLL_SECONDS`` (uploads too large to import inside a web request; see
 ``kamcrm.imports.operations``) and runs them one after another.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,7 +54,9 @@ def fire_imports(app: Flask) -> list[int]:
             db.session.remove()
 
 
-def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+def build_scheduler(
+    app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler
+) -> BaseScheduler:
     """Return a scheduler (not started) with one APScheduler job per entry of ``JOBS``."""
     scheduler = scheduler_class(
         timezone=BANGKOK,

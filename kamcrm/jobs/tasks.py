@@ -6,6 +6,7 @@ function may instead return a ``JobOutput`` naming notifications to deliver afte
 commit. Every one only fills in what is missing for its period, so a forced rerun
 repeats nothing.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

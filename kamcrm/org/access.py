@@ -14,6 +14,7 @@ Three questions are answered here and nowhere else:
 ``actor`` None means the system (a CLI command run by an operator, a scheduled job) and is
 allowed everything.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -142,7 +143,9 @@ ACCOUNT_REASSIGN_FIELDS = ("office_code", "kamr_username", "opened_on", "closed_
 ACCOUNT_RETIER_FIELDS = ("tier", "tier_effective_from")
 
 
-def account_change_refusals(user, changed: set[str] | frozenset[str], *, created: bool = False) -> dict[str, Message]:
+def account_change_refusals(
+    user, changed: set[str] | frozenset[str], *, created: bool = False
+) -> dict[str, Message]:
     """Return, per field, why ``user`` may not make this change to an account (empty: may).
 
     ``changed`` names the fields of the account file whose values change (for a new account,
@@ -154,9 +157,13 @@ def account_change_refusals(user, changed: set[str] | frozenset[str], *, created
     if created and not can(user, "accounts.create"):
         return {"account_no": _role_refusal("accounts.create")}
     for name in sorted(changed):
-        action = ("accounts.reassign" if name in ACCOUNT_REASSIGN_FIELDS
-                  else "roster.retier" if name in ACCOUNT_RETIER_FIELDS
-                  else "accounts.edit")
+        action = (
+            "accounts.reassign"
+            if name in ACCOUNT_REASSIGN_FIELDS
+            else "roster.retier"
+            if name in ACCOUNT_RETIER_FIELDS
+            else "accounts.edit"
+        )
         if not can(user, action):
             refusals[name] = _role_refusal(action)
     return refusals
@@ -173,7 +180,9 @@ def require_account_change(user, changed, *, created: bool = False) -> None:
 PERFORMER_REFUSED = Message("only regional staff may record an activity in someone else's name")
 
 
-def performer_refusal(user, performer_id: int | None, current_id: int | None = None) -> Message | None:
+def performer_refusal(
+    user, performer_id: int | None, current_id: int | None = None
+) -> Message | None:
     """Return why ``user`` may not name ``performer_id`` as an activity's performer, or None.
 
     Only staff (and the system) act in someone else's name: everyone else is the performer
@@ -350,6 +359,7 @@ def endpoint_rule_or_deny(app: Flask) -> AccessRule:
     rule = rule_for(app, request.endpoint, request.method)
     if rule is None:
         current_app.logger.error("endpoint %s has no access rule; denied", request.endpoint)
-        raise Forbidden(Message("This address declares no access rule, so it is closed to everyone."))
+        raise Forbidden(
+            Message("This address declares no access rule, so it is closed to everyone.")
+        )
     return rule
-

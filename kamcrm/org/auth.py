@@ -3,6 +3,7 @@
 Messages never tell whether a username exists: an unknown name and a wrong password get
 the same answer, after the same amount of hashing work.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -104,8 +105,9 @@ def password_problems(password: str, user: User | None = None) -> list[str]:
     return problems
 
 
-def set_password(user: User, password: str, actor, now: datetime | None = None,
-                 keep_session: str | None = None) -> None:
+def set_password(
+    user: User, password: str, actor, now: datetime | None = None, keep_session: str | None = None
+) -> None:
     """Give ``user`` a new password (by an admin, the CLI, or the user); audited, flushes.
 
     ``actor`` None is the operator at the CLI. Only the user or an admin may do this. Every
@@ -126,14 +128,25 @@ def set_password(user: User, password: str, actor, now: datetime | None = None,
     user.password_changed_at = when
     sessions.end_sessions_of(user, keep=keep_session)
     # The hash is never written to the log; the fact and the moment are.
-    record("update", "users", user.username, actor=actor,
-           before={"password": "(previous)"}, after={"password": "(changed)",
-                                                      "password_changed_at": when.isoformat()})
+    record(
+        "update",
+        "users",
+        user.username,
+        actor=actor,
+        before={"password": "(previous)"},
+        after={"password": "(changed)", "password_changed_at": when.isoformat()},
+    )
     db.session.flush()
 
 
-def change_password(user: User, current: str, new: str, confirm: str | None = None,
-                    now: datetime | None = None, keep_session: str | None = None) -> None:
+def change_password(
+    user: User,
+    current: str,
+    new: str,
+    confirm: str | None = None,
+    now: datetime | None = None,
+    keep_session: str | None = None,
+) -> None:
     """Change the user's own password after checking the current one; flushes.
 
     The user's other page sessions end; ``keep_session`` (the secret of the session they

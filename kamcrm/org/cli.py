@@ -3,6 +3,7 @@
 The operator at the command line acts as the system (``actor`` None); every change is
 still written to the audit log. Each command commits once, or changes nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ def _read_password(from_stdin: bool) -> str:
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--office", "office_code", required=True, help="Code of the user's office.")
-@click.option("--exec-role", type=click.Choice(EXEC_ROLES),
-              help="Executive role the visits count for.")
+@click.option(
+    "--exec-role", type=click.Choice(EXEC_ROLES), help="Executive role the visits count for."
+)
 @click.option("--full-name", help="Name shown on pages (default: the username).")
 @click.option("--email")
 @click.option("--password-stdin", is_flag=True, help="Read a first password from standard input.")
@@ -52,8 +54,12 @@ def create_user_command(username, role, office_code, exec_role, full_name, email
     """Create a user (through kamcrm.org.operations.create_user)."""
     from kamcrm.org.operations import create_user
 
-    data = {"username": username, "full_name": full_name or username, "role": role,
-            "office_code": office_code}
+    data = {
+        "username": username,
+        "full_name": full_name or username,
+        "role": role,
+        "office_code": office_code,
+    }
     if exec_role:
         data["exec_role"] = exec_role
     if email:
@@ -67,8 +73,9 @@ def create_user_command(username, role, office_code, exec_role, full_name, email
 
 @users_cli.command("set-password")
 @click.argument("username")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from standard input (scripts).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
 def set_password_command(username, password_stdin):
     """Set a user's password (asked twice, hidden)."""
     user = _user(username)
@@ -93,15 +100,19 @@ def deactivate_command(username):
 @users_cli.command("token")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
-@click.option("--expires-days", type=click.IntRange(1, tokens.MAX_EXPIRY_DAYS),
-              help="Expire after D days.")
+@click.option(
+    "--expires-days", type=click.IntRange(1, tokens.MAX_EXPIRY_DAYS), help="Expire after D days."
+)
 def token_command(username, name, expires_days):
     """Create an API token and print it (shown this once only)."""
     user = _user(username)
     token, raw = tokens.issue_token(user, name, actor=None, expires_days=expires_days)
     click.echo(raw)
-    click.echo(f"Token {token.id} “{token.name}” for {user.username}; it is not stored and "
-               "cannot be shown again.", err=True)
+    click.echo(
+        f"Token {token.id} “{token.name}” for {user.username}; it is not stored and "
+        "cannot be shown again.",
+        err=True,
+    )
 
 
 def _local(moment) -> str:
@@ -117,8 +128,10 @@ def tokens_command(username):
     if not rows:
         click.echo(f"{user.username} has no API tokens.")
         return
-    click.echo(f"{'id':>5}  {'prefix':<13} {'state':<8} {'created':<16}  "
-               f"{'last used':<16}  {'expires':<16}  name")
+    click.echo(
+        f"{'id':>5}  {'prefix':<13} {'state':<8} {'created':<16}  "
+        f"{'last used':<16}  {'expires':<16}  name"
+    )
     for token in rows:
         click.echo(
             f"{token.id:>5}  {token.prefix + '…':<13} {tokens.token_state(token):<8} "
@@ -140,8 +153,13 @@ def revoke_token_command(token_id):
 
 @users_cli.command("demo-logins")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Host the server listens on.")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
-              help="Port the server listens on.")
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port the server listens on.",
+)
 def demo_logins_command(host: str, port: int):
     """Give one user of each role a password for trying kamcrm out, and print them.
 

@@ -1,4 +1,5 @@
 """Offices of the region, the people who use kamcrm, and their API tokens."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -9,6 +9,7 @@ decided by the caller (pages and API check the actor's role and scope first); ``
 the signed-in :class:`User`, or None for the system, and is only written to the audit log.
 Passwords and tokens are not handled here (see ``kamcrm.org.passwords``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -34,14 +35,22 @@ from kamcrm.org.models import (
 #: Fields of an office row: the file's columns, then those only operations set.
 OFFICE_FIELDS = ("code", "name", "office_class", "parent_code", "name_en")
 #: Fields of a user row: the file's columns, then those only operations set.
-USER_FIELDS = ("username", "full_name", "role", "office_code", "exec_role", "email", "active", "locale")
+USER_FIELDS = (
+    "username",
+    "full_name",
+    "role",
+    "office_code",
+    "exec_role",
+    "email",
+    "active",
+    "locale",
+)
 
 #: The exec_role each role may hold; an office manager's visits always count as ``office_manager``.
 EXEC_ROLES_BY_ROLE = {
     "office_manager": ("office_manager",),
     "executive": ("region_director", "assistant_director"),
 }
-
 
 
 def own_exec_role(role: str, exec_role: str | None) -> str | None:
@@ -87,10 +96,13 @@ def reject_unknown_fields(data: Mapping[str, object], known: tuple[str, ...], wh
     """Raise ``ValidationFailed`` for keys of ``data`` that are not fields of ``what``."""
     unknown = [key for key in data if key not in known]
     if unknown:
-        raise ValidationFailed({key: [Message("is not a field of %(what)s", what=Message(what))] for key in unknown})
+        raise ValidationFailed(
+            {key: [Message("is not a field of %(what)s", what=Message(what))] for key in unknown}
+        )
 
 
 # --- offices ---------------------------------------------------------------------------------
+
 
 def validate_office_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict, fields.Errors]:
     """Check an office row against ``lookups.offices``; return (values, errors).
@@ -102,12 +114,20 @@ def validate_office_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[di
     errors: fields.Errors = {}
     code = fields.text(raw, "code", errors, required=True, max_length=limits.OFFICE_CODE)
     if code is not None and not set(code) <= _CODE_CHARACTERS:
-        fields.add_error(errors, "code", f"'{code}' may hold only letters A-Z, digits, '-', '_' and '.'")
+        fields.add_error(
+            errors, "code", f"'{code}' may hold only letters A-Z, digits, '-', '_' and '.'"
+        )
     values = {
         "code": code,
         "name": fields.text(raw, "name", errors, required=True, max_length=limits.OFFICE_NAME),
         "office_class": fields.choice(
-            raw, "office_class", errors, OFFICE_CLASSES, required=True, what="an office class", lower=True
+            raw,
+            "office_class",
+            errors,
+            OFFICE_CLASSES,
+            required=True,
+            what="an office class",
+            lower=True,
         ),
         "parent_code": fields.text(raw, "parent_code", errors, max_length=limits.OFFICE_CODE),
         "parent_id": None,
@@ -128,28 +148,47 @@ def validate_office_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[di
     if office_class == "region":
         if parent_code is not None:
             fields.add_error(errors, "parent_code", "the regional office has no parent office")
-        other = next((o.code for o in lookups.offices.values()
-                      if o.office_class == "region" and o.code != code), None)
+        other = next(
+            (
+                o.code
+                for o in lookups.offices.values()
+                if o.office_class == "region" and o.code != code
+            ),
+            None,
+        )
         if other is not None:
             fields.add_error(errors, "office_class", f"the region already has its office '{other}'")
     elif office_class in MANAGED_OFFICE_CLASSES:
         if parent is not None and parent.office_class != "region":
-            fields.add_error(errors, "parent_code",
-                             f"a class {office_class} office sits under the regional office, "
-                             f"not under '{parent.code}' (class {parent.office_class})")
+            fields.add_error(
+                errors,
+                "parent_code",
+                f"a class {office_class} office sits under the regional office, "
+                f"not under '{parent.code}' (class {parent.office_class})",
+            )
     elif office_class == "branch":
         if parent_code is None:
             fields.add_error(errors, "parent_code", "a branch office needs its class 1-3 office")
         elif parent is not None and parent.office_class not in MANAGED_OFFICE_CLASSES:
-            fields.add_error(errors, "parent_code",
-                             f"a branch office sits under a class 1-3 office, not under "
-                             f"'{parent.code}' ({parent.office_class})")
+            fields.add_error(
+                errors,
+                "parent_code",
+                f"a branch office sits under a class 1-3 office, not under "
+                f"'{parent.code}' ({parent.office_class})",
+            )
     existing = lookups.offices.get(code) if code is not None else None
-    if (existing is not None and existing.id is not None and office_class is not None
-            and _LEVELS[office_class] != _LEVELS.get(existing.office_class)
-            and any(other.parent_id == existing.id for other in lookups.offices.values())):
-        fields.add_error(errors, "office_class",
-                         f"'{code}' has offices under it, so it cannot become a {office_class} office")
+    if (
+        existing is not None
+        and existing.id is not None
+        and office_class is not None
+        and _LEVELS[office_class] != _LEVELS.get(existing.office_class)
+        and any(other.parent_id == existing.id for other in lookups.offices.values())
+    ):
+        fields.add_error(
+            errors,
+            "office_class",
+            f"'{code}' has offices under it, so it cannot become a {office_class} office",
+        )
     return values, errors
 
 
@@ -174,8 +213,11 @@ def create_office(data: Mapping[str, object], actor=None) -> Office:
     if values["code"] in lookups.offices:
         raise Conflict(f"An office with the code '{values['code']}' already exists.")
     office = Office(
-        code=values["code"], name=values["name"], name_en=values.get("name_en"),
-        office_class=values["office_class"], parent_id=values["parent_id"],
+        code=values["code"],
+        name=values["name"],
+        name_en=values.get("name_en"),
+        office_class=values["office_class"],
+        parent_id=values["parent_id"],
     )
     with integrity_guard(f"An office with the code '{values['code']}' already exists."):
         db.session.add(office)
@@ -194,7 +236,13 @@ def update_office(office: Office, changes: Mapping[str, object], actor=None) -> 
     if values["code"] != office.code and values["code"] in lookups.offices:
         raise Conflict(f"An office with the code '{values['code']}' already exists.")
     with integrity_guard(f"An office with the code '{values['code']}' already exists."):
-        assign(office, {key: values.get(key) for key in ("code", "name", "name_en", "office_class", "parent_id")})
+        assign(
+            office,
+            {
+                key: values.get(key)
+                for key in ("code", "name", "name_en", "office_class", "parent_id")
+            },
+        )
     db.session.refresh(office, ["parent"])
     old, new = changed_fields(before, office_record(office))
     if new:
@@ -203,6 +251,7 @@ def update_office(office: Office, changes: Mapping[str, object], actor=None) -> 
 
 
 # --- users -----------------------------------------------------------------------------------
+
 
 def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict, fields.Errors]:
     """Check a user row against ``lookups.offices``; return (values, errors).
@@ -215,27 +264,41 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
     errors: fields.Errors = {}
     username = fields.text(raw, "username", errors, required=True, max_length=limits.USERNAME)
     if username is not None and not set(username) <= _USERNAME_CHARACTERS:
-        fields.add_error(errors, "username",
-                         Message("'%(username)s' may hold only letters A-Z, digits, '.', '-', '_' and '@'",
-                                 username=username))
+        fields.add_error(
+            errors,
+            "username",
+            Message(
+                "'%(username)s' may hold only letters A-Z, digits, '.', '-', '_' and '@'",
+                username=username,
+            ),
+        )
     values = {
         "username": username,
-        "full_name": fields.text(raw, "full_name", errors, required=True, max_length=limits.PERSON_NAME,
-                                 one_line=True),
+        "full_name": fields.text(
+            raw, "full_name", errors, required=True, max_length=limits.PERSON_NAME, one_line=True
+        ),
         "role": fields.choice(raw, "role", errors, ROLES, required=True, what="a role", lower=True),
         "office_id": None,
-        "exec_role": fields.choice(raw, "exec_role", errors, EXEC_ROLES, what="an executive role", lower=True),
+        "exec_role": fields.choice(
+            raw, "exec_role", errors, EXEC_ROLES, what="an executive role", lower=True
+        ),
         "email": fields.email(raw, "email", errors),
     }
     if "active" in raw:
         values["active"] = fields.boolean(raw, "active", errors, default=True)
     if "locale" in raw:
-        values["locale"] = fields.choice(raw, "locale", errors, ("th", "en"), what="a language", lower=True)
-    office_code = fields.text(raw, "office_code", errors, required=True, max_length=limits.OFFICE_CODE)
+        values["locale"] = fields.choice(
+            raw, "locale", errors, ("th", "en"), what="a language", lower=True
+        )
+    office_code = fields.text(
+        raw, "office_code", errors, required=True, max_length=limits.OFFICE_CODE
+    )
     if office_code is not None:
         office = lookups.offices.get(office_code)
         if office is None:
-            fields.add_error(errors, "office_code", Message("unknown office '%(code)s'", code=office_code))
+            fields.add_error(
+                errors, "office_code", Message("unknown office '%(code)s'", code=office_code)
+            )
         else:
             values["office_id"] = office.id
     role, exec_role = values["role"], values["exec_role"]
@@ -244,13 +307,25 @@ def validate_user_row(raw: Mapping[str, object], lookups: Lookups) -> tuple[dict
         values["exec_role"] = "office_manager"
     elif exec_role is not None and role is not None and exec_role not in allowed:
         if allowed:
-            fields.add_error(errors, "exec_role",
-                             Message("'%(exec_role)s' is not an exec_role of the role %(role)s (%(allowed)s)",
-                                     exec_role=exec_role, role=role, allowed=", ".join(allowed)))
+            fields.add_error(
+                errors,
+                "exec_role",
+                Message(
+                    "'%(exec_role)s' is not an exec_role of the role %(role)s (%(allowed)s)",
+                    exec_role=exec_role,
+                    role=role,
+                    allowed=", ".join(allowed),
+                ),
+            )
         else:
-            fields.add_error(errors, "exec_role",
-                             Message("the role %(role)s has no exec_role (only office_manager and executive do)",
-                                     role=role))
+            fields.add_error(
+                errors,
+                "exec_role",
+                Message(
+                    "the role %(role)s has no exec_role (only office_manager and executive do)",
+                    role=role,
+                ),
+            )
     return values, errors
 
 
@@ -323,7 +398,7 @@ def update_user(user: User, changes: Mapping[str, object], actor=None) -> User:
 
 
 def _username_taken(username: str) -> bool:
-    return db.session.execute(
-        sa.select(sa.literal(True)).where(User.username == username)
-    ).first() is not None
-
+    return (
+        db.session.execute(sa.select(sa.literal(True)).where(User.username == username)).first()
+        is not None
+    )

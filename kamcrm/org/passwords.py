@@ -1,4 +1,5 @@
 """Password hashing with argon2id; old or weaker hashes are upgraded on the next login."""
+
 from __future__ import annotations
 
 #: The one hasher, made (and argon2 imported) on the first sign-in or password change.

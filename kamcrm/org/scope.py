@@ -3,6 +3,7 @@
 Every figure, list and export is computed over a scope. ``scope_for_user`` gives the
 widest scope a person may see; narrower scopes are chosen inside it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -165,9 +166,7 @@ def narrower_scope(user: User, code: str | None) -> Scope:
     if widest.is_region:
         return requested
     inside = db.session.execute(
-        sa.select(sa.literal(True)).where(
-            sa.and_(widest.covers(sa.literal(requested.office_id)))
-        )
+        sa.select(sa.literal(True)).where(sa.and_(widest.covers(sa.literal(requested.office_id))))
     ).scalar()
     if requested.office_id is None or not inside:
         raise UnknownOffice(f"no office has the code {code!r}")

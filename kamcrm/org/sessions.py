@@ -8,6 +8,7 @@ API calls never use these: they authenticate by bearer token only.
 
 Operations only flush or mark rows; the request, command or job commits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,10 @@ def idle_lifetime() -> timedelta:
 
 def _expired(row: UserSession, now: datetime) -> bool:
     # last_seen_at lags by up to LAST_SEEN_RESOLUTION; the cookie's own stamp is exact.
-    return (now - row.created_at >= absolute_lifetime()
-            or now - row.last_seen_at > idle_lifetime() + LAST_SEEN_RESOLUTION)
+    return (
+        now - row.created_at >= absolute_lifetime()
+        or now - row.last_seen_at > idle_lifetime() + LAST_SEEN_RESOLUTION
+    )
 
 
 def start_session(user: User, now: datetime | None = None) -> str:
@@ -57,11 +60,15 @@ def start_session(user: User, now: datetime | None = None) -> str:
     more than the live ones even between clean-ups.
     """
     now = now or utcnow()
-    for row in db.session.execute(sa.select(UserSession).where(UserSession.user_id == user.id)).scalars():
+    for row in db.session.execute(
+        sa.select(UserSession).where(UserSession.user_id == user.id)
+    ).scalars():
         if _expired(row, now):
             db.session.delete(row)
     secret = secrets.token_urlsafe(32)
-    db.session.add(UserSession(id=_digest(secret), user_id=user.id, created_at=now, last_seen_at=now))
+    db.session.add(
+        UserSession(id=_digest(secret), user_id=user.id, created_at=now, last_seen_at=now)
+    )
     db.session.flush()
     return secret
 
@@ -103,10 +110,12 @@ def end_sessions_of(user: User, keep: object = None) -> int:
 def purge_sessions(now: datetime) -> int:
     """Delete every session that ran out (absolute or idle lifetime); return how many."""
     result = db.session.execute(
-        sa.delete(UserSession).where(sa.or_(
-            UserSession.created_at <= now - absolute_lifetime(),
-            UserSession.last_seen_at < now - idle_lifetime() - LAST_SEEN_RESOLUTION,
-        ))
+        sa.delete(UserSession).where(
+            sa.or_(
+                UserSession.created_at <= now - absolute_lifetime(),
+                UserSession.last_seen_at < now - idle_lifetime() - LAST_SEEN_RESOLUTION,
+            )
+        )
     )
     return result.rowcount or 0
 

@@ -16,6 +16,7 @@ The client address is ``request.remote_addr``: behind a reverse proxy, set ``PRO
 so that it is the client's and not the proxy's (``kamcrm.security``). Whether a username
 exists makes no difference to any of this.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,7 +55,9 @@ def _limits(key: str) -> list[RateLimitItem]:
     return parse_many(current_app.config[key])
 
 
-def _keys(username: str | None, address: str) -> dict[str, tuple[list[RateLimitItem], tuple[str, ...]]]:
+def _keys(
+    username: str | None, address: str
+) -> dict[str, tuple[list[RateLimitItem], tuple[str, ...]]]:
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "kamcrm"
     user = _username_key(username)
     return {
@@ -75,7 +78,9 @@ def _with_storage(work):
     except Exception:  # noqa: BLE001 — Redis down must not turn every sign-in into a 500
         if not current_app.config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True):
             raise
-        log.warning("rate limit storage unreachable; counting sign-in failures in memory", exc_info=True)
+        log.warning(
+            "rate limit storage unreachable; counting sign-in failures in memory", exc_info=True
+        )
         return work(_fallback)
 
 
@@ -96,7 +101,9 @@ def refused(username: str | None, address: str) -> bool:
             return False
         # The username is under attack: only addresses that failed for it themselves wait.
         items, identifiers = keys["pair"]
-        return any(strategy.get_window_stats(item, *identifiers).remaining < item.amount for item in items)
+        return any(
+            strategy.get_window_stats(item, *identifiers).remaining < item.amount for item in items
+        )
 
     return _with_storage(check)
 

@@ -3,6 +3,7 @@
 A token is ``kam_`` followed by 43 URL-safe characters (256 random bits). Only its digest
 and its first characters (to tell tokens apart in a list) are kept.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,12 +75,18 @@ def issue_token(
     elif not name.isprintable():
         errors["name"] = [Message("Use letters, digits, spaces and punctuation only.")]
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRY_DAYS:
-        errors["expires_days"] = [Message("Give a number of days from 1 to %(most)s.", most=MAX_EXPIRY_DAYS)]
+        errors["expires_days"] = [
+            Message("Give a number of days from 1 to %(most)s.", most=MAX_EXPIRY_DAYS)
+        ]
     if errors:
         raise ValidationFailed(errors)
     if not user.active:
-        raise Conflict(Message("User %(username)s is deactivated; it cannot get API tokens.",
-                               username=user.username))
+        raise Conflict(
+            Message(
+                "User %(username)s is deactivated; it cannot get API tokens.",
+                username=user.username,
+            )
+        )
     now = now or utcnow()
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -98,14 +105,19 @@ def issue_token(
 
 
 _USER_COLUMNS = {attribute.key: attribute.columns[0] for attribute in sa.inspect(User).column_attrs}
-_OFFICE_COLUMNS = {attribute.key: attribute.columns[0] for attribute in sa.inspect(Office).column_attrs}
+_OFFICE_COLUMNS = {
+    attribute.key: attribute.columns[0] for attribute in sa.inspect(Office).column_attrs
+}
 #: Every API call that misses the cache below runs this, so it is built once: a statement's
 #: cache key is worked out on first use and kept with it, where one built per call pays for it
 #: every time. The user and their office come along (plain columns, no ORM loading), since the
 #: scope of every call is decided from them.
 _TOKEN_BY_DIGEST = (
     sa.select(
-        ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+        ApiToken.id,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
         *(column.label(f"user_{key}") for key, column in _USER_COLUMNS.items()),
         *(column.label(f"office_{key}") for key, column in _OFFICE_COLUMNS.items()),
     )
@@ -140,8 +152,6 @@ class _Verified(NamedTuple):
     last_used_at: list
     user: dict
     office: dict
-
-
 
 
 def verify_token(raw: str, now: datetime | None = None) -> User:
@@ -179,13 +189,13 @@ def _look_up(key: str, now: datetime) -> _Verified:
     if row.revoked_at is not None:
         raise AuthenticationFailed("The API token was revoked.")
     if row.expires_at is not None and row.expires_at <= now:
-        raise AuthenticationFailed(
-            f"The API token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC."
-        )
+        raise AuthenticationFailed(f"The API token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC.")
     if not row.user_active:
         raise AuthenticationFailed("The user of this API token is deactivated.")
     known = _Verified(
-        row.id, row.expires_at, [row.last_used_at],
+        row.id,
+        row.expires_at,
+        [row.last_used_at],
         {name: row._mapping[f"user_{name}"] for name in _USER_COLUMNS},
         {name: row._mapping[f"office_{name}"] for name in _OFFICE_COLUMNS},
     )

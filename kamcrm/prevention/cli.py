@@ -1,6 +1,7 @@
 """``flask prevention``: record a complaint-prevention plan, submit a quarter report, list
 a year's plans (CR2 plan 2.2). The commands call the prevention operations; each commits
 once or, refused, changes nothing."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,7 +16,9 @@ from kamcrm.prevention import operations
 from kamcrm.prevention.queries import office_years, plan_offices
 from kamcrm.transactions import CommandGroup
 
-prevention_cli = CommandGroup("prevention", help="Complaint-prevention plans and their quarter reports (CR2 plan 2.2).")
+prevention_cli = CommandGroup(
+    "prevention", help="Complaint-prevention plans and their quarter reports (CR2 plan 2.2)."
+)
 
 
 def _actor(username: str | None) -> User | None:
@@ -28,7 +31,9 @@ def _actor(username: str | None) -> User | None:
 
 
 _YEAR = click.option("--year", type=int, required=True, help="The plan's year (CE).")
-_ACTOR = click.option("--actor", "actor_name", help="Username recorded as the submitter and in the audit log.")
+_ACTOR = click.option(
+    "--actor", "actor_name", help="Username recorded as the submitter and in the audit log."
+)
 _ON = click.option("--submitted-on", "submitted_on", help="YYYY-MM-DD (Bangkok); default today.")
 
 
@@ -62,13 +67,17 @@ def report_command(office, year, quarter, text, submitted_on, actor_name):
         data["submitted_on"] = submitted_on
     report = operations.submit_quarter_report(office, year, quarter, data, _actor(actor_name))
     record = operations.report_record(report)
-    click.echo(f"{office} {year} Q{quarter}: submitted on {record['submitted_on']}, due by {record['due_on']}, "
-               + ("on time" if record["on_time"] else "late"))
+    click.echo(
+        f"{office} {year} Q{quarter}: submitted on {record['submitted_on']}, due by {record['due_on']}, "
+        + ("on time" if record["on_time"] else "late")
+    )
 
 
 @prevention_cli.command("list")
 @_YEAR
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Default today (Bangkok).")
+@click.option(
+    "--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Default today (Bangkok)."
+)
 def list_command(year, as_of):
     """List every class 1-3 office with its plan and the state of each quarter report."""
     day: date = as_of.date() if as_of else bangkok_today()

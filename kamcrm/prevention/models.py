@@ -1,5 +1,6 @@
 """A class 1-3 office's complaint-prevention plan for a year, and its quarter reports
 (SPEC section 8, CR2 plan 2.2)."""
+
 from __future__ import annotations
 
 from datetime import date

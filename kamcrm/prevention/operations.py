@@ -10,6 +10,7 @@ for a quarter that has ended, submitted after its end, on a plan that exists. Re
 plan again replaces its title, summary and date; submitting a quarter's report again
 replaces it. Every change is audited.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -35,8 +36,18 @@ _AUDIT_REPORT = ("plan_id", "quarter", "submitted_on", "text", "submitted_by_id"
 
 def _check_year(year: int) -> None:
     if not isinstance(year, int) or not year_in_range(year):
-        raise ValidationFailed({"year": [Message("%(value)s is not between the years %(first)s and %(last)s",
-                                                 value=year, first=FIRST_YEAR, last=LAST_YEAR)]})
+        raise ValidationFailed(
+            {
+                "year": [
+                    Message(
+                        "%(value)s is not between the years %(first)s and %(last)s",
+                        value=year,
+                        first=FIRST_YEAR,
+                        last=LAST_YEAR,
+                    )
+                ]
+            }
+        )
 
 
 def _submitted_on(data: Mapping[str, object], errors: fields.Errors, today: date) -> date:
@@ -45,7 +56,9 @@ def _submitted_on(data: Mapping[str, object], errors: fields.Errors, today: date
     if day is None and "submitted_on" not in errors:
         day = today
     if day is not None and day > today:
-        fields.add_error(errors, "submitted_on", Message("%(day)s is in the future", day=day.isoformat()))
+        fields.add_error(
+            errors, "submitted_on", Message("%(day)s is in the future", day=day.isoformat())
+        )
     return day
 
 
@@ -75,8 +88,15 @@ def report_record(report: PreventionReport) -> dict:
     }
 
 
-def record_plan(office_code: str, year: int, data: Mapping[str, object], actor=None, *,
-                today: date | None = None, expected_version: int | None = None) -> PreventionPlan:
+def record_plan(
+    office_code: str,
+    year: int,
+    data: Mapping[str, object],
+    actor=None,
+    *,
+    today: date | None = None,
+    expected_version: int | None = None,
+) -> PreventionPlan:
     """Record office ``office_code``'s complaint-prevention plan for ``year``, or replace it.
 
     ``data`` holds ``title`` (required), ``summary`` and ``submitted_on`` (default today).
@@ -89,23 +109,40 @@ def record_plan(office_code: str, year: int, data: Mapping[str, object], actor=N
     today = today or bangkok_today()
     errors: fields.Errors = {}
     values = {
-        "title": fields.text(data, "title", errors, required=True, max_length=limits.PREVENTION_TITLE, one_line=True),
+        "title": fields.text(
+            data, "title", errors, required=True, max_length=limits.PREVENTION_TITLE, one_line=True
+        ),
         "summary": fields.text(data, "summary", errors, max_length=limits.PREVENTION_TEXT),
         "submitted_on": _submitted_on(data, errors, today),
     }
     if values["submitted_on"] is not None and values["submitted_on"].year < year - 1:
-        fields.add_error(errors, "submitted_on", Message("a plan for %(year)s is submitted in %(before)s or %(year)s",
-                                                         year=year, before=year - 1))
+        fields.add_error(
+            errors,
+            "submitted_on",
+            Message(
+                "a plan for %(year)s is submitted in %(before)s or %(year)s",
+                year=year,
+                before=year - 1,
+            ),
+        )
     if errors:
         raise ValidationFailed(errors)
     values["submitted_by_id"] = getattr(actor, "id", None)
     plan = plan_of(office.id, year)
     if plan is None:
         plan = PreventionPlan(office_id=office.id, year=year, **values)
-        with integrity_guard(Message("Office %(code)s already has a plan for %(year)s.", code=office_code, year=year)):
+        with integrity_guard(
+            Message("Office %(code)s already has a plan for %(year)s.", code=office_code, year=year)
+        ):
             db.session.add(plan)
             db.session.flush()
-        record("create", "prevention_plans", f"{office.code}/{year}", actor=actor, after=snapshot(plan, _AUDIT_PLAN))
+        record(
+            "create",
+            "prevention_plans",
+            f"{office.code}/{year}",
+            actor=actor,
+            after=snapshot(plan, _AUDIT_PLAN),
+        )
         return plan
     if expected_version is not None and expected_version != plan.version:
         raise PreconditionFailed(Message("The plan changed since you read it; read it again."))
@@ -114,12 +151,26 @@ def record_plan(office_code: str, year: int, data: Mapping[str, object], actor=N
     db.session.flush()
     old, new = changed_fields(before, snapshot(plan, _AUDIT_PLAN))
     if new:
-        record("update", "prevention_plans", f"{office.code}/{year}", actor=actor, before=old, after=new)
+        record(
+            "update",
+            "prevention_plans",
+            f"{office.code}/{year}",
+            actor=actor,
+            before=old,
+            after=new,
+        )
     return plan
 
 
-def submit_quarter_report(office_code: str, year: int, quarter: int, data: Mapping[str, object], actor=None, *,
-                          today: date | None = None) -> PreventionReport:
+def submit_quarter_report(
+    office_code: str,
+    year: int,
+    quarter: int,
+    data: Mapping[str, object],
+    actor=None,
+    *,
+    today: date | None = None,
+) -> PreventionReport:
     """Submit (or replace) office ``office_code``'s report on ``quarter`` of its ``year`` plan.
 
     ``data`` holds ``text`` (required) and ``submitted_on`` (default today). Refused: a
@@ -134,22 +185,43 @@ def submit_quarter_report(office_code: str, year: int, quarter: int, data: Mappi
     today = today or bangkok_today()
     end = quarter_window(year, quarter).end
     if today <= end:
-        raise ValidationFailed({"quarter": [Message("quarter %(quarter)s of %(year)s has not ended yet; "
-                                                    "report on it from %(first)s",
-                                                    quarter=quarter, year=year,
-                                                    first=(end + timedelta(days=1)).isoformat())]})
+        raise ValidationFailed(
+            {
+                "quarter": [
+                    Message(
+                        "quarter %(quarter)s of %(year)s has not ended yet; "
+                        "report on it from %(first)s",
+                        quarter=quarter,
+                        year=year,
+                        first=(end + timedelta(days=1)).isoformat(),
+                    )
+                ]
+            }
+        )
     errors: fields.Errors = {}
     values = {
         "text": fields.text(data, "text", errors, required=True, max_length=limits.PREVENTION_TEXT),
         "submitted_on": _submitted_on(data, errors, today),
     }
     if values["submitted_on"] is not None and values["submitted_on"] <= end:
-        fields.add_error(errors, "submitted_on", Message("a report on quarter %(quarter)s is submitted after %(end)s",
-                                                         quarter=quarter, end=end.isoformat()))
+        fields.add_error(
+            errors,
+            "submitted_on",
+            Message(
+                "a report on quarter %(quarter)s is submitted after %(end)s",
+                quarter=quarter,
+                end=end.isoformat(),
+            ),
+        )
     plan = plan_of(office.id, year)
     if plan is None:
         errors.setdefault("year", []).append(
-            Message("office %(code)s has no plan for %(year)s; record the plan first", code=office.code, year=year))
+            Message(
+                "office %(code)s has no plan for %(year)s; record the plan first",
+                code=office.code,
+                year=year,
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
     values["submitted_by_id"] = getattr(actor, "id", None)
@@ -157,11 +229,15 @@ def submit_quarter_report(office_code: str, year: int, quarter: int, data: Mappi
     report = next((r for r in plan.reports if r.quarter == quarter), None)
     if report is None:
         report = PreventionReport(plan_id=plan.id, quarter=quarter, **values)
-        with integrity_guard(Message("The report on quarter %(quarter)s is already in.", quarter=quarter)):
+        with integrity_guard(
+            Message("The report on quarter %(quarter)s is already in.", quarter=quarter)
+        ):
             db.session.add(report)
             db.session.flush()
         db.session.expire(plan, ["reports"])
-        record("create", "prevention_reports", key, actor=actor, after=snapshot(report, _AUDIT_REPORT))
+        record(
+            "create", "prevention_reports", key, actor=actor, after=snapshot(report, _AUDIT_REPORT)
+        )
         return report
     before = snapshot(report, _AUDIT_REPORT)
     assign(report, values)

@@ -8,6 +8,7 @@ that day it is **on time**, after it **late**. Measured as of a day D, a report 
 when submitted on or before D; one not submitted by D is **missing** once D is past its due
 day, and **pending** until then (a quarter that has not ended by D expects no report yet).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,7 +55,11 @@ def keeps_plan(office: Office) -> bool:
 
 def plan_offices(scope: Scope | None) -> sa.Select:
     """Return a SELECT of the class 1-3 offices in ``scope`` (None: the region), by code."""
-    statement = sa.select(Office).where(Office.office_class.in_(MANAGED_OFFICE_CLASSES)).order_by(Office.code)
+    statement = (
+        sa.select(Office)
+        .where(Office.office_class.in_(MANAGED_OFFICE_CLASSES))
+        .order_by(Office.code)
+    )
     if scope is not None and not scope.is_region:
         statement = statement.where(scope.covers(Office.id))
     return statement
@@ -68,7 +73,9 @@ def visible_plan_offices(user) -> sa.Select:
 def plan_office_for(user, code: str) -> Office:
     """Return the class 1-3 office ``code`` if ``user`` sees it; otherwise ``NotFound``
     (an office outside the scope, a branch and an unknown code read alike)."""
-    office = db.session.execute(visible_plan_offices(user).where(Office.code == code)).scalar_one_or_none()
+    office = db.session.execute(
+        visible_plan_offices(user).where(Office.code == code)
+    ).scalar_one_or_none()
     if office is None:
         raise NotFound(Message("No class 1-3 office has the code %(code)r.", code=code))
     return office
@@ -77,7 +84,9 @@ def plan_office_for(user, code: str) -> Office:
 def plan_of(office_id: int, year: int) -> PreventionPlan | None:
     """Return the plan of an office for a year, or None."""
     return db.session.execute(
-        sa.select(PreventionPlan).where(PreventionPlan.office_id == office_id, PreventionPlan.year == year)
+        sa.select(PreventionPlan).where(
+            PreventionPlan.office_id == office_id, PreventionPlan.year == year
+        )
     ).scalar_one_or_none()
 
 
@@ -88,7 +97,13 @@ def plan_for(user, code: str, year: int, action: str = "prevention.view") -> Pre
         raise Forbidden(Message("Your role may not do this (%(action)s).", action=action))
     plan = plan_of(office.id, year)
     if plan is None:
-        raise NotFound(Message("Office %(code)s has no complaint-prevention plan for %(year)s.", code=code, year=year))
+        raise NotFound(
+            Message(
+                "Office %(code)s has no complaint-prevention plan for %(year)s.",
+                code=code,
+                year=year,
+            )
+        )
     return plan
 
 
@@ -115,16 +130,24 @@ def office_years(offices: list[Office], year: int, as_of: date) -> list[OfficeYe
     """Return the plan and quarter states of each of ``offices`` for ``year`` as of
     ``as_of``, reading every plan and report in two queries."""
     ids = [office.id for office in offices]
-    plans = {
-        plan.office_id: plan
-        for plan in db.session.execute(
-            sa.select(PreventionPlan).where(PreventionPlan.year == year, PreventionPlan.office_id.in_(ids))
-        ).scalars()
-    } if ids else {}
+    plans = (
+        {
+            plan.office_id: plan
+            for plan in db.session.execute(
+                sa.select(PreventionPlan).where(
+                    PreventionPlan.year == year, PreventionPlan.office_id.in_(ids)
+                )
+            ).scalars()
+        }
+        if ids
+        else {}
+    )
     reports: dict[tuple[int, int], PreventionReport] = {}
     if plans:
         for report in db.session.execute(
-            sa.select(PreventionReport).where(PreventionReport.plan_id.in_([p.id for p in plans.values()]))
+            sa.select(PreventionReport).where(
+                PreventionReport.plan_id.in_([p.id for p in plans.values()])
+            )
         ).scalars():
             reports[(report.plan_id, report.quarter)] = report
     found = []
@@ -133,10 +156,14 @@ def office_years(offices: list[Office], year: int, as_of: date) -> list[OfficeYe
         quarters = []
         for quarter in (1, 2, 3, 4):
             report = reports.get((plan.id, quarter)) if plan is not None else None
-            quarters.append(QuarterReportStatus(
-                quarter, report_due_on(year, quarter),
-                report_state(year, quarter, report.submitted_on if report else None, as_of), report,
-            ))
+            quarters.append(
+                QuarterReportStatus(
+                    quarter,
+                    report_due_on(year, quarter),
+                    report_state(year, quarter, report.submitted_on if report else None, as_of),
+                    report,
+                )
+            )
         found.append(OfficeYear(office, plan, tuple(quarters)))
     return found
 
@@ -149,14 +176,19 @@ def prevention_counts(scope: Scope, year: int, as_of: date, ends: list[date]) ->
     only reports submitted by ``as_of`` on quarters ended by then.
     """
     offices = plan_offices(scope).with_only_columns(Office.id).order_by(None)
-    office_count = db.session.execute(sa.select(sa.func.count()).select_from(offices.subquery())).scalar_one()
+    office_count = db.session.execute(
+        sa.select(sa.func.count()).select_from(offices.subquery())
+    ).scalar_one()
     in_scope = PreventionPlan.office_id.in_(offices)
     plan_counts = {}
     if ends:
         row = db.session.execute(
-            sa.select(*(sa.func.count().filter(PreventionPlan.submitted_on <= end).label(f"p{i}")
-                        for i, end in enumerate(ends)))
-            .where(PreventionPlan.year == year, in_scope)
+            sa.select(
+                *(
+                    sa.func.count().filter(PreventionPlan.submitted_on <= end).label(f"p{i}")
+                    for i, end in enumerate(ends)
+                )
+            ).where(PreventionPlan.year == year, in_scope)
         ).one()
         plan_counts = {end: int(row[i] or 0) for i, end in enumerate(ends)}
     ended = [q for q in (1, 2, 3, 4) if quarter_has_ended(year, q, as_of)]
@@ -165,16 +197,25 @@ def prevention_counts(scope: Scope, year: int, as_of: date, ends: list[date]) ->
         columns = []
         for q in ended:
             due = report_due_on(year, q)
-            columns.append(sa.func.count().filter(PreventionReport.quarter == q,
-                                                  PreventionReport.submitted_on <= min(due, as_of)))
-            columns.append(sa.func.count().filter(PreventionReport.quarter == q,
-                                                  PreventionReport.submitted_on > due,
-                                                  PreventionReport.submitted_on <= as_of))
+            columns.append(
+                sa.func.count().filter(
+                    PreventionReport.quarter == q, PreventionReport.submitted_on <= min(due, as_of)
+                )
+            )
+            columns.append(
+                sa.func.count().filter(
+                    PreventionReport.quarter == q,
+                    PreventionReport.submitted_on > due,
+                    PreventionReport.submitted_on <= as_of,
+                )
+            )
         row = db.session.execute(
             sa.select(*columns)
             .select_from(PreventionReport)
             .join(PreventionPlan, PreventionPlan.id == PreventionReport.plan_id)
             .where(PreventionPlan.year == year, in_scope)
         ).one()
-        report_counts = {q: (int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i, q in enumerate(ended)}
+        report_counts = {
+            q: (int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i, q in enumerate(ended)
+        }
     return {"offices": int(office_count), "plans": plan_counts, "reports": report_counts}

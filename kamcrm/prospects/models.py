@@ -1,5 +1,6 @@
 """Monthly consumption per account, the yearly list settings, and the numbered snapshots of a
 plan year's prospect lists (SPEC section 10)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -67,7 +68,9 @@ class ProspectSettings(db.Model):
     mt2_transformer_kva: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2), nullable=False)
     #: Peak kVA = peak kW ÷ this, for a month that gives kW only.
     power_factor: Mapped[Decimal] = mapped_column(sa.Numeric(4, 3), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
@@ -85,7 +88,9 @@ class ProspectSnapshot(db.Model):
     """One generation of a plan year's lists: version 1, 2 … of the year, kept unchanged."""
 
     __tablename__ = "prospect_snapshots"
-    __table_args__ = (sa.UniqueConstraint("year", "version", name="uq_prospect_snapshots_year_version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("year", "version", name="uq_prospect_snapshots_year_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(sa.Integer, nullable=False)
@@ -100,8 +105,9 @@ class ProspectSnapshot(db.Model):
     maintenance_available: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
 
     generated_by = relationship("User")
-    members: Mapped[list[ProspectMember]] = relationship(back_populates="snapshot",
-                                                           cascade="all, delete-orphan")
+    members: Mapped[list[ProspectMember]] = relationship(
+        back_populates="snapshot", cascade="all, delete-orphan"
+    )
 
 
 class ProspectMember(db.Model):
@@ -110,15 +116,18 @@ class ProspectMember(db.Model):
     __tablename__ = "prospect_members"
     __table_args__ = (
         sa.CheckConstraint(one_of("list_code", LISTS), name="list_code"),
-        sa.UniqueConstraint("snapshot_id", "list_code", "account_id", name="uq_prospect_members_list_account"),
+        sa.UniqueConstraint(
+            "snapshot_id", "list_code", "account_id", name="uq_prospect_members_list_account"
+        ),
         # A scope's members of a snapshot (pages, exports, coverage by office).
         sa.Index("ix_prospect_members_snapshot_office", "snapshot_id", "office_id"),
         sa.Index("ix_prospect_members_account", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("prospect_snapshots.id", ondelete="CASCADE"),
-                                             nullable=False)
+    snapshot_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("prospect_snapshots.id", ondelete="CASCADE"), nullable=False
+    )
     list_code: Mapped[str] = mapped_column(sa.String(10), nullable=False)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), nullable=False)
     #: The account's office and KAMR when the list was made (scope and visit planning).

@@ -4,6 +4,7 @@ generating a numbered snapshot of the lists, and planning its business visits.
 Each action checks the actor's permission (``kamcrm.org.access``), records in the audit
 log and flushes; the caller commits.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,9 @@ MAX_REVENUE_THB = 10_000_000_000
 _MONTH = re.compile(r"(\d{4})-(\d{2})\Z")
 
 
-def _amount(raw: Mapping[str, object], name: str, maximum: float, errors: Errors,
-            required: bool = False) -> float | None:
+def _amount(
+    raw: Mapping[str, object], name: str, maximum: float, errors: Errors, required: bool = False
+) -> float | None:
     """Return the number in ``name`` (≥ 0, ≤ ``maximum``) rounded to 2 places; None when blank.
 
     Floats, not Decimals: the import reads millions of them, and every figure fits a
@@ -68,7 +70,9 @@ def _amount(raw: Mapping[str, object], name: str, maximum: float, errors: Errors
                 try:
                     number = float(text.replace(",", ""))
                 except ValueError:
-                    errors.setdefault(name, []).append(Message("%(value)s is not a number", value=text[:40]))
+                    errors.setdefault(name, []).append(
+                        Message("%(value)s is not a number", value=text[:40])
+                    )
                     return None
         else:
             if 0 <= number <= maximum:  # finite and in range; more than 2 places is rounded
@@ -80,19 +84,27 @@ def _amount(raw: Mapping[str, object], name: str, maximum: float, errors: Errors
         return None
     if value.__class__ is not str:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-            errors.setdefault(name, []).append(Message("%(value)s is not a number", value=str(value)[:40]))
+            errors.setdefault(name, []).append(
+                Message("%(value)s is not a number", value=str(value)[:40])
+            )
             return None
         number = float(value)
     if math.isnan(number) or math.isinf(number):
-        errors.setdefault(name, []).append(Message("%(value)s is not a number", value=str(value)[:40]))
+        errors.setdefault(name, []).append(
+            Message("%(value)s is not a number", value=str(value)[:40])
+        )
         return None
     if number < 0:
         errors.setdefault(name, []).append(Message("%(value)s is negative", value=str(value)[:40]))
         return None
     if number > maximum:
         errors.setdefault(name, []).append(
-            Message("%(value)s is beyond any real account (at most %(maximum)s)", value=str(value)[:40],
-                    maximum=f"{maximum:,}"))
+            Message(
+                "%(value)s is beyond any real account (at most %(maximum)s)",
+                value=str(value)[:40],
+                maximum=f"{maximum:,}",
+            )
+        )
         return None
     return round(number, 2)
 
@@ -111,22 +123,35 @@ def parse_month(value: object, errors: Errors, today: date) -> date | None:
             return None
         if match is None:
             errors.setdefault("month", []).append(
-                Message("%(value)s is not a month; write YYYY-MM, e.g. 2025-01", value=str(value)[:40]))
+                Message(
+                    "%(value)s is not a month; write YYYY-MM, e.g. 2025-01", value=str(value)[:40]
+                )
+            )
             return None
         year, month = int(match.group(1)), int(match.group(2))
         if not 1 <= month <= 12:
             errors.setdefault("month", []).append(
-                Message("%(value)s is not a month; write YYYY-MM, e.g. 2025-01", value=text))
+                Message("%(value)s is not a month; write YYYY-MM, e.g. 2025-01", value=text)
+            )
             return None
     if not FIRST_YEAR <= year <= LAST_YEAR:
         errors.setdefault("month", []).append(
-            Message("%(value)s is not between %(first)s and %(last)s", value=f"{year:04d}-{month:02d}",
-                    first=FIRST_YEAR, last=LAST_YEAR))
+            Message(
+                "%(value)s is not between %(first)s and %(last)s",
+                value=f"{year:04d}-{month:02d}",
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            )
+        )
         return None
     if (year, month) > (today.year, today.month):
         errors.setdefault("month", []).append(
-            Message("%(value)s has not been billed yet (today is %(today)s)", value=f"{year:04d}-{month:02d}",
-                    today=today.isoformat()))
+            Message(
+                "%(value)s has not been billed yet (today is %(today)s)",
+                value=f"{year:04d}-{month:02d}",
+                today=today.isoformat(),
+            )
+        )
         return None
     return date(year, month, 1)
 
@@ -149,13 +174,19 @@ class ConsumptionRowChecker:
         number = raw.get("account_no")
         account_id = self.account_ids.get(number) if number.__class__ is str else None
         if account_id is None:
-            number = number.strip() if isinstance(number, str) else ("" if number is None else str(number))
+            number = (
+                number.strip()
+                if isinstance(number, str)
+                else ("" if number is None else str(number))
+            )
             if not number:
                 errors["account_no"] = [Message("is required")]
             else:
                 account_id = self.account_ids.get(number)
                 if account_id is None:
-                    errors["account_no"] = [Message("unknown account '%(account_no)s'", account_no=number[:40])]
+                    errors["account_no"] = [
+                        Message("unknown account '%(account_no)s'", account_no=number[:40])
+                    ]
         text = raw.get("month")
         month = self.months.get(text) if text.__class__ is str else None
         if month is None:
@@ -171,8 +202,9 @@ class ConsumptionRowChecker:
         return (account_id, month, kwh, peak_kw, peak_kva, revenue), errors
 
 
-def validate_consumption_row(raw: Mapping[str, object], account_ids: Mapping[str, int], *,
-                             today: date) -> tuple[tuple | None, Errors]:
+def validate_consumption_row(
+    raw: Mapping[str, object], account_ids: Mapping[str, int], *, today: date
+) -> tuple[tuple | None, Errors]:
     """Check one consumption row; return ((account_id, month, kwh, peak_kw, peak_kva,
     revenue_thb) or None, errors). ``account_ids`` maps account numbers to ids (loaded once)."""
     return ConsumptionRowChecker(account_ids, today)(raw)
@@ -214,8 +246,11 @@ class ConsumptionWriter:
             table = sa.table("consumption", *(sa.column(name) for name in _COLUMNS))
             for row in rows:
                 values = dict(zip(_COLUMNS, row))
-                db.session.execute(sa.delete(table).where(table.c.account_id == values["account_id"],
-                                                          table.c.month == values["month"]))
+                db.session.execute(
+                    sa.delete(table).where(
+                        table.c.account_id == values["account_id"], table.c.month == values["month"]
+                    )
+                )
                 db.session.execute(sa.insert(table).values(**values))
         self.written += len(rows)
 
@@ -223,7 +258,8 @@ class ConsumptionWriter:
         connection = self.connection
         if not self.staged:
             connection.exec_driver_sql(
-                "CREATE TEMPORARY TABLE consumption_staged (LIKE consumption INCLUDING DEFAULTS) ON COMMIT DROP")
+                "CREATE TEMPORARY TABLE consumption_staged (LIKE consumption INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
             self.staged = True
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor:
@@ -233,7 +269,8 @@ class ConsumptionWriter:
         connection.exec_driver_sql(
             f"INSERT INTO consumption ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM consumption_staged "
             "ON CONFLICT (account_id, month) DO UPDATE SET kwh = excluded.kwh, peak_kw = excluded.peak_kw, "
-            "peak_kva = excluded.peak_kva, revenue_thb = excluded.revenue_thb")
+            "peak_kva = excluded.peak_kva, revenue_thb = excluded.revenue_thb"
+        )
         connection.exec_driver_sql("TRUNCATE consumption_staged")
 
     def finish(self) -> tuple[int, int]:
@@ -264,13 +301,26 @@ def save_settings(year: int, changes: Mapping[str, object], actor=None) -> Prosp
     """
     require(actor, "targets.edit")
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationFailed({"year": [Message("%(value)s is not between %(first)s and %(last)s",
-                                                 value=year, first=FIRST_YEAR, last=LAST_YEAR)]})
+        raise ValidationFailed(
+            {
+                "year": [
+                    Message(
+                        "%(value)s is not between %(first)s and %(last)s",
+                        value=year,
+                        first=FIRST_YEAR,
+                        last=LAST_YEAR,
+                    )
+                ]
+            }
+        )
     errors: Errors = {}
     for name in changes:
         if name not in SETTING_BOUNDS:
-            errors.setdefault(name, []).append(Message("unknown field; the settings are %(names)s",
-                                                       names=", ".join(SETTING_BOUNDS)))
+            errors.setdefault(name, []).append(
+                Message(
+                    "unknown field; the settings are %(names)s", names=", ".join(SETTING_BOUNDS)
+                )
+            )
     current = queries.settings_for(year)
     values = current.as_dict()
     for name, value in changes.items():
@@ -279,12 +329,20 @@ def save_settings(year: int, changes: Mapping[str, object], actor=None) -> Prosp
         try:
             number = Decimal(str(value).strip().replace(",", ""))
         except (InvalidOperation, ValueError):
-            errors.setdefault(name, []).append(Message("%(value)s is not a number", value=str(value)[:40]))
+            errors.setdefault(name, []).append(
+                Message("%(value)s is not a number", value=str(value)[:40])
+            )
             continue
         low, high = SETTING_BOUNDS[name]
         if not number.is_finite() or not low <= number <= high:
-            errors.setdefault(name, []).append(Message("%(value)s is not between %(low)s and %(high)s",
-                                                       value=str(value)[:40], low=low, high=high))
+            errors.setdefault(name, []).append(
+                Message(
+                    "%(value)s is not between %(low)s and %(high)s",
+                    value=str(value)[:40],
+                    low=low,
+                    high=high,
+                )
+            )
             continue
         places = Decimal("0.001") if name == "power_factor" else Decimal("0.01")
         values[name] = str(number.quantize(places, rounding="ROUND_HALF_UP"))
@@ -301,8 +359,14 @@ def save_settings(year: int, changes: Mapping[str, object], actor=None) -> Prosp
     db.session.flush()
     changed = {name for name in values if Decimal(values[name]) != Decimal(before[name])}
     if changed or not current.stored:
-        record("update", "prospect_settings", year, actor=actor,
-               before={name: before[name] for name in changed}, after={name: values[name] for name in changed})
+        record(
+            "update",
+            "prospect_settings",
+            year,
+            actor=actor,
+            before={name: before[name] for name in changed},
+            after={name: values[name] for name in changed},
+        )
     return row
 
 
@@ -317,8 +381,18 @@ def generate_snapshot(year: int, actor=None, *, now: datetime | None = None) -> 
     """
     require(actor, "prospects.generate")
     if not FIRST_YEAR + 2 <= year <= LAST_YEAR:
-        raise ValidationFailed({"year": [Message("%(value)s is not between %(first)s and %(last)s",
-                                                 value=year, first=FIRST_YEAR + 2, last=LAST_YEAR)]})
+        raise ValidationFailed(
+            {
+                "year": [
+                    Message(
+                        "%(value)s is not between %(first)s and %(last)s",
+                        value=year,
+                        first=FIRST_YEAR + 2,
+                        last=LAST_YEAR,
+                    )
+                ]
+            }
+        )
     now = now or utcnow()
     today = bangkok_date(now)
     settings = queries.settings_for(year)
@@ -326,42 +400,86 @@ def generate_snapshot(year: int, actor=None, *, now: datetime | None = None) -> 
     previous = queries.latest_snapshot(year)
     listed_before = {}
     if previous is not None:
-        listed_before = {(code, account): day for code, account, day in db.session.execute(
-            sa.select(ProspectMember.list_code, ProspectMember.account_id, ProspectMember.listed_on)
-            .where(ProspectMember.snapshot_id == previous.id))}
-    version = (db.session.scalar(sa.select(sa.func.max(ProspectSnapshot.version))
-                                 .where(ProspectSnapshot.year == year)) or 0) + 1
-    snapshot = ProspectSnapshot(year=year, version=version, generated_at=now, generated_on=today,
-                                generated_by_id=getattr(actor, "id", None), settings=settings.as_dict(),
-                                maintenance_available=maintenance)
-    with integrity_guard(Message("Another version of the %(year)s lists was generated at the same time; "
-                                 "generate again.", year=year)):
+        listed_before = {
+            (code, account): day
+            for code, account, day in db.session.execute(
+                sa.select(
+                    ProspectMember.list_code, ProspectMember.account_id, ProspectMember.listed_on
+                ).where(ProspectMember.snapshot_id == previous.id)
+            )
+        }
+    version = (
+        db.session.scalar(
+            sa.select(sa.func.max(ProspectSnapshot.version)).where(ProspectSnapshot.year == year)
+        )
+        or 0
+    ) + 1
+    snapshot = ProspectSnapshot(
+        year=year,
+        version=version,
+        generated_at=now,
+        generated_on=today,
+        generated_by_id=getattr(actor, "id", None),
+        settings=settings.as_dict(),
+        maintenance_available=maintenance,
+    )
+    with integrity_guard(
+        Message(
+            "Another version of the %(year)s lists was generated at the same time; generate again.",
+            year=year,
+        )
+    ):
         db.session.add(snapshot)
-    rows = [{
-        "snapshot_id": snapshot.id, "list_code": m["list_code"], "account_id": m["account_id"],
-        "office_id": m["office_id"], "kamr_id": m["kamr_id"],
-        "listed_on": listed_before.get((m["list_code"], m["account_id"]), today),
-        "kwh_prev": queries.rounded(m["kwh_prev"]), "kwh_prev2": queries.rounded(m["kwh_prev2"]),
-        "months_prev": m["months_prev"], "months_prev2": m["months_prev2"],
-        "peak_kva_prev": queries.rounded(m["peak_kva_prev"]),
-        "transformer_kva": m["transformer_kva"], "utilisation_pct": queries.rounded(m["utilisation"]),
-        "growth_pct": queries.rounded(m["growth"]), "last_maintenance_on": m["last_maintenance_on"],
-        "clause": m["clause"][:300],
-    } for m in members]
+    rows = [
+        {
+            "snapshot_id": snapshot.id,
+            "list_code": m["list_code"],
+            "account_id": m["account_id"],
+            "office_id": m["office_id"],
+            "kamr_id": m["kamr_id"],
+            "listed_on": listed_before.get((m["list_code"], m["account_id"]), today),
+            "kwh_prev": queries.rounded(m["kwh_prev"]),
+            "kwh_prev2": queries.rounded(m["kwh_prev2"]),
+            "months_prev": m["months_prev"],
+            "months_prev2": m["months_prev2"],
+            "peak_kva_prev": queries.rounded(m["peak_kva_prev"]),
+            "transformer_kva": m["transformer_kva"],
+            "utilisation_pct": queries.rounded(m["utilisation"]),
+            "growth_pct": queries.rounded(m["growth"]),
+            "last_maintenance_on": m["last_maintenance_on"],
+            "clause": m["clause"][:300],
+        }
+        for m in members
+    ]
     if rows:
         db.session.execute(sa.insert(ProspectMember), rows)
     counts = {code: sum(1 for m in members if m["list_code"] == code) for code in LISTS}
-    record("create", "prospect_snapshots", f"{year}v{version}", actor=actor,
-           after={"year": year, "version": version, "settings": settings.as_dict(), "members": counts,
-                  "maintenance_available": maintenance})
+    record(
+        "create",
+        "prospect_snapshots",
+        f"{year}v{version}",
+        actor=actor,
+        after={
+            "year": year,
+            "version": version,
+            "settings": settings.as_dict(),
+            "members": counts,
+            "maintenance_available": maintenance,
+        },
+    )
     return snapshot
 
 
 # --- visits ----------------------------------------------------------------------------------
 
 
-def plan_visits(snapshot: ProspectSnapshot, actor=None, *, planned_on: date | None = None,
-                now: datetime | None = None) -> dict:
+def plan_visits(
+    snapshot: ProspectSnapshot,
+    actor=None,
+    *,
+    planned_on: date | None = None,
+    now: datetime | None = None,
+) -> dict:
     """Plan one BIZ visit for each account on ``snapshot``'s lists (High Value and
     Maintenance), for the account's KAMR, through the activities' own ``create_activity``.
 
@@ -376,42 +494,70 @@ def plan_visits(snapshot: ProspectSnapshot, actor=None, *, planned_on: date | No
     if planned_on is None:
         planned_on = min(max(bangkok_today(now), date(year, 1, 1)), date(year, 12, 31))
     if planned_on.year != year:
-        raise ValidationFailed({"planned_on": [Message("%(day)s is not in the lists' year %(year)s",
-                                                       day=planned_on, year=year)]})
+        raise ValidationFailed(
+            {
+                "planned_on": [
+                    Message("%(day)s is not in the lists' year %(year)s", day=planned_on, year=year)
+                ]
+            }
+        )
     already = sa.exists().where(
-        Activity.account_id == ProspectMember.account_id, Activity.type == "BIZ",
+        Activity.account_id == ProspectMember.account_id,
+        Activity.type == "BIZ",
         Activity.status.in_(("planned", "done")),
-        Activity.activity_date >= date(year, 1, 1), Activity.activity_date <= date(year, 12, 31))
+        Activity.activity_date >= date(year, 1, 1),
+        Activity.activity_date <= date(year, 12, 31),
+    )
     statement = (
         sa.select(Account, User.username, sa.func.min(ProspectMember.list_code))
         .join(ProspectMember, ProspectMember.account_id == Account.id)
         .outerjoin(User, User.id == Account.kamr_id)
-        .where(ProspectMember.snapshot_id == snapshot.id, ProspectMember.list_code != "INCOMPLETE", ~already,
-               # a visit is planned only within the account's life
-               sa.or_(Account.opened_on.is_(None), Account.opened_on <= planned_on),
-               sa.or_(Account.closed_on.is_(None), Account.closed_on >= planned_on))
+        .where(
+            ProspectMember.snapshot_id == snapshot.id,
+            ProspectMember.list_code != "INCOMPLETE",
+            ~already,
+            # a visit is planned only within the account's life
+            sa.or_(Account.opened_on.is_(None), Account.opened_on <= planned_on),
+            sa.or_(Account.closed_on.is_(None), Account.closed_on >= planned_on),
+        )
         .group_by(Account.id, User.username)
         .order_by(Account.account_no)
     )
     lists_of: dict[int, list[str]] = {}
     for account_id, code in db.session.execute(
-            sa.select(ProspectMember.account_id, ProspectMember.list_code)
-            .where(ProspectMember.snapshot_id == snapshot.id, ProspectMember.list_code != "INCOMPLETE")
-            .order_by(ProspectMember.list_code)):
+        sa.select(ProspectMember.account_id, ProspectMember.list_code)
+        .where(ProspectMember.snapshot_id == snapshot.id, ProspectMember.list_code != "INCOMPLETE")
+        .order_by(ProspectMember.list_code)
+    ):
         lists_of.setdefault(account_id, []).append(code)
     planned, no_kamr = [], []
     for account, username, _ in db.session.execute(statement).all():
         if username is None:
             no_kamr.append(account.account_no)
             continue
-        activity = activity_ops.create_activity({
-            "account_no": account.account_no, "type": "BIZ", "status": "planned", "channel": "visit",
-            "activity_date": planned_on.isoformat(), "performed_by": username,
-            "summary": f"Prospect lists {year} v{snapshot.version}: {', '.join(lists_of.get(account.id, []))}",
-        }, actor, now=now, account=account)
+        activity = activity_ops.create_activity(
+            {
+                "account_no": account.account_no,
+                "type": "BIZ",
+                "status": "planned",
+                "channel": "visit",
+                "activity_date": planned_on.isoformat(),
+                "performed_by": username,
+                "summary": f"Prospect lists {year} v{snapshot.version}: {', '.join(lists_of.get(account.id, []))}",
+            },
+            actor,
+            now=now,
+            account=account,
+        )
         planned.append(activity.id)
     listed = len(lists_of)
-    result = {"year": year, "version": snapshot.version, "listed_accounts": listed, "planned": len(planned),
-              "skipped": listed - len(planned) - len(no_kamr), "without_kamr": no_kamr}
+    result = {
+        "year": year,
+        "version": snapshot.version,
+        "listed_accounts": listed,
+        "planned": len(planned),
+        "skipped": listed - len(planned) - len(no_kamr),
+        "without_kamr": no_kamr,
+    }
     record("create", "prospect_visits", f"{year}v{snapshot.version}", actor=actor, after=result)
     return result

@@ -19,6 +19,7 @@ Coverage (CR1 4.3): of the accounts on a list, those with a ``done`` BIZ visit d
 after the day they were listed (activity dates are days; a visit on the day the list was
 made may follow it) and in the window [Jan 1, end of Qk] cut at ``as_of``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,7 +79,9 @@ def settings_for(year: int) -> ListSettings:
     row = db.session.get(ProspectSettings, year)
     if row is None:
         return ListSettings(year=year, **DEFAULTS)
-    return ListSettings(year=year, stored=True, **{name: Decimal(getattr(row, name)) for name in DEFAULTS})
+    return ListSettings(
+        year=year, stored=True, **{name: Decimal(getattr(row, name)) for name in DEFAULTS}
+    )
 
 
 # --- service jobs (maintenance) --------------------------------------------------------------
@@ -94,11 +97,17 @@ def maintenance_job_years(first_year: int, last_year: int):
     jobs = ServiceJob.__table__
     recent = (
         sa.select(jobs.c.account_id, sa.func.max(jobs.c.completed_on).label("last_on"))
-        .where(jobs.c.kind == "maintenance", jobs.c.account_id.is_not(None),
-               jobs.c.completed_on >= date(first_year, 1, 1), jobs.c.completed_on <= date(last_year, 12, 31))
+        .where(
+            jobs.c.kind == "maintenance",
+            jobs.c.account_id.is_not(None),
+            jobs.c.completed_on >= date(first_year, 1, 1),
+            jobs.c.completed_on <= date(last_year, 12, 31),
+        )
         .group_by(jobs.c.account_id)
     )
-    ever = sa.select(jobs.c.account_id).where(jobs.c.kind == "maintenance", jobs.c.account_id.is_not(None))
+    ever = sa.select(jobs.c.account_id).where(
+        jobs.c.kind == "maintenance", jobs.c.account_id.is_not(None)
+    )
     return recent, ever
 
 
@@ -107,8 +116,10 @@ def maintenance_job_years(first_year: int, last_year: int):
 
 def peak_kva_expression(power_factor: Decimal):
     """A month's peak kVA: ``peak_kva``, or ``peak_kw`` ÷ the power factor."""
-    return sa.func.coalesce(sa.cast(Consumption.peak_kva, sa.Float),
-                            sa.cast(Consumption.peak_kw, sa.Float) / float(power_factor))
+    return sa.func.coalesce(
+        sa.cast(Consumption.peak_kva, sa.Float),
+        sa.cast(Consumption.peak_kw, sa.Float) / float(power_factor),
+    )
 
 
 def figures_statement(year: int, settings: ListSettings, *, account_ids=None) -> sa.Select:
@@ -127,7 +138,9 @@ def figures_statement(year: int, settings: ListSettings, *, account_ids=None) ->
             sa.func.sum(sa.case((~in_previous, kwh))).label("kwh_prev2"),
             sa.func.count(sa.case((in_previous, 1))).label("months_prev"),
             sa.func.count(sa.case((~in_previous, 1))).label("months_prev2"),
-            sa.func.max(sa.case((in_previous, peak_kva_expression(settings.power_factor)))).label("peak_kva_prev"),
+            sa.func.max(sa.case((in_previous, peak_kva_expression(settings.power_factor)))).label(
+                "peak_kva_prev"
+            ),
         )
         .where(Consumption.month >= before, Consumption.month < date(year, 1, 1))
         .group_by(Consumption.account_id)
@@ -139,16 +152,30 @@ def figures_statement(year: int, settings: ListSettings, *, account_ids=None) ->
     months_prev = sa.func.coalesce(months.c.months_prev, 0)
     months_prev2 = sa.func.coalesce(months.c.months_prev2, 0)
     utilisation = sa.case(
-        (sa.and_(kva > 0, months.c.peak_kva_prev.is_not(None)), 100.0 * months.c.peak_kva_prev / kva))
+        (
+            sa.and_(kva > 0, months.c.peak_kva_prev.is_not(None)),
+            100.0 * months.c.peak_kva_prev / kva,
+        )
+    )
     growth = sa.case(
-        (sa.and_(months_prev == 12, months_prev2 == 12, months.c.kwh_prev2 > 0),
-         100.0 * (months.c.kwh_prev - months.c.kwh_prev2) / months.c.kwh_prev2))
+        (
+            sa.and_(months_prev == 12, months_prev2 == 12, months.c.kwh_prev2 > 0),
+            100.0 * (months.c.kwh_prev - months.c.kwh_prev2) / months.c.kwh_prev2,
+        )
+    )
     statement = (
         sa.select(
-            Account.id.label("account_id"), Account.office_id, Account.kamr_id,
-            Account.transformer_kva, months.c.kwh_prev, months.c.kwh_prev2,
-            months_prev.label("months_prev"), months_prev2.label("months_prev2"),
-            months.c.peak_kva_prev, utilisation.label("utilisation"), growth.label("growth"),
+            Account.id.label("account_id"),
+            Account.office_id,
+            Account.kamr_id,
+            Account.transformer_kva,
+            months.c.kwh_prev,
+            months.c.kwh_prev2,
+            months_prev.label("months_prev"),
+            months_prev2.label("months_prev2"),
+            months.c.peak_kva_prev,
+            utilisation.label("utilisation"),
+            growth.label("growth"),
         )
         .select_from(Account)
         .outerjoin(months, months.c.account_id == Account.id)
@@ -159,15 +186,30 @@ def figures_statement(year: int, settings: ListSettings, *, account_ids=None) ->
     return statement
 
 
-def list_rows(year: int, settings: ListSettings | None = None, *, account_ids=None) -> tuple[list[dict], bool]:
+def list_rows(
+    year: int, settings: ListSettings | None = None, *, account_ids=None
+) -> tuple[list[dict], bool]:
     """Return (the members of every list for plan year ``year``, whether the Maintenance
     lists could be computed). Each member is a dict of its inputs with ``list_code``."""
     settings = settings or settings_for(year)
     figures = figures_statement(year, settings, account_ids=account_ids).subquery("figures")
     jobs = maintenance_job_years(year - 2, year - 1)
-    columns = [figures.c[name] for name in (
-        "account_id", "office_id", "kamr_id", "transformer_kva", "kwh_prev", "kwh_prev2", "months_prev",
-        "months_prev2", "peak_kva_prev", "utilisation", "growth")]
+    columns = [
+        figures.c[name]
+        for name in (
+            "account_id",
+            "office_id",
+            "kamr_id",
+            "transformer_kva",
+            "kwh_prev",
+            "kwh_prev2",
+            "months_prev",
+            "months_prev2",
+            "peak_kva_prev",
+            "utilisation",
+            "growth",
+        )
+    ]
 
     def at_least(column, threshold):
         return column >= float(threshold) - TOLERANCE
@@ -177,25 +219,40 @@ def list_rows(year: int, settings: ListSettings | None = None, *, account_ids=No
     selects = [
         sa.select(sa.literal("HV1").label("list_code"), *columns, no_job).where(
             at_least(figures.c.growth, settings.hv1_growth_pct),
-            at_least(figures.c.utilisation, settings.hv1_utilisation_pct)),
+            at_least(figures.c.utilisation, settings.hv1_utilisation_pct),
+        ),
         sa.select(sa.literal("HV2").label("list_code"), *columns, no_job).where(
-            at_least(figures.c.utilisation, settings.hv2_utilisation_pct)),
+            at_least(figures.c.utilisation, settings.hv2_utilisation_pct)
+        ),
         sa.select(sa.literal("INCOMPLETE").label("list_code"), *columns, no_job).where(
-            has_data, sa.or_(figures.c.months_prev < 12, figures.c.months_prev2 < 12)),
+            has_data, sa.or_(figures.c.months_prev < 12, figures.c.months_prev2 < 12)
+        ),
     ]
     recent, ever = jobs
     recent = recent.subquery("recent_jobs")
     selects.append(
-        sa.select(sa.literal("MT1").label("list_code"), *columns, recent.c.last_on.label("last_maintenance_on"))
-        .select_from(figures.join(recent, recent.c.account_id == figures.c.account_id)))
+        sa.select(
+            sa.literal("MT1").label("list_code"),
+            *columns,
+            recent.c.last_on.label("last_maintenance_on"),
+        ).select_from(figures.join(recent, recent.c.account_id == figures.c.account_id))
+    )
     selects.append(
         sa.select(sa.literal("MT2").label("list_code"), *columns, no_job).where(
             sa.cast(figures.c.transformer_kva, sa.Numeric(12, 2)) > settings.mt2_transformer_kva,
-            figures.c.account_id.not_in(ever)))
+            figures.c.account_id.not_in(ever),
+        )
+    )
     union = sa.union_all(*selects).subquery("members")
-    rows = db.session.execute(sa.select(union).order_by(union.c.list_code, union.c.account_id)).mappings().all()
+    rows = (
+        db.session.execute(sa.select(union).order_by(union.c.list_code, union.c.account_id))
+        .mappings()
+        .all()
+    )
     order = {code: index for index, code in enumerate(LISTS)}
-    members = sorted((dict(row) for row in rows), key=lambda row: (order[row["list_code"]], row["account_id"]))
+    members = sorted(
+        (dict(row) for row in rows), key=lambda row: (order[row["list_code"]], row["account_id"])
+    )
     for member in members:
         member["clause"] = clause(member, settings)
     return members, jobs is not None
@@ -213,17 +270,23 @@ def clause(member: dict, settings: ListSettings) -> str:
     code = member["list_code"]
     utilisation, growth = rounded(member["utilisation"]), rounded(member["growth"])
     if code == "HV1":
-        return (f"growth {growth}% ≥ {settings.hv1_growth_pct}% and utilisation {utilisation}% ≥ "
-                f"{settings.hv1_utilisation_pct}%")
+        return (
+            f"growth {growth}% ≥ {settings.hv1_growth_pct}% and utilisation {utilisation}% ≥ "
+            f"{settings.hv1_utilisation_pct}%"
+        )
     if code == "HV2":
         return f"utilisation {utilisation}% ≥ {settings.hv2_utilisation_pct}%"
     if code == "MT1":
         return f"maintenance job completed on {member['last_maintenance_on']}"
     if code == "MT2":
-        return (f"no maintenance job ever and transformer {rounded(member['transformer_kva'])} kVA > "
-                f"{settings.mt2_transformer_kva} kVA")
-    return (f"{member['months_prev2']} of 12 months in Y-2, {member['months_prev']} of 12 months in Y-1: "
-            "growth cannot be computed")
+        return (
+            f"no maintenance job ever and transformer {rounded(member['transformer_kva'])} kVA > "
+            f"{settings.mt2_transformer_kva} kVA"
+        )
+    return (
+        f"{member['months_prev2']} of 12 months in Y-2, {member['months_prev']} of 12 months in Y-1: "
+        "growth cannot be computed"
+    )
 
 
 # --- snapshots -------------------------------------------------------------------------------
@@ -231,8 +294,13 @@ def clause(member: dict, settings: ListSettings) -> str:
 
 def snapshots_of(year: int) -> list[ProspectSnapshot]:
     """Return year ``year``'s snapshots, newest first."""
-    return list(db.session.scalars(
-        sa.select(ProspectSnapshot).where(ProspectSnapshot.year == year).order_by(ProspectSnapshot.version.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(ProspectSnapshot)
+            .where(ProspectSnapshot.year == year)
+            .order_by(ProspectSnapshot.version.desc())
+        )
+    )
 
 
 def latest_snapshot(year: int, on_or_before: date | None = None) -> ProspectSnapshot | None:
@@ -248,25 +316,44 @@ def snapshot_for(year: int, version: int | None = None) -> ProspectSnapshot:
     if version is None:
         snapshot = latest_snapshot(year)
     else:
-        snapshot = db.session.scalars(sa.select(ProspectSnapshot).where(
-            ProspectSnapshot.year == year, ProspectSnapshot.version == version)).first()
+        snapshot = db.session.scalars(
+            sa.select(ProspectSnapshot).where(
+                ProspectSnapshot.year == year, ProspectSnapshot.version == version
+            )
+        ).first()
     if snapshot is None:
-        raise NotFound(Message("No prospect lists have been generated for %(year)s%(version)s.", year=year,
-                               version="" if version is None else f" (version {version})"))
+        raise NotFound(
+            Message(
+                "No prospect lists have been generated for %(year)s%(version)s.",
+                year=year,
+                version="" if version is None else f" (version {version})",
+            )
+        )
     return snapshot
 
 
 def _scoped(statement, scope: Scope | None):
-    return statement if scope is None or scope.is_region else statement.where(scope.covers(ProspectMember.office_id))
+    return (
+        statement
+        if scope is None or scope.is_region
+        else statement.where(scope.covers(ProspectMember.office_id))
+    )
 
 
-def members_of(snapshot: ProspectSnapshot, scope: Scope | None = None, list_code: str | None = None) -> sa.Select:
+def members_of(
+    snapshot: ProspectSnapshot, scope: Scope | None = None, list_code: str | None = None
+) -> sa.Select:
     """Return a SELECT of (member, account number, account name, office code, KAMR username)
     of ``snapshot`` in ``scope``, in list and account order."""
     kamr = aliased(User)
     statement = (
-        sa.select(ProspectMember, Account.account_no, Account.name.label("account_name"),
-                  Office.code.label("office_code"), kamr.username.label("kamr_username"))
+        sa.select(
+            ProspectMember,
+            Account.account_no,
+            Account.name.label("account_name"),
+            Office.code.label("office_code"),
+            kamr.username.label("kamr_username"),
+        )
         .join(Account, Account.id == ProspectMember.account_id)
         .join(Office, Office.id == ProspectMember.office_id)
         .outerjoin(kamr, kamr.id == ProspectMember.kamr_id)
@@ -274,15 +361,20 @@ def members_of(snapshot: ProspectSnapshot, scope: Scope | None = None, list_code
     )
     if list_code is not None:
         statement = statement.where(ProspectMember.list_code == list_code)
-    order = sa.case({code: index for index, code in enumerate(LISTS)}, value=ProspectMember.list_code)
+    order = sa.case(
+        {code: index for index, code in enumerate(LISTS)}, value=ProspectMember.list_code
+    )
     return _scoped(statement, scope).order_by(order, Account.account_no)
 
 
 def list_counts(snapshot: ProspectSnapshot, scope: Scope | None = None) -> dict[str, int]:
     """Return the number of members per list of ``snapshot`` in ``scope`` (every list, 0 when empty)."""
-    statement = _scoped(sa.select(ProspectMember.list_code, sa.func.count())
-                        .where(ProspectMember.snapshot_id == snapshot.id)
-                        .group_by(ProspectMember.list_code), scope)
+    statement = _scoped(
+        sa.select(ProspectMember.list_code, sa.func.count())
+        .where(ProspectMember.snapshot_id == snapshot.id)
+        .group_by(ProspectMember.list_code),
+        scope,
+    )
     counts = dict.fromkeys(LISTS, 0)
     counts.update(dict(db.session.execute(statement).all()))
     return counts
@@ -290,14 +382,20 @@ def list_counts(snapshot: ProspectSnapshot, scope: Scope | None = None) -> dict[
 
 def previous_snapshot(snapshot: ProspectSnapshot) -> ProspectSnapshot | None:
     """Return the version before ``snapshot`` of the same year, if any."""
-    return db.session.scalars(sa.select(ProspectSnapshot).where(
-        ProspectSnapshot.year == snapshot.year, ProspectSnapshot.version < snapshot.version)
-        .order_by(ProspectSnapshot.version.desc()).limit(1)).first()
+    return db.session.scalars(
+        sa.select(ProspectSnapshot)
+        .where(ProspectSnapshot.year == snapshot.year, ProspectSnapshot.version < snapshot.version)
+        .order_by(ProspectSnapshot.version.desc())
+        .limit(1)
+    ).first()
 
 
-def snapshot_diff(old: ProspectSnapshot | None, new: ProspectSnapshot, scope: Scope | None = None) -> dict:
+def snapshot_diff(
+    old: ProspectSnapshot | None, new: ProspectSnapshot, scope: Scope | None = None
+) -> dict:
     """Return who joined and who left each list from ``old`` to ``new``:
     ``{"joined": [(list_code, account_no, name)], "left": [...]}`` in list and account order."""
+
     def moved(into: ProspectSnapshot, out_of: ProspectSnapshot | None):
         other = aliased(ProspectMember)
         statement = (
@@ -306,11 +404,22 @@ def snapshot_diff(old: ProspectSnapshot | None, new: ProspectSnapshot, scope: Sc
             .where(ProspectMember.snapshot_id == into.id)
         )
         if out_of is not None:
-            statement = statement.where(~sa.exists().where(
-                other.snapshot_id == out_of.id, other.list_code == ProspectMember.list_code,
-                other.account_id == ProspectMember.account_id))
-        order = sa.case({code: index for index, code in enumerate(LISTS)}, value=ProspectMember.list_code)
-        return [tuple(row) for row in db.session.execute(_scoped(statement, scope).order_by(order, Account.account_no))]
+            statement = statement.where(
+                ~sa.exists().where(
+                    other.snapshot_id == out_of.id,
+                    other.list_code == ProspectMember.list_code,
+                    other.account_id == ProspectMember.account_id,
+                )
+            )
+        order = sa.case(
+            {code: index for index, code in enumerate(LISTS)}, value=ProspectMember.list_code
+        )
+        return [
+            tuple(row)
+            for row in db.session.execute(
+                _scoped(statement, scope).order_by(order, Account.account_no)
+            )
+        ]
 
     return {"joined": moved(new, old), "left": [] if old is None else moved(old, new)}
 
@@ -333,8 +442,13 @@ def _unit_office():
     return sa.case((Office.office_class == "branch", Office.parent_id), else_=Office.id)
 
 
-def coverage(snapshot: ProspectSnapshot | None, as_of: date, scope: Scope | None = None, *,
-             year: int | None = None) -> list[dict]:
+def coverage(
+    snapshot: ProspectSnapshot | None,
+    as_of: date,
+    scope: Scope | None = None,
+    *,
+    year: int | None = None,
+) -> list[dict]:
     """Return the visit coverage of ``snapshot``'s lists: one row per (list, office) and a total
     per list (office None), plus ``ALL`` (every listed account once), each with the four
     cumulative cells ``{"visited", "listed", "pct"}`` (None for a column after ``as_of``)."""
@@ -345,37 +459,75 @@ def coverage(snapshot: ProspectSnapshot | None, as_of: date, scope: Scope | None
     # The first done BIZ visit of each listed account, on or after the day it was listed.
     first = (
         sa.select(sa.func.min(Activity.activity_date))
-        .where(Activity.account_id == ProspectMember.account_id, Activity.type == "BIZ",
-               Activity.status == "done", Activity.activity_date >= ProspectMember.listed_on,
-               Activity.activity_date >= date(year, 1, 1))
+        .where(
+            Activity.account_id == ProspectMember.account_id,
+            Activity.type == "BIZ",
+            Activity.status == "done",
+            Activity.activity_date >= ProspectMember.listed_on,
+            Activity.activity_date >= date(year, 1, 1),
+        )
         .scalar_subquery()
     )
     unit = _unit_office().label("unit_id")
     members = _scoped(
-        sa.select(ProspectMember.list_code, ProspectMember.account_id, unit, first.label("first_visit"))
+        sa.select(
+            ProspectMember.list_code, ProspectMember.account_id, unit, first.label("first_visit")
+        )
         .join(Office, Office.id == ProspectMember.office_id)
-        .where(ProspectMember.snapshot_id == snapshot.id, ProspectMember.list_code.in_(VISIT_LISTS)),
-        scope).subquery("members")
-    visited = [sa.func.count(sa.case((members.c.first_visit <= end, 1))).label(column)
-               for column, end in ends.items() if end is not None]
-    per_office = db.session.execute(
-        sa.select(members.c.list_code, members.c.unit_id, sa.func.count().label("listed"), *visited)
-        .group_by(members.c.list_code, members.c.unit_id)).mappings().all()
+        .where(
+            ProspectMember.snapshot_id == snapshot.id, ProspectMember.list_code.in_(VISIT_LISTS)
+        ),
+        scope,
+    ).subquery("members")
+    visited = [
+        sa.func.count(sa.case((members.c.first_visit <= end, 1))).label(column)
+        for column, end in ends.items()
+        if end is not None
+    ]
+    per_office = (
+        db.session.execute(
+            sa.select(
+                members.c.list_code, members.c.unit_id, sa.func.count().label("listed"), *visited
+            ).group_by(members.c.list_code, members.c.unit_id)
+        )
+        .mappings()
+        .all()
+    )
     # Every listed account once: visited when its first visit after its earliest listing.
     accounts = (
-        sa.select(members.c.account_id, members.c.unit_id, sa.func.min(members.c.first_visit).label("first_visit"))
-        .group_by(members.c.account_id, members.c.unit_id).subquery("accounts"))
-    visited_all = [sa.func.count(sa.case((accounts.c.first_visit <= end, 1))).label(column)
-                   for column, end in ends.items() if end is not None]
-    all_rows = db.session.execute(
-        sa.select(accounts.c.unit_id, sa.func.count().label("listed"), *visited_all)
-        .group_by(accounts.c.unit_id)).mappings().all()
+        sa.select(
+            members.c.account_id,
+            members.c.unit_id,
+            sa.func.min(members.c.first_visit).label("first_visit"),
+        )
+        .group_by(members.c.account_id, members.c.unit_id)
+        .subquery("accounts")
+    )
+    visited_all = [
+        sa.func.count(sa.case((accounts.c.first_visit <= end, 1))).label(column)
+        for column, end in ends.items()
+        if end is not None
+    ]
+    all_rows = (
+        db.session.execute(
+            sa.select(accounts.c.unit_id, sa.func.count().label("listed"), *visited_all).group_by(
+                accounts.c.unit_id
+            )
+        )
+        .mappings()
+        .all()
+    )
     codes = dict(db.session.execute(sa.select(Office.id, Office.code)).all())
     rows = []
-    for code, source in [(code, [r for r in per_office if r["list_code"] == code]) for code in VISIT_LISTS] + [
-            ("ALL", list(all_rows))]:
+    for code, source in [
+        (code, [r for r in per_office if r["list_code"] == code]) for code in VISIT_LISTS
+    ] + [("ALL", list(all_rows))]:
         total_listed = sum(r["listed"] for r in source)
-        totals = {column: sum(r[column] for r in source) for column, end in ends.items() if end is not None}
+        totals = {
+            column: sum(r[column] for r in source)
+            for column, end in ends.items()
+            if end is not None
+        }
         rows.append(_coverage_row(code, None, total_listed, totals, ends))
         for r in sorted(source, key=lambda r: codes.get(r["unit_id"], "")):
             rows.append(_coverage_row(code, codes.get(r["unit_id"]), r["listed"], r, ends))
@@ -401,6 +553,7 @@ def percent(part: int, whole: int) -> float | None:
 
 
 # --- CR1 (the report's section contract) -----------------------------------------------------
+
 
 def _l(msgid: str) -> str:
     """Mark ``msgid`` for the catalogue (``_l`` is an extraction keyword) and return it as
@@ -436,25 +589,52 @@ def cr1_rows(session, *, year: int, as_of: date, scope) -> list[dict]:
     rows = []
     for code in VISIT_LISTS:
         value = counts[code] if snapshot is not None else None
-        rows.append({
-            "item": LIST_ITEMS[code], "key": f"prospects_{code.lower()}", "label": LABELS[code],
-            "unit": "count", "target": None, "office_code": None,
-            "cumulative": {column: None if end is None else
-                           {"value": value, "numerator": None, "denominator": None, "target_met": None}
-                           for column, end in ends.items()},
-        })
+        rows.append(
+            {
+                "item": LIST_ITEMS[code],
+                "key": f"prospects_{code.lower()}",
+                "label": LABELS[code],
+                "unit": "count",
+                "target": None,
+                "office_code": None,
+                "cumulative": {
+                    column: None
+                    if end is None
+                    else {
+                        "value": value,
+                        "numerator": None,
+                        "denominator": None,
+                        "target_met": None,
+                    }
+                    for column, end in ends.items()
+                },
+            }
+        )
     for row in coverage(snapshot, as_of, scope, year=year):
         if row["office_code"] is not None:
             continue
         code = row["list_code"]
-        rows.append({
-            "item": "4.3", "key": f"prospect_visits_{code.lower()}", "label": LABELS[f"visits_{code}"],
-            "unit": "pct", "target": None, "office_code": None,
-            "cumulative": {column: None if cell is None else
-                           {"value": cell["pct"], "numerator": cell["visited"], "denominator": cell["listed"],
-                            "target_met": None}
-                           for column, cell in row["cumulative"].items()},
-        })
+        rows.append(
+            {
+                "item": "4.3",
+                "key": f"prospect_visits_{code.lower()}",
+                "label": LABELS[f"visits_{code}"],
+                "unit": "pct",
+                "target": None,
+                "office_code": None,
+                "cumulative": {
+                    column: None
+                    if cell is None
+                    else {
+                        "value": cell["pct"],
+                        "numerator": cell["visited"],
+                        "denominator": cell["listed"],
+                        "target_met": None,
+                    }
+                    for column, cell in row["cumulative"].items()
+                },
+            }
+        )
     return rows
 
 
@@ -465,9 +645,17 @@ def consumption_months(account_id: int, last_month: date, months: int = 24) -> l
     """Return the account's stored months among the ``months`` months ending with ``last_month``."""
     index = last_month.year * 12 + last_month.month - 1 - (months - 1)
     first = date(index // 12, index % 12 + 1, 1)
-    return list(db.session.scalars(
-        sa.select(Consumption).where(Consumption.account_id == account_id, Consumption.month >= first,
-                                     Consumption.month <= last_month).order_by(Consumption.month)))
+    return list(
+        db.session.scalars(
+            sa.select(Consumption)
+            .where(
+                Consumption.account_id == account_id,
+                Consumption.month >= first,
+                Consumption.month <= last_month,
+            )
+            .order_by(Consumption.month)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -484,7 +672,9 @@ def account_consumption(account, months: int = 24) -> dict | None:
     """Return the account's last ``months`` stored months (up to its newest) and its
     utilisation over the newest 12 of them (100 × the highest peak kVA ÷ ``transformer_kva``,
     the power factor of the newest month's year), or None when it has no consumption."""
-    last = db.session.scalar(sa.select(sa.func.max(Consumption.month)).where(Consumption.account_id == account.id))
+    last = db.session.scalar(
+        sa.select(sa.func.max(Consumption.month)).where(Consumption.account_id == account.id)
+    )
     if last is None:
         return None
     if isinstance(last, str):  # SQLite hands an aggregate's date back as text
@@ -495,19 +685,31 @@ def account_consumption(account, months: int = 24) -> dict | None:
         if row.peak_kva is not None:
             peak, from_kw = Decimal(row.peak_kva), False
         elif row.peak_kw is not None:
-            peak, from_kw = (Decimal(row.peak_kw) / power_factor).quantize(_CENT, rounding=ROUND_HALF_UP), True
+            peak, from_kw = (
+                (Decimal(row.peak_kw) / power_factor).quantize(_CENT, rounding=ROUND_HALF_UP),
+                True,
+            )
         else:
             peak, from_kw = None, False
         rows.append(ConsumptionMonth(row.month, Decimal(row.kwh), peak, from_kw))
-    recent = [r.peak_kva for r in rows[-12:] if r.peak_kva is not None and (
-        (last.year * 12 + last.month) - (r.month.year * 12 + r.month.month) < 12)]
+    recent = [
+        r.peak_kva
+        for r in rows[-12:]
+        if r.peak_kva is not None
+        and ((last.year * 12 + last.month) - (r.month.year * 12 + r.month.month) < 12)
+    ]
     peak = max(recent) if recent else None
     kva = Decimal(account.transformer_kva) if account.transformer_kva else None
     utilisation = None
     if peak is not None and kva:
         utilisation = (Decimal(100) * peak / kva).quantize(_CENT, rounding=ROUND_HALF_UP)
-    return {"months": rows, "peak_kva": peak, "transformer_kva": kva, "utilisation_pct": utilisation,
-            "power_factor": power_factor}
+    return {
+        "months": rows,
+        "peak_kva": peak,
+        "transformer_kva": kva,
+        "utilisation_pct": utilisation,
+        "power_factor": power_factor,
+    }
 
 
 def planned_business_visits(user, today: date, limit: int = 100) -> list[Activity]:
@@ -519,11 +721,18 @@ def planned_business_visits(user, today: date, limit: int = 100) -> list[Activit
     from kamcrm.org.access import scope_condition
 
     statement = (
-        sa.select(Activity).join(Account, Account.id == Activity.account_id)
-        .where(Activity.type == "BIZ", Activity.status == "planned", Activity.activity_date >= today,
-               scope_condition(user, Account.office_id))
+        sa.select(Activity)
+        .join(Account, Account.id == Activity.account_id)
+        .where(
+            Activity.type == "BIZ",
+            Activity.status == "planned",
+            Activity.activity_date >= today,
+            scope_condition(user, Account.office_id),
+        )
     )
     if user is not None and user.role == "kamr":
         statement = statement.where(Activity.performed_by_id == user.id)
-    statement = statement.options(selectinload(Activity.account)).order_by(Activity.activity_date, Account.account_no)
+    statement = statement.options(selectinload(Activity.account)).order_by(
+        Activity.activity_date, Account.account_no
+    )
     return list(db.session.scalars(statement.limit(limit)))

@@ -4,6 +4,7 @@ The same lock guards an account's ``opened_on`` and ``closed_on``: they decide w
 accounts a quarter's coverage counts, so setting or moving one inside a closed quarter
 changes that quarter's figures just as an activity would.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,8 +35,11 @@ _IS_CLOSED = _CLOSE_OF_QUARTER.with_only_columns(QuarterClose.id)
 def closed_quarters() -> set[tuple[int, int]]:
     """Return (year, quarter) of every closed quarter (an import reads them once)."""
     return {
-        (year, quarter) for year, quarter in db.session.execute(
-            sa.select(QuarterClose.year, QuarterClose.quarter).where(QuarterClose.reopened_at.is_(None))
+        (year, quarter)
+        for year, quarter in db.session.execute(
+            sa.select(QuarterClose.year, QuarterClose.quarter).where(
+                QuarterClose.reopened_at.is_(None)
+            )
         )
     }
 
@@ -83,9 +87,7 @@ def quarter_is_closed(year: int, quarter: int) -> bool:
     known = _closed.get((year, quarter))
     if known is not None:
         return known
-    closed = db.session.execute(
-        _IS_CLOSED, {"year": year, "quarter": quarter}
-    ).first() is not None
+    closed = db.session.execute(_IS_CLOSED, {"year": year, "quarter": quarter}).first() is not None
     _closed.put(db.session(), (year, quarter), closed)
     return closed
 
@@ -95,8 +97,9 @@ def forget_closed_quarters() -> None:
     _closed.clear()
 
 
-def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None, *,
-                           subject: str = ACTIVITIES) -> KamcrmError | None:
+def closed_quarter_refusal(
+    year: int, quarter: int, actor, reason: str | None, *, subject: str = ACTIVITIES
+) -> KamcrmError | None:
     """Return the error a change to an activity of the closed quarter meets, or None.
 
     The rule of the quarter lock, for one change (``ensure_period_open``) or for the rows of
@@ -107,17 +110,28 @@ def closed_quarter_refusal(year: int, quarter: int, actor, reason: str | None, *
     if actor is not None and actor.role not in CLOSED_QUARTER_ROLES:
         if subject == ACCOUNT_DATES:
             return PeriodClosed(
-                Message("Quarter %(quarter)s is closed; only regional staff can set an account's "
-                        "opening or closing date in it.", quarter=label)
+                Message(
+                    "Quarter %(quarter)s is closed; only regional staff can set an account's "
+                    "opening or closing date in it.",
+                    quarter=label,
+                )
             )
         return PeriodClosed(
-            Message("Quarter %(quarter)s is closed; only regional staff can change its activities.",
-                    quarter=label)
+            Message(
+                "Quarter %(quarter)s is closed; only regional staff can change its activities.",
+                quarter=label,
+            )
         )
     if not (reason and reason.strip()):
         return ValidationFailed(
-            {"reason": [Message("Quarter %(quarter)s is closed; give a reason for this change.",
-                                quarter=label)]},
+            {
+                "reason": [
+                    Message(
+                        "Quarter %(quarter)s is closed; give a reason for this change.",
+                        quarter=label,
+                    )
+                ]
+            },
             message=Message("Quarter %(quarter)s is closed; a reason is required.", quarter=label),
         )
     return None

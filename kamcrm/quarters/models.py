@@ -1,4 +1,5 @@
 """A closed quarter, with the CR2 snapshot taken when it closed."""
+
 from __future__ import annotations
 
 from datetime import datetime

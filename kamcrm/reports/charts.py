@@ -4,6 +4,7 @@ No JavaScript and no inline ``style`` attributes (the pages' Content-Security-Po
 allows neither): every colour is a presentation attribute. Each chart carries
 ``role="img"`` and a text alternative; the numbers are always printed beside it too.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -60,8 +61,9 @@ def _num(value) -> str:
     return text or "0"
 
 
-def progress_bar(pct, target=100, label: str = "", width: int = 160, height: int = 12,
-                 state: str | None = None) -> Markup:
+def progress_bar(
+    pct, target=100, label: str = "", width: int = 160, height: int = 12, state: str | None = None
+) -> Markup:
     """Return a bar filled to ``pct`` (capped at 100) with a tick at ``target``, coloured by
     ``state`` (default: ``pct`` against ``target``)."""
     state = state or status(pct, target)
@@ -179,8 +181,15 @@ class Bar:
     state: str | None = None
 
 
-def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int = 560,
-              label_width: int = 190, bar_height: int = 22, font: str = FONT) -> Markup:
+def bar_chart(
+    bars: Sequence[Bar],
+    label: str = "",
+    unit: str = "",
+    width: int = 560,
+    label_width: int = 190,
+    bar_height: int = 22,
+    font: str = FONT,
+) -> Markup:
     """Return horizontal bars, scaled to the largest value or target, with target ticks.
 
     ``font`` is the SVG's font-family (a PDF passes the Thai font it embeds).
@@ -201,7 +210,9 @@ def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int =
         value = float(bar.value or 0)
         state = bar.state or (status(value, bar.target) if bar.target else "met")
         length = plot * value / scale_max
-        out.append(f'<text x="4" y="{y + bar_height / 2 + 4:.0f}" fill="{INK}">{escape(bar.label)}</text>')
+        out.append(
+            f'<text x="4" y="{y + bar_height / 2 + 4:.0f}" fill="{INK}">{escape(bar.label)}</text>'
+        )
         out.append(
             f'<rect x="{label_width}" y="{y + 3}" width="{plot}" height="{bar_height - 6}" fill="{TRACK}"/>'
         )
@@ -212,7 +223,9 @@ def bar_chart(bars: Sequence[Bar], label: str = "", unit: str = "", width: int =
             )
         if bar.target:
             tx = label_width + plot * float(bar.target) / scale_max
-            out.append(f'<rect x="{_num(tx - 1)}" y="{y + 1}" width="2" height="{bar_height - 2}" fill="{INK}"/>')
+            out.append(
+                f'<rect x="{_num(tx - 1)}" y="{y + 1}" width="2" height="{bar_height - 2}" fill="{INK}"/>'
+            )
         shown = _pct_text(value).rstrip("%") if bar.value is not None else "–"
         suffix = f" / {_pct_text(bar.target).rstrip('%')}" if bar.target else ""
         out.append(
@@ -229,8 +242,16 @@ def _pct_text(value) -> str:
     return text + "%"
 
 
-def consumption_chart(months, transformer_kva=None, label: str = "", width: int = 640, height: int = 220,
-                      font: str = FONT, kwh_caption: str = "kWh", kva_caption: str = "kVA") -> Markup:
+def consumption_chart(
+    months,
+    transformer_kva=None,
+    label: str = "",
+    width: int = 640,
+    height: int = 220,
+    font: str = FONT,
+    kwh_caption: str = "kWh",
+    kva_caption: str = "kVA",
+) -> Markup:
     """Return monthly kWh as bars with the peak kVA as a line on its own scale, and the
     transformer's capacity as a dashed line on the kVA scale.
 
@@ -258,20 +279,28 @@ def consumption_chart(months, transformer_kva=None, label: str = "", width: int 
     for i, month in enumerate(months):
         x = left + i * step
         bar = plot_h * float(month.kwh or 0) / kwh_max
-        out.append(f'<rect x="{_num(x + step * 0.15)}" y="{_num(top + plot_h - bar)}" width="{_num(step * 0.7)}" '
-                   f'height="{_num(bar)}" fill="{COLOURS["none"]}"/>')
+        out.append(
+            f'<rect x="{_num(x + step * 0.15)}" y="{_num(top + plot_h - bar)}" width="{_num(step * 0.7)}" '
+            f'height="{_num(bar)}" fill="{COLOURS["none"]}"/>'
+        )
         if month.peak_kva is not None:
             y = top + plot_h - plot_h * float(month.peak_kva) / kva_max
             points.append(f"{_num(x + step / 2)},{_num(y)}")
         if i % 3 == 0 or i == len(months) - 1:
-            out.append(f'<text x="{_num(x + step / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
-                       f'fill="{INK}">{month.month:%m/%y}</text>')
+            out.append(
+                f'<text x="{_num(x + step / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
+                f'fill="{INK}">{month.month:%m/%y}</text>'
+            )
     if points:
-        out.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS["near"]}" stroke-width="2"/>')
+        out.append(
+            f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS["near"]}" stroke-width="2"/>'
+        )
     if transformer_kva:
         y = top + plot_h - plot_h * float(transformer_kva) / kva_max
-        out.append(f'<line x1="{left}" y1="{_num(y)}" x2="{left + plot_w}" y2="{_num(y)}" stroke="{COLOURS["below"]}" '
-                   f'stroke-width="1.5" stroke-dasharray="6 4"/>')
+        out.append(
+            f'<line x1="{left}" y1="{_num(y)}" x2="{left + plot_w}" y2="{_num(y)}" stroke="{COLOURS["below"]}" '
+            f'stroke-width="1.5" stroke-dasharray="6 4"/>'
+        )
     out.append("</svg>")
     return Markup("".join(out))
 

@@ -16,6 +16,7 @@ When closing is allowed (decided here, once):
 A closed quarter is closed once; reopening (admins only, with a reason) keeps the row
 with ``reopened_at`` set, and closing it again later takes a fresh snapshot.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -74,8 +75,15 @@ def _check_reason(reason: str) -> None:
         )
 
 
-def close_quarter(year: int, quarter: int, actor, now: datetime | None = None, *,
-                  force: bool = False, reason: str | None = None) -> QuarterClose:
+def close_quarter(
+    year: int,
+    quarter: int,
+    actor,
+    now: datetime | None = None,
+    *,
+    force: bool = False,
+    reason: str | None = None,
+) -> QuarterClose:
     """Close a quarter and keep its CR2 snapshot; audited, flushes.
 
     Raises ``Forbidden`` for a role without ``periods.close`` (or a non-admin forcing),
@@ -92,16 +100,27 @@ def close_quarter(year: int, quarter: int, actor, now: datetime | None = None, *
     window = quarter_window(year, quarter)
     due = quarter_close_date(year, quarter)
     if today <= window.end:
-        raise Conflict(Message("Quarter %(label)s has not ended yet; it closes on %(due)s.", label=label, due=due))
+        raise Conflict(
+            Message(
+                "Quarter %(label)s has not ended yet; it closes on %(due)s.", label=label, due=due
+            )
+        )
     early = today < due
     if early and not force:
         raise Conflict(
-            Message("Quarter %(label)s closes on %(due)s: offices may still report it until then.",
-                    label=label, due=due)
+            Message(
+                "Quarter %(label)s closes on %(due)s: offices may still report it until then.",
+                label=label,
+                due=due,
+            )
         )
     if early and actor is not None and actor.role != "admin":
         raise Forbidden(
-            Message("Only an administrator may close quarter %(label)s before %(due)s.", label=label, due=due)
+            Message(
+                "Only an administrator may close quarter %(label)s before %(due)s.",
+                label=label,
+                due=due,
+            )
         )
     row = quarter_close_row(year, quarter)
     if row is not None and row.reopened_at is None:
@@ -109,35 +128,52 @@ def close_quarter(year: int, quarter: int, actor, now: datetime | None = None, *
     snapshot = cr2_snapshot(year, quarter)
     actor_id = getattr(actor, "id", None)
     if row is None:
-        row = QuarterClose(year=year, quarter=quarter, closed_at=now, closed_by_id=actor_id,
-                           snapshot=snapshot)
+        row = QuarterClose(
+            year=year, quarter=quarter, closed_at=now, closed_by_id=actor_id, snapshot=snapshot
+        )
         db.session.add(row)
     else:
         row.closed_at, row.closed_by_id, row.snapshot = now, actor_id, snapshot
         row.reopened_at = row.reopened_by_id = None
-    record("close", "quarter_closes", label, actor=actor, reason=reason,
-           after={"closed_at": now.isoformat(), "early": early, "scopes": sorted(snapshot)})
+    record(
+        "close",
+        "quarter_closes",
+        label,
+        actor=actor,
+        reason=reason,
+        after={"closed_at": now.isoformat(), "early": early, "scopes": sorted(snapshot)},
+    )
     db.session.flush()
     return row
 
 
-def reopen_quarter(year: int, quarter: int, actor, now: datetime | None = None, *,
-                   reason: str | None = None) -> QuarterClose:
+def reopen_quarter(
+    year: int, quarter: int, actor, now: datetime | None = None, *, reason: str | None = None
+) -> QuarterClose:
     """Reopen a closed quarter (admins only, with a reason); audited, flushes."""
     from kamcrm.org.access import require
 
     require(actor, "periods.reopen")
     label = quarter_label(year, quarter)
     if not (reason and reason.strip()):
-        raise ValidationFailed({"reason": [Message("Say why quarter %(label)s is reopened.", label=label)]})
+        raise ValidationFailed(
+            {"reason": [Message("Say why quarter %(label)s is reopened.", label=label)]}
+        )
     _check_reason(reason)
     row = quarter_close_row(year, quarter)
     if row is None or row.reopened_at is not None:
         raise Conflict(Message("Quarter %(label)s is not closed.", label=label))
     now = now or utcnow()
     row.reopened_at, row.reopened_by_id = now, getattr(actor, "id", None)
-    record("reopen", "quarter_closes", label, actor=actor, reason=reason.strip(),
-           before={"closed_at": row.closed_at.isoformat()}, after={"reopened_at": now.isoformat()})
+    record(
+        "reopen",
+        "quarter_closes",
+        label,
+        actor=actor,
+        reason=reason.strip(),
+        before={"closed_at": row.closed_at.isoformat()},
+        after={"reopened_at": now.isoformat()},
+    )
     db.session.flush()
     return row
 
@@ -177,16 +213,23 @@ def closed_snapshot(user, year: int, quarter: int, office_code: str | None = Non
     if row is None or row.reopened_at is not None:
         raise NotFound(Message("Quarter %(label)s is not closed.", label=label))
     if scope.code not in row.snapshot:
-        raise NotFound(Message("The close of %(label)s kept no CR2 report for %(scope)s.",
-                               label=label, scope=scope.code))
+        raise NotFound(
+            Message(
+                "The close of %(label)s kept no CR2 report for %(scope)s.",
+                label=label,
+                scope=scope.code,
+            )
+        )
     return row.snapshot[scope.code]
 
 
 def quarter_closes() -> list[QuarterClose]:
     """Return every close row, latest quarter first."""
-    return list(db.session.execute(
-        sa.select(QuarterClose).order_by(QuarterClose.year.desc(), QuarterClose.quarter.desc())
-    ).scalars())
+    return list(
+        db.session.execute(
+            sa.select(QuarterClose).order_by(QuarterClose.year.desc(), QuarterClose.quarter.desc())
+        ).scalars()
+    )
 
 
 # --- flask periods … ------------------------------------------------------------------------
@@ -223,8 +266,10 @@ def close_command(quarter, force, reason, username):
     """Close a quarter and keep its CR2 snapshot."""
     year, number = quarter
     row = close_quarter(year, number, _actor(username), force=force, reason=reason)
-    click.echo(f"Quarter {quarter_label(year, number)} is closed; CR2 kept for "
-               f"{', '.join(sorted(row.snapshot))}.")
+    click.echo(
+        f"Quarter {quarter_label(year, number)} is closed; CR2 kept for "
+        f"{', '.join(sorted(row.snapshot))}."
+    )
 
 
 @periods_cli.command("reopen")
@@ -247,7 +292,10 @@ def list_command():
     if not rows:
         click.echo("No quarter has been closed.")
     for row in rows:
-        state = "reopened " + row.reopened_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M") \
-            if row.reopened_at else "closed"
+        state = (
+            "reopened " + row.reopened_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")
+            if row.reopened_at
+            else "closed"
+        )
         closed = row.closed_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")
         click.echo(f"{quarter_label(row.year, row.quarter)}  closed {closed}  {state}")

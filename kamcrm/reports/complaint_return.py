@@ -8,6 +8,7 @@ due day the job keeps a ``reported`` copy (``ComplaintReturn``), which never cha
 the reported copy: a close recorded after the due day, back-dated into the month, moves
 "now" and not what was reported.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -61,8 +62,14 @@ def build_return(year: int, month: int, scope: Scope) -> dict:
 def keep_return(data: dict, kind: str, now: datetime, actor=None) -> ComplaintReturn:
     """Keep ``data`` (from ``build_return``) as a return of ``kind`` generated at ``now``."""
     year, month = parse_month(data["month"])
-    kept = ComplaintReturn(month=date(year, month, 1), scope_code=data["scope"], kind=kind, generated_at=now,
-                           generated_by_id=getattr(actor, "id", None), data=data)
+    kept = ComplaintReturn(
+        month=date(year, month, 1),
+        scope_code=data["scope"],
+        kind=kind,
+        generated_at=now,
+        generated_by_id=getattr(actor, "id", None),
+        data=data,
+    )
     db.session.add(kept)
     db.session.flush()
     return kept
@@ -72,8 +79,11 @@ def kept_return(year: int, month: int, scope_code: str, kind: str) -> ComplaintR
     """Return the latest kept return of ``kind`` for the month and scope, or None."""
     return db.session.execute(
         sa.select(ComplaintReturn)
-        .where(ComplaintReturn.month == date(year, month, 1), ComplaintReturn.scope_code == scope_code,
-               ComplaintReturn.kind == kind)
+        .where(
+            ComplaintReturn.month == date(year, month, 1),
+            ComplaintReturn.scope_code == scope_code,
+            ComplaintReturn.kind == kind,
+        )
         .order_by(ComplaintReturn.generated_at.desc(), ComplaintReturn.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -86,15 +96,20 @@ def keep_reported_returns(year: int, month: int, now: datetime, *, region: bool)
     A scope that has its reported return already keeps it: what was reported stays what was
     reported, so running this again only fills in what is missing. Returns what it did.
     """
-    have = set(db.session.execute(
-        sa.select(ComplaintReturn.scope_code).where(ComplaintReturn.month == date(year, month, 1),
-                                                    ComplaintReturn.kind == "reported")
-    ).scalars())
+    have = set(
+        db.session.execute(
+            sa.select(ComplaintReturn.scope_code).where(
+                ComplaintReturn.month == date(year, month, 1), ComplaintReturn.kind == "reported"
+            )
+        ).scalars()
+    )
     if region:
         scopes = [region_scope()]
     else:
         offices = db.session.execute(
-            sa.select(Office).where(Office.office_class.in_(MANAGED_OFFICE_CLASSES)).order_by(Office.code)
+            sa.select(Office)
+            .where(Office.office_class.in_(MANAGED_OFFICE_CLASSES))
+            .order_by(Office.code)
         ).scalars()
         scopes = [scope_of_office(office) for office in offices]
     # One return per office: each is two grouped queries over that office's complaints of
@@ -103,8 +118,10 @@ def keep_reported_returns(year: int, month: int, now: datetime, *, region: bool)
     for scope in wanted:
         keep_return(build_return(year, month, scope), "reported", now)
     which = "region" if region else "office"
-    return (f"kept {len(wanted)} reported {which} complaint returns of {month_key(year, month)} "
-            f"({len(scopes) - len(wanted)} were kept already)")
+    return (
+        f"kept {len(wanted)} reported {which} complaint returns of {month_key(year, month)} "
+        f"({len(scopes) - len(wanted)} were kept already)"
+    )
 
 
 # --- differences ------------------------------------------------------------------------------
@@ -130,8 +147,11 @@ def compare(kept: dict, current: dict, reported_at: datetime, scope: Scope) -> d
     """Return what differs between a kept return and the current one: each figure that
     moved, and the complaints of the month changed since the kept copy was made."""
     old, new = figures(kept), figures(current)
-    moved = [{"figure": name, "reported": old.get(name), "now": new.get(name)}
-             for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
+    moved = [
+        {"figure": name, "reported": old.get(name), "now": new.get(name)}
+        for name in dict.fromkeys([*old, *new])
+        if old.get(name) != new.get(name)
+    ]
     return {"figures": moved, "complaints": changed_complaints(kept["month"], scope, reported_at)}
 
 
@@ -142,25 +162,54 @@ def changed_complaints(month: str, scope: Scope, since: datetime) -> list[dict]:
     start, end = date(year, number, 1), month_end(year, number)
     first_instant = datetime.combine(start, datetime.min.time(), BANGKOK)
     rows = db.session.execute(
-        sa.select(Complaint.ref, Office.code, Complaint.category, Complaint.urgent, Complaint.received_at,
-                  Complaint.closed_at, Complaint.excluded, Complaint.updated_at)
+        sa.select(
+            Complaint.ref,
+            Office.code,
+            Complaint.category,
+            Complaint.urgent,
+            Complaint.received_at,
+            Complaint.closed_at,
+            Complaint.excluded,
+            Complaint.updated_at,
+        )
         .join(Office, Office.id == Complaint.office_id)
-        .where(scope.covers(Complaint.office_id), Complaint.updated_at > since,
-               sa.or_(Complaint.received_on.between(start, end),
-                      sa.and_(closed_by(end), Complaint.closed_at >= first_instant)))
+        .where(
+            scope.covers(Complaint.office_id),
+            Complaint.updated_at > since,
+            sa.or_(
+                Complaint.received_on.between(start, end),
+                sa.and_(closed_by(end), Complaint.closed_at >= first_instant),
+            ),
+        )
         .order_by(Complaint.received_at, Complaint.ref)
     ).all()
-    return [{"ref": row.ref, "office": row.code, "category": row.category, "urgent": row.urgent,
-             "received_at": row.received_at.isoformat(),
-             "closed_at": row.closed_at.isoformat() if row.closed_at else None,
-             "excluded": row.excluded, "updated_at": row.updated_at.isoformat()} for row in rows]
+    return [
+        {
+            "ref": row.ref,
+            "office": row.code,
+            "category": row.category,
+            "urgent": row.urgent,
+            "received_at": row.received_at.isoformat(),
+            "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+            "excluded": row.excluded,
+            "updated_at": row.updated_at.isoformat(),
+        }
+        for row in rows
+    ]
 
 
 # --- the entry point for the CLI, the API and pages -------------------------------------------
 
 
-def complaint_return_report(month: str, scope: Scope, now: datetime, *, as_reported: bool = False,
-                            keep: bool = False, actor=None) -> dict:
+def complaint_return_report(
+    month: str,
+    scope: Scope,
+    now: datetime,
+    *,
+    as_reported: bool = False,
+    keep: bool = False,
+    actor=None,
+) -> dict:
     """Return the complaint return of ``month`` (``YYYY-MM``) within ``scope``.
 
     As of now by default (kept as an ``on_demand`` copy when ``keep``); with ``as_reported``
@@ -170,9 +219,14 @@ def complaint_return_report(month: str, scope: Scope, now: datetime, *, as_repor
     year, number = parse_month(month)
     reported = kept_return(year, number, scope.code, "reported")
     if as_reported and reported is None:
-        raise NotReportedYet(Message(
-            "no complaint return of %(month)s for %(scope)s was reported yet (it is kept on its due day, %(due)s)",
-            month=month_key(year, number), scope=scope.code, due=due_on(year, number, region=scope.is_region)))
+        raise NotReportedYet(
+            Message(
+                "no complaint return of %(month)s for %(scope)s was reported yet (it is kept on its due day, %(due)s)",
+                month=month_key(year, number),
+                scope=scope.code,
+                due=due_on(year, number, region=scope.is_region),
+            )
+        )
     current = build_return(year, number, scope)
     if as_reported:
         shown, kind, generated_at = reported.data, "reported", reported.generated_at
@@ -184,11 +238,15 @@ def complaint_return_report(month: str, scope: Scope, now: datetime, *, as_repor
     view["kind"] = kind
     view["generated_at"] = generated_at.isoformat()
     view["reported_at"] = reported.generated_at.isoformat() if reported else None
-    view["changes"] = compare(reported.data, current, reported.generated_at, scope) if reported else None
+    view["changes"] = (
+        compare(reported.data, current, reported.generated_at, scope) if reported else None
+    )
     return view
 
 
-def complaint_return_for(user, month: str, office_code: str | None, now: datetime, **options) -> dict:
+def complaint_return_for(
+    user, month: str, office_code: str | None, now: datetime, **options
+) -> dict:
     """Return ``complaint_return_report`` within the scope ``user`` may see (an office in it,
     or all of it). An office outside the user's scope is ``NotFound``: out of sight."""
     return complaint_return_report(month, scope_for(user, office_code), now, actor=user, **options)

@@ -5,6 +5,7 @@ table layout (``return_tables``), printed by the monthly summary's renderers
 (``monthly_export.tables_html`` and ``write_tables``), so the page, the workbook and the
 PDF say the same thing as the summary's documents do, in the same layout.
 """
+
 from __future__ import annotations
 
 from kamcrm.reports.cr2 import CATEGORY_NAMES, MARK, PLAN2_TITLES, complaint_plan
@@ -22,7 +23,14 @@ from kamcrm.reports.monthly_export import (
 )
 
 RETURN_FORMATS = ("json", "html", "xlsx", "pdf")
-__all__ = ("MEDIA_TYPES", "RETURN_FORMATS", "render_return", "return_filename", "return_tables", "heading")
+__all__ = (
+    "MEDIA_TYPES",
+    "RETURN_FORMATS",
+    "render_return",
+    "return_filename",
+    "return_tables",
+    "heading",
+)
 
 KIND_NAMES = {
     "reported": "ตามที่รายงาน (จัดเก็บเมื่อครบกำหนดส่ง)",
@@ -31,8 +39,14 @@ KIND_NAMES = {
 CELL_HEADER = ["รับ", "ไม่นับ", "ทันเวลา", "เกินเวลา", "รอผล", "ร้อยละ", "ผลเทียบเป้าหมาย"]
 NOT_A_KEY_ACCOUNT = "ลูกค้าทั่วไป (ไม่ใช่ลูกค้ารายสำคัญ)"
 _COUNTS = {"received": "รับในเดือน", "closed": "ปิดในเดือน", "open_at_month_end": "ค้าง ณ สิ้นเดือน"}
-_CELL_NAMES = {"received": "รับ", "excluded": "ไม่นับ", "met": "ทันเวลา", "missed": "เกินเวลา",
-               "pending": "รอผล", "pct": "ร้อยละ"}
+_CELL_NAMES = {
+    "received": "รับ",
+    "excluded": "ไม่นับ",
+    "met": "ทันเวลา",
+    "missed": "เกินเวลา",
+    "pending": "รอผล",
+    "pct": "ร้อยละ",
+}
 
 
 def verdict(cell: dict) -> str:
@@ -47,8 +61,15 @@ def verdict(cell: dict) -> str:
 
 
 def _cells(cell: dict) -> list:
-    return [cell["received"], cell["excluded"], cell["met"], cell["missed"], cell["pending"],
-            percent(cell["pct"]), verdict(cell)]
+    return [
+        cell["received"],
+        cell["excluded"],
+        cell["met"],
+        cell["missed"],
+        cell["pending"],
+        percent(cell["pct"]),
+        verdict(cell),
+    ]
 
 
 def figure_name(name: str) -> str:
@@ -71,8 +92,13 @@ def _blank(value):
 
 def return_tables(view: dict) -> list[Table]:
     """Return the return's tables, in the order every format shows them."""
-    tables = [Table("1. จำนวนข้อร้องเรียนประจำเดือน", ["รายการ", "จำนวน (เรื่อง)"],
-                    rows=[[text, view[key]] for key, text in _COUNTS.items()])]
+    tables = [
+        Table(
+            "1. จำนวนข้อร้องเรียนประจำเดือน",
+            ["รายการ", "จำนวน (เรื่อง)"],
+            rows=[[text, view[key]] for key, text in _COUNTS.items()],
+        )
+    ]
     rows = Table(
         "2. การแก้ไขข้อร้องเรียนที่รับในเดือนภายในระยะเวลาที่กำหนด ณ สิ้นเดือน",
         ["ข้อ / เกณฑ์ (เป้าหมาย)", *CELL_HEADER],
@@ -84,19 +110,30 @@ def return_tables(view: dict) -> list[Table]:
         number = PLAN2_TITLES[row["item"]].split(" ", 1)[0]
         rows.rows.append([f"2.1 {number} {complaint_plan(row)}", *_cells(row["month"])])
     tables.append(rows)
-    groups = Table("3. ข้อ 2.1 (ก) รวมทุกประเภท แยกตามกลุ่มลูกค้า (กลุ่มในวันที่รับเรื่อง)",
-                   ["กลุ่มลูกค้า", *CELL_HEADER])
+    groups = Table(
+        "3. ข้อ 2.1 (ก) รวมทุกประเภท แยกตามกลุ่มลูกค้า (กลุ่มในวันที่รับเรื่อง)", ["กลุ่มลูกค้า", *CELL_HEADER]
+    )
     for group in view["customer_groups"]:
-        name = NOT_A_KEY_ACCOUNT if group["tier"] is None else TIER_NAMES.get(group["tier"], group["tier"])
+        name = (
+            NOT_A_KEY_ACCOUNT
+            if group["tier"] is None
+            else TIER_NAMES.get(group["tier"], group["tier"])
+        )
         groups.rows.append([name, *_cells(group["month"])])
     tables.append(groups)
 
     changes = view.get("changes")
     if changes is not None:
-        moved = Table("4. ตัวเลขที่เปลี่ยนไปจากที่รายงาน", ["รายการ", "ตามที่รายงาน", "ณ ปัจจุบัน"],
-                      note=f"รายงานเมื่อ {thai_moment(view['reported_at'])}", figures=False)
+        moved = Table(
+            "4. ตัวเลขที่เปลี่ยนไปจากที่รายงาน",
+            ["รายการ", "ตามที่รายงาน", "ณ ปัจจุบัน"],
+            note=f"รายงานเมื่อ {thai_moment(view['reported_at'])}",
+            figures=False,
+        )
         for figure in changes["figures"]:
-            moved.rows.append([figure_name(figure["figure"]), _blank(figure["reported"]), _blank(figure["now"])])
+            moved.rows.append(
+                [figure_name(figure["figure"]), _blank(figure["reported"]), _blank(figure["now"])]
+            )
         tables.append(moved)
         complaints = Table(
             "4.1 ข้อร้องเรียนของเดือนที่บันทึกหรือแก้ไขหลังรายงาน",
@@ -104,11 +141,17 @@ def return_tables(view: dict) -> list[Table]:
             figures=False,
         )
         for item in changes["complaints"]:
-            complaints.rows.append([
-                item["ref"], item["office"], CATEGORY_NAMES.get(item["category"], item["category"]),
-                thai_moment(item["received_at"]), thai_moment(item["closed_at"]), item["excluded"] or "",
-                thai_moment(item["updated_at"]),
-            ])
+            complaints.rows.append(
+                [
+                    item["ref"],
+                    item["office"],
+                    CATEGORY_NAMES.get(item["category"], item["category"]),
+                    thai_moment(item["received_at"]),
+                    thai_moment(item["closed_at"]),
+                    item["excluded"] or "",
+                    thai_moment(item["updated_at"]),
+                ]
+            )
         tables.append(complaints)
     return tables
 

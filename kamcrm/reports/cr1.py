@@ -7,6 +7,7 @@ Each domain gives its rows through one function ``cr1_rows(session, *, year, as_
 row dict, its item and translated label, the four cumulative cells, the target and met or
 missed marked as on CR2's plan 1.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,13 @@ def cr1_report(year: int, as_of: date | None, scope: Scope) -> dict:
     rows = []
     for section in SECTIONS:
         rows.extend(section(db.session, year=year, as_of=as_of, scope=scope))
-    return {"report": "CR1", "year": year, "as_of": as_of.isoformat(), "scope": scope.code, "rows": rows}
+    return {
+        "report": "CR1",
+        "year": year,
+        "as_of": as_of.isoformat(),
+        "scope": scope.code,
+        "rows": rows,
+    }
 
 
 # --- text of a cell ----------------------------------------------------------------------
@@ -120,9 +127,18 @@ def translated_label(row: dict) -> str:
 def thai_rows(report: dict) -> list[dict]:
     """Return the report's rows with their Thai label, target and cell lines (the exports')."""
     with force_locale("th"):
-        return [{"row": row, "label": translated_label(row), "target": target_text(row),
-                 "cells": [(cell_state(row["cumulative"][c]), cell_lines(row, row["cumulative"][c])) for c in COLUMNS]}
-                for row in report["rows"]]
+        return [
+            {
+                "row": row,
+                "label": translated_label(row),
+                "target": target_text(row),
+                "cells": [
+                    (cell_state(row["cumulative"][c]), cell_lines(row, row["cumulative"][c]))
+                    for c in COLUMNS
+                ],
+            }
+            for row in report["rows"]
+        ]
 
 
 def cr1_heading(report: dict, generated_at: datetime, name: str | None = None) -> dict:
@@ -141,22 +157,40 @@ def cr1_heading(report: dict, generated_at: datetime, name: str | None = None) -
 # --- renderers -----------------------------------------------------------------------------
 
 
-def render_cr1_html(report: dict, *, generated_at: datetime | None = None, name: str | None = None,
-                    font_base_url: str | None = None, for_pdf: bool = False) -> str:
+def render_cr1_html(
+    report: dict,
+    *,
+    generated_at: datetime | None = None,
+    name: str | None = None,
+    font_base_url: str | None = None,
+    for_pdf: bool = False,
+) -> str:
     """Return the report as a standalone Thai HTML page (the template the PDF uses)."""
     generated_at = generated_at or utcnow()
     return render_report_template(
-        "reports/cr1.html", report=report, heading=cr1_heading(report, generated_at, name),
-        headings=HEADINGS, results_heading="ผลการดำเนินงานสะสม", column_headings=column_headings(report["year"]),
-        rows=thai_rows(report), font_css=font_face_css(font_base_url), font_family=FONT_FAMILY, for_pdf=for_pdf)
+        "reports/cr1.html",
+        report=report,
+        heading=cr1_heading(report, generated_at, name),
+        headings=HEADINGS,
+        results_heading="ผลการดำเนินงานสะสม",
+        column_headings=column_headings(report["year"]),
+        rows=thai_rows(report),
+        font_css=font_face_css(font_base_url),
+        font_family=FONT_FAMILY,
+        for_pdf=for_pdf,
+    )
 
 
-def render_cr1_pdf(report: dict, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+def render_cr1_pdf(
+    report: dict, *, generated_at: datetime | None = None, name: str | None = None
+) -> bytes:
     """Return the report as an A4 landscape PDF with the Thai font embedded."""
     return render_pdf(render_cr1_html(report, generated_at=generated_at, name=name, for_pdf=True))
 
 
-def render_cr1_xlsx(report: dict, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+def render_cr1_xlsx(
+    report: dict, *, generated_at: datetime | None = None, name: str | None = None
+) -> bytes:
     """Return the report as XLSX: the form on sheet CR1, the figures as numbers on sheet ข้อมูล."""
     generated_at = generated_at or utcnow()
     heading = cr1_heading(report, generated_at, name)
@@ -166,7 +200,14 @@ def render_cr1_xlsx(report: dict, *, generated_at: datetime | None = None, name:
     last = len(HEADINGS) + len(COLUMNS) - 1
     sheet.merge_range(0, 0, 0, last, heading["title"], formats["title"])
     sheet.merge_range(1, 0, 1, last, heading["subtitle"], formats["subtitle"])
-    sheet.merge_range(2, 0, 2, last, f"{heading['scope']} · {heading['as_of']} · {heading['generated']}", formats["plain"])
+    sheet.merge_range(
+        2,
+        0,
+        2,
+        last,
+        f"{heading['scope']} · {heading['as_of']} · {heading['generated']}",
+        formats["plain"],
+    )
     sheet.merge_range(3, 0, 3, last, heading["legend"], formats["note"])
     top = 5
     for column, text in enumerate(HEADINGS):
@@ -198,8 +239,18 @@ def render_cr1_xlsx(report: dict, *, generated_at: datetime | None = None, name:
 def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
     formats = book.formats
     sheet = book.sheet("ข้อมูล")
-    header = ("item", "key", "office_code", "unit", "target", "column", "value", "numerator", "denominator",
-              "target_met")
+    header = (
+        "item",
+        "key",
+        "office_code",
+        "unit",
+        "target",
+        "column",
+        "value",
+        "numerator",
+        "denominator",
+        "target_met",
+    )
     for column, text in enumerate(header):
         sheet.write_string(0, column, text, formats["head"])
     line = 1
@@ -208,8 +259,18 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
             cell = row["cumulative"][column_name]
             if cell is None:
                 continue
-            values = (row["item"], row["key"], row["office_code"], row["unit"], row["target"], column_name,
-                      cell["value"], cell["numerator"], cell["denominator"], cell["target_met"])
+            values = (
+                row["item"],
+                row["key"],
+                row["office_code"],
+                row["unit"],
+                row["target"],
+                column_name,
+                cell["value"],
+                cell["numerator"],
+                cell["denominator"],
+                cell["target_met"],
+            )
             for column, value in enumerate(values):
                 if value is None:
                     sheet.write_blank(line, column, None, formats["cell"])
@@ -234,7 +295,9 @@ def cr1_filename(report: dict, fmt: str) -> str:
     return f"CR1_{report['scope']}_{report['year']}_as-of_{report['as_of']}.{fmt}"
 
 
-def render_cr1(report: dict, fmt: str, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+def render_cr1(
+    report: dict, fmt: str, *, generated_at: datetime | None = None, name: str | None = None
+) -> bytes:
     """Return the report in ``fmt`` (one of CR1_FORMATS) as bytes."""
     if fmt == "json":
         return cr1_json(report)

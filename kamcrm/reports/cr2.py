@@ -3,6 +3,7 @@
 Every renderer takes the CR2 JSON of ``kamcrm.compliance.engine.cr2_report`` and returns
 bytes (``render_cr2``) so the CLI, the API and the pages serve the same document.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,12 @@ ITEM_TITLES = {
     "1.3": "จัดกิจกรรมนันทนาการ/ประชุมสัมมนาลูกค้ารายสำคัญ (SEM)",
     "1.5": "การสนับสนุนลูกค้ารายใหม่ ตามข้อมูล BOI (BOI)",
 }
-TIER_NAMES = {"STRATEGIC": "Strategic", "STAR": "Star", "STATUS": "Status", "STREAMLINE": "Streamline"}
+TIER_NAMES = {
+    "STRATEGIC": "Strategic",
+    "STAR": "Star",
+    "STATUS": "Status",
+    "STREAMLINE": "Streamline",
+}
 PERIOD_NAMES = {"year": "ปี", "half": "ครึ่งปี", "quarter": "ไตรมาส"}
 EXEC_ROLE_PLANS = {
     "region_director": "ผู้อำนวยการการไฟฟ้าเขต หรือผู้แทน จำนวน {quota} ราย/ไตรมาส",
@@ -129,7 +135,9 @@ def _item_key(number: str) -> tuple:
 
 def scope_name(code: str) -> str:
     """Return the office name printed for a scope code (the code itself if unknown)."""
-    name = db.session.execute(sa.select(Office.name).where(Office.code == code)).scalar_one_or_none()
+    name = db.session.execute(
+        sa.select(Office.name).where(Office.code == code)
+    ).scalar_one_or_none()
     return name or code
 
 
@@ -152,7 +160,9 @@ def _rule_cell(value: dict | None, target_pct: float) -> Cell:
             f"ร้อยละ {value['pct']:.2f} {MARK[state]} {verdict}",
         ],
         state,
-        charts.progress_bar(value["pct"], target_pct, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย {target_pct:g}"),
+        charts.progress_bar(
+            value["pct"], target_pct, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย {target_pct:g}"
+        ),
     )
 
 
@@ -162,12 +172,18 @@ def _visit_cell(value: dict | None) -> Cell:
     lines = [f"เป้าหมาย {value['target']:,} ราย / ดำเนินการได้ {value['achieved']:,} ราย"]
     if value["unit_quarters"] == 0:
         return Cell(lines + ["ไม่มีหน่วยรับผิดชอบ"], "neutral")
-    bar_state = charts.quota_status(value["pct"], value["unit_quarters"], value["unit_quarters_met"])
+    bar_state = charts.quota_status(
+        value["pct"], value["unit_quarters"], value["unit_quarters_met"]
+    )
     state = "met" if bar_state == "met" else "missed"
     pct = "—" if value["pct"] is None else f"{value['pct']:.2f}"
-    lines.append(f"ร้อยละ {pct} · ครบโควตา {value['unit_quarters_met']}/{value['unit_quarters']} หน่วย-ไตรมาส")
+    lines.append(
+        f"ร้อยละ {pct} · ครบโควตา {value['unit_quarters_met']}/{value['unit_quarters']} หน่วย-ไตรมาส"
+    )
     lines.append(f"{MARK[state]} {'ผ่านเป้าหมาย' if state == 'met' else 'ไม่ผ่านเป้าหมาย'}")
-    return Cell(lines, state, charts.progress_bar(value["pct"], 100, label=f"ร้อยละ {pct}", state=bar_state))
+    return Cell(
+        lines, state, charts.progress_bar(value["pct"], 100, label=f"ร้อยละ {pct}", state=bar_state)
+    )
 
 
 def _count_cell(value: dict | None) -> Cell:
@@ -188,7 +204,9 @@ def _complaint_cell(value: dict | None, target_pct: float) -> Cell:
         state = "met" if value["target_met"] else "missed"
         verdict = "ผ่านเป้าหมาย" if value["target_met"] else "ไม่ผ่านเป้าหมาย"
         lines.append(f"ร้อยละ {value['pct']:.2f} {MARK[state]} {verdict}")
-        chart = charts.progress_bar(value["pct"], target_pct, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย {target_pct:g}")
+        chart = charts.progress_bar(
+            value["pct"], target_pct, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย {target_pct:g}"
+        )
     if value["pending"]:
         lines.append(f"รอผล {value['pending']:,} เรื่อง (ผลเบื้องต้น)")
     if value["excluded"]:
@@ -207,7 +225,9 @@ def _prevention_cell(value: dict | None) -> Cell:
     chart = None
     if value["pct"] is not None:
         lines.append(f"ร้อยละ {value['pct']:.2f}")
-        chart = charts.progress_bar(value["pct"], 100, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย 100")
+        chart = charts.progress_bar(
+            value["pct"], 100, label=f"ร้อยละ {value['pct']:.2f} เป้าหมาย 100"
+        )
     if value["late"]:
         lines.append(f"ล่าช้า {value['late']:,} ฉบับ")
     if value["missing"]:
@@ -226,7 +246,11 @@ def complaint_plan(row: dict) -> str:
         return f"{name} ภายใน {row['limit_days']} วัน (ร้อยละ {row['target_pct']:g})"
     if row["item"] == "2.1a":
         return f"รวมทุกประเภท ตามกำหนดของแต่ละประเภท (ร้อยละ {row['target_pct']:g})"
-    limit = f"{row['limit_hours']} ชั่วโมง" if row["limit_hours"] is not None else f"{row['limit_days']} วัน"
+    limit = (
+        f"{row['limit_hours']} ชั่วโมง"
+        if row["limit_hours"] is not None
+        else f"{row['limit_days']} วัน"
+    )
     which = "ข้อร้องเรียนเร่งด่วน" if row["urgent_only"] else "ข้อร้องเรียนทั้งหมด"
     return f"{which} ภายใน {limit} (ร้อยละ {row['target_pct']:g})"
 
@@ -258,27 +282,50 @@ def cr2_items(report: dict) -> list[Item]:
         )
         entry = item(rule["item"])
         entry.title = entry.title or rule["type"]  # an item number the form does not know
-        entry.lines.append(Line(plan, [_rule_cell(rule["cumulative"][c], rule["target_pct"]) for c in COLUMNS]))
+        entry.lines.append(
+            Line(plan, [_rule_cell(rule["cumulative"][c], rule["target_pct"]) for c in COLUMNS])
+        )
     for visit in report["executive_visits"]:
-        plan = EXEC_ROLE_PLANS[visit["exec_role"]].format(quota=visit["quota_per_quarter"], units=visit["units"])
-        item(visit["item"]).lines.append(Line(plan, [_visit_cell(visit["cumulative"][c]) for c in COLUMNS]))
+        plan = EXEC_ROLE_PLANS[visit["exec_role"]].format(
+            quota=visit["quota_per_quarter"], units=visit["units"]
+        )
+        item(visit["item"]).lines.append(
+            Line(plan, [_visit_cell(visit["cumulative"][c]) for c in COLUMNS])
+        )
     for count in report["counts"]:
         plan = COUNT_PLANS.get(count["type"], count["type"])
-        item(count["item"]).lines.append(Line(plan, [_count_cell(count["cumulative"][c]) for c in COLUMNS]))
+        item(count["item"]).lines.append(
+            Line(plan, [_count_cell(count["cumulative"][c]) for c in COLUMNS])
+        )
     ordered = [items[number] for number in sorted(items, key=_item_key)]
     plan2: dict[str, Item] = {}
     for row in report.get("complaints", ()):
         entry = plan2.get(row["item"])
         if entry is None:
-            entry = plan2[row["item"]] = Item(number=row["item"], title=PLAN2_TITLES.get(row["item"], ""),
-                                              period=months, lead_unit=PLAN2_LEAD_UNIT)
-        entry.lines.append(Line(complaint_plan(row), [_complaint_cell(row["cumulative"][c], row["target_pct"]) for c in COLUMNS]))
+            entry = plan2[row["item"]] = Item(
+                number=row["item"],
+                title=PLAN2_TITLES.get(row["item"], ""),
+                period=months,
+                lead_unit=PLAN2_LEAD_UNIT,
+            )
+        entry.lines.append(
+            Line(
+                complaint_plan(row),
+                [_complaint_cell(row["cumulative"][c], row["target_pct"]) for c in COLUMNS],
+            )
+        )
     prevention = report.get("complaint_prevention")
     if prevention is not None:
-        entry = plan2[prevention["item"]] = Item(number=prevention["item"], title=PREVENTION_TITLE,
-                                                 period=months, lead_unit=PREVENTION_LEAD_UNIT)
+        entry = plan2[prevention["item"]] = Item(
+            number=prevention["item"],
+            title=PREVENTION_TITLE,
+            period=months,
+            lead_unit=PREVENTION_LEAD_UNIT,
+        )
         plan = PREVENTION_PLAN.format(offices=prevention["offices"], days=prevention["report_days"])
-        entry.lines.append(Line(plan, [_prevention_cell(prevention["cumulative"][c]) for c in COLUMNS]))
+        entry.lines.append(
+            Line(plan, [_prevention_cell(prevention["cumulative"][c]) for c in COLUMNS])
+        )
     if plan2:
         first = next(iter(plan2.values()))
         first.plan_heading = PLAN2_TITLE
@@ -288,13 +335,20 @@ def cr2_items(report: dict) -> list[Item]:
 def coverage_chart(report: dict, font: str = charts.FONT) -> dict | None:
     """Return the caption and bar chart of each rule's latest cumulative column, as the
     region page draws its offices together (None when no column has figures yet)."""
-    live = [k for k, column in enumerate(COLUMNS) if any(rule["cumulative"][column] for rule in report["rules"])]
+    live = [
+        k
+        for k, column in enumerate(COLUMNS)
+        if any(rule["cumulative"][column] for rule in report["rules"])
+    ]
     if not live:
         return None
     column = COLUMNS[live[-1]]
     bars = [
-        charts.Bar(f"{rule['type']} {TIER_NAMES.get(rule['tier'], rule['tier'])}",
-                   (rule["cumulative"][column] or {}).get("pct"), rule["target_pct"])
+        charts.Bar(
+            f"{rule['type']} {TIER_NAMES.get(rule['tier'], rule['tier'])}",
+            (rule["cumulative"][column] or {}).get("pct"),
+            rule["target_pct"],
+        )
         for rule in report["rules"]
     ]
     caption = (
@@ -350,12 +404,16 @@ def render_cr2_html(
     )
 
 
-def render_cr2_pdf(report: dict, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+def render_cr2_pdf(
+    report: dict, *, generated_at: datetime | None = None, name: str | None = None
+) -> bytes:
     """Return the report as an A4 landscape PDF with the Thai font embedded."""
     return render_pdf(render_cr2_html(report, generated_at=generated_at, name=name, for_pdf=True))
 
 
-def render_cr2_xlsx(report: dict, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+def render_cr2_xlsx(
+    report: dict, *, generated_at: datetime | None = None, name: str | None = None
+) -> bytes:
     """Return the report as an XLSX workbook: the form on sheet CR2, the figures on sheet ข้อมูล."""
     generated_at = generated_at or utcnow()
     heading = cr2_heading(report, generated_at, name)
@@ -365,10 +423,19 @@ def render_cr2_xlsx(report: dict, *, generated_at: datetime | None = None, name:
     last_column = 3 + len(COLUMNS)
     sheet.merge_range(0, 0, 0, last_column, heading["title"], formats["title"])
     sheet.merge_range(1, 0, 1, last_column, heading["subtitle"], formats["subtitle"])
-    sheet.merge_range(2, 0, 2, last_column, f"{heading['scope']} · {heading['as_of']} · {heading['generated']}", formats["plain"])
+    sheet.merge_range(
+        2,
+        0,
+        2,
+        last_column,
+        f"{heading['scope']} · {heading['as_of']} · {heading['generated']}",
+        formats["plain"],
+    )
     sheet.merge_range(3, 0, 3, last_column, heading["legend"], formats["note"])
     top = 5
-    for column, text in enumerate(["แผนงาน / โครงการ / งาน", "แผนปฏิบัติ (และเป้าหมาย)", "ช่วงเวลา", "หน่วยงานหลัก"]):
+    for column, text in enumerate(
+        ["แผนงาน / โครงการ / งาน", "แผนปฏิบัติ (และเป้าหมาย)", "ช่วงเวลา", "หน่วยงานหลัก"]
+    ):
         sheet.merge_range(top, column, top + 1, column, text, formats["head"])
     sheet.merge_range(top, 4, top, last_column, "ผลการดำเนินงานสะสม", formats["head"])
     for offset, text in enumerate(column_headings(report["year"])):
@@ -392,7 +459,11 @@ def render_cr2_xlsx(report: dict, *, generated_at: datetime | None = None, name:
         for line in item.lines:
             sheet.write(row, 1, line.plan, formats["cell"])
             for offset, cell in enumerate(line.cells):
-                style = formats.get(cell.state, formats["cell"]) if cell.state != "none" else formats["cell"]
+                style = (
+                    formats.get(cell.state, formats["cell"])
+                    if cell.state != "none"
+                    else formats["cell"]
+                )
                 sheet.write(row, 4 + offset, cell.text, style)
             sheet.set_row(row, 15 * max(3, max(len(cell.lines) for cell in line.cells) + 1))
             row += 1
@@ -412,8 +483,17 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
     formats = book.formats
     sheet = book.sheet("ข้อมูล")
     header = [
-        "item", "type", "tier / exec_role", "column", "population / target", "met / achieved",
-        "pct", "target_pct", "target_met", "unit_quarters", "unit_quarters_met",
+        "item",
+        "type",
+        "tier / exec_role",
+        "column",
+        "population / target",
+        "met / achieved",
+        "pct",
+        "target_pct",
+        "target_met",
+        "unit_quarters",
+        "unit_quarters_met",
     ]
     for column, text in enumerate(header):
         sheet.write(0, column, text, formats["head"])
@@ -438,27 +518,79 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
         for column in COLUMNS:
             value = rule["cumulative"][column]
             if value is not None:
-                put([rule["item"], rule["type"], rule["tier"], column, value["population"], value["met"],
-                     value["pct"], rule["target_pct"], value["target_met"], None, None])
+                put(
+                    [
+                        rule["item"],
+                        rule["type"],
+                        rule["tier"],
+                        column,
+                        value["population"],
+                        value["met"],
+                        value["pct"],
+                        rule["target_pct"],
+                        value["target_met"],
+                        None,
+                        None,
+                    ]
+                )
     for visit in report["executive_visits"]:
         for column in COLUMNS:
             value = visit["cumulative"][column]
             if value is not None:
-                put([visit["item"], "EXV", visit["exec_role"], column, value["target"], value["achieved"],
-                     value["pct"], None, None, value["unit_quarters"], value["unit_quarters_met"]])
+                put(
+                    [
+                        visit["item"],
+                        "EXV",
+                        visit["exec_role"],
+                        column,
+                        value["target"],
+                        value["achieved"],
+                        value["pct"],
+                        None,
+                        None,
+                        value["unit_quarters"],
+                        value["unit_quarters_met"],
+                    ]
+                )
     for count in report["counts"]:
         for column in COLUMNS:
             value = count["cumulative"][column]
             if value is not None:
-                put([count["item"], count["type"], None, column, value["activities"], value["accounts"],
-                     None, None, None, None, None])
+                put(
+                    [
+                        count["item"],
+                        count["type"],
+                        None,
+                        column,
+                        value["activities"],
+                        value["accounts"],
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    ]
+                )
     # Plan 2: population = complaints judged (met + missed), met = closed within the limit.
     for entry in report.get("complaints", ()):
         for column in COLUMNS:
             value = entry["cumulative"][column]
             if value is not None:
-                put([entry["item"], "complaints", entry["category"], column, value["met"] + value["missed"],
-                     value["met"], value["pct"], entry["target_pct"], value["target_met"], None, None])
+                put(
+                    [
+                        entry["item"],
+                        "complaints",
+                        entry["category"],
+                        column,
+                        value["met"] + value["missed"],
+                        value["met"],
+                        value["pct"],
+                        entry["target_pct"],
+                        value["target_met"],
+                        None,
+                        None,
+                    ]
+                )
     # Plan 2.2: the plans (population = class 1-3 offices), then the quarter reports
     # (population = reports judged, met = on time).
     prevention = report.get("complaint_prevention")
@@ -466,11 +598,36 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
         for column in COLUMNS:
             value = prevention["cumulative"][column]
             if value is not None:
-                put([prevention["item"], "prevention_plans", None, column, value["offices"], value["with_plan"],
-                     value["plan_pct"], None, None, None, None])
-                put([prevention["item"], "prevention_reports", None, column,
-                     value["on_time"] + value["late"] + value["missing"], value["on_time"], value["pct"], 100.0,
-                     value["target_met"], None, None])
+                put(
+                    [
+                        prevention["item"],
+                        "prevention_plans",
+                        None,
+                        column,
+                        value["offices"],
+                        value["with_plan"],
+                        value["plan_pct"],
+                        None,
+                        None,
+                        None,
+                        None,
+                    ]
+                )
+                put(
+                    [
+                        prevention["item"],
+                        "prevention_reports",
+                        None,
+                        column,
+                        value["on_time"] + value["late"] + value["missing"],
+                        value["on_time"],
+                        value["pct"],
+                        100.0,
+                        value["target_met"],
+                        None,
+                        None,
+                    ]
+                )
     sheet.set_column(0, 3, 16)
     sheet.set_column(4, 10, 14)
     sheet.freeze_panes(1, 0)
@@ -486,7 +643,9 @@ def cr2_filename(report: dict, fmt: str) -> str:
     return f"CR2_{report['scope']}_{report['year']}_as-of_{report['as_of']}.{fmt}"
 
 
-def render_cr2(report: dict, fmt: str, *, generated_at: datetime | None = None, name: str | None = None) -> bytes:
+def render_cr2(
+    report: dict, fmt: str, *, generated_at: datetime | None = None, name: str | None = None
+) -> bytes:
     """Return the report in ``fmt`` (one of CR2_FORMATS) as bytes."""
     if fmt == "json":
         return cr2_json(report)

@@ -1,5 +1,6 @@
 """Kept report results: monthly summaries (quarter closes with their CR2 snapshot are in
 ``kamcrm.quarters.models``)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -10,6 +10,7 @@ A summary is kept as a ``MonthlySummary``: ``reported`` by the job on the 6th (a
 version of every done activity it counted (year to date), so a later look can list the
 entries that arrived late, changed or went away since.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -151,7 +152,8 @@ def _empty_row(office: Office | None) -> dict:
         "activities": {type_: {"activities": 0, "accounts": 0} for type_ in ACTIVITY_TYPES},
         "coverage": [],
         "executive_visits": {
-            role: {"visits": 0, "accounts": 0, "quarter_accounts": 0, "quarter_target": 0} for role in EXEC_ROLES
+            role: {"visits": 0, "accounts": 0, "quarter_accounts": 0, "quarter_target": 0}
+            for role in EXEC_ROLES
         },
         "late": {"month": 0, "year_to_date": 0},
     }
@@ -207,7 +209,12 @@ def _activity_counts(scope: Scope, unit, days: Window):
     account, not one per executive role.
     """
     query = (
-        sa.select(unit.label("unit"), Activity.type, sa.func.count(), sa.func.count(sa.distinct(Activity.account_id)))
+        sa.select(
+            unit.label("unit"),
+            Activity.type,
+            sa.func.count(),
+            sa.func.count(sa.distinct(Activity.account_id)),
+        )
         .join(Account, Account.id == Activity.account_id)
         .join(Office, Office.id == Account.office_id)
         .where(*_done_in(scope, days))
@@ -222,7 +229,10 @@ def _executive_visit_counts(scope: Scope, unit, days: Window):
     """Return (unit, executive role, visits, distinct accounts) of done EXVs in ``days``."""
     query = (
         sa.select(
-            unit.label("unit"), Activity.exec_role, sa.func.count(), sa.func.count(sa.distinct(Activity.account_id))
+            unit.label("unit"),
+            Activity.exec_role,
+            sa.func.count(),
+            sa.func.count(sa.distinct(Activity.account_id)),
         )
         .join(Account, Account.id == Activity.account_id)
         .join(Office, Office.id == Account.office_id)
@@ -240,14 +250,22 @@ def _coverage_windows(targets: YearTargets, last_day: date):
     shown = []
     for rule in targets.rules:
         if rule.type in YEAR_TO_DATE_TYPES:
-            shown.append((rule, "year_to_date", cumulative_windows(rule.period, targets.year, through, last_day)))
+            shown.append(
+                (
+                    rule,
+                    "year_to_date",
+                    cumulative_windows(rule.period, targets.year, through, last_day),
+                )
+            )
         elif rule.type in PERIOD_TO_DATE_TYPES:
             current = period_containing(rule.period, last_day).cut(last_day)
             shown.append((rule, "period_to_date", [current]))
     return shown
 
 
-def _add_coverage(rows: dict, scope: Scope, targets: YearTargets, last_day: date, by_unit: bool) -> None:
+def _add_coverage(
+    rows: dict, scope: Scope, targets: YearTargets, last_day: date, by_unit: bool
+) -> None:
     """Add each row's coverage cells: the engine's N and M, summed over the cell's windows."""
     shown = _coverage_windows(targets, last_day)
     pairs = [(rule, window) for rule, _, windows in shown for window in windows]
@@ -269,7 +287,9 @@ def _add_coverage(rows: dict, scope: Scope, targets: YearTargets, last_day: date
         ]
     for row in rows.values():
         if not row["coverage"]:
-            row["coverage"] = [_coverage_cell(rule, label, windows, 0, 0) for rule, label, windows in shown]
+            row["coverage"] = [
+                _coverage_cell(rule, label, windows, 0, 0) for rule, label, windows in shown
+            ]
 
 
 def _coverage_cell(rule, label: str, windows: list[Window], population: int, met: int) -> dict:
@@ -290,7 +310,9 @@ def _coverage_cell(rule, label: str, windows: list[Window], population: int, met
     }
 
 
-def _add_quarter_visits(rows: dict, scope: Scope, targets: YearTargets, last_day: date, by_unit: bool) -> dict:
+def _add_quarter_visits(
+    rows: dict, scope: Scope, targets: YearTargets, last_day: date, by_unit: bool
+) -> dict:
     """Add quarter-to-date distinct accounts visited and the quota target of office managers.
 
     Each office row gets its own unit's figures. The region director's and assistant
@@ -528,7 +550,9 @@ def keep_reported_summaries(year: int, month: int, now: datetime) -> str:
     )
     summary = build_summary(year, month, region)
     wanted = [(region.code, summary)] + [
-        (row["code"], None) for row in summary["offices"] if row["office_class"] in MANAGED_OFFICE_CLASSES
+        (row["code"], None)
+        for row in summary["offices"]
+        if row["office_class"] in MANAGED_OFFICE_CLASSES
     ]
     kept = 0
     for code, data in wanted:
@@ -570,14 +594,24 @@ def compare(kept: dict, current: dict) -> dict:
     figures = []
     kept_rows = {row["code"]: row for row in kept["offices"]}
     current_rows = {row["code"]: row for row in current["offices"]}
-    pairs = [(code, kept_rows.get(code), current_rows.get(code)) for code in dict.fromkeys([*kept_rows, *current_rows])]
+    pairs = [
+        (code, kept_rows.get(code), current_rows.get(code))
+        for code in dict.fromkeys([*kept_rows, *current_rows])
+    ]
     pairs.append((current["total"]["code"], kept["total"], current["total"]))
     for code, before, after in pairs:
         old = _figures(before) if before else {}
         new = _figures(after) if after else {}
         for name in dict.fromkeys([*old, *new]):
             if old.get(name) != new.get(name):
-                figures.append({"office": code, "figure": name, "reported": old.get(name), "now": new.get(name)})
+                figures.append(
+                    {
+                        "office": code,
+                        "figure": name,
+                        "reported": old.get(name),
+                        "now": new.get(name),
+                    }
+                )
 
     def versions(summary: dict) -> dict:
         return {
@@ -677,7 +711,9 @@ def monthly_report(
             Message(
                 "no summary of %(month)s for %(scope)s was reported yet "
                 "(it is kept on the day after the recording deadline, %(deadline)s)",
-                month=month_key(year, month_number), scope=scope.code, deadline=deadline,
+                month=month_key(year, month_number),
+                scope=scope.code,
+                deadline=deadline,
             )
         )
     compared = changes and reported is not None

@@ -3,6 +3,7 @@
 Every format is drawn from the same view (``monthly.monthly_report``) and the same table
 layout (``monthly_tables``), so the spreadsheet, the page and the PDF say the same thing.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,12 @@ MEDIA_TYPES = {
     "pdf": "application/pdf",
 }
 
-TIER_NAMES = {"STRATEGIC": "Strategic", "STAR": "Star", "STATUS": "Status", "STREAMLINE": "Streamline"}
+TIER_NAMES = {
+    "STRATEGIC": "Strategic",
+    "STAR": "Star",
+    "STATUS": "Status",
+    "STREAMLINE": "Streamline",
+}
 TYPE_NAMES = {
     "FMS": "บริการเสริมโดยไม่คิดค่าใช้จ่าย (FMS)",
     "RBA": "กิจกรรมสร้างความสัมพันธ์ (RBA)",
@@ -130,10 +136,17 @@ def coverage_chart(total: dict) -> dict | None:
 
     caption = "ร้อยละของลูกค้าที่ดำเนินการครบตามเกณฑ์ รวมทุกสำนักงาน (เส้นดำ = เป้าหมาย)"
     bars = [
-        charts.Bar(f"{cell['type']} {TIER_NAMES.get(cell['tier'], cell['tier'])}", cell["pct"], cell["target_pct"])
+        charts.Bar(
+            f"{cell['type']} {TIER_NAMES.get(cell['tier'], cell['tier'])}",
+            cell["pct"],
+            cell["target_pct"],
+        )
         for cell in total["coverage"]
     ]
-    return {"caption": caption, "svg": charts.bar_chart(bars, label=caption, unit="%", font=FONT_FAMILY)}
+    return {
+        "caption": caption,
+        "svg": charts.bar_chart(bars, label=caption, unit="%", font=FONT_FAMILY),
+    }
 
 
 # --- one layout for every format --------------------------------------------------------------
@@ -173,8 +186,14 @@ def monthly_tables(view: dict) -> list[Table]:
     tables = []
     accounts = Table("1. จำนวนลูกค้ารายสำคัญตามกลุ่ม ณ สิ้นเดือน", ["สำนักงาน", *TIER_NAMES.values(), "รวม"])
     for row in parts:
-        accounts.rows.append([office(row), *(row["accounts"][t] for t in TIERS), sum(row["accounts"].values())])
-    accounts.total = ["รวม", *(total["accounts"][t] for t in TIERS), sum(total["accounts"].values())]
+        accounts.rows.append(
+            [office(row), *(row["accounts"][t] for t in TIERS), sum(row["accounts"].values())]
+        )
+    accounts.total = [
+        "รวม",
+        *(total["accounts"][t] for t in TIERS),
+        sum(total["accounts"].values()),
+    ]
     tables.append(accounts)
 
     activities = Table(
@@ -184,7 +203,10 @@ def monthly_tables(view: dict) -> list[Table]:
     )
 
     def activity_cells(row):
-        return [f"{row['activities'][t]['activities']:,} / {row['activities'][t]['accounts']:,}" for t in ACTIVITY_TYPES]
+        return [
+            f"{row['activities'][t]['activities']:,} / {row['activities'][t]['accounts']:,}"
+            for t in ACTIVITY_TYPES
+        ]
 
     for row in parts:
         activities.rows.append([office(row), *activity_cells(row)])
@@ -261,15 +283,33 @@ def monthly_tables(view: dict) -> list[Table]:
     # per person below, and listed in full in the JSON.
     entries = Table(
         "5.1 รายการที่บันทึกล่าช้าของเดือนนี้",
-        ["วันที่กิจกรรม", "ครบกำหนดบันทึก", "บันทึกเมื่อ", "สำนักงาน", "เลขที่สัญญา", "ลูกค้า", "กิจกรรม", "ผู้ดำเนินการ", "ผู้บันทึก"],
+        [
+            "วันที่กิจกรรม",
+            "ครบกำหนดบันทึก",
+            "บันทึกเมื่อ",
+            "สำนักงาน",
+            "เลขที่สัญญา",
+            "ลูกค้า",
+            "กิจกรรม",
+            "ผู้ดำเนินการ",
+            "ผู้บันทึก",
+        ],
         figures=False,
     )
     for entry in (entry for entry in view["late_entries"] if entry["in_month"]):
-        entries.rows.append([
-            thai_day(entry["activity_date"]), thai_day(entry["deadline"]), thai_moment(entry["recorded_at"]),
-            entry["office"], entry["account_no"], entry["account_name"], entry["type"],
-            f"{entry['performed_by_name']} ({entry['performed_by']})", entry["recorded_by"] or "",
-        ])
+        entries.rows.append(
+            [
+                thai_day(entry["activity_date"]),
+                thai_day(entry["deadline"]),
+                thai_moment(entry["recorded_at"]),
+                entry["office"],
+                entry["account_no"],
+                entry["account_name"],
+                entry["type"],
+                f"{entry['performed_by_name']} ({entry['performed_by']})",
+                entry["recorded_by"] or "",
+            ]
+        )
     tables.append(entries)
 
     people = Table(
@@ -278,10 +318,15 @@ def monthly_tables(view: dict) -> list[Table]:
         figures=False,
     )
     for person in view["late_by_user"]:
-        people.rows.append([
-            f"{person['full_name']} ({person['username']})", ", ".join(person["offices"]),
-            person["in_month"], person["entries"], len(person["accounts"]),
-        ])
+        people.rows.append(
+            [
+                f"{person['full_name']} ({person['username']})",
+                ", ".join(person["offices"]),
+                person["in_month"],
+                person["entries"],
+                len(person["accounts"]),
+            ]
+        )
     tables.append(people)
 
     changes = view.get("changes")
@@ -294,20 +339,43 @@ def monthly_tables(view: dict) -> list[Table]:
         )
         for figure in changes["figures"]:
             moved.rows.append(
-                [figure["office"], figure_name(figure["figure"]), _blank(figure["reported"]), _blank(figure["now"])]
+                [
+                    figure["office"],
+                    figure_name(figure["figure"]),
+                    _blank(figure["reported"]),
+                    _blank(figure["now"]),
+                ]
             )
         tables.append(moved)
         activities_changed = Table(
             "6.1 กิจกรรมที่เพิ่ม แก้ไข หรือหายไปหลังรายงาน",
-            ["การเปลี่ยนแปลง", "วันที่กิจกรรม", "เลขที่สัญญา", "ลูกค้า", "กิจกรรม", "สถานะ", "บันทึกเมื่อ", "ล่าช้า", "ผู้ดำเนินการ"],
+            [
+                "การเปลี่ยนแปลง",
+                "วันที่กิจกรรม",
+                "เลขที่สัญญา",
+                "ลูกค้า",
+                "กิจกรรม",
+                "สถานะ",
+                "บันทึกเมื่อ",
+                "ล่าช้า",
+                "ผู้ดำเนินการ",
+            ],
             figures=False,
         )
         for item in changes["activities"]:
-            activities_changed.rows.append([
-                CHANGE_NAMES[item["change"]], thai_day(item.get("activity_date")), item.get("account_no", ""),
-                item.get("account_name", f"(รายการ {item['id']})"), item.get("type", ""), STATUS_NAMES.get(item.get("status"), ""),
-                thai_moment(item.get("recorded_at")), "ใช่" if item.get("is_late") else "", item.get("performed_by", ""),
-            ])
+            activities_changed.rows.append(
+                [
+                    CHANGE_NAMES[item["change"]],
+                    thai_day(item.get("activity_date")),
+                    item.get("account_no", ""),
+                    item.get("account_name", f"(รายการ {item['id']})"),
+                    item.get("type", ""),
+                    STATUS_NAMES.get(item.get("status"), ""),
+                    thai_moment(item.get("recorded_at")),
+                    "ใช่" if item.get("is_late") else "",
+                    item.get("performed_by", ""),
+                ]
+            )
         tables.append(activities_changed)
     return tables
 
@@ -370,7 +438,11 @@ def render_monthly(view: dict, fmt: str) -> bytes:
 
 
 #: Workbook sheets and the tables (by number) each holds.
-SHEETS = (("สรุป", ("1.", "2.", "3", "4.", "5. ")), ("บันทึกล่าช้า", ("5.1", "5.2")), ("เปลี่ยนแปลง", ("6.",)))
+SHEETS = (
+    ("สรุป", ("1.", "2.", "3", "4.", "5. ")),
+    ("บันทึกล่าช้า", ("5.1", "5.2")),
+    ("เปลี่ยนแปลง", ("6.",)),
+)
 
 
 def monthly_xlsx(view: dict) -> bytes:
@@ -395,7 +467,9 @@ def write_tables(book, sheet_name: str, lines: dict, tables: list[Table]) -> Non
     total_format = book.add_format(border=1, valign="top", bold=True, bg_color="#F5F5F5")
     sheet = book.sheet(sheet_name)
     sheet.write(0, 0, lines["title"], formats["title"])
-    sheet.write(1, 0, f"{lines['scope']} · {lines['period']} · {lines['deadline']}", formats["plain"])
+    sheet.write(
+        1, 0, f"{lines['scope']} · {lines['period']} · {lines['deadline']}", formats["plain"]
+    )
     sheet.write(2, 0, f"{lines['kind']} · {lines['generated']}", formats["plain"])
     widths: dict[int, int] = {}
     row = 4
@@ -436,11 +510,27 @@ def monthly_pdf(view: dict) -> bytes:
 @with_appcontext
 @in_one_transaction
 @click.option("--month", required=True, help="The month, YYYY-MM (CE), e.g. 2021-01.")
-@click.option("--office", "office_code", help="An office code: that office with its branches; default the region.")
-@click.option("--format", "fmt", type=click.Choice(MONTHLY_FORMATS), default="json", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
-@click.option("--as-reported", is_flag=True, help="The summary kept after the recording deadline, not one made now.")
-def monthly_command(month: str, office_code: str | None, fmt: str, output: str | None, as_reported: bool) -> None:
+@click.option(
+    "--office",
+    "office_code",
+    help="An office code: that office with its branches; default the region.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(MONTHLY_FORMATS), default="json", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of stdout.",
+)
+@click.option(
+    "--as-reported",
+    is_flag=True,
+    help="The summary kept after the recording deadline, not one made now.",
+)
+def monthly_command(
+    month: str, office_code: str | None, fmt: str, output: str | None, as_reported: bool
+) -> None:
     """Print or write the monthly CRM-Plus-style summary; one made now is kept as an on-demand snapshot."""
     from kamcrm.db import utcnow
     from kamcrm.errors import NotFound

@@ -1,4 +1,5 @@
 """``flask --app kamcrm seed demo [--if-empty] [--today YYYY-MM-DD]``."""
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,16 @@ DEMO_LOGINS_FILE = "demo_logins.txt"
 
 
 @seed_cli.command("demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing, successfully, when the database already has offices.")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="The day the demo is built for (default: today in Bangkok); same day, same data.")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing, successfully, when the database already has offices.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the demo is built for (default: today in Bangkok); same day, same data.",
+)
 def demo_command(if_empty: bool, today) -> None:
     """Load the demo region (Area 2: offices, users, 2,000 accounts, two years of activities).
 
@@ -35,7 +43,9 @@ def demo_command(if_empty: bool, today) -> None:
     offices = db.session.execute(sa.select(sa.func.count()).select_from(Office)).scalar_one()
     if offices:
         if if_empty:
-            click.echo(f"The database already holds {offices} offices; the demo region was not loaded.")
+            click.echo(
+                f"The database already holds {offices} offices; the demo region was not loaded."
+            )
             return
         raise click.ClickException(
             f"The database already holds {offices} offices. The demo region goes only into an empty "
@@ -58,8 +68,10 @@ def demo_command(if_empty: bool, today) -> None:
         result = seed_demo(day, progress=progress)
     finally:
         bar.close()
-    write_demo_logins(Path(current_app.instance_path), [(username, password) for username, _, _, _, password
-                                                        in result.logins])
+    write_demo_logins(
+        Path(current_app.instance_path),
+        [(username, password) for username, _, _, _, password in result.logins],
+    )
     click.echo(
         f"Loaded the demo region as of {day}: {result.counts['offices']} offices, {result.counts['users']} users, "
         f"{result.counts['accounts']:,} accounts, {result.counts['activities']:,} activities "

@@ -1,5 +1,6 @@
 """Service jobs, the survey answers to them, Smile Box tallies and the yearly survey targets
 (SPEC section 9, CR1 3.3)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -92,10 +93,13 @@ class SmileBoxDay(TimestampMixin, db.Model):
     __tablename__ = "smile_box_days"
     __table_args__ = (
         sa.UniqueConstraint("office_id", "day"),
-        sa.CheckConstraint("served >= 0 AND score_1 >= 0 AND score_2 >= 0 AND score_3 >= 0",
-                           name="not_negative"),
+        sa.CheckConstraint(
+            "served >= 0 AND score_1 >= 0 AND score_2 >= 0 AND score_3 >= 0", name="not_negative"
+        ),
         sa.CheckConstraint("score_1 + score_2 + score_3 <= served", name="ratings_within_served"),
-        sa.CheckConstraint("followed_up >= 0 AND followed_up <= score_1 + score_2", name="followed_up_range"),
+        sa.CheckConstraint(
+            "followed_up >= 0 AND followed_up <= score_1 + score_2", name="followed_up_range"
+        ),
         sa.Index("ix_smile_box_days_day_office", "day", "office_id"),
     )
 
@@ -117,10 +121,17 @@ class SurveyTarget(TimestampMixin, db.Model):
 
     __tablename__ = "survey_targets"
     __table_args__ = (
-        sa.CheckConstraint("quota_meter_install >= 0 AND quota_extension >= 0 "
-                           "AND quota_dedicated_transformer >= 0", name="quotas_not_negative"),
-        sa.CheckConstraint("satisfaction_target >= 1 AND satisfaction_target <= 5", name="satisfaction_range"),
-        sa.CheckConstraint("smile_box_share_pct >= 0 AND smile_box_share_pct <= 100", name="share_range"),
+        sa.CheckConstraint(
+            "quota_meter_install >= 0 AND quota_extension >= 0 "
+            "AND quota_dedicated_transformer >= 0",
+            name="quotas_not_negative",
+        ),
+        sa.CheckConstraint(
+            "satisfaction_target >= 1 AND satisfaction_target <= 5", name="satisfaction_range"
+        ),
+        sa.CheckConstraint(
+            "smile_box_share_pct >= 0 AND smile_box_share_pct <= 100", name="share_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

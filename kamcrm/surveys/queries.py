@@ -23,6 +23,7 @@ half up, against the year's share target (70 %); the low ratings (1, 2) followed
 **Low survey scores**: an answer scoring 1 or 2 is a follow-up for the job's office; it is
 followed up in time when ``followed_up_on`` − ``answered_on`` ≤ ``FOLLOW_UP_DAYS``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,8 +72,10 @@ def _days_between_postgresql(element, compiler, **kw):
 @compiles(days_between, "sqlite")
 def _days_between_sqlite(element, compiler, **kw):
     later, earlier = list(element.clauses)
-    return (f"CAST(julianday({compiler.process(later, **kw)}) - "
-            f"julianday({compiler.process(earlier, **kw)}) AS INTEGER)")
+    return (
+        f"CAST(julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)}) AS INTEGER)"
+    )
 
 
 # --- small arithmetic --------------------------------------------------------------------------
@@ -123,8 +126,11 @@ def column_ends(year: int, as_of: date) -> list[date | None]:
 
 def _unit_of(office=Office) -> sa.ColumnElement:
     """The class 1-3 office a job's office counts for (NULL: the regional office)."""
-    return sa.case((office.office_class == "branch", office.parent_id),
-                   (office.office_class.in_(MANAGED_OFFICE_CLASSES), office.id), else_=None)
+    return sa.case(
+        (office.office_class == "branch", office.parent_id),
+        (office.office_class.in_(MANAGED_OFFICE_CLASSES), office.id),
+        else_=None,
+    )
 
 
 def visible_jobs(user) -> sa.Select:
@@ -146,8 +152,11 @@ def job_for(user, ref: str) -> ServiceJob:
 
 def answer_for(user, answer_id: int) -> SurveyAnswer:
     """Return survey answer ``answer_id`` if ``user`` sees its job (else ``NotFound``)."""
-    statement = (sa.select(SurveyAnswer).join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
-                 .where(SurveyAnswer.id == answer_id))
+    statement = (
+        sa.select(SurveyAnswer)
+        .join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
+        .where(SurveyAnswer.id == answer_id)
+    )
     scope = scope_of(user)
     if scope is not None and not scope.is_region:
         statement = statement.where(scope.covers(ServiceJob.office_id))
@@ -159,7 +168,11 @@ def answer_for(user, answer_id: int) -> SurveyAnswer:
 
 def scope_units(scope: Scope) -> list[Office]:
     """Return the class 1-3 offices whose quota a scope holds (its own unit, or every one)."""
-    statement = sa.select(Office).where(Office.office_class.in_(MANAGED_OFFICE_CLASSES)).order_by(Office.code)
+    statement = (
+        sa.select(Office)
+        .where(Office.office_class.in_(MANAGED_OFFICE_CLASSES))
+        .order_by(Office.code)
+    )
     if not scope.is_region:
         if scope.unit_office_id is None:
             return []
@@ -181,8 +194,11 @@ def call_list(scope: Scope, today: date) -> sa.Select:
     return (
         sa.select(ServiceJob, Office.code.label("office_code"))
         .join(Office, Office.id == ServiceJob.office_id)
-        .where(ServiceJob.completed_on.between(today - timedelta(days=WINDOW_DAYS), today),
-               scope.covers(ServiceJob.office_id), _unanswered())
+        .where(
+            ServiceJob.completed_on.between(today - timedelta(days=WINDOW_DAYS), today),
+            scope.covers(ServiceJob.office_id),
+            _unanswered(),
+        )
         .order_by(ServiceJob.completed_on, ServiceJob.ref)
     )
 
@@ -191,15 +207,21 @@ def closing_this_week(scope: Scope, today: date) -> sa.Select:
     """Return a SELECT of the callable jobs whose window shuts within the next 7 days
     (days left 0-6), in the call list's order."""
     return call_list(scope, today).where(
-        ServiceJob.completed_on <= today - timedelta(days=WINDOW_DAYS - 6))
+        ServiceJob.completed_on <= today - timedelta(days=WINDOW_DAYS - 6)
+    )
 
 
 # --- the quota -------------------------------------------------------------------------------
 
 
 def _quarter_case(year: int, column) -> sa.ColumnElement:
-    return sa.case(*((column.between(w.start, w.end), q)
-                     for q, w in ((q, quarter_window(year, q)) for q in (1, 2, 3, 4))), else_=None)
+    return sa.case(
+        *(
+            (column.between(w.start, w.end), q)
+            for q, w in ((q, quarter_window(year, q)) for q in (1, 2, 3, 4))
+        ),
+        else_=None,
+    )
 
 
 def quota_counts(scope: Scope, year: int, as_of: date) -> dict:
@@ -210,17 +232,31 @@ def quota_counts(scope: Scope, year: int, as_of: date) -> dict:
     quarter = _quarter_case(year, ServiceJob.completed_on)
     elapsed = days_between(SurveyAnswer.answered_on, ServiceJob.completed_on)
     statement = (
-        sa.select(unit.label("unit"), ServiceJob.kind, quarter.label("quarter"), sa.func.count().label("n"))
+        sa.select(
+            unit.label("unit"),
+            ServiceJob.kind,
+            quarter.label("quarter"),
+            sa.func.count().label("n"),
+        )
         .select_from(ServiceJob)
         .join(office, office.id == ServiceJob.office_id)
         .join(SurveyAnswer, SurveyAnswer.job_id == ServiceJob.id)
-        .where(ServiceJob.completed_on.between(date(year, 1, 1), min(as_of, date(year, 12, 31))),
-               ServiceJob.kind.in_(QUOTA_KINDS), scope.covers(ServiceJob.office_id),
-               SurveyAnswer.channel == "phone", SurveyAnswer.answered_on <= as_of,
-               elapsed >= 0, elapsed <= WINDOW_DAYS)
+        .where(
+            ServiceJob.completed_on.between(date(year, 1, 1), min(as_of, date(year, 12, 31))),
+            ServiceJob.kind.in_(QUOTA_KINDS),
+            scope.covers(ServiceJob.office_id),
+            SurveyAnswer.channel == "phone",
+            SurveyAnswer.answered_on <= as_of,
+            elapsed >= 0,
+            elapsed <= WINDOW_DAYS,
+        )
         .group_by(unit, ServiceJob.kind, quarter)
     )
-    return {(row.unit, row.kind, row.quarter): row.n for row in db.session.execute(statement) if row.unit is not None}
+    return {
+        (row.unit, row.kind, row.quarter): row.n
+        for row in db.session.execute(statement)
+        if row.unit is not None
+    }
 
 
 def callable_counts(scope: Scope, today: date) -> dict:
@@ -229,12 +265,18 @@ def callable_counts(scope: Scope, today: date) -> dict:
     unit = _unit_of(office)
     statement = (
         sa.select(unit.label("unit"), ServiceJob.kind, sa.func.count().label("n"))
-        .select_from(ServiceJob).join(office, office.id == ServiceJob.office_id)
-        .where(ServiceJob.completed_on.between(today - timedelta(days=WINDOW_DAYS), today),
-               scope.covers(ServiceJob.office_id), _unanswered())
+        .select_from(ServiceJob)
+        .join(office, office.id == ServiceJob.office_id)
+        .where(
+            ServiceJob.completed_on.between(today - timedelta(days=WINDOW_DAYS), today),
+            scope.covers(ServiceJob.office_id),
+            _unanswered(),
+        )
         .group_by(unit, ServiceJob.kind)
     )
-    return {(row.unit, row.kind): row.n for row in db.session.execute(statement) if row.unit is not None}
+    return {
+        (row.unit, row.kind): row.n for row in db.session.execute(statement) if row.unit is not None
+    }
 
 
 def units_with_jobs(scope: Scope, start: date, end: date) -> set[int]:
@@ -242,8 +284,13 @@ def units_with_jobs(scope: Scope, start: date, end: date) -> set[int]:
     to ``end`` in scope: the offices a quota means something to in that time."""
     office = sa.orm.aliased(Office)
     unit = _unit_of(office)
-    statement = (sa.select(unit).distinct().select_from(ServiceJob).join(office, office.id == ServiceJob.office_id)
-                 .where(ServiceJob.completed_on.between(start, end), scope.covers(ServiceJob.office_id)))
+    statement = (
+        sa.select(unit)
+        .distinct()
+        .select_from(ServiceJob)
+        .join(office, office.id == ServiceJob.office_id)
+        .where(ServiceJob.completed_on.between(start, end), scope.covers(ServiceJob.office_id))
+    )
     return {found for found in db.session.execute(statement).scalars() if found is not None}
 
 
@@ -272,16 +319,27 @@ class QuotaLine:
         needed, or no day left)."""
         if not self.missing or self.days_left <= 0:
             return None
-        return (Decimal(self.missing) * 7 / Decimal(self.days_left)).quantize(_CENT, rounding=ROUND_HALF_UP)
+        return (Decimal(self.missing) * 7 / Decimal(self.days_left)).quantize(
+            _CENT, rounding=ROUND_HALF_UP
+        )
 
     def as_dict(self) -> dict:
-        return {"office_code": self.office.code, "kind": self.kind, "quota": self.quota, "done": self.done,
-                "missing": self.missing, "met": self.met, "callable_now": self.callable_now,
-                "days_left": self.days_left,
-                "pace_per_week": None if self.pace_per_week is None else float(self.pace_per_week)}
+        return {
+            "office_code": self.office.code,
+            "kind": self.kind,
+            "quota": self.quota,
+            "done": self.done,
+            "missing": self.missing,
+            "met": self.met,
+            "callable_now": self.callable_now,
+            "days_left": self.days_left,
+            "pace_per_week": None if self.pace_per_week is None else float(self.pace_per_week),
+        }
 
 
-def quota_progress(scope: Scope, today: date, targets: SurveyTargets | None = None) -> list[QuotaLine]:
+def quota_progress(
+    scope: Scope, today: date, targets: SurveyTargets | None = None
+) -> list[QuotaLine]:
     """Return each office's progress on each kind's quota in the quarter of ``today``, with
     the days left in the quarter (today included) and the jobs still callable."""
     targets = targets or survey_targets(today.year)
@@ -290,13 +348,22 @@ def quota_progress(scope: Scope, today: date, targets: SurveyTargets | None = No
     callable_now = callable_counts(scope, today)
     days_left = (quarter_window(today.year, quarter).end - today).days + 1
     return [
-        QuotaLine(office, kind, targets.quotas[kind], counts.get((office.id, kind, quarter), 0),
-                  callable_now.get((office.id, kind), 0), days_left)
-        for office in scope_units(scope) for kind in QUOTA_KINDS
+        QuotaLine(
+            office,
+            kind,
+            targets.quotas[kind],
+            counts.get((office.id, kind, quarter), 0),
+            callable_now.get((office.id, kind), 0),
+            days_left,
+        )
+        for office in scope_units(scope)
+        for kind in QUOTA_KINDS
     ]
 
 
-def missing_quota(scope: Scope, today: date, targets: SurveyTargets | None = None) -> dict[str, int]:
+def missing_quota(
+    scope: Scope, today: date, targets: SurveyTargets | None = None
+) -> dict[str, int]:
     """Return {kind: phone answers still missing this quarter} summed over the scope's offices."""
     missing = {kind: 0 for kind in QUOTA_KINDS}
     for line in quota_progress(scope, today, targets):
@@ -324,51 +391,73 @@ class Satisfaction:
         return None if self.mean is None else self.mean >= self.target
 
 
-def satisfaction_sums(scope: Scope, start: date, end: date, as_of: date, *, by_unit: bool = False) -> dict:
+def satisfaction_sums(
+    scope: Scope, start: date, end: date, as_of: date, *, by_unit: bool = False
+) -> dict:
     """Return {unit office id or None: (answers, sum of scores)} of the answers given by
     ``as_of`` to jobs completed from ``start`` to ``end`` in scope (``by_unit`` False: the
     scope's total under the key None)."""
     office = sa.orm.aliased(Office)
     unit = _unit_of(office) if by_unit else sa.null()
     statement = (
-        sa.select(unit.label("unit"), sa.func.count().label("n"), sa.func.coalesce(sa.func.sum(SurveyAnswer.score), 0).label("total"))
+        sa.select(
+            unit.label("unit"),
+            sa.func.count().label("n"),
+            sa.func.coalesce(sa.func.sum(SurveyAnswer.score), 0).label("total"),
+        )
         .select_from(SurveyAnswer)
         .join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
         .join(office, office.id == ServiceJob.office_id)
-        .where(ServiceJob.completed_on.between(start, end), SurveyAnswer.answered_on <= as_of,
-               scope.covers(ServiceJob.office_id))
+        .where(
+            ServiceJob.completed_on.between(start, end),
+            SurveyAnswer.answered_on <= as_of,
+            scope.covers(ServiceJob.office_id),
+        )
     )
     if by_unit:
         statement = statement.group_by(unit)
     return {row.unit: (row.n, int(row.total)) for row in db.session.execute(statement)}
 
 
-def satisfaction(scope: Scope, start: date, end: date, as_of: date, targets: SurveyTargets | None = None) -> Satisfaction:
+def satisfaction(
+    scope: Scope, start: date, end: date, as_of: date, targets: SurveyTargets | None = None
+) -> Satisfaction:
     """Return the scope's mean satisfaction over jobs completed from ``start`` to ``end``."""
     targets = targets or survey_targets(start.year)
     answers, total = satisfaction_sums(scope, start, end, as_of).get(None, (0, 0))
     return Satisfaction(answers, total, targets.satisfaction)
 
 
-def satisfaction_by_office(scope: Scope, start: date, end: date, as_of: date,
-                           targets: SurveyTargets | None = None) -> list[tuple[Office, Satisfaction]]:
+def satisfaction_by_office(
+    scope: Scope, start: date, end: date, as_of: date, targets: SurveyTargets | None = None
+) -> list[tuple[Office, Satisfaction]]:
     """Return each class 1-3 office of the scope with its mean (branches rolled up)."""
     targets = targets or survey_targets(start.year)
     sums = satisfaction_sums(scope, start, end, as_of, by_unit=True)
-    return [(office, Satisfaction(*sums.get(office.id, (0, 0)), targets.satisfaction))
-            for office in scope_units(scope)]
+    return [
+        (office, Satisfaction(*sums.get(office.id, (0, 0)), targets.satisfaction))
+        for office in scope_units(scope)
+    ]
 
 
 def low_score_follow_ups(scope: Scope, start: date, end: date, as_of: date) -> tuple[int, int]:
     """Return (low answers, followed up within ``FOLLOW_UP_DAYS`` by ``as_of``) for jobs
     completed from ``start`` to ``end`` in scope, answered by ``as_of``."""
-    followed = sa.and_(SurveyAnswer.followed_up_on.is_not(None), SurveyAnswer.followed_up_on <= as_of,
-                       days_between(SurveyAnswer.followed_up_on, SurveyAnswer.answered_on) <= FOLLOW_UP_DAYS)
+    followed = sa.and_(
+        SurveyAnswer.followed_up_on.is_not(None),
+        SurveyAnswer.followed_up_on <= as_of,
+        days_between(SurveyAnswer.followed_up_on, SurveyAnswer.answered_on) <= FOLLOW_UP_DAYS,
+    )
     row = db.session.execute(
         sa.select(sa.func.count(), sa.func.count().filter(followed))
-        .select_from(SurveyAnswer).join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
-        .where(ServiceJob.completed_on.between(start, end), SurveyAnswer.answered_on <= as_of,
-               SurveyAnswer.score.in_(LOW_SCORES), scope.covers(ServiceJob.office_id))
+        .select_from(SurveyAnswer)
+        .join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
+        .where(
+            ServiceJob.completed_on.between(start, end),
+            SurveyAnswer.answered_on <= as_of,
+            SurveyAnswer.score.in_(LOW_SCORES),
+            scope.covers(ServiceJob.office_id),
+        )
     ).one()
     return int(row[0]), int(row[1])
 
@@ -380,8 +469,11 @@ def open_follow_ups(scope: Scope) -> sa.Select:
         sa.select(SurveyAnswer, ServiceJob, Office.code.label("office_code"))
         .join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
         .join(Office, Office.id == ServiceJob.office_id)
-        .where(SurveyAnswer.score.in_(LOW_SCORES), SurveyAnswer.followed_up_on.is_(None),
-               scope.covers(ServiceJob.office_id))
+        .where(
+            SurveyAnswer.score.in_(LOW_SCORES),
+            SurveyAnswer.followed_up_on.is_(None),
+            scope.covers(ServiceJob.office_id),
+        )
         .order_by(SurveyAnswer.answered_on, SurveyAnswer.id)
     )
 
@@ -419,12 +511,15 @@ def smile_box_sums(scope: Scope, start: date, end: date, *, by_unit: bool = Fals
     unit = _unit_of(office) if by_unit else sa.null()
     d = SmileBoxDay
     statement = (
-        sa.select(unit.label("unit"),
-                  sa.func.coalesce(sa.func.sum(d.served), 0),
-                  sa.func.coalesce(sa.func.sum(d.score_1 + d.score_2 + d.score_3), 0),
-                  sa.func.coalesce(sa.func.sum(d.score_1 + d.score_2), 0),
-                  sa.func.coalesce(sa.func.sum(d.followed_up), 0))
-        .select_from(d).join(office, office.id == d.office_id)
+        sa.select(
+            unit.label("unit"),
+            sa.func.coalesce(sa.func.sum(d.served), 0),
+            sa.func.coalesce(sa.func.sum(d.score_1 + d.score_2 + d.score_3), 0),
+            sa.func.coalesce(sa.func.sum(d.score_1 + d.score_2), 0),
+            sa.func.coalesce(sa.func.sum(d.followed_up), 0),
+        )
+        .select_from(d)
+        .join(office, office.id == d.office_id)
         .where(d.day.between(start, end), scope.covers(d.office_id))
     )
     if by_unit:
@@ -432,19 +527,26 @@ def smile_box_sums(scope: Scope, start: date, end: date, *, by_unit: bool = Fals
     return {row[0]: tuple(int(value) for value in row[1:]) for row in db.session.execute(statement)}
 
 
-def smile_box(scope: Scope, start: date, end: date, targets: SurveyTargets | None = None) -> SmileBoxTotals:
+def smile_box(
+    scope: Scope, start: date, end: date, targets: SurveyTargets | None = None
+) -> SmileBoxTotals:
     """Return the scope's Smile Box totals from ``start`` to ``end``."""
     targets = targets or survey_targets(start.year)
-    return SmileBoxTotals(*smile_box_sums(scope, start, end).get(None, (0, 0, 0, 0)), targets.smile_box_share_pct)
+    return SmileBoxTotals(
+        *smile_box_sums(scope, start, end).get(None, (0, 0, 0, 0)), targets.smile_box_share_pct
+    )
 
 
-def smile_box_by_office(scope: Scope, start: date, end: date,
-                        targets: SurveyTargets | None = None) -> list[tuple[Office, SmileBoxTotals]]:
+def smile_box_by_office(
+    scope: Scope, start: date, end: date, targets: SurveyTargets | None = None
+) -> list[tuple[Office, SmileBoxTotals]]:
     """Return each class 1-3 office of the scope with its Smile Box totals (branches rolled up)."""
     targets = targets or survey_targets(start.year)
     sums = smile_box_sums(scope, start, end, by_unit=True)
-    return [(office, SmileBoxTotals(*sums.get(office.id, (0, 0, 0, 0)), targets.smile_box_share_pct))
-            for office in scope_units(scope)]
+    return [
+        (office, SmileBoxTotals(*sums.get(office.id, (0, 0, 0, 0)), targets.smile_box_share_pct))
+        for office in scope_units(scope)
+    ]
 
 
 # --- CR1 3.3 (the section contract: ARCHITECTURE.md, "The CR1 report") ----------------------
@@ -463,8 +565,12 @@ CR1_LABELS = {
 
 def _cell(value, numerator=None, denominator=None, target=None) -> dict:
     met = None if target is None or value is None else value >= target
-    return {"value": None if value is None else float(value), "numerator": numerator,
-            "denominator": denominator, "target_met": met}
+    return {
+        "value": None if value is None else float(value),
+        "numerator": numerator,
+        "denominator": denominator,
+        "target_met": met,
+    }
 
 
 def cr1_rows(session, *, year: int, as_of: date, scope: Scope) -> list[dict]:
@@ -485,9 +591,15 @@ def cr1_rows(session, *, year: int, as_of: date, scope: Scope) -> list[dict]:
     rows = []
 
     def row(item: str, key: str, unit: str, target, cells: list) -> dict:
-        return {"item": item, "key": key, "label": CR1_LABELS[key], "unit": unit,
-                "target": None if target is None else float(target), "office_code": None,
-                "cumulative": dict(zip(COLUMNS, cells))}
+        return {
+            "item": item,
+            "key": key,
+            "label": CR1_LABELS[key],
+            "unit": unit,
+            "target": None if target is None else float(target),
+            "office_code": None,
+            "cumulative": dict(zip(COLUMNS, cells)),
+        }
 
     for kind in QUOTA_KINDS:
         cells = []
@@ -496,8 +608,12 @@ def cr1_rows(session, *, year: int, as_of: date, scope: Scope) -> list[dict]:
                 cells.append(None)
                 continue
             whole = len(units) * k
-            met = sum(1 for office in units for q in range(1, k + 1)
-                      if counts.get((office.id, kind, q), 0) >= targets.quotas[kind])
+            met = sum(
+                1
+                for office in units
+                for q in range(1, k + 1)
+                if counts.get((office.id, kind, q), 0) >= targets.quotas[kind]
+            )
             cells.append(_cell(percentage(met, whole), met, whole, Decimal(100)))
         rows.append(row("3.3.1", f"survey_quota_{kind}", "pct", 100, cells))
 

@@ -1,4 +1,5 @@
 """A year's survey quotas and targets: SPEC section 9's defaults, or the year's stored row."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,10 +30,13 @@ class SurveyTargets:
 
     def as_dict(self) -> dict:
         """Return the targets as JSON-safe data."""
-        return {"year": self.year, "stored": self.stored,
-                "quotas": {kind: self.quotas[kind] for kind in QUOTA_KINDS},
-                "satisfaction_target": float(self.satisfaction),
-                "smile_box_share_pct": float(self.smile_box_share_pct)}
+        return {
+            "year": self.year,
+            "stored": self.stored,
+            "quotas": {kind: self.quotas[kind] for kind in QUOTA_KINDS},
+            "satisfaction_target": float(self.satisfaction),
+            "smile_box_share_pct": float(self.smile_box_share_pct),
+        }
 
 
 def default_survey_targets(year: int) -> SurveyTargets:
@@ -42,13 +46,18 @@ def default_survey_targets(year: int) -> SurveyTargets:
 
 def survey_targets(year: int) -> SurveyTargets:
     """Return the survey targets of ``year``: its stored row, or the defaults."""
-    row = db.session.execute(sa.select(SurveyTarget).where(SurveyTarget.year == year)).scalar_one_or_none()
+    row = db.session.execute(
+        sa.select(SurveyTarget).where(SurveyTarget.year == year)
+    ).scalar_one_or_none()
     if row is None:
         return default_survey_targets(year)
     return SurveyTargets(
         year,
-        {"meter_install": row.quota_meter_install, "extension": row.quota_extension,
-         "dedicated_transformer": row.quota_dedicated_transformer},
+        {
+            "meter_install": row.quota_meter_install,
+            "extension": row.quota_extension,
+            "dedicated_transformer": row.quota_dedicated_transformer,
+        },
         Decimal(row.satisfaction_target).quantize(Decimal("0.0001")),
         Decimal(row.smile_box_share_pct).quantize(Decimal("0.01")),
         stored=True,

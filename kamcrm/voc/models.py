@@ -6,6 +6,7 @@ recorded (an activity's voice fields, a complaint; later a survey answer's comme
 entry's (source, source_id): whether it is significant, its reference in PEA's VOC system,
 and the complaint it was turned into.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -85,5 +86,7 @@ def _forget_marks_of_a_deleted_activity(mapper, connection, target) -> None:
     """A deleted activity's voice leaves the register, and its marks with it: SQLite may give
     a later activity the same id, which must not inherit them."""
     connection.execute(
-        sa.delete(VocMark.__table__).where(VocMark.source == "activity", VocMark.source_id == target.id)
+        sa.delete(VocMark.__table__).where(
+            VocMark.source == "activity", VocMark.source_id == target.id
+        )
     )

@@ -3,6 +3,7 @@ reference in PEA's VOC system (one, or many at once, all or nothing), and turn a
 complaint-kind voice into a complaint. Pages, API and CLI call these; each checks the
 permission, finds the entry in the actor's scope (out of scope is NotFound), records the
 change in the audit log and flushes; the caller commits."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -37,20 +38,31 @@ def _mark_for(entry: VocEntry) -> VocMark:
 def _state(mark: VocMark | None) -> dict:
     if mark is None:
         return {"significant": False, "voc_ref": None, "voc_ref_on": None, "complaint_id": None}
-    return {"significant": bool(mark.significant), "voc_ref": mark.voc_ref,
-            "voc_ref_on": mark.voc_ref_on.isoformat() if mark.voc_ref_on else None,
-            "complaint_id": mark.complaint_id}
+    return {
+        "significant": bool(mark.significant),
+        "voc_ref": mark.voc_ref,
+        "voc_ref_on": mark.voc_ref_on.isoformat() if mark.voc_ref_on else None,
+        "complaint_id": mark.complaint_id,
+    }
 
 
 def _audit(entry: VocEntry, before: dict, mark: VocMark, actor) -> None:
     after = _state(mark)
     keys = [key for key in after if before.get(key) != after[key]]
     if keys:
-        record("update", "voc_entries", entry.key, actor=actor,
-               before={key: before.get(key) for key in keys}, after={key: after[key] for key in keys})
+        record(
+            "update",
+            "voc_entries",
+            entry.key,
+            actor=actor,
+            before={key: before.get(key) for key in keys},
+            after={key: after[key] for key in keys},
+        )
 
 
-def mark_significant(key: str, significant: bool, actor=None, *, now: datetime | None = None) -> VocMark:
+def mark_significant(
+    key: str, significant: bool, actor=None, *, now: datetime | None = None
+) -> VocMark:
     """Mark entry ``key`` significant (or not); who and when are kept with the mark."""
     require(actor, "voc.mark")
     entry = entry_for(actor, key, "voc.mark")
@@ -67,7 +79,9 @@ def mark_significant(key: str, significant: bool, actor=None, *, now: datetime |
     return mark
 
 
-def _validate_ref(raw: Mapping[str, object], entry: VocEntry | None, errors: fields.Errors, today) -> tuple:
+def _validate_ref(
+    raw: Mapping[str, object], entry: VocEntry | None, errors: fields.Errors, today
+) -> tuple:
     voc_ref = fields.text(raw, "voc_ref", errors, max_length=VOC_REF_LENGTH, one_line=True)
     voc_ref_on = fields.day(raw, "voc_ref_on", errors)
     if voc_ref is not None and voc_ref_on is None and "voc_ref_on" not in errors:
@@ -76,21 +90,35 @@ def _validate_ref(raw: Mapping[str, object], entry: VocEntry | None, errors: fie
         fields.add_error(errors, "voc_ref", Message("is required with the day it was entered"))
     if voc_ref_on is not None:
         if voc_ref_on > today:
-            fields.add_error(errors, "voc_ref_on", Message("%(value)s is in the future", value=voc_ref_on.isoformat()))
+            fields.add_error(
+                errors,
+                "voc_ref_on",
+                Message("%(value)s is in the future", value=voc_ref_on.isoformat()),
+            )
         elif entry is not None and voc_ref_on < entry.day:
-            fields.add_error(errors, "voc_ref_on", Message("%(value)s is before the voice was heard (%(day)s)",
-                                                           value=voc_ref_on.isoformat(), day=entry.day.isoformat()))
+            fields.add_error(
+                errors,
+                "voc_ref_on",
+                Message(
+                    "%(value)s is before the voice was heard (%(day)s)",
+                    value=voc_ref_on.isoformat(),
+                    day=entry.day.isoformat(),
+                ),
+            )
     return voc_ref, voc_ref_on
 
 
-def record_voc_ref(key: str, voc_ref, voc_ref_on, actor=None, *, now: datetime | None = None) -> VocMark:
+def record_voc_ref(
+    key: str, voc_ref, voc_ref_on, actor=None, *, now: datetime | None = None
+) -> VocMark:
     """Record (or with both blank, clear) entry ``key``'s reference in PEA's VOC system and
     the day it was entered there (not in the future, not before the voice was heard)."""
     require(actor, "voc.record_ref")
     entry = entry_for(actor, key, "voc.record_ref")
     errors: fields.Errors = {}
-    values = _validate_ref({"voc_ref": voc_ref, "voc_ref_on": voc_ref_on}, entry, errors,
-                           bangkok_date(now or utcnow()))
+    values = _validate_ref(
+        {"voc_ref": voc_ref, "voc_ref_on": voc_ref_on}, entry, errors, bangkok_date(now or utcnow())
+    )
     if errors:
         raise ValidationFailed(errors)
     mark = _mark_for(entry)
@@ -101,8 +129,9 @@ def record_voc_ref(key: str, voc_ref, voc_ref_on, actor=None, *, now: datetime |
     return mark
 
 
-def record_voc_refs(lines: Iterable[tuple[int, Mapping[str, object]]], actor=None, *,
-                    now: datetime | None = None) -> int:
+def record_voc_refs(
+    lines: Iterable[tuple[int, Mapping[str, object]]], actor=None, *, now: datetime | None = None
+) -> int:
     """Record many VOC-system references at once: ``lines`` are (line number, row of
     ``REF_FIELDS``). All or nothing: any bad line (unknown or out-of-scope key, a key twice,
     a bad reference or day) raises ``ValidationFailed`` naming every bad line, and nothing is
@@ -114,13 +143,18 @@ def record_voc_refs(lines: Iterable[tuple[int, Mapping[str, object]]], actor=Non
     checked = []
     for number, raw in lines:
         if len(checked) + len(errors) >= MAX_REF_LINES:
-            fields.add_error(errors, f"line {number}", Message("a list holds at most %(limit)s lines",
-                                                                limit=MAX_REF_LINES))
+            fields.add_error(
+                errors,
+                f"line {number}",
+                Message("a list holds at most %(limit)s lines", limit=MAX_REF_LINES),
+            )
             break
         where = f"line {number}"
         unknown = sorted(set(raw) - set(REF_FIELDS))
         if unknown:
-            fields.add_error(errors, where, Message("unknown column(s) %(names)s", names=", ".join(unknown)))
+            fields.add_error(
+                errors, where, Message("unknown column(s) %(names)s", names=", ".join(unknown))
+            )
             continue
         key = fields.text(raw, "key", {}, max_length=20) or ""
         try:
@@ -129,8 +163,11 @@ def record_voc_refs(lines: Iterable[tuple[int, Mapping[str, object]]], actor=Non
             fields.add_error(errors, where, Message("no VOC entry has the key %(key)r", key=key))
             continue
         if entry.key in seen:
-            fields.add_error(errors, where, Message("%(key)s is already on line %(line)s", key=entry.key,
-                                                    line=seen[entry.key]))
+            fields.add_error(
+                errors,
+                where,
+                Message("%(key)s is already on line %(line)s", key=entry.key, line=seen[entry.key]),
+            )
             continue
         seen[entry.key] = number
         row_errors: fields.Errors = {}
@@ -139,15 +176,23 @@ def record_voc_refs(lines: Iterable[tuple[int, Mapping[str, object]]], actor=Non
             fields.add_error(row_errors, "voc_ref", fields.REQUIRED)
         for name, messages in row_errors.items():
             for message in messages:
-                fields.add_error(errors, where, Message("%(field)s: %(message)s", field=name, message=message))
+                fields.add_error(
+                    errors, where, Message("%(field)s: %(message)s", field=name, message=message)
+                )
         if not row_errors:
             checked.append((entry, values))
     if errors:
-        raise ValidationFailed(errors, message=Message("Nothing was recorded: %(count)s line(s) are wrong.",
-                                                       count=len(errors)))
+        raise ValidationFailed(
+            errors,
+            message=Message(
+                "Nothing was recorded: %(count)s line(s) are wrong.", count=len(errors)
+            ),
+        )
     if not checked:
-        raise ValidationFailed({"lines": [Message("the list holds no line")]},
-                               message=Message("The list holds no line."))
+        raise ValidationFailed(
+            {"lines": [Message("the list holds no line")]},
+            message=Message("The list holds no line."),
+        )
     for entry, (voc_ref, voc_ref_on) in checked:
         mark = _mark_for(entry)
         before = _state(mark if mark.id is not None else None)
@@ -158,11 +203,20 @@ def record_voc_refs(lines: Iterable[tuple[int, Mapping[str, object]]], actor=Non
 
 
 #: What a complaint turned from a voice may be given (the rest comes from the voice).
-CONVERT_FIELDS = ("ref", "category", "channel", "urgent", "received_at", "office_code", "assigned_to")
+CONVERT_FIELDS = (
+    "ref",
+    "category",
+    "channel",
+    "urgent",
+    "received_at",
+    "office_code",
+    "assigned_to",
+)
 
 
-def convert_to_complaint(key: str, data: Mapping[str, object] | None = None, actor=None, *,
-                         now: datetime | None = None):
+def convert_to_complaint(
+    key: str, data: Mapping[str, object] | None = None, actor=None, *, now: datetime | None = None
+):
     """Turn the complaint-kind voice ``key`` (recorded on an activity) into a complaint, once.
 
     The complaint is created by ``complaints.operations.create_complaint``: its account is
@@ -176,15 +230,28 @@ def convert_to_complaint(key: str, data: Mapping[str, object] | None = None, act
     data = dict(data or {})
     unknown = sorted(set(data) - set(CONVERT_FIELDS))
     if unknown:
-        raise ValidationFailed({name: [Message("is not a field of this request")] for name in unknown})
+        raise ValidationFailed(
+            {name: [Message("is not a field of this request")] for name in unknown}
+        )
     if entry.source != "activity" or entry.kind != "complaint":
-        raise Conflict(Message("Only a complaint-kind voice recorded on an activity can be turned into a "
-                               "complaint (%(key)s is a %(kind)s from a %(source)s).",
-                               key=entry.key, kind=entry.kind, source=entry.source))
+        raise Conflict(
+            Message(
+                "Only a complaint-kind voice recorded on an activity can be turned into a "
+                "complaint (%(key)s is a %(kind)s from a %(source)s).",
+                key=entry.key,
+                kind=entry.kind,
+                source=entry.source,
+            )
+        )
     mark = _mark_for(entry)
     if mark.complaint_id is not None:
-        raise Conflict(Message("%(key)s was turned into complaint %(ref)s already.",
-                               key=entry.key, ref=entry.complaint_ref or mark.complaint_id))
+        raise Conflict(
+            Message(
+                "%(key)s was turned into complaint %(ref)s already.",
+                key=entry.key,
+                ref=entry.complaint_ref or mark.complaint_id,
+            )
+        )
     before = _state(mark if mark.id is not None else None)
     activity = db.session.get(Activity, entry.source_id)
     row = {

@@ -20,6 +20,7 @@ Scope: out of scope is out of sight. A KAMR sees the voices on their own account
 ones they heard themselves; an office manager their office and its branches; everyone else
 the region.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,8 +43,19 @@ from kamcrm.surveys.models import ServiceJob, SurveyAnswer
 from kamcrm.voc.models import KEY_PREFIXES, VocMark
 
 #: The columns every source's SELECT gives, in this order.
-ENTRY_COLUMNS = ("source", "source_id", "day", "kind", "category", "text", "office_id",
-                 "account_id", "kamr_id", "account_kamr_id", "source_ref")
+ENTRY_COLUMNS = (
+    "source",
+    "source_id",
+    "day",
+    "kind",
+    "category",
+    "text",
+    "office_id",
+    "account_id",
+    "kamr_id",
+    "account_kamr_id",
+    "source_ref",
+)
 
 _PREFIX_SOURCES = {prefix: source for source, prefix in KEY_PREFIXES.items()}
 
@@ -108,8 +120,13 @@ def _branch_conditions(filters: Filters, *, day, kind, category, office_id) -> l
 
 def _activity_branch(filters: Filters, viewer_conditions: Callable) -> sa.Select | None:
     """The voices recorded on done activities (the activity's date, its account's office)."""
-    conditions = _branch_conditions(filters, day=Activity.activity_date, kind=Activity.voc_kind,
-                                    category=Activity.voc_category, office_id=Account.office_id)
+    conditions = _branch_conditions(
+        filters,
+        day=Activity.activity_date,
+        kind=Activity.voc_kind,
+        category=Activity.voc_category,
+        office_id=Account.office_id,
+    )
     if conditions is None:
         return None
     if filters.kamr_id is not None:
@@ -131,15 +148,24 @@ def _activity_branch(filters: Filters, viewer_conditions: Callable) -> sa.Select
             sa.cast(sa.null(), sa.String).label("source_ref"),
         )
         .join(Account, Account.id == Activity.account_id)
-        .where(Activity.voc_kind.is_not(None), Activity.status == "done", *conditions,
-               *viewer_conditions(Account.office_id, Activity.performed_by_id, Account.kamr_id))
+        .where(
+            Activity.voc_kind.is_not(None),
+            Activity.status == "done",
+            *conditions,
+            *viewer_conditions(Account.office_id, Activity.performed_by_id, Account.kamr_id),
+        )
     )
 
 
 def _complaint_branch(filters: Filters, viewer_conditions: Callable) -> sa.Select | None:
     """Complaints: kind complaint, dated the day received, handled by their office."""
-    conditions = _branch_conditions(filters, day=Complaint.received_on, kind="complaint",
-                                    category=Complaint.category, office_id=Complaint.office_id)
+    conditions = _branch_conditions(
+        filters,
+        day=Complaint.received_on,
+        kind="complaint",
+        category=Complaint.category,
+        office_id=Complaint.office_id,
+    )
     if conditions is None:
         return None
     if filters.kamr_id is not None:
@@ -161,15 +187,22 @@ def _complaint_branch(filters: Filters, viewer_conditions: Callable) -> sa.Selec
             Complaint.ref.label("source_ref"),
         )
         .outerjoin(Account, Account.id == Complaint.account_id)
-        .where(*conditions, *viewer_conditions(Complaint.office_id, Account.kamr_id, Account.kamr_id))
+        .where(
+            *conditions, *viewer_conditions(Complaint.office_id, Account.kamr_id, Account.kamr_id)
+        )
     )
 
 
 def _survey_branch(filters: Filters, viewer_conditions: Callable) -> sa.Select | None:
     """Survey answers that carry a comment: feedback, dated the day answered, handled by the
     service job's office; on a key account when the job names one."""
-    conditions = _branch_conditions(filters, day=SurveyAnswer.answered_on, kind="feedback",
-                                    category=sa.cast(sa.null(), sa.String), office_id=ServiceJob.office_id)
+    conditions = _branch_conditions(
+        filters,
+        day=SurveyAnswer.answered_on,
+        kind="feedback",
+        category=sa.cast(sa.null(), sa.String),
+        office_id=ServiceJob.office_id,
+    )
     if conditions is None or filters.category is not None:
         return None  # a survey comment has no category
     if filters.kamr_id is not None:
@@ -192,8 +225,12 @@ def _survey_branch(filters: Filters, viewer_conditions: Callable) -> sa.Select |
         )
         .join(ServiceJob, ServiceJob.id == SurveyAnswer.job_id)
         .outerjoin(Account, Account.id == ServiceJob.account_id)
-        .where(SurveyAnswer.comment.is_not(None), SurveyAnswer.comment != "", *conditions,
-               *viewer_conditions(ServiceJob.office_id, Account.kamr_id, Account.kamr_id))
+        .where(
+            SurveyAnswer.comment.is_not(None),
+            SurveyAnswer.comment != "",
+            *conditions,
+            *viewer_conditions(ServiceJob.office_id, Account.kamr_id, Account.kamr_id),
+        )
     )
 
 
@@ -222,11 +259,14 @@ def _viewer(user, scope: Scope | None = None) -> Callable:
     return conditions
 
 
-def entries(user, filters: Filters = Filters(), *, scope: Scope | None = None) -> sa.Subquery | None:
+def entries(
+    user, filters: Filters = Filters(), *, scope: Scope | None = None
+) -> sa.Subquery | None:
     """Return the UNION ALL of the sources ``user`` sees under ``filters`` (None: no source can match)."""
     viewer = _viewer(user, scope)
     selects = [
-        branch(filters, viewer) for source, branch in BRANCHES.items()
+        branch(filters, viewer)
+        for source, branch in BRANCHES.items()
         if filters.source in (None, source)
     ]
     selects = [select for select in selects if select is not None]
@@ -279,9 +319,13 @@ def register(user, filters: Filters = Filters()) -> sa.Select | None:
         .join(Office, Office.id == found.c.office_id)
         .outerjoin(Account, Account.id == found.c.account_id)
         .outerjoin(kamr, kamr.id == found.c.kamr_id)
-        .outerjoin(mark, sa.and_(mark.source == found.c.source, mark.source_id == found.c.source_id))
+        .outerjoin(
+            mark, sa.and_(mark.source == found.c.source, mark.source_id == found.c.source_id)
+        )
         .outerjoin(turned, turned.id == mark.complaint_id)
-        .outerjoin(origin, sa.and_(found.c.source == "complaint", origin.complaint_id == found.c.source_id))
+        .outerjoin(
+            origin, sa.and_(found.c.source == "complaint", origin.complaint_id == found.c.source_id)
+        )
         .where(*_mark_conditions(filters, mark))
         .order_by(found.c.day.desc(), found.c.source, found.c.source_id.desc())
     )
@@ -322,23 +366,47 @@ class VocEntry:
         if row.origin_source is not None:
             origin = entry_key(row.origin_source, row.origin_source_id)
         return cls(
-            source=row.source, source_id=row.source_id, day=row.day, kind=row.kind, category=row.category,
-            text=row.text, office_id=row.office_id, office_code=row.office_code, office_name=row.office_name,
-            account_id=row.account_id, account_no=row.account_no, account_name=row.account_name,
-            kamr_username=row.kamr_username, kamr_name=row.kamr_name, significant=bool(row.significant),
-            voc_ref=row.voc_ref, voc_ref_on=row.voc_ref_on, complaint_ref=row.complaint_ref, origin_key=origin,
+            source=row.source,
+            source_id=row.source_id,
+            day=row.day,
+            kind=row.kind,
+            category=row.category,
+            text=row.text,
+            office_id=row.office_id,
+            office_code=row.office_code,
+            office_name=row.office_name,
+            account_id=row.account_id,
+            account_no=row.account_no,
+            account_name=row.account_name,
+            kamr_username=row.kamr_username,
+            kamr_name=row.kamr_name,
+            significant=bool(row.significant),
+            voc_ref=row.voc_ref,
+            voc_ref_on=row.voc_ref_on,
+            complaint_ref=row.complaint_ref,
+            origin_key=origin,
             source_ref=row.source_ref,
         )
 
     def as_record(self) -> dict:
         """The entry as the API and files name its fields."""
         return {
-            "key": self.key, "source": self.source, "source_id": self.source_id,
-            "day": self.day.isoformat(), "kind": self.kind, "category": self.category, "text": self.text,
-            "office_code": self.office_code, "account_no": self.account_no,
-            "kamr_username": self.kamr_username, "significant": self.significant, "voc_ref": self.voc_ref,
+            "key": self.key,
+            "source": self.source,
+            "source_id": self.source_id,
+            "day": self.day.isoformat(),
+            "kind": self.kind,
+            "category": self.category,
+            "text": self.text,
+            "office_code": self.office_code,
+            "account_no": self.account_no,
+            "kamr_username": self.kamr_username,
+            "significant": self.significant,
+            "voc_ref": self.voc_ref,
             "voc_ref_on": self.voc_ref_on.isoformat() if self.voc_ref_on else None,
-            "complaint_ref": self.complaint_ref, "from_voc": self.origin_key, "source_ref": self.source_ref,
+            "complaint_ref": self.complaint_ref,
+            "from_voc": self.origin_key,
+            "source_ref": self.source_ref,
         }
 
 
@@ -375,9 +443,15 @@ def categories_in_use(user) -> list[str]:
     found = entries(user)
     if found is None:
         return []
-    return [value for value in db.session.execute(
-        sa.select(found.c.category).where(found.c.category.is_not(None)).distinct().order_by(found.c.category)
-    ).scalars()]
+    return [
+        value
+        for value in db.session.execute(
+            sa.select(found.c.category)
+            .where(found.c.category.is_not(None))
+            .distinct()
+            .order_by(found.c.category)
+        ).scalars()
+    ]
 
 
 # --- CR1 3.4 (the section contract: ARCHITECTURE.md, "The CR1 report") ----------------------
@@ -410,17 +484,32 @@ def cr1_counts(session, *, year: int, as_of: date, scope: Scope) -> dict:
     live = [(name, end) for name, end in ends.items() if end is not None]
     if not live:
         return {}
-    found = entries(None, Filters(day_from=date(year, 1, 1), day_to=max(end for _, end in live)), scope=scope)
+    found = entries(
+        None, Filters(day_from=date(year, 1, 1), day_to=max(end for _, end in live)), scope=scope
+    )
     bucket = sa.case(*((found.c.day <= end, i) for i, (_, end) in enumerate(live)), else_=None)
-    unit = sa.case((Office.office_class == "branch", Office.parent_id),
-                   (Office.office_class == "region", None), else_=Office.id)
+    unit = sa.case(
+        (Office.office_class == "branch", Office.parent_id),
+        (Office.office_class == "region", None),
+        else_=Office.id,
+    )
     entered = sa.and_(VocMark.voc_ref.is_not(None), VocMark.voc_ref_on <= as_of)
     statement = (
-        sa.select(unit.label("unit"), bucket.label("bucket"), sa.func.count().label("significant"),
-                  sa.func.count().filter(entered).label("entered"))
+        sa.select(
+            unit.label("unit"),
+            bucket.label("bucket"),
+            sa.func.count().label("significant"),
+            sa.func.count().filter(entered).label("entered"),
+        )
         .select_from(found)
-        .join(VocMark, sa.and_(VocMark.source == found.c.source, VocMark.source_id == found.c.source_id,
-                               VocMark.significant.is_(True)))
+        .join(
+            VocMark,
+            sa.and_(
+                VocMark.source == found.c.source,
+                VocMark.source_id == found.c.source_id,
+                VocMark.significant.is_(True),
+            ),
+        )
         .join(Office, Office.id == found.c.office_id)
         .group_by(unit, bucket)
     )
@@ -446,21 +535,35 @@ def cr1_rows(session, *, year: int, as_of: date, scope: Scope) -> list[dict]:
     offices = []
     if scope.is_region:
         offices = session.execute(
-            sa.select(Office.id, Office.code).where(Office.office_class.in_(("1", "2", "3"))).order_by(Office.code)
+            sa.select(Office.id, Office.code)
+            .where(Office.office_class.in_(("1", "2", "3")))
+            .order_by(Office.code)
         ).all()
 
     def rows_for(office_code: str | None, units) -> list[dict]:
         built = []
-        for position, (key, label) in enumerate((("voc_significant", LABEL_SIGNIFICANT),
-                                                 ("voc_entered", LABEL_ENTERED))):
+        for position, (key, label) in enumerate(
+            (("voc_significant", LABEL_SIGNIFICANT), ("voc_entered", LABEL_ENTERED))
+        ):
             cumulative = {}
             for name, end in ends.items():
                 if end is None:
                     cumulative[name] = None
                     continue
-                cumulative[name] = _count_cell(sum(counts.get((unit, name), (0, 0))[position] for unit in units))
-            built.append({"item": "3.4", "key": key, "label": label, "unit": "count", "target": None,
-                          "office_code": office_code, "cumulative": cumulative})
+                cumulative[name] = _count_cell(
+                    sum(counts.get((unit, name), (0, 0))[position] for unit in units)
+                )
+            built.append(
+                {
+                    "item": "3.4",
+                    "key": key,
+                    "label": label,
+                    "unit": "count",
+                    "target": None,
+                    "office_code": office_code,
+                    "cumulative": cumulative,
+                }
+            )
         return built
 
     every_unit = {unit for unit, _ in counts}

@@ -1,4 +1,5 @@
 """Server-rendered pages for account managers, office managers and the regional office."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,8 +35,20 @@ def init_app(app: Flask) -> None:
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    for module in (views, kamr, office, region, admin, complaints, complaint_return, complaint_targets,
-                   prevention, voc, surveys, prospects):
+    for module in (
+        views,
+        kamr,
+        office,
+        region,
+        admin,
+        complaints,
+        complaint_return,
+        complaint_targets,
+        prevention,
+        voc,
+        surveys,
+        prospects,
+    ):
         app.register_blueprint(module.bp)
 
     # Globals rather than a context processor, so that imported macros see them too.
@@ -112,11 +125,18 @@ def be_date_messages() -> dict:
         "first": FIRST_YEAR,
         "last": LAST_YEAR,
         "hint": _("Day/month/Buddhist-era year, e.g. %(example)s", example=example),
-        "invalid": _("Write the date as day/month/Buddhist-era year, e.g. %(example)s.",
-                     example=example),
+        "invalid": _(
+            "Write the date as day/month/Buddhist-era year, e.g. %(example)s.", example=example
+        ),
         # {typed} and {be} are filled in by the script.
-        "ce_year": _("%(typed)s is a Christian-era year: write the Buddhist-era year %(be)s.",
-                     typed="{typed}", be="{be}"),
-        "range": _("The year must lie between %(first)s and %(last)s.",
-                   first=FIRST_YEAR + BE_OFFSET, last=LAST_YEAR + BE_OFFSET),
+        "ce_year": _(
+            "%(typed)s is a Christian-era year: write the Buddhist-era year %(be)s.",
+            typed="{typed}",
+            be="{be}",
+        ),
+        "range": _(
+            "The year must lie between %(first)s and %(last)s.",
+            first=FIRST_YEAR + BE_OFFSET,
+            last=LAST_YEAR + BE_OFFSET,
+        ),
     }

@@ -1,4 +1,5 @@
 """Administration pages: users (create, deactivate) and their API tokens."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -26,11 +27,21 @@ def _render_users(form=None, status=200):
     query = visible_users(current_user).options(selectinload(User.office))
     text = request.args.get("q", "").strip()
     if text:
-        query = query.where(sa.or_(User.username.icontains(text, autoescape=True),
-                                   User.full_name.icontains(text, autoescape=True)))
+        query = query.where(
+            sa.or_(
+                User.username.icontains(text, autoescape=True),
+                User.full_name.icontains(text, autoescape=True),
+            )
+        )
     page = paginate(query, per_page=50)
-    return render_template("admin/users.html", page=page, q=text, form=form or UserForm(formdata=None),
-                           toggle=UserActiveForm(formdata=None), page_url_args=page_url_args), status
+    return render_template(
+        "admin/users.html",
+        page=page,
+        q=text,
+        form=form or UserForm(formdata=None),
+        toggle=UserActiveForm(formdata=None),
+        page_url_args=page_url_args,
+    ), status
 
 
 @bp.get("/users")
@@ -46,8 +57,10 @@ def create_user():
     """Add a user with a first password (the one the CLI's set-password would give)."""
     form = UserForm()
     if form.validate_on_submit() and _passwords_agree(form):
-        data = {name: (getattr(form, name).data or None) for name in
-                ("username", "full_name", "role", "office_code", "exec_role", "email")}
+        data = {
+            name: (getattr(form, name).data or None)
+            for name in ("username", "full_name", "role", "office_code", "exec_role", "email")
+        }
         try:
             # One savepoint: a refused password adds no user without one.
             with db.session.begin_nested():
@@ -73,7 +86,9 @@ def _passwords_agree(form) -> bool:
 @requires("users.manage")
 def set_active(user_id: int):
     """Activate or deactivate a user (their records stay)."""
-    user = db.session.execute(visible_users(current_user).where(User.id == user_id)).scalar_one_or_none()
+    user = db.session.execute(
+        visible_users(current_user).where(User.id == user_id)
+    ).scalar_one_or_none()
     if user is None:
         abort(404)
     form = UserActiveForm()
@@ -88,20 +103,32 @@ def set_active(user_id: int):
             for message in reasons or [refused.message]:
                 flash(translate(message), "error")
         else:
-            flash(_("%(name)s is now active.", name=user.username) if user.active
-                  else _("%(name)s can no longer sign in.", name=user.username), "success")
+            flash(
+                _("%(name)s is now active.", name=user.username)
+                if user.active
+                else _("%(name)s can no longer sign in.", name=user.username),
+                "success",
+            )
     return redirect(url_for("admin.users"))
 
 
 def _render_tokens(user, form=None, raw=None, status=200, password_form=None):
-    return render_template("admin/tokens.html", user=user, tokens=token_ops.tokens_of(user),
-                           state=token_ops.token_state, form=form or TokenForm(formdata=None), raw=raw,
-                           revoke=UserActiveForm(formdata=None),
-                           password_form=password_form or SetPasswordForm(formdata=None)), status
+    return render_template(
+        "admin/tokens.html",
+        user=user,
+        tokens=token_ops.tokens_of(user),
+        state=token_ops.token_state,
+        form=form or TokenForm(formdata=None),
+        raw=raw,
+        revoke=UserActiveForm(formdata=None),
+        password_form=password_form or SetPasswordForm(formdata=None),
+    ), status
 
 
 def _user(user_id: int) -> User:
-    user = db.session.execute(visible_users(current_user).where(User.id == user_id)).scalar_one_or_none()
+    user = db.session.execute(
+        visible_users(current_user).where(User.id == user_id)
+    ).scalar_one_or_none()
     if user is None:
         abort(404)
     return user
@@ -123,8 +150,9 @@ def issue_token(user_id: int):
     if form.validate_on_submit():
         try:
             with db.session.begin_nested():
-                _token, raw = token_ops.issue_token(user, form.name.data, current_user,
-                                               expires_days=form.expires_days.data)
+                _token, raw = token_ops.issue_token(
+                    user, form.name.data, current_user, expires_days=form.expires_days.data
+                )
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
@@ -155,11 +183,14 @@ def set_user_password(user_id: int):
         try:
             with db.session.begin_nested():
                 # The user's sessions end (the admin's own stays, if the user is the admin).
-                set_password(user, form.password.data, current_user,
-                             keep_session=session.get(SESSION_KEY))
+                set_password(
+                    user, form.password.data, current_user, keep_session=session.get(SESSION_KEY)
+                )
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            flash(_("%(name)s can now sign in with the new password.", name=user.username), "success")
+            flash(
+                _("%(name)s can now sign in with the new password.", name=user.username), "success"
+            )
             return redirect(url_for("admin.user_tokens", user_id=user.id))
     return _render_tokens(user, status=422, password_form=form)

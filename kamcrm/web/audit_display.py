@@ -6,6 +6,7 @@ values the page's way (yes/no, Bangkok times with BE years on Thai pages, codes 
 names, lists joined with commas) and, for a change, only the fields that changed.
 Nothing here changes what is stored or how the log is searched.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,8 +73,19 @@ CODE_FIELDS = {
 #: Fields holding ``{code: number}``, with the label table of their codes.
 CODE_MAP_FIELDS = {"executive_visit_quotas": EXEC_ROLE_LABELS, "planned_populations": TIER_LABELS}
 #: Amounts shown with digit grouping.
-AMOUNT_FIELDS = frozenset({"transformer_kva", "monthly_revenue_thb", "bytes", "rows", "created",
-                           "updated", "unchanged", "offices", "users"})
+AMOUNT_FIELDS = frozenset(
+    {
+        "transformer_kva",
+        "monthly_revenue_thb",
+        "bytes",
+        "rows",
+        "created",
+        "updated",
+        "unchanged",
+        "offices",
+        "users",
+    }
+)
 #: The file kinds of an import, by the kind of record each one holds.
 IMPORT_KIND_ENTITIES = {"tiers": "tier_assignments"}
 #: ``effective_from`` of a tier that holds "from always", as the log keeps it.
@@ -120,8 +132,10 @@ def entity_choices(selected: str | None = None) -> list[tuple[str, str]]:
 
     The value stays the table name, so the ``?entity=`` of existing links still works.
     """
-    choices = sorted(((entity, str(text)) for entity, text in AUDIT_ENTITY_LABELS.items()),
-                     key=lambda choice: choice[1].casefold())
+    choices = sorted(
+        ((entity, str(text)) for entity, text in AUDIT_ENTITY_LABELS.items()),
+        key=lambda choice: choice[1].casefold(),
+    )
     if selected and selected not in AUDIT_ENTITY_LABELS:
         choices.append((selected, selected))
     return choices
@@ -172,17 +186,22 @@ def _people(entries: list[AuditEntry]) -> _People:
     usernames = {
         value
         for entry in entries
-        for record in (entry.before, entry.after) if isinstance(record, dict)
-        for name, value in record.items() if name in PERSON_FIELDS and isinstance(value, str)
+        for record in (entry.before, entry.after)
+        if isinstance(record, dict)
+        for name, value in record.items()
+        if name in PERSON_FIELDS and isinstance(value, str)
     }
     if not ids and not usernames:
         return _People({}, {})
     rows = db.session.execute(
-        sa.select(User.id, User.username, User.full_name)
-        .where(sa.or_(User.id.in_(ids), User.username.in_(usernames)))
+        sa.select(User.id, User.username, User.full_name).where(
+            sa.or_(User.id.in_(ids), User.username.in_(usernames))
+        )
     ).all()
-    return _People({row.id: (row.username, row.full_name) for row in rows},
-                   {row.username: row.full_name for row in rows})
+    return _People(
+        {row.id: (row.username, row.full_name) for row in rows},
+        {row.username: row.full_name for row in rows},
+    )
 
 
 # --- entries -------------------------------------------------------------------------------
@@ -215,8 +234,13 @@ def record_name(entity: str, key: str) -> str:
         if entity == "year_targets":
             return format_year(int(key))
         if entity == "frequency_rules" and len(parts) == 3:
-            return " · ".join([label(ACTIVITY_TYPE_LABELS, parts[1]), label(TIER_LABELS, parts[2]),
-                               format_year(int(parts[0]))])
+            return " · ".join(
+                [
+                    label(ACTIVITY_TYPE_LABELS, parts[1]),
+                    label(TIER_LABELS, parts[2]),
+                    format_year(int(parts[0])),
+                ]
+            )
         if entity == "executive_visit_quotas" and len(parts) == 2:
             return f"{label(EXEC_ROLE_LABELS, parts[1])} · {format_year(int(parts[0]))}"
         if entity == "planned_populations" and len(parts) == 2:
@@ -254,12 +278,17 @@ def change_lines(entry: AuditEntry, people: _People | None = None) -> list[Chang
             if _is_rule_list(old) and _is_rule_list(new):
                 lines.extend(_rule_changes(name, old, new))
                 continue
-            lines.append(ChangeLine(field_label(name), show_value(name, new, people),
-                                    show_value(name, old, people)))
+            lines.append(
+                ChangeLine(
+                    field_label(name), show_value(name, new, people), show_value(name, old, people)
+                )
+            )
             continue
         value = after[name] if name in after else before[name]
-        if value in _NO_VALUE or (entry.action != "update" and (
-                str(value) == entry.entity_key or name in KEY_FIELDS.get(entry.entity, ()))):
+        if value in _NO_VALUE or (
+            entry.action != "update"
+            and (str(value) == entry.entity_key or name in KEY_FIELDS.get(entry.entity, ()))
+        ):
             continue
         lines.append(ChangeLine(field_label(name), show_value(name, value, people)))
     return lines
@@ -306,7 +335,9 @@ def show_value(name: str, value, people: _People | None = None) -> str:
         codes = CODE_MAP_FIELDS.get(name, {})
         order = list(codes)
         keys = sorted(value, key=lambda code: order.index(code) if code in order else len(order))
-        return ", ".join(f"{label(codes, key)} {show_value(name, value[key], people)}" for key in keys)
+        return ", ".join(
+            f"{label(codes, key)} {show_value(name, value[key], people)}" for key in keys
+        )
     if isinstance(value, str):
         return _show_text(value)
     return str(value)
@@ -339,8 +370,10 @@ def _show_amount(value) -> str:
 
 
 def _is_rule_list(value) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(item, dict) and "type" in item and "tier" in item for item in value
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, dict) and "type" in item and "tier" in item for item in value)
     )
 
 
@@ -354,8 +387,7 @@ def _rule_changes(name: str, old: list[dict], new: list[dict]) -> list[ChangeLin
             continue
         type_, tier = key
         heading = f"{field_label(name)}: {type_} · {label(TIER_LABELS, tier)}"
-        lines.append(ChangeLine(heading, _show_rule(after.get(key)),
-                                _show_rule(before.get(key))))
+        lines.append(ChangeLine(heading, _show_rule(after.get(key)), _show_rule(before.get(key))))
     return lines
 
 
@@ -363,8 +395,10 @@ def _show_rule(rule: dict | None) -> str:
     """Show a rule briefly: "1.1.2 · 1 per year · 55%"; a dash for no rule."""
     if rule is None:
         return _DASH
-    return " · ".join([
-        str(rule.get("item", "")),
-        f"{rule.get('min_count', '')} {label(PERIOD_LABELS, rule.get('period'))}",
-        format_pct(rule.get("target_pct")),
-    ])
+    return " · ".join(
+        [
+            str(rule.get("item", "")),
+            f"{rule.get('min_count', '')} {label(PERIOD_LABELS, rule.get('period'))}",
+            format_pct(rule.get("target_pct")),
+        ]
+    )

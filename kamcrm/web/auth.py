@@ -1,4 +1,5 @@
 """Pages to sign in and out, change one's password, and manage one's API tokens."""
+
 from __future__ import annotations
 
 from flask import (
@@ -108,7 +109,10 @@ def change_password():
         try:
             # The user's other sessions end; this one stays signed in.
             auth.change_password(
-                current_user, form.current_password.data, form.password.data, form.confirm.data,
+                current_user,
+                form.current_password.data,
+                form.password.data,
+                form.confirm.data,
                 keep_session=session.get(sessions.SESSION_KEY),
             )
         except ValidationFailed as error:
@@ -125,7 +129,8 @@ def change_password():
     elif request.method == "POST":
         status = 422
     return render_template(
-        "auth/password.html", form=form,
+        "auth/password.html",
+        form=form,
         minimum=current_app.config.get("PASSWORD_MIN_LENGTH", 10),
     ), status
 
@@ -140,7 +145,9 @@ def my_tokens():
     if form.validate_on_submit():
         try:
             token, raw = tokens.issue_token(
-                current_user, form.name.data, actor=current_user,
+                current_user,
+                form.name.data,
+                actor=current_user,
                 expires_days=form.expires_days.data,
             )
         except ValidationFailed as error:

@@ -1,4 +1,5 @@
 """Helpers every page shares: report parameters from the query string, paging, errors to fields."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

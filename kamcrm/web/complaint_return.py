@@ -1,6 +1,7 @@
 """The monthly complaint return page (SPEC section 8) and its downloads: an office manager
 sees their office's return, regional staff any office's or the region's; as of now or as
 reported on the due day, with what changed since it was reported."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, render_template, request
@@ -44,8 +45,15 @@ def complaint_return():
         missing = True
     except NotFound:
         abort(404)  # an office out of the user's sight
-    return render_template("complaints/return.html", view=view, missing=missing, month=month,
-                           as_reported=as_reported, office=office, offices=_offices_to_choose())
+    return render_template(
+        "complaints/return.html",
+        view=view,
+        missing=missing,
+        month=month,
+        as_reported=as_reported,
+        office=office,
+        offices=_offices_to_choose(),
+    )
 
 
 @bp.get("/return.<fmt>")
@@ -58,8 +66,13 @@ def complaint_return_download(fmt: str):
         month = month_key(*parse_month(request.args.get("month") or ""))
     except ValueError:
         abort(404)
-    view = complaint_return_for(current_user, month, request.args.get("office") or None, utcnow(),
-                                as_reported=request.args.get("view") == "reported")
+    view = complaint_return_for(
+        current_user,
+        month,
+        request.args.get("office") or None,
+        utcnow(),
+        as_reported=request.args.get("view") == "reported",
+    )
     response = Response(render_return(view, fmt), mimetype=MEDIA_TYPES[fmt].split(";")[0])
     response.headers["Content-Disposition"] = f'attachment; filename="{return_filename(view, fmt)}"'
     return response

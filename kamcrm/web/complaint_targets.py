@@ -6,6 +6,7 @@ none is, each through the operation the CLI uses (``kamcrm.complaints.operations
 audits it. The page itself is ``region.targets``; this module gives it the section's forms
 (``complaint_targets_context``) and answers the section's two POSTs.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
@@ -43,28 +44,35 @@ class ResetComplaintTargetsForm(PageForm):
 class CategoryLimitForm(PageForm):
     """One category's limit in days."""
 
-    limit_days = IntegerField(_l("Close within, days"),
-                              validators=[InputRequired(REQUIRED), NumberRange(min=0, max=MAX_LIMIT)])
+    limit_days = IntegerField(
+        _l("Close within, days"),
+        validators=[InputRequired(REQUIRED), NumberRange(min=0, max=MAX_LIMIT)],
+    )
 
 
 class NewCategoryForm(PageForm):
     """A category to add to the year (both blank: none)."""
 
     code = StringField(_l("New category code"), validators=[Optional(), Length(max=30)])
-    limit_days = IntegerField(_l("Close within, days"), validators=[Optional(), NumberRange(min=0, max=MAX_LIMIT)])
+    limit_days = IntegerField(
+        _l("Close within, days"), validators=[Optional(), NumberRange(min=0, max=MAX_LIMIT)]
+    )
 
 
 class TierLimitForm(PageForm):
     """A category's limit for accounts of one tier (blank: the category's own limit)."""
 
-    limit_days = IntegerField(_l("Days"), validators=[Optional(), NumberRange(min=0, max=MAX_LIMIT)])
+    limit_days = IntegerField(
+        _l("Days"), validators=[Optional(), NumberRange(min=0, max=MAX_LIMIT)]
+    )
 
 
 class ItemTargetForm(PageForm):
     """A plan 2.1 item's target % and (except 2.1a) its limit."""
 
-    target_pct = DecimalField(_l("Target %"), places=2,
-                              validators=[InputRequired(REQUIRED), NumberRange(min=0, max=100)])
+    target_pct = DecimalField(
+        _l("Target %"), places=2, validators=[InputRequired(REQUIRED), NumberRange(min=0, max=100)]
+    )
     limit = IntegerField(_l("Limit"), validators=[Optional(), NumberRange(min=0, max=MAX_LIMIT)])
 
 
@@ -76,17 +84,33 @@ def _forms(year: int, formdata=None) -> dict:
     tier_limits = dict(targets.tier_limits)
     return {
         "targets": targets,
-        "categories": {code: CategoryLimitForm(formdata=formdata, prefix=f"cat-{code}", meta=no_csrf, limit_days=days)
-                       for code, days in targets.categories},
+        "categories": {
+            code: CategoryLimitForm(
+                formdata=formdata, prefix=f"cat-{code}", meta=no_csrf, limit_days=days
+            )
+            for code, days in targets.categories
+        },
         "new_category": NewCategoryForm(formdata=formdata, prefix="newcat", meta=no_csrf),
-        "tier_limits": {(code, tier): TierLimitForm(formdata=formdata, prefix=f"tl-{code}-{tier}", meta=no_csrf,
-                                                    limit_days=tier_limits.get((code, tier)))
-                        for code in targets.category_codes for tier in TIERS},
-        "item_targets": {target.item: ItemTargetForm(formdata=formdata, prefix=f"item-{target.item}", meta=no_csrf,
-                                              target_pct=target.target_pct,
-                                              limit=target.limit_hours if target.limit_hours is not None
-                                              else target.limit_days)
-                  for target in targets.items},
+        "tier_limits": {
+            (code, tier): TierLimitForm(
+                formdata=formdata,
+                prefix=f"tl-{code}-{tier}",
+                meta=no_csrf,
+                limit_days=tier_limits.get((code, tier)),
+            )
+            for code in targets.category_codes
+            for tier in TIERS
+        },
+        "item_targets": {
+            target.item: ItemTargetForm(
+                formdata=formdata,
+                prefix=f"item-{target.item}",
+                meta=no_csrf,
+                target_pct=target.target_pct,
+                limit=target.limit_hours if target.limit_hours is not None else target.limit_days,
+            )
+            for target in targets.items
+        },
         "form": ComplaintTargetsForm(formdata=None),
         "reset_form": ResetComplaintTargetsForm(formdata=None),
         "tiers": TIERS,
@@ -124,20 +148,37 @@ def _save(year: int, forms: dict) -> int:
     stored = dict(targets.categories)
     for code, form in forms["categories"].items():
         if _posted(form) and form.limit_days.data != stored[code]:
-            apply(form, lambda code=code, form=form: operations.set_category_limit(
-                year, code, form.limit_days.data, current_user))
+            apply(
+                form,
+                lambda code=code, form=form: operations.set_category_limit(
+                    year, code, form.limit_days.data, current_user
+                ),
+            )
     new = forms["new_category"]
     if new.code.data or new.limit_days.data is not None:
         if not new.code.data or new.limit_days.data is None:
-            raise _RowRefused(new, KamcrmError(_("Give both the new category's code and its limit.")))
+            raise _RowRefused(
+                new, KamcrmError(_("Give both the new category's code and its limit."))
+            )
         if new.code.data.strip().upper() in stored:
-            raise _RowRefused(new, KamcrmError(_("The year has that category already; change its limit above.")))
-        apply(new, lambda: operations.set_category_limit(year, new.code.data, new.limit_days.data, current_user))
+            raise _RowRefused(
+                new, KamcrmError(_("The year has that category already; change its limit above."))
+            )
+        apply(
+            new,
+            lambda: operations.set_category_limit(
+                year, new.code.data, new.limit_days.data, current_user
+            ),
+        )
     tier_limits = dict(targets.tier_limits)
     for (code, tier), form in forms["tier_limits"].items():
         if _posted(form) and form.limit_days.data != tier_limits.get((code, tier)):
-            apply(form, lambda code=code, tier=tier, form=form: operations.set_tier_limit(
-                year, code, tier, form.limit_days.data, current_user))
+            apply(
+                form,
+                lambda code=code, tier=tier, form=form: operations.set_tier_limit(
+                    year, code, tier, form.limit_days.data, current_user
+                ),
+            )
     for item, form in forms["item_targets"].items():
         if not _posted(form):
             continue
@@ -150,8 +191,12 @@ def _save(year: int, forms: dict) -> int:
         if item != "2.1a" and form.limit.data is not None and form.limit.data != current:
             changes["limit_hours" if hours else "limit_days"] = form.limit.data
         if changes:
-            apply(form, lambda item=item, changes=changes: operations.set_item_target(
-                year, item, actor=current_user, **changes))
+            apply(
+                form,
+                lambda item=item, changes=changes: operations.set_item_target(
+                    year, item, actor=current_user, **changes
+                ),
+            )
     return saved
 
 
@@ -171,8 +216,12 @@ def update_complaint_targets(year: int):
     if not ComplaintTargetsForm().validate_on_submit():
         flash(_("The form had expired; nothing was saved. Save again."), "error")
         return _render_page(year, forms, 422)
-    rows = list(forms["categories"].values()) + [forms["new_category"]] + list(forms["tier_limits"].values()) \
+    rows = (
+        list(forms["categories"].values())
+        + [forms["new_category"]]
+        + list(forms["tier_limits"].values())
         + list(forms["item_targets"].values())
+    )
     # A row left out of the POST stays as it is; every posted row is checked, so each shows its errors.
     valid = all([form.validate() for form in rows if _posted(form)])
     saved = 0
@@ -186,9 +235,16 @@ def update_complaint_targets(year: int):
     if not valid:
         flash(_("Nothing was saved: correct the rows marked below."), "error")
         return _render_page(year, forms, 422)
-    flash(ngettext("Saved %(num)d change to the complaint limits and targets.",
-                   "Saved %(num)d changes to the complaint limits and targets.", saved)
-          if saved else _("Nothing had changed."), "success")
+    flash(
+        ngettext(
+            "Saved %(num)d change to the complaint limits and targets.",
+            "Saved %(num)d changes to the complaint limits and targets.",
+            saved,
+        )
+        if saved
+        else _("Nothing had changed."),
+        "success",
+    )
     return redirect(url_for("region.targets", year=year, _anchor="complaint-targets"))
 
 

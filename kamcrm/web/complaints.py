@@ -2,6 +2,7 @@
 lists with the time left on each (mine, the office's open and overdue, the region's), and a
 complaint's page with its close, reopen, exclusion and reassignment. Every change is one
 call of the complaint operations."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -65,26 +66,41 @@ def complaint_list():
         scope = scope_for(current_user, office) if office else None
     except NotFound:
         scope, office = None, None
-    statement = visible_complaints(current_user).where(*list_conditions(
-        office_scope=scope,
-        status="closed" if view == "closed" else "open",
-        assigned_to_id=current_user.id if view == "mine" else None,
-    ))
+    statement = visible_complaints(current_user).where(
+        *list_conditions(
+            office_scope=scope,
+            status="closed" if view == "closed" else "open",
+            assigned_to_id=current_user.id if view == "mine" else None,
+        )
+    )
     if view == "overdue":
         statement = overdue_filter(statement)
-    statement = with_tier(statement).options(joinedload(Complaint.office), joinedload(Complaint.account),
-                                             joinedload(Complaint.assigned_to))
+    statement = with_tier(statement).options(
+        joinedload(Complaint.office),
+        joinedload(Complaint.account),
+        joinedload(Complaint.assigned_to),
+    )
     order = Complaint.closed_at.desc() if view == "closed" else Complaint.received_at
     page = paginate(statement.order_by(order, Complaint.id), scalars=False)
     rows = times_left([(row[0], row[1]) for row in page.items], utcnow())
-    return render_template("complaints/list.html", view=view, views=VIEWS, rows=rows, page=page,
-                           page_args=page_url_args, can_record=can(current_user, "complaints.create"),
-                           office=office, offices=db.session.execute(visible_offices(current_user)).scalars().all())
+    return render_template(
+        "complaints/list.html",
+        view=view,
+        views=VIEWS,
+        rows=rows,
+        page=page,
+        page_args=page_url_args,
+        can_record=can(current_user, "complaints.create"),
+        office=office,
+        offices=db.session.execute(visible_offices(current_user)).scalars().all(),
+    )
 
 
 def _offices_for_form(form: ComplaintForm) -> None:
     offices = db.session.execute(visible_offices(current_user)).scalars().all()
-    form.office_code.choices = [("", _("— the account's office —"))] + [(o.code, f"{o.code} {o.name}") for o in offices]
+    form.office_code.choices = [("", _("— the account's office —"))] + [
+        (o.code, f"{o.code} {o.name}") for o in offices
+    ]
     year = bangkok_today().year
     form.category.choices = complaint_category_choices(complaint_targets(year).category_codes)
 
@@ -122,14 +138,24 @@ def new_complaint():
     return render_template("complaints/new.html", form=form), status
 
 
-def _render(complaint: Complaint, *, close_form=None, exclude_form=None, reassign_form=None, status: int = 200):
+def _render(
+    complaint: Complaint,
+    *,
+    close_form=None,
+    exclude_form=None,
+    reassign_form=None,
+    status: int = 200,
+):
     reassign_form = reassign_form or ReassignComplaintForm(formdata=None)
     users = db.session.execute(visible_users(current_user)).scalars().all()
-    reassign_form.assigned_to.choices = [("", _("— nobody —"))] + [(u.username, f"{u.full_name} ({u.username})") for u in users
-                                                                   if u.active]
+    reassign_form.assigned_to.choices = [("", _("— nobody —"))] + [
+        (u.username, f"{u.full_name} ({u.username})") for u in users if u.active
+    ]
     if complaint.assigned_to is not None and not reassign_form.assigned_to.data:
         reassign_form.assigned_to.data = complaint.assigned_to.username
-    exclude_form = exclude_form or ExcludeComplaintForm(formdata=None, excluded=complaint.excluded or "")
+    exclude_form = exclude_form or ExcludeComplaintForm(
+        formdata=None, excluded=complaint.excluded or ""
+    )
     return render_template(
         "complaints/complaint.html",
         complaint=complaint,
@@ -178,8 +204,13 @@ def close(ref: str):
     form = CloseComplaintForm()
     if form.validate_on_submit():
         closed_at = form.closed_at.data.replace(tzinfo=BANGKOK) if form.closed_at.data else None
-        if _attempt(complaint, form, lambda: operations.close_complaint(
-                complaint, form.resolution.data, current_user, closed_at=closed_at)):
+        if _attempt(
+            complaint,
+            form,
+            lambda: operations.close_complaint(
+                complaint, form.resolution.data, current_user, closed_at=closed_at
+            ),
+        ):
             return _done(complaint, _("Complaint %(ref)s closed.", ref=complaint.ref))
     return _render(complaint, close_form=form, status=422)
 
@@ -191,7 +222,9 @@ def reopen(ref: str):
     complaint = complaint_for(current_user, ref, "complaints.close")
     form = ComplaintActionForm()
     if form.validate_on_submit():
-        if not _attempt(complaint, form, lambda: operations.reopen_complaint(complaint, current_user)):
+        if not _attempt(
+            complaint, form, lambda: operations.reopen_complaint(complaint, current_user)
+        ):
             return _render(complaint, status=409)
         return _done(complaint, _("Complaint %(ref)s reopened.", ref=complaint.ref))
     return _render(complaint, status=422)
@@ -204,8 +237,13 @@ def exclude(ref: str):
     complaint = complaint_for(current_user, ref, "complaints.exclude")
     form = ExcludeComplaintForm()
     if form.validate_on_submit():
-        if _attempt(complaint, form, lambda: operations.exclude_complaint(
-                complaint, form.excluded.data or None, current_user)):
+        if _attempt(
+            complaint,
+            form,
+            lambda: operations.exclude_complaint(
+                complaint, form.excluded.data or None, current_user
+            ),
+        ):
             return _done(complaint, _("Complaint %(ref)s saved.", ref=complaint.ref))
     return _render(complaint, exclude_form=form, status=422)
 
@@ -217,8 +255,13 @@ def reassign(ref: str):
     complaint = complaint_for(current_user, ref, "complaints.reassign")
     form = ReassignComplaintForm()
     if form.validate_on_submit():
-        if _attempt(complaint, form, lambda: operations.reassign_complaint(
-                complaint, form.assigned_to.data or None, current_user)):
+        if _attempt(
+            complaint,
+            form,
+            lambda: operations.reassign_complaint(
+                complaint, form.assigned_to.data or None, current_user
+            ),
+        ):
             return _done(complaint, _("Complaint %(ref)s saved.", ref=complaint.ref))
     return _render(complaint, reassign_form=form, status=422)
 
@@ -234,16 +277,23 @@ def complaints_due_soon() -> list:
     if current_user.role == "kamr":
         statement = statement.where(Complaint.assigned_to_id == current_user.id)
     now = utcnow()
-    statement = with_tier(due_soon_filter(statement, now)).options(
-        joinedload(Complaint.account), joinedload(Complaint.assigned_to)).order_by(Complaint.received_at)
+    statement = (
+        with_tier(due_soon_filter(statement, now))
+        .options(joinedload(Complaint.account), joinedload(Complaint.assigned_to))
+        .order_by(Complaint.received_at)
+    )
     rows = times_left([(row[0], row[1]) for row in db.session.execute(statement.limit(500))], now)
     return sorted(rows, key=lambda row: (row[1] is None, row[1]))[:DUE_COMPLAINTS]
 
 
 def account_complaints(account) -> list:
     """Return the account's complaints, newest first, with the time left on the open ones."""
-    statement = with_tier(sa.select(Complaint).where(Complaint.account_id == account.id)).options(
-        joinedload(Complaint.assigned_to)).order_by(Complaint.received_at.desc()).limit(50)
+    statement = (
+        with_tier(sa.select(Complaint).where(Complaint.account_id == account.id))
+        .options(joinedload(Complaint.assigned_to))
+        .order_by(Complaint.received_at.desc())
+        .limit(50)
+    )
     return times_left([(row[0], row[1]) for row in db.session.execute(statement)], utcnow())
 
 

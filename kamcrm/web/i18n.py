@@ -3,6 +3,7 @@
 Thai is the default. The language is chosen, in order, by the ``lang`` cookie set by the
 language switch, the signed-in user's saved preference, and finally the default.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Account-manager pages: the due list, logging an activity, accounts and the account page."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -44,7 +45,11 @@ from kamcrm.web.redirects import safe_next
 bp = Blueprint("kamr", __name__)
 
 #: Operation field names that the activity form calls differently.
-ACTIVITY_FIELD_NAMES = {"account_no": "account", "action": "follow_up_action", "due_on": "follow_up_due"}
+ACTIVITY_FIELD_NAMES = {
+    "account_no": "account",
+    "action": "follow_up_action",
+    "due_on": "follow_up_due",
+}
 SEARCH_LIMIT = 12
 
 
@@ -104,9 +109,17 @@ def due():
     heading = _("My due list") if current_user.role == "kamr" else _("Due list of the office")
     rows, page = due_rows(today)
     overdue = overdue_rows(today)
-    return render_template("kamr/due.html", rows=rows, page=page, overdue=overdue, heading=heading, today=today,
-                           page_url_args=page_url_args, complaints=complaints_due_soon(),
-                           business_visits=planned_business_visits(current_user, today))
+    return render_template(
+        "kamr/due.html",
+        rows=rows,
+        page=page,
+        overdue=overdue,
+        heading=heading,
+        today=today,
+        page_url_args=page_url_args,
+        complaints=complaints_due_soon(),
+        business_visits=planned_business_visits(current_user, today),
+    )
 
 
 DUE_PER_PAGE = 50
@@ -117,9 +130,11 @@ def due_rows(today) -> tuple[list[dict], Page | None]:
     kamr_id = current_user.id if current_user.role == "kamr" else None
     # One query for the whole list (a few hundred items at most for an office), paged here,
     # rather than a page query and a count query that each compute the list again.
-    rows = [_due_row(item, today) for item in due_list(scope_of(current_user), today, kamr_id=kamr_id)]
+    rows = [
+        _due_row(item, today) for item in due_list(scope_of(current_user), today, kamr_id=kamr_id)
+    ]
     number = page_number()
-    shown = rows[(number - 1) * DUE_PER_PAGE:number * DUE_PER_PAGE]
+    shown = rows[(number - 1) * DUE_PER_PAGE : number * DUE_PER_PAGE]
     return shown, Page(items=shown, number=number, per_page=DUE_PER_PAGE, total=len(rows))
 
 
@@ -127,19 +142,36 @@ def overdue_rows(today) -> list[dict]:
     """Return the user's planned contacts whose date has passed and open follow-ups past due."""
     rows = []
     for activity in queries.overdue_plans(current_user, today):
-        rows.append({"kind": "plan", "account_no": activity.account.account_no,
-                     "account_name": activity.account.name, "type": activity.type, "date": activity.activity_date,
-                     "days_left": (activity.activity_date - today).days, "what": activity.summary or ""})
+        rows.append(
+            {
+                "kind": "plan",
+                "account_no": activity.account.account_no,
+                "account_name": activity.account.name,
+                "type": activity.type,
+                "date": activity.activity_date,
+                "days_left": (activity.activity_date - today).days,
+                "what": activity.summary or "",
+            }
+        )
     for follow_up in queries.overdue_follow_ups(current_user, today):
-        rows.append({"kind": "follow_up", "id": follow_up.id,
-                     "account_no": follow_up.account_no, "account_name": follow_up.account_name,
-                     "type": follow_up.type, "date": follow_up.due_on, "days_left": (follow_up.due_on - today).days,
-                     "what": follow_up.action})
+        rows.append(
+            {
+                "kind": "follow_up",
+                "id": follow_up.id,
+                "account_no": follow_up.account_no,
+                "account_name": follow_up.account_name,
+                "type": follow_up.type,
+                "date": follow_up.due_on,
+                "days_left": (follow_up.due_on - today).days,
+                "what": follow_up.action,
+            }
+        )
     return sorted(rows, key=lambda row: (row["date"], row["account_no"]))
 
 
 def _due_row(item, today) -> dict:
     """Read one due item, a mapping or an object, into the fields the page shows."""
+
     def pick(*names, default=None):
         for name in names:
             value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
@@ -217,9 +249,12 @@ def log_activity():
             saved = _save_activity(form, account, problem, plans)
             if saved is not None:
                 flash(
-                    _("Saved: %(type)s with %(account)s on %(date)s.", type=saved.type,
-                      account=f"{saved.account.account_no} {saved.account.name}",
-                      date=_day(saved.activity_date)),
+                    _(
+                        "Saved: %(type)s with %(account)s on %(date)s.",
+                        type=saved.type,
+                        account=f"{saved.account.account_no} {saved.account.name}",
+                        date=_day(saved.activity_date),
+                    ),
                     "success",
                 )
                 return redirect(safe_next(form.next.data))
@@ -228,7 +263,9 @@ def log_activity():
         _operation_errors_beside_fields(form)
         status = 422
     return render_template(
-        "kamr/log_activity.html", form=form, closed_reason=current_user.role in CLOSED_QUARTER_ROLES,
+        "kamr/log_activity.html",
+        form=form,
+        closed_reason=current_user.role in CLOSED_QUARTER_ROLES,
         implied_channels=IMPLIED_CHANNELS,
     ), status
 
@@ -238,20 +275,31 @@ def _matching_plans(form: ActivityForm, account: Account | None) -> list[Activit
     the plans this activity may be the doing of."""
     if account is None or form.status.data != "done":
         return []
-    return list(db.session.execute(
-        visible_activities(current_user)
-        .where(Activity.account_id == account.id, Activity.type == form.type.data,
-               Activity.status == "planned")
-        .order_by(Activity.activity_date, Activity.id)
-        .limit(5)
-    ).scalars())
+    return list(
+        db.session.execute(
+            visible_activities(current_user)
+            .where(
+                Activity.account_id == account.id,
+                Activity.type == form.type.data,
+                Activity.status == "planned",
+            )
+            .order_by(Activity.activity_date, Activity.id)
+            .limit(5)
+        ).scalars()
+    )
 
 
 def _ask_about_plans(form: ActivityForm, plans: list[Activity]) -> None:
     """Offer to record this activity on one of ``plans`` (marking it done) or as a new one."""
     form.plan.choices = [
-        (str(plan.id), _("Mark the %(type)s planned for %(date)s done (this record goes on it)",
-                         type=plan.type, date=_day(plan.activity_date)))
+        (
+            str(plan.id),
+            _(
+                "Mark the %(type)s planned for %(date)s done (this record goes on it)",
+                type=plan.type,
+                date=_day(plan.activity_date),
+            ),
+        )
         for plan in plans
     ] + [("new", _("Save a new activity and leave the plan open"))]
     form.plan.data = str(plans[0].id)
@@ -263,8 +311,9 @@ def _day(day) -> str:
     return format_day(day)
 
 
-def _save_activity(form: ActivityForm, account: Account | None, problem: str | None,
-                   plans: list[Activity]) -> Activity | None:
+def _save_activity(
+    form: ActivityForm, account: Account | None, problem: str | None, plans: list[Activity]
+) -> Activity | None:
     """Create the activity, or mark the plan the user chose done with it (and add its
     follow-up); on refusal put the reasons beside the fields."""
     if account is None:
@@ -282,24 +331,36 @@ def _save_activity(form: ActivityForm, account: Account | None, problem: str | N
             data = form.operation_data(account.account_no)
             if plan is not None:
                 require_activity_change(current_user, "edit", plan.type, account)
-                changes = {key: value for key, value in data.items()
-                           if key != "account_no" and (value is not None or key == "exec_role")}
+                changes = {
+                    key: value
+                    for key, value in data.items()
+                    if key != "account_no" and (value is not None or key == "exec_role")
+                }
                 changes["performed_by"] = current_user.username
                 if plan.exec_role and not changes.get("exec_role"):
                     changes["exec_role"] = plan.exec_role
-                activity = activity_ops.update_activity(plan, changes, current_user,
-                                                        reason=form.reason.data or None)
+                activity = activity_ops.update_activity(
+                    plan, changes, current_user, reason=form.reason.data or None
+                )
             else:
                 require_activity_change(current_user, "create", form.type.data, account)
                 activity = activity_ops.create_activity(
-                    data, current_user, reason=form.reason.data or None, account=account,
+                    data,
+                    current_user,
+                    reason=form.reason.data or None,
+                    account=account,
                 )
             if form.follow_up_action.data:
                 if form.follow_up_due.data is None:
-                    raise ValidationFailed({"follow_up_due": [_("Give the date the follow-up is due.")]})
+                    raise ValidationFailed(
+                        {"follow_up_due": [_("Give the date the follow-up is due.")]}
+                    )
                 activity_ops.add_follow_up(
                     activity,
-                    {"action": form.follow_up_action.data, "due_on": form.follow_up_due.data.isoformat()},
+                    {
+                        "action": form.follow_up_action.data,
+                        "due_on": form.follow_up_due.data.isoformat(),
+                    },
                     current_user,
                 )
     except Forbidden as refused:
@@ -318,7 +379,8 @@ def _operation_errors_beside_fields(form: ActivityForm) -> None:
     """Put the operation's own verdict on the other fields beside them, so that one submit
     shows every problem (a future date, a missing role) and not the account's alone."""
     _values, errors = activity_ops.validate_activity_row(
-        form.operation_data(""), Lookups(), today=bangkok_today())
+        form.operation_data(""), Lookups(), today=bangkok_today()
+    )
     for name in ("account_no", "performed_by"):  # the account is already refused; no performer yet
         errors.pop(name, None)
     for name in list(errors):  # a field the form already refused keeps its own message only
@@ -348,14 +410,16 @@ def accounts():
         "estate": request.args.get("estate", ""),
         "closed": request.args.get("closed") == "1",
     }
-    query = base.where(*list_conditions(
-        today,
-        search=filters["q"],
-        tier=filters["tier"] if filters["tier"] in (*TIERS, "none") else None,
-        sector=filters["sector"],
-        industrial_estate=filters["estate"],
-        include_closed=filters["closed"],
-    ))
+    query = base.where(
+        *list_conditions(
+            today,
+            search=filters["q"],
+            tier=filters["tier"] if filters["tier"] in (*TIERS, "none") else None,
+            sector=filters["sector"],
+            industrial_estate=filters["estate"],
+            include_closed=filters["closed"],
+        )
+    )
     query = (
         query.add_columns(current_tier)
         .options(selectinload(Account.kamr), selectinload(Account.office))
@@ -400,7 +464,8 @@ def _render_account(found: Account, plan_form: PlanVisitForm, status: int = 200)
         key=lambda a: a.activity_date,
     )
     follow_ups = sorted(
-        (f for a in activities for f in a.follow_ups), key=lambda f: (f.done_on is not None, f.due_on)
+        (f for a in activities for f in a.follow_ups),
+        key=lambda f: (f.done_on is not None, f.due_on),
     )
     voices = [a for a in activities if a.voc_kind or a.voc_text]
     tiers = sorted(found.tier_assignments, key=lambda t: t.effective_from, reverse=True)
@@ -451,7 +516,14 @@ def plan_visit(account_no: str):
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
-            flash(_("Planned: %(type)s on %(date)s.", type=form.type.data, date=_day(form.activity_date.data)), "success")
+            flash(
+                _(
+                    "Planned: %(type)s on %(date)s.",
+                    type=form.type.data,
+                    date=_day(form.activity_date.data),
+                ),
+                "success",
+            )
             return redirect(url_for("kamr.account", account_no=found.account_no) + "#planned")
     return _render_account(found, form, status=422)
 

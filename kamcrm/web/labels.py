@@ -1,4 +1,5 @@
 """Names of the domain's codes as people read them, in the page's language."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -40,9 +41,17 @@ EXEC_ROLE_LABELS = {
     "assistant_director": _l("Assistant director"),
     "office_manager": _l("Office manager"),
 }
-VOC_KIND_LABELS = {"feedback": _l("Feedback"), "complaint": _l("Complaint"), "request": _l("Request")}
-BIZ_OUTCOME_LABELS = {"interested": _l("Interested"), "quoted": _l("Quoted"), "won": _l("Won"),
-                      "declined": _l("Declined")}
+VOC_KIND_LABELS = {
+    "feedback": _l("Feedback"),
+    "complaint": _l("Complaint"),
+    "request": _l("Request"),
+}
+BIZ_OUTCOME_LABELS = {
+    "interested": _l("Interested"),
+    "quoted": _l("Quoted"),
+    "won": _l("Won"),
+    "declined": _l("Declined"),
+}
 PROSPECT_LIST_LABELS = {
     "HV1": _l("High Value 1 (growth and utilisation)"),
     "HV2": _l("High Value 2 (utilisation)"),

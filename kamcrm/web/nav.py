@@ -1,4 +1,5 @@
 """The navigation bar: the pages each role works with, in the order they use them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,19 +26,35 @@ class NavItem:
 NAV_ITEMS = (
     NavItem("kamr.due", _l("Due list"), ("kamr", "office_manager")),
     NavItem("kamr.accounts", _l("Accounts"), ROLES),
-    NavItem("complaint_pages.complaint_list", _l("Complaints"), ("kamr", "office_manager", "executive") + STAFF),
-    NavItem("voc_pages.register_page", _l("Customer's voice"), ("kamr", "office_manager", "executive") + STAFF),
-    NavItem("prevention_pages.overview", _l("Prevention plans"), ("office_manager", "executive") + STAFF),
+    NavItem(
+        "complaint_pages.complaint_list",
+        _l("Complaints"),
+        ("kamr", "office_manager", "executive") + STAFF,
+    ),
+    NavItem(
+        "voc_pages.register_page",
+        _l("Customer's voice"),
+        ("kamr", "office_manager", "executive") + STAFF,
+    ),
+    NavItem(
+        "prevention_pages.overview", _l("Prevention plans"), ("office_manager", "executive") + STAFF
+    ),
     NavItem("office.coverage", _l("Coverage"), ("office_manager", "executive") + STAFF),
     NavItem("office.kamrs", _l("By KAMR"), ("office_manager", "executive") + STAFF),
-    NavItem("office.executive_visits", _l("Executive visits"), ("office_manager", "executive") + STAFF),
+    NavItem(
+        "office.executive_visits", _l("Executive visits"), ("office_manager", "executive") + STAFF
+    ),
     NavItem("office.late_entries", _l("Late entries"), ("office_manager", "executive") + STAFF),
     NavItem("region.dashboard", _l("Region"), ("executive",) + STAFF),
     NavItem("region.cr2", _l("CR2 report"), ("office_manager", "executive") + STAFF),
     NavItem("surveys.cr1", _l("CR1 report"), ("office_manager", "executive") + STAFF),
     NavItem("surveys.call_list", _l("Call list"), ("office_manager",) + STAFF),
     NavItem("region.monthly", _l("Monthly summary"), ("executive",) + STAFF),
-    NavItem("complaint_return.complaint_return", _l("Complaint return"), ("office_manager", "executive") + STAFF),
+    NavItem(
+        "complaint_return.complaint_return",
+        _l("Complaint return"),
+        ("office_manager", "executive") + STAFF,
+    ),
     NavItem("prospect_pages.lists", _l("Prospect lists"), ("office_manager", "executive") + STAFF),
     NavItem("region.targets", _l("Targets"), STAFF),
     NavItem("region.tiers", _l("Tier roster"), STAFF),

@@ -1,5 +1,6 @@
 """Office pages: tier coverage by rule and quarter, the accounts behind a figure, KAMRs,
 executive visits against quota, late entries."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -97,7 +98,10 @@ def kamrs():
     targets = year_targets(params.year)
     # Each rule's current period so far (this quarter for COM, the year for FMS, ...): what
     # a manager can still act on, and one window per rule keeps it to one light query.
-    periods = {rule: period_containing(rule.period, params.as_of).cut(params.as_of) for rule in targets.rules}
+    periods = {
+        rule: period_containing(rule.period, params.as_of).cut(params.as_of)
+        for rule in targets.rules
+    }
     pairs = list(periods.items())
     types = list(dict.fromkeys(rule.type for rule in targets.rules))
     people = queries.kamrs_in_scope(params.scope)
@@ -117,7 +121,9 @@ def kamrs():
                 met += m
                 weighted_target += n * rule.target_pct
             pct = engine.percentage(met, population)
-            target = (weighted_target / population).quantize(Decimal("0.01")) if population else None
+            target = (
+                (weighted_target / population).quantize(Decimal("0.01")) if population else None
+            )
             by_type[type_] = {"population": population, "met": met, "pct": pct, "target": target}
         rows.append({"user": person, "accounts": owned.get(person.id, 0), "by_type": by_type})
     return render_template(
@@ -158,13 +164,28 @@ def executive_visits():
             total, target = sum(quarters), quota * last_quarter
             met = sum(1 for n in quarters if n >= quota)
             pct = 100 * total / target if target else None
-            unit_rows.append({"name": names[role].get(unit, str(unit)), "quarters": quarters,
-                              "total": total, "target": target, "pct": pct, "quarters_met": met,
-                              "state": charts.quota_status(pct, len(quarters), met)})
-        chart = charts.bar_chart(
-            [charts.Bar(short_label(row["name"]), row["total"], row["target"], row["state"]) for row in unit_rows],
-            label=_("Distinct accounts visited this year against the quota"),
-        ) if unit_rows else None
+            unit_rows.append(
+                {
+                    "name": names[role].get(unit, str(unit)),
+                    "quarters": quarters,
+                    "total": total,
+                    "target": target,
+                    "pct": pct,
+                    "quarters_met": met,
+                    "state": charts.quota_status(pct, len(quarters), met),
+                }
+            )
+        chart = (
+            charts.bar_chart(
+                [
+                    charts.Bar(short_label(row["name"]), row["total"], row["target"], row["state"])
+                    for row in unit_rows
+                ],
+                label=_("Distinct accounts visited this year against the quota"),
+            )
+            if unit_rows
+            else None
+        )
         per_role.append({"exec_role": role, "quota": quota, "units": unit_rows, "chart": chart})
     return render_template(
         "office/executive_visits.html",

@@ -1,6 +1,7 @@
 """Complaint-prevention pages (SPEC section 8, CR2 plan 2.2): an office's plan for the year
 with its four quarter reports, their due days and on-time or late marks, and the region's
 overview of every class 1-3 office. Every change is one call of the prevention operations."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -40,22 +41,34 @@ STATE_LABELS = {
     PENDING: _l("not in yet"),
     NOT_DUE: _l("quarter not over"),
 }
-STATE_CLASSES = {ON_TIME: "met", LATE: "missed", MISSING: "missed", PENDING: "neutral", NOT_DUE: "none"}
+STATE_CLASSES = {
+    ON_TIME: "met",
+    LATE: "missed",
+    MISSING: "missed",
+    PENDING: "neutral",
+    NOT_DUE: "none",
+}
 
 
 class PlanForm(PageForm):
     """Record or replace the office's plan for the year."""
 
-    title = StringField(_l("Title"), validators=[InputRequired(REQUIRED), Length(max=limits.PREVENTION_TITLE)])
-    summary = TextAreaField(_l("Summary of the plan"), validators=[Optional(), Length(max=limits.PREVENTION_TEXT)])
+    title = StringField(
+        _l("Title"), validators=[InputRequired(REQUIRED), Length(max=limits.PREVENTION_TITLE)]
+    )
+    summary = TextAreaField(
+        _l("Summary of the plan"), validators=[Optional(), Length(max=limits.PREVENTION_TEXT)]
+    )
     submitted_on = DateField(_l("Submitted on"), validators=[Optional()], render_kw=DATE_RANGE)
 
 
 class QuarterReportForm(PageForm):
     """Submit (or replace) the report on one quarter."""
 
-    text = TextAreaField(_l("What was done this quarter"),
-                         validators=[InputRequired(REQUIRED), Length(max=limits.PREVENTION_TEXT)])
+    text = TextAreaField(
+        _l("What was done this quarter"),
+        validators=[InputRequired(REQUIRED), Length(max=limits.PREVENTION_TEXT)],
+    )
     submitted_on = DateField(_l("Submitted on"), validators=[Optional()], render_kw=DATE_RANGE)
 
 
@@ -76,8 +89,13 @@ def overview():
     if current_user.role == "office_manager" and len(offices) == 1:
         return redirect(url_for("prevention_pages.office_plan", code=offices[0].code, year=year))
     rows = office_years(offices, year, bangkok_today())
-    return render_template("prevention/overview.html", year=year, rows=rows,
-                           state_labels=STATE_LABELS, state_classes=STATE_CLASSES)
+    return render_template(
+        "prevention/overview.html",
+        year=year,
+        rows=rows,
+        state_labels=STATE_LABELS,
+        state_classes=STATE_CLASSES,
+    )
 
 
 def _render(code: str, year: int, *, plan_form=None, report_forms=None, status: int = 200):
@@ -86,8 +104,12 @@ def _render(code: str, year: int, *, plan_form=None, report_forms=None, status: 
     (row,) = office_years([office], year, today)
     if plan_form is None:
         plan = row.plan
-        plan_form = PlanForm(formdata=None, title=plan.title if plan else None, summary=plan.summary if plan else None,
-                             submitted_on=plan.submitted_on if plan else today)
+        plan_form = PlanForm(
+            formdata=None,
+            title=plan.title if plan else None,
+            summary=plan.summary if plan else None,
+            submitted_on=plan.submitted_on if plan else today,
+        )
     forms = {}
     for quarter in row.quarters:
         if quarter.state == NOT_DUE:
@@ -95,11 +117,20 @@ def _render(code: str, year: int, *, plan_form=None, report_forms=None, status: 
         given = (report_forms or {}).get(quarter.quarter)
         report = quarter.report
         forms[quarter.quarter] = given or QuarterReportForm(
-            formdata=None, prefix=f"q{quarter.quarter}", text=report.text if report else None,
-            submitted_on=report.submitted_on if report else today)
+            formdata=None,
+            prefix=f"q{quarter.quarter}",
+            text=report.text if report else None,
+            submitted_on=report.submitted_on if report else today,
+        )
     return render_template(
-        "prevention/office.html", year=year, row=row, plan_form=plan_form, report_forms=forms,
-        may_edit=can(current_user, "prevention.edit"), state_labels=STATE_LABELS, state_classes=STATE_CLASSES,
+        "prevention/office.html",
+        year=year,
+        row=row,
+        plan_form=plan_form,
+        report_forms=forms,
+        may_edit=can(current_user, "prevention.edit"),
+        state_labels=STATE_LABELS,
+        state_classes=STATE_CLASSES,
         quarter_ends={q: quarter_window(year, q).end for q in (1, 2, 3, 4)},
     ), status
 
@@ -130,7 +161,11 @@ def record_plan(code: str):
     plan_office_for(current_user, code)
     form = PlanForm()
     if form.validate_on_submit():
-        data = {"title": form.title.data, "summary": form.summary.data, "submitted_on": form.submitted_on.data}
+        data = {
+            "title": form.title.data,
+            "summary": form.summary.data,
+            "submitted_on": form.submitted_on.data,
+        }
         if _attempt(form, lambda: operations.record_plan(code, year, data, current_user)):
             flash(_("The plan for %(year)s is saved.", year=format_year(year)), "success")
             return redirect(url_for("prevention_pages.office_plan", code=code, year=year))
@@ -147,7 +182,9 @@ def submit_report(code: str, quarter_no: int):
     form = QuarterReportForm(prefix=f"q{quarter}")
     if form.validate_on_submit():
         data = {"text": form.text.data, "submitted_on": form.submitted_on.data}
-        if _attempt(form, lambda: operations.submit_quarter_report(code, year, quarter, data, current_user)):
+        if _attempt(
+            form, lambda: operations.submit_quarter_report(code, year, quarter, data, current_user)
+        ):
             flash(_("The report on quarter %(quarter)s is saved.", quarter=quarter), "success")
             return redirect(url_for("prevention_pages.office_plan", code=code, year=year))
     return _render(code, year, report_forms={quarter: form}, status=422)

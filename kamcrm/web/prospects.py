@@ -2,6 +2,7 @@
 office managers (their own), with who joined and left, the visit coverage, the XLSX
 download, and — for regional staff — generating the next version, planning its visits and
 the year's thresholds (a panel of the targets page). Every change is one operation."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -36,31 +37,54 @@ class ProspectSettingsForm(PageForm):
     """The year's list thresholds and power factor: a part of the one targets form (no CSRF
     token of its own; the targets page saves it with the rest)."""
 
-    hv1_growth_pct = DecimalField(_l("High Value 1: growth at least (%)"), places=2,
-                                  validators=[InputRequired(REQUIRED), NumberRange(min=-100, max=10000)])
-    hv1_utilisation_pct = DecimalField(_l("High Value 1: utilisation at least (%)"), places=2,
-                                       validators=[InputRequired(REQUIRED), NumberRange(min=0, max=1000)])
-    hv2_utilisation_pct = DecimalField(_l("High Value 2: utilisation at least (%)"), places=2,
-                                       validators=[InputRequired(REQUIRED), NumberRange(min=0, max=1000)])
-    mt2_transformer_kva = DecimalField(_l("Maintenance 2: transformer larger than (kVA)"), places=2,
-                                       validators=[InputRequired(REQUIRED), NumberRange(min=0, max=1000000)])
-    power_factor = DecimalField(_l("Power factor (kW to kVA)"), places=3,
-                                validators=[InputRequired(REQUIRED), NumberRange(min=0.001, max=1)])
+    hv1_growth_pct = DecimalField(
+        _l("High Value 1: growth at least (%)"),
+        places=2,
+        validators=[InputRequired(REQUIRED), NumberRange(min=-100, max=10000)],
+    )
+    hv1_utilisation_pct = DecimalField(
+        _l("High Value 1: utilisation at least (%)"),
+        places=2,
+        validators=[InputRequired(REQUIRED), NumberRange(min=0, max=1000)],
+    )
+    hv2_utilisation_pct = DecimalField(
+        _l("High Value 2: utilisation at least (%)"),
+        places=2,
+        validators=[InputRequired(REQUIRED), NumberRange(min=0, max=1000)],
+    )
+    mt2_transformer_kva = DecimalField(
+        _l("Maintenance 2: transformer larger than (kVA)"),
+        places=2,
+        validators=[InputRequired(REQUIRED), NumberRange(min=0, max=1000000)],
+    )
+    power_factor = DecimalField(
+        _l("Power factor (kW to kVA)"),
+        places=3,
+        validators=[InputRequired(REQUIRED), NumberRange(min=0.001, max=1)],
+    )
 
 
 def settings_form(year: int, formdata=None) -> ProspectSettingsForm:
     """Return the settings part of the targets form of ``year``, filled from ``formdata`` (a
     POST) or with its stored or default values."""
     settings = queries.settings_for(year)
-    return ProspectSettingsForm(formdata=formdata, prefix="prospects", meta={"csrf": False},
-                                data={name: getattr(settings, name) for name in operations.SETTING_BOUNDS})
+    return ProspectSettingsForm(
+        formdata=formdata,
+        prefix="prospects",
+        meta={"csrf": False},
+        data={name: getattr(settings, name) for name in operations.SETTING_BOUNDS},
+    )
 
 
 def save_settings_form(year: int, form: ProspectSettingsForm, actor) -> int:
     """Save the settings the targets form changed (one audited operation); return 1 if any did."""
     current = queries.settings_for(year)
-    changes = {name: str(getattr(form, name).data) for name in operations.SETTING_BOUNDS
-               if getattr(form, name).data is not None and getattr(form, name).data != getattr(current, name)}
+    changes = {
+        name: str(getattr(form, name).data)
+        for name in operations.SETTING_BOUNDS
+        if getattr(form, name).data is not None
+        and getattr(form, name).data != getattr(current, name)
+    }
     if not changes:
         return 0
     operations.save_settings(year, changes, actor)
@@ -103,10 +127,20 @@ def lists():
         except NotFound:
             report = prospects_report(year, scope)
     return render_template(
-        "prospects/lists.html", year=year, office=office, report=report, snapshots=snapshots, lists=LISTS,
-        chosen=chosen, offices=list(db.session.scalars(visible_offices(current_user))),
-        can_generate=can(current_user, "prospects.generate"), can_plan=can(current_user, "prospects.plan_visits"),
-        generate_form=GenerateForm(), plan_form=PlanVisitsForm(), columns=queries.COLUMNS)
+        "prospects/lists.html",
+        year=year,
+        office=office,
+        report=report,
+        snapshots=snapshots,
+        lists=LISTS,
+        chosen=chosen,
+        offices=list(db.session.scalars(visible_offices(current_user))),
+        can_generate=can(current_user, "prospects.generate"),
+        can_plan=can(current_user, "prospects.plan_visits"),
+        generate_form=GenerateForm(),
+        plan_form=PlanVisitsForm(),
+        columns=queries.COLUMNS,
+    )
 
 
 @bp.get("/<int:year>/prospects.<fmt>")
@@ -117,10 +151,15 @@ def download(year: int, fmt: str):
         abort(404)
     scope, _office = _scope_and_office()
     report = prospects_report(year, scope, version=_version())
-    mimetype = ("application/json" if fmt == "json" else
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    mimetype = (
+        "application/json"
+        if fmt == "json"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response = Response(render_prospects(report, fmt), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{prospects_filename(report, fmt)}"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{prospects_filename(report, fmt)}"'
+    )
     return response
 
 
@@ -137,7 +176,14 @@ def generate(year: int):
     except KamcrmError as refused:
         flash(translate(refused.message), "error")
         return redirect(url_for("prospect_pages.lists", year=year))
-    flash(_("Generated version %(version)s of the %(year)s lists.", version=snapshot.version, year=year), "success")
+    flash(
+        _(
+            "Generated version %(version)s of the %(year)s lists.",
+            version=snapshot.version,
+            year=year,
+        ),
+        "success",
+    )
     return redirect(url_for("prospect_pages.lists", year=year))
 
 
@@ -157,7 +203,14 @@ def plan_visits(year: int):
         details = " ".join(translate(m) for messages in refused.errors.values() for m in messages)
         flash(f"{translate(refused.message)} {details}".strip(), "error")
         return redirect(url_for("prospect_pages.lists", year=year))
-    flash(_("Planned %(planned)s visits; %(skipped)s listed accounts already had one or are closed; "
-            "%(missing)s have no KAMR.", planned=result["planned"], skipped=result["skipped"],
-            missing=len(result["without_kamr"])), "success")
+    flash(
+        _(
+            "Planned %(planned)s visits; %(skipped)s listed accounts already had one or are closed; "
+            "%(missing)s have no KAMR.",
+            planned=result["planned"],
+            skipped=result["skipped"],
+            missing=len(result["without_kamr"]),
+        ),
+        "success",
+    )
     return redirect(url_for("prospect_pages.lists", year=year))

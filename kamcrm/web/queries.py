@@ -2,6 +2,7 @@
 
 Each is one set-based query within the viewer's scope (``kamcrm.org.access``).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -79,7 +80,9 @@ def late_entries_by_office(scope: Scope, start: date, end: date) -> list[tuple[O
             sa.select(Office).where(Office.id.in_([row[0] for row in rows]))
         ).scalars()
     }
-    found = [(offices[office_id], int(n_late or 0), int(n_all)) for office_id, n_late, n_all in rows]
+    found = [
+        (offices[office_id], int(n_late or 0), int(n_all)) for office_id, n_late, n_all in rows
+    ]
     return sorted(found, key=lambda row: (-row[1], row[0].code))
 
 
@@ -115,7 +118,9 @@ def overdue_plans(user, today: date, limit: int = 100) -> list[Activity]:
     query = visible_activities(user).where(is_overdue_plan(today))
     if user.role == "kamr":
         query = query.where(Activity.performed_by_id == user.id)
-    query = query.options(selectinload(Activity.account)).order_by(Activity.activity_date).limit(limit)
+    query = (
+        query.options(selectinload(Activity.account)).order_by(Activity.activity_date).limit(limit)
+    )
     return list(db.session.execute(query).scalars())
 
 
@@ -124,4 +129,6 @@ def overdue_follow_ups(user, today: date, limit: int = 100) -> list:
     from datetime import timedelta
 
     due = open_follow_ups(today - timedelta(days=1)).subquery()
-    return list(db.session.execute(sa.select(due).where(due.c.user_id == user.id).limit(limit)).all())
+    return list(
+        db.session.execute(sa.select(due).where(due.c.user_id == user.id).limit(limit)).all()
+    )

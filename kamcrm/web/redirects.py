@@ -7,6 +7,7 @@ URL, reads ``\\`` as ``/`` and ``//host`` as another host, so ``/\\t/evil.exampl
 it as ``//evil.example/``. Rather than imitate every browser, the check accepts only a
 plain absolute path, and anything else goes to the home page.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -31,16 +32,21 @@ def is_local_path(target: str | None) -> bool:
         return False
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return False
-    if any(character.isspace() or unicodedata.category(character) in ("Cc", "Cf")
-           for character in target):
+    if any(
+        character.isspace() or unicodedata.category(character) in ("Cc", "Cf")
+        for character in target
+    ):
         return False
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return False
     # A server or proxy on the way may decode the path once: /%2F%2Fevil is //evil to it.
     decoded = unquote(parts.path)
-    return not (decoded.startswith("//") or "\\" in decoded
-                or any(character in "\t\r\n" for character in decoded))
+    return not (
+        decoded.startswith("//")
+        or "\\" in decoded
+        or any(character in "\t\r\n" for character in decoded)
+    )
 
 
 def safe_next(target: str | None, fallback: str | None = None) -> str:

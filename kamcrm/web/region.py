@@ -1,5 +1,6 @@
 """Regional-office pages: the region heatmap, CR2 with downloads, monthly summaries, targets,
 the tier roster, quarter close and the audit log."""
+
 from __future__ import annotations
 
 import csv
@@ -72,7 +73,9 @@ def region_heatmap(year: int, as_of: date):
     params_scope = scope_for(current_user, None)
     targets = year_targets(year)
     column = engine.COLUMNS[quarter_of(as_of) - 1]
-    cells_of = {rule: engine.cell_windows(rule, year, column, as_of) or [] for rule in targets.rules}
+    cells_of = {
+        rule: engine.cell_windows(rule, year, column, as_of) or [] for rule in targets.rules
+    }
     pairs = [(rule, window) for rule, windows in cells_of.items() for window in windows]
     by_unit = engine.coverage(params_scope, pairs, by_unit=True) if pairs else {}
     offices = list(
@@ -82,10 +85,13 @@ def region_heatmap(year: int, as_of: date):
             .order_by(Office.code)
         ).scalars()
     )
+
     def row_of(units):
         row = []
         for rule in targets.rules:
-            population = sum(by_unit[u][(rule, w)].population for u in units for w in cells_of[rule])
+            population = sum(
+                by_unit[u][(rule, w)].population for u in units for w in cells_of[rule]
+            )
             met = sum(by_unit[u][(rule, w)].met for u in units for w in cells_of[rule])
             row.append((rule, population, met, engine.percentage(met, population)))
         return row
@@ -98,13 +104,22 @@ def region_heatmap(year: int, as_of: date):
 def heat_cell_name(office, rule, population: int, met: int, pct) -> str:
     """Return a heatmap cell's accessible name: whose figure it is, against what, and what
     selecting it does."""
-    what = _("%(office)s, %(type)s %(tier)s", office=office.code, type=rule.type,
-             tier=label(TIER_LABELS, rule.tier))
+    what = _(
+        "%(office)s, %(type)s %(tier)s",
+        office=office.code,
+        type=rule.type,
+        tier=label(TIER_LABELS, rule.tier),
+    )
     if pct is None:
         return _("%(what)s: no accounts", what=what)
-    return _("%(what)s: %(pct)s of %(target)s target, %(met)s of %(population)s accounts — open the accounts",
-             what=what, pct=format_pct(pct), target=format_pct(rule.target_pct), met=format_number(met),
-             population=format_number(population))
+    return _(
+        "%(what)s: %(pct)s of %(target)s target, %(met)s of %(population)s accounts — open the accounts",
+        what=what,
+        pct=format_pct(pct),
+        target=format_pct(rule.target_pct),
+        met=format_number(met),
+        population=format_number(population),
+    )
 
 
 @bp.get("/")
@@ -118,8 +133,15 @@ def dashboard():
             charts.HeatCell(
                 pct=pct,
                 target=rule.target_pct,
-                href=url_for("office.cell_accounts", type=rule.type, tier=rule.tier, column=column,
-                             year=params.year, as_of=params.as_of.isoformat(), office=office.code),
+                href=url_for(
+                    "office.cell_accounts",
+                    type=rule.type,
+                    tier=rule.tier,
+                    column=column,
+                    year=params.year,
+                    as_of=params.as_of.isoformat(),
+                    office=office.code,
+                ),
                 title=heat_cell_name(office, rule, population, met, pct),
             )
             for rule, population, met, pct in row
@@ -130,17 +152,33 @@ def dashboard():
         [short_office_name(office) for office, _row in grid],
         [f"{rule.type}\n{rule.tier.title()}" for rule in rules],
         cells,
-        label=_("Coverage of each office by rule, %(column)s", column=format_column(column, params.year)),
-        description=_("One row per office, one column per rule; each cell is the share of the office's "
-                      "accounts that met the rule, coloured against the rule's target. The same figures "
-                      "follow as a table."),
+        label=_(
+            "Coverage of each office by rule, %(column)s", column=format_column(column, params.year)
+        ),
+        description=_(
+            "One row per office, one column per rule; each cell is the share of the office's "
+            "accounts that met the rule, coloured against the rule's target. The same figures "
+            "follow as a table."
+        ),
     )
     bars = charts.bar_chart(
-        [charts.Bar(f"{rule.type} {rule.tier.title()}", pct or 0, rule.target_pct)
-         for rule, _population, _met, pct in total],
-        label=_("Coverage of every account in scope by rule, as in the CR2 report"), unit="%")
-    return render_template("region/dashboard.html", params=params, column=column, rules=rules,
-                           grid=grid, total=total, heatmap=svg, bars=bars)
+        [
+            charts.Bar(f"{rule.type} {rule.tier.title()}", pct or 0, rule.target_pct)
+            for rule, _population, _met, pct in total
+        ],
+        label=_("Coverage of every account in scope by rule, as in the CR2 report"),
+        unit="%",
+    )
+    return render_template(
+        "region/dashboard.html",
+        params=params,
+        column=column,
+        rules=rules,
+        grid=grid,
+        total=total,
+        heatmap=svg,
+        bars=bars,
+    )
 
 
 # --- CR2 -------------------------------------------------------------------------------------
@@ -156,9 +194,15 @@ def cr2():
     from kamcrm.web.office import _offices_to_choose
 
     # The plan's title is the form's own text, as in the XLSX and PDF (not a paraphrase).
-    return render_template("region/cr2.html", params=params, report=report, columns=engine.COLUMNS,
-                           targets=year_targets(params.year), offices=_offices_to_choose(),
-                           plan_title=PLAN_TITLE)
+    return render_template(
+        "region/cr2.html",
+        params=params,
+        report=report,
+        columns=engine.COLUMNS,
+        targets=year_targets(params.year),
+        offices=_offices_to_choose(),
+        plan_title=PLAN_TITLE,
+    )
 
 
 @bp.get("/cr2.<fmt>")
@@ -205,16 +249,24 @@ def monthly():
     summary, missing = None, None
     try:
         # The page does not show the changes since reported (the downloads and the API do).
-        summary = monthly_report_for(current_user, month, office, utcnow(), as_reported=as_reported,
-                                     changes=False)
+        summary = monthly_report_for(
+            current_user, month, office, utcnow(), as_reported=as_reported, changes=False
+        )
     except NotReportedYet:
         missing = True
     except NotFound:
         abort(404)  # an office out of the user's sight
     from kamcrm.web.office import _offices_to_choose
 
-    return render_template("region/monthly.html", summary=summary, missing=missing, month=month,
-                           as_reported=as_reported, office=office, offices=_offices_to_choose())
+    return render_template(
+        "region/monthly.html",
+        summary=summary,
+        missing=missing,
+        month=month,
+        as_reported=as_reported,
+        office=office,
+        offices=_offices_to_choose(),
+    )
 
 
 @bp.get("/monthly.<fmt>")
@@ -233,8 +285,9 @@ def monthly_download(fmt: str):
     except ValueError:
         abort(404)
     office = request.args.get("office") or None
-    view = monthly_report_for(current_user, month, office, utcnow(),
-                              as_reported=request.args.get("view") == "reported")
+    view = monthly_report_for(
+        current_user, month, office, utcnow(), as_reported=request.args.get("view") == "reported"
+    )
     response = Response(render_monthly(view, fmt), mimetype=MEDIA_TYPES[fmt].split(";")[0])
     stem = f"monthly-{view.get('scope', 'region')}-{month}"
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
@@ -251,16 +304,29 @@ def _target_forms(year: int, formdata=None):
     targets = year_targets(year)
     no_csrf = {"csrf": False}
     rule_forms = {
-        (rule.type, rule.tier): (rule, RuleForm(formdata=formdata, prefix=f"{rule.type}-{rule.tier}", meta=no_csrf,
-                                                period=rule.period, min_count=rule.min_count,
-                                                target_pct=rule.target_pct))
+        (rule.type, rule.tier): (
+            rule,
+            RuleForm(
+                formdata=formdata,
+                prefix=f"{rule.type}-{rule.tier}",
+                meta=no_csrf,
+                period=rule.period,
+                min_count=rule.min_count,
+                target_pct=rule.target_pct,
+            ),
+        )
         for rule in targets.rules
     }
-    quota_forms = {q.exec_role: QuotaForm(formdata=formdata, prefix=q.exec_role, meta=no_csrf,
-                                          quota=q.quota_per_quarter)
-                   for q in targets.quotas}
-    planned_forms = {tier: PlannedForm(formdata=formdata, prefix=tier, meta=no_csrf, planned=planned)
-                     for tier, planned in targets.planned}
+    quota_forms = {
+        q.exec_role: QuotaForm(
+            formdata=formdata, prefix=q.exec_role, meta=no_csrf, quota=q.quota_per_quarter
+        )
+        for q in targets.quotas
+    }
+    planned_forms = {
+        tier: PlannedForm(formdata=formdata, prefix=tier, meta=no_csrf, planned=planned)
+        for tier, planned in targets.planned
+    }
     return targets, rule_forms, quota_forms, planned_forms
 
 
@@ -270,7 +336,10 @@ def _section_forms(year: int, formdata=None) -> dict:
     from kamcrm.web.prospects import settings_form
     from kamcrm.web.surveys import survey_targets_form
 
-    return {"survey_form": survey_targets_form(year, formdata), "prospect_form": settings_form(year, formdata)}
+    return {
+        "survey_form": survey_targets_form(year, formdata),
+        "prospect_form": settings_form(year, formdata),
+    }
 
 
 def _save_section(name: str, year: int, form) -> int:
@@ -283,13 +352,22 @@ def _save_section(name: str, year: int, form) -> int:
     return save_settings_form(year, form, current_user)
 
 
-def _render_targets(year: int, forms=None, status: int = 200, sections=None, *, complaint_forms=None):
+def _render_targets(
+    year: int, forms=None, status: int = 200, sections=None, *, complaint_forms=None
+):
     targets, rule_forms, quota_forms, planned_forms = forms or _target_forms(year)
 
-    return render_template("region/targets.html", year=year, targets=targets, rule_forms=rule_forms,
-                           quota_forms=quota_forms, planned_forms=planned_forms,
-                           form=TargetsForm(formdata=None), **(sections or _section_forms(year)),
-                           **complaint_targets_context(year, complaint_forms)), status
+    return render_template(
+        "region/targets.html",
+        year=year,
+        targets=targets,
+        rule_forms=rule_forms,
+        quota_forms=quota_forms,
+        planned_forms=planned_forms,
+        form=TargetsForm(formdata=None),
+        **(sections or _section_forms(year)),
+        **complaint_targets_context(year, complaint_forms),
+    ), status
 
 
 @bp.get("/targets")
@@ -323,13 +401,18 @@ def update_targets(year: int):
     if not TargetsForm().validate_on_submit():
         flash(_("The form had expired; nothing was saved. Save again."), "error")
         return _render_targets(year, forms, 422, sections)
-    rows = ([(form, "rule", key) for key, (_rule, form) in rule_forms.items()]
-            + [(form, "quota", role) for role, form in quota_forms.items()]
-            + [(form, "planned", tier) for tier, form in planned_forms.items()])
+    rows = (
+        [(form, "rule", key) for key, (_rule, form) in rule_forms.items()]
+        + [(form, "quota", role) for role, form in quota_forms.items()]
+        + [(form, "planned", tier) for tier, form in planned_forms.items()]
+    )
     rows = [row for row in rows if _posted(row[0])]
     posted = {name: form for name, form in sections.items() if _posted(form)}
     # Every row and section, so each shows its errors.
-    valid = all([form.validate() for form, _kind, _key in rows] + [form.validate() for form in posted.values()])
+    valid = all(
+        [form.validate() for form, _kind, _key in rows]
+        + [form.validate() for form in posted.values()]
+    )
     saved = 0
     if valid:
         try:
@@ -346,8 +429,14 @@ def update_targets(year: int):
     if not valid:
         flash(_("Nothing was saved: correct the rows marked below."), "error")
         return _render_targets(year, forms, 422, sections)
-    flash(ngettext("Saved %(num)d change to the targets.", "Saved %(num)d changes to the targets.", saved)
-          if saved else _("Nothing had changed."), "success")
+    flash(
+        ngettext(
+            "Saved %(num)d change to the targets.", "Saved %(num)d changes to the targets.", saved
+        )
+        if saved
+        else _("Nothing had changed."),
+        "success",
+    )
     return redirect(url_for("region.targets", year=year))
 
 
@@ -367,10 +456,21 @@ def _save_target_rows(year: int, targets, rows) -> int:
             if kind == "rule":
                 rule = targets.rule(*key)
                 if (form.period.data, form.min_count.data, form.target_pct.data) == (
-                        rule.period, rule.min_count, rule.target_pct):
+                    rule.period,
+                    rule.min_count,
+                    rule.target_pct,
+                ):
                     continue
-                target_ops.update_rule(year, *key, {"period": form.period.data, "min_count": form.min_count.data,
-                                                    "target_pct": str(form.target_pct.data)}, current_user)
+                target_ops.update_rule(
+                    year,
+                    *key,
+                    {
+                        "period": form.period.data,
+                        "min_count": form.min_count.data,
+                        "target_pct": str(form.target_pct.data),
+                    },
+                    current_user,
+                )
             elif kind == "quota":
                 if form.quota.data == targets.quota(key):
                     continue
@@ -412,11 +512,14 @@ def _tiers_on(numbers: list[str], day: date) -> list[tuple]:
     if not numbers:
         return []
     rows = db.session.execute(
-        visible_accounts(current_user).where(Account.account_no.in_(numbers[:500]))
+        visible_accounts(current_user)
+        .where(Account.account_no.in_(numbers[:500]))
         .add_columns(tier_on(Account.id, day).label("tier"))
     ).all()
     order = {number: n for n, number in enumerate(numbers)}
-    return sorted(((account, tier) for account, tier in rows), key=lambda row: order[row[0].account_no])
+    return sorted(
+        ((account, tier) for account, tier in rows), key=lambda row: order[row[0].account_no]
+    )
 
 
 @bp.get("/tiers")
@@ -425,7 +528,9 @@ def tiers():
     """Re-tier accounts in bulk from a date: from a tiers file or a list of account numbers
     (``?accounts=A,B`` fills the list, as the accounts page's button does)."""
     selection = RetierSelectionForm(formdata=None, prefix="pick")
-    listed = [number.strip() for number in request.args.get("accounts", "").split(",") if number.strip()]
+    listed = [
+        number.strip() for number in request.args.get("accounts", "").split(",") if number.strip()
+    ]
     if listed:
         selection.account_nos.data = "\n".join(listed)
     return _render_tiers(selection=selection)[0]
@@ -470,34 +575,61 @@ def retier_selection():
     for _line, number in listed:
         writer.writerow([number, new_tier or "", day.isoformat()])
     try:
-        result = import_file("tiers", io.BytesIO(text.getvalue().encode("utf-8")), "selection.csv",
-                             actor=current_user)
+        result = import_file(
+            "tiers",
+            io.BytesIO(text.getvalue().encode("utf-8")),
+            "selection.csv",
+            actor=current_user,
+        )
     except Conflict:
-        flash(_("Another change to these accounts was saved at the same time; nothing was changed. "
-                "Re-tier them again."), "error")
+        flash(
+            _(
+                "Another change to these accounts was saved at the same time; nothing was changed. "
+                "Re-tier them again."
+            ),
+            "error",
+        )
         return _render_tiers(selection=form, status=409)
     if result.ok:
         changed = sum(1 for _line, number in listed if before.get(number) != new_tier)
         when = format_day(day)
         if removing:
-            message = ngettext("%(num)d account has no tier from %(date)s.",
-                               "%(num)d accounts have no tier from %(date)s.", changed, date=when)
+            message = ngettext(
+                "%(num)d account has no tier from %(date)s.",
+                "%(num)d accounts have no tier from %(date)s.",
+                changed,
+                date=when,
+            )
         else:
-            message = ngettext("%(num)d account re-tiered to %(tier)s from %(date)s.",
-                               "%(num)d accounts re-tiered to %(tier)s from %(date)s.", changed,
-                               tier=label(TIER_LABELS, new_tier), date=when)
+            message = ngettext(
+                "%(num)d account re-tiered to %(tier)s from %(date)s.",
+                "%(num)d accounts re-tiered to %(tier)s from %(date)s.",
+                changed,
+                tier=label(TIER_LABELS, new_tier),
+                date=when,
+            )
         unchanged = len(listed) - changed
         if unchanged:
-            message += " " + ngettext("%(num)d already had it and is unchanged.",
-                                      "%(num)d already had it and are unchanged.", unchanged)
+            message += " " + ngettext(
+                "%(num)d already had it and is unchanged.",
+                "%(num)d already had it and are unchanged.",
+                unchanged,
+            )
         flash(message, "success")
         # Back to the list with each account's tier as it now stands.
-        return redirect(url_for("region.tiers", accounts=",".join(number for _line, number in listed)))
+        return redirect(
+            url_for("region.tiers", accounts=",".join(number for _line, number in listed))
+        )
     # Line 1 of the import's file is its header, line 2 the first listed number.
     listed_at = dict(enumerate(listed, start=2))
     refused = [(*listed_at.get(error.line, (None, "")), error.message) for error in result.errors]
-    flash(_("Nothing was changed: %(n)s of the account numbers you listed cannot be re-tiered; see below.",
-            n=len({number for _line, number, _message in refused})), "error")
+    flash(
+        _(
+            "Nothing was changed: %(n)s of the account numbers you listed cannot be re-tiered; see below.",
+            n=len({number for _line, number, _message in refused}),
+        ),
+        "error",
+    )
     return _render_tiers(selection=form, refused=refused, status=422)
 
 
@@ -527,9 +659,14 @@ def retier_file():
         flash(translate(error.message), "error")
         return _render_tiers(upload=form, status=413)
     if not result.ok:
-        flash(ngettext("Nothing was changed: the file has %(num)d problem, listed below.",
-                       "Nothing was changed: the file has %(num)d problems, listed below.",
-                       len(result.errors) + result.more_errors), "error")
+        flash(
+            ngettext(
+                "Nothing was changed: the file has %(num)d problem, listed below.",
+                "Nothing was changed: the file has %(num)d problems, listed below.",
+                len(result.errors) + result.more_errors,
+            ),
+            "error",
+        )
         return _render_tiers(upload=form, result=result, status=422)
     return _tiers_saved(result)
 
@@ -562,11 +699,17 @@ IMPORT_REFRESH_SECONDS = 2
 
 def _tiers_saved(result):
     # A new assignment and a replaced one are both a re-tier to the person who asked for it.
-    message = ngettext("Tiers saved: %(num)d account re-tiered.", "Tiers saved: %(num)d accounts re-tiered.",
-                       result.created + result.updated)
+    message = ngettext(
+        "Tiers saved: %(num)d account re-tiered.",
+        "Tiers saved: %(num)d accounts re-tiered.",
+        result.created + result.updated,
+    )
     if result.unchanged:
-        message += " " + ngettext("%(num)d already had it and is unchanged.",
-                                  "%(num)d already had it and are unchanged.", result.unchanged)
+        message += " " + ngettext(
+            "%(num)d already had it and is unchanged.",
+            "%(num)d already had it and are unchanged.",
+            result.unchanged,
+        )
     flash(message, "success")
     return redirect(url_for("region.tiers"))
 
@@ -601,9 +744,15 @@ def audit():
     from kamcrm.web.audit_display import entity_choices, shown_entries
     from kamcrm.web.common import page_url_args
 
-    return render_template("region/audit.html", page=page, criteria=criteria, actions=AUDIT_ACTIONS,
-                           entries=shown_entries(page.items), entities=entity_choices(criteria.entity),
-                           page_url_args=page_url_args)
+    return render_template(
+        "region/audit.html",
+        page=page,
+        criteria=criteria,
+        actions=AUDIT_ACTIONS,
+        entries=shown_entries(page.items),
+        entities=entity_choices(criteria.entity),
+        page_url_args=page_url_args,
+    )
 
 
 # --- quarter close ---------------------------------------------------------------------------
@@ -631,14 +780,24 @@ def _quarter_page(today: date, posted: bool = False):
             state = "reporting"
         else:
             state = "due"
-        rows.append({"year": year, "quarter": quarter, "window": window,
-                     "close_date": quarter_close_date(year, quarter), "state": state, "row": row})
+        rows.append(
+            {
+                "year": year,
+                "quarter": quarter,
+                "window": window,
+                "close_date": quarter_close_date(year, quarter),
+                "state": state,
+                "row": row,
+            }
+        )
         year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
     listed = [(row["year"], row["quarter"]) for row in rows]
     older = sorted(set(closes) - set(listed), reverse=True)
     form = QuarterCloseForm() if posted else QuarterCloseForm(formdata=None)
     form.quarter.choices = [("", _("Choose a quarter"))] + [
-        (quarter_label(year, quarter), format_quarter(year, quarter)) for year, quarter in listed + older]
+        (quarter_label(year, quarter), format_quarter(year, quarter))
+        for year, quarter in listed + older
+    ]
     return rows, form
 
 
@@ -670,8 +829,13 @@ def close_or_reopen_quarter():
             if reopening:
                 reopen_quarter(year, quarter, current_user, reason=form.reason.data)
             else:
-                close_quarter(year, quarter, current_user, reason=form.reason.data or None,
-                              force=request.form.get("force") == "1")
+                close_quarter(
+                    year,
+                    quarter,
+                    current_user,
+                    reason=form.reason.data or None,
+                    force=request.form.get("force") == "1",
+                )
     except KamcrmError as refused:
         if not refused.errors:
             form.quarter.errors.append(translate(refused.message))
@@ -681,6 +845,11 @@ def close_or_reopen_quarter():
     if reopening:
         flash(_("Quarter %(label)s is open again.", label=format_quarter(year, quarter)), "success")
     else:
-        flash(_("Quarter %(label)s is closed and its CR2 figures are kept.", label=format_quarter(year, quarter)),
-              "success")
+        flash(
+            _(
+                "Quarter %(label)s is closed and its CR2 figures are kept.",
+                label=format_quarter(year, quarter),
+            ),
+            "success",
+        )
     return redirect(url_for("region.quarters"))

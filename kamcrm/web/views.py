@@ -1,4 +1,5 @@
 """The home page (each role lands on its own work page) and the language switch."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for

@@ -2,6 +2,7 @@
 filters, an entry's page (mark significant, record the VOC-system reference, turn a
 complaint-kind voice into a complaint), a list of references pasted or uploaded at once,
 and the VOC-CRM-001 export. Every change is one call of ``kamcrm.voc.operations``."""
+
 from __future__ import annotations
 
 import csv
@@ -54,9 +55,15 @@ class SignificanceForm(PageForm):
 class VocRefForm(PageForm):
     """An entry's reference in PEA's VOC system and the day it was entered there."""
 
-    voc_ref = StringField(_l("VOC-system reference"), validators=[Optional(), Length(max=VOC_REF_LENGTH)])
-    voc_ref_on = DateField(_l("Entered in the VOC system on"), validators=[Optional()],
-                           render_kw={"data-be-date": "1"}, format="%Y-%m-%d")
+    voc_ref = StringField(
+        _l("VOC-system reference"), validators=[Optional(), Length(max=VOC_REF_LENGTH)]
+    )
+    voc_ref_on = DateField(
+        _l("Entered in the VOC system on"),
+        validators=[Optional()],
+        render_kw={"data-be-date": "1"},
+        format="%Y-%m-%d",
+    )
 
     def validate_voc_ref_on(self, field):  # noqa: D401 - WTForms hook
         if field.raw_data and field.raw_data[0] and field.data is None:
@@ -67,15 +74,21 @@ class ConvertForm(PageForm):
     """Turn a complaint-kind voice into a complaint: its number and category (prefilled)."""
 
     ref = StringField(_l("Complaint number"), validators=[InputRequired(REQUIRED), Length(max=100)])
-    category = SelectField(_l("Category"), choices=[], validate_choice=False, validators=[InputRequired(REQUIRED)])
-    channel = SelectField(_l("Channel"), choices=[], default="", validators=[Optional()], validate_choice=False)
+    category = SelectField(
+        _l("Category"), choices=[], validate_choice=False, validators=[InputRequired(REQUIRED)]
+    )
+    channel = SelectField(
+        _l("Channel"), choices=[], default="", validators=[Optional()], validate_choice=False
+    )
     urgent = BooleanField(_l("Urgent (to be closed within 24 hours)"))
 
 
 class RefListForm(PageForm):
     """Many VOC-system references at once: pasted lines or a CSV/XLSX file."""
 
-    lines = TextAreaField(_l("Lines: key,voc_ref,voc_ref_on"), validators=[Optional(), Length(max=500_000)])
+    lines = TextAreaField(
+        _l("Lines: key,voc_ref,voc_ref_on"), validators=[Optional(), Length(max=500_000)]
+    )
     file = FileField(_l("Or a file (CSV or XLSX) with the columns key, voc_ref, voc_ref_on"))
 
 
@@ -94,8 +107,10 @@ def _day_arg(name: str) -> date | None:
 def filters_from_args() -> tuple[Filters, dict]:
     """Return the register's filters named by the query string (bad values are ignored; an
     office or KAMR outside the user's scope filters nothing in, like an unknown one)."""
-    args = {name: request.args.get(name, "") for name in
-            ("kind", "category", "office", "kamr", "significant", "entered", "from", "to")}
+    args = {
+        name: request.args.get(name, "")
+        for name in ("kind", "category", "office", "kamr", "significant", "entered", "from", "to")
+    }
     office_scope = None
     if args["office"]:
         try:
@@ -104,9 +119,14 @@ def filters_from_args() -> tuple[Filters, dict]:
             args["office"] = ""
     kamr_id = None
     if args["kamr"]:
-        kamr_id = db.session.execute(
-            visible_users(current_user).with_only_columns(User.id).where(User.username == args["kamr"])
-        ).scalar_one_or_none() or -1
+        kamr_id = (
+            db.session.execute(
+                visible_users(current_user)
+                .with_only_columns(User.id)
+                .where(User.username == args["kamr"])
+            ).scalar_one_or_none()
+            or -1
+        )
     filters = Filters(
         kind=args["kind"] if args["kind"] in KINDS else None,
         category=args["category"] or None,
@@ -129,13 +149,30 @@ def register_page():
     page = None
     if statement is not None:
         page = paginate(statement, scalars=False)
-        page = page.__class__(items=[VocEntry.from_row(row) for row in page.items], number=page.number,
-                              per_page=page.per_page, total=page.total)
-    kamrs = db.session.execute(visible_users(current_user).where(User.role.in_(("kamr", "office_manager")),
-                                                                 User.active.is_(True))).scalars().all()
+        page = page.__class__(
+            items=[VocEntry.from_row(row) for row in page.items],
+            number=page.number,
+            per_page=page.per_page,
+            total=page.total,
+        )
+    kamrs = (
+        db.session.execute(
+            visible_users(current_user).where(
+                User.role.in_(("kamr", "office_manager")), User.active.is_(True)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return render_template(
-        "voc/register.html", page=page, entries=page.items if page else [], args=args, kinds=KINDS,
-        categories=categories_in_use(current_user), kamrs=kamrs, page_args=page_url_args,
+        "voc/register.html",
+        page=page,
+        entries=page.items if page else [],
+        args=args,
+        kinds=KINDS,
+        categories=categories_in_use(current_user),
+        kamrs=kamrs,
+        page_args=page_url_args,
         offices=db.session.execute(visible_offices(current_user)).scalars().all(),
         may_record_refs=can(current_user, "voc.record_ref"),
         export_args={name: value for name, value in request.args.items() if name != "page"},
@@ -154,8 +191,11 @@ def export(fmt: str):
         abort(404)
     filters, _args = filters_from_args()
     data = voc_workbook(current_user, filters, today=bangkok_today())
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": 'attachment; filename="VOC-CRM-001.xlsx"'})
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="VOC-CRM-001.xlsx"'},
+    )
 
 
 def _convert_form(entry: VocEntry, formdata=None) -> ConvertForm:
@@ -171,14 +211,22 @@ def _convert_form(entry: VocEntry, formdata=None) -> ConvertForm:
 
 
 def _render(entry: VocEntry, *, ref_form=None, convert_form=None, status: int = 200):
-    may_convert = (can(current_user, "voc.convert") and can(current_user, "complaints.create")
-                   and entry.source == "activity" and entry.kind == "complaint" and entry.complaint_ref is None)
+    may_convert = (
+        can(current_user, "voc.convert")
+        and can(current_user, "complaints.create")
+        and entry.source == "activity"
+        and entry.kind == "complaint"
+        and entry.complaint_ref is None
+    )
     return render_template(
-        "voc/entry.html", entry=entry,
+        "voc/entry.html",
+        entry=entry,
         significance_form=SignificanceForm(formdata=None),
-        ref_form=ref_form or VocRefForm(formdata=None, voc_ref=entry.voc_ref, voc_ref_on=entry.voc_ref_on),
+        ref_form=ref_form
+        or VocRefForm(formdata=None, voc_ref=entry.voc_ref, voc_ref_on=entry.voc_ref_on),
         convert_form=convert_form or (_convert_form(entry) if may_convert else None),
-        may_mark=can(current_user, "voc.mark"), may_record_ref=can(current_user, "voc.record_ref"),
+        may_mark=can(current_user, "voc.mark"),
+        may_record_ref=can(current_user, "voc.record_ref"),
         may_convert=may_convert,
     ), status
 
@@ -203,8 +251,12 @@ def significance(voc_key: str):
     form = SignificanceForm()
     if form.validate_on_submit():
         operations.mark_significant(entry.key, bool(form.significant.data), current_user)
-        return _back(entry.key, _("%(key)s marked significant.", key=entry.key) if form.significant.data
-                     else _("%(key)s is no longer marked significant.", key=entry.key))
+        return _back(
+            entry.key,
+            _("%(key)s marked significant.", key=entry.key)
+            if form.significant.data
+            else _("%(key)s is no longer marked significant.", key=entry.key),
+        )
     return _render(entry, status=422)
 
 
@@ -217,8 +269,9 @@ def voc_ref(voc_key: str):
     if form.validate_on_submit():
         try:
             with db.session.begin_nested():
-                operations.record_voc_ref(entry.key, form.voc_ref.data or None,
-                                          form.voc_ref_on.data, current_user)
+                operations.record_voc_ref(
+                    entry.key, form.voc_ref.data or None, form.voc_ref_on.data, current_user
+                )
         except KamcrmError as refused:
             apply_errors(form, refused)
         else:
@@ -235,15 +288,24 @@ def convert(voc_key: str):
     if form.validate_on_submit():
         try:
             with db.session.begin_nested():
-                complaint = operations.convert_to_complaint(entry.key, {
-                    "ref": form.ref.data, "category": form.category.data,
-                    "channel": form.channel.data or None, "urgent": bool(form.urgent.data),
-                }, current_user)
+                complaint = operations.convert_to_complaint(
+                    entry.key,
+                    {
+                        "ref": form.ref.data,
+                        "category": form.category.data,
+                        "channel": form.channel.data or None,
+                        "urgent": bool(form.urgent.data),
+                    },
+                    current_user,
+                )
         except KamcrmError as refused:
             apply_errors(form, refused)
             status = 409 if refused.status == 409 else 422
             return _render(entry_for(current_user, voc_key), convert_form=form, status=status)
-        flash(_("Complaint %(ref)s recorded from %(key)s.", ref=complaint.ref, key=entry.key), "success")
+        flash(
+            _("Complaint %(ref)s recorded from %(key)s.", ref=complaint.ref, key=entry.key),
+            "success",
+        )
         return redirect(url_for("complaint_pages.complaint_page", ref=complaint.ref))
     return _render(entry, convert_form=form, status=422)
 
@@ -278,10 +340,18 @@ def file_lines(upload):
             unknown = [name for name in header if name not in operations.REF_FIELDS]
             missing = [name for name in operations.REF_FIELDS if name not in header]
             if unknown or missing:
-                raise ValidationFailed({"line 1": [_("the header must name key, voc_ref and voc_ref_on "
-                                                     "(unknown: %(unknown)s; missing: %(missing)s)",
-                                                     unknown=", ".join(unknown) or "–",
-                                                     missing=", ".join(missing) or "–")]})
+                raise ValidationFailed(
+                    {
+                        "line 1": [
+                            _(
+                                "the header must name key, voc_ref and voc_ref_on "
+                                "(unknown: %(unknown)s; missing: %(missing)s)",
+                                unknown=", ".join(unknown) or "–",
+                                missing=", ".join(missing) or "–",
+                            )
+                        ]
+                    }
+                )
             lines = []
             for line, cells, problem in table.rows(len(header)):
                 if problem is not None:
@@ -314,14 +384,24 @@ def refs():
                     lines = list(pasted_lines(form.lines.data or ""))
                 count = operations.record_voc_refs(lines, current_user)
         except (ValidationFailed, FileTooLarge) as refused:
-            problems = sorted((refused.errors or {"": [str(refused)]}).items(),
-                              key=lambda item: int(item[0].split()[-1]) if item[0].split()[-1:] and
-                              item[0].split()[-1].isdigit() else 0)
+            problems = sorted(
+                (refused.errors or {"": [str(refused)]}).items(),
+                key=lambda item: (
+                    int(item[0].split()[-1])
+                    if item[0].split()[-1:] and item[0].split()[-1].isdigit()
+                    else 0
+                ),
+            )
             flash(_("Nothing was recorded: the list has problems, listed below."), "error")
         else:
-            flash(ngettext("%(num)d VOC-system reference recorded.", "%(num)d VOC-system references recorded.",
-                           count), "success")
+            flash(
+                ngettext(
+                    "%(num)d VOC-system reference recorded.",
+                    "%(num)d VOC-system references recorded.",
+                    count,
+                ),
+                "success",
+            )
             return redirect(url_for("voc_pages.register_page", entered="yes"))
     status = 422 if request.method == "POST" else 200
     return render_template("voc/refs.html", form=form, problems=problems), status
-

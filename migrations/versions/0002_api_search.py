@@ -9,6 +9,7 @@ few milliseconds. On SQLite the operator class does not exist and the index is a
 Revision ID: 0002_api_search
 Revises: 0002_compliance (revisions form one chain, so a plain ``db upgrade`` applies all)
 """
+
 from alembic import op
 
 revision = "0002_api_search"

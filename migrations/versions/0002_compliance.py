@@ -7,6 +7,7 @@ new index serves every query the old (account_id, activity_date) one did, which 
 Revision ID: 0002_compliance
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0002_compliance"
@@ -27,5 +28,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.create_index("ix_activities_account_date", ["account_id", "activity_date"], unique=False)
+        batch_op.create_index(
+            "ix_activities_account_date", ["account_id", "activity_date"], unique=False
+        )
         batch_op.drop_index("ix_activities_account_date_status_type")

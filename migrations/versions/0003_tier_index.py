@@ -7,6 +7,7 @@ account and change, 114,000 rows for 100,000 accounts, about 15 ms) to keep a fe
 Revision ID: 0003_tier_index
 Revises: 0002_api_search
 """
+
 from alembic import op
 
 revision = "0003_tier_index"

@@ -6,6 +6,7 @@ process imports it; web hosts and the scheduler share only the database.
 Revision ID: 0005_import_runs
 Revises: 0004_user_sessions
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -34,9 +35,13 @@ def upgrade():
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
-        sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_import_runs_status")),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_import_runs_status")
+        ),
         sa.CheckConstraint("rows_done >= 0", name=op.f("ck_import_runs_rows_done")),
-        sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_import_runs_actor_id_users")),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_import_runs_actor_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_runs")),
     )
     op.create_index("ix_import_runs_actor_id", "import_runs", ["actor_id"], unique=False)

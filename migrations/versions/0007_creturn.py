@@ -6,6 +6,7 @@ Only a new table and its index, so the revision can be chained after any other.
 Revision ID: 0007_creturn
 Revises: 0006_complaints
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -26,13 +27,20 @@ def upgrade():
         sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("generated_by_id", sa.Integer(), nullable=True),
         sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.CheckConstraint("kind IN ('reported', 'on_demand')", name=op.f("ck_complaint_returns_kind")),
-        sa.ForeignKeyConstraint(["generated_by_id"], ["users.id"],
-                                name=op.f("fk_complaint_returns_generated_by_id_users")),
+        sa.CheckConstraint(
+            "kind IN ('reported', 'on_demand')", name=op.f("ck_complaint_returns_kind")
+        ),
+        sa.ForeignKeyConstraint(
+            ["generated_by_id"],
+            ["users.id"],
+            name=op.f("fk_complaint_returns_generated_by_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint_returns")),
     )
     with op.batch_alter_table("complaint_returns", schema=None) as batch_op:
-        batch_op.create_index("ix_complaint_returns_month_scope", ["month", "scope_code", "kind"], unique=False)
+        batch_op.create_index(
+            "ix_complaint_returns_month_scope", ["month", "scope_code", "kind"], unique=False
+        )
 
 
 def downgrade():

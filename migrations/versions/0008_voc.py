@@ -7,6 +7,7 @@ Only a new table and indexes, so the revision can be chained after any other.
 Revision ID: 0008_voc
 Revises: 0007_creturn
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,16 +31,25 @@ def upgrade():
         sa.Column("complaint_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("source IN ('activity', 'complaint', 'survey')", name=op.f("ck_voc_marks_source")),
-        sa.CheckConstraint("(voc_ref IS NULL) = (voc_ref_on IS NULL)", name=op.f("ck_voc_marks_voc_ref_with_day")),
+        sa.CheckConstraint(
+            "source IN ('activity', 'complaint', 'survey')", name=op.f("ck_voc_marks_source")
+        ),
+        sa.CheckConstraint(
+            "(voc_ref IS NULL) = (voc_ref_on IS NULL)", name=op.f("ck_voc_marks_voc_ref_with_day")
+        ),
         sa.CheckConstraint(
             "(significant AND significant_at IS NOT NULL) OR (NOT significant AND significant_at IS NULL)",
             name=op.f("ck_voc_marks_significant_at_when_significant"),
         ),
-        sa.ForeignKeyConstraint(["significant_by_id"], ["users.id"],
-                                name=op.f("fk_voc_marks_significant_by_id_users")),
-        sa.ForeignKeyConstraint(["complaint_id"], ["complaints.id"], ondelete="SET NULL",
-                                name=op.f("fk_voc_marks_complaint_id_complaints")),
+        sa.ForeignKeyConstraint(
+            ["significant_by_id"], ["users.id"], name=op.f("fk_voc_marks_significant_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"],
+            ["complaints.id"],
+            ondelete="SET NULL",
+            name=op.f("fk_voc_marks_complaint_id_complaints"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_voc_marks")),
         sa.UniqueConstraint("source", "source_id", name=op.f("uq_voc_marks_source_source_id")),
         sa.UniqueConstraint("complaint_id", name=op.f("uq_voc_marks_complaint_id")),
@@ -47,8 +57,11 @@ def upgrade():
     op.create_index("ix_voc_marks_significant", "voc_marks", ["significant", "source", "source_id"])
     op.create_index("ix_voc_marks_significant_by_id", "voc_marks", ["significant_by_id"])
     op.create_index(
-        "ix_activities_voice_date", "activities", ["activity_date", "id"],
-        sqlite_where=sa.text("voc_kind IS NOT NULL"), postgresql_where=sa.text("voc_kind IS NOT NULL"),
+        "ix_activities_voice_date",
+        "activities",
+        ["activity_date", "id"],
+        sqlite_where=sa.text("voc_kind IS NOT NULL"),
+        postgresql_where=sa.text("voc_kind IS NOT NULL"),
     )
 
 

@@ -6,6 +6,7 @@ Only new tables and their indexes, so the revision can be chained after any othe
 Revision ID: 0009_surveys
 Revises: 0008_voc
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -39,13 +40,21 @@ def upgrade():
             "kind IN ('meter_install', 'extension', 'dedicated_transformer', 'maintenance')",
             name=op.f("ck_service_jobs_kind"),
         ),
-        sa.ForeignKeyConstraint(["office_id"], ["offices.id"], name=op.f("fk_service_jobs_office_id_offices")),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_service_jobs_account_id_accounts")),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_service_jobs_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_service_jobs_account_id_accounts")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_service_jobs")),
         sa.UniqueConstraint("ref", name=op.f("uq_service_jobs_ref")),
     )
-    op.create_index("ix_service_jobs_completed_office", "service_jobs", ["completed_on", "office_id", "kind"])
-    op.create_index("ix_service_jobs_office_completed", "service_jobs", ["office_id", "completed_on"])
+    op.create_index(
+        "ix_service_jobs_completed_office", "service_jobs", ["completed_on", "office_id", "kind"]
+    )
+    op.create_index(
+        "ix_service_jobs_office_completed", "service_jobs", ["office_id", "completed_on"]
+    )
     op.create_index("ix_service_jobs_account", "service_jobs", ["account_id"])
 
     op.create_table(
@@ -63,8 +72,12 @@ def upgrade():
         *_timestamps(),
         sa.CheckConstraint("channel IN ('sms', 'phone')", name=op.f("ck_survey_answers_channel")),
         sa.CheckConstraint("score BETWEEN 1 AND 5", name=op.f("ck_survey_answers_score_range")),
-        sa.ForeignKeyConstraint(["job_id"], ["service_jobs.id"], name=op.f("fk_survey_answers_job_id_service_jobs")),
-        sa.ForeignKeyConstraint(["recorded_by_id"], ["users.id"], name=op.f("fk_survey_answers_recorded_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["service_jobs.id"], name=op.f("fk_survey_answers_job_id_service_jobs")
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"], ["users.id"], name=op.f("fk_survey_answers_recorded_by_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_answers")),
         sa.UniqueConstraint("job_id", "channel", name=op.f("uq_survey_answers_job_id_channel")),
     )
@@ -83,12 +96,21 @@ def upgrade():
         sa.Column("score_3", sa.Integer(), nullable=False),
         sa.Column("followed_up", sa.Integer(), nullable=False),
         *_timestamps(),
-        sa.CheckConstraint("served >= 0 AND score_1 >= 0 AND score_2 >= 0 AND score_3 >= 0",
-                           name=op.f("ck_smile_box_days_not_negative")),
-        sa.CheckConstraint("score_1 + score_2 + score_3 <= served", name=op.f("ck_smile_box_days_ratings_within_served")),
-        sa.CheckConstraint("followed_up >= 0 AND followed_up <= score_1 + score_2",
-                           name=op.f("ck_smile_box_days_followed_up_range")),
-        sa.ForeignKeyConstraint(["office_id"], ["offices.id"], name=op.f("fk_smile_box_days_office_id_offices")),
+        sa.CheckConstraint(
+            "served >= 0 AND score_1 >= 0 AND score_2 >= 0 AND score_3 >= 0",
+            name=op.f("ck_smile_box_days_not_negative"),
+        ),
+        sa.CheckConstraint(
+            "score_1 + score_2 + score_3 <= served",
+            name=op.f("ck_smile_box_days_ratings_within_served"),
+        ),
+        sa.CheckConstraint(
+            "followed_up >= 0 AND followed_up <= score_1 + score_2",
+            name=op.f("ck_smile_box_days_followed_up_range"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_smile_box_days_office_id_offices")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_smile_box_days")),
         sa.UniqueConstraint("office_id", "day", name=op.f("uq_smile_box_days_office_id_day")),
     )
@@ -104,12 +126,18 @@ def upgrade():
         sa.Column("satisfaction_target", sa.Numeric(6, 4), nullable=False),
         sa.Column("smile_box_share_pct", sa.Numeric(5, 2), nullable=False),
         *_timestamps(),
-        sa.CheckConstraint("quota_meter_install >= 0 AND quota_extension >= 0 AND quota_dedicated_transformer >= 0",
-                           name=op.f("ck_survey_targets_quotas_not_negative")),
-        sa.CheckConstraint("satisfaction_target >= 1 AND satisfaction_target <= 5",
-                           name=op.f("ck_survey_targets_satisfaction_range")),
-        sa.CheckConstraint("smile_box_share_pct >= 0 AND smile_box_share_pct <= 100",
-                           name=op.f("ck_survey_targets_share_range")),
+        sa.CheckConstraint(
+            "quota_meter_install >= 0 AND quota_extension >= 0 AND quota_dedicated_transformer >= 0",
+            name=op.f("ck_survey_targets_quotas_not_negative"),
+        ),
+        sa.CheckConstraint(
+            "satisfaction_target >= 1 AND satisfaction_target <= 5",
+            name=op.f("ck_survey_targets_satisfaction_range"),
+        ),
+        sa.CheckConstraint(
+            "smile_box_share_pct >= 0 AND smile_box_share_pct <= 100",
+            name=op.f("ck_survey_targets_share_range"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_targets")),
         sa.UniqueConstraint("year", name=op.f("uq_survey_targets_year")),
     )
@@ -119,9 +147,17 @@ def downgrade():
     op.drop_table("survey_targets")
     op.drop_index("ix_smile_box_days_day_office", table_name="smile_box_days")
     op.drop_table("smile_box_days")
-    for name in ("ix_survey_answers_recorded_by_id", "ix_survey_answers_low_open", "ix_survey_answers_answered"):
+    for name in (
+        "ix_survey_answers_recorded_by_id",
+        "ix_survey_answers_low_open",
+        "ix_survey_answers_answered",
+    ):
         op.drop_index(name, table_name="survey_answers")
     op.drop_table("survey_answers")
-    for name in ("ix_service_jobs_account", "ix_service_jobs_office_completed", "ix_service_jobs_completed_office"):
+    for name in (
+        "ix_service_jobs_account",
+        "ix_service_jobs_office_completed",
+        "ix_service_jobs_completed_office",
+    ):
         op.drop_index(name, table_name="service_jobs")
     op.drop_table("service_jobs")

@@ -5,6 +5,7 @@ Only new tables and their indexes, so the revision can be chained after any othe
 Revision ID: 0010_prevention
 Revises: 0009_surveys
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -33,8 +34,14 @@ def upgrade():
         sa.Column("submitted_by_id", sa.Integer(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         *_timestamps(),
-        sa.ForeignKeyConstraint(["office_id"], ["offices.id"], name=op.f("fk_prevention_plans_office_id_offices")),
-        sa.ForeignKeyConstraint(["submitted_by_id"], ["users.id"], name=op.f("fk_prevention_plans_submitted_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_prevention_plans_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["submitted_by_id"],
+            ["users.id"],
+            name=op.f("fk_prevention_plans_submitted_by_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prevention_plans")),
         sa.UniqueConstraint("office_id", "year", name=op.f("uq_prevention_plans_office_id_year")),
     )
@@ -49,13 +56,27 @@ def upgrade():
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("submitted_by_id", sa.Integer(), nullable=True),
         *_timestamps(),
-        sa.CheckConstraint("quarter BETWEEN 1 AND 4", name=op.f("ck_prevention_reports_quarter_range")),
-        sa.ForeignKeyConstraint(["plan_id"], ["prevention_plans.id"], name=op.f("fk_prevention_reports_plan_id_prevention_plans")),
-        sa.ForeignKeyConstraint(["submitted_by_id"], ["users.id"], name=op.f("fk_prevention_reports_submitted_by_id_users")),
+        sa.CheckConstraint(
+            "quarter BETWEEN 1 AND 4", name=op.f("ck_prevention_reports_quarter_range")
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["prevention_plans.id"],
+            name=op.f("fk_prevention_reports_plan_id_prevention_plans"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["submitted_by_id"],
+            ["users.id"],
+            name=op.f("fk_prevention_reports_submitted_by_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prevention_reports")),
-        sa.UniqueConstraint("plan_id", "quarter", name=op.f("uq_prevention_reports_plan_id_quarter")),
+        sa.UniqueConstraint(
+            "plan_id", "quarter", name=op.f("uq_prevention_reports_plan_id_quarter")
+        ),
     )
-    op.create_index("ix_prevention_reports_submitted_by_id", "prevention_reports", ["submitted_by_id"])
+    op.create_index(
+        "ix_prevention_reports_submitted_by_id", "prevention_reports", ["submitted_by_id"]
+    )
 
 
 def downgrade():

@@ -11,6 +11,7 @@ https://www.sqlite.org/lang_altertable.html#otheralter
 Revision ID: 0011_prospects
 Revises: 0010_prevention
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -29,13 +30,16 @@ QUOTED_NOT_NEGATIVE = "quoted_value_thb IS NULL OR quoted_value_thb >= 0"
 def _replace_sqlite_check(old: str, new: str) -> None:
     connection = op.get_bind()
     sql = connection.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'activities'").scalar()
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'activities'"
+    ).scalar()
     if old not in sql:
         raise RuntimeError(f"activities has no CHECK ({old}); cannot change it")
     version = connection.exec_driver_sql("PRAGMA schema_version").scalar()
     connection.exec_driver_sql("PRAGMA writable_schema = ON")
-    connection.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'activities'"),
-                       {"sql": sql.replace(old, new)})
+    connection.execute(
+        sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'activities'"),
+        {"sql": sql.replace(old, new)},
+    )
     connection.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
     connection.exec_driver_sql("PRAGMA writable_schema = OFF")
 
@@ -50,11 +54,19 @@ def upgrade():
         sa.Column("peak_kva", sa.Numeric(precision=12, scale=2), nullable=True),
         sa.Column("revenue_thb", sa.Numeric(precision=16, scale=2), nullable=True),
         sa.CheckConstraint("kwh >= 0", name=op.f("ck_consumption_kwh_not_negative")),
-        sa.CheckConstraint("peak_kw IS NULL OR peak_kw >= 0", name=op.f("ck_consumption_peak_kw_not_negative")),
-        sa.CheckConstraint("peak_kva IS NULL OR peak_kva >= 0", name=op.f("ck_consumption_peak_kva_not_negative")),
-        sa.CheckConstraint("revenue_thb IS NULL OR revenue_thb >= 0",
-                           name=op.f("ck_consumption_revenue_not_negative")),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_consumption_account_id_accounts")),
+        sa.CheckConstraint(
+            "peak_kw IS NULL OR peak_kw >= 0", name=op.f("ck_consumption_peak_kw_not_negative")
+        ),
+        sa.CheckConstraint(
+            "peak_kva IS NULL OR peak_kva >= 0", name=op.f("ck_consumption_peak_kva_not_negative")
+        ),
+        sa.CheckConstraint(
+            "revenue_thb IS NULL OR revenue_thb >= 0",
+            name=op.f("ck_consumption_revenue_not_negative"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_consumption_account_id_accounts")
+        ),
         sa.PrimaryKeyConstraint("account_id", "month", name=op.f("pk_consumption")),
         sqlite_with_rowid=False,
     )
@@ -68,8 +80,13 @@ def upgrade():
         sa.Column("power_factor", sa.Numeric(precision=4, scale=3), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
-        sa.CheckConstraint("power_factor > 0 AND power_factor <= 1", name=op.f("ck_prospect_settings_power_factor_range")),
-        sa.ForeignKeyConstraint(["updated_by_id"], ["users.id"], name=op.f("fk_prospect_settings_updated_by_id_users")),
+        sa.CheckConstraint(
+            "power_factor > 0 AND power_factor <= 1",
+            name=op.f("ck_prospect_settings_power_factor_range"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["users.id"], name=op.f("fk_prospect_settings_updated_by_id_users")
+        ),
         sa.PrimaryKeyConstraint("year", name=op.f("pk_prospect_settings")),
     )
     op.create_table(
@@ -82,8 +99,11 @@ def upgrade():
         sa.Column("generated_by_id", sa.Integer(), nullable=True),
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("maintenance_available", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["generated_by_id"], ["users.id"],
-                                name=op.f("fk_prospect_snapshots_generated_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["generated_by_id"],
+            ["users.id"],
+            name=op.f("fk_prospect_snapshots_generated_by_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prospect_snapshots")),
         sa.UniqueConstraint("year", "version", name="uq_prospect_snapshots_year_version"),
     )
@@ -106,42 +126,72 @@ def upgrade():
         sa.Column("growth_pct", sa.Numeric(precision=12, scale=2), nullable=True),
         sa.Column("last_maintenance_on", sa.Date(), nullable=True),
         sa.Column("clause", sa.String(length=300), nullable=False),
-        sa.CheckConstraint("list_code IN ('HV1', 'HV2', 'MT1', 'MT2', 'INCOMPLETE')",
-                           name=op.f("ck_prospect_members_list_code")),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_prospect_members_account_id_accounts")),
-        sa.ForeignKeyConstraint(["kamr_id"], ["users.id"], name=op.f("fk_prospect_members_kamr_id_users")),
-        sa.ForeignKeyConstraint(["office_id"], ["offices.id"], name=op.f("fk_prospect_members_office_id_offices")),
-        sa.ForeignKeyConstraint(["snapshot_id"], ["prospect_snapshots.id"], ondelete="CASCADE",
-                                name=op.f("fk_prospect_members_snapshot_id_prospect_snapshots")),
+        sa.CheckConstraint(
+            "list_code IN ('HV1', 'HV2', 'MT1', 'MT2', 'INCOMPLETE')",
+            name=op.f("ck_prospect_members_list_code"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_prospect_members_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["kamr_id"], ["users.id"], name=op.f("fk_prospect_members_kamr_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_prospect_members_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["prospect_snapshots.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_prospect_members_snapshot_id_prospect_snapshots"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prospect_members")),
-        sa.UniqueConstraint("snapshot_id", "list_code", "account_id", name="uq_prospect_members_list_account"),
+        sa.UniqueConstraint(
+            "snapshot_id", "list_code", "account_id", name="uq_prospect_members_list_account"
+        ),
     )
-    op.create_index("ix_prospect_members_snapshot_office", "prospect_members", ["snapshot_id", "office_id"])
+    op.create_index(
+        "ix_prospect_members_snapshot_office", "prospect_members", ["snapshot_id", "office_id"]
+    )
     op.create_index("ix_prospect_members_account", "prospect_members", ["account_id"])
 
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
         _replace_sqlite_check(OLD_TYPES, NEW_TYPES)
         # SQLite adds a column with its own CHECKs (named, so that they read like the others).
-        op.execute("ALTER TABLE activities ADD COLUMN outcome VARCHAR(12) "
-                   f"CONSTRAINT ck_activities_outcome CHECK ({OUTCOME})")
-        op.execute("ALTER TABLE activities ADD COLUMN quoted_value_thb NUMERIC(16, 2) "
-                   f"CONSTRAINT ck_activities_quoted_value_not_negative CHECK ({QUOTED_NOT_NEGATIVE}) "
-                   f"CONSTRAINT ck_activities_outcome_only_for_biz CHECK ({OUTCOME_ONLY_FOR_BIZ})")
+        op.execute(
+            "ALTER TABLE activities ADD COLUMN outcome VARCHAR(12) "
+            f"CONSTRAINT ck_activities_outcome CHECK ({OUTCOME})"
+        )
+        op.execute(
+            "ALTER TABLE activities ADD COLUMN quoted_value_thb NUMERIC(16, 2) "
+            f"CONSTRAINT ck_activities_quoted_value_not_negative CHECK ({QUOTED_NOT_NEGATIVE}) "
+            f"CONSTRAINT ck_activities_outcome_only_for_biz CHECK ({OUTCOME_ONLY_FOR_BIZ})"
+        )
     else:
         op.drop_constraint(op.f("ck_activities_type"), "activities", type_="check")
         op.create_check_constraint(op.f("ck_activities_type"), "activities", NEW_TYPES)
         op.add_column("activities", sa.Column("outcome", sa.String(length=12), nullable=True))
-        op.add_column("activities", sa.Column("quoted_value_thb", sa.Numeric(precision=16, scale=2), nullable=True))
+        op.add_column(
+            "activities",
+            sa.Column("quoted_value_thb", sa.Numeric(precision=16, scale=2), nullable=True),
+        )
         op.create_check_constraint(op.f("ck_activities_outcome"), "activities", OUTCOME)
-        op.create_check_constraint(op.f("ck_activities_outcome_only_for_biz"), "activities", OUTCOME_ONLY_FOR_BIZ)
-        op.create_check_constraint(op.f("ck_activities_quoted_value_not_negative"), "activities",
-                                   QUOTED_NOT_NEGATIVE)
+        op.create_check_constraint(
+            op.f("ck_activities_outcome_only_for_biz"), "activities", OUTCOME_ONLY_FOR_BIZ
+        )
+        op.create_check_constraint(
+            op.f("ck_activities_quoted_value_not_negative"), "activities", QUOTED_NOT_NEGATIVE
+        )
 
 
 def downgrade():
     sqlite = op.get_bind().dialect.name == "sqlite"
-    if op.get_bind().execute(sa.text("SELECT count(*) FROM activities WHERE type = 'BIZ'")).scalar():
+    if (
+        op.get_bind()
+        .execute(sa.text("SELECT count(*) FROM activities WHERE type = 'BIZ'"))
+        .scalar()
+    ):
         raise RuntimeError("BIZ activities exist; delete them before downgrading")
     if sqlite:
         op.drop_column("activities", "quoted_value_thb")

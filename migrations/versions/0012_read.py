@@ -16,6 +16,7 @@ never visits the table.
 Revision ID: 0012_read
 Revises: 0011_prospects
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -26,8 +27,16 @@ depends_on = None
 
 DONE_EXV = "status = 'done' AND type = 'EXV'"
 COMPLAINTS_RECEIVED = [
-    "received_on", "office_id", "category", "urgent", "excluded", "received_at", "closed_at",
-    "days_to_close", "micros_to_close", "account_id",
+    "received_on",
+    "office_id",
+    "category",
+    "urgent",
+    "excluded",
+    "received_at",
+    "closed_at",
+    "days_to_close",
+    "micros_to_close",
+    "account_id",
 ]
 INDEXES = {
     "ix_activities_done_exv_date": ["activity_date", "account_id"],

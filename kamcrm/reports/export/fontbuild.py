@@ -11,6 +11,7 @@ Drawing is unchanged. The change is covered by the font's GPL with the font exce
 Run ``python -m kamcrm.reports.export.fontbuild`` to rebuild the files from
 ``/usr/share/fonts/truetype/tlwg`` (package fonts-thai-tlwg-ttf).
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,7 +29,9 @@ MARK_CLASS = 3
 def _coverage(glyphs, font):
     from fontTools.otlLib.builder import buildCoverage
 
-    return buildCoverage([g for g in glyphs if g in font.getReverseGlyphMap()], font.getReverseGlyphMap())
+    return buildCoverage(
+        [g for g in glyphs if g in font.getReverseGlyphMap()], font.getReverseGlyphMap()
+    )
 
 
 def _chain_rule(backtrack: list[list[str]], lookup_index: int, font):

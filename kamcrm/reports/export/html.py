@@ -1,4 +1,5 @@
 """Helpers for report templates: Thai dates, BE years and Bangkok timestamps."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -3,6 +3,7 @@
 The font is referenced by a ``file://`` URL and every other scheme is refused, so rendering
 never reaches the network (no CDN, no remote image).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,5 +56,7 @@ def render_pdf(html: str, base_url: str | None = None) -> bytes:
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
-    document = HTML(string=html, base_url=base_url or FONT_DIR.as_uri() + "/", url_fetcher=local_url_fetcher())
+    document = HTML(
+        string=html, base_url=base_url or FONT_DIR.as_uri() + "/", url_fetcher=local_url_fetcher()
+    )
     return document.write_pdf(font_config=fonts)

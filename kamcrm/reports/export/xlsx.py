@@ -1,4 +1,5 @@
 """A small XlsxWriter helper: an in-memory workbook with the house formats and A4 landscape sheets."""
+
 from __future__ import annotations
 
 import io
@@ -13,16 +14,32 @@ HOUSE_FORMATS = {
     "plain": {"valign": "top"},
     "note": {"italic": True, "font_color": "#555555"},
     "head": {
-        "bold": True, "bg_color": "#E7EEF7", "border": 1, "text_wrap": True,
-        "align": "center", "valign": "vcenter",
+        "bold": True,
+        "bg_color": "#E7EEF7",
+        "border": 1,
+        "text_wrap": True,
+        "align": "center",
+        "valign": "vcenter",
     },
     "cell": {"border": 1, "text_wrap": True, "valign": "top"},
     "cell_bold": {"border": 1, "text_wrap": True, "valign": "top", "bold": True},
     "number": {"border": 1, "valign": "top", "num_format": "#,##0"},
     "decimal": {"border": 1, "valign": "top", "num_format": "0.00"},
     # Met / missed cells: a fill and a mark, so the state is visible without colour too.
-    "met": {"border": 1, "text_wrap": True, "valign": "top", "bg_color": "#DFF0D8", "font_color": "#1E5E20"},
-    "missed": {"border": 1, "text_wrap": True, "valign": "top", "bg_color": "#F8D7DA", "font_color": "#8A1C24"},
+    "met": {
+        "border": 1,
+        "text_wrap": True,
+        "valign": "top",
+        "bg_color": "#DFF0D8",
+        "font_color": "#1E5E20",
+    },
+    "missed": {
+        "border": 1,
+        "text_wrap": True,
+        "valign": "top",
+        "bg_color": "#F8D7DA",
+        "font_color": "#8A1C24",
+    },
     "neutral": {"border": 1, "text_wrap": True, "valign": "top", "bg_color": "#F5F5F5"},
 }
 
