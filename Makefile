@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install migrate demo bench migration clean translations system-packages test-packages run-packages
+.PHONY: format run test install migrate demo bench migration clean translations system-packages test-packages run-packages
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,15 @@ run: run-packages migrate
 ## one worker per CPU (each with its own throwaway database); TESTFLAGS= runs it in one process.
 TESTFLAGS ?= -n auto
 test: test-packages $(STAMP)
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(TESTFLAGS)
+
+## Format the tree and apply ruff's safe fixes (make test checks both).
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 ## Load the demo region into the configured database (refuses a non-empty database).
 demo: migrate
