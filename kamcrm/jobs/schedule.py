@@ -143,6 +143,8 @@ class MonthAfterDays(Cadence):
         return _at(last_day + timedelta(days=self.days), self.MOMENT)
 
     def trigger(self):
+        from apscheduler.triggers.cron import CronTrigger
+
         return CronTrigger(
             day=self.days, hour=self.MOMENT.hour, minute=self.MOMENT.minute, timezone=BANGKOK
         )
