@@ -34,8 +34,8 @@ from kamcrm.org.operations import assign, integrity_guard, reject_unknown_fields
 from kamcrm.periods import FIRST_ACCOUNT_YEAR, bangkok_today
 from kamcrm.quarters.locks import ACCOUNT_DATES, ensure_period_open
 
-#: Fields of an account row: the file's columns, then those only operations set.
-ACCOUNT_FIELDS = (
+#: The columns of the accounts file (SPEC section 7).
+ACCOUNT_FILE_FIELDS = (
     "account_no",
     "name",
     "office_code",
@@ -50,8 +50,9 @@ ACCOUNT_FIELDS = (
     "spp_area",
     "opened_on",
     "closed_on",
-    "notes",
 )
+#: Fields of an account row: the file's columns, then those only the pages and the API set.
+ACCOUNT_FIELDS = (*ACCOUNT_FILE_FIELDS, "notes")
 #: Fields of a tier row (the tiers file).
 TIER_FIELDS = ("account_no", "tier", "effective_from")
 #: Fields of a contact person.

@@ -34,22 +34,7 @@ class AccountImporter(Importer):
 
     kind = "accounts"
     analyzed_tables = ("accounts",)
-    columns = (
-        "account_no",
-        "name",
-        "office_code",
-        "tier",
-        "tier_effective_from",
-        "kamr_username",
-        "sector",
-        "industrial_estate",
-        "transformer_kva",
-        "monthly_revenue_thb",
-        "boi",
-        "spp_area",
-        "opened_on",
-        "closed_on",
-    )
+    columns = account_ops.ACCOUNT_FILE_FIELDS
     required = ("account_no", "name", "office_code")
     _columns = {
         "name": "name",

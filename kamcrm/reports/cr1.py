@@ -10,7 +10,6 @@ missed marked as on CR2's plan 1.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 
 from flask_babel import force_locale, gettext
@@ -23,6 +22,7 @@ from kamcrm.org.scope import Scope
 from kamcrm.periods import be_year
 from kamcrm.prospects.queries import cr1_rows as prospects_cr1_rows
 from kamcrm.reports.cr2 import MARK, MIMETYPES, column_headings, scope_name
+from kamcrm.reports.export.formats import render_as, report_filename, report_json
 from kamcrm.reports.export.html import bangkok_timestamp, render_report_template, thai_long_date
 from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css, render_pdf
 from kamcrm.reports.export.xlsx import ReportWorkbook
@@ -287,24 +287,26 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
 
 def cr1_json(report: dict) -> bytes:
     """Return the report as UTF-8 JSON."""
-    return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return report_json(report)
 
 
 def cr1_filename(report: dict, fmt: str) -> str:
     """Return a default file name, e.g. ``CR1_R2_2021_as-of_2021-06-30.pdf``."""
-    return f"CR1_{report['scope']}_{report['year']}_as-of_{report['as_of']}.{fmt}"
+    return report_filename("CR1", report, fmt)
 
 
 def render_cr1(
     report: dict, fmt: str, *, generated_at: datetime | None = None, name: str | None = None
 ) -> bytes:
     """Return the report in ``fmt`` (one of CR1_FORMATS) as bytes."""
-    if fmt == "json":
-        return cr1_json(report)
-    if fmt == "html":
-        return render_cr1_html(report, generated_at=generated_at, name=name).encode("utf-8")
-    if fmt == "xlsx":
-        return render_cr1_xlsx(report, generated_at=generated_at, name=name)
-    if fmt == "pdf":
-        return render_cr1_pdf(report, generated_at=generated_at, name=name)
-    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(CR1_FORMATS)}")
+    return render_as(
+        fmt,
+        report,
+        {
+            "html": lambda r, **o: render_cr1_html(r, **o).encode("utf-8"),
+            "xlsx": render_cr1_xlsx,
+            "pdf": render_cr1_pdf,
+        },
+        generated_at=generated_at,
+        name=name,
+    )

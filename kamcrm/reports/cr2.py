@@ -6,7 +6,6 @@ bytes (``render_cr2``) so the CLI, the API and the pages serve the same document
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -18,6 +17,7 @@ from kamcrm.extensions import db
 from kamcrm.org.models import Office
 from kamcrm.periods import THAI_MONTHS_SHORT, be_year
 from kamcrm.reports import charts
+from kamcrm.reports.export.formats import render_as, report_filename, report_json
 from kamcrm.reports.export.html import bangkok_timestamp, render_report_template, thai_long_date
 from kamcrm.reports.export.pdf import FONT_FAMILY, font_face_css, render_pdf
 from kamcrm.reports.export.xlsx import ReportWorkbook
@@ -634,25 +634,27 @@ def _write_data_sheet(book: ReportWorkbook, report: dict) -> None:
 
 
 def cr2_json(report: dict) -> bytes:
-    """Return the report as UTF-8 JSON (Thai kept readable)."""
-    return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    """Return the report as UTF-8 JSON."""
+    return report_json(report)
 
 
 def cr2_filename(report: dict, fmt: str) -> str:
     """Return a default file name, e.g. ``CR2_R2_2021_as-of_2021-06-30.pdf``."""
-    return f"CR2_{report['scope']}_{report['year']}_as-of_{report['as_of']}.{fmt}"
+    return report_filename("CR2", report, fmt)
 
 
 def render_cr2(
     report: dict, fmt: str, *, generated_at: datetime | None = None, name: str | None = None
 ) -> bytes:
     """Return the report in ``fmt`` (one of CR2_FORMATS) as bytes."""
-    if fmt == "json":
-        return cr2_json(report)
-    if fmt == "html":
-        return render_cr2_html(report, generated_at=generated_at, name=name).encode("utf-8")
-    if fmt == "xlsx":
-        return render_cr2_xlsx(report, generated_at=generated_at, name=name)
-    if fmt == "pdf":
-        return render_cr2_pdf(report, generated_at=generated_at, name=name)
-    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(CR2_FORMATS)}")
+    return render_as(
+        fmt,
+        report,
+        {
+            "html": lambda r, **o: render_cr2_html(r, **o).encode("utf-8"),
+            "xlsx": render_cr2_xlsx,
+            "pdf": render_cr2_pdf,
+        },
+        generated_at=generated_at,
+        name=name,
+    )
