@@ -42,7 +42,7 @@ from kamcrm.periods import (
 )
 from kamcrm.reports import charts
 from kamcrm.web.common import apply_errors, page_number, report_params
-from kamcrm.web.complaint_targets import complaint_targets_context
+from kamcrm.web.complaint_target_forms import complaint_targets_context
 from kamcrm.web.forms import (
     NO_TIER,
     PlannedForm,
